@@ -6,29 +6,55 @@ from .exceptions import (
     CLIError,
     CLINotFoundError,
     CLIProcessError,
+    CLITimeoutError,
     ConversationNotFoundError,
     InvalidQueryError,
     InvalidSessionIdError,
+    ResultError,
     SessionNotFound,
     SessionNotFoundError,
     StoreConnectionError,
     StoreError,
 )
 from .message import Message
+from .options import Options
+from .query import (
+    CONTINUE_PROMPT,
+    acontinue_conversation,
+    afork,
+    aquery,
+    aresume,
+    continue_conversation,
+    fork,
+    query,
+    resume,
+)
 from .session import Session
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONTINUE_PROMPT",
+    "Options",
+    "acontinue_conversation",
+    "afork",
+    "aquery",
+    "aresume",
+    "continue_conversation",
+    "fork",
+    "query",
+    "resume",
     "APIError",
     "CLIError",
     "CLINotFoundError",
     "CLIProcessError",
+    "CLITimeoutError",
     "ClaudeSessionsError",
     "ConversationNotFoundError",
     "InvalidQueryError",
     "InvalidSessionIdError",
     "Message",
+    "ResultError",
     "Session",
     "SessionNotFound",
     "SessionNotFoundError",

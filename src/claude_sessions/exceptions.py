@@ -4,8 +4,10 @@
     ├── CLIError
     │   ├── CLINotFoundError
     │   └── CLIProcessError
+    │       ├── CLITimeoutError
     │       └── ConversationNotFoundError   (also a SessionNotFoundError)
-    ├── APIError                            (an ``is_error`` result, on request)
+    ├── ResultError                         (an ``is_error`` result, on request)
+    │   └── APIError                        (... that carries an API status)
     ├── SessionNotFoundError                (also a LookupError)
     └── StoreError
         ├── InvalidSessionIdError           (also a ValueError)
@@ -42,6 +44,10 @@ class CLIProcessError(CLIError):
         self.stderr = stderr
 
 
+class CLITimeoutError(CLIProcessError):
+    """The CLI ran longer than ``Options.timeout`` and was killed."""
+
+
 class SessionNotFoundError(ClaudeSessionsError, LookupError):
     """No session with that id (in the store, or known to the CLI)."""
 
@@ -54,22 +60,27 @@ class ConversationNotFoundError(CLIProcessError, SessionNotFoundError):
     """``resume`` named a session the CLI has no transcript for."""
 
     def __init__(self, session_id: str, *, exit_code: int | None, stderr: str = "") -> None:
-        CLIProcessError.__init__(
-            self,
-            f"No conversation found with session ID: {session_id}",
-            exit_code=exit_code,
-            stderr=stderr,
-        )
+        # Both bases take different arguments: set their state directly.
+        Exception.__init__(self, f"No conversation found with session ID: {session_id}")
         self.session_id = session_id
+        self.exit_code = exit_code
+        self.stderr = stderr
 
 
-class APIError(ClaudeSessionsError):
-    """The model API failed; raised for ``is_error`` results when ``raise_on_error`` is set."""
+class ResultError(ClaudeSessionsError):
+    """A run ended with an ``is_error`` result and ``raise_on_error`` was set."""
 
-    def __init__(self, message: str, *, status: int | None, result: Message | None = None) -> None:
+    def __init__(self, message: str, *, result: Message) -> None:
         super().__init__(message)
-        self.status = status
         self.result = result
+
+
+class APIError(ResultError):
+    """The model API answered with an error status (``api_error_status``)."""
+
+    def __init__(self, message: str, *, status: int, result: Message) -> None:
+        super().__init__(message, result=result)
+        self.status = status
 
 
 class StoreError(ClaudeSessionsError):

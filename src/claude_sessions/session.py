@@ -45,7 +45,7 @@ class Session:
             cost = message.total_cost_usd
             if message.is_result and cost is not None:
                 last_by_session[message.session_id] = cost
-        return sum(last_by_session.values())
+        return sum(last_by_session.values(), 0.0)
 
     @staticmethod
     def count_turns(messages: Iterable[Any]) -> int:

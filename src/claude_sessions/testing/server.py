@@ -58,9 +58,10 @@ class RecordedRequest:
 
     @property
     def last_user_text(self) -> str:
+        """The last user prompt, without the ``<system-reminder>`` blocks the CLI adds."""
         for message in reversed(self.messages):
             if message.get("role") == "user":
-                return _text_of(message.get("content"))
+                return _text_of(message.get("content"), skip_reminders=True)
         return ""
 
     @property
@@ -140,7 +141,10 @@ class FakeMessagesAPI:
 
     def start(self) -> FakeMessagesAPI:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-messages-api", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-messages-api",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -172,16 +176,28 @@ class FakeMessagesAPI:
         return f"msg_fake_{next(self._ids):06d}"
 
 
-def _text_of(content: Any) -> str:
+def _text_of(content: Any, *, skip_reminders: bool = False) -> str:
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(block.get("text", ""))
-            for block in content
-            if isinstance(block, dict) and block.get("type") == "text"
-        )
-    return ""
+        content = [{"type": "text", "text": content}]
+    if not isinstance(content, list):
+        return ""
+    texts = [
+        str(block.get("text", ""))
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "text"
+    ]
+    if skip_reminders:
+        texts = [_strip_reminders(text) for text in texts]
+    return "\n".join(text for text in texts if text)
+
+
+def _strip_reminders(text: str) -> str:
+    while (start := text.find("<system-reminder>")) != -1:
+        end = text.find("</system-reminder>", start)
+        if end == -1:
+            return text[:start].strip()
+        text = text[:start] + text[end + len("</system-reminder>") :]
+    return text.strip()
 
 
 def _sse_events(reply: Reply, message_id: str, model: str) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -1,0 +1,259 @@
+"""query, continue, resume and fork: the spec's conversation functions.
+
+Each returns a lazy iterator of :class:`Message`: the CLI starts on the first
+``next()`` and is stopped when the loop ends, breaks or raises. The ``a``
+functions are the asyncio twins; both faces build the same
+:class:`~claude_sessions.process.Invocation` and save through the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .locate import find_cli
+from .message import Message
+from .options import Options
+from .process import Invocation, run_async, run_sync
+
+if TYPE_CHECKING:
+    from .store import AsyncSessionStore, SessionStore
+
+# The CLI will not continue or resume without a prompt ("Provide a prompt to
+# continue the conversation"), so a prompt-less continue sends this one.
+CONTINUE_PROMPT = "Continue where you left off."
+
+
+def build_invocation(
+    prompt: str | None,
+    options: Options | None = None,
+    *,
+    resume: str | None = None,
+    continue_conversation: bool = False,
+) -> Invocation:
+    """The CLI command line, environment and stdin for one run.
+
+    The prompt always travels on stdin as one stream-json user message: resume
+    then keeps every earlier turn (one-shot ``--print --resume`` used to drop
+    some), and a prompt may hold anything, leading dashes included.
+    """
+    options = options or Options()
+    if prompt is None:
+        if not (resume or continue_conversation):
+            raise ValueError("query needs a prompt")
+        prompt = CONTINUE_PROMPT
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("the prompt must be a non-empty string")
+    argv = [find_cli(options.cli_path), "--output-format", "stream-json", "--verbose"]
+    argv += ["--input-format", "stream-json", "--print"]
+    if resume is not None:
+        _check_session_id(resume)
+        argv.append(f"--resume={resume}")
+    elif continue_conversation:
+        argv.append("--continue")
+    if options.fork_session:
+        if resume is None and not continue_conversation:
+            raise ValueError("fork_session needs a session to fork: use resume() or continue")
+        argv.append("--fork-session")
+    argv += options.cli_flags()
+    line = {"type": "user", "message": {"role": "user", "content": prompt}}
+    return Invocation(
+        argv=argv,
+        env=dict(options.env),
+        cwd=os.fspath(options.cwd) if options.cwd is not None else None,
+        stdin=(json.dumps(line) + "\n").encode(),
+        timeout=options.timeout,
+        raise_on_error=options.raise_on_error,
+        resume_id=resume,
+    )
+
+
+def _check_session_id(session_id: str) -> None:
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise ValueError("resume needs a session id")
+    if any(ch.isspace() or ord(ch) < 32 for ch in session_id):
+        raise ValueError(f"invalid session id {session_id!r}")
+
+
+def _fork_options(options: Options | None) -> Options:
+    return (options or Options()).replace(fork_session=True)
+
+
+class _Saver:
+    """Saves a run's messages once it completes (the ``store=`` argument)."""
+
+    def __init__(
+        self,
+        tags: Sequence[str] | None,
+        description: str | None,
+        forked_from: str | None,
+    ) -> None:
+        self.tags = list(tags or [])
+        self.description = description
+        self.forked_from = forked_from
+
+    def arguments(self, messages: list[Message]) -> dict[str, Any] | None:
+        from .session import Session
+
+        session_id = Session.extract_session_id(messages)
+        if session_id is None:
+            return None
+        forked_from = self.forked_from if self.forked_from != session_id else None
+        return {
+            "session_id": session_id,
+            "messages": messages,
+            "tags": self.tags,
+            "description": self.description,
+            "forked_from": forked_from,
+        }
+
+
+def _run(
+    invocation: Invocation, store: SessionStore | None, saver: _Saver
+) -> Iterator[Message]:
+    seen: list[Message] = []
+    for message in run_sync(invocation):
+        seen.append(message)
+        yield message
+    if store is not None and (arguments := saver.arguments(seen)):
+        store.record_run(**arguments)
+
+
+async def _arun(
+    invocation: Invocation, store: AsyncSessionStore | None, saver: _Saver
+) -> AsyncIterator[Message]:
+    seen: list[Message] = []
+    async for message in run_async(invocation):
+        seen.append(message)
+        yield message
+    if store is not None and (arguments := saver.arguments(seen)):
+        await store.record_run(**arguments)
+
+
+def query(
+    prompt: str,
+    options: Options | None = None,
+    *,
+    store: SessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> Iterator[Message]:
+    """Start a new session with ``prompt``.
+
+    With ``store``, the session is saved there (with ``tags`` and
+    ``description``) once the run completes.
+    """
+    invocation = build_invocation(prompt, options)
+    return _run(invocation, store, _Saver(tags, description, None))
+
+
+def continue_conversation(
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: SessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> Iterator[Message]:
+    """Continue the most recent session of the working directory (``options.cwd``)."""
+    invocation = build_invocation(prompt, options, continue_conversation=True)
+    return _run(invocation, store, _Saver(tags, description, None))
+
+
+def resume(
+    session_id: str,
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: SessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> Iterator[Message]:
+    """Resume ``session_id``; with ``Options(fork_session=True)`` it becomes a fork.
+
+    An unknown id raises :class:`~claude_sessions.ConversationNotFoundError`.
+    """
+    invocation = build_invocation(prompt, options, resume=session_id)
+    return _run(invocation, store, _Saver(tags, description, session_id))
+
+
+def fork(
+    session_id: str,
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: SessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> Iterator[Message]:
+    """Branch ``session_id`` into a new session; the original stays as it was."""
+    return resume(
+        session_id,
+        prompt,
+        _fork_options(options),
+        store=store,
+        tags=tags,
+        description=description,
+    )
+
+
+def aquery(
+    prompt: str,
+    options: Options | None = None,
+    *,
+    store: AsyncSessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> AsyncIterator[Message]:
+    """The asyncio twin of :func:`query`."""
+    invocation = build_invocation(prompt, options)
+    return _arun(invocation, store, _Saver(tags, description, None))
+
+
+def acontinue_conversation(
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: AsyncSessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> AsyncIterator[Message]:
+    """The asyncio twin of :func:`continue_conversation`."""
+    invocation = build_invocation(prompt, options, continue_conversation=True)
+    return _arun(invocation, store, _Saver(tags, description, None))
+
+
+def aresume(
+    session_id: str,
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: AsyncSessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> AsyncIterator[Message]:
+    """The asyncio twin of :func:`resume`."""
+    invocation = build_invocation(prompt, options, resume=session_id)
+    return _arun(invocation, store, _Saver(tags, description, session_id))
+
+
+def afork(
+    session_id: str,
+    prompt: str | None = None,
+    options: Options | None = None,
+    *,
+    store: AsyncSessionStore | None = None,
+    tags: Sequence[str] | None = None,
+    description: str | None = None,
+) -> AsyncIterator[Message]:
+    """The asyncio twin of :func:`fork`."""
+    return aresume(
+        session_id,
+        prompt,
+        _fork_options(options),
+        store=store,
+        tags=tags,
+        description=description,
+    )
