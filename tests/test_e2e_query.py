@@ -86,7 +86,9 @@ def test_resume_without_prompt(fake_claude):
 
 def test_fork_branches_and_leaves_the_original_unchanged(fake_claude):
     original = Session.extract_session_id(list(query("Design a REST API for users")))
-    forked = list(resume(original, "Actually, let's use GraphQL instead", Options(fork_session=True)))
+    forked = list(
+        resume(original, "Actually, let's use GraphQL instead", Options(fork_session=True))
+    )
     fork_id = Session.extract_session_id(forked)
     assert fork_id and fork_id != original
     assert turns(fake_claude.model_requests[-1]) == (2, 1)

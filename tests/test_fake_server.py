@@ -83,11 +83,21 @@ def test_script_function_sees_the_request():
     assert json.loads(raw)["content"][0]["text"] == "you said two"
 
 
-@pytest.mark.parametrize(("status", "kind"), [(400, "invalid_request_error"), (401, "authentication_error"), (500, "api_error"), (529, "overloaded_error")])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (500, "api_error"),
+        (529, "overloaded_error"),
+    ],
+)
 def test_injected_errors(status, kind):
-    with FakeMessagesAPI([Reply("nope", status=status, error_type=kind)]) as api:
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            post(api, HISTORY)
+    with (
+        FakeMessagesAPI([Reply("nope", status=status, error_type=kind)]) as api,
+        pytest.raises(urllib.error.HTTPError) as caught,
+    ):
+        post(api, HISTORY)
     assert caught.value.code == status
     assert json.loads(caught.value.read())["error"] == {"type": kind, "message": "nope"}
 

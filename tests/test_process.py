@@ -153,8 +153,7 @@ def test_raise_on_error_raises_after_yielding_the_result(tmp_path):
     cli = stand_in(tmp_path, ERROR_RESULT)
     seen = []
     with pytest.raises(APIError) as caught:
-        for message in query("x", Options(cli_path=cli, raise_on_error=True)):
-            seen.append(message)
+        seen.extend(query("x", Options(cli_path=cli, raise_on_error=True)))
     assert caught.value.status == 529
     assert seen[-1].is_result
     assert isinstance(caught.value, ResultError)

@@ -7,7 +7,12 @@ from .test_message import ASSISTANT, INIT, RESULT
 
 
 def result(session_id, cost):
-    return {"type": "result", "subtype": "success", "session_id": session_id, "total_cost_usd": cost}
+    return {
+        "type": "result",
+        "subtype": "success",
+        "session_id": session_id,
+        "total_cost_usd": cost,
+    }
 
 
 def test_helpers_on_one_run():
@@ -68,8 +73,9 @@ def test_helpers_accept_message_objects_and_sdk_messages():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 odd_message = st.dictionaries(

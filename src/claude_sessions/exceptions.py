@@ -1,18 +1,18 @@
 """Every exception claude-sessions raises, in one hierarchy.
 
-    ClaudeSessionsError
-    ├── CLIError
-    │   ├── CLINotFoundError
-    │   └── CLIProcessError
-    │       ├── CLITimeoutError
-    │       └── ConversationNotFoundError   (also a SessionNotFoundError)
-    ├── ResultError                         (an ``is_error`` result, on request)
-    │   └── APIError                        (... that carries an API status)
-    ├── SessionNotFoundError                (also a LookupError)
-    └── StoreError
-        ├── InvalidSessionIdError           (also a ValueError)
-        ├── InvalidQueryError               (also a ValueError)
-        └── StoreConnectionError
+ClaudeSessionsError
+├── CLIError
+│   ├── CLINotFoundError
+│   └── CLIProcessError
+│       ├── CLITimeoutError
+│       └── ConversationNotFoundError   (also a SessionNotFoundError)
+├── ResultError                         (an ``is_error`` result, on request)
+│   └── APIError                        (... that carries an API status)
+├── SessionNotFoundError                (also a LookupError)
+└── StoreError
+    ├── InvalidSessionIdError           (also a ValueError)
+    ├── InvalidQueryError               (also a ValueError)
+    └── StoreConnectionError
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ class Transcript:
         tail = _tail(stderr + "\n" + "\n".join(self.unparsed))
         if timed_out:
             raise CLITimeoutError(
-                f"the CLI did not finish within {invocation.timeout} s", exit_code=exit_code,
+                f"the CLI did not finish within {invocation.timeout} s",
+                exit_code=exit_code,
                 stderr=tail,
             )
         if invocation.resume_id and exit_code and "No conversation found" in tail:

@@ -110,9 +110,7 @@ class _Saver:
         }
 
 
-def _run(
-    invocation: Invocation, store: SessionStore | None, saver: _Saver
-) -> Iterator[Message]:
+def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> Iterator[Message]:
     seen: list[Message] = []
     for message in run_sync(invocation):
         seen.append(message)

@@ -72,9 +72,7 @@ def from_sdk_message(value: Any) -> Message:
         )
     if isinstance(value, UserMessage):
         content = (
-            value.content
-            if isinstance(value.content, str)
-            else [_block(b) for b in value.content]
+            value.content if isinstance(value.content, str) else [_block(b) for b in value.content]
         )
         return Message(
             _drop_none(

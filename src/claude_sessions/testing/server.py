@@ -201,35 +201,47 @@ def _strip_reminders(text: str) -> str:
 
 
 def _sse_events(reply: Reply, message_id: str, model: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    yield "message_start", {
-        "type": "message_start",
-        "message": {
-            "id": message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+    yield (
+        "message_start",
+        {
+            "type": "message_start",
+            "message": {
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": reply.input_tokens, "output_tokens": 1},
+            },
         },
-    }
-    yield "content_block_start", {
-        "type": "content_block_start",
-        "index": 0,
-        "content_block": {"type": "text", "text": ""},
-    }
-    yield "content_block_delta", {
-        "type": "content_block_delta",
-        "index": 0,
-        "delta": {"type": "text_delta", "text": reply.text},
-    }
+    )
+    yield (
+        "content_block_start",
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "text", "text": ""},
+        },
+    )
+    yield (
+        "content_block_delta",
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": reply.text},
+        },
+    )
     yield "content_block_stop", {"type": "content_block_stop", "index": 0}
-    yield "message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-        "usage": {"output_tokens": reply.output_tokens},
-    }
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": reply.output_tokens},
+        },
+    )
     yield "message_stop", {"type": "message_stop"}
 
 
@@ -265,17 +277,17 @@ def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._record()
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._record()
             self._send_json(200, {})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             request = self._record()
             if request.path.split("?")[0] != "/v1/messages":
                 self._send_json(200, {})
@@ -289,7 +301,10 @@ def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
                     reply.status,
                     {
                         "type": "error",
-                        "error": {"type": reply.error_type, "message": reply.text or "injected error"},
+                        "error": {
+                            "type": reply.error_type,
+                            "message": reply.text or "injected error",
+                        },
                     },
                 )
                 return

@@ -1,0 +1,35 @@
+"""``claude-sessions demo``: the guided tour of query, continue, resume, fork, save and search."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+
+from ..demo import Step, run_demo
+from .app import cli
+
+
+@cli.command()
+def demo() -> None:
+    """Run the whole session flow on the real Claude Code CLI, step by step.
+
+    Without ANTHROPIC_API_KEY it runs offline against the built-in fake
+    Messages API, in a throw-away HOME and store; with the key it talks to Claude.
+    """
+    console = Console()
+    counter = iter(range(1, 100))
+
+    def show(step: Step) -> None:
+        lines = []
+        if step.session_id:
+            lines.append(f"[bold]session[/bold] {step.session_id}")
+        if step.reply:
+            lines.append(f"[bold]reply[/bold]   {escape(step.reply)}")
+        lines.append(f"[dim]{escape(step.detail)}[/dim]")
+        title = f"{next(counter)}. {step.title}"
+        console.print(Panel("\n".join(lines), title=title, title_align="left"))
+
+    run_demo(show)
+    click.echo("Done: every step above ran the real CLI.")
