@@ -2,6 +2,9 @@
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -199,3 +202,43 @@ def test_async_break_leaves_no_cli_process(fake_claude):
     first, running = asyncio.run(flow())
     assert first.is_init and running == 1
     assert cli_children() == []
+
+
+def processes_with(marker, exclude):
+    """Processes whose command line holds ``marker``, other than ``exclude``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and int(entry.name) != exclude
+                and marker in (entry / "cmdline").read_bytes()
+            ):
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                found.append((int(entry.name), state))
+        except OSError:
+            continue
+    return found
+
+
+def test_ctrl_c_stops_the_cli(fake_claude, tmp_path):
+    fake_claude.set_script([Reply("slow answer", delay=30)])
+    marker = f"ctrl-c-marker-{os.getpid()}"
+    encoded = marker.encode()
+    program = (
+        "from claude_sessions import Options, query\n"
+        f"for m in query('wait', Options(append_system_prompt={marker!r})):\n"
+        "    print(m.type, flush=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "system"
+    assert len(processes_with(encoded, child.pid)) == 1
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert "KeyboardInterrupt" in stderr
+    deadline = time.monotonic() + 10
+    while processes_with(encoded, child.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with(encoded, child.pid) == []

@@ -13,10 +13,12 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import restore
 from .locate import find_cli
 from .message import Message
 from .options import Options
 from .process import Invocation, run_async, run_sync
+from .session import Session
 
 if TYPE_CHECKING:
     from .store import AsyncSessionStore, SessionStore
@@ -82,7 +84,7 @@ def _fork_options(options: Options | None) -> Options:
 
 
 class _Saver:
-    """Saves a run's messages once it completes (the ``store=`` argument)."""
+    """What the ``store=`` argument saves once a run completes."""
 
     def __init__(
         self,
@@ -94,40 +96,57 @@ class _Saver:
         self.description = description
         self.forked_from = forked_from
 
-    def arguments(self, messages: list[Message]) -> dict[str, Any] | None:
-        from .session import Session
+    def arguments(
+        self, messages: list[Message], restored: restore.StoreResume | None
+    ) -> dict[str, Any] | None:
+        """Keyword arguments for ``store.record_run``: none when the run had no session.
 
+        A session resumed from stored transcript entries stays in that form:
+        the entries the CLI appended to the transcript are saved. Otherwise
+        the messages the run yielded are, like ``save_session`` would.
+        """
         session_id = Session.extract_session_id(messages)
         if session_id is None:
             return None
-        forked_from = self.forked_from if self.forked_from != session_id else None
+        saved = restored.new_entries(session_id) if restored is not None else messages
         return {
             "session_id": session_id,
-            "messages": messages,
+            "messages": saved,
             "tags": self.tags,
             "description": self.description,
-            "forked_from": forked_from,
+            "forked_from": self.forked_from if self.forked_from != session_id else None,
+            "project_key": restored.project_key if restored is not None else None,
         }
 
 
 def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> Iterator[Message]:
+    restored = restore.prepare_sync(invocation, store) if store is not None else None
     seen: list[Message] = []
-    for message in run_sync(invocation):
-        seen.append(message)
-        yield message
-    if store is not None and (arguments := saver.arguments(seen)):
-        store.record_run(**arguments)
+    try:
+        for message in run_sync(restored.invocation if restored else invocation):
+            seen.append(message)
+            yield message
+        if store is not None and (arguments := saver.arguments(seen, restored)):
+            store.record_run(**arguments)
+    finally:
+        if restored is not None:
+            restore.cleanup_sync(restored)
 
 
 async def _arun(
     invocation: Invocation, store: AsyncSessionStore | None, saver: _Saver
 ) -> AsyncIterator[Message]:
+    restored = await restore.prepare_async(invocation, store) if store is not None else None
     seen: list[Message] = []
-    async for message in run_async(invocation):
-        seen.append(message)
-        yield message
-    if store is not None and (arguments := saver.arguments(seen)):
-        await store.record_run(**arguments)
+    try:
+        async for message in run_async(restored.invocation if restored else invocation):
+            seen.append(message)
+            yield message
+        if store is not None and (arguments := saver.arguments(seen, restored)):
+            await store.record_run(**arguments)
+    finally:
+        if restored is not None:
+            await restored.materialized.cleanup()
 
 
 def query(
@@ -141,7 +160,9 @@ def query(
     """Start a new session with ``prompt``.
 
     With ``store``, the session is saved there (with ``tags`` and
-    ``description``) once the run completes.
+    ``description``) once the run completes; the same holds for every
+    function below. ``resume`` and ``fork`` with a store also resume sessions
+    the CLI no longer has on disk, from their stored transcript.
     """
     invocation = build_invocation(prompt, options)
     return _run(invocation, store, _Saver(tags, description, None))
