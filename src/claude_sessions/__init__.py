@@ -1,6 +1,7 @@
 """claude-sessions: manage Claude agent sessions on the real Claude Code CLI."""
 
 from .exceptions import (
+    AmbiguousSessionIdError,
     APIError,
     ClaudeSessionsError,
     CLIError,
@@ -30,12 +31,18 @@ from .query import (
     resume,
 )
 from .session import Session
+from .store import AsyncSessionStore, SessionData, SessionMetadata, SessionStore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CONTINUE_PROMPT",
     "APIError",
+    "AmbiguousSessionIdError",
+    "AsyncSessionStore",
+    "SessionData",
+    "SessionMetadata",
+    "SessionStore",
     "CLIError",
     "CLINotFoundError",
     "CLIProcessError",

@@ -95,6 +95,16 @@ class InvalidQueryError(StoreError, ValueError):
     """Search criteria that make no sense, or full-text syntax the engine rejects."""
 
 
+class AmbiguousSessionIdError(StoreError, LookupError):
+    """A session id prefix that matches more than one stored session."""
+
+    def __init__(self, prefix: str, candidates: list[str] | tuple[str, ...]) -> None:
+        shown = ", ".join(candidates)
+        super().__init__(f"session id prefix {prefix!r} is ambiguous: {shown}")
+        self.prefix = prefix
+        self.candidates = tuple(candidates)
+
+
 class StoreConnectionError(StoreError):
     """The store's database could not be opened or reached."""
 

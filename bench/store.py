@@ -1,0 +1,467 @@
+"""Benchmark: the SQLite SessionStore against a baseline doing what the Elixir store does.
+
+The baseline keeps one JSON file per session (metadata and messages) and, on
+start, reads every file to hold all metadata in memory; listing and searching
+filter that in memory, and it has no full-text index, so a text search reads
+every file. Ours is ``claude_sessions.SessionStore``.
+
+    python bench/store.py                      # 100,000 sessions (~30 messages each)
+    python bench/store.py --sessions 2000      # a quick run
+
+Each side runs its timed operations in its own child process (spawn), so the
+peak RSS reported is that side's alone. The corpus is built once per side
+before timing (ours through the public ``save_session`` with a fake clock for
+spread-out dates, with ``synchronous=OFF`` while building only); every timed
+operation goes through the public API. Times are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+TAGS = [f"tag{i}" for i in range(40)]
+MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"]
+TOOLS = ["Task", "Bash", "Glob", "Grep", "Read", "Edit", "Write", "WebFetch", "TodoWrite"]
+VOCAB_SIZE = 5000
+PAGE = 50
+GOALS = {
+    "open": 50.0,
+    "save (30 messages)": 2.0,
+    "list page": 5.0,
+    "search tag": 20.0,
+    "search date range": 20.0,
+    "search cost range": 20.0,
+    "search tag+date+cost": 20.0,
+    "full-text (common word)": 100.0,
+    "full-text (rare word)": 100.0,
+}
+
+
+# -- corpus --------------------------------------------------------------------
+
+
+def _vocab() -> tuple[list[str], list[float]]:
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words: list[str] = []
+    seen: set[str] = set()
+    while len(words) < VOCAB_SIZE:
+        word = "".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    cumulative: list[float] = []
+    total = 0.0
+    for rank in range(VOCAB_SIZE):
+        total += 1.0 / (rank + 1)
+        cumulative.append(total)
+    return words, cumulative
+
+
+WORDS, CUM_WEIGHTS = _vocab()
+COMMON_WORD = WORDS[20]
+RARE_WORD = WORDS[3000]
+
+
+def _text(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choices(WORDS, cum_weights=CUM_WEIGHTS, k=rng.randint(low, high)))
+
+
+def make_session(rng: random.Random, index: int) -> dict[str, Any]:
+    """A session as the CLI's stream-json would give it: 30 messages, plus save options."""
+    sid = f"{rng.getrandbits(32):08x}-{index:04x}-4000-8000-{rng.getrandbits(48):012x}"
+    model = rng.choice(MODELS)
+    cwd = f"/home/dev/project-{rng.randrange(50)}"
+    messages: list[dict[str, Any]] = [
+        {
+            "type": "system",
+            "subtype": "init",
+            "cwd": cwd,
+            "session_id": sid,
+            "tools": TOOLS,
+            "mcp_servers": [],
+            "model": model,
+            "permissionMode": "default",
+            "slash_commands": ["compact", "context", "cost", "review"],
+            "apiKeySource": "ANTHROPIC_API_KEY",
+            "claude_code_version": "2.1.331",
+            "output_style": "default",
+            "uuid": f"{sid}-init",
+        }
+    ]
+    for turn in range(14):
+        tool_id = f"toolu_{rng.getrandbits(64):016x}"
+        content: list[dict[str, Any]] = [{"type": "text", "text": _text(rng, 10, 60)}]
+        if turn < 13:
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": tool_id,
+                    "name": rng.choice(TOOLS),
+                    "input": {"command": _text(rng, 2, 6)},
+                }
+            )
+        messages.append(
+            {
+                "type": "assistant",
+                "message": {
+                    "id": f"msg_{rng.getrandbits(64):016x}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": content,
+                    "stop_reason": "tool_use" if turn < 13 else "end_turn",
+                    "usage": {
+                        "input_tokens": rng.randint(5, 5000),
+                        "output_tokens": rng.randint(5, 800),
+                        "cache_read_input_tokens": rng.randint(0, 20000),
+                    },
+                },
+                "parent_tool_use_id": None,
+                "session_id": sid,
+                "uuid": f"{sid}-a{turn}",
+            }
+        )
+        if turn < 13:
+            messages.append(
+                {
+                    "type": "user",
+                    "message": {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": tool_id,
+                                "content": _text(rng, 20, 80),
+                            }
+                        ],
+                    },
+                    "parent_tool_use_id": None,
+                    "session_id": sid,
+                    "uuid": f"{sid}-u{turn}",
+                }
+            )
+    messages.append(
+        {
+            "type": "user",
+            "message": {"role": "user", "content": _text(rng, 5, 20)},
+            "session_id": sid,
+            "uuid": f"{sid}-p",
+        }
+    )
+    cost = round(rng.uniform(0.0, 2.0), 6)
+    messages.append(
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "duration_ms": rng.randint(1000, 90000),
+            "duration_api_ms": rng.randint(1000, 90000),
+            "num_turns": 14,
+            "result": messages[-2]["message"]["content"][0]["text"][:200]
+            if messages[-2]["type"] == "assistant"
+            else "done",
+            "session_id": sid,
+            "total_cost_usd": cost,
+            "usage": {"input_tokens": 1000, "output_tokens": 500},
+            "uuid": f"{sid}-r",
+        }
+    )
+    created = NOW - timedelta(seconds=rng.uniform(0, 365 * 86400))
+    return {
+        "session_id": sid,
+        "messages": messages,
+        "tags": rng.sample(TAGS, rng.randint(0, 3)),
+        "description": _text(rng, 3, 8),
+        "created": created,
+        "cost": cost,
+        "model": model,
+    }
+
+
+def corpus(count: int, seed: int = 1) -> Any:
+    rng = random.Random(seed)
+    for index in range(count):
+        yield make_session(rng, index)
+
+
+# -- timing helpers --------------------------------------------------------------
+
+
+def median_ms(action: Callable[[], Any], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
+
+
+def fresh_sessions(count: int) -> list[dict[str, Any]]:
+    return list(corpus(count, seed=99))
+
+
+# -- ours ----------------------------------------------------------------------
+
+
+def build_ours(directory: Path, count: int) -> float:
+    from claude_sessions import SessionStore
+
+    clock = [NOW]
+    start = time.perf_counter()
+    with SessionStore(directory, cleanup_after_days=None, clock=lambda: clock[0]) as store:
+        backend: Any = store.backend
+        backend._conn().execute("PRAGMA synchronous = OFF")  # building only
+        for session in corpus(count):
+            clock[0] = session["created"]
+            store.save_session(
+                session["session_id"],
+                session["messages"],
+                tags=session["tags"],
+                description=session["description"],
+            )
+    return time.perf_counter() - start
+
+
+def time_ours(directory: str, count: int, queue: Any) -> None:
+    from claude_sessions import SessionStore
+
+    results: dict[str, float] = {}
+    results["open"] = median_ms(lambda: SessionStore(directory, cleanup_after_days=None).close(), 7)
+    store = SessionStore(directory, cleanup_after_days=None)
+    rng = random.Random(5)
+    ids = [m.session_id for m in store.list_sessions(limit=2000)]
+    extra = iter(fresh_sessions(300))
+
+    def save() -> None:
+        session = next(extra)
+        store.save_session(
+            session["session_id"],
+            session["messages"],
+            tags=session["tags"],
+            description=session["description"],
+        )
+
+    results["save (30 messages)"] = median_ms(save, 300)
+    results["load"] = median_ms(lambda: store.load_session(rng.choice(ids)), 300)
+    results["list page"] = median_ms(lambda: store.list_sessions(limit=PAGE), 50)
+    results["list page 100"] = median_ms(
+        lambda: store.list_sessions(limit=PAGE, offset=PAGE * 100), 20
+    )
+    after, before = date(2026, 3, 1), date(2026, 3, 31)
+    results["search tag"] = median_ms(lambda: store.search(tags=["tag3"], limit=PAGE), 30)
+    results["search date range"] = median_ms(
+        lambda: store.search(after=after, before=before, limit=PAGE), 30
+    )
+    results["search cost range"] = median_ms(
+        lambda: store.search(min_cost=0.5, max_cost=0.6, limit=PAGE), 30
+    )
+    results["search tag+date+cost"] = median_ms(
+        lambda: store.search(
+            tags=["tag3", "tag7"], after=after, before=before, min_cost=0.5, limit=PAGE
+        ),
+        30,
+    )
+    results["full-text (common word)"] = median_ms(
+        lambda: store.search(text=COMMON_WORD, limit=20), 10
+    )
+    results["full-text (rare word)"] = median_ms(lambda: store.search(text=RARE_WORD, limit=20), 10)
+    store.close()
+    results["peak RSS (MB)"] = peak_rss_mb()
+    queue.put(results)
+
+
+# -- baseline: one JSON file per session, metadata in memory -----------------------
+
+
+def _baseline_metadata(session: dict[str, Any], created: str, updated: str) -> dict[str, Any]:
+    return {
+        "session_id": session["session_id"],
+        "created_at": created,
+        "updated_at": updated,
+        "message_count": len(session["messages"]),
+        "total_cost": session["cost"],
+        "tags": session["tags"],
+        "description": session["description"],
+        "model": session["model"],
+    }
+
+
+def _baseline_write(directory: Path, session: dict[str, Any], created: str) -> dict[str, Any]:
+    meta = _baseline_metadata(session, created, created)
+    path = directory / f"{session['session_id']}.json"
+    path.write_text(json.dumps({"metadata": meta, "messages": session["messages"]}))
+    return meta
+
+
+def build_baseline(directory: Path, count: int) -> float:
+    directory.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for session in corpus(count):
+        _baseline_write(directory, session, session["created"].isoformat())
+    return time.perf_counter() - start
+
+
+class Baseline:
+    """What the Elixir SessionStore does: files on disk, all metadata in memory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.sessions: dict[str, dict[str, Any]] = {}
+        for path in directory.glob("*.json"):
+            data = json.loads(path.read_text())
+            self.sessions[data["metadata"]["session_id"]] = data["metadata"]
+
+    def save(self, session: dict[str, Any]) -> None:
+        now = datetime.now(timezone.utc).isoformat()
+        old = self.sessions.get(session["session_id"])
+        meta = _baseline_write(self.directory, session, old["created_at"] if old else now)
+        self.sessions[session["session_id"]] = meta
+
+    def load(self, session_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.directory / f"{session_id}.json").read_text())
+        return data
+
+    def list(self, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        ordered = sorted(self.sessions.values(), key=lambda m: m["updated_at"], reverse=True)
+        return ordered[offset : offset + limit]
+
+    def search(self, limit: int, **criteria: Any) -> list[dict[str, Any]]:
+        tags = set(criteria.get("tags") or ())
+        after = criteria.get("after")
+        before = criteria.get("before")
+        low, high = criteria.get("min_cost"), criteria.get("max_cost")
+        found = []
+        for meta in self.sessions.values():
+            if tags and not tags & set(meta["tags"]):
+                continue
+            day = meta["created_at"][:10]
+            if after and day < after.isoformat():
+                continue
+            if before and day > before.isoformat():
+                continue
+            if low is not None and meta["total_cost"] < low:
+                continue
+            if high is not None and meta["total_cost"] > high:
+                continue
+            found.append(meta)
+        found.sort(key=lambda m: m["updated_at"], reverse=True)
+        return found[:limit]
+
+    def text(self, word: str, limit: int) -> list[str]:
+        """No index: read every session and look for the word in message text."""
+        hits = []
+        for session_id in self.sessions:
+            data = self.load(session_id)
+            for message in data["messages"]:
+                if word in json.dumps(message.get("message", {}).get("content", "")):
+                    hits.append(session_id)
+                    break
+        return hits[:limit]
+
+
+def time_baseline(directory: str, count: int, queue: Any) -> None:
+    path = Path(directory)
+    results: dict[str, float] = {}
+    results["open"] = median_ms(lambda: Baseline(path), 1 if count > 10000 else 3)
+    store = Baseline(path)
+    rng = random.Random(5)
+    ids = list(store.sessions)[:2000]
+    extra = iter(fresh_sessions(300))
+    results["save (30 messages)"] = median_ms(lambda: store.save(next(extra)), 300)
+    results["load"] = median_ms(lambda: store.load(rng.choice(ids)), 300)
+    results["list page"] = median_ms(lambda: store.list(PAGE), 10)
+    results["list page 100"] = median_ms(lambda: store.list(PAGE, PAGE * 100), 10)
+    after, before = date(2026, 3, 1), date(2026, 3, 31)
+    results["search tag"] = median_ms(lambda: store.search(PAGE, tags=["tag3"]), 10)
+    results["search date range"] = median_ms(
+        lambda: store.search(PAGE, after=after, before=before), 10
+    )
+    results["search cost range"] = median_ms(
+        lambda: store.search(PAGE, min_cost=0.5, max_cost=0.6), 10
+    )
+    results["search tag+date+cost"] = median_ms(
+        lambda: store.search(PAGE, tags=["tag3", "tag7"], after=after, before=before, min_cost=0.5),
+        10,
+    )
+    results["full-text (common word)"] = median_ms(lambda: store.text(COMMON_WORD, 20), 1)
+    results["full-text (rare word)"] = median_ms(lambda: store.text(RARE_WORD, 20), 1)
+    results["peak RSS (MB)"] = peak_rss_mb()
+    queue.put(results)
+
+
+# -- main ----------------------------------------------------------------------
+
+
+def run_child(target: Callable[..., None], directory: Path, count: int) -> dict[str, float]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(str(directory), count, queue))
+    process.start()
+    results: dict[str, float] = queue.get()
+    process.join()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus afterwards")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args(argv)
+    work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-bench-"))
+    ours_dir, base_dir = work / "ours", work / "baseline"
+    try:
+        if not (ours_dir / "sessions.db").exists():
+            print(f"building {args.sessions} sessions (ours) ...", flush=True)
+            print(f"  {build_ours(ours_dir, args.sessions):.1f} s", flush=True)
+        if not args.skip_baseline and not base_dir.exists():
+            print(f"building {args.sessions} sessions (baseline) ...", flush=True)
+            print(f"  {build_baseline(base_dir, args.sessions):.1f} s", flush=True)
+        from claude_sessions import SessionStore
+
+        SessionStore(ours_dir, cleanup_after_days=None).close()  # migrate an older corpus first
+        ours = run_child(time_ours, ours_dir, args.sessions)
+        base = {} if args.skip_baseline else run_child(time_baseline, base_dir, args.sessions)
+        size = (ours_dir / "sessions.db").stat().st_size / 1e6
+        print(f"\n{args.sessions} sessions; ours: SQLite {size:.0f} MB; times are medians (ms)\n")
+        print(f"{'operation':<26}{'baseline':>12}{'ours':>10}{'ratio':>9}{'goal':>8}  ok")
+        for name, value in ours.items():
+            before = base.get(name)
+            goal = GOALS.get(name, 200.0 if "RSS" in name else None)
+            ratio = f"{before / value:8.1f}x" if before and value else f"{'-':>9}"
+            met = "" if goal is None else ("yes" if value < goal else "NO")
+            goal_text = f"{goal:8.0f}" if goal is not None else f"{'':>8}"
+            base_text = f"{before:12.2f}" if before is not None else f"{'-':>12}"
+            print(f"{name:<26}{base_text}{value:10.2f}{ratio}{goal_text}  {met}")
+        print(f"\nfull-text words: common {COMMON_WORD!r}, rare {RARE_WORD!r}")
+    finally:
+        if not args.keep and args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main())

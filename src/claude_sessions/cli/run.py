@@ -1,0 +1,274 @@
+"""``query``, ``continue``, ``resume`` and ``fork``: run the CLI and stream the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from ..message import Message
+from ..options import Options
+from ..query import continue_conversation, fork, query, resume
+from ..restore import has_local_transcript
+from ..session import Session
+from ..store import SessionStore
+from .app import cli
+from .common import (
+    F,
+    echo_json,
+    existing_store,
+    json_option,
+    open_store,
+    resolve_or_pass,
+    stdin_is_terminal,
+    store_option,
+)
+
+
+def run_options(function: F) -> F:
+    """The options every run command takes."""
+    for decorator in reversed(
+        [
+            click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
+            click.option(
+                "--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."
+            ),
+            click.option(
+                "--cwd",
+                type=click.Path(exists=True, file_okay=False),
+                help="Working directory of the session (default: the current one).",
+            ),
+            click.option("--save", is_flag=True, help="Save the session into the store."),
+            click.option(
+                "--tag", "tags", multiple=True, metavar="TAG", help="Tag to save with (repeatable)."
+            ),
+            click.option("--description", help="Description to save with."),
+            store_option,
+            json_option,
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def read_prompt(prompt: str | None, *, required: bool) -> str | None:
+    """The prompt argument; ``-`` (or no argument with stdin not a terminal) reads stdin."""
+    if prompt == "-" or (prompt is None and not stdin_is_terminal()):
+        text = click.get_text_stream("stdin").read()
+        if text.strip():
+            return text.rstrip("\n")
+        if prompt == "-" or required:
+            raise click.UsageError("no prompt: stdin was empty")
+        return None
+    if prompt is None and required:
+        raise click.UsageError("give a PROMPT argument, or pipe the prompt on stdin")
+    return prompt
+
+
+def build_options(model: str | None, max_turns: int | None, cwd: str | None) -> Options:
+    return Options(
+        model=model,
+        max_turns=max_turns,
+        cwd=cwd,
+        include_partial_messages=True,
+        raise_on_error=True,
+    )
+
+
+def stream(messages: Iterator[Message], *, as_json: bool) -> None:
+    """Print assistant text as it arrives, then the session id (on stderr)."""
+    seen: list[Message] = []
+    streamed = False  # text deltas printed for the assistant message under way
+    printed_any = False
+    last_char = "\n"
+
+    def write(text: str) -> None:
+        nonlocal printed_any, last_char
+        if not text:
+            return
+        if printed_any and not streamed and last_char != "\n":
+            click.echo("")
+        click.echo(text, nl=False)
+        printed_any = True
+        last_char = text[-1]
+
+    for message in messages:
+        seen.append(message)
+        if as_json:
+            continue
+        if message.type == "stream_event":
+            event = message.get("event") or {}
+            delta = event.get("delta") if isinstance(event, dict) else None
+            if isinstance(delta, dict) and delta.get("type") == "text_delta":
+                text = delta.get("text")
+                if isinstance(text, str):
+                    write(text)
+                    streamed = True
+        elif message.is_assistant:
+            if not streamed:
+                write(message.text)
+            streamed = False
+    session_id = Session.extract_session_id(seen)
+    if as_json:
+        result = next((m for m in reversed(seen) if m.is_result), None)
+        echo_json(
+            {
+                "session_id": session_id,
+                "result": result.text if result else None,
+                "total_cost_usd": Session.calculate_cost(seen),
+                "turns": Session.count_turns(seen),
+                "model": Session.extract_model(seen),
+                "is_error": bool(result and result.is_error),
+            }
+        )
+        return
+    if printed_any and last_char != "\n":
+        click.echo("")
+    if session_id:
+        click.echo(f"session: {session_id}", err=True)
+
+
+def _store_for_saving(save: bool, location: str | None) -> SessionStore | None:
+    return open_store(location) if save else None
+
+
+def _run(
+    call: Callable[..., Iterator[Message]],
+    *args: Any,
+    store: SessionStore | None,
+    tags: tuple[str, ...],
+    description: str | None,
+    as_json: bool,
+) -> None:
+    if (tags or description) and store is None:
+        raise click.UsageError("--tag and --description need --save")
+    messages = call(*args, store=store, tags=list(tags) or None, description=description)
+    stream(messages, as_json=as_json)
+
+
+@cli.command("query")
+@click.argument("prompt", required=False)
+@run_options
+def query_command(
+    prompt: str | None,
+    model: str | None,
+    max_turns: int | None,
+    cwd: str | None,
+    save: bool,
+    tags: tuple[str, ...],
+    description: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Start a new session with PROMPT (or the prompt piped on stdin)."""
+    text = read_prompt(prompt, required=True)
+    assert text is not None
+    _run(
+        query,
+        text,
+        build_options(model, max_turns, cwd),
+        store=_store_for_saving(save, store_location),
+        tags=tags,
+        description=description,
+        as_json=as_json,
+    )
+
+
+@cli.command("continue")
+@click.argument("prompt", required=False)
+@run_options
+def continue_command(
+    prompt: str | None,
+    model: str | None,
+    max_turns: int | None,
+    cwd: str | None,
+    save: bool,
+    tags: tuple[str, ...],
+    description: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Continue the most recent session of the working directory."""
+    _run(
+        continue_conversation,
+        read_prompt(prompt, required=False),
+        build_options(model, max_turns, cwd),
+        store=_store_for_saving(save, store_location),
+        tags=tags,
+        description=description,
+        as_json=as_json,
+    )
+
+
+def _resume_target(session_id: str, save: bool, location: str | None) -> tuple[str, Any]:
+    """The full session id and the store to pass (for saving, or to resume from the store)."""
+    store = open_store(location) if save else existing_store(location)
+    resolved = resolve_or_pass(store, session_id)
+    if store is not None and not save:
+        stored = store.get_metadata(resolved) is not None
+        if not (stored and not has_local_transcript(resolved, {})):
+            store = None  # only a session the CLI lost is resumed (and so saved) from the store
+    return resolved, store
+
+
+@cli.command("resume")
+@click.argument("session_id", metavar="ID")
+@click.argument("prompt", required=False)
+@run_options
+def resume_command(
+    session_id: str,
+    prompt: str | None,
+    model: str | None,
+    max_turns: int | None,
+    cwd: str | None,
+    save: bool,
+    tags: tuple[str, ...],
+    description: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Resume session ID (any unique prefix of a stored id) with PROMPT."""
+    text = read_prompt(prompt, required=False)
+    resolved, store = _resume_target(session_id, save, store_location)
+    _run(
+        resume,
+        resolved,
+        text,
+        build_options(model, max_turns, cwd),
+        store=store,
+        tags=tags,
+        description=description,
+        as_json=as_json,
+    )
+
+
+@cli.command("fork")
+@click.argument("session_id", metavar="ID")
+@click.argument("prompt", required=False)
+@run_options
+def fork_command(
+    session_id: str,
+    prompt: str | None,
+    model: str | None,
+    max_turns: int | None,
+    cwd: str | None,
+    save: bool,
+    tags: tuple[str, ...],
+    description: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Branch session ID into a new session with PROMPT; the original stays as it was."""
+    text = read_prompt(prompt, required=False)
+    resolved, store = _resume_target(session_id, save, store_location)
+    _run(
+        fork,
+        resolved,
+        text,
+        build_options(model, max_turns, cwd),
+        store=store,
+        tags=tags,
+        description=description,
+        as_json=as_json,
+    )

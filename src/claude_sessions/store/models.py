@@ -1,0 +1,69 @@
+"""What the store hands back: ``SessionMetadata`` and ``SessionData`` (frozen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..message import Message
+
+
+@dataclass(frozen=True)
+class SessionMetadata:
+    """Facts about one stored session, derived from its messages.
+
+    ``created_at`` and ``updated_at`` are timezone-aware UTC datetimes.
+    ``snippet`` and ``rank`` are set only on results of a full-text search:
+    the snippet marks each match as ``[match]``, and a lower rank is a better
+    match (SQLite's bm25, which is negative).
+    """
+
+    session_id: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+    turns: int = 0
+    total_cost: float = 0.0
+    tags: tuple[str, ...] = ()
+    description: str | None = None
+    model: str | None = None
+    project: str | None = None
+    project_key: str = ""
+    first_prompt: str | None = None
+    title: str | None = None
+    git_branch: str | None = None
+    forked_from: str | None = None
+    snippet: str | None = field(default=None, compare=False)
+    rank: float | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: datetimes as ISO 8601 strings, tags as a list."""
+        return {
+            "session_id": self.session_id,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "message_count": self.message_count,
+            "turns": self.turns,
+            "total_cost": self.total_cost,
+            "tags": list(self.tags),
+            "description": self.description,
+            "model": self.model,
+            "project": self.project,
+            "project_key": self.project_key,
+            "first_prompt": self.first_prompt,
+            "title": self.title,
+            "git_branch": self.git_branch,
+            "forked_from": self.forked_from,
+            "snippet": self.snippet,
+            "rank": self.rank,
+        }
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """One loaded session: its id, its main-transcript messages and its metadata."""
+
+    session_id: str
+    messages: list[Message]
+    metadata: SessionMetadata

@@ -1,0 +1,3 @@
+# --- session store fixtures (store engineer) -------------------------------
+from .store_fixtures import fake_clock, store, store_factory  # noqa: F401
+# --- end session store fixtures ---------------------------------------------

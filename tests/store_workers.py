@@ -1,0 +1,53 @@
+"""Process entry points for the store reliability tests (importable under spawn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def messages(session_id: str, size: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "type": "system",
+            "subtype": "init",
+            "session_id": session_id,
+            "model": "claude-sonnet-4-5",
+            "cwd": "/work/app",
+        }
+    ]
+    for i in range(size - 2):
+        out.append(
+            {
+                "type": "assistant",
+                "session_id": session_id,
+                "uuid": f"{session_id}-{i}",
+                "message": {"id": f"m{i}", "content": [{"type": "text", "text": f"word{i} " * 20}]},
+            }
+        )
+    out.append(
+        {"type": "result", "subtype": "success", "session_id": session_id, "total_cost_usd": 0.01}
+    )
+    return out
+
+
+def save_many(location: str, worker: int, count: int, size: int) -> None:
+    from claude_sessions import SessionStore
+
+    with SessionStore(location, cleanup_after_days=None) as store:
+        for i in range(count):
+            sid = f"w{worker}-{i}"
+            store.save_session(sid, messages(sid, size), tags=[f"w{worker}"])
+
+
+def save_forever(location: str, size: int) -> None:
+    from claude_sessions import SessionStore
+
+    store = SessionStore(location, cleanup_after_days=None)
+    i = 0
+    while True:
+        sid = f"k-{i}"
+        store.save_session(sid, messages(sid, size))
+        store.append_messages(
+            sid, [{"type": "user", "uuid": f"{sid}-extra", "message": {"content": "more"}}]
+        )
+        i += 1

@@ -1,0 +1,201 @@
+"""Metadata derived from entries, whichever path wrote them; incremental appends."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from claude_sessions.store import metadata as md
+from claude_sessions.store.pricing import estimate_cost, price_for
+
+from .store_samples import run, transcript
+
+
+def test_transcript_metadata(store):
+    meta = store.append_messages("t-1", transcript("t-1"))
+    assert meta.message_count == 5
+    assert meta.turns == 3
+    assert meta.model == "claude-sonnet-4-5-20250929"
+    assert meta.project == "/home/u/proj"
+    assert meta.project_key == "-home-u-proj"
+    assert meta.first_prompt == "Fix the login bug please"
+    assert meta.git_branch == "main"
+    assert meta.created_at == datetime(2026, 1, 10, 10, 0, tzinfo=timezone.utc)
+    assert meta.updated_at == datetime(2026, 1, 10, 10, 1, tzinfo=timezone.utc)
+    # no result message: priced from usage, msg_1 counted once (3000 in, 1000 out at sonnet)
+    expected = (1000 * 3 + 1000 * 15 + 2000 * 3) / 1e6
+    assert meta.total_cost == pytest.approx(expected)
+    assert [m.session_id for m in store.search(text="authentication")] == ["t-1"]
+
+
+def test_append_is_incremental_and_idempotent(store):
+    entries = transcript("t-1")
+    store.append_messages("t-1", entries[:2])
+    meta = store.append_messages("t-1", entries[1:])  # entries[1] again: upsert
+    assert meta.message_count == 5
+    assert store.load_session("t-1").messages[1].to_dict() == entries[1]
+    assert [m.to_dict() for m in store.load_session("t-1").messages] == entries
+    again = store.append_messages("t-1", entries)
+    assert again.message_count == 5
+    assert again.total_cost == meta.total_cost
+    no_uuid = {"type": "custom-title", "customTitle": "Login fix", "sessionId": "t-1"}
+    meta = store.append_messages("t-1", [no_uuid, no_uuid])
+    assert meta.message_count == 7
+    assert meta.title == "Login fix"
+    assert [m.session_id for m in store.search(text="login fix")] == ["t-1"]
+
+
+def test_upsert_that_changes_an_entry_recomputes(store):
+    entries = transcript("t-1")
+    store.append_messages("t-1", entries)
+    changed = dict(entries[4])
+    changed["message"] = {
+        **entries[4]["message"],
+        "content": [{"type": "text", "text": "Rewritten zebra"}],
+    }
+    meta = store.append_messages("t-1", [changed])
+    assert meta.message_count == 5
+    assert store.load_session("t-1").messages[4].text == "Rewritten zebra"
+    assert [m.session_id for m in store.search(text="zebra")] == ["t-1"]
+    assert store.search(text="fixed") == []
+
+
+def test_cli_tag_entries_become_tags(store):
+    store.save_session("t-1", transcript("t-1"), tags=["mine"])
+    meta = store.append_messages("t-1", [{"type": "tag", "tag": "urgent", "sessionId": "t-1"}])
+    assert meta.tags == ("mine", "urgent")
+    meta = store.append_messages("t-1", [{"type": "tag", "tag": "later", "sessionId": "t-1"}])
+    assert meta.tags == ("later", "mine")
+    meta = store.append_messages("t-1", [{"type": "tag", "tag": "", "sessionId": "t-1"}])
+    assert meta.tags == ("mine",)
+
+
+def test_forked_from_shared_uuids(store):
+    origin = transcript("orig")
+    store.append_messages("orig", origin)
+    fork = [{**e, "sessionId": "fork"} for e in origin[:3]]  # same uuids, new session id
+    fork.append({**origin[4], "uuid": "fork-new", "sessionId": "fork"})
+    meta = store.append_messages("fork", fork)
+    assert meta.forked_from == "orig"
+    assert store.get_metadata("orig").forked_from is None
+
+
+def test_forked_from_sdk_field_and_explicit(store):
+    entry = {
+        **transcript("f2")[0],
+        "uuid": "new-uuid",
+        "forkedFrom": {"sessionId": "origin-x", "messageUuid": "u"},
+    }
+    assert store.append_messages("f2", [entry]).forked_from == "origin-x"
+    assert store.save_session("f3", run("f3"), forked_from="f2").forked_from == "f2"
+    assert store.save_session("f4", run("f4")).forked_from is None
+
+
+def test_cost_prefers_last_result_per_session(store):
+    messages = run("s", cost=0.2) + run("s", cost=0.5)[1:]  # cumulative: 0.2 then 0.5
+    assert store.save_session("s", messages).total_cost == pytest.approx(0.5)
+
+
+def test_subpath_entries_are_separate(store):
+    store.append_messages("t-1", transcript("t-1"))
+    sub = [{"type": "assistant", "uuid": "sub-1", "message": {"content": "subagent text"}}]
+    meta = store.append_messages("t-1", sub, subpath="subagents/agent-1")
+    assert meta.message_count == 5
+    assert len(store.load_session("t-1").messages) == 5
+
+
+def test_append_with_project_key_targets_that_session(store):
+    store.append_messages("same", [{"type": "x", "n": 1}], project_key="A")
+    store.append_messages("same", [{"type": "x", "n": 2}], project_key="B")
+    assert len(store.list_sessions()) == 2
+    assert store.load_session("same").messages[0]["n"] in (1, 2)
+    assert store.delete_session("same") is True
+    assert store.list_sessions() == []
+
+
+def test_save_after_sdk_mirror_is_the_same_row(store, tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    from claude_agent_sdk import project_key_for_directory
+
+    key = project_key_for_directory(project)
+    store.append_messages("s-1", transcript("s-1", cwd=str(project)), project_key=key)
+    meta = store.save_session("s-1", run("s-1", cwd=str(project)))
+    assert meta.project_key == key
+    assert len(store.list_sessions()) == 1
+
+
+def test_fold_is_pure_and_incremental():
+    entries = transcript("t") + run("t")
+    whole = md.derive(md.fold(None, entries))
+    stepwise = None
+    for entry in entries:
+        stepwise = md.fold(stepwise, [entry])
+    assert md.derive(stepwise) == whole
+    assert whole.total_cost == pytest.approx(0.01)  # a result wins over usage
+
+
+def test_first_prompt_skips_generated_text():
+    entries = [
+        {"type": "user", "message": {"content": "<command-name>/clear</command-name>"}},
+        {"type": "user", "isMeta": True, "message": {"content": "meta"}},
+        {"type": "user", "message": {"content": [{"type": "tool_result", "content": "x"}]}},
+        {
+            "type": "user",
+            "message": {"content": "<system-reminder>r</system-reminder>  real   question"},
+        },
+    ]
+    assert md.derive(md.fold(None, entries)).first_prompt == "real question"
+    long = [{"type": "user", "message": {"content": "x" * 500}}]
+    assert len(md.derive(md.fold(None, long)).first_prompt) == md.FIRST_PROMPT_LENGTH + 1
+
+
+def test_synthetic_model_is_ignored():
+    entries = [
+        {"type": "assistant", "message": {"model": "<synthetic>", "content": []}},
+        {"type": "assistant", "message": {"model": "claude-opus-4-5", "content": []}},
+    ]
+    assert md.derive(md.fold(None, entries)).model == "claude-opus-4-5"
+
+
+@pytest.mark.parametrize(
+    ("model", "input_price"),
+    [
+        ("claude-sonnet-4-5-20250929", 3.0),
+        ("claude-opus-4-5-20251101", 5.0),
+        ("claude-opus-4-1-20250805", 15.0),
+        ("claude-haiku-4-5", 1.0),
+        ("claude-3-5-haiku-20241022", 0.8),
+        ("claude-3-haiku-20240307", 0.25),
+    ],
+)
+def test_price_table(model, input_price):
+    price = price_for(model)
+    assert price is not None and price.input == input_price
+
+
+def test_unknown_model_costs_nothing():
+    assert price_for("gpt-4") is None
+    assert estimate_cost("gpt-4", {"input_tokens": 100}) == 0.0
+    assert estimate_cost("claude-sonnet-4-5", {"input_tokens": True, "output_tokens": "x"}) == 0.0
+    usage = {
+        "input_tokens": 1_000_000,
+        "cache_read_input_tokens": 1_000_000,
+        "cache_creation_input_tokens": 1_000_000,
+        "output_tokens": 1_000_000,
+    }
+    assert estimate_cost("claude-sonnet-4-5", usage) == pytest.approx(3 + 0.3 + 3.75 + 15)
+
+
+def test_parse_timestamp():
+    assert (
+        md.parse_timestamp("2026-01-10T10:00:00.000Z")
+        == datetime(2026, 1, 10, 10, tzinfo=timezone.utc).timestamp()
+    )
+    assert (
+        md.parse_timestamp("2026-01-10T10:00:00")
+        == datetime(2026, 1, 10, 10, tzinfo=timezone.utc).timestamp()
+    )
+    assert md.parse_timestamp("garbage") is None
+    assert md.parse_timestamp(5) is None

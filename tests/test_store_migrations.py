@@ -1,0 +1,96 @@
+"""Schema versions: an old database is upgraded when a store opens it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from claude_sessions import SessionStore
+from claude_sessions.store import sqlite_schema
+
+from .store_samples import run
+
+# The version-1 schema, written out here as it shipped (no full-text index).
+V1 = [
+    """CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, project_key TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL, updated_at REAL NOT NULL, mtime_ms INTEGER NOT NULL DEFAULT 0,
+        message_count INTEGER NOT NULL DEFAULT 0, turns INTEGER NOT NULL DEFAULT 0,
+        total_cost REAL NOT NULL DEFAULT 0, tags TEXT NOT NULL DEFAULT '[]', description TEXT,
+        model TEXT, project TEXT, first_prompt TEXT, title TEXT, git_branch TEXT,
+        forked_from TEXT, fold_state TEXT NOT NULL DEFAULT '{}', sdk_summary TEXT,
+        UNIQUE (session_id, project_key))""",
+    "CREATE INDEX sessions_by_updated ON sessions (updated_at)",
+    "CREATE INDEX sessions_by_created ON sessions (created_at)",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost)",
+    "CREATE INDEX sessions_by_project_key ON sessions (project_key)",
+    """CREATE TABLE entries (
+        id INTEGER PRIMARY KEY,
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath TEXT NOT NULL DEFAULT '', seq INTEGER NOT NULL, uuid TEXT, data TEXT NOT NULL,
+        UNIQUE (session_ref, subpath, seq))""",
+    """CREATE UNIQUE INDEX entries_by_uuid ON entries (uuid, session_ref, subpath)
+        WHERE uuid IS NOT NULL""",
+    """CREATE TABLE tags (session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        tag TEXT NOT NULL, source TEXT NOT NULL DEFAULT 'user', PRIMARY KEY (session_ref, tag))
+        WITHOUT ROWID""",
+    "CREATE INDEX tags_by_tag ON tags (tag, session_ref)",
+    "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+]
+
+
+def write_v1_store(path):
+    conn = sqlite3.connect(path)
+    for statement in V1:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO sessions (id, session_id, created_at, updated_at, message_count, tags, "
+        "description) VALUES (1, 'old-1', 1700000000, 1700000000, 3, '[\"legacy\"]', 'from v1')"
+    )
+    for seq, message in enumerate(run("old-1", text="ancient zeppelin story")):
+        conn.execute(
+            "INSERT INTO entries (session_ref, seq, data) VALUES (1, ?, ?)",
+            (seq, json.dumps(message)),
+        )
+    conn.execute("INSERT INTO tags VALUES (1, 'legacy', 'user')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+
+def test_v1_store_is_upgraded_on_open(tmp_path):
+    path = tmp_path / "old.db"
+    write_v1_store(path)
+    with SessionStore(path, cleanup_after_days=None) as store:
+        found = store.search(text="zeppelin")
+        assert [m.session_id for m in found] == ["old-1"]
+        assert store.search(text="from v1")[0].session_id == "old-1"
+        assert store.load_session("old-1").metadata.tags == ("legacy",)
+        store.save_session("new-1", run("new-1"))
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_schema.SCHEMA_VERSION
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    covered = [row[2] for row in conn.execute("PRAGMA index_info(sessions_by_created)")]
+    assert covered == ["created_at", "updated_at"]  # version 3
+    conn.close()
+
+
+def test_fresh_store_is_at_current_version(tmp_path):
+    with SessionStore(tmp_path, cleanup_after_days=None):
+        pass
+    conn = sqlite3.connect(tmp_path / "sessions.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_schema.SCHEMA_VERSION
+    conn.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    import pytest
+
+    from claude_sessions import StoreConnectionError
+
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {sqlite_schema.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreConnectionError, match="newer"):
+        SessionStore(path, cleanup_after_days=None)
