@@ -7,6 +7,8 @@ every file. Ours is ``claude_sessions.SessionStore``.
 
     python bench/store.py                      # 100,000 sessions (~30 messages each)
     python bench/store.py --sessions 2000      # a quick run
+    python bench/store.py --backend postgresql # ours on PostgreSQL (a temporary server,
+                                               # or --url postgresql://... of a running one)
 
 Each side runs its timed operations in its own child process (spawn), so the
 peak RSS reported is that side's alone. The corpus is built once per side
@@ -18,6 +20,7 @@ operation goes through the public API. Times are medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -224,14 +227,15 @@ def fresh_sessions(count: int) -> list[dict[str, Any]]:
 # -- ours ----------------------------------------------------------------------
 
 
-def build_ours(directory: Path, count: int) -> float:
+def build_ours(directory: Path | str, count: int) -> float:
     from claude_sessions import SessionStore
 
     clock = [NOW]
     start = time.perf_counter()
     with SessionStore(directory, cleanup_after_days=None, clock=lambda: clock[0]) as store:
         backend: Any = store.backend
-        backend._conn().execute("PRAGMA synchronous = OFF")  # building only
+        if hasattr(backend, "_conn"):  # SQLite
+            backend._conn().execute("PRAGMA synchronous = OFF")  # building only
         for session in corpus(count):
             clock[0] = session["created"]
             store.save_session(
@@ -413,7 +417,7 @@ def time_baseline(directory: str, count: int, queue: Any) -> None:
 # -- main ----------------------------------------------------------------------
 
 
-def run_child(target: Callable[..., None], directory: Path, count: int) -> dict[str, float]:
+def run_child(target: Callable[..., None], directory: Path | str, count: int) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=target, args=(str(directory), count, queue))
@@ -429,36 +433,85 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the corpus afterwards")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--url", help="PostgreSQL URL (default: a temporary server)")
     args = parser.parse_args(argv)
     work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-bench-"))
     ours_dir, base_dir = work / "ours", work / "baseline"
-    try:
-        if not (ours_dir / "sessions.db").exists():
-            print(f"building {args.sessions} sessions (ours) ...", flush=True)
-            print(f"  {build_ours(ours_dir, args.sessions):.1f} s", flush=True)
-        if not args.skip_baseline and not base_dir.exists():
-            print(f"building {args.sessions} sessions (baseline) ...", flush=True)
-            print(f"  {build_baseline(base_dir, args.sessions):.1f} s", flush=True)
-        from claude_sessions import SessionStore
+    with contextlib.ExitStack() as stack:
+        ours: Path | str = ours_dir
+        if args.backend == "postgresql":
+            ours = args.url or _temporary_postgres(stack)
+        try:
+            return _run(args, ours, base_dir)
+        finally:
+            if not args.keep and args.dir is None:
+                shutil.rmtree(work, ignore_errors=True)
+    return 0
 
-        SessionStore(ours_dir, cleanup_after_days=None).close()  # migrate an older corpus first
-        ours = run_child(time_ours, ours_dir, args.sessions)
-        base = {} if args.skip_baseline else run_child(time_baseline, base_dir, args.sessions)
-        size = (ours_dir / "sessions.db").stat().st_size / 1e6
-        print(f"\n{args.sessions} sessions; ours: SQLite {size:.0f} MB; times are medians (ms)\n")
-        print(f"{'operation':<26}{'baseline':>12}{'ours':>10}{'ratio':>9}{'goal':>8}  ok")
-        for name, value in ours.items():
-            before = base.get(name)
-            goal = GOALS.get(name, 200.0 if "RSS" in name else None)
-            ratio = f"{before / value:8.1f}x" if before and value else f"{'-':>9}"
-            met = "" if goal is None else ("yes" if value < goal else "NO")
-            goal_text = f"{goal:8.0f}" if goal is not None else f"{'':>8}"
-            base_text = f"{before:12.2f}" if before is not None else f"{'-':>12}"
-            print(f"{name:<26}{base_text}{value:10.2f}{ratio}{goal_text}  {met}")
-        print(f"\nfull-text words: common {COMMON_WORD!r}, rare {RARE_WORD!r}")
-    finally:
-        if not args.keep and args.dir is None:
-            shutil.rmtree(work, ignore_errors=True)
+
+def _temporary_postgres(stack: contextlib.ExitStack) -> str:
+    from claude_sessions.testing.postgres import TemporaryPostgres
+
+    # Durability like SQLite's WAL + synchronous=NORMAL: fsync on, no wait at commit.
+    settings = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "off"}
+    server = stack.enter_context(
+        TemporaryPostgres(settings={**settings, "shared_buffers": "128MB"})
+    )
+    return server.create_database("bench")
+
+
+def _exists(ours: Path | str) -> bool:
+    if isinstance(ours, Path):
+        return (ours / "sessions.db").exists()
+    from claude_sessions import SessionStore
+
+    with SessionStore(ours, cleanup_after_days=None) as store:
+        return bool(store.list_sessions(limit=1))
+
+
+def _size_text(ours: Path | str) -> str:
+    if isinstance(ours, Path):
+        return f"SQLite {(ours / 'sessions.db').stat().st_size / 1e6:.0f} MB"
+    import psycopg
+
+    from claude_sessions.store.postgres import parse_location
+
+    location = parse_location(ours)
+    with psycopg.connect(location.conninfo) as conn:
+        row = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'",
+            [location.schema],
+        ).fetchone()
+    return f"PostgreSQL {float(row[0] if row and row[0] else 0) / 1e6:.0f} MB"
+
+
+def _run(args: argparse.Namespace, ours_dir: Path | str, base_dir: Path) -> int:
+    if not _exists(ours_dir):
+        print(f"building {args.sessions} sessions (ours) ...", flush=True)
+        print(f"  {build_ours(ours_dir, args.sessions):.1f} s", flush=True)
+    if not args.skip_baseline and not base_dir.exists():
+        print(f"building {args.sessions} sessions (baseline) ...", flush=True)
+        print(f"  {build_baseline(base_dir, args.sessions):.1f} s", flush=True)
+    from claude_sessions import SessionStore
+
+    SessionStore(ours_dir, cleanup_after_days=None).close()  # migrate an older corpus first
+    ours = run_child(time_ours, ours_dir, args.sessions)
+    base = {} if args.skip_baseline else run_child(time_baseline, base_dir, args.sessions)
+    size = _size_text(ours_dir)
+    print(f"\n{args.sessions} sessions; ours: {size}; times are medians (ms)\n")
+    print(f"{'operation':<26}{'baseline':>12}{'ours':>10}{'ratio':>9}{'goal':>8}  ok")
+    for name, value in ours.items():
+        before = base.get(name)
+        goal = GOALS.get(name, 200.0 if "RSS" in name else None)
+        ratio = f"{before / value:8.1f}x" if before and value else f"{'-':>9}"
+        met = "" if goal is None else ("yes" if value < goal else "NO")
+        goal_text = f"{goal:8.0f}" if goal is not None else f"{'':>8}"
+        base_text = f"{before:12.2f}" if before is not None else f"{'-':>12}"
+        print(f"{name:<26}{base_text}{value:10.2f}{ratio}{goal_text}  {met}")
+    print(f"\nfull-text words: common {COMMON_WORD!r}, rare {RARE_WORD!r}")
     return 0
 
 

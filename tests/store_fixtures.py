@@ -1,7 +1,10 @@
 """Fixtures for the session-store tests, parametrised over backends.
 
-Today only "sqlite"; a PostgreSQL backend joins the ``BACKENDS`` list later
-and then runs the same tests.
+"sqlite" and "postgresql": every test taking ``store`` or ``store_factory``
+runs on both. On PostgreSQL each test gets a fresh database (on the session's
+test server, see ``claude_sessions.testing.postgres``) and each distinct
+location a schema in it, so a test reopening ``tmp_path / "x"`` reopens the
+same store.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 
 from claude_sessions import SessionStore
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 class FakeClock:
@@ -40,12 +43,23 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     unless ``location=`` is given); every store is closed after the test."""
     opened: list[SessionStore] = []
     counter = iter(range(1_000_000))
+    database: list[str] = []  # PostgreSQL: this test's database, made on first use
+    schemas: dict[str, str] = {}
+    server: list[Any] = []
+
+    def postgres_location(location: Any) -> str:
+        if not database:
+            server.append(request.getfixturevalue("postgres_server"))
+            database.append(server[0].create_database())
+        key = str(location) if location is not None else f"fresh-{next(counter)}"
+        schema = schemas.setdefault(key, f"store{len(schemas)}")
+        return f"{database[0]}?schema={schema}"
 
     def make(location: Any = None, **kwargs: Any) -> SessionStore:
         if request.param == "sqlite":
             where = location if location is not None else tmp_path / f"store{next(counter)}"
-        else:  # pragma: no cover - future backends
-            raise NotImplementedError(request.param)
+        else:
+            where = postgres_location(location)
         kwargs.setdefault("cleanup_after_days", None)
         store = SessionStore(where, **kwargs)
         opened.append(store)
@@ -54,6 +68,20 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     yield make
     for store in opened:
         store.close()
+    if database:
+        server[0].drop_database(database[0].rsplit("/", 1)[1].split("?")[0])
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A location string for a fresh store, for tests that open it from other processes."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "shared")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url.rsplit("/", 1)[1])
 
 
 @pytest.fixture

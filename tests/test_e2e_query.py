@@ -36,8 +36,9 @@ def turns(request):
 def test_query_returns_init_assistant_result(fake_claude):
     fake_claude.set_script(["Hello Alice, nice to meet you."])
     messages = list(query("My name is Alice"))
-    assert [m.type for m in messages] == ["system", "assistant", "result"]
+    assert [m.type for m in messages] == ["system", "user", "assistant", "result"]
     assert messages[0].is_init
+    assert messages[1].text == "My name is Alice"  # the CLI replays the prompt
     session_id = Session.extract_session_id(messages)
     assert session_id and all(m.session_id == session_id for m in messages)
     assert Session.get_summary(messages) == "Hello Alice, nice to meet you."

@@ -11,9 +11,9 @@ from claude_sessions import AsyncSessionStore, SessionNotFoundError
 from .store_samples import run
 
 
-def test_async_store(tmp_path):
+def test_async_store(store_location):
     async def main():
-        async with AsyncSessionStore(tmp_path, cleanup_after_days=None) as store:
+        async with AsyncSessionStore(store_location, cleanup_after_days=None) as store:
             await asyncio.gather(
                 *(store.save_session(f"s-{i}", run(f"s-{i}"), tags=["t"]) for i in range(20))
             )

@@ -225,13 +225,15 @@ def test_store_is_usable_from_threads(store):
     assert len(store.list_sessions()) == 40
 
 
-def test_sqlite_pragmas(store):
+def test_sqlite_pragmas(tmp_path):
+    store = SessionStore(tmp_path, cleanup_after_days=None)
     backend = store.backend
     assert isinstance(backend, SQLiteBackend)
     conn = backend._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    store.close()
 
 
 def test_record_run_saves_then_appends(store):

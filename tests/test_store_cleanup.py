@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claude_sessions import SessionMetadata
+from claude_sessions import SessionMetadata, SessionStore, StoreError
 
 from .store_samples import run
 
@@ -76,3 +76,18 @@ def test_bad_cleanup_setting(store_factory):
         store_factory(cleanup_after_days=-3)
     with pytest.raises(ValueError, match="number of days"):
         store_factory(cleanup_after_days="30")
+
+
+@pytest.mark.parametrize(("value", "days"), [("", 30), ("7", 7.0), ("never", None), ("off", None)])
+def test_cleanup_days_from_the_environment(tmp_path, monkeypatch, value, days):
+    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", value)
+    with SessionStore(tmp_path / "a") as store:
+        assert store.cleanup_after_days == days
+    with SessionStore(tmp_path / "b", cleanup_after_days=3) as store:
+        assert store.cleanup_after_days == 3
+
+
+def test_bad_cleanup_days_in_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "soon")
+    with pytest.raises(StoreError, match="CLAUDE_SESSIONS_CLEANUP_DAYS"):
+        SessionStore(tmp_path)

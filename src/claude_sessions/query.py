@@ -49,7 +49,9 @@ def build_invocation(
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("the prompt must be a non-empty string")
     argv = [find_cli(options.cli_path), "--output-format", "stream-json", "--verbose"]
-    argv += ["--input-format", "stream-json", "--print"]
+    # --replay-user-messages: the CLI echoes the prompt as a user message, so
+    # the run's messages (and a saved session) hold the prompt too.
+    argv += ["--input-format", "stream-json", "--print", "--replay-user-messages"]
     if resume is not None:
         _check_session_id(resume)
         argv.append(f"--resume={resume}")

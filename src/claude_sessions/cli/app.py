@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
-from ..exceptions import ClaudeSessionsError, SessionNotFoundError
+from ..exceptions import AmbiguousSessionIdError, ClaudeSessionsError, SessionNotFoundError
 
 # Exit codes: 1 for a failed operation, 2 for bad input (click's own usage code).
 EXIT_FAILURE = 1
@@ -24,7 +24,7 @@ class ErrorHandlingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (SessionNotFoundError, ValueError) as exc:
+        except (SessionNotFoundError, AmbiguousSessionIdError, ValueError) as exc:
             raise _fail(exc, EXIT_USAGE) from exc
         except ClaudeSessionsError as exc:
             raise _fail(exc, EXIT_FAILURE) from exc

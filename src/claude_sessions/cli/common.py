@@ -25,6 +25,7 @@ else:
 
 STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
 ID_PREFIX_LENGTH = 8
+PIPE_WIDTH = 200
 
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _AGE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "": 86400.0}
@@ -85,8 +86,11 @@ def echo_json(value: Any) -> None:
 
 
 def console(*, stderr: bool = False) -> Console:
-    """A rich console: colours on a terminal, plain text in a pipe."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    """A rich console: colours on a terminal; plain, wide text in a pipe (no squeezed tables)."""
+    found = Console(stderr=stderr, highlight=False)
+    if found.is_terminal:
+        return found
+    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
 
 
 def short_id(session_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,26 +29,23 @@ from .common import (
 
 def run_options(function: F) -> F:
     """The options every run command takes."""
-    for decorator in reversed(
-        [
-            click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
-            click.option(
-                "--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."
-            ),
-            click.option(
-                "--cwd",
-                type=click.Path(exists=True, file_okay=False),
-                help="Working directory of the session (default: the current one).",
-            ),
-            click.option("--save", is_flag=True, help="Save the session into the store."),
-            click.option(
-                "--tag", "tags", multiple=True, metavar="TAG", help="Tag to save with (repeatable)."
-            ),
-            click.option("--description", help="Description to save with."),
-            store_option,
-            json_option,
-        ]
-    ):
+    decorators: list[Callable[[Any], Any]] = [
+        click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
+        click.option("--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."),
+        click.option(
+            "--cwd",
+            type=click.Path(exists=True, file_okay=False),
+            help="Working directory of the session (default: the current one).",
+        ),
+        click.option("--save", is_flag=True, help="Save the session into the store."),
+        click.option(
+            "--tag", "tags", multiple=True, metavar="TAG", help="Tag to save with (repeatable)."
+        ),
+        click.option("--description", help="Description to save with."),
+        store_option,
+        json_option,
+    ]
+    for decorator in reversed(decorators):
         function = decorator(function)
     return function
 
@@ -55,7 +53,7 @@ def run_options(function: F) -> F:
 def read_prompt(prompt: str | None, *, required: bool) -> str | None:
     """The prompt argument; ``-`` (or no argument with stdin not a terminal) reads stdin."""
     if prompt == "-" or (prompt is None and not stdin_is_terminal()):
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read() if sys.stdin is not None else ""
         if text.strip():
             return text.rstrip("\n")
         if prompt == "-" or required:

@@ -157,7 +157,7 @@ def open_backend(location: str | Path) -> Backend:
       inside, a path ending in ``.db``/``.sqlite``/``.sqlite3`` (or an
       existing file) is the database file itself;
     - ``sqlite:///abs/path.db`` (``sqlite://rel.db`` is relative);
-    - ``postgresql://`` / ``postgres://``: the PostgreSQL backend (not yet built);
+    - ``postgresql://`` / ``postgres://``: the PostgreSQL backend (:mod:`.postgres`);
     - any other scheme: :class:`StoreError`.
     """
     if isinstance(location, Path):
@@ -172,9 +172,9 @@ def open_backend(location: str | Path) -> Backend:
             raise StoreError(f"no database path in {location!r}")
         return _sqlite(Path(rest).expanduser(), is_file=True)
     if scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            f"no PostgreSQL backend is installed yet: cannot open {mask_password(location)}"
-        )
+        from .postgres import PostgresBackend
+
+        return PostgresBackend(location)
     raise StoreError(
         f"unknown store location scheme {scheme!r} in {mask_password(location)} "
         "(use a directory path, sqlite:///path/to.db or postgresql://...)"

@@ -9,6 +9,7 @@ SQL lives here; the backend (:mod:`.backend`) does the storage.
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import math
 import os
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from claude_agent_sdk import project_key_for_directory
 
@@ -38,10 +39,15 @@ if TYPE_CHECKING:
     from .sdk_adapter import SDKSessionStore
 
 ENV_VAR = "CLAUDE_SESSIONS_STORE"
+CLEANUP_ENV_VAR = "CLAUDE_SESSIONS_CLEANUP_DAYS"
 DEFAULT_DIRECTORY = Path("~/.claude_sdk/sessions")
 DEFAULT_CLEANUP_DAYS = 30
 CLEANUP_INTERVAL_SECONDS = 24 * 60 * 60
-PROTECTED_TAGS = ("keep",)
+# Sessions the importer creates carry IMPORTED_TAG: their updated_at is the
+# transcript's own (often months old), and keeping that history is the point
+# of importing it, so automatic cleanup must not delete it.
+IMPORTED_TAG = "imported"
+PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 _AMBIGUOUS_SHOWN = 10
 
 Location = str | os.PathLike[str]
@@ -51,6 +57,30 @@ T = TypeVar("T")
 def utcnow() -> datetime:
     """The store's default clock (tests inject their own ``clock``)."""
     return datetime.now(timezone.utc)
+
+
+class _FromEnvironment(enum.Enum):
+    """Marks an argument whose default is read from the environment."""
+
+    VALUE = enum.auto()
+
+
+FROM_ENVIRONMENT = _FromEnvironment.VALUE
+
+
+def default_cleanup_days() -> float | None:
+    """``$CLAUDE_SESSIONS_CLEANUP_DAYS`` (days, or ``never``), else 30."""
+    raw = os.environ.get(CLEANUP_ENV_VAR, "").strip()
+    if not raw:
+        return DEFAULT_CLEANUP_DAYS
+    if raw.lower() in ("never", "off"):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise StoreError(
+            f"{CLEANUP_ENV_VAR} must be a number of days or 'never', not {raw!r}"
+        ) from None
 
 
 def default_location() -> str:
@@ -118,13 +148,16 @@ class SessionStore:
     """Saved sessions in a searchable database (SQLite by default).
 
     ``location`` is a directory (the database is ``sessions.db`` inside), a
-    ``.db`` file, ``sqlite:///abs/path.db``, or later ``postgresql://...``;
+    ``.db`` file, ``sqlite:///abs/path.db``, or ``postgresql://...``;
     by default ``$CLAUDE_SESSIONS_STORE`` or ``~/.claude_sdk/sessions``.
 
     Sessions whose ``updated_at`` is older than ``cleanup_after_days`` are
-    deleted automatically (``None`` disables this), at most once a day per
-    database (the last run is recorded in it), when a store opens or saves.
-    Sessions tagged with one of ``protected_tags`` are never cleaned up.
+    deleted automatically (``None`` disables this; by default
+    ``$CLAUDE_SESSIONS_CLEANUP_DAYS``, a number or ``never``, else 30), at
+    most once a day per database (the last run is recorded in it), when a
+    store opens or saves. Sessions tagged with one of ``protected_tags``
+    (``keep``, and ``imported`` on sessions the importer created) are never
+    cleaned up.
     ``clock`` (a callable returning an aware ``datetime``) replaces the
     wall clock, for tests.
     """
@@ -136,10 +169,12 @@ class SessionStore:
         self,
         location: Location | None = None,
         *,
-        cleanup_after_days: float | None = DEFAULT_CLEANUP_DAYS,
+        cleanup_after_days: float | None | _FromEnvironment = FROM_ENVIRONMENT,
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        if cleanup_after_days is FROM_ENVIRONMENT:
+            cleanup_after_days = default_cleanup_days()
         self._cleanup_after_days = _check_days(cleanup_after_days, "cleanup_after_days")
         self._protected = tuple(normalize_tags(protected_tags))
         self._clock = clock or utcnow
@@ -516,7 +551,7 @@ class AsyncSessionStore:
         self,
         location: Location | None = None,
         *,
-        cleanup_after_days: float | None = DEFAULT_CLEANUP_DAYS,
+        cleanup_after_days: float | None | _FromEnvironment = FROM_ENVIRONMENT,
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
         store: SessionStore | None = None,
@@ -527,6 +562,9 @@ class AsyncSessionStore:
             protected_tags=protected_tags,
             clock=clock,
         )
+        # PostgreSQL: coroutines on psycopg's asyncio API instead of the thread pool.
+        twin = getattr(self._store.backend, "async_twin", None)
+        self._native: Any = twin(self._store) if twin is not None else None
 
     @classmethod
     def default(cls) -> AsyncSessionStore:
@@ -542,6 +580,8 @@ class AsyncSessionStore:
         return self._store.location
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._native is not None and await self._native.backend() is not None:
+            return cast(T, await getattr(self._native, method.__name__)(*args, **kwargs))
         loop = asyncio.get_running_loop()
         call = functools.partial(method, *args, **kwargs)
         return await loop.run_in_executor(self._store.executor(), call)
@@ -691,6 +731,8 @@ class AsyncSessionStore:
         return self._store.sdk_store()
 
     async def close(self) -> None:
+        if self._native is not None:
+            await self._native.close()
         # close() joins the pool, so it must not run on the pool itself.
         await asyncio.to_thread(self._store.close)
 

@@ -1,0 +1,313 @@
+"""Reading the store: ``list``, ``search``, ``show``, ``export``, ``tree``, ``stats``, ``path``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from ..lineage import LineageNode, fork_tree
+from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
+from ..stats import Bucket, compute_stats
+from ..store import SessionMetadata
+from .app import cli
+from .common import (
+    WHEN,
+    console,
+    echo_json,
+    format_cost,
+    json_option,
+    open_store,
+    resolve_id,
+    short_id,
+    store_option,
+)
+
+_TITLE_WIDTH = 60
+
+
+def _one_line(text: str, width: int = _TITLE_WIDTH) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = False) -> Table:
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("ID", style="cyan", no_wrap=True)
+    table.add_column("Updated", no_wrap=True)
+    table.add_column("Model", no_wrap=True)
+    table.add_column("Turns", justify="right")
+    table.add_column("Cost", justify="right", no_wrap=True)
+    table.add_column("Tags")
+    table.add_column("Title")
+    for metadata in sessions:
+        title = Text(_one_line(session_title(metadata)))
+        if snippets and metadata.snippet:
+            title.append("\n")
+            for piece, is_match in snippet_spans(_one_line(metadata.snippet, 200)):
+                title.append(piece, style="bold yellow" if is_match else "dim")
+        table.add_row(
+            short_id(metadata.session_id),
+            _when(metadata.updated_at),
+            escape(metadata.model or "-"),
+            str(metadata.turns),
+            format_cost(metadata.total_cost),
+            escape(", ".join(metadata.tags)),
+            title,
+        )
+    return table
+
+
+def _print_sessions(
+    sessions: Sequence[SessionMetadata], as_json: bool, *, snippets: bool = False
+) -> None:
+    if as_json:
+        echo_json([m.to_dict() for m in sessions])
+    elif not sessions:
+        click.echo("No sessions.", err=True)
+    else:
+        console().print(sessions_table(sessions, snippets=snippets))
+
+
+@cli.command("list")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--project", help="Only sessions of this project directory (or project key).")
+@click.option("--tag", help="Only sessions with this tag.")
+@store_option
+@json_option
+def list_command(
+    limit: int, project: str | None, tag: str | None, store_location: str | None, as_json: bool
+) -> None:
+    """List stored sessions, most recently updated first."""
+    store = open_store(store_location)
+    _print_sessions(store.list_sessions(limit or None, project=project, tag=tag), as_json)
+
+
+@cli.command("search")
+@click.argument("text", nargs=-1)
+@click.option("--tag", "tags", multiple=True, help="Has this tag (repeatable: any of them).")
+@click.option("--all-tags", is_flag=True, help="Require every --tag instead of any.")
+@click.option("--after", type=WHEN, help="Created on or after: 2026-01-31, an ISO time, or 7d.")
+@click.option("--before", type=WHEN, help="Created on or before (same forms as --after).")
+@click.option("--min-cost", type=click.FloatRange(min=0), help="Cost at least (USD).")
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Cost at most (USD).")
+@click.option("--model", help="Model name contains this (e.g. sonnet).")
+@click.option("--project", help="Project directory or project key.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True)
+@store_option
+@json_option
+def search_command(
+    text: tuple[str, ...],
+    tags: tuple[str, ...],
+    all_tags: bool,
+    after: date | datetime | None,
+    before: date | datetime | None,
+    min_cost: float | None,
+    max_cost: float | None,
+    model: str | None,
+    project: str | None,
+    limit: int,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Find sessions by words in their messages, tags, dates, cost, model or project."""
+    store = open_store(store_location)
+    found = store.search(
+        tags=list(tags) or None,
+        match_all_tags=all_tags,
+        after=after,
+        before=before,
+        min_cost=min_cost,
+        max_cost=max_cost,
+        model=model,
+        project=project,
+        text=" ".join(text) if text else None,
+        limit=limit or None,
+    )
+    _print_sessions(found, as_json, snippets=True)
+
+
+@cli.command("show")
+@click.argument("session_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@store_option
+@json_option
+def show_command(session_id: str, fmt: str, store_location: str | None, as_json: bool) -> None:
+    """Print the transcript of session ID (any unique prefix)."""
+    store = open_store(store_location)
+    click.echo(
+        export_session(store, resolve_id(store, session_id), "json" if as_json else fmt), nl=False
+    )
+
+
+@cli.command("export")
+@click.argument("session_id", metavar="ID", required=False)
+@click.option("--all", "everything", is_flag=True, help="Export every stored session.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json", "html"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    help="File to write (default: stdout); a directory with --all.",
+)
+@store_option
+@json_option
+def export_command(
+    session_id: str | None,
+    everything: bool,
+    fmt: str,
+    output: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Export session ID (or --all sessions) as Markdown, JSON or HTML."""
+    if everything == (session_id is not None):
+        raise click.UsageError("give either a session ID or --all")
+    store = open_store(store_location)
+    if everything:
+        if output is None:
+            raise click.UsageError("--all needs --output DIRECTORY")
+        written = export_all(store, output, fmt)
+        if as_json:
+            echo_json([str(path) for path in written])
+        else:
+            click.echo(f"Exported {len(written)} session(s) to {output}", err=True)
+        return
+    assert session_id is not None
+    text = export_session(store, resolve_id(store, session_id), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise click.UsageError(f"{output} is a directory: give a file name")
+    target.write_text(text, encoding="utf-8")
+    if as_json:
+        echo_json([str(target)])
+    else:
+        click.echo(f"Wrote {output}", err=True)
+
+
+def _node_label(node: LineageNode, focus: str) -> Text:
+    metadata = node.metadata
+    label = Text(
+        short_id(metadata.session_id), style="bold cyan" if node.session_id == focus else "cyan"
+    )
+    label.append(f"  {_when(metadata.updated_at)}  {metadata.turns} turns  ")
+    label.append(format_cost(metadata.total_cost))
+    label.append(f"  {_one_line(session_title(metadata), 50)}", style="dim")
+    if node.session_id == focus:
+        label.append("  \u25c0", style="bold")
+    return label
+
+
+@cli.command("tree")
+@click.argument("session_id", metavar="ID")
+@store_option
+@json_option
+def tree_command(session_id: str, store_location: str | None, as_json: bool) -> None:
+    """Show the fork family of session ID: its origin and every fork, as a tree."""
+    store = open_store(store_location)
+    lineage = fork_tree(store, resolve_id(store, session_id))
+    if as_json:
+        echo_json(lineage.to_dict())
+        return
+    top = Tree(_node_label(lineage.root, lineage.focus))
+    if lineage.missing_origin:
+        top = Tree(Text(f"{short_id(lineage.missing_origin)} (no longer stored)", style="dim"))
+        branch = top.add(_node_label(lineage.root, lineage.focus))
+    else:
+        branch = top
+
+    def grow(tree: Tree, node: LineageNode) -> None:
+        for child in node.children:
+            grow(tree.add(_node_label(child, lineage.focus)), child)
+
+    grow(branch, lineage.root)
+    console().print(top)
+
+
+def _bucket_table(title: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    table.add_column(title.split(" ")[-1].capitalize())
+    table.add_column("Sessions", justify="right")
+    table.add_column("Turns", justify="right")
+    table.add_column("Cost", justify="right")
+    for bucket in buckets[:limit]:
+        table.add_row(
+            escape(bucket.key), str(bucket.sessions), str(bucket.turns), format_cost(bucket.cost)
+        )
+    return table
+
+
+@cli.command("stats")
+@click.option("--after", type=WHEN, help="Sessions created on or after (2026-01-31, ISO, 7d).")
+@click.option("--before", type=WHEN, help="Sessions created on or before.")
+@click.option("--project", help="Only this project directory or project key.")
+@click.option("--tag", "tags", multiple=True, help="Only sessions with this tag (repeatable).")
+@click.option("--model", help="Only models whose name contains this.")
+@store_option
+@json_option
+def stats_command(
+    after: date | datetime | None,
+    before: date | datetime | None,
+    project: str | None,
+    tags: tuple[str, ...],
+    model: str | None,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Sessions and cost: totals, by day, model, tag and project, and the most expensive."""
+    store = open_store(store_location)
+    stats = compute_stats(
+        store, after=after, before=before, project=project, tags=tags, model=model
+    )
+    if as_json:
+        echo_json(stats.to_dict())
+        return
+    out = console()
+    out.print(
+        f"[bold]{stats.sessions}[/bold] sessions, [bold]{stats.turns}[/bold] turns, "
+        f"total cost [bold]{format_cost(stats.total_cost)}[/bold]"
+    )
+    if not stats.sessions:
+        return
+    for title, buckets in (
+        ("Cost by day", stats.by_day),
+        ("Cost by model", stats.by_model),
+        ("Cost by tag", stats.by_tag),
+        ("Cost by project", stats.by_project),
+    ):
+        out.print()
+        out.print(_bucket_table(title, buckets))
+    out.print()
+    out.print("[bold]Most expensive sessions[/bold]")
+    out.print(sessions_table(stats.top))
+
+
+@cli.command("path")
+@store_option
+@json_option
+def path_command(store_location: str | None, as_json: bool) -> None:
+    """Print where the session store is."""
+    store = open_store(store_location)
+    if as_json:
+        echo_json({"location": store.location})
+    else:
+        click.echo(store.location)

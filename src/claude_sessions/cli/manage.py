@@ -1,0 +1,195 @@
+"""Changing the store: ``tag``, ``describe``, ``delete``, ``cleanup`` and ``import``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from ..importer import ImportProgress, ImportReport, import_transcripts
+from .app import cli
+from .common import (
+    AGE,
+    console,
+    echo_json,
+    format_cost,
+    json_option,
+    open_store,
+    resolve_id,
+    short_id,
+    store_option,
+)
+
+
+def parse_tag_changes(changes: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """``+a`` and ``a`` add, ``-b`` removes."""
+    add: list[str] = []
+    remove: list[str] = []
+    for change in changes:
+        if change.startswith("-"):
+            target = remove
+            name = change[1:]
+        else:
+            target = add
+            name = change[1:] if change.startswith("+") else change
+        if not name.strip():
+            raise click.BadParameter(f"empty tag in {change!r}", param_hint="TAGS")
+        target.append(name.strip())
+    return add, remove
+
+
+@cli.command("tag", context_settings={"ignore_unknown_options": True})
+@click.argument("session_id", metavar="ID")
+@click.argument("changes", metavar="[+TAG|-TAG|TAG]...", nargs=-1, type=click.UNPROCESSED)
+@store_option
+@json_option
+def tag_command(
+    session_id: str, changes: tuple[str, ...], store_location: str | None, as_json: bool
+) -> None:
+    """Add (+TAG or TAG) and remove (-TAG) tags of session ID; no change prints the tags."""
+    add, remove = parse_tag_changes(changes)
+    store = open_store(store_location)
+    resolved = resolve_id(store, session_id)
+    metadata = store.get_metadata(resolved)
+    if add:
+        metadata = store.add_tags(resolved, add)
+    if remove:
+        metadata = store.remove_tags(resolved, remove)
+    tags = list(metadata.tags) if metadata else []
+    if as_json:
+        echo_json({"session_id": resolved, "tags": tags})
+    else:
+        click.echo(f"{short_id(resolved)}: {', '.join(tags) if tags else '(no tags)'}")
+
+
+@cli.command("describe")
+@click.argument("session_id", metavar="ID")
+@click.argument("text")
+@store_option
+@json_option
+def describe_command(session_id: str, text: str, store_location: str | None, as_json: bool) -> None:
+    """Set the description of session ID ("" clears it)."""
+    store = open_store(store_location)
+    metadata = store.set_description(resolve_id(store, session_id), text.strip() or None)
+    if as_json:
+        echo_json(metadata.to_dict())
+    else:
+        click.echo(f"{short_id(metadata.session_id)}: {metadata.description or '(no description)'}")
+
+
+@cli.command("delete")
+@click.argument("session_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@store_option
+@json_option
+def delete_command(session_id: str, yes: bool, store_location: str | None, as_json: bool) -> None:
+    """Delete session ID from the store (the CLI's own transcript is left alone)."""
+    store = open_store(store_location)
+    resolved = resolve_id(store, session_id)
+    if not yes:
+        click.confirm(f"Delete session {resolved}?", abort=True, err=True)
+    deleted = store.delete_session(resolved)
+    if as_json:
+        echo_json({"session_id": resolved, "deleted": deleted})
+    else:
+        click.echo(f"Deleted {resolved}" if deleted else f"{resolved} was already gone")
+
+
+@cli.command("cleanup")
+@click.option(
+    "--older-than",
+    type=AGE,
+    help="Delete sessions not updated for this long: 30d, 12h, 2w (default: the store's 30d).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@store_option
+@json_option
+def cleanup_command(
+    older_than: timedelta | None, dry_run: bool, store_location: str | None, as_json: bool
+) -> None:
+    """Delete old sessions (those tagged 'keep' stay)."""
+    store = open_store(store_location)
+    days = older_than.total_seconds() / 86400 if older_than is not None else None
+    if dry_run:
+        doomed = store.cleanup_old_sessions(days, dry_run=True)
+        if as_json:
+            echo_json({"dry_run": True, "sessions": [m.to_dict() for m in doomed]})
+            return
+        for metadata in doomed:
+            click.echo(
+                f"{short_id(metadata.session_id)}  {metadata.updated_at:%Y-%m-%d}  "
+                f"{format_cost(metadata.total_cost)}"
+            )
+        click.echo(f"Would delete {len(doomed)} session(s).", err=True)
+        return
+    count = store.cleanup_old_sessions(days)
+    if as_json:
+        echo_json({"dry_run": False, "deleted": count})
+    else:
+        click.echo(f"Deleted {count} session(s).")
+
+
+def _summary(report: ImportReport) -> str:
+    lines = [
+        f"Imported {report.entries_imported} entries from {report.files_read} of "
+        f"{report.files_seen} file(s) ({report.files_unchanged} unchanged) in "
+        f"{report.seconds:.1f}s, {report.bytes_read / 1e6:.1f} MB.",
+        f"Sessions: {report.sessions_new} new, {report.sessions_updated} updated, "
+        f"{report.sessions_unchanged} unchanged.",
+    ]
+    if report.bad_lines or report.repaired_lines:
+        lines.append(
+            f"Skipped {report.bad_lines} unreadable line(s); "
+            f"{report.repaired_lines} line(s) had invalid UTF-8 (replaced)."
+        )
+    if report.unknown_types:
+        kinds = ", ".join(f"{k} ({v})" for k, v in sorted(report.unknown_types.items()))
+        lines.append(f"Unknown entry types (kept): {kinds}")
+    for error in report.errors:
+        lines.append(f"Error: {error}")
+    return "\n".join(lines)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@store_option
+@json_option
+def import_command(paths: tuple[str, ...], store_location: str | None, as_json: bool) -> None:
+    """Copy the Claude Code CLI's transcripts into the store (new and grown files only).
+
+    PATHS: transcript files or directories (default: $CLAUDE_CONFIG_DIR/projects or
+    ~/.claude/projects).
+    """
+    store = open_store(store_location)
+    show_bar = not as_json and sys.stderr.isatty()
+    if show_bar:
+        with Progress(
+            TextColumn("[bold]Importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("import", total=None)
+
+            def update(event: ImportProgress) -> None:
+                bar.update(task, total=event.bytes_total or None, completed=event.bytes_done)
+
+            report = import_transcripts(store, list(paths) or None, progress=update)
+    else:
+        report = import_transcripts(store, list(paths) or None)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(_summary(report))
