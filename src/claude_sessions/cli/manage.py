@@ -116,7 +116,7 @@ def delete_command(session_id: str, yes: bool, store_location: str | None, as_js
 def cleanup_command(
     older_than: timedelta | None, dry_run: bool, store_location: str | None, as_json: bool
 ) -> None:
-    """Delete old sessions (those tagged 'keep' stay)."""
+    """Delete old sessions (those tagged 'keep' or 'imported' stay)."""
     store = open_store(store_location)
     days = older_than.total_seconds() / 86400 if older_than is not None else None
     if dry_run:
