@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import click
 
+from ..store import SessionStore
 from ..store.migrate import migrate_store
 from .app import EXIT_FAILURE, cli
-from .common import echo_json, json_option, open_store
+from .common import echo_json, json_option
+
+
+def _open(location: str) -> SessionStore:
+    # Never with automatic cleanup: old sessions must be copied, not deleted.
+    store = SessionStore(location, cleanup_after_days=None)
+    click.get_current_context().call_on_close(store.close)
+    return store
 
 
 @cli.command("migrate")
@@ -21,8 +29,8 @@ def migrate_command(source: str, destination: str, as_json: bool) -> None:
     and project are replaced; the others stay. Counts and a checksum of every
     session are compared at the end; a mismatch exits with status 1.
     """
-    src = open_store(source)
-    dst = open_store(destination)
+    src = _open(source)
+    dst = _open(destination)
     report = migrate_store(src, dst)
     if as_json:
         echo_json(
