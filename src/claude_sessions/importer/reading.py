@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 BATCH_ENTRIES = 1000
 BATCH_BYTES = 8 * 1024 * 1024
 
@@ -82,17 +84,13 @@ class FileResult:
 
 def parse_line(line: bytes, report: ImportReport) -> dict[str, Any] | None:
     try:
-        value = json.loads(line)
-    except UnicodeDecodeError:
+        value = _fast_loads(line)
+    except ValueError:
         try:
-            value = json.loads(line.decode("utf-8", "replace"))
+            value = _careful_loads(line, report)
         except ValueError:
             report.bad_lines += 1
             return None
-        report.repaired_lines += 1
-    except ValueError:
-        report.bad_lines += 1
-        return None
     if not isinstance(value, dict):
         report.bad_lines += 1
         return None
@@ -101,6 +99,22 @@ def parse_line(line: bytes, report: ImportReport) -> dict[str, Any] | None:
         name = kind if isinstance(kind, str) else repr(kind)
         report.unknown_types[name] = report.unknown_types.get(name, 0) + 1
     return value
+
+
+def _fast_loads(line: bytes) -> Any:
+    """orjson: several times faster than json, and it refuses (ValueError) what it
+    cannot give back exactly (bad UTF-8, NaN tokens, integers past 64 bits)."""
+    return orjson.loads(line)
+
+
+def _careful_loads(line: bytes, report: ImportReport) -> Any:
+    """The standard parser, repairing invalid UTF-8; raises ValueError on bad JSON."""
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        value = json.loads(line.decode("utf-8", "replace"))
+        report.repaired_lines += 1
+        return value
 
 
 def read_batches(

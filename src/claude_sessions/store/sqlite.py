@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from claude_agent_sdk import SessionKey, fold_session_summary
 
 from ..exceptions import InvalidQueryError, StoreConnectionError, StoreError
@@ -77,12 +78,14 @@ def _metadata(
 
 
 def _dumps(entry: Entry) -> str:
-    text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: SQLite stores UTF-8 only
-        text = json.dumps(entry, separators=(",", ":"))
-    return text
+        # orjson: the import's hot path; several times faster than json.dumps.
+        return orjson.dumps(entry).decode()
+    except TypeError:
+        # What orjson refuses: integers past 64 bits, non-string keys, lone
+        # surrogates. json.dumps with ensure_ascii escapes the surrogates
+        # (SQLite stores UTF-8 only).
+        return json.dumps(entry, separators=(",", ":"))
 
 
 def _safe_text(text: str) -> str:
