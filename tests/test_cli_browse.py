@@ -5,45 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from claude_sessions import SessionStore
-from claude_sessions.cli import cli
-
-from .test_cli_samples import add_session, populate
-
-
-@pytest.fixture
-def ids(store):
-    return populate(store)
-
-
-@pytest.fixture
-def store(store_location):
-    """The store the commands open (by its full location: URLs keep their password)."""
-    with SessionStore(store_location, cleanup_after_days=None) as opened:
-        yield opened
-
-
-# The sample sessions are dated months ago: keep automatic cleanup away from them.
-ENV = {"CLAUDE_SESSIONS_CLEANUP_DAYS": "never"}
-
-
-@pytest.fixture
-def invoke(store_location):
-    runner = CliRunner()
-
-    def run(*args, stdin=None):
-        return runner.invoke(
-            cli, list(args), env=ENV | {"CLAUDE_SESSIONS_STORE": store_location}, input=stdin
-        )
-
-    return run
-
-
-def as_json(result):
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+from .test_cli_samples import add_session, as_json, ids, invoke, populate, store
 
 
 def test_list_table_and_json(ids, invoke):

@@ -2,50 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from click.testing import CliRunner
 
-from claude_sessions import SessionStore
-from claude_sessions.cli import cli
 from claude_sessions.cli.common import parse_age, parse_when
 
-from .test_cli_samples import add_session, populate
+from .test_cli_samples import add_session, as_json, ids, invoke, populate, store
 from .test_import_samples import conversation, project_dir, sid, write
-
-
-@pytest.fixture
-def ids(store):
-    return populate(store)
-
-
-@pytest.fixture
-def store(store_location):
-    """The store the commands open (by its full location: URLs keep their password)."""
-    with SessionStore(store_location, cleanup_after_days=None) as opened:
-        yield opened
-
-
-# The sample sessions are dated months ago: keep automatic cleanup away from them.
-ENV = {"CLAUDE_SESSIONS_CLEANUP_DAYS": "never"}
-
-
-@pytest.fixture
-def invoke(store_location):
-    runner = CliRunner()
-
-    def run(*args, stdin=None):
-        return runner.invoke(
-            cli, list(args), env=ENV | {"CLAUDE_SESSIONS_STORE": store_location}, input=stdin
-        )
-
-    return run
-
-
-def as_json(result):
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 def test_tag_add_and_remove(ids, invoke, store):

@@ -210,6 +210,33 @@ def _resume_target(session_id: str, save: bool, location: str | None) -> tuple[s
     return resolved, store
 
 
+def _run_from(
+    function: Any,
+    session_id: str,
+    prompt: str | None,
+    options: Options,
+    *,
+    save: bool,
+    store_location: str | None,
+    tags: tuple[str, ...],
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """``resume`` or ``fork`` from session ID: the body both commands share."""
+    text = read_prompt(prompt, required=False)
+    resolved, store = _resume_target(session_id, save, store_location)
+    _run(
+        function,
+        resolved,
+        text,
+        options,
+        store=store,
+        tags=tags,
+        description=description,
+        as_json=as_json,
+    )
+
+
 @cli.command("resume")
 @click.argument("session_id", metavar="ID")
 @click.argument("prompt", required=False)
@@ -227,14 +254,13 @@ def resume_command(
     as_json: bool,
 ) -> None:
     """Resume session ID (any unique prefix of a stored id) with PROMPT."""
-    text = read_prompt(prompt, required=False)
-    resolved, store = _resume_target(session_id, save, store_location)
-    _run(
+    _run_from(
         resume,
-        resolved,
-        text,
+        session_id,
+        prompt,
         build_options(model, max_turns, cwd),
-        store=store,
+        save=save,
+        store_location=store_location,
         tags=tags,
         description=description,
         as_json=as_json,
@@ -258,14 +284,13 @@ def fork_command(
     as_json: bool,
 ) -> None:
     """Branch session ID into a new session with PROMPT; the original stays as it was."""
-    text = read_prompt(prompt, required=False)
-    resolved, store = _resume_target(session_id, save, store_location)
-    _run(
+    _run_from(
         fork,
-        resolved,
-        text,
+        session_id,
+        prompt,
         build_options(model, max_turns, cwd),
-        store=store,
+        save=save,
+        store_location=store_location,
         tags=tags,
         description=description,
         as_json=as_json,

@@ -169,7 +169,7 @@ class SessionStore:
         self,
         location: Location | None = None,
         *,
-        cleanup_after_days: float | None | _FromEnvironment = FROM_ENVIRONMENT,
+        cleanup_after_days: float | _FromEnvironment | None = FROM_ENVIRONMENT,
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -551,7 +551,7 @@ class AsyncSessionStore:
         self,
         location: Location | None = None,
         *,
-        cleanup_after_days: float | None | _FromEnvironment = FROM_ENVIRONMENT,
+        cleanup_after_days: float | _FromEnvironment | None = FROM_ENVIRONMENT,
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
         store: SessionStore | None = None,
