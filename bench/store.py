@@ -455,9 +455,7 @@ def _temporary_postgres(stack: contextlib.ExitStack) -> str:
 
     # Durability like SQLite's WAL + synchronous=NORMAL: fsync on, no wait at commit.
     settings = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "off"}
-    server = stack.enter_context(
-        TemporaryPostgres(settings={**settings, "shared_buffers": "128MB"})
-    )
+    server = stack.enter_context(TemporaryPostgres(settings={**settings, "shared_buffers": "1GB"}))
     return server.create_database("bench")
 
 

@@ -151,6 +151,8 @@ def test_cli_migrate(tmp_path: Path, postgres_database: str, fake_clock: FakeClo
     )
     assert result.exit_code == 0, result.output
     assert "copied 6 sessions" in result.output and "6 verified" in result.output
+    with SessionStore(tmp_path / "src", cleanup_after_days=None) as source:
+        assert len(source.list_sessions()) == 6  # old sessions were copied, not cleaned up
     password = postgres_database.split(":")[2].split("@")[0]
     assert password not in result.output
     result = runner.invoke(
@@ -162,3 +164,8 @@ def test_cli_migrate(tmp_path: Path, postgres_database: str, fake_clock: FakeClo
     assert data["ok"] is True and data["sessions"] == 6 and data["verified"] == 6
     bad = runner.invoke(cli, ["migrate", "--from", str(tmp_path / "src")])
     assert bad.exit_code == 2
+    missing = runner.invoke(
+        cli, ["migrate", "--from", str(tmp_path / "nothing"), "--to", str(tmp_path / "x")]
+    )
+    assert missing.exit_code == 2 and "no store at" in missing.output
+    assert not (tmp_path / "nothing").exists() and not (tmp_path / "x").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..store import SessionStore
@@ -29,6 +31,8 @@ def migrate_command(source: str, destination: str, as_json: bool) -> None:
     and project are replaced; the others stay. Counts and a checksum of every
     session are compared at the end; a mismatch exits with status 1.
     """
+    if "://" not in source and not Path(source).expanduser().exists():
+        raise click.BadParameter(f"no store at {source}", param_hint="--from")
     src = _open(source)
     dst = _open(destination)
     report = migrate_store(src, dst)

@@ -14,6 +14,8 @@ the same rules apply:
   :meth:`claude_sessions.Session.calculate_cost`); otherwise an estimate from
   assistant ``usage`` tokens (:mod:`.pricing`), counted once per API message
   id because transcripts split one API message into several entries;
+- tokens: the same assistant ``usage``, once per API message id: input
+  tokens (cache writes and reads included) and output tokens;
 - turns: assistant entries;
 - project: the first ``cwd`` seen (init message or transcript entry);
 - first prompt: the first user text that is not a tool result, a
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .pricing import estimate_cost
+from .pricing import estimate_cost, token_counts
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
@@ -54,6 +56,8 @@ class Derived:
 
     turns: int
     total_cost: float
+    input_tokens: int
+    output_tokens: int
     model: str | None
     project: str | None
     first_prompt: str | None
@@ -144,6 +148,7 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
     state: State = dict(previous) if previous else {}
     result_cost: dict[str, float] = dict(state.get("result_cost", {}))
     usage_cost: dict[str, float] = dict(state.get("usage_cost", {}))
+    usage_tokens: dict[str, list[int]] = dict(state.get("usage_tokens", {}))
     turns = int(state.get("turns", 0))
     for entry in entries:
         kind = entry.get("type")
@@ -162,6 +167,7 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
             if isinstance(usage, Mapping):
                 message_id = _str(body.get("id")) or f"#{len(usage_cost)}"
                 usage_cost[message_id] = estimate_cost(model, usage)
+                usage_tokens[message_id] = token_counts(usage)
         elif kind == "result":
             cost = _number(entry.get("total_cost_usd"))
             if cost is not None:
@@ -196,6 +202,7 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
     state["turns"] = turns
     state["result_cost"] = result_cost
     state["usage_cost"] = usage_cost
+    state["usage_tokens"] = usage_tokens
     return state
 
 
@@ -204,9 +211,12 @@ def derive(state: State) -> Derived:
     result_cost: Mapping[str, float] = state.get("result_cost", {})
     usage_cost: Mapping[str, float] = state.get("usage_cost", {})
     cost = sum(result_cost.values(), 0.0) if result_cost else sum(usage_cost.values(), 0.0)
+    tokens: Mapping[str, list[int]] = state.get("usage_tokens", {})
     return Derived(
         turns=int(state.get("turns", 0)),
         total_cost=round(cost, 10),
+        input_tokens=sum(counts[0] for counts in tokens.values()),
+        output_tokens=sum(counts[1] for counts in tokens.values()),
         model=state.get("model_init") or state.get("model_assistant"),
         project=state.get("project"),
         first_prompt=state.get("first_prompt"),

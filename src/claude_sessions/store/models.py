@@ -25,6 +25,8 @@ class SessionMetadata:
     message_count: int = 0
     turns: int = 0
     total_cost: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
     tags: tuple[str, ...] = ()
     description: str | None = None
     model: str | None = None
@@ -46,6 +48,8 @@ class SessionMetadata:
             "message_count": self.message_count,
             "turns": self.turns,
             "total_cost": self.total_cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
             "tags": list(self.tags),
             "description": self.description,
             "model": self.model,

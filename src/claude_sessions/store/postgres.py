@@ -18,7 +18,10 @@ a fresh connection. An operation interrupted later by a lost connection is
 retried once when repeating it cannot change the outcome (reads, ``save``, tag
 and description updates, deletes, appends whose entries all carry a uuid);
 otherwise, or if the retry fails too, it raises
-:class:`~claude_sessions.StoreConnectionError`. Every operation is one
+:class:`~claude_sessions.StoreConnectionError`. When the pool has no
+connection within ``pool_timeout`` (it backs off while the server is down),
+one direct connection is tried before giving up, so an outage that is over
+does not linger. Every operation is one
 transaction, so an interrupted write leaves nothing half-written. Passwords
 never appear in ``location``, ``repr`` or error messages.
 """
@@ -120,7 +123,8 @@ def mask(text: str, password: str | None) -> str:
 
 
 def _connection_kwargs(location: Location) -> dict[str, Any]:
-    search_path = f"-c search_path={location.schema}"
+    # JIT compiling costs tens of ms and pays off only for long analytic queries.
+    search_path = f"-c search_path={location.schema} -c jit=off"
     return {
         "autocommit": True,  # transactions are explicit: conn.transaction()
         "row_factory": dict_row,
@@ -286,7 +290,7 @@ class PostgresBackend(_Core):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         try:
-            with psycopg.connect(self._loc.conninfo, **self._kwargs) as conn:
+            with self._direct() as conn:
                 self._migrate(conn)
         except psycopg.Error as error:
             if _is_connection_error(error):
@@ -311,6 +315,10 @@ class PostgresBackend(_Core):
         from .postgres_async import AsyncPostgresStore
 
         return AsyncPostgresStore(self._url, store)
+
+    def _direct(self) -> psycopg.Connection[Any]:
+        """A connection outside the pool (closed by its ``with`` block)."""
+        return psycopg.connect(self._loc.conninfo, **self._kwargs)
 
     def _migrate(self, conn: psycopg.Connection[Any]) -> None:
         with conn.transaction():
@@ -340,6 +348,18 @@ class PostgresBackend(_Core):
                 with self._pool.connection() as conn, conn.transaction():
                     began = True
                     return drive(conn, make())
+            except psycopg_pool.PoolTimeout:
+                # No pooled connection in time: the pool may still be backing off
+                # after an outage that is over. One direct connection settles it.
+                try:
+                    direct = self._direct()
+                except psycopg.Error as error:
+                    raise self._connect_error(error) from None
+                try:
+                    with direct, direct.transaction():
+                        return drive(direct, make())
+                except (psycopg.Error, q.SchemaTooNewError) as error:
+                    raise self._translate(error, text_query=text_query) from None
             except (psycopg.Error, q.SchemaTooNewError) as error:
                 pause = retry.pause(error, began)
                 if pause is None:
@@ -526,6 +546,18 @@ class AsyncPostgresBackend(_Core):
                 async with self._pool.connection() as conn, conn.transaction():
                     began = True
                     return await adrive(conn, make())
+            except psycopg_pool.PoolTimeout:
+                try:  # see PostgresBackend._run
+                    adirect = await psycopg.AsyncConnection.connect(
+                        self._loc.conninfo, **self._kwargs
+                    )
+                except psycopg.Error as error:
+                    raise self._connect_error(error) from None
+                try:
+                    async with adirect, adirect.transaction():
+                        return await adrive(adirect, make())
+                except (psycopg.Error, q.SchemaTooNewError) as error:
+                    raise self._translate(error, text_query=text_query) from None
             except (psycopg.Error, q.SchemaTooNewError) as error:
                 pause = retry.pause(error, began)
                 if pause is None:

@@ -57,6 +57,16 @@ def _tokens(usage: Mapping[str, Any], key: str) -> int:
     return max(int(value), 0)
 
 
+def token_counts(usage: Mapping[str, Any]) -> list[int]:
+    """``[input, output]`` tokens of one API message's ``usage``; input counts cache
+    writes and reads too, since the model read them all."""
+    prompt = sum(
+        _tokens(usage, key)
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+    return [prompt, _tokens(usage, "output_tokens")]
+
+
 def estimate_cost(model: str | None, usage: Mapping[str, Any]) -> float:
     """USD for one API message's ``usage`` (input, output, cache write and read tokens)."""
     price = price_for(model)
