@@ -58,6 +58,9 @@ def test_imports_every_entry_with_metadata(store, root):
     assert meta.first_prompt == "Build a parser"
     assert meta.turns == 3
     assert meta.total_cost > 0  # estimated from usage: transcripts carry no result messages
+    usage = {m["message"]["id"]: m["message"]["usage"] for m in entries if m["type"] == "assistant"}
+    assert meta.output_tokens == sum(u["output_tokens"] for u in usage.values()) > 0
+    assert meta.input_tokens >= sum(u["input_tokens"] for u in usage.values()) > 0
     assert meta.created_at.isoformat().startswith("2026-03-01T10:00")
 
 

@@ -26,7 +26,20 @@ def test_transcript_metadata(store):
     # no result message: priced from usage, msg_1 counted once (3000 in, 1000 out at sonnet)
     expected = (1000 * 3 + 1000 * 15 + 2000 * 3) / 1e6
     assert meta.total_cost == pytest.approx(expected)
+    assert (meta.input_tokens, meta.output_tokens) == (3000, 1000)  # msg_1 once, msg_2
     assert [m.session_id for m in store.search(text="authentication")] == ["t-1"]
+
+
+def test_tokens_count_cache_reads_and_writes_as_input():
+    usage = {
+        "input_tokens": 10,
+        "cache_creation_input_tokens": 200,
+        "cache_read_input_tokens": 3000,
+        "output_tokens": 7,
+    }
+    entry = {"type": "assistant", "message": {"id": "m", "usage": usage}}
+    derived = md.derive(md.fold(None, [entry, entry]))  # one API message, two entries
+    assert (derived.input_tokens, derived.output_tokens) == (3210, 7)
 
 
 def test_append_is_incremental_and_idempotent(store):

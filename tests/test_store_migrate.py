@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from claude_sessions import SessionStore, StoreError
 from claude_sessions.cli import cli
-from claude_sessions.store import migrate as migrate_module
 from claude_sessions.store.migrate import MigrationReport, migrate_store
+from claude_sessions.store.postgres import PostgresBackend
 
 from .store_fixtures import FakeClock
 from .store_samples import run, transcript
@@ -120,14 +120,14 @@ def test_a_bad_copy_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fill(tmp_path / "src", fake_clock).close()
-    real_import = migrate_module._PostgresPort.import_
+    real_import = PostgresBackend.import_session
 
-    def lossy(self: object, record: dict[str, object]) -> None:
+    def lossy(self: PostgresBackend, record: dict[str, object]) -> None:
         if record["session_id"] == "s-2":
             record = {**record, "entries": record["entries"][:-1]}  # type: ignore[index]
-        real_import(self, record)  # type: ignore[arg-type]
+        real_import(self, record)
 
-    monkeypatch.setattr(migrate_module._PostgresPort, "import_", lossy)
+    monkeypatch.setattr(PostgresBackend, "import_session", lossy)
     report = migrate_store(str(tmp_path / "src"), postgres_database)
     assert not report.ok
     assert report.mismatches == ["s-2 (-elsewhere-proj)"]

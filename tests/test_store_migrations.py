@@ -65,7 +65,9 @@ def test_v1_store_is_upgraded_on_open(tmp_path):
         found = store.search(text="zeppelin")
         assert [m.session_id for m in found] == ["old-1"]
         assert store.search(text="from v1")[0].session_id == "old-1"
-        assert store.load_session("old-1").metadata.tags == ("legacy",)
+        old = store.load_session("old-1").metadata
+        assert old.tags == ("legacy",)
+        assert (old.input_tokens, old.output_tokens) == (10, 5)  # version 4 folded them
         store.save_session("new-1", run("new-1"))
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == sqlite_schema.SCHEMA_VERSION

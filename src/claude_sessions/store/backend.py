@@ -140,6 +140,21 @@ class Backend(Protocol):
 
     def subkeys(self, project_key: str, session_id: str) -> list[str]: ...
 
+    # Whole sessions as stored, for copying a store between backends (.migrate):
+    # a record holds the session row, its tags with their source and every entry.
+
+    def export_refs(self, after: int, limit: int) -> list[int]:
+        """Internal ids of sessions after ``after``, in order, at most ``limit``."""
+        ...
+
+    def find_ref(self, session_id: str, project_key: str) -> int | None: ...
+
+    def export_session(self, ref: int) -> dict[str, Any] | None: ...
+
+    def import_session(self, record: dict[str, Any]) -> None:
+        """Write ``record`` as it is, replacing a session with the same key."""
+        ...
+
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _PASSWORD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@/]*@")

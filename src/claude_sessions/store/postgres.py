@@ -482,6 +482,9 @@ class PostgresBackend(_Core):
     def export_session(self, ref: int) -> dict[str, Any] | None:
         return self._run(lambda: q.export_op(ref))
 
+    def find_ref(self, session_id: str, project_key: str) -> int | None:
+        return self._run(lambda: q.find_ref_op(session_id, project_key))
+
     def import_session(self, record: dict[str, Any]) -> None:
         self._run(lambda: q.import_op(record, self.schema))
 

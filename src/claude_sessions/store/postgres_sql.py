@@ -87,6 +87,8 @@ SCHEMA_V1: tuple[str, ...] = (
         message_count integer NOT NULL DEFAULT 0,
         turns         integer NOT NULL DEFAULT 0,
         total_cost    double precision NOT NULL DEFAULT 0,
+        input_tokens  bigint NOT NULL DEFAULT 0,
+        output_tokens bigint NOT NULL DEFAULT 0,
         tags          text[] NOT NULL DEFAULT '{{}}',
         description   text,
         model         text,
@@ -265,7 +267,8 @@ def epoch(moment: datetime) -> float:
 
 META_COLUMNS = (
     "s.id, s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, "
-    "s.message_count, s.turns, s.total_cost, s.tags, s.description, s.model, s.project, "
+    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, s.tags, "
+    "s.description, s.model, s.project, "
     "s.first_prompt, s.title, s.git_branch, s.forked_from"
 )
 ROW_COLUMNS = META_COLUMNS + ", s.fold_state, s.sdk_summary"
@@ -281,6 +284,8 @@ def to_metadata(row: Mapping[str, Any]) -> SessionMetadata:
         message_count=row["message_count"],
         turns=row["turns"],
         total_cost=row["total_cost"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
         tags=tuple(row["tags"]),
         description=row["description"],
         model=row["model"],
@@ -397,6 +402,8 @@ def _store_derived(ref: int, d: _Derived) -> Stmt:
         "message_count = %s",
         "turns = %s",
         "total_cost = %s",
+        "input_tokens = %s",
+        "output_tokens = %s",
         "model = %s",
         "project = %s",
         "first_prompt = %s",
@@ -413,6 +420,8 @@ def _store_derived(ref: int, d: _Derived) -> Stmt:
         d.message_count,
         d.derived.turns,
         d.derived.total_cost,
+        d.derived.input_tokens,
+        d.derived.output_tokens,
         clean_text(d.derived.model),
         clean_text(d.derived.project),
         clean_text(d.derived.first_prompt),
@@ -1131,8 +1140,8 @@ def compile_text_query(text: str) -> tuple[str, list[Any]]:
 
 EXPORT_COLUMNS = (
     "s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, s.message_count, "
-    "s.turns, s.total_cost, s.description, s.model, s.project, s.first_prompt, s.title, "
-    "s.git_branch, s.forked_from, s.fold_state, s.sdk_summary"
+    "s.turns, s.total_cost, s.input_tokens, s.output_tokens, s.description, s.model, "
+    "s.project, s.first_prompt, s.title, s.git_branch, s.forked_from, s.fold_state, s.sdk_summary"
 )
 
 
@@ -1141,6 +1150,15 @@ def export_refs_op(after: int, limit: int) -> Op[list[int]]:
         "SELECT id FROM sessions WHERE id > %s ORDER BY id LIMIT %s", (after, limit), fetch="all"
     )
     return [row["id"] for row in rows]
+
+
+def find_ref_op(session_id: str, project_key: str) -> Op[int | None]:
+    row = yield Stmt(
+        "SELECT id FROM sessions WHERE session_id = %s AND project_key = %s",
+        (session_id, clean_text(project_key)),
+        fetch="one",
+    )
+    return None if row is None else int(row["id"])
 
 
 def export_op(ref: int) -> Op[dict[str, Any] | None]:
@@ -1183,9 +1201,10 @@ def import_op(record: Mapping[str, Any], schema: str) -> Op[None]:
     tags = [tag for tag, _ in record["tags"]]
     row = yield Stmt(
         "INSERT INTO sessions (session_id, project_key, created_at, updated_at, mtime_ms, "
-        "message_count, turns, total_cost, tags, description, model, project, first_prompt, "
-        "title, git_branch, forked_from, fold_state, sdk_summary, body) VALUES "
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s::text[], %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "message_count, turns, total_cost, input_tokens, output_tokens, tags, description, "
+        "model, project, first_prompt, title, git_branch, forked_from, fold_state, sdk_summary, "
+        "body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[], %s, %s, %s, %s, %s, "
+        "%s, %s, %s, %s, %s) "
         "RETURNING id",
         (
             session_id,
@@ -1196,6 +1215,8 @@ def import_op(record: Mapping[str, Any], schema: str) -> Op[None]:
             record["message_count"],
             record["turns"],
             record["total_cost"],
+            record["input_tokens"],
+            record["output_tokens"],
             [clean_text(tag) for tag in tags],
             clean_text(record["description"]),
             clean_text(record["model"]),

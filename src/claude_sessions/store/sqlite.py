@@ -25,14 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
 from claude_agent_sdk import SessionKey, fold_session_summary
 
 from ..exceptions import InvalidQueryError, StoreConnectionError, StoreError
+from . import sqlite_transfer
 from .backend import Entry, ProjectSession, Query
 from .metadata import Derived, derive, entries_text, fold
 from .models import SessionMetadata
-from .sqlite_schema import meta_text, migrate
+from .sqlite_schema import encode_entry, meta_text, migrate, utf8_text
 
 BUSY_TIMEOUT_SECONDS = 30.0
 CLEANUP_BATCH = 500
@@ -40,7 +40,8 @@ _LAST_CLEANUP_KEY = "last_cleanup"
 
 _META_COLUMNS = (
     "s.id, s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, "
-    "s.message_count, s.turns, s.total_cost, s.tags, s.description, s.model, s.project, "
+    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, s.tags, "
+    "s.description, s.model, s.project, "
     "s.first_prompt, s.title, s.git_branch, s.forked_from"
 )
 _ROW_COLUMNS = _META_COLUMNS + ", s.fold_state, s.sdk_summary"
@@ -63,6 +64,8 @@ def _metadata(
         message_count=row["message_count"],
         turns=row["turns"],
         total_cost=row["total_cost"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
         tags=tuple(json.loads(row["tags"])),
         description=row["description"],
         model=row["model"],
@@ -75,25 +78,6 @@ def _metadata(
         snippet=snippet,
         rank=rank,
     )
-
-
-def _dumps(entry: Entry) -> str:
-    try:
-        # orjson: the import's hot path; several times faster than json.dumps.
-        return orjson.dumps(entry).decode()
-    except TypeError:
-        # What orjson refuses: integers past 64 bits, non-string keys, lone
-        # surrogates. json.dumps with ensure_ascii escapes the surrogates
-        # (SQLite stores UTF-8 only).
-        return json.dumps(entry, separators=(",", ":"))
-
-
-def _safe_text(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 def _uuid(entry: Entry) -> str | None:
@@ -320,7 +304,8 @@ class SQLiteBackend:
     ) -> None:
         conn.execute(
             "UPDATE sessions SET created_at = ?, updated_at = ?, mtime_ms = ?, "
-            "message_count = ?, turns = ?, total_cost = ?, model = ?, project = ?, "
+            "message_count = ?, turns = ?, total_cost = ?, input_tokens = ?, output_tokens = ?, "
+            "model = ?, project = ?, "
             "first_prompt = ?, title = ?, git_branch = ?, forked_from = ?, fold_state = ?, "
             "sdk_summary = ?, tags = ? WHERE id = ?",
             (
@@ -330,6 +315,8 @@ class SQLiteBackend:
                 message_count,
                 derived.turns,
                 derived.total_cost,
+                derived.input_tokens,
+                derived.output_tokens,
                 derived.model,
                 derived.project,
                 derived.first_prompt,
@@ -372,10 +359,10 @@ class SQLiteBackend:
                 uuid = None  # the column is an idempotency key: first one wins
             elif uuid is not None:
                 seen.add(uuid)
-            rows.append((seq, uuid, _dumps(entry)))
+            rows.append((seq, uuid, encode_entry(entry)))
         state = fold({"project": project} if project else None, entries)
         derived = derive(state)
-        body = _safe_text(entries_text(entries))
+        body = utf8_text(entries_text(entries))
         with self._write() as conn:
             row = self._find(conn, session_id, project_key)
             if row is None:
@@ -484,7 +471,7 @@ class SQLiteBackend:
         changed = False
         for entry in entries:
             uuid = _uuid(entry)
-            data = _dumps(entry)
+            data = encode_entry(entry)
             if uuid is not None and uuid in stored:
                 if stored[uuid] != data:
                     conn.execute(
@@ -570,10 +557,10 @@ class SQLiteBackend:
             conn.execute("DELETE FROM sessions_fts WHERE rowid = ?", (ref,))
             conn.execute(
                 "INSERT INTO sessions_fts (rowid, body, meta) VALUES (?, ?, ?)",
-                (ref, _safe_text(entries_text(every)), meta),
+                (ref, utf8_text(entries_text(every)), meta),
             )
             return
-        text = _safe_text(entries_text(new_entries))
+        text = utf8_text(entries_text(new_entries))
         if text or derived.title != row["title"]:
             conn.execute(
                 "UPDATE sessions_fts SET body = CASE WHEN body = '' THEN ?1 "
@@ -857,6 +844,24 @@ class SQLiteBackend:
                     (row["id"],),
                 )
             ]
+
+    # -- whole sessions, for copying a store (see .migrate) ---------------------------
+
+    def export_refs(self, after: int, limit: int) -> list[int]:
+        with self._read() as conn:
+            return sqlite_transfer.export_refs(conn, after, limit)
+
+    def find_ref(self, session_id: str, project_key: str) -> int | None:
+        with self._read() as conn:
+            return sqlite_transfer.find_ref(conn, session_id, project_key)
+
+    def export_session(self, ref: int) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return sqlite_transfer.export_session(conn, ref)
+
+    def import_session(self, record: dict[str, Any]) -> None:
+        with self._write() as conn:
+            sqlite_transfer.import_session(conn, record)
 
 
 def fts_query(text: str) -> str:

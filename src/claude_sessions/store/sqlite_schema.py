@@ -10,15 +10,20 @@ Version 1: sessions, entries, tags, store_meta.
 Version 2: the full-text index ``sessions_fts`` (one row per session).
 Version 3: the created_at and total_cost indexes also cover updated_at, so a
 date or cost search finds its page of ids without reading session rows.
+Version 4: input_tokens and output_tokens, computed for stored sessions by
+folding their entries again (which also gives their fold state the counts).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from .metadata import entries_text
+import orjson
+
+from .metadata import derive, entries_text, fold
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -125,11 +130,48 @@ def _v3(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0")
+    for (ref,) in conn.execute("SELECT id FROM sessions").fetchall():
+        rows = conn.execute(
+            "SELECT data FROM entries WHERE session_ref = ? AND subpath = '' ORDER BY seq",
+            (ref,),
+        )
+        state = fold(None, (json.loads(data) for (data,) in rows))
+        derived = derive(state)
+        conn.execute(
+            "UPDATE sessions SET input_tokens = ?, output_tokens = ?, fold_state = ? WHERE id = ?",
+            (derived.input_tokens, derived.output_tokens, json.dumps(state), ref),
+        )
+
+
+def encode_entry(entry: Mapping[str, Any]) -> str:
+    """An entry as stored in ``entries.data``: compact JSON text."""
+    try:
+        # orjson: the import's hot path; several times faster than json.dumps.
+        return orjson.dumps(entry).decode()
+    except TypeError:
+        # What orjson refuses: integers past 64 bits, non-string keys, lone
+        # surrogates. json.dumps with ensure_ascii escapes the surrogates
+        # (SQLite stores UTF-8 only).
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def utf8_text(text: str) -> str:
+    """``text`` with lone surrogates replaced: SQLite stores UTF-8 only."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def meta_text(description: str | None, title: str | None) -> str:
     return "\n".join(part for part in (description, title) if part)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
