@@ -43,6 +43,7 @@ TOOLS = ["Task", "Bash", "Glob", "Grep", "Read", "Edit", "Write", "WebFetch", "T
 VOCAB_SIZE = 5000
 PAGE = 50
 GOALS = {
+    "list page 500 (keyset)": 5.0,
     "open": 50.0,
     "save (30 messages)": 2.0,
     "list page": 5.0,
@@ -79,6 +80,16 @@ def _vocab() -> tuple[list[str], list[float]]:
 WORDS, CUM_WEIGHTS = _vocab()
 COMMON_WORD = WORDS[20]
 RARE_WORD = WORDS[3000]
+# Queries that once took minutes on a large store: each must answer (or be refused) in 1 s.
+WORST_TEXT = {
+    "one word x10": " ".join([WORDS[0]] * 10),
+    "one word x40": " ".join([WORDS[0]] * 40),
+    "a* OR b* ... p*": " OR ".join(f"{letter}*" for letter in "abcdefghijklmnop"),
+    "16 common words OR": " OR ".join(WORDS[:16]),
+    "16 common words AND": " ".join(WORDS[:16]),
+    "3 short prefixes": " OR ".join(f"{word[:3]}*" for word in WORDS[:3]),
+    "8-word common phrase": '"' + " ".join(WORDS[:8]) + '"',
+}
 
 
 def _text(rng: random.Random, low: int, high: int) -> str:
@@ -215,6 +226,20 @@ def median_ms(action: Callable[[], Any], repeat: int) -> float:
     return statistics.median(samples)
 
 
+def worst_case_ms(store: Any, text: str) -> float:
+    """The slowest of three runs of a hostile full-text query (an error counts: it answered)."""
+    from claude_sessions import InvalidQueryError
+
+    slowest = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        # Refused at once, or stopped at the time limit: either way it answered.
+        with contextlib.suppress(InvalidQueryError):
+            store.search(text=text, limit=20)
+        slowest = max(slowest, (time.perf_counter() - start) * 1000)
+    return slowest
+
+
 def peak_rss_mb() -> float:
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
@@ -233,9 +258,9 @@ def build_ours(directory: Path | str, count: int) -> float:
     clock = [NOW]
     start = time.perf_counter()
     with SessionStore(directory, cleanup_after_days=None, clock=lambda: clock[0]) as store:
-        backend: Any = store.backend
-        if hasattr(backend, "_conn"):  # SQLite
-            backend._conn().execute("PRAGMA synchronous = OFF")  # building only
+        driver: Any = store._driver
+        if hasattr(driver, "_connect"):  # SQLite
+            driver._connect().execute("PRAGMA synchronous = OFF")  # building only
         for session in corpus(count):
             clock[0] = session["created"]
             store.save_session(
@@ -290,6 +315,14 @@ def time_ours(directory: str, count: int, queue: Any) -> None:
         lambda: store.search(text=COMMON_WORD, limit=20), 10
     )
     results["full-text (rare word)"] = median_ms(lambda: store.search(text=RARE_WORD, limit=20), 10)
+    cursor = None
+    for _ in range(499):
+        cursor = store.search_page(limit=PAGE, cursor=cursor).next_cursor
+    results["list page 500 (keyset)"] = median_ms(
+        lambda: store.search_page(limit=PAGE, cursor=cursor), 20
+    )
+    for name, text in WORST_TEXT.items():
+        results[f"worst text: {name}"] = worst_case_ms(store, text)
     store.close()
     results["peak RSS (MB)"] = peak_rss_mb()
     queue.put(results)
@@ -472,7 +505,6 @@ def _size_text(ours: Path | str) -> str:
     if isinstance(ours, Path):
         return f"SQLite {(ours / 'sessions.db').stat().st_size / 1e6:.0f} MB"
     import psycopg
-
     from claude_sessions.store.postgres import parse_location
 
     location = parse_location(ours)
@@ -504,6 +536,8 @@ def _run(args: argparse.Namespace, ours_dir: Path | str, base_dir: Path) -> int:
     for name, value in ours.items():
         before = base.get(name)
         goal = GOALS.get(name, 200.0 if "RSS" in name else None)
+        if name.startswith("worst text"):
+            goal = 1000.0
         ratio = f"{before / value:8.1f}x" if before and value else f"{'-':>9}"
         met = "" if goal is None else ("yes" if value < goal else "NO")
         goal_text = f"{goal:8.0f}" if goal is not None else f"{'':>8}"

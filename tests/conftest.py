@@ -1,3 +1,4 @@
-# --- session store fixtures (store engineer) -------------------------------
-from .store_fixtures import fake_clock, store, store_factory, store_location  # noqa: F401
-# --- end session store fixtures ---------------------------------------------
+"""Fixtures for the whole suite: stores on both databases (``store_fixtures``) and the
+PostgreSQL test server (the opt-in plugin ``claude_sessions.testing.postgres_plugin``)."""
+
+pytest_plugins = ["tests.store_fixtures", "claude_sessions.testing.postgres_plugin"]

@@ -51,3 +51,48 @@ def save_forever(location: str, size: int) -> None:
             sid, [{"type": "user", "uuid": f"{sid}-extra", "message": {"content": "more"}}]
         )
         i += 1
+
+
+def record_same_session(location: str, session_id: str, worker: int, barrier: Any) -> None:
+    """Record one run of ``session_id`` the moment every worker is ready."""
+    from claude_sessions import SessionStore
+
+    run = [
+        {
+            "type": "assistant",
+            "session_id": session_id,
+            "uuid": f"{session_id}-w{worker}",
+            "message": {"id": f"m-{worker}", "content": [{"type": "text", "text": f"w{worker}"}]},
+        }
+    ]
+    with SessionStore(location, cleanup_after_days=None) as store:
+        barrier.wait()
+        store.record_run(session_id, run, tags=[f"w{worker}"])
+
+
+def open_fresh(location: str, barrier: Any) -> None:
+    """Open (and so create) a store the moment every worker is ready."""
+    from claude_sessions import SessionStore
+
+    barrier.wait()
+    with SessionStore(location, cleanup_after_days=None) as store:
+        store.list_sessions(limit=1)
+
+
+def import_forever(location: str, root: str) -> None:
+    """Import ``root`` again and again (the test kills this process)."""
+    from claude_sessions import SessionStore
+    from claude_sessions.importer import import_transcripts
+
+    with SessionStore(location, cleanup_after_days=None) as store:
+        while True:
+            import_transcripts(store, [root])
+
+
+def import_once(location: str, root: str, barrier: Any) -> None:
+    from claude_sessions import SessionStore
+    from claude_sessions.importer import import_transcripts
+
+    with SessionStore(location, cleanup_after_days=None) as store:
+        barrier.wait()
+        import_transcripts(store, [root])

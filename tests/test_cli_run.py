@@ -39,7 +39,7 @@ def test_cwd_must_exist(runner, tmp_path):
 def test_resume_ambiguous_prefix_exits_2(runner, store_location):
     from claude_sessions import SessionStore
 
-    from .test_cli_samples import populate
+    from .cli.samples import populate
 
     with SessionStore(store_location, cleanup_after_days=None) as store:
         populate(store)

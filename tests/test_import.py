@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from claude_sessions import importer
-from claude_sessions.importer import discover, import_state_path, import_transcripts
+from claude_sessions import Message, importer
+from claude_sessions.importer import discover, import_transcripts, source_name
 
-from .test_import_samples import (
+from .transcript_samples import (
     PROJECT_KEY,
     append,
     conversation,
@@ -127,7 +127,10 @@ def test_bad_lines_are_counted_never_fatal(store, root):
 
     report = import_transcripts(store, [root])
 
-    assert report.bad_lines == 3  # the broken line, the JSON array, the truncated tail
+    # The broken line and the JSON array; the truncated tail is not read until it ends.
+    assert report.bad_lines == 2
+    assert report.bad_reasons == {"not JSON": 1, "not a JSON object": 1}
+    assert report.lines_read == report.entries_imported + report.duplicates + report.bad_lines
     assert report.repaired_lines == 1
     assert report.unknown_types == {"brand-new-kind": 1}
     assert report.errors == []
@@ -162,7 +165,10 @@ def test_fork_is_linked_to_its_origin_whatever_the_file_order(store, root):
         project_dir(root) / f"{fork_id}.jsonl",
         fork_of(origin, origin_id, fork_id, "Use GraphQL instead"),
     )
-    assert [f.session_id for f in discover([root])] == [fork_id, origin_id]  # fork sorts first
+    assert [f.session_id for f in discover([root]).files] == [
+        fork_id,
+        origin_id,
+    ]  # fork sorts first
 
     import_transcripts(store, [root])
 
@@ -180,8 +186,8 @@ def test_subagent_transcripts_go_under_their_session(store, root):
     report = import_transcripts(store, [root])
 
     assert report.files_seen == 2 and report.sessions_new == 1
-    loaded = store.backend.load(sid(1), subpath="subagents/agent-abc123")
-    assert loaded is not None and loaded[1] == agent_entries
+    loaded = store.load_session(sid(1), subagents=True)
+    assert loaded.subagents == {"subagents/agent-abc123": [Message(e) for e in agent_entries]}
     assert len(store.load_session(sid(1)).messages) == len(conversation(sid(1), ["delegate"]))
 
 
@@ -208,19 +214,19 @@ def test_default_root_is_home_dot_claude(store, tmp_path, monkeypatch):
 def test_paths_may_be_files_project_dirs_or_roots(store, root):
     one = write(project_dir(root) / f"{sid(1)}.jsonl", conversation(sid(1), ["a"]))
     write(project_dir(root) / f"{sid(2)}.jsonl", conversation(sid(2), ["b"]))
-    assert [f.session_id for f in discover([one])] == [sid(1)]
-    assert discover([one])[0].project_key == PROJECT_KEY
-    assert len(discover([project_dir(root)])) == 2
-    assert len(discover([root / "projects"])) == 2
-    assert len(discover([root, one])) == 2  # no file twice
-    assert discover([root / "missing"]) == []
+    assert [f.session_id for f in discover([one]).files] == [sid(1)]
+    assert discover([one]).files[0].project_key == PROJECT_KEY
+    assert len(discover([project_dir(root)]).files) == 2
+    assert len(discover([root / "projects"]).files) == 2
+    assert len(discover([root, one]).files) == 2  # no file twice
+    assert discover([root / "missing"]).files == []
 
 
 def test_interrupted_import_resumes_without_duplicates(store, root, monkeypatch):
     monkeypatch.setattr(importer.reading, "BATCH_ENTRIES", 3)
     entries = conversation(sid(1), ["a", "b", "c", "d"])
     write(project_dir(root) / f"{sid(1)}.jsonl", entries)
-    real = store.append_messages
+    real = store.core.import_lines
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -229,10 +235,10 @@ def test_interrupted_import_resumes_without_duplicates(store, root, monkeypatch)
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "append_messages", flaky)
+    monkeypatch.setattr(store.core, "import_lines", flaky)
     with pytest.raises(KeyboardInterrupt):
         import_transcripts(store, [root])
-    monkeypatch.setattr(store, "append_messages", real)
+    monkeypatch.setattr(store.core, "import_lines", real)
 
     report = import_transcripts(store, [root])
 
@@ -245,13 +251,13 @@ def test_batches_keep_memory_flat(store, root, monkeypatch):
     entries = conversation(sid(1), [f"prompt {i}" for i in range(10)])
     write(project_dir(root) / f"{sid(1)}.jsonl", entries)
     sizes = []
-    real = store.append_messages
+    real = store.core.import_lines
 
-    def spy(session_id, batch, **kwargs):
-        sizes.append(len(batch))
-        return real(session_id, batch, **kwargs)
+    def spy(session_id, project_key, subpath, lines, **kwargs):
+        sizes.append(len(lines))
+        return real(session_id, project_key, subpath, lines, **kwargs)
 
-    monkeypatch.setattr(store, "append_messages", spy)
+    monkeypatch.setattr(store.core, "import_lines", spy)
     import_transcripts(store, [root])
     assert max(sizes) == 4 and sum(sizes) == len(entries)
 
@@ -273,24 +279,38 @@ def test_invalid_session_file_name_is_reported(store, root):
     assert len(report.errors) == 1 and "bad" in report.errors[0]
 
 
-def test_state_sidecar_sits_beside_the_database(store, root):
-    write(project_dir(root) / f"{sid(1)}.jsonl", conversation(sid(1), ["a"]))
+def test_file_positions_live_in_the_store(store, root):
+    path = write(project_dir(root) / f"{sid(1)}.jsonl", conversation(sid(1), ["a"]))
     import_transcripts(store, [root])
-    sidecar = import_state_path(store)
-    if "://" in store.location:
-        assert sidecar.parent == Path.home() / ".claude_sdk" / "import-state"
-    else:
-        assert sidecar.parent == Path(store.location).parent
-    assert sidecar.exists()
+    state = store.run(store.core.file_state(source_name(path)))
+    assert state is not None and state.consumed == state.size == path.stat().st_size
+    if "://" not in store.location:
+        assert sorted(p.name for p in Path(store.location).parent.iterdir()) == [
+            "sessions.db",
+            "sessions.db-shm",
+            "sessions.db-wal",
+        ]
 
 
 def test_a_store_that_lost_the_session_gets_it_again(store, root):
     write(project_dir(root) / f"{sid(1)}.jsonl", conversation(sid(1), ["a"]))
     import_transcripts(store, [root])
-    store.delete_session(sid(1))
+    store.delete_session(sid(1), purge=True)
     report = import_transcripts(store, [root])
     assert report.sessions_new == 1
     assert store.get_metadata(sid(1)) is not None
+
+
+def test_a_session_in_the_trash_stays_there(store, root):
+    path = write(project_dir(root) / f"{sid(1)}.jsonl", conversation(sid(1), ["a"]))
+    import_transcripts(store, [root])
+    store.delete_session(sid(1))
+    with path.open("a") as grown:
+        grown.write(json.dumps(conversation(sid(1), ["more"], start=50)[0]) + "\n")
+    report = import_transcripts(store, [root])
+    assert store.get_metadata(sid(1)) is None
+    assert report.sessions_new == 0 and "in the trash" in report.skipped[0]
+    assert [m.session_id for m in store.list_trash()] == [sid(1)]
 
 
 def test_report_is_json_ready(store, root):

@@ -21,8 +21,8 @@ from claude_sessions.render import (
     snippet_spans,
 )
 
-from .test_import_samples import conversation as transcript
-from .test_import_samples import sid
+from .transcript_samples import conversation as transcript
+from .transcript_samples import sid
 
 EVIL = "<script>alert('x')</script> & \"quotes\""
 

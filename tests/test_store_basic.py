@@ -19,7 +19,7 @@ from claude_sessions import (
     SessionStore,
     StoreError,
 )
-from claude_sessions.store.sqlite import SQLiteBackend
+from claude_sessions.store.sqlite_driver import SQLiteDriver
 
 from .store_samples import run
 
@@ -185,7 +185,7 @@ def test_locations(tmp_path, monkeypatch):
 
 
 def test_mask_password():
-    from claude_sessions.store.backend import mask_password
+    from claude_sessions.store.location import mask_password
 
     assert mask_password("postgresql://me:s3cret@db:5432/x") == "postgresql://me:***@db:5432/x"
     assert mask_password("postgresql://db/x") == "postgresql://db/x"
@@ -227,9 +227,9 @@ def test_store_is_usable_from_threads(store):
 
 def test_sqlite_pragmas(tmp_path):
     store = SessionStore(tmp_path, cleanup_after_days=None)
-    backend = store.backend
-    assert isinstance(backend, SQLiteBackend)
-    conn = backend._conn()
+    driver = store._driver
+    assert isinstance(driver, SQLiteDriver)
+    conn = driver._connect()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000

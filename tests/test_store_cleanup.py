@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claude_sessions import SessionMetadata, SessionStore, StoreError
+from claude_sessions import InvalidInputError, SessionMetadata, SessionStore
 
 from .store_samples import run
 
@@ -89,5 +89,5 @@ def test_cleanup_days_from_the_environment(tmp_path, monkeypatch, value, days):
 
 def test_bad_cleanup_days_in_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "soon")
-    with pytest.raises(StoreError, match="CLAUDE_SESSIONS_CLEANUP_DAYS"):
+    with pytest.raises(InvalidInputError, match="CLAUDE_SESSIONS_CLEANUP_DAYS"):
         SessionStore(tmp_path)

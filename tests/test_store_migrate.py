@@ -1,4 +1,4 @@
-"""``migrate_store`` and ``claude-sessions migrate``: SQLite -> PostgreSQL -> SQLite, losslessly."""
+"""``copy_store`` and ``claude-sessions migrate``: SQLite -> PostgreSQL -> SQLite, losslessly."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from claude_sessions import SessionStore, StoreError
 from claude_sessions.cli import cli
-from claude_sessions.store.migrate import MigrationReport, migrate_store
-from claude_sessions.store.postgres import PostgresBackend
+from claude_sessions.store import transfer
+from claude_sessions.store.transfer import CopyReport, copy_store
 
 from .store_fixtures import FakeClock
 from .store_samples import run, transcript
@@ -81,11 +81,11 @@ def test_sqlite_to_postgresql_and_back_is_lossless(
     assert len(before["sessions"]) == 6  # type: ignore[arg-type]
     source.close()
 
-    there = migrate_store(tmp_path / "src", postgres_database)
-    assert isinstance(there, MigrationReport)
+    there = copy_store(tmp_path / "src", postgres_database)
+    assert isinstance(there, CopyReport)
     assert there.ok and there.sessions == 6 and there.verified == 6 and not there.mismatches
     assert there.entries == 3 + 5 + 3 + 3 + (6 + 1) + 2
-    back = migrate_store(postgres_database, str(tmp_path / "back"))
+    back = copy_store(postgres_database, str(tmp_path / "back"))
     assert back.ok and back.sessions == 6
     assert back.checksum == there.checksum  # the same content at every step
 
@@ -106,8 +106,8 @@ def test_migrating_again_replaces_instead_of_duplicating(
     tmp_path: Path, postgres_database: str, fake_clock: FakeClock
 ) -> None:
     fill(tmp_path / "src", fake_clock).close()
-    first = migrate_store(str(tmp_path / "src"), postgres_database)
-    second = migrate_store(str(tmp_path / "src"), postgres_database)
+    first = copy_store(str(tmp_path / "src"), postgres_database)
+    second = copy_store(str(tmp_path / "src"), postgres_database)
     assert first.ok and second.ok and second.checksum == first.checksum
     with SessionStore(postgres_database, cleanup_after_days=None) as copy:
         assert len(copy.list_sessions()) == 6
@@ -120,15 +120,15 @@ def test_a_bad_copy_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fill(tmp_path / "src", fake_clock).close()
-    real_import = PostgresBackend.import_session
+    real_import = transfer._import
 
-    def lossy(self: PostgresBackend, record: dict[str, object]) -> None:
+    def lossy(d, record):
         if record["session_id"] == "s-2":
-            record = {**record, "entries": record["entries"][:-1]}  # type: ignore[index]
-        real_import(self, record)
+            record = {**record, "entries": record["entries"][:-1]}
+        return real_import(d, record)
 
-    monkeypatch.setattr(PostgresBackend, "import_session", lossy)
-    report = migrate_store(str(tmp_path / "src"), postgres_database)
+    monkeypatch.setattr(transfer, "_import", lossy)
+    report = copy_store(str(tmp_path / "src"), postgres_database)
     assert not report.ok
     assert report.mismatches == ["s-2 (-elsewhere-proj)"]
     result = CliRunner().invoke(
@@ -140,7 +140,7 @@ def test_a_bad_copy_is_reported(
 
 def test_same_store_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="same store"):
-        migrate_store(str(tmp_path / "one"), str(tmp_path / "one"))
+        copy_store(str(tmp_path / "one"), str(tmp_path / "one"))
 
 
 def test_cli_migrate(tmp_path: Path, postgres_database: str, fake_clock: FakeClock) -> None:

@@ -88,11 +88,11 @@ def test_fresh_store_is_at_current_version(tmp_path):
 def test_newer_schema_is_refused(tmp_path):
     import pytest
 
-    from claude_sessions import StoreConnectionError
+    from claude_sessions import StoreVersionError
 
     path = tmp_path / "future.db"
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {sqlite_schema.SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(StoreConnectionError, match="newer"):
+    with pytest.raises(StoreVersionError, match="newer"):
         SessionStore(path, cleanup_after_days=None)

@@ -9,13 +9,19 @@ from .exceptions import (
     CLIProcessError,
     CLITimeoutError,
     ConversationNotFoundError,
+    InvalidInputError,
+    InvalidMessageError,
     InvalidQueryError,
     InvalidSessionIdError,
+    QueryTooExpensiveError,
     ResultError,
+    SessionConflictError,
     SessionNotFound,
     SessionNotFoundError,
     StoreConnectionError,
     StoreError,
+    StoreReadOnlyError,
+    StoreVersionError,
 )
 from .message import Message
 from .options import Options
@@ -31,7 +37,7 @@ from .query import (
     resume,
 )
 from .session import Session
-from .store import AsyncSessionStore, SessionData, SessionMetadata, SessionStore
+from .store import AsyncSessionStore, SessionData, SessionMetadata, SessionPage, SessionStore
 
 __version__ = "0.1.0"
 
@@ -46,19 +52,26 @@ __all__ = [
     "CLITimeoutError",
     "ClaudeSessionsError",
     "ConversationNotFoundError",
+    "InvalidInputError",
+    "InvalidMessageError",
     "InvalidQueryError",
     "InvalidSessionIdError",
     "Message",
     "Options",
+    "QueryTooExpensiveError",
     "ResultError",
     "Session",
+    "SessionConflictError",
     "SessionData",
     "SessionMetadata",
     "SessionNotFound",
     "SessionNotFoundError",
+    "SessionPage",
     "SessionStore",
     "StoreConnectionError",
     "StoreError",
+    "StoreReadOnlyError",
+    "StoreVersionError",
     "__version__",
     "acontinue_conversation",
     "afork",

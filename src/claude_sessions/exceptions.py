@@ -1,6 +1,11 @@
 """Every exception claude-sessions raises, in one hierarchy.
 
 ClaudeSessionsError
+├── InvalidInputError                   (also a ValueError: bad input, never a bug)
+│   ├── InvalidSessionIdError           (also a StoreError)
+│   ├── InvalidQueryError               (also a StoreError)
+│   │   └── QueryTooExpensiveError      (a full-text query stopped at its time limit)
+│   └── InvalidMessageError             (also a StoreError: a message JSON cannot hold)
 ├── CLIError
 │   ├── CLINotFoundError
 │   └── CLIProcessError
@@ -10,9 +15,15 @@ ClaudeSessionsError
 │   └── APIError                        (... that carries an API status)
 ├── SessionNotFoundError                (also a LookupError)
 └── StoreError
-    ├── InvalidSessionIdError           (also a ValueError)
-    ├── InvalidQueryError               (also a ValueError)
-    └── StoreConnectionError
+    ├── AmbiguousSessionIdError         (also a LookupError)
+    ├── SessionConflictError            (restoring over a live session with the same id)
+    ├── StoreConnectionError
+    ├── StoreReadOnlyError              (a write to a store opened read-only)
+    └── StoreVersionError               (the store was written by a newer claude-sessions)
+
+The command line turns ``InvalidInputError``, ``SessionNotFoundError`` and
+``AmbiguousSessionIdError`` into exit status 2 and every other
+``ClaudeSessionsError`` into 1; anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +36,30 @@ if TYPE_CHECKING:
 
 class ClaudeSessionsError(Exception):
     """Base class of every error raised by claude-sessions."""
+
+
+class InvalidInputError(ClaudeSessionsError, ValueError):
+    """An argument that makes no sense: the caller's mistake, not a failure."""
+
+
+class StoreError(ClaudeSessionsError):
+    """The session store could not do what was asked."""
+
+
+class InvalidSessionIdError(InvalidInputError, StoreError):
+    """A session id that is empty, too long, or could escape a directory."""
+
+
+class InvalidQueryError(InvalidInputError, StoreError):
+    """Search criteria that make no sense, or full-text syntax we cannot run."""
+
+
+class QueryTooExpensiveError(InvalidQueryError):
+    """A full-text query ran past its time limit and was stopped."""
+
+
+class InvalidMessageError(InvalidInputError, StoreError):
+    """A message the store cannot keep exactly (NaN, nesting too deep, not JSON)."""
 
 
 class CLIError(ClaudeSessionsError):
@@ -83,18 +118,6 @@ class APIError(ResultError):
         self.status = status
 
 
-class StoreError(ClaudeSessionsError):
-    """The session store could not do what was asked."""
-
-
-class InvalidSessionIdError(StoreError, ValueError):
-    """A session id that is empty, too long, or could escape a directory."""
-
-
-class InvalidQueryError(StoreError, ValueError):
-    """Search criteria that make no sense, or full-text syntax the engine rejects."""
-
-
 class AmbiguousSessionIdError(StoreError, LookupError):
     """A session id prefix that matches more than one stored session."""
 
@@ -105,8 +128,20 @@ class AmbiguousSessionIdError(StoreError, LookupError):
         self.candidates = tuple(candidates)
 
 
+class SessionConflictError(StoreError):
+    """A live session already holds the id (and project) being restored from the trash."""
+
+
 class StoreConnectionError(StoreError):
     """The store's database could not be opened or reached."""
+
+
+class StoreReadOnlyError(StoreError):
+    """A write to a store opened read-only (or whose files we may not write)."""
+
+
+class StoreVersionError(StoreError):
+    """The store's schema is newer than this claude-sessions understands."""
 
 
 SessionNotFound = SessionNotFoundError

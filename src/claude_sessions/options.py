@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .exceptions import InvalidInputError
+
 # Pythonic spellings accepted for the CLI's camelCase permission modes.
 _PERMISSION_MODES = {
     "default": "default",
@@ -53,14 +55,14 @@ class Options:
         if self.max_turns is not None and (
             not isinstance(self.max_turns, int) or self.max_turns < 1
         ):
-            raise ValueError(f"max_turns must be a positive integer, not {self.max_turns!r}")
+            raise InvalidInputError(f"max_turns must be a positive integer, not {self.max_turns!r}")
         if self.permission_mode is not None and self.permission_mode not in _PERMISSION_MODES:
             choices = ", ".join(sorted(set(_PERMISSION_MODES)))
-            raise ValueError(
+            raise InvalidInputError(
                 f"unknown permission_mode {self.permission_mode!r}; choose one of {choices}"
             )
         if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, not {self.timeout!r}")
+            raise InvalidInputError(f"timeout must be positive, not {self.timeout!r}")
         for name in ("allowed_tools", "disallowed_tools", "extra_args"):
             if isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} takes a list of strings, not one string")

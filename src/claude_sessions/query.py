@@ -13,7 +13,9 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import restore
+from . import resume_from_store as restore
+from .exceptions import InvalidInputError
+from .ids import validate_session_id
 from .locate import find_cli
 from .message import Message
 from .options import Options
@@ -44,22 +46,24 @@ def build_invocation(
     options = options or Options()
     if prompt is None:
         if not (resume or continue_conversation):
-            raise ValueError("query needs a prompt")
+            raise InvalidInputError("query needs a prompt")
         prompt = CONTINUE_PROMPT
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError("the prompt must be a non-empty string")
+        raise InvalidInputError("the prompt must be a non-empty string")
     argv = [find_cli(options.cli_path), "--output-format", "stream-json", "--verbose"]
     # --replay-user-messages: the CLI echoes the prompt as a user message, so
     # the run's messages (and a saved session) hold the prompt too.
     argv += ["--input-format", "stream-json", "--print", "--replay-user-messages"]
     if resume is not None:
-        _check_session_id(resume)
+        validate_session_id(resume)
         argv.append(f"--resume={resume}")
     elif continue_conversation:
         argv.append("--continue")
     if options.fork_session:
         if resume is None and not continue_conversation:
-            raise ValueError("fork_session needs a session to fork: use resume() or continue")
+            raise InvalidInputError(
+                "fork_session needs a session to fork: use resume() or continue"
+            )
         argv.append("--fork-session")
     argv += options.cli_flags()
     line = {"type": "user", "message": {"role": "user", "content": prompt}}
@@ -72,13 +76,6 @@ def build_invocation(
         raise_on_error=options.raise_on_error,
         resume_id=resume,
     )
-
-
-def _check_session_id(session_id: str) -> None:
-    if not isinstance(session_id, str) or not session_id.strip():
-        raise ValueError("resume needs a session id")
-    if any(ch.isspace() or ord(ch) < 32 for ch in session_id):
-        raise ValueError(f"invalid session id {session_id!r}")
 
 
 def _fork_options(options: Options | None) -> Options:

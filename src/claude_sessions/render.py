@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jinja2
 
+from .exceptions import InvalidInputError
 from .message import Message
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def render(session: SessionData, fmt: str = "text") -> str:
         "html": render_html,
     }
     if fmt not in renderers:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return renderers[fmt](session)
 
 
@@ -277,7 +278,7 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
 def export_session(store: SessionStore, session_id: str, fmt: str = "markdown") -> str:
     """One stored session rendered in ``fmt``."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return render(store.load_session(session_id), fmt)
 
 
@@ -286,7 +287,7 @@ def export_all(
 ) -> list[Path]:
     """Every stored session written to ``directory`` as ``<id>.<ext>``; the paths written."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

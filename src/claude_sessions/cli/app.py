@@ -6,12 +6,18 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import click
 
 from .. import __version__
-from ..exceptions import AmbiguousSessionIdError, ClaudeSessionsError, SessionNotFoundError
+from ..exceptions import (
+    AmbiguousSessionIdError,
+    ClaudeSessionsError,
+    InvalidInputError,
+    SessionNotFoundError,
+)
 
 # Exit codes: 1 for a failed operation, 2 for bad input (click's own usage code).
 EXIT_FAILURE = 1
@@ -19,12 +25,16 @@ EXIT_USAGE = 2
 
 
 class ErrorHandlingGroup(click.Group):
-    """Turns library exceptions into ``Error: ...`` on stderr and an exit code."""
+    """Turns the project's exceptions into ``Error: ...`` on stderr and an exit code.
+
+    Bad input (an invalid id or query, an unknown or ambiguous session) exits
+    2, any other failure 1. Anything else is a bug and keeps its traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (SessionNotFoundError, AmbiguousSessionIdError, ValueError) as exc:
+        except (InvalidInputError, SessionNotFoundError, AmbiguousSessionIdError) as exc:
             raise _fail(exc, EXIT_USAGE) from exc
         except ClaudeSessionsError as exc:
             raise _fail(exc, EXIT_FAILURE) from exc
@@ -38,8 +48,31 @@ def _fail(exc: Exception, code: int) -> click.exceptions.Exit:
 
 @click.group(cls=ErrorHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="claude-sessions")
-def cli() -> None:
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Open the store read-only: nothing is written, no automatic cleanup.",
+)
+@click.pass_context
+def cli(ctx: click.Context, read_only: bool) -> None:
     """Query, continue, resume and fork Claude Code sessions, and keep them searchable."""
+    ctx.obj = {"read_only": read_only}
+    _show_store_notices()
+
+
+class _Notices(logging.Handler):
+    """Log records as one line each on the command's stderr (looked up at each record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def _show_store_notices() -> None:
+    """The store's notices (what automatic cleanup moved) on stderr."""
+    logger = logging.getLogger("claude_sessions.store")
+    if not any(isinstance(handler, _Notices) for handler in logger.handlers):
+        logger.addHandler(_Notices())
+    logger.setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

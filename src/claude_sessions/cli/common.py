@@ -49,10 +49,21 @@ def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")(function)
 
 
-def open_store(location: str | None) -> SessionStore:
-    """The store at ``location``, closed when the command ends."""
-    store = SessionStore(location)
+def open_store(location: str | None, *, write: bool = False) -> SessionStore:
+    """The store at ``location``, closed when the command ends.
+
+    Only a command that writes (``write=True``) runs the store's automatic
+    cleanup: reading never moves a session. ``claude-sessions --read-only``
+    opens every store read-only.
+    """
     context = click.get_current_context(silent=True)
+    root = context.find_root() if context is not None else None
+    if root is not None and (root.obj or {}).get("read_only"):
+        store = SessionStore(location, read_only=True)
+    elif write:
+        store = SessionStore(location)
+    else:
+        store = SessionStore(location, cleanup_after_days=None, trash_days=None)
     if context is not None:
         context.call_on_close(store.close)
     return store
@@ -62,7 +73,7 @@ def existing_store(location: str | None) -> SessionStore | None:
     """The store at ``location`` if there is one (a path that exists, or a URL); never creates."""
     chosen = location or default_location()
     if "://" in chosen or Path(chosen).expanduser().exists():
-        return open_store(location)
+        return open_store(location, write=True)
     return None
 
 
@@ -102,7 +113,10 @@ def parse_age(text: str) -> timedelta:
     match = _AGE_RE.match(text)
     if match is None:
         raise ValueError(f"not an age: {text!r} (use e.g. 30d, 12h, 2w)")
-    return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2).lower()])
+    try:
+        return timedelta(seconds=float(match.group(1)) * _AGE_UNITS[match.group(2).lower()])
+    except OverflowError:
+        raise ValueError(f"age too large: {text!r}") from None
 
 
 def parse_when(text: str, *, now: datetime | None = None) -> date | datetime:
@@ -111,7 +125,10 @@ def parse_when(text: str, *, now: datetime | None = None) -> date | datetime:
     if _DATE_RE.match(value):
         return date.fromisoformat(value)
     if _AGE_RE.match(value):
-        return (now or datetime.now(timezone.utc)) - parse_age(value)
+        try:
+            return (now or datetime.now(timezone.utc)) - parse_age(value)
+        except OverflowError:
+            raise ValueError(f"{text!r} reaches back before the year 1") from None
     iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         moment = datetime.fromisoformat(iso)

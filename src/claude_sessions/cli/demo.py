@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from ..demo import Step, run_demo
+from ..tour import Step, run_tour
 from .app import cli
 
 
@@ -31,5 +31,5 @@ def demo() -> None:
         title = f"{next(counter)}. {step.title}"
         console.print(Panel("\n".join(lines), title=title, title_align="left"))
 
-    run_demo(show)
+    run_tour(show)
     click.echo("Done: every step above ran the real CLI.")

@@ -57,7 +57,7 @@ def tag_command(
 ) -> None:
     """Add (+TAG or TAG) and remove (-TAG) tags of session ID; no change prints the tags."""
     add, remove = parse_tag_changes(changes)
-    store = open_store(store_location)
+    store = open_store(store_location, write=True)
     resolved = resolve_id(store, session_id)
     metadata = store.get_metadata(resolved)
     if add:
@@ -78,7 +78,7 @@ def tag_command(
 @json_option
 def describe_command(session_id: str, text: str, store_location: str | None, as_json: bool) -> None:
     """Set the description of session ID ("" clears it)."""
-    store = open_store(store_location)
+    store = open_store(store_location, write=True)
     metadata = store.set_description(resolve_id(store, session_id), text.strip() or None)
     if as_json:
         echo_json(metadata.to_dict())
@@ -93,7 +93,7 @@ def describe_command(session_id: str, text: str, store_location: str | None, as_
 @json_option
 def delete_command(session_id: str, yes: bool, store_location: str | None, as_json: bool) -> None:
     """Delete session ID from the store (the CLI's own transcript is left alone)."""
-    store = open_store(store_location)
+    store = open_store(store_location, write=True)
     resolved = resolve_id(store, session_id)
     if not yes:
         click.confirm(f"Delete session {resolved}?", abort=True, err=True)
@@ -117,7 +117,7 @@ def cleanup_command(
     older_than: timedelta | None, dry_run: bool, store_location: str | None, as_json: bool
 ) -> None:
     """Delete old sessions (those tagged 'keep' or 'imported' stay)."""
-    store = open_store(store_location)
+    store = open_store(store_location, write=True)
     days = older_than.total_seconds() / 86400 if older_than is not None else None
     if dry_run:
         doomed = store.cleanup_old_sessions(days, dry_run=True)
@@ -169,7 +169,7 @@ def import_command(paths: tuple[str, ...], store_location: str | None, as_json: 
     PATHS: transcript files or directories (default: $CLAUDE_CONFIG_DIR/projects or
     ~/.claude/projects).
     """
-    store = open_store(store_location)
+    store = open_store(store_location, write=True)
     show_bar = not as_json and sys.stderr.isatty()
     if show_bar:
         with Progress(

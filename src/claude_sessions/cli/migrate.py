@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from ..store import SessionStore
-from ..store.migrate import migrate_store
+from ..store.transfer import copy_store
 from .app import EXIT_FAILURE, cli
 from .common import echo_json, json_option
 
 
 def _open(location: str) -> SessionStore:
-    # Never with automatic cleanup: old sessions must be copied, not deleted.
-    store = SessionStore(location, cleanup_after_days=None)
+    # Never with automatic cleanup: old sessions must be copied, not trashed.
+    store = SessionStore(location, cleanup_after_days=None, trash_days=None)
     click.get_current_context().call_on_close(store.close)
     return store
 
@@ -35,21 +35,9 @@ def migrate_command(source: str, destination: str, as_json: bool) -> None:
         raise click.BadParameter(f"no store at {source}", param_hint="--from")
     src = _open(source)
     dst = _open(destination)
-    report = migrate_store(src, dst)
+    report = copy_store(src, dst)
     if as_json:
-        echo_json(
-            {
-                "source": report.source,
-                "destination": report.destination,
-                "sessions": report.sessions,
-                "entries": report.entries,
-                "verified": report.verified,
-                "mismatches": report.mismatches,
-                "checksum": report.checksum,
-                "seconds": round(report.seconds, 3),
-                "ok": report.ok,
-            }
-        )
+        echo_json(report.to_dict())
     else:
         click.echo(report.summary())
     if not report.ok:

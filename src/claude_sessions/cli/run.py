@@ -11,7 +11,7 @@ import click
 from ..message import Message
 from ..options import Options
 from ..query import continue_conversation, fork, query, resume
-from ..restore import has_local_transcript
+from ..resume_from_store import has_local_transcript
 from ..session import Session
 from ..store import SessionStore
 from .app import cli
@@ -128,7 +128,7 @@ def stream(messages: Iterator[Message], *, as_json: bool) -> None:
 
 
 def _store_for_saving(save: bool, location: str | None) -> SessionStore | None:
-    return open_store(location) if save else None
+    return open_store(location, write=True) if save else None
 
 
 def _run(
@@ -201,7 +201,7 @@ def continue_command(
 
 def _resume_target(session_id: str, save: bool, location: str | None) -> tuple[str, Any]:
     """The full session id and the store to pass (for saving, or to resume from the store)."""
-    store = open_store(location) if save else existing_store(location)
+    store = open_store(location, write=True) if save else existing_store(location)
     resolved = resolve_or_pass(store, session_id)
     if store is not None and not save:
         stored = store.get_metadata(resolved) is not None

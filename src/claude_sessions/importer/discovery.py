@@ -1,4 +1,9 @@
-"""Finding the CLI's transcripts, and ordering them so forks come after their origins."""
+"""Finding the CLI's transcripts, and ordering them so forks come after their origins.
+
+Links are followed only while they stay inside the tree being imported: a
+symlinked project directory or transcript that points elsewhere (another
+user's files, ``/etc/passwd``) is reported as skipped, never read.
+"""
 
 from __future__ import annotations
 
@@ -30,37 +35,73 @@ class TranscriptFile:
     path: Path
     session_id: str
     project_key: str
-    subpath: str | None = None  # "subagents/<name>" for a subagent transcript
+    subpath: str | None = None  # "subagents/.../agent-<id>" for a subagent transcript
 
 
-def _project_files(project_dir: Path) -> Iterator[TranscriptFile]:
-    key = project_dir.name
-    try:
-        children = sorted(project_dir.iterdir())
-    except OSError:
-        return
-    for child in children:
-        if child.suffix == ".jsonl" and child.is_file():
-            yield TranscriptFile(child, child.stem, key)
-    for child in children:
-        subagents = child / "subagents"
-        if child.is_dir() and subagents.is_dir():
-            for agent in sorted(subagents.glob("*.jsonl")):
-                if agent.is_file():
-                    yield TranscriptFile(agent, child.name, key, f"subagents/{agent.stem}")
+@dataclass
+class Found:
+    """What :func:`discover` found: transcripts, and files it left alone (with why)."""
+
+    files: list[TranscriptFile]
+    skipped: list[str]
+
+
+class _Walk:
+    """Transcripts under one root, refusing links that leave it."""
+
+    def __init__(self, root: Path, found: Found) -> None:
+        self.root = root.resolve()
+        self.found = found
+
+    def inside(self, path: Path) -> bool:
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a link loop
+            self.found.skipped.append(f"{path}: unreadable link")
+            return False
+        if resolved == self.root or self.root in resolved.parents:
+            return True
+        self.found.skipped.append(f"{path}: links outside {self.root}")
+        return False
+
+    def children(self, directory: Path) -> list[Path]:
+        try:
+            return sorted(directory.iterdir())
+        except OSError:
+            return []
+
+    def project(self, project_dir: Path) -> Iterator[TranscriptFile]:
+        key = project_dir.name
+        children = self.children(project_dir)
+        for child in children:
+            if child.suffix == ".jsonl" and child.is_file() and self.inside(child):
+                yield TranscriptFile(child, child.stem, key)
+        for child in children:
+            subagents = child / "subagents"
+            if child.is_dir() and subagents.is_dir() and self.inside(subagents):
+                yield from self.subagents(subagents, child.name, key)
+
+    def subagents(self, directory: Path, session_id: str, key: str) -> Iterator[TranscriptFile]:
+        """Subagent transcripts, also in nested folders (``subagents/workflows/<id>/``)."""
+        for path in sorted(directory.rglob("*.jsonl")):
+            if path.is_file() and self.inside(path):
+                relative = path.relative_to(directory).with_suffix("")
+                yield TranscriptFile(path, session_id, key, f"subagents/{relative.as_posix()}")
 
 
 def _single_file(path: Path) -> TranscriptFile:
-    parent = path.parent
-    if parent.name == "subagents":
-        session_dir = parent.parent
+    parts = path.parts
+    if "subagents" in parts[:-1]:
+        at = len(parts) - 1 - parts[::-1].index("subagents")
+        session_dir = Path(*parts[:at])
+        relative = Path(*parts[at + 1 :]).with_suffix("")
         return TranscriptFile(
-            path, session_dir.name, session_dir.parent.name, f"subagents/{path.stem}"
+            path, session_dir.name, session_dir.parent.name, f"subagents/{relative.as_posix()}"
         )
-    return TranscriptFile(path, path.stem, parent.name)
+    return TranscriptFile(path, path.stem, path.parent.name)
 
 
-def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> list[TranscriptFile]:
+def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> Found:
     """The transcripts under ``paths`` (default: the CLI's projects directory).
 
     A path may be a ``.jsonl`` file, a project directory (holding ``.jsonl``
@@ -68,7 +109,7 @@ def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> list[Tran
     directory (holding ``projects/``). Missing paths are ignored.
     """
     roots = [Path(p).expanduser() for p in paths] if paths else [default_projects_dir()]
-    found: list[TranscriptFile] = []
+    found = Found([], [])
     seen: set[Path] = set()
     for root in roots:
         if root.is_file():
@@ -78,20 +119,21 @@ def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> list[Tran
         else:
             if (root / "projects").is_dir():
                 root = root / "projects"
+            walk = _Walk(root, found)
             if any(root.glob("*.jsonl")):
-                candidates = _project_files(root)
+                candidates = walk.project(root)
             else:
                 candidates = (
                     item
-                    for project in sorted(root.iterdir())
-                    if project.is_dir()
-                    for item in _project_files(project)
+                    for project in walk.children(root)
+                    if project.is_dir() and walk.inside(project)
+                    for item in walk.project(project)
                 )
         for item in candidates:
             resolved = item.path.resolve()
             if resolved not in seen:
                 seen.add(resolved)
-                found.append(item)
+                found.files.append(item)
     return found
 
 
@@ -108,25 +150,42 @@ def fork_origins(path: Path, session_id: str) -> set[str]:
 
 
 def origins_first(files: Sequence[TranscriptFile]) -> list[TranscriptFile]:
-    """Main transcripts ordered so a fork comes after the sessions it was forked from."""
+    """Transcripts ordered so a fork comes after the sessions it was forked from.
+
+    Iterative (a chain of thousands of forks needs no deep recursion); a cycle
+    of forks is broken where it is found. Subagent transcripts follow their
+    session's main transcript.
+    """
     by_session = {f.session_id: f for f in files if f.subpath is None}
+    parents = {
+        sid: [o for o in fork_origins(f.path, sid) if o in by_session]
+        for sid, f in by_session.items()
+    }
     depth: dict[str, int] = {}
-
-    def depth_of(session_id: str, visiting: frozenset[str]) -> int:
-        if session_id in depth:
-            return depth[session_id]
-        origins = fork_origins(by_session[session_id].path, session_id)
-        parents = [o for o in origins if o in by_session and o not in visiting]
-        value = 1 + max((depth_of(p, visiting | {session_id}) for p in parents), default=-1)
-        depth[session_id] = value
-        return value
-
-    ordered = sorted(
-        enumerate(files),
-        key=lambda pair: (
-            depth_of(pair[1].session_id, frozenset()) if pair[1].session_id in by_session else 0,
-            pair[1].subpath is not None,
-            pair[0],
-        ),
-    )
-    return [f for _, f in ordered]
+    for start in by_session:
+        if start in depth:
+            continue
+        stack = [start]
+        on_path = {start}
+        while stack:
+            current = stack[-1]
+            waiting = [p for p in parents[current] if p not in depth and p not in on_path]
+            if waiting:
+                stack.append(waiting[0])
+                on_path.add(waiting[0])
+                continue
+            known = [depth[p] for p in parents[current] if p in depth]
+            depth[current] = 1 + max(known, default=-1)
+            stack.pop()
+            on_path.discard(current)
+    return [
+        f
+        for _, f in sorted(
+            enumerate(files),
+            key=lambda pair: (
+                depth.get(pair[1].session_id, 0),
+                pair[1].subpath is not None,
+                pair[0],
+            ),
+        )
+    ]

@@ -1,14 +1,23 @@
-"""Reading transcript files line by line into batches of entries, counting bad lines."""
+"""Reading transcript files line by line into batches of entries, and accounting for every line.
+
+Each line read is stored, found already stored (a duplicate), or counted bad
+with its reason; the :class:`ImportReport` adds up: ``lines_read ==
+entries_imported + duplicates + bad_lines``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from ..store.entries import MAX_DEPTH
+from ..store.imports import Line
 
 BATCH_ENTRIES = 1000
 BATCH_BYTES = 8 * 1024 * 1024
@@ -52,7 +61,14 @@ class ImportProgress:
 
 @dataclass
 class ImportReport:
-    """What one import did. ``entries_imported`` counts entries handed to the store."""
+    """What one import did.
+
+    Every non-blank line read is accounted for: ``lines_read ==
+    entries_imported + duplicates + bad_lines``. ``conflicts`` counts stored
+    lines whose uuid another stored line already had with other content
+    (both are kept). ``bad_reasons`` says why lines were bad; ``skipped``
+    lists files left alone (links leaving the tree, sessions in the trash).
+    """
 
     files_seen: int = 0
     files_unchanged: int = 0
@@ -60,12 +76,17 @@ class ImportReport:
     sessions_new: int = 0
     sessions_updated: int = 0
     sessions_unchanged: int = 0
+    lines_read: int = 0
     entries_imported: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
     bad_lines: int = 0
+    bad_reasons: dict[str, int] = field(default_factory=dict)
     repaired_lines: int = 0
     unknown_types: dict[str, int] = field(default_factory=dict)
     bytes_read: int = 0
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,77 +96,109 @@ class ImportReport:
     def mb_per_second(self) -> float:
         return self.bytes_read / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
-
-@dataclass
-class FileResult:
-    offset: int
-    entries: int = 0
+    def bad(self, reason: str) -> None:
+        self.bad_lines += 1
+        self.bad_reasons[reason] = self.bad_reasons.get(reason, 0) + 1
 
 
-def parse_line(line: bytes, report: ImportReport) -> dict[str, Any] | None:
+class _BadLineError(ValueError):
+    """Why a line cannot be imported."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _BadLineError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadLineError(f"{text[:20]} is out of range for a number")
+    return value
+
+
+def _careful(raw: bytes, report: ImportReport) -> tuple[Any, str]:
+    """The standard parser, for what orjson refuses: integers past 64 bits, escaped lone
+    surrogates, invalid UTF-8 (repaired). NaN, infinities and overflowing numbers are bad."""
     try:
-        value = _fast_loads(line)
-    except ValueError:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+        report.repaired_lines += 1
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        return value, json.dumps(value, separators=(",", ":"))
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite), text
+
+
+def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
+    """The entry on one (stripped, non-blank) line, or ``None`` when it is bad (counted)."""
+    try:
         try:
-            value = _careful_loads(line, report)
-        except ValueError:
-            report.bad_lines += 1
-            return None
-    if not isinstance(value, dict):
-        report.bad_lines += 1
+            value: Any = orjson.loads(raw)
+            text = raw.decode("utf-8")
+        except orjson.JSONDecodeError:
+            value, text = _careful(raw, report)
+    except _BadLineError as error:
+        report.bad(str(error))
         return None
+    except RecursionError:
+        report.bad(f"nested deeper than {MAX_DEPTH} levels")
+        return None
+    except ValueError:
+        report.bad("not JSON")
+        return None
+    if not isinstance(value, dict):
+        report.bad("not a JSON object")
+        return None
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:  # cheap: deep nesting needs brackets
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            report.bad(f"nested deeper than {MAX_DEPTH} levels")
+            return None
     kind = value.get("type")
     if kind not in KNOWN_ENTRY_TYPES:
         name = kind if isinstance(kind, str) else repr(kind)
         report.unknown_types[name] = report.unknown_types.get(name, 0) + 1
-    return value
+    return Line(offset, value, text)
 
 
-def _fast_loads(line: bytes) -> Any:
-    """orjson: several times faster than json, and it refuses (ValueError) what it
-    cannot give back exactly (bad UTF-8, NaN tokens, integers past 64 bits)."""
-    return orjson.loads(line)
-
-
-def _careful_loads(line: bytes, report: ImportReport) -> Any:
-    """The standard parser, repairing invalid UTF-8; raises ValueError on bad JSON."""
-    try:
-        return json.loads(line)
-    except UnicodeDecodeError:
-        value = json.loads(line.decode("utf-8", "replace"))
-        report.repaired_lines += 1
-        return value
+@dataclass
+class FileResult:
+    offset: int
 
 
 def read_batches(
-    path: Path,
-    start: int,
-    report: ImportReport,
-    done: FileResult,
-) -> Iterator[list[dict[str, Any]]]:
-    """Entries from ``start`` on, in batches; ``done.offset`` follows complete lines."""
-    batch: list[dict[str, Any]] = []
+    path: Path, start: int, report: ImportReport, done: FileResult
+) -> Iterator[list[Line]]:
+    """Lines from ``start`` on, in batches; ``done.offset`` follows the complete lines read."""
+    batch: list[Line] = []
     batch_bytes = 0
     offset = start
     with path.open("rb") as handle:
         handle.seek(start)
-        for line in handle:
-            size = len(line)
-            report.bytes_read += size
-            complete = line.endswith(b"\n")
-            stripped = line.strip()
+        for raw in handle:
+            size = len(raw)
+            complete = raw.endswith(b"\n")
+            stripped = raw.strip()
             if stripped:
-                entry = parse_line(stripped, report)
-                if entry is None and not complete:
-                    # A truncated last line (the CLI may be writing it): not
-                    # consumed, so the next import reads it again.
-                    break
-                if entry is not None:
-                    batch.append(entry)
+                if not complete:
+                    try:
+                        orjson.loads(stripped)
+                    except orjson.JSONDecodeError:
+                        # A truncated last line (the CLI may be writing it): not
+                        # consumed, so the next import reads it again.
+                        break
+                report.bytes_read += size
+                report.lines_read += 1
+                line = parse_line(stripped, offset, report)
+                if line is not None:
+                    batch.append(line)
                     batch_bytes += size
+            else:
+                report.bytes_read += size
             offset += size
             if len(batch) >= BATCH_ENTRIES or batch_bytes >= BATCH_BYTES:
-                done.offset = offset  # saved by the caller once the batch is stored
+                done.offset = offset  # saved with the batch, in its transaction
                 yield batch
                 batch, batch_bytes = [], 0
     done.offset = offset

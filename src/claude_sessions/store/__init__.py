@@ -1,14 +1,30 @@
-"""The persistent session store (SQLite by default) and its official-SDK adapter."""
+"""The persistent session store (SQLite by default, or PostgreSQL) and its official-SDK adapter.
 
-from .models import SessionData, SessionMetadata
-from .sdk_adapter import SDKSessionStore
-from .store import AsyncSessionStore, SessionStore, default_location
+The layers, from the top: the faces (:mod:`.session_store`), the decisions
+they share (:mod:`.core`), the transactions written once for both databases
+(:mod:`.writes`, :mod:`.reads`), and per database a dialect (SQL spelling,
+full text) and a driver (connections, transactions). Pure pieces beside them:
+:mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
+"""
+
+from .location import default_location
+from .records import SessionData, SessionMetadata, SessionPage
+from .session_store import AsyncSessionStore, SessionStore
 
 __all__ = [
     "AsyncSessionStore",
-    "SDKSessionStore",
     "SessionData",
     "SessionMetadata",
+    "SessionPage",
     "SessionStore",
     "default_location",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The adapter imports the official SDK (most of a second): only when asked for.
+    if name == "SDKSessionStore":
+        from .sdk_adapter import SDKSessionStore
+
+        return SDKSessionStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,18 +1,79 @@
-"""Search and listing criteria: checked and turned into a backend :class:`Query`.
+"""Search and listing criteria, checked once and turned into :class:`Criteria`.
 
 Every mistake becomes :class:`InvalidQueryError` (a ``ValueError``) here,
-before any SQL runs.
+before any SQL runs: wrong types, ranges upside down, numbers no database
+column can hold, a page cursor that was not ours, and full-text queries that
+are malformed or too costly (see :mod:`.text_query`).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from ..exceptions import InvalidQueryError
-from .backend import Query
+from . import text_query
+
+# The largest integer SQLite and PostgreSQL (bigint) can hold.
+MAX_INTEGER = 2**63 - 1
+_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends, for keyset paging: the sort value and the row of its last session.
+
+    The sort value is ``updated_at`` (epoch seconds, newest first) for a
+    listing and the rank (lower first) for a full-text search.
+    """
+
+    ranked: bool
+    value: float
+    ref: int
+
+    def encode(self) -> str:
+        raw = json.dumps(["r" if self.ranked else "u", self.value, self.ref]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            kind, value, ref = json.loads(raw)
+            if kind not in ("r", "u") or isinstance(value, bool) or isinstance(ref, bool):
+                raise ValueError(kind)
+            cursor = cls(kind == "r", float(value), int(ref))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise InvalidQueryError(f"not a page cursor: {token[:40]!r}") from None
+        if not math.isfinite(cursor.value) or not 0 <= cursor.ref <= MAX_INTEGER:
+            raise InvalidQueryError(f"not a page cursor: {token[:40]!r}")
+        return cursor
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Validated search criteria (see ``SessionStore.search``). Times in epoch seconds."""
+
+    tags: tuple[str, ...] = ()
+    match_all_tags: bool = False
+    after: float | None = None
+    before: float | None = None
+    min_cost: float | None = None
+    max_cost: float | None = None
+    model: str | None = None
+    project: str | None = None
+    text: text_query.Node | None = None
+    text_source: str | None = None
+    limit: int | None = None
+    offset: int = 0
+    cursor: Cursor | None = None
+    trashed: bool = False
 
 
 def _bound(value: Any, name: str, *, end_of_day: bool) -> float | None:
@@ -21,11 +82,14 @@ def _bound(value: Any, name: str, *, end_of_day: bool) -> float | None:
         return None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.timestamp()
+        try:
+            return min(max(moment.timestamp(), _EARLIEST), _LATEST)
+        except (OverflowError, ValueError):  # an offset pushes it past year 1 or 9999
+            return _EARLIEST if moment.year < 5000 else _LATEST
     if isinstance(value, date):
         start = datetime.combine(value, time(), tzinfo=timezone.utc)
         if end_of_day:
-            return (start + timedelta(days=1)).timestamp() - 1e-6
+            return min(start.timestamp() + timedelta(days=1).total_seconds() - 1e-6, _LATEST)
         return start.timestamp()
     raise InvalidQueryError(f"{name} must be a date or datetime, not {type(value).__name__}")
 
@@ -66,15 +130,18 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def page(limit: Any, offset: Any) -> tuple[int | None, int]:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidQueryError(f"limit must be None or an integer >= 0, not {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidQueryError(f"offset must be an integer >= 0, not {offset!r}")
-    return limit, offset
+def _count(value: Any, name: str, *, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        wanted = "None or an integer >= 0" if allow_none else "an integer >= 0"
+        raise InvalidQueryError(f"{name} must be {wanted}, not {value!r}")
+    if value > MAX_INTEGER:
+        raise InvalidQueryError(f"{name} must be at most {MAX_INTEGER}, not {value}")
+    return value
 
 
-def build_query(
+def build_criteria(
     *,
     tags: Any = None,
     match_all_tags: Any = False,
@@ -87,7 +154,9 @@ def build_query(
     text: Any = None,
     limit: Any = None,
     offset: Any = 0,
-) -> Query:
+    cursor: Any = None,
+    trashed: bool = False,
+) -> Criteria:
     if not isinstance(match_all_tags, bool):
         raise InvalidQueryError("match_all_tags must be True or False")
     low = _bound(after, "after", end_of_day=False)
@@ -98,8 +167,20 @@ def build_query(
     dear = _cost(max_cost, "max_cost")
     if cheap is not None and dear is not None and cheap > dear:
         raise InvalidQueryError(f"min_cost ({min_cost}) is greater than max_cost ({max_cost})")
-    size, skip = page(limit, offset)
-    return Query(
+    words = _text(text, "text")
+    parsed = text_query.parse(words) if words is not None else None
+    position: Cursor | None = None
+    if cursor is not None:
+        if not isinstance(cursor, str):
+            raise InvalidQueryError(f"cursor must be a string, not {type(cursor).__name__}")
+        position = Cursor.decode(cursor)
+        if position.ranked != (parsed is not None):
+            raise InvalidQueryError("this page cursor belongs to a different search")
+    skip = _count(offset, "offset", allow_none=False)
+    assert skip is not None
+    if position is not None and skip:
+        raise InvalidQueryError("give a cursor or an offset, not both")
+    return Criteria(
         tags=_tags(tags),
         match_all_tags=match_all_tags,
         after=low,
@@ -108,7 +189,10 @@ def build_query(
         max_cost=dear,
         model=_text(model, "model"),
         project=_text(project, "project"),
-        text=_text(text, "text"),
-        limit=size,
+        text=parsed,
+        text_source=words,
+        limit=_count(limit, "limit", allow_none=True),
         offset=skip,
+        cursor=position,
+        trashed=trashed,
     )

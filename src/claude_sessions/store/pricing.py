@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+_MAX_TOKENS = 10**15
+
 
 @dataclass(frozen=True)
 class Price:
@@ -51,10 +53,13 @@ def price_for(model: str | None) -> Price | None:
 
 
 def _tokens(usage: Mapping[str, Any], key: str) -> int:
+    """A token count; anything but a plausible number >= 0 (``1e400``, NaN, text) counts 0."""
     value = usage.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    return max(int(value), 0)
+    if not 0 <= value <= _MAX_TOKENS:  # also false for NaN
+        return 0
+    return int(value)
 
 
 def token_counts(usage: Mapping[str, Any]) -> list[int]:

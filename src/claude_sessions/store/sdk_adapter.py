@@ -6,15 +6,17 @@ protocol lives on this separate adapter object, made by
 ``SessionStore.sdk_store()``. Transcripts the SDK mirrors through it are
 ordinary sessions of the store: listed, searchable and loadable, with
 metadata derived from their entries.
+
+``delete`` of a main transcript moves the session to the trash, like every
+delete here; ``delete`` of a subagent transcript removes those entries.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from claude_agent_sdk import fold_session_summary
 from claude_agent_sdk.types import (
     SessionKey,
     SessionListSubkeysKey,
@@ -24,19 +26,21 @@ from claude_agent_sdk.types import (
 )
 from claude_agent_sdk.types import SessionStore as SDKSessionStoreProtocol
 
-from ..exceptions import StoreError
-from .ids import validate_session_id
+from ..exceptions import InvalidInputError
+from ..ids import validate_session_id
 
 if TYPE_CHECKING:
-    from .store import SessionStore
+    from .core import StoreCore
+    from .plan import Plan
 
 T = TypeVar("T")
+Runner = Callable[["Plan[Any]"], Awaitable[Any]]
 
 
 def _key(key: SessionKey | SessionListSubkeysKey) -> tuple[str, str]:
     project_key = key.get("project_key")
     if not isinstance(project_key, str):
-        raise StoreError(f"a session key needs a string project_key: {key!r}")
+        raise InvalidInputError(f"a session key needs a string project_key: {key!r}")
     return project_key, validate_session_id(key.get("session_id"))
 
 
@@ -45,84 +49,74 @@ def _subpath(key: SessionKey) -> str:
     if subpath is None:
         return ""
     if not isinstance(subpath, str) or not subpath or "\x00" in subpath:
-        raise StoreError(f"invalid subpath in session key: {key!r}")
+        raise InvalidInputError(f"invalid subpath in session key: {key!r}")
     return subpath
 
 
 class SDKSessionStore(SDKSessionStoreProtocol):
-    """``claude_agent_sdk.types.SessionStore`` backed by a :class:`SessionStore`.
+    """``claude_agent_sdk.types.SessionStore`` backed by our store.
 
-    Every optional method is implemented. Calls run on the store's thread
-    pool (sqlite3 blocks). Entries with a ``uuid`` are upserted, others
-    appended; the SDK's summary sidecar (``fold_session_summary``) is folded
-    inside the same write transaction, and its ``mtime`` is the same
+    Every optional method is implemented. Entries with a ``uuid`` are
+    upserted, others appended. The SDK's summary sidecar is folded in the
+    write transaction when the SDK is loaded, and folded from the entries on
+    demand for sessions written without it (importing the SDK costs most of a
+    second, which a capture hook cannot spend); its ``mtime`` is the same
     epoch-ms storage clock ``list_sessions`` reports.
     """
 
-    def __init__(self, store: SessionStore) -> None:
-        self._store = store
-
-    @property
-    def store(self) -> SessionStore:
-        return self._store
-
-    async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(function, *args, **kwargs)
-        return await loop.run_in_executor(self._store.executor(), call)
+    def __init__(self, core: StoreCore, run: Runner, location: str) -> None:
+        self._core = core
+        self._run = run
+        self._location = location
 
     async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
         project_key, session_id = _key(key)
         if not entries:
             return
-        batch = [dict(entry) for entry in entries]
-        await self._call(
-            self._store.append_messages,
-            session_id,
-            batch,
-            project_key=project_key,
-            subpath=_subpath(key) or None,
+        await self._run(
+            self._core.append_messages(
+                session_id,
+                [dict(entry) for entry in entries],
+                project_key=project_key,
+                subpath=_subpath(key) or None,
+            )
         )
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         project_key, session_id = _key(key)
-        backend = self._store.backend
-        loaded = await self._call(
-            backend.load, session_id, project_key=project_key, subpath=_subpath(key)
-        )
-        if loaded is None or not loaded[1]:
-            return None
-        return cast("list[SessionStoreEntry]", loaded[1])
+        loaded = await self._run(self._core.sdk_load(session_id, project_key, _subpath(key)))
+        return cast("list[SessionStoreEntry] | None", loaded)
 
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        found = await self._call(self._store.backend.project_sessions, project_key)
+        found = await self._run(self._core.project_sessions(project_key))
         return [{"session_id": s.session_id, "mtime": s.mtime_ms} for s in found]
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        found = await self._call(self._store.backend.project_sessions, project_key)
-        return [
-            {
-                "session_id": s.session_id,
-                "mtime": int(s.summary.get("mtime", s.mtime_ms)),
-                "data": dict(s.summary.get("data", {})),
-            }
-            for s in found
-            if s.summary is not None
-        ]
+        found = await self._run(self._core.project_sessions(project_key))
+        summaries: list[SessionSummaryEntry] = []
+        for session in found:
+            summary = session.summary
+            if summary is None:  # written without the SDK loaded: fold it now
+                entries = await self._run(self._core.sdk_load(session.session_id, project_key, ""))
+                key: SessionKey = {"project_key": project_key, "session_id": session.session_id}
+                summary = dict(fold_session_summary(None, key, entries or []))
+            summaries.append(
+                {
+                    "session_id": session.session_id,
+                    "mtime": session.mtime_ms,
+                    "data": dict(summary.get("data", {})),
+                }
+            )
+        return summaries
 
     async def delete(self, key: SessionKey) -> None:
         project_key, session_id = _key(key)
-        subpath = _subpath(key)
-        await self._call(
-            self._store.backend.delete,
-            session_id,
-            project_key=project_key,
-            subpath=subpath or None,
-        )
+        await self._run(self._core.sdk_delete(session_id, project_key, _subpath(key)))
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
         project_key, session_id = _key(key)
-        return await self._call(self._store.backend.subkeys, project_key, session_id)
+        found: list[str] = await self._run(self._core.subkeys(project_key, session_id))
+        return found
 
     def __repr__(self) -> str:
-        return f"SDKSessionStore({self._store.location!r})"
+        return f"SDKSessionStore({self._location!r})"

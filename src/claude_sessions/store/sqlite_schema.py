@@ -2,9 +2,9 @@
 
 ``PRAGMA user_version`` holds the schema version. Opening a store runs every
 migration above it, in order, inside one ``BEGIN IMMEDIATE`` transaction, so
-two processes opening an old store at once upgrade it exactly once. A
-migration is a function of the connection: SQL, or Python where data must be
-rewritten (version 2 fills the full-text index from stored entries).
+two processes opening an old store at once upgrade it exactly once; a fresh
+store runs them all. A migration is a function of the connection: SQL, or
+Python where data must be rewritten.
 
 Version 1: sessions, entries, tags, store_meta.
 Version 2: the full-text index ``sessions_fts`` (one row per session).
@@ -12,18 +12,21 @@ Version 3: the created_at and total_cost indexes also cover updated_at, so a
 date or cost search finds its page of ids without reading session rows.
 Version 4: input_tokens and output_tokens, computed for stored sessions by
 folding their entries again (which also gives their fold state the counts).
+Version 5: the trash (``trashed_at``: a session id is unique among live
+sessions only, so the ``sessions`` table is rebuilt), ``forked_at``, the
+per-file import positions (``import_files``, written in the same transaction
+as the entries they account for), and ``entries.uuid`` becomes ``entry_key``
+(a uuid, or a line's place in its file for imported entries without one).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-import orjson
-
-from .metadata import derive, entries_text, fold
+from .derive import derive, entries_text, fold
+from .dialect import meta_text
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -146,45 +149,102 @@ def _v4(conn: sqlite3.Connection) -> None:
         )
 
 
-def encode_entry(entry: Mapping[str, Any]) -> str:
-    """An entry as stored in ``entries.data``: compact JSON text."""
-    try:
-        # orjson: the import's hot path; several times faster than json.dumps.
-        return orjson.dumps(entry).decode()
-    except TypeError:
-        # What orjson refuses: integers past 64 bits, non-string keys, lone
-        # surrogates. json.dumps with ensure_ascii escapes the surrogates
-        # (SQLite stores UTF-8 only).
-        return json.dumps(entry, separators=(",", ":"))
+# Live sessions only: a trashed session keeps its id, and a new one may take it.
+SESSIONS_V5 = """
+CREATE TABLE sessions_v5 (
+    id            INTEGER PRIMARY KEY,
+    session_id    TEXT NOT NULL,
+    project_key   TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    mtime_ms      INTEGER NOT NULL DEFAULT 0,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    turns         INTEGER NOT NULL DEFAULT 0,
+    total_cost    REAL NOT NULL DEFAULT 0,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    tags          TEXT NOT NULL DEFAULT '[]',
+    description   TEXT,
+    model         TEXT,
+    project       TEXT,
+    first_prompt  TEXT,
+    title         TEXT,
+    git_branch    TEXT,
+    forked_from   TEXT,
+    forked_at     TEXT,
+    fold_state    TEXT NOT NULL DEFAULT '{}',
+    sdk_summary   TEXT,
+    trashed_at    REAL,
+    trash_reason  TEXT
+)"""
+
+_V4_COLUMNS = (
+    "id, session_id, project_key, created_at, updated_at, mtime_ms, message_count, turns, "
+    "total_cost, input_tokens, output_tokens, tags, description, model, project, "
+    "first_prompt, title, git_branch, forked_from, fold_state, sdk_summary"
+)
+
+SCHEMA_V5 = (
+    SESSIONS_V5,
+    f"INSERT INTO sessions_v5 ({_V4_COLUMNS}) SELECT {_V4_COLUMNS} FROM sessions",
+    "DROP TABLE sessions",
+    "ALTER TABLE sessions_v5 RENAME TO sessions",
+    "CREATE UNIQUE INDEX sessions_by_key ON sessions (session_id, project_key) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_updated ON sessions (updated_at, id) WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_created ON sessions (created_at, updated_at) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
+    "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
+    """CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
+        DELETE FROM sessions_fts WHERE rowid = old.id;
+    END""",
+    "ALTER TABLE entries RENAME COLUMN uuid TO entry_key",
+    "DROP INDEX entries_by_uuid",
+    "CREATE UNIQUE INDEX entries_by_key ON entries (entry_key, session_ref, subpath) "
+    "WHERE entry_key IS NOT NULL",
+    """CREATE TABLE import_files (
+        source   TEXT PRIMARY KEY,
+        size     INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        consumed INTEGER NOT NULL,
+        head     TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
 
 
-def utf8_text(text: str) -> str:
-    """``text`` with lone surrogates replaced: SQLite stores UTF-8 only."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
-    return text
+def _v5(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V5:
+        conn.execute(statement)
+    problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise sqlite3.IntegrityError(f"foreign keys broken by the upgrade: {problems[:3]}")
 
 
-def meta_text(description: str | None, title: str | None) -> str:
-    return "\n".join(part for part in (description, title) if part)
-
-
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class SchemaTooNewError(Exception):
+    """The database's schema is newer than this code (the driver names the store)."""
+
+
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to :data:`SCHEMA_VERSION`; returns the version found."""
+    """Bring the schema up to :data:`SCHEMA_VERSION`; returns the version found.
+
+    Foreign keys are off while migrating: version 5 rebuilds ``sessions``,
+    which must not cascade into the rows that refer to it.
+    """
     (found,) = conn.execute("PRAGMA user_version").fetchone()
     if found == SCHEMA_VERSION:
         return int(found)
+    conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         (found,) = conn.execute("PRAGMA user_version").fetchone()
         if found > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
+            raise SchemaTooNewError(
                 f"store schema version {found} is newer than this claude-sessions "
                 f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
             )
@@ -195,4 +255,6 @@ def migrate(conn: sqlite3.Connection) -> int:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
     return int(found)

@@ -8,6 +8,7 @@ the model was actually shown. Any other path gets ``200 {}`` and is logged.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -251,6 +252,11 @@ def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Silence the default stderr access log; requests are recorded instead."""
+
+        def handle(self) -> None:
+            # The client may leave mid-reply (a stopped CLI): nothing to report.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
 
         def _read_body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)

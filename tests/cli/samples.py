@@ -1,17 +1,13 @@
-"""A populated store and fixtures for the command-line tests (no tests here)."""
+"""Sample sessions for the command-line tests (no tests here)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
-
 from claude_sessions import SessionStore
-from claude_sessions.cli import cli
 
-from .test_import_samples import conversation, sid
+from ..transcript_samples import conversation, sid
 
 
 def dated(entries: list[dict[str, Any]], day: str) -> list[dict[str, Any]]:
@@ -89,35 +85,8 @@ def populate(store: SessionStore) -> dict[str, str]:
     }
 
 
-# Fixtures shared by the CliRunner test modules (they import them by name).
-
-
-@pytest.fixture
-def store(store_location):
-    """The store the commands open (by its full location: URLs keep their password)."""
-    with SessionStore(store_location, cleanup_after_days=None) as opened:
-        yield opened
-
-
-@pytest.fixture
-def ids(store):
-    return populate(store)
-
-
 # The sample sessions are dated months ago: keep automatic cleanup away from them.
 ENV = {"CLAUDE_SESSIONS_CLEANUP_DAYS": "never"}
-
-
-@pytest.fixture
-def invoke(store_location):
-    runner = CliRunner()
-
-    def run(*args, stdin=None):
-        return runner.invoke(
-            cli, list(args), env=ENV | {"CLAUDE_SESSIONS_STORE": store_location}, input=stdin
-        )
-
-    return run
 
 
 def as_json(result):

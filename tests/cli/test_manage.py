@@ -6,8 +6,8 @@ import pytest
 
 from claude_sessions.cli.common import parse_age, parse_when
 
-from .test_cli_samples import add_session, as_json, ids, invoke, populate, store
-from .test_import_samples import conversation, project_dir, sid, write
+from ..transcript_samples import conversation, project_dir, sid, write
+from .samples import add_session, as_json
 
 
 def test_tag_add_and_remove(ids, invoke, store):

@@ -1,4 +1,4 @@
-"""The guided tour behind ``claude-sessions demo``.
+"""The guided tour of the whole flow, behind ``claude-sessions demo``.
 
 It runs the whole flow of the guide on the real CLI: query, continue, resume,
 fork, save and search. Offline, the CLI talks to the built-in fake Messages
@@ -60,7 +60,7 @@ def offline_sandbox() -> Iterator[tuple[Path, dict[str, str]]]:
         yield project, offline_environment(api.url, str(home))
 
 
-def run_demo(report: Callable[[Step], None], *, store: SessionStore | None = None) -> list[Step]:
+def run_tour(report: Callable[[Step], None], *, store: SessionStore | None = None) -> list[Step]:
     """Run the tour, calling ``report`` after each step; returns every step.
 
     Without an ``ANTHROPIC_API_KEY`` (or with ``CLAUDE_SESSIONS_DEMO_OFFLINE=1``)

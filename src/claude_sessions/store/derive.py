@@ -1,4 +1,4 @@
-"""Metadata derived from messages: pure functions, shared by every backend.
+"""Metadata derived from messages: pure functions, shared by every database.
 
 Derivation is a *fold*: :func:`fold` takes the previous state (a JSON-ready
 dict kept beside the session) and a batch of new entries, so appending a
@@ -28,6 +28,7 @@ the same rules apply:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ _SKIP_PROMPT_RE = re.compile(
 _SPACE_RE = re.compile(r"\s+")
 
 State = dict[str, Any]
+_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+_LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,11 @@ def _str(value: Any) -> str | None:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def parse_timestamp(value: Any) -> float | None:
@@ -90,7 +97,12 @@ def parse_timestamp(value: Any) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    try:
+        epoch = moment.timestamp()
+    except (OverflowError, ValueError):
+        return None
+    # An offset can push a valid-looking time past year 9999 (or before year 1).
+    return epoch if _EARLIEST <= epoch <= _LATEST else None
 
 
 def _body(entry: Mapping[str, Any]) -> Mapping[str, Any]:

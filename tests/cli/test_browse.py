@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .test_cli_samples import add_session, as_json, ids, invoke, populate, store
+from .samples import add_session, as_json
 
 
 def test_list_table_and_json(ids, invoke):

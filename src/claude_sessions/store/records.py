@@ -1,4 +1,4 @@
-"""What the store hands back: ``SessionMetadata`` and ``SessionData`` (frozen)."""
+"""What the store hands back: ``SessionMetadata``, ``SessionData`` and ``SessionPage`` (frozen)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ class SessionMetadata:
     ``created_at`` and ``updated_at`` are timezone-aware UTC datetimes.
     ``snippet`` and ``rank`` are set only on results of a full-text search:
     the snippet marks each match as ``[match]``, and a lower rank is a better
-    match (SQLite's bm25, which is negative).
+    match. ``forked_at`` is the uuid of the message a fork branched after,
+    when it was not the last one. ``trashed_at`` is set on sessions in the
+    trash (see ``SessionStore.list_trash``).
     """
 
     session_id: str
@@ -36,6 +38,8 @@ class SessionMetadata:
     title: str | None = None
     git_branch: str | None = None
     forked_from: str | None = None
+    forked_at: str | None = None
+    trashed_at: datetime | None = None
     snippet: str | None = field(default=None, compare=False)
     rank: float | None = field(default=None, compare=False)
 
@@ -59,6 +63,8 @@ class SessionMetadata:
             "title": self.title,
             "git_branch": self.git_branch,
             "forked_from": self.forked_from,
+            "forked_at": self.forked_at,
+            "trashed_at": self.trashed_at.isoformat() if self.trashed_at else None,
             "snippet": self.snippet,
             "rank": self.rank,
         }
@@ -66,8 +72,21 @@ class SessionMetadata:
 
 @dataclass(frozen=True)
 class SessionData:
-    """One loaded session: its id, its main-transcript messages and its metadata."""
+    """One loaded session: its id, its main-transcript messages and its metadata.
+
+    ``subagents`` maps each subagent transcript (``subagents/agent-<id>``) to
+    its messages; it is filled by ``load_session(..., subagents=True)``.
+    """
 
     session_id: str
     messages: list[Message]
     metadata: SessionMetadata
+    subagents: dict[str, list[Message]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of a listing: its sessions and the cursor of the next page (``None``: last)."""
+
+    sessions: list[SessionMetadata]
+    next_cursor: str | None

@@ -1,0 +1,560 @@
+"""The store's decisions, shared by ``SessionStore``, ``AsyncSessionStore`` and both databases.
+
+Every public operation is a method here that checks its arguments (bad
+input raises before any I/O) and returns a :data:`~.plan.Plan`: which
+transactions to run, in order. The faces (:mod:`.session_store`) only hand
+plans to their driver. Automatic cleanup is decided here too: at most once a
+day per database, sessions not updated for ``cleanup_after_days`` move to the
+trash (never deleted outright), and the trash is emptied of what it held for
+longer than ``trash_days``. It never runs on a store opened read-only.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar, overload
+
+from ..exceptions import (
+    AmbiguousSessionIdError,
+    InvalidInputError,
+    SessionNotFoundError,
+    StoreError,
+)
+from ..ids import validate_session_id
+from ..message import Message
+from . import imports, reads, writes
+from .criteria import Cursor, build_criteria
+from .derive import normalize_tags
+from .dialect import Dialect, Found
+from .entries import as_entry, keyed
+from .plan import Plan, Txn, single
+from .records import SessionData, SessionMetadata, SessionPage
+
+log = logging.getLogger("claude_sessions.store")
+T = TypeVar("T")
+
+CLEANUP_ENV_VAR = "CLAUDE_SESSIONS_CLEANUP_DAYS"
+TRASH_ENV_VAR = "CLAUDE_SESSIONS_TRASH_DAYS"
+DEFAULT_CLEANUP_DAYS = 30
+DEFAULT_TRASH_DAYS = 30
+CLEANUP_INTERVAL_SECONDS = 24 * 60 * 60
+TEXT_SEARCH_SECONDS = 0.8  # a full-text query stops here: every search answers within 1 s
+# Sessions the importer creates carry IMPORTED_TAG: their updated_at is the
+# transcript's own (often months old), and keeping that history is the point
+# of importing it, so automatic cleanup must not take it.
+IMPORTED_TAG = "imported"
+PROTECTED_TAGS = ("keep", IMPORTED_TAG)
+AMBIGUOUS_SHOWN = 10
+
+
+class _FromEnvironment(enum.Enum):
+    """Marks an argument whose default is read from the environment."""
+
+    VALUE = enum.auto()
+
+
+FROM_ENVIRONMENT = _FromEnvironment.VALUE
+Days = float | _FromEnvironment | None
+
+
+def utcnow() -> datetime:
+    """The store's default clock (tests inject their own ``clock``)."""
+    return datetime.now(timezone.utc)
+
+
+def _days_from_environment(name: str, default: float) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in ("never", "off"):
+        return None
+    try:
+        return check_days(float(raw), name)
+    except ValueError:
+        raise InvalidInputError(
+            f"{name} must be a number of days or 'never', not {raw!r}"
+        ) from None
+
+
+def check_days(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be a number of days or None, not {value!r}")
+    if value < 0:
+        raise InvalidInputError(f"{name} cannot be negative: {value!r}")
+    return float(value)
+
+
+def _subpath(subpath: Any) -> str:
+    if subpath is None:
+        return ""
+    if not isinstance(subpath, str) or "\x00" in subpath:
+        raise InvalidInputError(f"invalid subpath {subpath!r}")
+    return subpath
+
+
+def _description(description: Any) -> str | None:
+    if description is not None and not isinstance(description, str):
+        raise TypeError("description must be a string or None")
+    return description
+
+
+def project_key(directory: str | None, entries: Iterable[Mapping[str, Any]] = ()) -> str:
+    """The official SDK's project key for a session's directory ('' when unknown).
+
+    ``project_key_for_directory`` is the SDK's public helper (realpath + NFC +
+    the CLI's sanitising), so a session saved here and later mirrored by the
+    SDK's ``session_store`` option land in the same row. Imported lazily:
+    importing the SDK costs most of a second, and only writes need it.
+    """
+    if directory is None:
+        directory = next(
+            (e["cwd"] for e in entries if isinstance(e.get("cwd"), str) and e["cwd"]), None
+        )
+    if not directory:
+        return ""
+    from claude_agent_sdk import project_key_for_directory
+
+    return project_key_for_directory(directory)
+
+
+def _session_data(found: tuple[Any, list[dict[str, Any]]] | None) -> SessionData | None:
+    if found is None:
+        return None
+    row, entries = found
+    return SessionData(row.session_id, [Message(entry) for entry in entries], row.metadata())
+
+
+class StoreCore:
+    """Configuration and plans of one store (see the module docstring).
+
+    ``read_only``: no writes, no automatic cleanup. ``clock``: a callable
+    returning an aware ``datetime``, for tests.
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        *,
+        cleanup_after_days: Days = FROM_ENVIRONMENT,
+        trash_days: Days = FROM_ENVIRONMENT,
+        protected_tags: Iterable[str] = PROTECTED_TAGS,
+        clock: Callable[[], datetime] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        if cleanup_after_days is FROM_ENVIRONMENT:
+            cleanup_after_days = _days_from_environment(CLEANUP_ENV_VAR, DEFAULT_CLEANUP_DAYS)
+        if trash_days is FROM_ENVIRONMENT:
+            trash_days = _days_from_environment(TRASH_ENV_VAR, DEFAULT_TRASH_DAYS)
+        self.d = dialect
+        self.cleanup_after_days = check_days(cleanup_after_days, "cleanup_after_days")
+        self.trash_days = check_days(trash_days, "trash_days")
+        self.protected_tags = tuple(normalize_tags(protected_tags))
+        self.read_only = read_only
+        self._clock = clock or utcnow
+        self._next_cleanup_check = -math.inf
+
+    def now(self) -> float:
+        moment = self._clock()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+
+    def _write(self, make: Callable[[], Any], *, repeatable: bool = True) -> Txn[Any]:
+        return Txn(make, write=True, repeatable=repeatable)
+
+    # -- automatic cleanup --------------------------------------------------------------
+
+    def opened(self) -> Plan[None]:
+        """What opening a store runs: the automatic cleanup, when due."""
+        yield from self.auto_cleanup()
+
+    def auto_cleanup(self) -> Plan[None]:
+        """Move expired sessions to the trash and empty old trash, each at most once a day.
+
+        Never fatal: a store that turns out not to be writable, or is busy, skips it.
+        """
+        days, keep = self.cleanup_after_days, self.trash_days
+        if self.read_only or (days is None and keep is None):
+            return
+        now = self.now()
+        if now < self._next_cleanup_check:
+            return
+        # Look at the database again in an hour at the earliest: another process
+        # may have run the daily cleanup meanwhile.
+        self._next_cleanup_check = now + 3600
+        try:
+            if days is not None and (yield from self._claim("last_cleanup", now)):
+                moved = yield from self._trash_expired(now - days * 86400, now, "expired")
+                if moved:
+                    log.info(
+                        "moved %d sessions not updated for %g days to the trash; "
+                        "`claude-sessions trash list` shows them",
+                        moved,
+                        days,
+                    )
+            if keep is not None and (yield from self._claim("last_trash_emptying", now)):
+                emptied = yield from self._empty_trash(now - keep * 86400)
+                if emptied:
+                    log.info(
+                        "deleted %d sessions that were in the trash for more than %g days",
+                        emptied,
+                        keep,
+                    )
+        except StoreError as error:
+            log.warning("automatic cleanup skipped: %s", error)
+
+    def _claim(self, name: str, now: float) -> Plan[bool]:
+        """Whether the daily job ``name`` is due here and now (and then: it is ours)."""
+        d, interval = self.d, CLEANUP_INTERVAL_SECONDS
+        # The usual answer, without taking the write lock:
+        if not (yield Txn(lambda: writes.claim(d, name, now, interval, take=False))):
+            return False
+        claimed: bool = yield self._write(lambda: writes.claim(d, name, now, interval, take=True))
+        return claimed
+
+    def _trash_expired(self, cutoff: float, now: float, reason: str) -> Plan[int]:
+        total = 0
+        while True:
+            moved: int = yield self._write(
+                lambda: writes.trash_expired_batch(self.d, cutoff, self.protected_tags, now, reason)
+            )
+            total += moved
+            if moved < writes.CLEANUP_BATCH:
+                return total
+
+    def _empty_trash(self, cutoff: float | None) -> Plan[int]:
+        total = 0
+        while True:
+            deleted: int = yield self._write(lambda: writes.empty_trash_batch(self.d, cutoff))
+            total += deleted
+            if deleted < writes.CLEANUP_BATCH:
+                return total
+
+    def _then_cleanup(self, result: T) -> Plan[T]:
+        yield from self.auto_cleanup()
+        return result
+
+    # -- writing ------------------------------------------------------------------------
+
+    def save_session(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        project: str | os.PathLike[str] | None = None,
+        forked_from: str | None = None,
+    ) -> Plan[SessionMetadata]:
+        validate_session_id(session_id)
+        if forked_from is not None:
+            validate_session_id(forked_from)
+        entries = [as_entry(m) for m in messages]
+        directory = os.fspath(project) if project is not None else None
+        new = writes.NewTranscript(
+            session_id=session_id,
+            batch=keyed(entries),
+            project_key=project_key(directory, entries),
+            project=directory,
+            tags=normalize_tags(tags),
+            description=_description(description),
+            forked_from=forked_from,
+        )
+        now = self.now()
+        saved: SessionMetadata = yield self._write(lambda: writes.save(self.d, new, now))
+        return (yield from self._then_cleanup(saved))
+
+    def append_messages(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        project_key: str | None = None,
+        subpath: str | None = None,
+    ) -> Plan[SessionMetadata]:
+        validate_session_id(session_id)
+        entries = [as_entry(m) for m in messages]
+        batch = keyed(entries)
+        where = _subpath(subpath)
+        new_key = project_key if project_key is not None else _key_of(entries)
+        now = self.now()
+        appended: SessionMetadata = yield self._write(
+            lambda: writes.append(
+                self.d,
+                session_id,
+                batch,
+                project_key=project_key,
+                new_key=new_key,
+                subpath=where,
+                now=now,
+            ),
+            repeatable=all(key is not None for key, _, _ in batch),
+        )
+        return (yield from self._then_cleanup(appended))
+
+    def record_run(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        forked_from: str | None = None,
+        forked_at: str | None = None,
+        project_key: str | None = None,
+    ) -> Plan[SessionMetadata]:
+        validate_session_id(session_id)
+        if forked_from is not None:
+            validate_session_id(forked_from)
+        entries = [as_entry(m) for m in messages]
+        new = writes.NewTranscript(
+            session_id=session_id,
+            batch=keyed(entries),
+            project_key=project_key if project_key is not None else _key_of(entries),
+            tags=normalize_tags(tags),
+            description=_description(description),
+            forked_from=forked_from,
+            forked_at=forked_at,
+        )
+        now = self.now()
+        recorded: SessionMetadata = yield self._write(
+            lambda: writes.record_run(self.d, new, now, lookup_key=project_key),
+            repeatable=all(key is not None for key, _, _ in new.batch),
+        )
+        return (yield from self._then_cleanup(recorded))
+
+    def update(
+        self,
+        session_id: str,
+        *,
+        add_tags: Iterable[str] | str = (),
+        remove_tags: Iterable[str] | str = (),
+        describe: bool = False,
+        description: str | None = None,
+    ) -> Plan[SessionMetadata]:
+        validate_session_id(session_id)
+        added, removed = normalize_tags(add_tags), normalize_tags(remove_tags)
+        text = _description(description)
+        updated = yield self._write(
+            lambda: writes.update(
+                self.d,
+                session_id,
+                add_tags=added,
+                remove_tags=removed,
+                describe=describe,
+                description=text,
+            )
+        )
+        if updated is None:
+            raise SessionNotFoundError(session_id)
+        return updated  # type: ignore[no-any-return]
+
+    # -- the trash ----------------------------------------------------------------------
+
+    def trash_session(self, session_id: str) -> Plan[bool]:
+        validate_session_id(session_id)
+        now = self.now()
+        moved = yield self._write(
+            lambda: writes.trash(self.d, session_id, project_key=None, now=now, reason="deleted")
+        )
+        return bool(moved)
+
+    def purge_session(self, session_id: str) -> Plan[bool]:
+        validate_session_id(session_id)
+        deleted = yield self._write(lambda: writes.purge(self.d, session_id, trashed=False))
+        return bool(deleted)
+
+    def restore_session(self, session_id: str) -> Plan[SessionMetadata]:
+        validate_session_id(session_id)
+        restored = yield self._write(lambda: writes.restore(self.d, session_id))
+        if restored is None:
+            raise SessionNotFoundError(session_id, f"no session {session_id} in the trash")
+        return restored  # type: ignore[no-any-return]
+
+    def empty_trash(
+        self, older_than_days: float | None = None, *, session_id: str | None = None
+    ) -> Plan[int]:
+        if session_id is not None:
+            validate_session_id(session_id)
+            deleted = yield self._write(lambda: writes.purge(self.d, session_id, trashed=True))
+            return int(deleted)
+        days = check_days(older_than_days, "older_than_days")
+        cutoff = None if days is None else self.now() - days * 86400
+        return (yield from self._empty_trash(cutoff))
+
+    @overload
+    def cleanup_old_sessions(
+        self, max_age_days: float | None, *, dry_run: Literal[False]
+    ) -> Plan[int]: ...
+
+    @overload
+    def cleanup_old_sessions(
+        self, max_age_days: float | None, *, dry_run: Literal[True]
+    ) -> Plan[list[SessionMetadata]]: ...
+
+    @overload
+    def cleanup_old_sessions(
+        self, max_age_days: float | None, *, dry_run: bool
+    ) -> Plan[int | list[SessionMetadata]]: ...
+
+    def cleanup_old_sessions(
+        self, max_age_days: float | None, *, dry_run: bool
+    ) -> Plan[int | list[SessionMetadata]]:
+        days = check_days(max_age_days, "max_age_days")
+        if days is None:
+            days = self.cleanup_after_days
+        if days is None:
+            days = DEFAULT_CLEANUP_DAYS
+        now = self.now()
+        cutoff = now - days * 86400
+        if dry_run:
+            doomed: list[SessionMetadata] = yield Txn(
+                lambda: writes.expired(self.d, cutoff, self.protected_tags)
+            )
+            return doomed
+        return (yield from self._trash_expired(cutoff, now, "cleanup"))
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get_session(self, session_id: str, *, subagents: bool = False) -> Plan[SessionData | None]:
+        validate_session_id(session_id)
+        found = yield Txn(lambda: reads.load(self.d, session_id))
+        data = _session_data(found)
+        if data is None or not subagents:
+            return data
+        ref = found[0].ref
+        agents = yield Txn(lambda: reads.load_subagents(self.d, ref))
+        return SessionData(
+            data.session_id,
+            data.messages,
+            data.metadata,
+            {path: [Message(e) for e in entries] for path, entries in agents.items()},
+        )
+
+    def load_session(self, session_id: str, *, subagents: bool = False) -> Plan[SessionData]:
+        found = yield from self.get_session(session_id, subagents=subagents)
+        if found is None:
+            raise SessionNotFoundError(session_id)
+        return found
+
+    def get_metadata(self, session_id: str) -> Plan[SessionMetadata | None]:
+        validate_session_id(session_id)
+        row = yield Txn(lambda: writes.find_live(self.d, session_id, None))
+        return None if row is None else row.metadata()
+
+    def search_page(self, **criteria: Any) -> Plan[SessionPage]:
+        """One page of :meth:`search` results and the cursor of the next page."""
+        checked = build_criteria(**criteria)
+        time_limit = TEXT_SEARCH_SECONDS if checked.text is not None else None
+        found: list[Found] = yield Txn(lambda: self.d.search(checked), time_limit=time_limit)
+        next_cursor = None
+        if checked.limit and len(found) == checked.limit:
+            last = found[-1]
+            if checked.text is not None:
+                value = last.rank if last.rank is not None else 0.0
+            elif checked.trashed:
+                value = last.row.trashed_at or 0.0
+            else:
+                value = last.row.updated_at
+            next_cursor = Cursor(checked.text is not None, value, last.row.ref).encode()
+        return SessionPage([hit.metadata() for hit in found], next_cursor)
+
+    def search(self, **criteria: Any) -> Plan[list[SessionMetadata]]:
+        page = yield from self.search_page(**criteria)
+        return page.sessions
+
+    def resolve_id(self, prefix: str, *, trashed: bool = False) -> Plan[str]:
+        validate_session_id(prefix)
+        found = yield Txn(
+            lambda: reads.find_ids(self.d, prefix, AMBIGUOUS_SHOWN + 1, trashed=trashed)
+        )
+        if not found:
+            where = "in the trash" if trashed else "stored"
+            raise SessionNotFoundError(prefix, f"no session id {where} starts with {prefix!r}")
+        if len(found) > 1:
+            raise AmbiguousSessionIdError(prefix, found[:AMBIGUOUS_SHOWN])
+        return found[0]  # type: ignore[no-any-return]
+
+    # -- the official SDK protocol -------------------------------------------------------
+
+    def sdk_load(
+        self, session_id: str, project_key: str, subpath: str
+    ) -> Plan[list[dict[str, Any]] | None]:
+        validate_session_id(session_id)
+        found = yield Txn(
+            lambda: reads.load(self.d, session_id, project_key=project_key, subpath=subpath)
+        )
+        if found is None or not found[1]:
+            return None
+        return found[1]  # type: ignore[no-any-return]
+
+    def sdk_delete(self, session_id: str, project_key: str, subpath: str) -> Plan[None]:
+        validate_session_id(session_id)
+        now = self.now()
+        if subpath:
+            yield self._write(
+                lambda: writes.delete_subpath(self.d, session_id, project_key, subpath)
+            )
+        else:
+            yield self._write(
+                lambda: writes.trash(
+                    self.d, session_id, project_key=project_key, now=now, reason="deleted"
+                )
+            )
+
+    # -- importing transcript files --------------------------------------------------------
+
+    def file_state(self, source: str) -> Plan[imports.FileState | None]:
+        return single(Txn(lambda: imports.file_state(self.d, source)))
+
+    def session_state(self, session_id: str, project_key: str) -> Plan[str]:
+        validate_session_id(session_id)
+        return single(Txn(lambda: imports.session_state(self.d, session_id, project_key)))
+
+    def import_lines(
+        self,
+        session_id: str,
+        project_key: str,
+        subpath: str,
+        lines: list[imports.Line],
+        *,
+        source: str,
+        state: imports.FileState,
+    ) -> Plan[imports.Landed]:
+        """Store a batch of one transcript file's lines and where the file now stands."""
+        validate_session_id(session_id)
+        where = _subpath(subpath)
+        now = self.now()
+        return single(
+            self._write(
+                lambda: imports.import_lines(
+                    self.d,
+                    session_id=session_id,
+                    project_key=project_key,
+                    subpath=where,
+                    lines=lines,
+                    source=source,
+                    state=state,
+                    tag=IMPORTED_TAG,
+                    now=now,
+                )
+            )
+        )
+
+    def project_sessions(self, key: str) -> Plan[list[reads.ProjectSession]]:
+        return single(Txn(lambda: reads.project_sessions(self.d, key)))
+
+    def subkeys(self, key: str, session_id: str) -> Plan[list[str]]:
+        validate_session_id(session_id)
+        return single(Txn(lambda: reads.subkeys(self.d, key, session_id)))
+
+
+def _key_of(entries: list[dict[str, Any]]) -> str:
+    return project_key(None, entries)

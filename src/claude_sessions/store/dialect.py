@@ -1,0 +1,210 @@
+"""What differs between the databases: SQL spelling, value types and full text.
+
+The store's transactions (:mod:`.writes`, :mod:`.reads`) are written once,
+with ``?`` placeholders and plain SQL both engines accept. A
+:class:`Dialect` supplies the rest: how a time or a list of tags is passed
+and read back, how entries are stored (JSON text, or JSONB), the per-session
+advisory lock PostgreSQL needs, the full-text index and the search query.
+:class:`SessionRow` is a session row read back in engine-neutral form.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from .criteria import Criteria
+from .entries import NewEntry
+from .plan import Op, Stmt
+from .records import SessionMetadata
+
+# Metadata columns, for listings; ROW_COLUMNS adds what writes need.
+META_COLUMNS = (
+    "s.id, s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, "
+    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, s.tags, "
+    "s.description, s.model, s.project, s.first_prompt, s.title, s.git_branch, "
+    "s.forked_from, s.forked_at, s.trashed_at"
+)
+ROW_COLUMNS = META_COLUMNS + ", s.fold_state, s.sdk_summary"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One row of ``sessions``; times in epoch seconds."""
+
+    ref: int
+    session_id: str
+    project_key: str
+    created_at: float
+    updated_at: float
+    mtime_ms: int
+    message_count: int
+    turns: int
+    total_cost: float
+    input_tokens: int
+    output_tokens: int
+    tags: tuple[str, ...]
+    description: str | None
+    model: str | None
+    project: str | None
+    first_prompt: str | None
+    title: str | None
+    git_branch: str | None
+    forked_from: str | None
+    forked_at: str | None
+    trashed_at: float | None
+    fold_state: dict[str, Any]
+    sdk_summary: dict[str, Any] | None
+
+    def metadata(self, snippet: str | None = None, rank: float | None = None) -> SessionMetadata:
+        return SessionMetadata(
+            session_id=self.session_id,
+            created_at=utc(self.created_at),
+            updated_at=utc(self.updated_at),
+            message_count=self.message_count,
+            turns=self.turns,
+            total_cost=self.total_cost,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            tags=self.tags,
+            description=self.description,
+            model=self.model,
+            project=self.project,
+            project_key=self.project_key,
+            first_prompt=self.first_prompt,
+            title=self.title,
+            git_branch=self.git_branch,
+            forked_from=self.forked_from,
+            forked_at=self.forked_at,
+            trashed_at=utc(self.trashed_at) if self.trashed_at is not None else None,
+            snippet=snippet,
+            rank=rank,
+        )
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search hit: its row, and for a full-text search its snippet and rank."""
+
+    row: SessionRow
+    snippet: str | None = None
+    rank: float | None = None
+
+    def metadata(self) -> SessionMetadata:
+        return self.row.metadata(self.snippet, self.rank)
+
+
+def utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+
+
+class Dialect(Protocol):
+    """The SQL and value conventions of one database engine."""
+
+    def sql(self, text: str) -> str:
+        """``text`` (``?`` placeholders) in this engine's placeholder style."""
+        ...
+
+    def time(self, epoch: float) -> Any:
+        """A time parameter for ``created_at``-like columns."""
+        ...
+
+    def epoch(self, value: Any) -> float: ...
+
+    def text(self, value: str | None) -> str | None:
+        """A text parameter this engine accepts (lone surrogates, NUL)."""
+        ...
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        """The ``sessions.tags`` column as read back."""
+        ...
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A condition: ``column`` equals one of ``values``."""
+        ...
+
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
+        """A condition: ``column`` starts with ``prefix`` (case matters)."""
+        ...
+
+    def lock(self, *names: str) -> Op[None]:
+        """Serialise writers on ``names`` until the transaction ends (when the engine needs it)."""
+        ...
+
+    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
+        """A new, empty, live session row (and its full-text row); returns its id."""
+        ...
+
+    def entry_columns(self) -> str:
+        """The ``entries`` columns holding the JSON, for :meth:`entry`."""
+        ...
+
+    def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The entry stored in ``row`` (selected with :meth:`entry_columns`)."""
+        ...
+
+    def insert_entries(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Stmt: ...
+
+    def replace_entry(self, ref: int, subpath: str, key: str, text: str) -> Stmt: ...
+
+    def refresh_tags(self, ref: int) -> Stmt:
+        """Copy the session's tags (sorted) into ``sessions.tags``."""
+        ...
+
+    def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
+        """Replace the session's searchable text (message ``body``, and ``meta``:
+        description and title)."""
+        ...
+
+    def append_text(self, ref: int, body: str, meta: str) -> Op[None]: ...
+
+    def set_meta_text(self, ref: int, meta: str) -> Op[None]: ...
+
+    def drop_text(self, refs: Sequence[int]) -> Op[None]:
+        """Take trashed sessions out of the full-text index."""
+        ...
+
+    def search(self, criteria: Criteria) -> Op[list[Found]]:
+        """Live sessions (or trashed, per ``criteria.trashed``) matching ``criteria``:
+        newest ``updated_at`` first, or ranked best first for a text search."""
+        ...
+
+
+def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
+    """A ``sessions`` row selected with ``ROW_COLUMNS`` or ``META_COLUMNS``."""
+    state = row["fold_state"] if "fold_state" in row.keys() else None  # noqa: SIM118
+    summary = row["sdk_summary"] if "sdk_summary" in row.keys() else None  # noqa: SIM118
+    trashed = row["trashed_at"]
+    return SessionRow(
+        ref=int(row["id"]),
+        session_id=row["session_id"],
+        project_key=row["project_key"],
+        created_at=dialect.epoch(row["created_at"]),
+        updated_at=dialect.epoch(row["updated_at"]),
+        mtime_ms=int(row["mtime_ms"]),
+        message_count=int(row["message_count"]),
+        turns=int(row["turns"]),
+        total_cost=float(row["total_cost"]),
+        input_tokens=int(row["input_tokens"]),
+        output_tokens=int(row["output_tokens"]),
+        tags=dialect.tags(row["tags"]),
+        description=row["description"],
+        model=row["model"],
+        project=row["project"],
+        first_prompt=row["first_prompt"],
+        title=row["title"],
+        git_branch=row["git_branch"],
+        forked_from=row["forked_from"],
+        forked_at=row["forked_at"],
+        trashed_at=dialect.epoch(trashed) if trashed is not None else None,
+        fold_state=json.loads(state) if state else {},
+        sdk_summary=json.loads(summary) if summary else None,
+    )
+
+
+def meta_text(description: str | None, title: str | None) -> str:
+    """The searchable text beside the messages: description and title."""
+    return "\n".join(part for part in (description, title) if part)

@@ -1,0 +1,160 @@
+"""The store's side of importing transcript files: where each file stands, and its lines.
+
+One transaction stores a batch of lines AND how far into its file the import
+got (``import_files``), so an import killed at any point resumes exactly where
+its last committed batch ended, and two imports running at once cannot
+duplicate anything:
+
+- a line's key is its ``uuid``, or ``@<byte offset>`` when it has none (a
+  file belongs to one transcript, so the offset names the line);
+- a line whose key is stored with the same content is a duplicate (counted,
+  not stored again); a ``uuid`` stored with OTHER content keeps both, the
+  later one keyed ``<uuid>@<offset>`` (real transcripts repeat uuids);
+- a session the import creates is tagged ``imported`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .dialect import Dialect
+from .entries import Merge, NewEntry, entry_uuid, same_entry
+from .plan import Op, Stmt
+from .writes import apply_main, by_ref, find_live, insert_merged, stored_entries
+
+
+@dataclass(frozen=True)
+class FileState:
+    """How far a file was imported: ``consumed`` bytes (whole lines), and what the file
+    looked like then (``size`` -1 while a file is only partly read)."""
+
+    size: int
+    mtime_ns: int
+    consumed: int
+    head: str  # sha1 of the first min(consumed, 4096) bytes: tells growth from a rewrite
+
+
+@dataclass(frozen=True)
+class Line:
+    """One parsed line: its byte offset in the file, the entry, its JSON text."""
+
+    offset: int
+    entry: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What a batch did: lines stored, lines already stored (duplicates), and stored lines
+    whose uuid was already taken by other content (kept under ``<uuid>@<offset>``)."""
+
+    stored: int
+    duplicates: int
+    conflicts: int
+    created: bool
+
+
+def file_state(d: Dialect, source: str) -> Op[FileState | None]:
+    row = yield Stmt(
+        d.sql("SELECT size, mtime_ns, consumed, head FROM import_files WHERE source = ?"),
+        (d.text(source),),
+        "one",
+    )
+    if row is None:
+        return None
+    return FileState(int(row["size"]), int(row["mtime_ns"]), int(row["consumed"]), row["head"])
+
+
+def session_state(d: Dialect, session_id: str, project_key: str) -> Op[str]:
+    """``live``, ``trashed`` (the user deleted it: leave it be) or ``absent``."""
+    row = yield Stmt(
+        d.sql(
+            "SELECT min(CASE WHEN trashed_at IS NULL THEN 0 ELSE 1 END) AS state FROM sessions "
+            "WHERE session_id = ? AND project_key = ?"
+        ),
+        (session_id, d.text(project_key)),
+        "one",
+    )
+    state = row["state"] if row is not None else None
+    return "absent" if state is None else ("live" if int(state) == 0 else "trashed")
+
+
+def _set_state(d: Dialect, source: str, state: FileState) -> Stmt:
+    return Stmt(
+        d.sql(
+            "INSERT INTO import_files (source, size, mtime_ns, consumed, head) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, consumed = excluded.consumed, head = excluded.head"
+        ),
+        (d.text(source), state.size, state.mtime_ns, state.consumed, state.head),
+    )
+
+
+def merge_lines(
+    lines: Sequence[Line], stored: Mapping[str, dict[str, Any]], next_seq: int
+) -> tuple[Merge, int]:
+    """Where each line lands (see the module docstring); also the number of conflicts."""
+    merge = Merge(new=[], replaced={})
+    pending: dict[str, dict[str, Any]] = {}
+    conflicts = 0
+    seq = next_seq
+    for line in lines:
+        uuid = entry_uuid(line.entry)
+        key = uuid if uuid is not None else f"@{line.offset}"
+        held = pending.get(key, stored.get(key))
+        if held is not None and uuid is not None and not same_entry(held, line.entry):
+            key = f"{uuid}@{line.offset}"
+            held = pending.get(key, stored.get(key))
+            if held is None:
+                conflicts += 1
+        if held is not None:
+            if same_entry(held, line.entry) or key in pending:
+                merge.duplicates += 1
+            else:  # the file was rewritten: this line replaces what stood there
+                merge.replaced[key] = line.text
+            continue
+        pending[key] = line.entry
+        merge.new.append(NewEntry(seq, key, line.entry, line.text))
+        seq += 1
+    return merge, conflicts
+
+
+def import_lines(
+    d: Dialect,
+    *,
+    session_id: str,
+    project_key: str,
+    subpath: str,
+    lines: Sequence[Line],
+    source: str,
+    state: FileState,
+    tag: str,
+    now: float,
+) -> Op[Landed]:
+    """Store a batch of one file's lines and the file's new position, in one transaction."""
+    yield from d.lock(session_id)
+    row = yield from find_live(d, session_id, project_key)
+    created = row is None
+    if row is None:
+        ref = yield from d.insert_session(session_id, project_key, now)
+        yield Stmt(
+            d.sql("INSERT INTO tags (session_ref, tag, source) VALUES (?, ?, 'user')"),
+            (ref, d.text(tag)),
+        )
+        yield d.refresh_tags(ref)
+        row = yield from by_ref(d, ref)
+    landed = Landed(0, 0, 0, created)
+    if lines:
+        keys = {entry_uuid(line.entry) or f"@{line.offset}" for line in lines}
+        keys |= {f"{u}@{line.offset}" for line in lines if (u := entry_uuid(line.entry))}
+        stored, next_seq = yield from stored_entries(d, row.ref, subpath, sorted(keys))
+        merge, conflicts = merge_lines(lines, stored, next_seq)
+        if subpath:
+            yield from insert_merged(d, row.ref, subpath, merge)
+        else:
+            yield from apply_main(d, row, merge, now)
+        landed = Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)
+    yield _set_state(d, source, state)
+    return landed

@@ -1,0 +1,110 @@
+"""The store's read transactions, written once for every database (see :mod:`.writes`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .dialect import ROW_COLUMNS, Dialect, SessionRow, session_row
+from .plan import Op, Stmt
+from .writes import find_live, load_entries
+
+
+@dataclass(frozen=True)
+class ProjectSession:
+    """One main transcript under a project key, as the official SDK protocol lists it."""
+
+    session_id: str
+    mtime_ms: int
+    summary: dict[str, Any] | None
+
+
+def load(
+    d: Dialect, session_id: str, *, project_key: str | None = None, subpath: str = ""
+) -> Op[tuple[SessionRow, list[dict[str, Any]]] | None]:
+    """A live session's row and the entries of one of its transcripts (``None``: no
+    session, or a subpath without entries)."""
+    row = yield from find_live(d, session_id, project_key)
+    if row is None:
+        return None
+    entries = yield from load_entries(d, row.ref, subpath)
+    if subpath and not entries:
+        return None
+    return row, entries
+
+
+def load_subagents(d: Dialect, ref: int) -> Op[dict[str, list[dict[str, Any]]]]:
+    """Every subagent transcript of session ``ref``, by subpath."""
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT subpath, {d.entry_columns()} FROM entries WHERE session_ref = ? "
+            "AND subpath <> '' ORDER BY subpath, seq"
+        ),
+        (ref,),
+        "all",
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["subpath"], []).append(d.entry(row))
+    return found
+
+
+def find_trashed(d: Dialect, session_id: str) -> Op[SessionRow | None]:
+    """The most recently trashed session with this id."""
+    row = yield Stmt(
+        d.sql(
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.trashed_at IS NOT NULL ORDER BY s.trashed_at DESC, s.id DESC LIMIT 1"
+        ),
+        (session_id,),
+        "one",
+    )
+    return None if row is None else session_row(d, row)
+
+
+def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> Op[list[str]]:
+    """Distinct session ids starting with ``prefix``; an exact match alone when there is one."""
+    state = "IS NOT NULL" if trashed else "IS NULL"
+    exact = yield Stmt(
+        d.sql(f"SELECT 1 AS found FROM sessions WHERE session_id = ? AND trashed_at {state}"),
+        (prefix,),
+        "one",
+    )
+    if exact is not None:
+        return [prefix]
+    condition, params = d.starts_with("session_id", prefix)
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT DISTINCT session_id FROM sessions WHERE {condition} AND trashed_at {state} "
+            "ORDER BY session_id LIMIT ?"
+        ),
+        (*params, limit),
+        "all",
+    )
+    return sorted(row["session_id"] for row in rows)
+
+
+def project_sessions(d: Dialect, project_key: str) -> Op[list[ProjectSession]]:
+    """The live sessions with entries under a project key (the SDK protocol's listing)."""
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.project_key = ? "
+            "AND s.message_count > 0 AND s.trashed_at IS NULL"
+        ),
+        (d.text(project_key),),
+        "all",
+    )
+    found = [session_row(d, row) for row in rows]
+    return [ProjectSession(s.session_id, s.mtime_ms, s.sdk_summary) for s in found]
+
+
+def subkeys(d: Dialect, project_key: str, session_id: str) -> Op[list[str]]:
+    row = yield from find_live(d, session_id, project_key)
+    if row is None:
+        return []
+    rows = yield Stmt(
+        d.sql("SELECT DISTINCT subpath FROM entries WHERE session_ref = ? AND subpath <> ''"),
+        (row.ref,),
+        "all",
+    )
+    return sorted(r["subpath"] for r in rows)

@@ -1,0 +1,689 @@
+"""The public faces: ``SessionStore`` (blocking) and ``AsyncSessionStore`` (coroutines).
+
+Both are thin: every method asks the shared :class:`~.core.StoreCore` for a
+plan and hands it to the face's driver. ``SessionStore`` runs plans on a
+blocking driver; ``AsyncSessionStore`` on a coroutine one (psycopg's asyncio
+API for PostgreSQL, worker threads for SQLite, whose ``sqlite3`` has no async
+API). Neither holds SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+
+from ..exceptions import StoreError
+from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
+from .location import default_location, open_async_driver, open_driver
+from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
+from .records import SessionData, SessionMetadata, SessionPage
+
+if TYPE_CHECKING:
+    from .sdk_adapter import SDKSessionStore
+
+Location = str | os.PathLike[str]
+T = TypeVar("T")
+
+
+def _location_key(location: Location | None) -> str:
+    text = os.fspath(location) if location is not None else default_location()
+    if "://" in text:
+        return text
+    return os.path.abspath(os.path.expanduser(text))
+
+
+class SessionStore:
+    """Saved sessions in a searchable database (SQLite by default).
+
+    ``location`` is a directory (the database is ``sessions.db`` inside), a
+    ``.db`` file, ``sqlite:///abs/path.db``, or ``postgresql://...``; by
+    default ``$CLAUDE_SESSIONS_STORE`` or ``~/.claude_sdk/sessions``.
+
+    Automatic cleanup, at most once a day per database when a store opens or
+    saves: sessions whose ``updated_at`` is older than ``cleanup_after_days``
+    move to the trash (``None`` disables this; by default
+    ``$CLAUDE_SESSIONS_CLEANUP_DAYS``, a number or ``never``, else 30), and
+    the trash forgets what it held for longer than ``trash_days`` (by default
+    ``$CLAUDE_SESSIONS_TRASH_DAYS``, else 30). Sessions tagged with one of
+    ``protected_tags`` (``keep``, and ``imported`` on sessions imported from
+    Claude Code) are never cleaned up. ``read_only=True`` opens for reading
+    only (a store this user may not write opens so by itself); it never
+    cleans up. ``clock`` (a callable returning an aware ``datetime``)
+    replaces the wall clock, for tests.
+    """
+
+    _defaults: ClassVar[dict[str, SessionStore]] = {}
+    _defaults_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        location: Location | None = None,
+        *,
+        cleanup_after_days: Days = FROM_ENVIRONMENT,
+        trash_days: Days = FROM_ENVIRONMENT,
+        protected_tags: Iterable[str] = PROTECTED_TAGS,
+        clock: Callable[[], datetime] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self._closed = True
+        driver, dialect = open_driver(
+            location if location is not None else default_location(), read_only=read_only
+        )
+        self._driver: Driver = driver
+        self._closed = False
+        try:
+            self._core = StoreCore(
+                dialect,
+                cleanup_after_days=cleanup_after_days,
+                trash_days=trash_days,
+                protected_tags=protected_tags,
+                clock=clock,
+                read_only=driver.read_only,
+            )
+            self._run(self._core.opened())
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def default(cls) -> SessionStore:
+        """One shared store per process for the default location (re-made if closed)."""
+        key = _location_key(None)
+        with cls._defaults_lock:
+            store = cls._defaults.get(key)
+            if store is None or store._closed:
+                store = cls(key)
+                cls._defaults[key] = store
+            return store
+
+    def _run(self, plan: Plan[T]) -> T:
+        if self._closed:
+            raise StoreError(f"the session store at {self.location} is closed")
+        return run_plan(self._driver.transact, plan)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Where the sessions live: a file path, or a URL with its password masked."""
+        return self._driver.location
+
+    @property
+    def read_only(self) -> bool:
+        return self._driver.read_only
+
+    @property
+    def cleanup_after_days(self) -> float | None:
+        return self._core.cleanup_after_days
+
+    @property
+    def trash_days(self) -> float | None:
+        return self._core.trash_days
+
+    @property
+    def protected_tags(self) -> tuple[str, ...]:
+        return self._core.protected_tags
+
+    @property
+    def core(self) -> StoreCore:
+        """The plans behind every method, for code that runs them elsewhere (the importer)."""
+        return self._core
+
+    def run(self, plan: Plan[T]) -> T:
+        """Run a plan of :attr:`core` on this store's database."""
+        return self._run(plan)
+
+    def close(self) -> None:
+        """Close the database connections (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._driver.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SessionStore({self.location!r})"
+
+    # -- writing -----------------------------------------------------------------------
+
+    def save_session(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        project: str | os.PathLike[str] | None = None,
+        forked_from: str | None = None,
+    ) -> SessionMetadata:
+        """Save (or replace) a session's messages, tags and description.
+
+        ``messages``: our ``Message``, dicts, or the official SDK's typed
+        messages. Saving an existing id keeps ``created_at``, refreshes
+        ``updated_at`` and replaces messages, tags and description.
+        ``project`` (a directory) overrides the init message's ``cwd``.
+        Messages JSON cannot hold exactly (NaN, infinities, nesting deeper
+        than 255 levels, non-JSON values) raise :class:`InvalidMessageError`.
+        """
+        return self._run(
+            self._core.save_session(
+                session_id,
+                list(messages),
+                tags=tags,
+                description=description,
+                project=project,
+                forked_from=forked_from,
+            )
+        )
+
+    def append_messages(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        project_key: str | None = None,
+        subpath: str | None = None,
+    ) -> SessionMetadata:
+        """Add messages to a session without re-sending the earlier ones.
+
+        Entries with a ``uuid`` are idempotent (a repeat replaces the stored
+        entry in place); entries without one are appended. Metadata is
+        recomputed. ``project_key=None`` picks the stored session with this
+        id, or for a new one the key of the messages' ``cwd``. ``subpath``
+        addresses a subagent transcript (``subagents/agent-<id>``).
+        """
+        return self._run(
+            self._core.append_messages(
+                session_id, list(messages), project_key=project_key, subpath=subpath
+            )
+        )
+
+    def record_run(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        forked_from: str | None = None,
+        forked_at: str | None = None,
+        project_key: str | None = None,
+    ) -> SessionMetadata:
+        """Record one completed run (what ``query(..., store=...)`` calls).
+
+        A new session is saved; a stored one gets the run's messages
+        appended (entries with a known ``uuid`` are upserted), so earlier
+        runs stay. ``tags`` are added and ``description`` set when given.
+        Both happen in one transaction: concurrent runs of one new session
+        all land.
+        """
+        return self._run(
+            self._core.record_run(
+                session_id,
+                list(messages),
+                tags=tags,
+                description=description,
+                forked_from=forked_from,
+                forked_at=forked_at,
+                project_key=project_key,
+            )
+        )
+
+    def add_tags(self, session_id: str, tags: Iterable[str] | str) -> SessionMetadata:
+        return self._run(self._core.update(session_id, add_tags=tags))
+
+    def remove_tags(self, session_id: str, tags: Iterable[str] | str) -> SessionMetadata:
+        return self._run(self._core.update(session_id, remove_tags=tags))
+
+    def set_description(self, session_id: str, description: str | None) -> SessionMetadata:
+        return self._run(self._core.update(session_id, describe=True, description=description))
+
+    # -- deleting and the trash ---------------------------------------------------------
+
+    def delete_session(self, session_id: str, *, purge: bool = False) -> bool:
+        """Move a session (under every project key) to the trash; ``False`` if there was none.
+
+        ``purge=True`` deletes it at once, for good.
+        """
+        if purge:
+            return self._run(self._core.purge_session(session_id))
+        return self._run(self._core.trash_session(session_id))
+
+    def trash_session(self, session_id: str) -> bool:
+        """Move a session to the trash (what ``delete_session`` does by default)."""
+        return self._run(self._core.trash_session(session_id))
+
+    def restore_session(self, session_id: str) -> SessionMetadata:
+        """Bring a session back from the trash, whole; raises
+        :class:`SessionNotFoundError` (not in the trash) or
+        :class:`SessionConflictError` (a live session took its id meanwhile)."""
+        return self._run(self._core.restore_session(session_id))
+
+    def list_trash(self, limit: int | None = None, offset: int = 0) -> list[SessionMetadata]:
+        """Sessions in the trash, most recently trashed first (``trashed_at`` set)."""
+        return self._run(self._core.search(trashed=True, limit=limit, offset=offset))
+
+    def empty_trash(
+        self, older_than_days: float | None = None, *, session_id: str | None = None
+    ) -> int:
+        """Delete for good what the trash holds (trashed more than ``older_than_days`` ago,
+        or only ``session_id``); returns how many sessions went."""
+        return self._run(self._core.empty_trash(older_than_days, session_id=session_id))
+
+    @overload
+    def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: Literal[False] = False
+    ) -> int: ...
+
+    @overload
+    def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: Literal[True]
+    ) -> list[SessionMetadata]: ...
+
+    def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: bool = False
+    ) -> int | list[SessionMetadata]:
+        """Move sessions not updated for ``max_age_days`` days to the trash; return how many.
+
+        ``max_age_days=None`` uses the store's ``cleanup_after_days`` (30 when
+        that is ``None``). Sessions with a protected tag stay. ``dry_run=True``
+        moves nothing and returns the sessions it would move.
+        """
+        return self._run(self._core.cleanup_old_sessions(max_age_days, dry_run=dry_run))
+
+    # -- reading -----------------------------------------------------------------------
+
+    def load_session(self, session_id: str, *, subagents: bool = False) -> SessionData:
+        """The session's main-transcript messages and metadata (and with ``subagents``,
+        its subagent transcripts); raises :class:`SessionNotFoundError`."""
+        return self._run(self._core.load_session(session_id, subagents=subagents))
+
+    def get_session(self, session_id: str, *, subagents: bool = False) -> SessionData | None:
+        return self._run(self._core.get_session(session_id, subagents=subagents))
+
+    def get_metadata(self, session_id: str) -> SessionMetadata | None:
+        return self._run(self._core.get_metadata(session_id))
+
+    def list_sessions(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        project: str | None = None,
+        tag: str | None = None,
+    ) -> list[SessionMetadata]:
+        """Sessions, most recently updated first."""
+        return self._run(self._core.search(tags=tag, project=project, limit=limit, offset=offset))
+
+    def search(
+        self,
+        *,
+        tags: Iterable[str] | str | None = None,
+        match_all_tags: bool = False,
+        after: date | datetime | None = None,
+        before: date | datetime | None = None,
+        min_cost: float | None = None,
+        max_cost: float | None = None,
+        model: str | None = None,
+        project: str | None = None,
+        text: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SessionMetadata]:
+        """Sessions matching every given criterion.
+
+        - ``tags``: any of them (all of them with ``match_all_tags=True``);
+        - ``after``/``before``: ``created_at`` bounds, inclusive; a date or
+          datetime (naive means UTC); a date ``before`` includes that day;
+        - ``min_cost``/``max_cost``: inclusive bounds on ``total_cost``;
+        - ``model``: case-insensitive substring (``"sonnet"``);
+        - ``project``: the project directory or the SDK project key;
+        - ``text``: full-text search over message text, description and
+          title: words (all must occur), ``"a phrase"``, ``prefix*``,
+          ``AND``/``OR``/``NOT`` and parentheses. Results are ranked best
+          first, with ``snippet`` (matches marked ``[like this]``) and
+          ``rank`` (lower is better). A text search answers within a second
+          or raises :class:`QueryTooExpensiveError`.
+
+        Without ``text`` the newest ``updated_at`` comes first. Bad criteria
+        raise :class:`~claude_sessions.InvalidQueryError`.
+        """
+        return self._run(
+            self._core.search(
+                tags=tags,
+                match_all_tags=match_all_tags,
+                after=after,
+                before=before,
+                min_cost=min_cost,
+                max_cost=max_cost,
+                model=model,
+                project=project,
+                text=text,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def search_page(
+        self, *, limit: int = 50, cursor: str | None = None, **criteria: Any
+    ) -> SessionPage:
+        """One page of :meth:`search` (same criteria), found by keyset: page 500 costs what
+        page 1 costs. Pass the returned ``next_cursor`` for the next page."""
+        return self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+
+    def resolve_id(self, prefix: str, *, trashed: bool = False) -> str:
+        """The one stored (or, with ``trashed``, trashed) session id starting with ``prefix``
+        (an exact id always wins)."""
+        return self._run(self._core.resolve_id(prefix, trashed=trashed))
+
+    def sdk_store(self) -> SDKSessionStore:
+        """This store as the official ``claude_agent_sdk.types.SessionStore`` protocol.
+
+        Pass it as ``ClaudeAgentOptions(session_store=...)``: the SDK mirrors
+        transcripts into the same tables, so they show up here with metadata.
+        Works under asyncio and trio (calls run in worker threads).
+        """
+        from .sdk_adapter import SDKSessionStore
+
+        threaded = ThreadedDriver(self._driver)
+        return SDKSessionStore(
+            self._core, lambda plan: arun_plan(threaded.transact, plan), self.location
+        )
+
+
+class AsyncSessionStore:
+    """``SessionStore`` with coroutine methods, over the same core.
+
+    On PostgreSQL it uses psycopg's asyncio API (one pool, opened on first
+    use); on SQLite each transaction runs in a worker thread. ``store=``
+    wraps an open ``SessionStore`` instead (its transactions then run in
+    worker threads).
+    """
+
+    def __init__(
+        self,
+        location: Location | None = None,
+        *,
+        cleanup_after_days: Days = FROM_ENVIRONMENT,
+        trash_days: Days = FROM_ENVIRONMENT,
+        protected_tags: Iterable[str] = PROTECTED_TAGS,
+        clock: Callable[[], datetime] | None = None,
+        read_only: bool = False,
+        store: SessionStore | None = None,
+    ) -> None:
+        self._store = store
+        self._settings: dict[str, Any] = {
+            "cleanup_after_days": cleanup_after_days,
+            "trash_days": trash_days,
+            "protected_tags": protected_tags,
+            "clock": clock,
+            "read_only": read_only,
+        }
+        self._location = location if location is not None else default_location()
+        self._driver: AsyncDriver
+        if store is not None:
+            self._driver = ThreadedDriver(store._driver)
+            self._core = store.core
+            self._opened = True
+        else:
+            self._driver, dialect = open_async_driver(self._location, read_only=read_only)
+            try:
+                self._core = StoreCore(
+                    dialect,
+                    cleanup_after_days=cleanup_after_days,
+                    trash_days=trash_days,
+                    protected_tags=protected_tags,
+                    clock=clock,
+                    read_only=self._driver.read_only,
+                )
+            except BaseException:
+                if isinstance(self._driver, ThreadedDriver):  # a PostgreSQL pool opens later
+                    self._driver.driver.close()
+                raise
+            self._opened = False
+        self._sync: SessionStore | None = None
+        self._closed = False
+
+    @classmethod
+    def default(cls) -> AsyncSessionStore:
+        return cls(store=SessionStore.default())
+
+    async def _run(self, plan: Plan[T]) -> T:
+        if self._closed:
+            raise StoreError(f"the session store at {self.location} is closed")
+        if not self._opened:
+            self._opened = True
+            await arun_plan(self._driver.transact, self._core.opened())
+        return await arun_plan(self._driver.transact, plan)
+
+    @property
+    def sync(self) -> SessionStore:
+        """A blocking store on the same location (opened on first use)."""
+        if self._store is not None:
+            return self._store
+        if self._sync is None:
+            self._sync = SessionStore(self._location, **self._settings)
+        return self._sync
+
+    @property
+    def location(self) -> str:
+        return self._driver.location
+
+    @property
+    def read_only(self) -> bool:
+        return self._driver.read_only
+
+    @property
+    def core(self) -> StoreCore:
+        return self._core
+
+    async def run(self, plan: Plan[T]) -> T:
+        """Run a plan of :attr:`core` on this store's database."""
+        return await self._run(plan)
+
+    async def save_session(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        project: str | os.PathLike[str] | None = None,
+        forked_from: str | None = None,
+    ) -> SessionMetadata:
+        return await self._run(
+            self._core.save_session(
+                session_id,
+                list(messages),
+                tags=tags,
+                description=description,
+                project=project,
+                forked_from=forked_from,
+            )
+        )
+
+    async def append_messages(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        project_key: str | None = None,
+        subpath: str | None = None,
+    ) -> SessionMetadata:
+        return await self._run(
+            self._core.append_messages(
+                session_id, list(messages), project_key=project_key, subpath=subpath
+            )
+        )
+
+    async def record_run(
+        self,
+        session_id: str,
+        messages: Iterable[Any],
+        *,
+        tags: Iterable[str] | None = None,
+        description: str | None = None,
+        forked_from: str | None = None,
+        forked_at: str | None = None,
+        project_key: str | None = None,
+    ) -> SessionMetadata:
+        return await self._run(
+            self._core.record_run(
+                session_id,
+                list(messages),
+                tags=tags,
+                description=description,
+                forked_from=forked_from,
+                forked_at=forked_at,
+                project_key=project_key,
+            )
+        )
+
+    async def add_tags(self, session_id: str, tags: Iterable[str] | str) -> SessionMetadata:
+        return await self._run(self._core.update(session_id, add_tags=tags))
+
+    async def remove_tags(self, session_id: str, tags: Iterable[str] | str) -> SessionMetadata:
+        return await self._run(self._core.update(session_id, remove_tags=tags))
+
+    async def set_description(self, session_id: str, description: str | None) -> SessionMetadata:
+        return await self._run(
+            self._core.update(session_id, describe=True, description=description)
+        )
+
+    async def delete_session(self, session_id: str, *, purge: bool = False) -> bool:
+        if purge:
+            return await self._run(self._core.purge_session(session_id))
+        return await self._run(self._core.trash_session(session_id))
+
+    async def trash_session(self, session_id: str) -> bool:
+        return await self._run(self._core.trash_session(session_id))
+
+    async def restore_session(self, session_id: str) -> SessionMetadata:
+        return await self._run(self._core.restore_session(session_id))
+
+    async def list_trash(self, limit: int | None = None, offset: int = 0) -> list[SessionMetadata]:
+        return await self._run(self._core.search(trashed=True, limit=limit, offset=offset))
+
+    async def empty_trash(
+        self, older_than_days: float | None = None, *, session_id: str | None = None
+    ) -> int:
+        return await self._run(self._core.empty_trash(older_than_days, session_id=session_id))
+
+    @overload
+    async def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: Literal[False] = False
+    ) -> int: ...
+
+    @overload
+    async def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: Literal[True]
+    ) -> list[SessionMetadata]: ...
+
+    async def cleanup_old_sessions(
+        self, max_age_days: float | None = None, *, dry_run: bool = False
+    ) -> int | list[SessionMetadata]:
+        return await self._run(self._core.cleanup_old_sessions(max_age_days, dry_run=dry_run))
+
+    async def load_session(self, session_id: str, *, subagents: bool = False) -> SessionData:
+        return await self._run(self._core.load_session(session_id, subagents=subagents))
+
+    async def get_session(self, session_id: str, *, subagents: bool = False) -> SessionData | None:
+        return await self._run(self._core.get_session(session_id, subagents=subagents))
+
+    async def get_metadata(self, session_id: str) -> SessionMetadata | None:
+        return await self._run(self._core.get_metadata(session_id))
+
+    async def list_sessions(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        project: str | None = None,
+        tag: str | None = None,
+    ) -> list[SessionMetadata]:
+        return await self._run(
+            self._core.search(tags=tag, project=project, limit=limit, offset=offset)
+        )
+
+    async def search(
+        self,
+        *,
+        tags: Iterable[str] | str | None = None,
+        match_all_tags: bool = False,
+        after: date | datetime | None = None,
+        before: date | datetime | None = None,
+        min_cost: float | None = None,
+        max_cost: float | None = None,
+        model: str | None = None,
+        project: str | None = None,
+        text: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SessionMetadata]:
+        """Same criteria as :meth:`SessionStore.search`."""
+        return await self._run(
+            self._core.search(
+                tags=tags,
+                match_all_tags=match_all_tags,
+                after=after,
+                before=before,
+                min_cost=min_cost,
+                max_cost=max_cost,
+                model=model,
+                project=project,
+                text=text,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    async def search_page(
+        self, *, limit: int = 50, cursor: str | None = None, **criteria: Any
+    ) -> SessionPage:
+        return await self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+
+    async def resolve_id(self, prefix: str, *, trashed: bool = False) -> str:
+        return await self._run(self._core.resolve_id(prefix, trashed=trashed))
+
+    def sdk_store(self) -> SDKSessionStore:
+        """The official SDK protocol over this store (see :meth:`SessionStore.sdk_store`)."""
+        from .sdk_adapter import SDKSessionStore
+
+        return SDKSessionStore(self._core, self._run, self.location)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._store is None:
+            await self._driver.aclose()
+        if self._sync is not None:
+            self._sync.close()
+
+    async def __aenter__(self) -> AsyncSessionStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncSessionStore({self.location!r})"

@@ -1,0 +1,320 @@
+"""Running transactions on a SQLite database file (the default store).
+
+Concurrency: WAL lets readers run beside one writer; every write is a short
+``BEGIN IMMEDIATE`` transaction (the write lock is taken up front, so two
+writers never deadlock upgrading a read lock), and ``busy_timeout`` makes a
+writer wait for the lock instead of failing. ``synchronous=NORMAL`` in WAL
+mode keeps every committed transaction across a process crash (SIGKILL); a
+power cut may lose the last commits but never corrupts the file. Opening is
+safe when many processes open a fresh store at once: the switch to WAL and the
+migrations retry while another process holds the lock.
+
+Each thread gets its own connection (sqlite3 connections must not be shared
+across threads while in use); :meth:`SQLiteDriver.close` closes them all.
+
+Files: we create the directory 0700 and the database 0600, and tighten them
+when we own them and find them open to others (a warning says so when we
+cannot). A store we may not write (a read-only directory, another user's
+store) opens read-only by itself: reading works, writes raise
+:class:`StoreReadOnlyError`. ``read_only=True`` asks for that explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from ..exceptions import (
+    QueryTooExpensiveError,
+    StoreConnectionError,
+    StoreError,
+    StoreReadOnlyError,
+    StoreVersionError,
+)
+from .plan import Stmt, Txn
+from .sqlite_schema import SchemaTooNewError, migrate
+
+T = TypeVar("T")
+log = logging.getLogger("claude_sessions.store")
+
+BUSY_TIMEOUT_SECONDS = 30.0
+MIN_SQLITE = (3, 35, 0)  # RETURNING
+_PROGRESS_STEPS = 10_000  # virtual machine steps between time-limit checks
+_OPEN_TROUBLE = ("locked", "busy")
+_READ_ONLY_TROUBLE = ("readonly", "read-only", "unable to open", "disk i/o error")
+
+
+def _check_version() -> None:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        wanted = ".".join(map(str, MIN_SQLITE))
+        raise StoreConnectionError(
+            f"the session store needs SQLite {wanted} or newer; "
+            f"this Python has {sqlite3.sqlite_version}"
+        )
+
+
+def _private(path: Path, mode: int) -> None:
+    """Tighten ``path`` to ``mode`` when we own it and others may read it.
+
+    Another user's store that we may read was shared on purpose: it stays as it is.
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    if not stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
+        return
+    try:
+        path.chmod(mode)
+    except OSError as error:
+        log.warning("%s is readable by other users and could not be tightened: %s", path, error)
+
+
+def prepare_files(path: Path) -> None:
+    """The directory (0700) and the database file (0600), created or tightened."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise StoreConnectionError(f"cannot create the session store at {path}: {error}") from error
+    _private(path.parent, 0o700)
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        _private(companion, 0o600)
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+class SQLiteDriver:
+    """Sessions in one SQLite database file (see the module docstring)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        _check_version()
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._why_read_only: str | None = "opened read-only" if read_only else None
+        if read_only:
+            if not path.exists():
+                raise StoreConnectionError(f"no session store at {path}")
+        else:
+            if not path.exists() or _writable(path):
+                prepare_files(path)
+            if not _writable(path):
+                self._why_read_only = "this user may not write it"
+        self._connect()  # open, configure and migrate now: errors surface at open
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def read_only(self) -> bool:
+        return self._why_read_only is not None
+
+    # -- connections ----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"the session store at {self._path} is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            conn = self._open_read_only() if self.read_only else self._open_for_writing()
+        except SchemaTooNewError as error:
+            raise StoreVersionError(f"{error} (store at {self._path})") from None
+        except sqlite3.Error as error:
+            raise StoreConnectionError(
+                f"cannot open the session store at {self._path}: {error}"
+            ) from error
+        with self._lock:
+            self._connections.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # only close() touches it from another thread
+        )
+        try:
+            self._configure(conn)
+            self._patiently(lambda: self._to_wal(conn))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._patiently(lambda: migrate(conn))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _to_wal(conn: sqlite3.Connection) -> None:
+        (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":  # WAL is a property of the file: set once
+            conn.execute("PRAGMA journal_mode = WAL")
+
+    def _patiently(self, step: Callable[[], Any]) -> None:
+        """Run ``step``, retrying while another process holds a lock SQLite will not
+        wait for (switching to WAL, or a migration racing another one)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = 0.005
+        while True:
+            try:
+                step()
+                return
+            except sqlite3.OperationalError as error:
+                text = str(error).lower()
+                if not any(word in text for word in _OPEN_TROUBLE) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause * (1 + random.random()))
+            pause = min(pause * 2, 0.25)
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        base = "file:" + quote(str(self._path))
+        try:
+            conn = sqlite3.connect(
+                base + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+            self._configure(conn)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a directory we may not write, with no -shm file to
+            # share: only an immutable open can read it (nobody can be writing it).
+            conn = sqlite3.connect(
+                base + "?immutable=1", uri=True, isolation_level=None, check_same_thread=False
+            )
+            self._configure(conn)
+        conn.execute("PRAGMA query_only = ON")
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        from .sqlite_schema import SCHEMA_VERSION
+
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"store schema version {version} is newer than this claude-sessions "
+                f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreReadOnlyError(
+                f"the session store at {self._path} needs an upgrade (schema {version}), "
+                "which a read-only open cannot do: open it once with write access"
+            )
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            if not self.read_only:
+                with suppress(sqlite3.Error):
+                    conn.execute("PRAGMA optimize")
+            conn.close()
+
+    # -- transactions ---------------------------------------------------------------
+
+    def transact(self, txn: Txn[T]) -> T:
+        if txn.write and self._why_read_only is not None:
+            raise StoreReadOnlyError(
+                f"the session store at {self._path} is read-only ({self._why_read_only})"
+            )
+        conn = self._connect()
+        with self._time_limit(conn, txn.time_limit):
+            try:
+                conn.execute("BEGIN IMMEDIATE" if txn.write else "BEGIN DEFERRED")
+            except sqlite3.Error as error:
+                raise self._translate(error) from error
+            try:
+                value = self._run(conn, txn)
+            except BaseException as error:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise self._translate(error, txn.time_limit) from error
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise self._translate(error) from error
+            return value
+
+    @staticmethod
+    def _run(conn: sqlite3.Connection, txn: Txn[T]) -> T:
+        op = txn.make()
+        try:
+            stmt = next(op)
+            while True:
+                stmt = op.send(_execute(conn, stmt))
+        except StopIteration as done:
+            value: T = done.value
+            return value
+
+    @contextmanager
+    def _time_limit(self, conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
+        if seconds is None:
+            yield
+            return
+        deadline = time.monotonic() + seconds
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+        try:
+            yield
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    def _translate(self, error: sqlite3.Error, time_limit: float | None = None) -> StoreError:
+        text = str(error)
+        if time_limit is not None and "interrupted" in text:
+            return QueryTooExpensiveError(
+                f"the search took longer than {time_limit:g}s and was stopped: "
+                "use fewer, longer or rarer words"
+            )
+        if any(word in text.lower() for word in ("readonly", "read-only")):
+            return StoreReadOnlyError(f"the session store at {self._path} is read-only: {text}")
+        return StoreError(f"session store error ({self._path}): {text}")
+
+
+def _execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
+    if stmt.many:
+        cursor = conn.executemany(stmt.sql, stmt.params)
+    else:
+        cursor = conn.execute(stmt.sql, stmt.params)
+    if stmt.fetch == "one":
+        return cursor.fetchone()
+    if stmt.fetch == "all":
+        return cursor.fetchall()
+    if stmt.fetch == "rowcount":
+        return cursor.rowcount
+    return None

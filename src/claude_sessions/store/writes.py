@@ -1,0 +1,684 @@
+"""The store's write transactions, written once for every database.
+
+Each function is an :data:`~.plan.Op`: the body of ONE transaction, so a
+writer killed half-way leaves nothing half-written, and two writers of the
+same session queue up (SQLite's write lock; PostgreSQL's advisory lock on the
+session id, :meth:`Dialect.lock`) instead of losing each other's work.
+Metadata, the official SDK's summary sidecar, tags and the full-text index
+are all brought up to date inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import SessionConflictError
+from .derive import Derived, derive, entries_text, fold
+from .dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
+from .entries import Merge, NewEntry, clean_text, entry_uuid, merge_upserts
+from .plan import Op, Stmt
+from .records import SessionMetadata
+
+Keyed = tuple[str | None, dict[str, Any], str]  # (idempotency key, entry, JSON text)
+CLEANUP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class NewTranscript:
+    """A whole main transcript to store, with what the caller says about it."""
+
+    session_id: str
+    batch: Sequence[Keyed]
+    project_key: str
+    project: str | None = None
+    tags: Sequence[str] = ()
+    description: str | None = None
+    forked_from: str | None = None
+    forked_at: str | None = None
+
+
+# -- finding rows -------------------------------------------------------------------------
+
+
+def by_ref(d: Dialect, ref: int) -> Op[SessionRow]:
+    row = yield Stmt(d.sql(f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.id = ?"), (ref,), "one")
+    return session_row(d, row)
+
+
+def find_live(d: Dialect, session_id: str, project_key: str | None) -> Op[SessionRow | None]:
+    """The live session with this id (and project key; ``None``: the newest of any)."""
+    if project_key is None:
+        sql = (
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.trashed_at IS NULL ORDER BY s.updated_at DESC, s.id DESC LIMIT 1"
+        )
+        params: tuple[Any, ...] = (session_id,)
+    else:
+        sql = (
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.project_key = ? AND s.trashed_at IS NULL"
+        )
+        params = (session_id, d.text(project_key))
+    row = yield Stmt(d.sql(sql), params, "one")
+    return None if row is None else session_row(d, row)
+
+
+def _find_for_save(d: Dialect, session_id: str, project_key: str) -> Op[SessionRow | None]:
+    """The live session under this project key, else the newest with this id."""
+    row = yield Stmt(
+        d.sql(
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.trashed_at IS NULL "
+            "ORDER BY (s.project_key = ?) DESC, s.updated_at DESC, s.id DESC LIMIT 1"
+        ),
+        (session_id, d.text(project_key)),
+        "one",
+    )
+    return None if row is None else session_row(d, row)
+
+
+def _origin(d: Dialect, session_id: str, entries: Sequence[dict[str, Any]]) -> Op[str | None]:
+    """The stored session whose transcript shares this one's first entry uuid.
+
+    Only transcript entries (they carry ``parentUuid``) are compared: the
+    CLI's ``--fork-session`` copies the earlier entries with the same uuids
+    into the new session's file. When several hold it, the oldest is taken.
+    """
+    for entry in entries:
+        uuid = entry_uuid(entry)
+        if uuid is None or "parentUuid" not in entry:
+            continue
+        found = yield Stmt(
+            d.sql(
+                "SELECT s.session_id FROM entries e JOIN sessions s ON s.id = e.session_ref "
+                "WHERE e.entry_key = ? AND e.subpath = '' AND s.session_id <> ? "
+                "ORDER BY s.id LIMIT 1"
+            ),
+            (d.text(uuid), session_id),
+            "one",
+        )
+        return found["session_id"] if found else None
+    return None
+
+
+# -- the shared steps of every write -----------------------------------------------------
+
+
+def _next_mtime(d: Dialect, project_key: str, now: float) -> Op[int]:
+    """Storage write time in epoch ms, strictly increasing per project key.
+
+    The official SDK lists a project's sessions by this value: two writes in
+    the same millisecond must not tie.
+    """
+    yield from d.lock("mtime", project_key)
+    top = yield Stmt(
+        d.sql("SELECT coalesce(max(mtime_ms), 0) AS top FROM sessions WHERE project_key = ?"),
+        (d.text(project_key),),
+        "one",
+    )
+    return max(int(now * 1000), int(top["top"]) + 1)
+
+
+def _sync_tags(
+    d: Dialect,
+    ref: int,
+    *,
+    replace: Sequence[str] | None,
+    add: Sequence[str],
+    old: Derived | None,
+    new: Derived,
+) -> Op[None]:
+    """User tags (``replace`` all, or ``add``) and the tag the CLI's ``tag`` entries set."""
+    if replace is not None:
+        yield Stmt(d.sql("DELETE FROM tags WHERE session_ref = ? AND source = 'user'"), (ref,))
+        add = replace
+    if add:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO tags (session_ref, tag, source) VALUES (?, ?, 'user') "
+                "ON CONFLICT (session_ref, tag) DO UPDATE SET source = 'user'"
+            ),
+            [(ref, d.text(tag)) for tag in add],
+            many=True,
+        )
+    old_cli = old.cli_tag if old is not None else None
+    if old_cli and old_cli != new.cli_tag:
+        yield Stmt(
+            d.sql("DELETE FROM tags WHERE session_ref = ? AND tag = ? AND source = 'cli'"),
+            (ref, d.text(old_cli)),
+        )
+    if new.cli_tag:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO tags (session_ref, tag, source) VALUES (?, ?, 'cli') "
+                "ON CONFLICT (session_ref, tag) DO NOTHING"
+            ),
+            (ref, d.text(new.cli_tag)),
+        )
+    yield d.refresh_tags(ref)
+
+
+def _write_derived(
+    d: Dialect,
+    ref: int,
+    project_key: str,
+    state: dict[str, Any],
+    summary: dict[str, Any] | None,
+    *,
+    created_at: float,
+    message_count: int,
+    forked_from: str | None,
+    forked_at: str | None,
+    now: float,
+) -> Op[Derived]:
+    derived = derive(state)
+    updated = derived.last_timestamp if derived.last_timestamp is not None else now
+    mtime = yield from _next_mtime(d, project_key, now)
+    if summary is not None:
+        summary["mtime"] = mtime
+    yield Stmt(
+        d.sql(
+            "UPDATE sessions SET created_at = ?, updated_at = ?, mtime_ms = ?, "
+            "message_count = ?, turns = ?, total_cost = ?, input_tokens = ?, "
+            "output_tokens = ?, model = ?, project = ?, first_prompt = ?, title = ?, "
+            "git_branch = ?, forked_from = ?, forked_at = ?, fold_state = ?, sdk_summary = ? "
+            "WHERE id = ?"
+        ),
+        (
+            d.time(created_at),
+            d.time(max(updated, created_at)),
+            mtime,
+            message_count,
+            derived.turns,
+            derived.total_cost,
+            derived.input_tokens,
+            derived.output_tokens,
+            d.text(derived.model),
+            d.text(derived.project),
+            d.text(derived.first_prompt),
+            d.text(derived.title),
+            d.text(derived.git_branch),
+            d.text(forked_from),
+            d.text(forked_at),
+            _json(state),
+            _json(summary) if summary is not None else None,
+            ref,
+        ),
+    )
+    return derived
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))  # ASCII: surrogates and NUL escaped
+
+
+def _summary(
+    row_key: str,
+    session_id: str,
+    previous: dict[str, Any] | None,
+    entries: Sequence[Any],
+    *,
+    fresh: bool,
+) -> dict[str, Any] | None:
+    """The official SDK's summary sidecar after ``entries``, or ``None`` (to be folded
+    when the SDK asks for it, see :mod:`.sdk_adapter`).
+
+    It is folded here only when the SDK is already loaded: importing it costs
+    most of a second, which a capture hook cannot spend. ``fresh``: fold from
+    nothing (``previous`` is ignored); otherwise a missing ``previous`` stays
+    missing, since an incremental fold needs it.
+    """
+    if "claude_agent_sdk" not in sys.modules or (previous is None and not fresh):
+        return None
+    from claude_agent_sdk import SessionKey, fold_session_summary
+
+    key: SessionKey = {"project_key": row_key, "session_id": session_id}
+    start = None if fresh else previous
+    return dict(fold_session_summary(start, key, list(entries)))  # type: ignore[arg-type]
+
+
+def _body(entries: Sequence[dict[str, Any]]) -> str:
+    return clean_text(entries_text(entries))
+
+
+# -- storing transcripts ------------------------------------------------------------------
+
+
+def _store_transcript(
+    d: Dialect, ref: int, row: SessionRow | None, project_key: str, new: NewTranscript, now: float
+) -> Op[SessionRow]:
+    """Write ``new`` as the whole main transcript of session ``ref`` (new or replaced)."""
+    entries = [entry for _, entry, _ in new.batch]
+    rows: list[NewEntry] = []
+    seen: set[str] = set()
+    for seq, (key, entry, text) in enumerate(new.batch):
+        if key is not None and key in seen:
+            key = None  # the key column is unique: the first entry with a uuid keeps it
+        elif key is not None:
+            seen.add(key)
+        rows.append(NewEntry(seq, key, entry, text))
+    if row is not None:
+        yield Stmt(d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ''"), (ref,))
+    if rows:
+        yield d.insert_entries(ref, "", rows)
+    state = fold({"project": new.project} if new.project else None, entries)
+    derived = derive(state)
+    origin = new.forked_from or derived.forked_from
+    if origin is None:
+        origin = yield from _origin(d, new.session_id, entries)
+    created = row.created_at if row is not None else derived.first_timestamp or now
+    old = derive(row.fold_state) if row is not None else None
+    yield from _sync_tags(d, ref, replace=new.tags, add=(), old=old, new=derived)
+    yield from _write_derived(
+        d,
+        ref,
+        project_key,
+        state,
+        _summary(project_key, new.session_id, None, entries, fresh=True),
+        created_at=created,
+        message_count=len(rows),
+        forked_from=origin,
+        forked_at=new.forked_at if new.forked_from else None,
+        now=now,
+    )
+    yield Stmt(
+        d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(new.description), ref)
+    )
+    yield from d.set_text(ref, _body(entries), meta_text(new.description, derived.title))
+    return (yield from by_ref(d, ref))
+
+
+def save(d: Dialect, new: NewTranscript, now: float) -> Op[SessionMetadata]:
+    """Create or replace a session's main transcript, tags and description.
+
+    An existing session keeps its ``created_at``. One without a project key
+    adopts the new one (the same session first saved without a directory).
+    """
+    yield from d.lock(new.session_id)
+    row = yield from _find_for_save(d, new.session_id, new.project_key)
+    if row is None:
+        ref = yield from d.insert_session(new.session_id, new.project_key, now)
+        project_key = new.project_key
+    else:
+        ref, project_key = row.ref, row.project_key
+        if project_key == "" and new.project_key:  # no live row holds that key yet
+            yield Stmt(
+                d.sql("UPDATE sessions SET project_key = ? WHERE id = ?"),
+                (d.text(new.project_key), ref),
+            )
+            project_key = new.project_key
+    stored = yield from _store_transcript(d, ref, row, project_key, new, now)
+    return stored.metadata()
+
+
+def record_run(
+    d: Dialect, new: NewTranscript, now: float, *, lookup_key: str | None
+) -> Op[SessionMetadata]:
+    """One completed run: a new session is stored whole; a stored one (under
+    ``lookup_key``, or the newest with the id) gets the run's entries merged in
+    (earlier runs stay), ``tags`` added and ``description`` set when given.
+    Create-or-append is one transaction, so two processes recording the same new
+    session both land."""
+    yield from d.lock(new.session_id)
+    row = yield from find_live(d, new.session_id, lookup_key)
+    if row is None:
+        ref = yield from d.insert_session(new.session_id, new.project_key, now)
+        stored = yield from _store_transcript(d, ref, None, new.project_key, new, now)
+        return stored.metadata()
+    merge = yield from _merge(d, row.ref, "", new.batch)
+    final = yield from apply_main(d, row, merge, now, add_tags=new.tags)
+    if new.description is not None:
+        final = yield from _describe(d, final, new.description)
+    return final.metadata()
+
+
+def append(
+    d: Dialect,
+    session_id: str,
+    batch: Sequence[Keyed],
+    *,
+    project_key: str | None,
+    new_key: str,
+    subpath: str,
+    now: float,
+) -> Op[SessionMetadata]:
+    """Add entries (upserting by uuid) to a transcript; a new session gets ``new_key``.
+
+    ``project_key=None`` picks the newest live session with this id.
+    """
+    yield from d.lock(session_id)
+    row = yield from find_live(d, session_id, project_key)
+    if row is None:
+        ref = yield from d.insert_session(session_id, project_key or new_key, now)
+        row = yield from by_ref(d, ref)
+    if not batch:
+        return row.metadata()
+    merge = yield from _merge(d, row.ref, subpath, batch)
+    if subpath:
+        yield from insert_merged(d, row.ref, subpath, merge)
+        return row.metadata()
+    final = yield from apply_main(d, row, merge, now)
+    return final.metadata()
+
+
+def _merge(d: Dialect, ref: int, subpath: str, batch: Sequence[Keyed]) -> Op[Merge]:
+    keys = sorted({key for key, _, _ in batch if key is not None})
+    stored, next_seq = yield from stored_entries(d, ref, subpath, keys)
+    return merge_upserts(batch, stored, next_seq)
+
+
+def stored_entries(
+    d: Dialect, ref: int, subpath: str, keys: Sequence[str]
+) -> Op[tuple[dict[str, dict[str, Any]], int]]:
+    """The stored entries of a transcript under ``keys``, and its next free position."""
+    stored: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = [d.text(key) for key in keys[start : start + 500]]
+        condition, params = d.any_of("entry_key", chunk)
+        rows = yield Stmt(
+            d.sql(
+                f"SELECT entry_key, {d.entry_columns()} FROM entries "
+                f"WHERE session_ref = ? AND subpath = ? AND {condition}"
+            ),
+            (ref, d.text(subpath), *params),
+            "all",
+        )
+        stored.update((r["entry_key"], d.entry(r)) for r in rows)
+    top = yield Stmt(
+        d.sql(
+            "SELECT coalesce(max(seq) + 1, 0) AS next FROM entries "
+            "WHERE session_ref = ? AND subpath = ?"
+        ),
+        (ref, d.text(subpath)),
+        "one",
+    )
+    return stored, int(top["next"])
+
+
+def insert_merged(d: Dialect, ref: int, subpath: str, merge: Merge) -> Op[None]:
+    if merge.new:
+        yield d.insert_entries(ref, subpath, merge.new)
+    for key, text in merge.replaced.items():
+        yield d.replace_entry(ref, subpath, key, text)
+
+
+def apply_main(
+    d: Dialect, row: SessionRow, merge: Merge, now: float, *, add_tags: Sequence[str] = ()
+) -> Op[SessionRow]:
+    """Store a merged batch of main-transcript entries and fold it into the metadata."""
+    yield from insert_merged(d, row.ref, "", merge)
+    new_entries = [item.entry for item in merge.new]
+    was_empty = row.message_count == 0
+    every: list[dict[str, Any]] = []
+    if merge.changed:  # an upsert rewrote a stored entry: recompute from everything
+        every = yield from load_entries(d, row.ref, "")
+        state = fold(None, every)
+        summary = _summary(row.project_key, row.session_id, None, every, fresh=True)
+    else:
+        state = fold(row.fold_state, new_entries)
+        summary = _summary(
+            row.project_key, row.session_id, row.sdk_summary, new_entries, fresh=was_empty
+        )
+    derived = derive(state)
+    created = row.created_at
+    if derived.first_timestamp is not None:
+        created = derived.first_timestamp if was_empty else min(created, derived.first_timestamp)
+    forked_from = row.forked_from or derived.forked_from
+    if forked_from is None and was_empty:
+        forked_from = yield from _origin(d, row.session_id, new_entries)
+    yield from _sync_tags(
+        d, row.ref, replace=None, add=add_tags, old=derive(row.fold_state), new=derived
+    )
+    yield from _write_derived(
+        d,
+        row.ref,
+        row.project_key,
+        state,
+        summary,
+        created_at=created,
+        message_count=row.message_count + len(merge.new),
+        forked_from=forked_from,
+        forked_at=row.forked_at,
+        now=now,
+    )
+    meta = meta_text(row.description, derived.title)
+    if merge.changed:
+        yield from d.set_text(row.ref, _body(every), meta)
+    elif new_entries or derived.title != row.title:
+        yield from d.append_text(row.ref, _body(new_entries), meta)
+    return (yield from by_ref(d, row.ref))
+
+
+def load_entries(d: Dialect, ref: int, subpath: str) -> Op[list[dict[str, Any]]]:
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {d.entry_columns()} FROM entries WHERE session_ref = ? AND subpath = ? "
+            "ORDER BY seq"
+        ),
+        (ref, d.text(subpath)),
+        "all",
+    )
+    return [d.entry(row) for row in rows]
+
+
+# -- tags and description -----------------------------------------------------------------
+
+
+def _describe(d: Dialect, row: SessionRow, description: str | None) -> Op[SessionRow]:
+    yield Stmt(
+        d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(description), row.ref)
+    )
+    yield from d.set_meta_text(row.ref, meta_text(description, row.title))
+    return (yield from by_ref(d, row.ref))
+
+
+def update(
+    d: Dialect,
+    session_id: str,
+    *,
+    add_tags: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    describe: bool = False,
+    description: str | None = None,
+) -> Op[SessionMetadata | None]:
+    """Add and remove user tags and set the description of the newest live session."""
+    yield from d.lock(session_id)
+    row = yield from find_live(d, session_id, None)
+    if row is None:
+        return None
+    if add_tags:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO tags (session_ref, tag, source) VALUES (?, ?, 'user') "
+                "ON CONFLICT (session_ref, tag) DO UPDATE SET source = 'user'"
+            ),
+            [(row.ref, d.text(tag)) for tag in add_tags],
+            many=True,
+        )
+    if remove_tags:
+        yield Stmt(
+            d.sql("DELETE FROM tags WHERE session_ref = ? AND tag = ?"),
+            [(row.ref, d.text(tag)) for tag in remove_tags],
+            many=True,
+        )
+    yield d.refresh_tags(row.ref)
+    if describe:
+        row = yield from _describe(d, row, description)
+    final = yield from by_ref(d, row.ref)
+    return final.metadata()
+
+
+# -- the trash ------------------------------------------------------------------------------
+
+
+def trash(
+    d: Dialect, session_id: str, *, project_key: str | None, now: float, reason: str
+) -> Op[int]:
+    """Move the live sessions with this id (under ``project_key``, or all) to the trash."""
+    yield from d.lock(session_id)
+    sql = "SELECT id FROM sessions WHERE session_id = ? AND trashed_at IS NULL"
+    params: tuple[Any, ...] = (session_id,)
+    if project_key is not None:
+        sql += " AND project_key = ?"
+        params += (d.text(project_key),)
+    rows = yield Stmt(d.sql(sql), params, "all")
+    refs = [int(row["id"]) for row in rows]
+    yield from _to_trash(d, refs, now, reason)
+    return len(refs)
+
+
+def _to_trash(d: Dialect, refs: Sequence[int], now: float, reason: str) -> Op[None]:
+    if not refs:
+        return
+    yield Stmt(
+        d.sql("UPDATE sessions SET trashed_at = ?, trash_reason = ? WHERE id = ?"),
+        [(d.time(now), reason, ref) for ref in refs],
+        many=True,
+    )
+    yield from d.drop_text(refs)
+
+
+def restore(d: Dialect, session_id: str) -> Op[SessionMetadata | None]:
+    """Bring back what the most recent trashing of this id took (every project key)."""
+    yield from d.lock(session_id)
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.trashed_at IS NOT NULL ORDER BY s.trashed_at DESC, s.id DESC"
+        ),
+        (session_id,),
+        "all",
+    )
+    trashed = [session_row(d, row) for row in rows]
+    if not trashed:
+        return None
+    latest = [row for row in trashed if row.trashed_at == trashed[0].trashed_at]
+    for row in latest:
+        live = yield from find_live(d, session_id, row.project_key)
+        if live is not None:
+            raise SessionConflictError(
+                f"cannot restore {session_id}: a live session with this id"
+                + (f" in project {row.project_key}" if row.project_key else "")
+                + " exists; trash or purge it first"
+            )
+        yield Stmt(
+            d.sql("UPDATE sessions SET trashed_at = NULL, trash_reason = NULL WHERE id = ?"),
+            (row.ref,),
+        )
+        entries = yield from load_entries(d, row.ref, "")
+        yield from d.set_text(row.ref, _body(entries), meta_text(row.description, row.title))
+    final = yield from by_ref(d, latest[0].ref)
+    return final.metadata()
+
+
+def purge(d: Dialect, session_id: str, *, trashed: bool) -> Op[int]:
+    """Delete for good the live (or, with ``trashed``, the trashed) sessions with this id."""
+    yield from d.lock(session_id)
+    state = "IS NOT NULL" if trashed else "IS NULL"
+    count = yield Stmt(
+        d.sql(f"DELETE FROM sessions WHERE session_id = ? AND trashed_at {state}"),
+        (session_id,),
+        "rowcount",
+    )
+    return int(count)
+
+
+def delete_subpath(d: Dialect, session_id: str, project_key: str, subpath: str) -> Op[bool]:
+    """Delete one subagent transcript of a live session (the official protocol's ``delete``)."""
+    yield from d.lock(session_id)
+    row = yield from find_live(d, session_id, project_key)
+    if row is None:
+        return False
+    count = yield Stmt(
+        d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ?"),
+        (row.ref, d.text(subpath)),
+        "rowcount",
+    )
+    return bool(count)
+
+
+# -- cleanup ---------------------------------------------------------------------------------
+
+
+def _expired_where(d: Dialect, protected: Sequence[str]) -> tuple[str, list[Any]]:
+    where = "s.trashed_at IS NULL AND s.updated_at < ?"
+    if not protected:
+        return where, []
+    condition, params = d.any_of("t.tag", [d.text(tag) for tag in protected])
+    return (
+        where + " AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.session_ref = s.id "
+        f"AND {condition})",
+        params,
+    )
+
+
+def expired(d: Dialect, cutoff: float, protected: Sequence[str]) -> Op[list[SessionMetadata]]:
+    from .dialect import META_COLUMNS
+
+    where, params = _expired_where(d, protected)
+    rows = yield Stmt(
+        d.sql(f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} ORDER BY s.updated_at, s.id"),
+        (d.time(cutoff), *params),
+        "all",
+    )
+    return [session_row(d, row).metadata() for row in rows]
+
+
+def trash_expired_batch(
+    d: Dialect, cutoff: float, protected: Sequence[str], now: float, reason: str
+) -> Op[int]:
+    """Trash up to :data:`CLEANUP_BATCH` expired sessions (one short transaction)."""
+    where, params = _expired_where(d, protected)
+    rows = yield Stmt(
+        d.sql(f"SELECT s.id FROM sessions s WHERE {where} LIMIT {CLEANUP_BATCH}"),
+        (d.time(cutoff), *params),
+        "all",
+    )
+    refs = [int(row["id"]) for row in rows]
+    yield from _to_trash(d, refs, now, reason)
+    return len(refs)
+
+
+def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
+    """Delete up to :data:`CLEANUP_BATCH` sessions trashed before ``cutoff`` (all: None)."""
+    where = "trashed_at IS NOT NULL"
+    params: tuple[Any, ...] = ()
+    if cutoff is not None:
+        where += " AND trashed_at < ?"
+        params = (d.time(cutoff),)
+    count = yield Stmt(
+        d.sql(
+            f"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE {where} "
+            f"LIMIT {CLEANUP_BATCH})"
+        ),
+        params,
+        "rowcount",
+    )
+    return int(count)
+
+
+def claim(d: Dialect, name: str, now: float, interval: float, *, take: bool) -> Op[bool]:
+    """Whether the periodic job ``name`` is due (not run for ``interval`` seconds);
+    with ``take``, also record that it runs now."""
+    if take:
+        yield from d.lock("claim", name)
+    found = yield Stmt(d.sql("SELECT value FROM store_meta WHERE key = ?"), (name,), "one")
+    due = True
+    if found is not None:
+        try:
+            due = not 0 <= now - float(found["value"]) < interval
+        except ValueError:
+            due = True
+    if due and take:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
+            (name, repr(now)),
+        )
+    return due

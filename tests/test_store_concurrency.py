@@ -1,0 +1,122 @@
+"""Races between real processes: recording one new session, opening one new store,
+importing the same transcripts, and an import killed mid-way. Both databases."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_sessions import SessionStore
+from claude_sessions.importer import import_transcripts
+
+from .store_workers import import_forever, import_once, open_fresh, record_same_session
+from .transcript_samples import conversation, project_dir, sid, write
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes")
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def _run_all(processes: list[multiprocessing.process.BaseProcess], timeout: float = 90) -> None:
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout)
+        assert process.exitcode == 0
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("workers", [2, 8])
+def test_concurrent_runs_of_one_new_session_all_land(store_location, workers):
+    SessionStore(store_location, cleanup_after_days=None).close()
+    trials = 12 if workers == 2 else 4
+    for trial in range(trials):
+        session_id = f"race-{workers}-{trial}"
+        barrier = SPAWN.Barrier(workers)
+        _run_all(
+            [
+                SPAWN.Process(
+                    target=record_same_session, args=(store_location, session_id, w, barrier)
+                )
+                for w in range(workers)
+            ]
+        )
+        with SessionStore(store_location, cleanup_after_days=None) as store:
+            data = store.load_session(session_id)
+            assert sorted(m.uuid for m in data.messages) == sorted(
+                f"{session_id}-w{w}" for w in range(workers)
+            )
+            assert data.metadata.tags == tuple(sorted(f"w{w}" for w in range(workers)))
+
+
+@pytest.mark.timeout(240)
+def test_many_processes_open_a_fresh_store_at_once(store_location, tmp_path):
+    for trial in range(8):
+        if "://" in store_location:
+            location = f"{store_location}?schema=fresh{trial}"
+        else:
+            location = str(tmp_path / f"fresh{trial}")
+        barrier = SPAWN.Barrier(6)
+        _run_all([SPAWN.Process(target=open_fresh, args=(location, barrier)) for _ in range(6)])
+
+
+def _transcripts(root: Path, sessions: int, prompts: int) -> int:
+    """Sessions whose entries include ones without a uuid (queue operations); returns lines."""
+    lines = 0
+    for n in range(sessions):
+        entries = conversation(sid(n), [f"prompt {n}-{i} " * 20 for i in range(prompts)])
+        write(project_dir(root) / f"{sid(n)}.jsonl", entries)
+        lines += len(entries)
+    return lines
+
+
+def _assert_whole(store: SessionStore, root: Path, sessions: int) -> None:
+    for n in range(sessions):
+        data = store.load_session(sid(n))
+        lines = (project_dir(root) / f"{sid(n)}.jsonl").read_text().splitlines()
+        assert len(data.messages) == len([line for line in lines if line.strip()])
+        assert data.metadata.tags == ("imported",)
+
+
+@pytest.mark.timeout(240)
+def test_an_import_killed_mid_way_resumes_without_duplicates(store_location, tmp_path):
+    root = tmp_path / "claude"
+    _transcripts(root, sessions=30, prompts=40)
+    SessionStore(store_location, cleanup_after_days=None).close()
+    worker = SPAWN.Process(target=import_forever, args=(store_location, str(root)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        with SessionStore(store_location, cleanup_after_days=None) as watcher:
+            while time.monotonic() < deadline and len(watcher.list_sessions()) < 8:
+                time.sleep(0.02)
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.join(30)
+    assert worker.exitcode == -signal.SIGKILL
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        report = import_transcripts(store, [root])
+        assert report.errors == []
+        _assert_whole(store, root, 30)
+        again = import_transcripts(store, [root])
+        assert again.files_unchanged == 30 and again.lines_read == 0
+
+
+@pytest.mark.timeout(240)
+def test_two_imports_at_once_duplicate_nothing(store_location, tmp_path):
+    root = tmp_path / "claude"
+    _transcripts(root, sessions=20, prompts=20)
+    SessionStore(store_location, cleanup_after_days=None).close()
+    barrier = SPAWN.Barrier(2)
+    _run_all(
+        [SPAWN.Process(target=import_once, args=(store_location, str(root), barrier)) for _ in "ab"]
+    )
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        _assert_whole(store, root, 20)
