@@ -6,7 +6,9 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 
@@ -42,5 +44,12 @@ def cli() -> None:
     """Query, continue, resume and fork Claude Code sessions, and keep them searchable."""
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """End the command by unwinding, as Ctrl-C does, so cleanup runs and stops the CLI child."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    # Only the command line does this: the library installs no signal handlers.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli.main(args=list(argv) if argv is not None else None, prog_name="claude-sessions")

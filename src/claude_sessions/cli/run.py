@@ -33,6 +33,12 @@ def run_options(function: F) -> F:
         click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
         click.option("--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."),
         click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop the CLI and fail if the run takes longer than this.",
+        ),
+        click.option(
             "--cwd",
             type=click.Path(exists=True, file_okay=False),
             help="Working directory of the session (default: the current one).",
@@ -64,10 +70,13 @@ def read_prompt(prompt: str | None, *, required: bool) -> str | None:
     return prompt
 
 
-def build_options(model: str | None, max_turns: int | None, cwd: str | None) -> Options:
+def build_options(
+    model: str | None, max_turns: int | None, timeout: float | None, cwd: str | None
+) -> Options:
     return Options(
         model=model,
         max_turns=max_turns,
+        timeout=timeout,
         cwd=cwd,
         include_partial_messages=True,
         raise_on_error=True,
@@ -152,6 +161,7 @@ def query_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -165,7 +175,7 @@ def query_command(
     _run(
         query,
         text,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         store=_store_for_saving(save, store_location),
         tags=tags,
         description=description,
@@ -180,6 +190,7 @@ def continue_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -191,7 +202,7 @@ def continue_command(
     _run(
         continue_conversation,
         read_prompt(prompt, required=False),
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         store=_store_for_saving(save, store_location),
         tags=tags,
         description=description,
@@ -246,6 +257,7 @@ def resume_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -258,7 +270,7 @@ def resume_command(
         resume,
         session_id,
         prompt,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         save=save,
         store_location=store_location,
         tags=tags,
@@ -276,6 +288,7 @@ def fork_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -288,7 +301,7 @@ def fork_command(
         fork,
         session_id,
         prompt,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         save=save,
         store_location=store_location,
         tags=tags,
