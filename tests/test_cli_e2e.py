@@ -12,6 +12,7 @@ import pytest
 
 from claude_sessions.testing import Reply
 
+from .test_cli_terminal_safety import ESCAPED, HOSTILE
 from .test_e2e_query import cli_children
 from .test_process import seconds_until_gone
 
@@ -135,3 +136,9 @@ def test_sigterm_stops_the_command_and_its_cli(fake_claude):
     finally:
         command.kill()
         command.communicate()
+
+
+def test_a_streamed_reply_cannot_drive_the_terminal(cs, fake_claude):
+    fake_claude.set_script([f"hello {HOSTILE}"])
+    done = cs("query", "say it")
+    assert done.stdout == f"hello {ESCAPED}\n"

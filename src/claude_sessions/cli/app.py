@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..exceptions import AmbiguousSessionIdError, ClaudeSessionsError, SessionNotFoundError
+from ..terminal import for_terminal
 
 # Exit codes: 1 for a failed operation, 2 for bad input (click's own usage code).
 EXIT_FAILURE = 1
@@ -34,7 +35,7 @@ class ErrorHandlingGroup(click.Group):
 
 def _fail(exc: Exception, code: int) -> click.exceptions.Exit:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {for_terminal(message)}", err=True)
     return click.exceptions.Exit(code)
 
 

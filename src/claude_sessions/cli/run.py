@@ -14,6 +14,7 @@ from ..query import continue_conversation, fork, query, resume
 from ..restore import has_local_transcript
 from ..session import Session
 from ..store import SessionStore
+from ..terminal import for_terminal
 from .app import cli
 from .common import (
     F,
@@ -92,6 +93,7 @@ def stream(messages: Iterator[Message], *, as_json: bool) -> None:
 
     def write(text: str) -> None:
         nonlocal printed_any, last_char
+        text = for_terminal(text)
         if not text:
             return
         if printed_any and not streamed and last_char != "\n":
