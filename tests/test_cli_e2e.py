@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+
+from claude_sessions.testing import Reply
+
+from .test_cli_terminal_safety import ESCAPED, HOSTILE
+from .test_e2e_query import cli_children
+from .test_process import seconds_until_gone
 
 pytestmark = pytest.mark.e2e
 
@@ -93,8 +101,44 @@ def test_errors_exit_cleanly(cs, fake_claude):
     assert missing.stderr.startswith("Error: No conversation found")
     assert "Traceback" not in missing.stderr
 
-    from claude_sessions.testing import Reply
-
     fake_claude.set_script(lambda request: Reply("boom", status=500))
     failed = cs("query", "this will fail", code=1)
     assert failed.stderr.splitlines()[-1].startswith("Error:")
+
+
+def test_timeout_stops_the_run_with_a_one_line_error(cs, fake_claude):
+    fake_claude.set_script([Reply("too late", delay=30)])
+    started = time.monotonic()
+    done = cs("query", "take your time", "--timeout", "1", code=1)
+    assert time.monotonic() - started < 10
+    assert done.stderr == "Error: the CLI did not finish within 1 s\n"
+    assert done.stdout == ""
+
+
+def test_sigterm_stops_the_command_and_its_cli(fake_claude):
+    fake_claude.set_script([Reply("too late", delay=30)])
+    command = subprocess.Popen(
+        [sys.executable, "-m", "claude_sessions", "query", "take your time"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not fake_claude.model_requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [(cli, _)] = cli_children(of=command.pid)
+        command.send_signal(signal.SIGTERM)
+        assert seconds_until_gone(cli, limit=5) < 1
+        _, stderr = command.communicate(timeout=10)
+        assert command.returncode == 128 + signal.SIGTERM  # a clean exit: cleanup ran
+        assert "Traceback" not in stderr
+    finally:
+        command.kill()
+        command.communicate()
+
+
+def test_a_streamed_reply_cannot_drive_the_terminal(cs, fake_claude):
+    fake_claude.set_script([f"hello {HOSTILE}"])
+    done = cs("query", "say it")
+    assert done.stdout == f"hello {ESCAPED}\n"

@@ -32,6 +32,11 @@ def test_max_turns_must_be_positive(runner):
     assert runner.invoke(cli, ["query", "hi", "--max-turns", "0"]).exit_code == 2
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "soon"])
+def test_timeout_must_be_a_positive_number(runner, seconds):
+    assert runner.invoke(cli, ["query", "hi", "--timeout", seconds]).exit_code == 2
+
+
 def test_cwd_must_exist(runner, tmp_path):
     assert runner.invoke(cli, ["query", "hi", "--cwd", str(tmp_path / "nope")]).exit_code == 2
 

@@ -26,6 +26,8 @@ from claude_sessions import (
 from claude_sessions.locate import find_cli
 from claude_sessions.testing import Reply
 
+from .test_process import seconds_until_gone
+
 pytestmark = pytest.mark.e2e
 
 
@@ -146,9 +148,10 @@ def test_options_cwd_scopes_continue(fake_claude, tmp_path):
     assert turns(fake_claude.model_requests[-1]) == (1, 0)
 
 
-def cli_children():
-    """Live (non-zombie) children of this test process that run the CLI."""
+def cli_children(of=None):
+    """``(pid, state)`` of the children of process ``of`` (default: this one) that run the CLI."""
     cli = os.path.realpath(find_cli())
+    of = os.getpid() if of is None else of
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -159,7 +162,7 @@ def cli_children():
         except OSError:
             continue
         state, parent = fields[0], int(fields[1])
-        if parent == os.getpid() and exe == cli:
+        if parent == of and exe == cli:
             found.append((int(entry.name), state))
     return found
 
@@ -243,3 +246,38 @@ def test_ctrl_c_stops_the_cli(fake_claude, tmp_path):
     while processes_with(encoded, child.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with(encoded, child.pid) == []
+
+
+SYNC_RUN = """
+from claude_sessions import query
+for message in query('wait'):
+    print(message.type, flush=True)
+"""
+
+ASYNC_RUN = """
+import asyncio
+from claude_sessions import aquery
+async def run():
+    async for message in aquery('wait'):
+        print(message.type, flush=True)
+asyncio.run(run())
+"""
+
+
+@pytest.mark.parametrize("program", [SYNC_RUN, ASYNC_RUN], ids=["sync", "async"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_the_cli_dies_with_its_parent(fake_claude, program, sig):
+    """A Python process killed mid-run (no cleanup runs) takes its CLI along."""
+    fake_claude.set_script([Reply("slow answer", delay=30)])
+    child = subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "system"
+        [(cli, _)] = cli_children(of=child.pid)
+        child.send_signal(sig)
+        assert child.wait(timeout=10) == -sig
+        assert seconds_until_gone(cli, limit=5) < 2
+    finally:
+        child.kill()
+        child.communicate()

@@ -4,12 +4,14 @@ These are unit tests: the stand-in only prints what a test tells it to. Every
 flow a user sees is also tested against the real CLI in test_e2e_query.py.
 """
 
+import asyncio
 import json
 import os
 import stat
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from claude_sessions import (
     CLITimeoutError,
     Options,
     ResultError,
+    aquery,
     query,
     resume,
 )
@@ -182,3 +185,72 @@ def test_breaking_out_stops_and_reaps_the_cli(tmp_path):
     iterator.close()
     with pytest.raises(FileNotFoundError):
         open(f"/proc/{pid}/stat").close()
+
+
+# The stand-in starts a helper that ignores SIGTERM (like a tool or MCP server
+# slow to stop), then waits: stopping the run must end the helper too.
+STARTS_A_HELPER = """
+import subprocess
+helper = subprocess.Popen(
+    [sys.executable, "-c",
+     "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); "
+     "time.sleep(60)"],
+    stdout=subprocess.PIPE,
+)
+helper.stdout.readline()
+emit({"type": "system", "subtype": "init", "helper": helper.pid})
+time.sleep(60)
+"""
+
+
+def is_running(pid):
+    """Whether process ``pid`` exists and is not a zombie (ended, waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def seconds_until_gone(pid, limit):
+    """How long process ``pid`` kept running, polled for at most ``limit`` seconds."""
+    started = time.monotonic()
+    while is_running(pid) and time.monotonic() - started < limit:
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def first_then_stop_sync(cli, timeout):
+    iterator = query("x", Options(cli_path=cli, timeout=timeout))
+    helper = next(iterator)["helper"]
+    if timeout is None:
+        iterator.close()
+    else:
+        with pytest.raises(CLITimeoutError):
+            list(iterator)
+    return helper
+
+
+def first_then_stop_async(cli, timeout):
+    async def run():
+        iterator = aquery("x", Options(cli_path=cli, timeout=timeout))
+        helper = (await iterator.__anext__())["helper"]
+        if timeout is None:
+            await iterator.aclose()
+        else:
+            with pytest.raises(CLITimeoutError):
+                _ = [m async for m in iterator]
+        return helper
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("driver", [first_then_stop_sync, first_then_stop_async])
+@pytest.mark.parametrize("timeout", [None, 1.0], ids=["closed", "timed-out"])
+def test_stopping_the_cli_stops_what_it_started(tmp_path, driver, timeout):
+    cli = stand_in(tmp_path, STARTS_A_HELPER)
+    started = time.monotonic()
+    helper = driver(cli, timeout)
+    # The helper holds the CLI's stderr open: while it lives, the run cannot wind up.
+    assert time.monotonic() - started < 10
+    assert seconds_until_gone(helper, limit=5) < 2

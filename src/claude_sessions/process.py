@@ -7,21 +7,26 @@ be a faithful record of every object the CLI printed.
 :class:`Invocation` says what to start, :class:`Transcript` turns stdout
 lines into messages and decides, from the exit status, the stderr tail and
 what was seen, which error (if any) the run ends with. The two drivers only
-move bytes; both always stop the CLI when the caller stops iterating.
+move bytes; both always stop the CLI when the caller stops iterating. The CLI
+runs in a process group of its own and dies with its parent (see
+:mod:`.child_lifetime`): stopping it stops whatever it started too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from typing import IO
 
+from .child_lifetime import signal_group, spawn_options
 from .exceptions import (
     APIError,
     CLINotFoundError,
@@ -35,7 +40,7 @@ from .message import Message
 STDERR_TAIL_LINES = 40
 # Tool results can put megabytes on one stdout line; asyncio's default is 64 KiB.
 MAX_LINE_BYTES = 256 * 1024 * 1024
-# How long a CLI gets to exit after SIGTERM before it is killed.
+# How long a CLI gets to exit after SIGTERM before its process group is killed.
 TERMINATE_GRACE_SECONDS = 3.0
 
 
@@ -82,7 +87,7 @@ class Transcript:
         tail = _tail(stderr + "\n" + "\n".join(self.unparsed))
         if timed_out:
             raise CLITimeoutError(
-                f"the CLI did not finish within {invocation.timeout} s",
+                f"the CLI did not finish within {invocation.timeout:g} s",
                 exit_code=exit_code,
                 stderr=tail,
             )
@@ -119,7 +124,7 @@ def _child_env(invocation: Invocation) -> dict[str, str]:
     return {**os.environ, **invocation.env}
 
 
-def run_sync(invocation: Invocation) -> Iterator[Message]:
+def run_sync(invocation: Invocation) -> Generator[Message, None, None]:
     """Run the CLI, yielding messages as it prints them."""
     transcript = Transcript(invocation)
     try:
@@ -130,6 +135,7 @@ def run_sync(invocation: Invocation) -> Iterator[Message]:
             stderr=subprocess.PIPE,
             cwd=invocation.cwd,
             env=_child_env(invocation),
+            **spawn_options(),
         )
     except (FileNotFoundError, PermissionError) as exc:
         raise CLINotFoundError(f"cannot start the CLI {invocation.argv[0]}: {exc}") from exc
@@ -173,24 +179,31 @@ def _drain(stream: IO[bytes], lines: collections.deque[str]) -> None:
 
 def _expire(process: subprocess.Popen[bytes], flag: threading.Event) -> None:
     flag.set()
-    process.kill()
+    if process.poll() is None:
+        signal_group(process.pid, signal.SIGKILL)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate the CLI if it still runs, and always reap it (no zombies)."""
+    """Stop the CLI's process group if the CLI still runs, and always reap it (no zombies).
+
+    SIGTERM lets the CLI and its tools clean up; SIGKILL then ends whatever in
+    the group outlived the grace period or ignored SIGTERM, also when the
+    wait is interrupted.
+    """
     if process.poll() is None:
-        process.terminate()
+        signal_group(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=TERMINATE_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=TERMINATE_GRACE_SECONDS)
+        finally:
+            signal_group(process.pid, signal.SIGKILL)
     process.wait()
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
 
 
-async def run_async(invocation: Invocation) -> AsyncIterator[Message]:
+async def run_async(invocation: Invocation) -> AsyncGenerator[Message, None]:
     """The asyncio twin of :func:`run_sync`."""
     transcript = Transcript(invocation)
     try:
@@ -202,6 +215,7 @@ async def run_async(invocation: Invocation) -> AsyncIterator[Message]:
             cwd=invocation.cwd,
             env=_child_env(invocation),
             limit=MAX_LINE_BYTES,
+            **spawn_options(),
         )
     except (FileNotFoundError, PermissionError) as exc:
         raise CLINotFoundError(f"cannot start the CLI {invocation.argv[0]}: {exc}") from exc
@@ -224,7 +238,7 @@ async def run_async(invocation: Invocation) -> AsyncIterator[Message]:
                 line = await asyncio.wait_for(process.stdout.readline(), remaining)
             except asyncio.TimeoutError:
                 timed_out = True
-                process.kill()
+                signal_group(process.pid, signal.SIGKILL)
                 break
             if not line:
                 break
@@ -235,8 +249,13 @@ async def run_async(invocation: Invocation) -> AsyncIterator[Message]:
         await asyncio.wait_for(drain, TERMINATE_GRACE_SECONDS)
         transcript.finish(exit_code, "\n".join(stderr_lines), timed_out=timed_out)
     finally:
-        await _stop_async(process)
-        drain.cancel()
+        try:
+            await _stop_async(process)
+            # With the group gone, stderr ends: seeing that lets asyncio close the
+            # pipes now, not complain later that the loop closed under them.
+            await asyncio.wait({drain}, timeout=TERMINATE_GRACE_SECONDS)
+        finally:
+            drain.cancel()
 
 
 async def _drain_async(stream: asyncio.StreamReader, lines: collections.deque[str]) -> None:
@@ -245,10 +264,12 @@ async def _drain_async(stream: asyncio.StreamReader, lines: collections.deque[st
 
 
 async def _stop_async(process: asyncio.subprocess.Process) -> None:
+    """The asyncio twin of :func:`_stop`."""
     if process.returncode is None:
-        process.terminate()
+        signal_group(process.pid, signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), TERMINATE_GRACE_SECONDS)
-        except asyncio.TimeoutError:
-            process.kill()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(process.wait(), TERMINATE_GRACE_SECONDS)
+        finally:  # cancelled too (e.g. by asyncio.run winding down)
+            signal_group(process.pid, signal.SIGKILL)
     await process.wait()

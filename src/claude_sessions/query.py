@@ -8,6 +8,7 @@ functions are the asyncio twins; both faces build the same
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -121,10 +122,13 @@ class _Saver:
 def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> Iterator[Message]:
     restored = restore.prepare_sync(invocation, store) if store is not None else None
     seen: list[Message] = []
+    # Closing this generator closes the driver's at once, so the CLI has stopped
+    # by the time close() returns (not whenever the driver is collected).
     try:
-        for message in run_sync(restored.invocation if restored else invocation):
-            seen.append(message)
-            yield message
+        with contextlib.closing(run_sync(restored.invocation if restored else invocation)) as run:
+            for message in run:
+                seen.append(message)
+                yield message
         if store is not None and (arguments := saver.arguments(seen, restored)):
             store.record_run(**arguments)
     finally:
@@ -138,9 +142,12 @@ async def _arun(
     restored = await restore.prepare_async(invocation, store) if store is not None else None
     seen: list[Message] = []
     try:
-        async for message in run_async(restored.invocation if restored else invocation):
-            seen.append(message)
-            yield message
+        async with contextlib.aclosing(
+            run_async(restored.invocation if restored else invocation)
+        ) as run:
+            async for message in run:
+                seen.append(message)
+                yield message
         if store is not None and (arguments := saver.arguments(seen, restored)):
             await store.record_run(**arguments)
     finally:

@@ -7,7 +7,9 @@ function; library errors become a one-line message and a non-zero exit.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 
@@ -18,6 +20,7 @@ from ..exceptions import (
     InvalidInputError,
     SessionNotFoundError,
 )
+from ..terminal import for_terminal
 
 # Exit codes: 1 for a failed operation, 2 for bad input (click's own usage code).
 EXIT_FAILURE = 1
@@ -34,15 +37,25 @@ class ErrorHandlingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a command's arguments: one line like the rest
+            raise _fail(_UsageLineError(exc), EXIT_USAGE) from exc
         except (InvalidInputError, SessionNotFoundError, AmbiguousSessionIdError) as exc:
             raise _fail(exc, EXIT_USAGE) from exc
         except ClaudeSessionsError as exc:
             raise _fail(exc, EXIT_FAILURE) from exc
 
 
+class _UsageLineError(Exception):
+    """A click usage error as one line, with where to look for help."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        name = error.ctx.command_path if error.ctx is not None else "claude-sessions"
+        super().__init__(f"{error.format_message()} (see {name} --help)")
+
+
 def _fail(exc: Exception, code: int) -> click.exceptions.Exit:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {for_terminal(message)}", err=True)
     return click.exceptions.Exit(code)
 
 
@@ -75,5 +88,12 @@ def _show_store_notices() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """End the command by unwinding, as Ctrl-C does, so cleanup runs and stops the CLI child."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    # Only the command line does this: the library installs no signal handlers.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli.main(args=list(argv) if argv is not None else None, prog_name="claude-sessions")

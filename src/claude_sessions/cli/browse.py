@@ -7,7 +7,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -16,6 +15,7 @@ from ..lineage import LineageNode, fork_tree
 from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
 from ..stats import Bucket, compute_stats
 from ..store import SessionMetadata
+from ..terminal import for_terminal, json_for_terminal
 from .app import cli
 from .common import (
     WHEN,
@@ -41,6 +41,11 @@ def _when(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def _stored(text: str, style: str = "") -> Text:
+    """Stored text as a rich cell: controls made visible, and ``Text`` reads no markup."""
+    return Text(for_terminal(text), style=style)
+
+
 def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = False) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("ID", style="cyan", no_wrap=True)
@@ -51,18 +56,18 @@ def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = Fals
     table.add_column("Tags")
     table.add_column("Title")
     for metadata in sessions:
-        title = Text(_one_line(session_title(metadata)))
+        title = _stored(_one_line(session_title(metadata)))
         if snippets and metadata.snippet:
             title.append("\n")
             for piece, is_match in snippet_spans(_one_line(metadata.snippet, 200)):
-                title.append(piece, style="bold yellow" if is_match else "dim")
+                title.append_text(_stored(piece, "bold yellow" if is_match else "dim"))
         table.add_row(
-            short_id(metadata.session_id),
+            _stored(short_id(metadata.session_id)),
             _when(metadata.updated_at),
-            escape(metadata.model or "-"),
+            _stored(metadata.model or "-"),
             str(metadata.turns),
             format_cost(metadata.total_cost),
-            escape(", ".join(metadata.tags)),
+            _stored(", ".join(metadata.tags)),
             title,
         )
     return table
@@ -145,9 +150,19 @@ def search_command(
 def show_command(session_id: str, fmt: str, store_location: str | None, as_json: bool) -> None:
     """Print the transcript of session ID (any unique prefix)."""
     store = open_store(store_location)
-    click.echo(
-        export_session(store, resolve_id(store, session_id), "json" if as_json else fmt), nl=False
-    )
+    fmt = "json" if as_json else fmt
+    _echo_rendered(export_session(store, resolve_id(store, session_id), fmt), fmt)
+
+
+def _echo_rendered(text: str, fmt: str) -> None:
+    """A rendered session on stdout: the text format made safe, JSON escaped, the rest as stored."""
+    if fmt == "text":
+        text = for_terminal(text)
+    elif fmt == "json":
+        text = json_for_terminal(text)
+    # color=True: in a pipe click would strip what looks like ANSI styling, and so
+    # change a Markdown or HTML transcript; the other formats hold no escapes.
+    click.echo(text, nl=False, color=True)
 
 
 @cli.command("export")
@@ -192,7 +207,7 @@ def export_command(
     assert session_id is not None
     text = export_session(store, resolve_id(store, session_id), fmt)
     if output is None:
-        click.echo(text, nl=False)
+        _echo_rendered(text, fmt)
         return
     target = Path(output)
     if target.is_dir():
@@ -206,12 +221,12 @@ def export_command(
 
 def _node_label(node: LineageNode, focus: str) -> Text:
     metadata = node.metadata
-    label = Text(
-        short_id(metadata.session_id), style="bold cyan" if node.session_id == focus else "cyan"
+    label = _stored(
+        short_id(metadata.session_id), "bold cyan" if node.session_id == focus else "cyan"
     )
     label.append(f"  {_when(metadata.updated_at)}  {metadata.turns} turns  ")
     label.append(format_cost(metadata.total_cost))
-    label.append(f"  {_one_line(session_title(metadata), 50)}", style="dim")
+    label.append_text(_stored(f"  {_one_line(session_title(metadata), 50)}", "dim"))
     if node.session_id == focus:
         label.append("  \u25c0", style="bold")
     return label
@@ -230,7 +245,7 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
         return
     top = Tree(_node_label(lineage.root, lineage.focus))
     if lineage.missing_origin:
-        top = Tree(Text(f"{short_id(lineage.missing_origin)} (no longer stored)", style="dim"))
+        top = Tree(_stored(f"{short_id(lineage.missing_origin)} (no longer stored)", "dim"))
         branch = top.add(_node_label(lineage.root, lineage.focus))
     else:
         branch = top
@@ -251,7 +266,7 @@ def _bucket_table(title: str, buckets: Sequence[Bucket], limit: int = 15) -> Tab
     table.add_column("Cost", justify="right")
     for bucket in buckets[:limit]:
         table.add_row(
-            escape(bucket.key), str(bucket.sessions), str(bucket.turns), format_cost(bucket.cost)
+            _stored(bucket.key), str(bucket.sessions), str(bucket.turns), format_cost(bucket.cost)
         )
     return table
 

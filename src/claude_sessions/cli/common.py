@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ..exceptions import SessionNotFoundError
 from ..store import SessionStore, default_location
+from ..terminal import json_for_terminal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +94,7 @@ def resolve_or_pass(store: SessionStore | None, prefix: str) -> str:
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    click.echo(json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
 
 
 def console(*, stderr: bool = False) -> Console:

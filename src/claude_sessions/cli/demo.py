@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+from ..terminal import for_terminal
 from ..tour import Step, run_tour
 from .app import cli
 
@@ -26,7 +27,7 @@ def demo() -> None:
         if step.session_id:
             lines.append(f"[bold]session[/bold] {step.session_id}")
         if step.reply:
-            lines.append(f"[bold]reply[/bold]   {escape(step.reply)}")
+            lines.append(f"[bold]reply[/bold]   {escape(for_terminal(step.reply))}")
         lines.append(f"[dim]{escape(step.detail)}[/dim]")
         title = f"{next(counter)}. {step.title}"
         console.print(Panel("\n".join(lines), title=title, title_align="left"))

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from ..importer import ImportProgress, ImportReport, import_transcripts
+from ..terminal import for_terminal
 from .app import cli
 from .common import (
     AGE,
@@ -68,7 +69,8 @@ def tag_command(
     if as_json:
         echo_json({"session_id": resolved, "tags": tags})
     else:
-        click.echo(f"{short_id(resolved)}: {', '.join(tags) if tags else '(no tags)'}")
+        shown = ", ".join(tags) if tags else "(no tags)"
+        click.echo(for_terminal(f"{short_id(resolved)}: {shown}"))
 
 
 @cli.command("describe")
@@ -83,7 +85,8 @@ def describe_command(session_id: str, text: str, store_location: str | None, as_
     if as_json:
         echo_json(metadata.to_dict())
     else:
-        click.echo(f"{short_id(metadata.session_id)}: {metadata.description or '(no description)'}")
+        description = metadata.description or "(no description)"
+        click.echo(for_terminal(f"{short_id(metadata.session_id)}: {description}"))
 
 
 @cli.command("delete")
@@ -96,12 +99,13 @@ def delete_command(session_id: str, yes: bool, store_location: str | None, as_js
     store = open_store(store_location, write=True)
     resolved = resolve_id(store, session_id)
     if not yes:
-        click.confirm(f"Delete session {resolved}?", abort=True, err=True)
+        click.confirm(f"Delete session {for_terminal(resolved)}?", abort=True, err=True)
     deleted = store.delete_session(resolved)
     if as_json:
         echo_json({"session_id": resolved, "deleted": deleted})
     else:
-        click.echo(f"Deleted {resolved}" if deleted else f"{resolved} was already gone")
+        shown = for_terminal(resolved)
+        click.echo(f"Deleted {shown}" if deleted else f"{shown} was already gone")
 
 
 @cli.command("cleanup")
@@ -126,7 +130,7 @@ def cleanup_command(
             return
         for metadata in doomed:
             click.echo(
-                f"{short_id(metadata.session_id)}  {metadata.updated_at:%Y-%m-%d}  "
+                f"{for_terminal(short_id(metadata.session_id))}  {metadata.updated_at:%Y-%m-%d}  "
                 f"{format_cost(metadata.total_cost)}"
             )
         click.echo(f"Would delete {len(doomed)} session(s).", err=True)
@@ -192,4 +196,4 @@ def import_command(paths: tuple[str, ...], store_location: str | None, as_json: 
     if as_json:
         echo_json(report.to_dict())
     else:
-        click.echo(_summary(report))
+        click.echo(for_terminal(_summary(report)))

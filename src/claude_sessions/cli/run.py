@@ -14,6 +14,7 @@ from ..query import continue_conversation, fork, query, resume
 from ..resume_from_store import has_local_transcript
 from ..session import Session
 from ..store import SessionStore
+from ..terminal import for_terminal
 from .app import cli
 from .common import (
     F,
@@ -32,6 +33,12 @@ def run_options(function: F) -> F:
     decorators: list[Callable[[Any], Any]] = [
         click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
         click.option("--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop the CLI and fail if the run takes longer than this.",
+        ),
         click.option(
             "--cwd",
             type=click.Path(exists=True, file_okay=False),
@@ -64,10 +71,13 @@ def read_prompt(prompt: str | None, *, required: bool) -> str | None:
     return prompt
 
 
-def build_options(model: str | None, max_turns: int | None, cwd: str | None) -> Options:
+def build_options(
+    model: str | None, max_turns: int | None, timeout: float | None, cwd: str | None
+) -> Options:
     return Options(
         model=model,
         max_turns=max_turns,
+        timeout=timeout,
         cwd=cwd,
         include_partial_messages=True,
         raise_on_error=True,
@@ -83,6 +93,7 @@ def stream(messages: Iterator[Message], *, as_json: bool) -> None:
 
     def write(text: str) -> None:
         nonlocal printed_any, last_char
+        text = for_terminal(text)
         if not text:
             return
         if printed_any and not streamed and last_char != "\n":
@@ -152,6 +163,7 @@ def query_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -165,7 +177,7 @@ def query_command(
     _run(
         query,
         text,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         store=_store_for_saving(save, store_location),
         tags=tags,
         description=description,
@@ -180,6 +192,7 @@ def continue_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -191,7 +204,7 @@ def continue_command(
     _run(
         continue_conversation,
         read_prompt(prompt, required=False),
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         store=_store_for_saving(save, store_location),
         tags=tags,
         description=description,
@@ -246,6 +259,7 @@ def resume_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -258,7 +272,7 @@ def resume_command(
         resume,
         session_id,
         prompt,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         save=save,
         store_location=store_location,
         tags=tags,
@@ -276,6 +290,7 @@ def fork_command(
     prompt: str | None,
     model: str | None,
     max_turns: int | None,
+    timeout: float | None,
     cwd: str | None,
     save: bool,
     tags: tuple[str, ...],
@@ -288,7 +303,7 @@ def fork_command(
         fork,
         session_id,
         prompt,
-        build_options(model, max_turns, cwd),
+        build_options(model, max_turns, timeout, cwd),
         save=save,
         store_location=store_location,
         tags=tags,
