@@ -14,6 +14,7 @@ ClaudeSessionsError
 ├── ResultError                         (an ``is_error`` result, on request)
 │   └── APIError                        (... that carries an API status)
 ├── SessionNotFoundError                (also a LookupError)
+├── PriceTableError                     (a bad $CLAUDE_SESSIONS_PRICES file)
 └── StoreError
     ├── AmbiguousSessionIdError         (also a LookupError)
     ├── SessionConflictError            (restoring over a live session with the same id)
@@ -116,6 +117,17 @@ class APIError(ResultError):
     def __init__(self, message: str, *, status: int, result: Message) -> None:
         super().__init__(message, result=result)
         self.status = status
+
+
+class PriceTableError(ClaudeSessionsError):
+    """A price file (``$CLAUDE_SESSIONS_PRICES``) that is missing, unreadable or malformed.
+
+    ``path`` is the file; the message names the entry and field at fault.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class AmbiguousSessionIdError(StoreError, LookupError):

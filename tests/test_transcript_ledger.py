@@ -1,0 +1,166 @@
+"""The transcript ledger itself, on hand-made lines: every count it reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from claude_sessions.pricing import built_in_price_table
+
+from .transcript_ledger import build_ledger
+
+PROJECT = "-home-user-app"
+PARENT = "11111111-1111-4111-8111-111111111111"
+FORK = "22222222-2222-4222-8222-222222222222"
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+
+
+def _user(uuid: str, parent: str | None, text: str, session: str = PARENT) -> dict[str, object]:
+    return {
+        "type": "user",
+        "uuid": uuid,
+        "parentUuid": parent,
+        "sessionId": session,
+        "isSidechain": False,
+        "cwd": "/home/user/app",
+        "timestamp": "2026-11-01T10:00:00.000Z",
+        "message": {"role": "user", "content": text},
+    }
+
+
+def _assistant(
+    uuid: str,
+    parent: str,
+    message_id: str,
+    request_id: str,
+    usage: dict[str, object],
+    *,
+    model: str = "claude-opus-4-20250514",
+    session: str = PARENT,
+    **extra: object,
+) -> dict[str, object]:
+    return {
+        "type": "assistant",
+        "uuid": uuid,
+        "parentUuid": parent,
+        "sessionId": session,
+        "requestId": request_id,
+        "timestamp": "2026-11-01T10:00:01.000Z",
+        "message": {"id": message_id, "model": model, "role": "assistant", "usage": usage,
+                    "content": [{"type": "text", "text": "ok"}]},
+        **extra,
+    }  # fmt: skip
+
+
+def _write(path: Path, lines: list[object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    project = tmp_path / "projects" / PROJECT
+    first = _user("u1", None, "Build the parser")
+    # one response written as two entries (two content blocks): one request
+    part_a = _assistant("a1", "u1", "msg_1", "req_1", {"input_tokens": 10, "output_tokens": 1})
+    part_b = _assistant(
+        "a2",
+        "a1",
+        "msg_1",
+        "req_1",
+        {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 1_000_000},
+    )
+    costed = _assistant("a3", "a2", "msg_2", "req_2", {"input_tokens": 1_000_000}, costUSD=0.5)
+    unknown = _assistant("a4", "a3", "msg_3", "req_3", {"input_tokens": 7}, model="claude-x-9")
+    synthetic = _assistant("a5", "a4", "msg_4", "req_4", {"input_tokens": 0}, model="<synthetic>")
+    changed = {**first, "message": {"role": "user", "content": "edited"}}
+    _write(
+        project / f"{PARENT}.jsonl",
+        [
+            first,
+            part_a,
+            part_b,
+            costed,
+            unknown,
+            synthetic,
+            first,
+            changed,
+            "not json",
+            "[1, 2]",
+            "",
+        ],
+    )
+    agent = _assistant(
+        "s1", "u1", "msg_9", "req_9", {"output_tokens": 1_000_000}, isSidechain=True, agentId="x"
+    )
+    _write(project / PARENT / "subagents" / "agent-x.jsonl", [agent])
+    nested = _assistant("w1", "u1", "msg_8", "req_8", {"input_tokens": 2}, agentId="w")
+    _write(project / PARENT / "subagents" / "workflows" / "wf_1" / "agent-w.jsonl", [nested])
+    # a fork replays the parent's first request with the same uuids and ids
+    replayed = [_user("u1", None, "Build the parser", FORK)]
+    replayed.append({**part_b, "sessionId": FORK})
+    fresh = _assistant("f1", "a2", "msg_5", "req_5", {"output_tokens": 10}, session=FORK)
+    _write(project / f"{FORK}.jsonl", [*replayed, _user("f0", "a2", "Now in Rust", FORK), fresh])
+    return tmp_path
+
+
+def test_lines_uuids_and_entry_types(root):
+    session = build_ledger(root, built_in_price_table()).sessions[PARENT]
+    assert session.project == PROJECT
+    assert len(session.subagent_files) == 2  # nested workflows/<id>/agent-*.jsonl included
+    assert session.lines_read == 10 + 2  # the blank line is not read
+    assert (session.json_objects, session.bad_lines) == (10, 2)
+    assert session.entry_types == {"user": 3, "assistant": 7}
+    assert session.distinct_uuids == 8  # u1 a1..a5 s1 w1
+    # u1 three times: same content twice, then edited: counted as different content
+    assert (session.duplicate_uuids_same, session.duplicate_uuids_different) == (0, 1)
+
+
+def test_requests_tokens_and_cost(root):
+    session = build_ledger(root, built_in_price_table()).sessions[PARENT]
+    assert len(session.requests) == 5  # msg_1 once, msg_2, msg_3, msg_9, msg_8; no synthetic
+    # msg_1 counts its last entry only
+    assert session.tokens_main == (10 + 1_000_000 + 1_000_000 + 7, 5)
+    assert session.tokens_subagents == (2, 1_000_000)
+    assert session.tokens_total == (2_000_019, 1_000_005)
+    opus_4 = (10 * 15 + 1_000_000 * 1.5 + 5 * 75) / 1e6
+    assert session.cost_main == pytest.approx(opus_4 + 0.5)  # costUSD wins for msg_2
+    assert session.costusd_requests == 1
+    assert session.cost_subagents == pytest.approx(75 + 2 * 15 / 1e6)
+    assert session.cost_total == pytest.approx(session.cost_main + session.cost_subagents)
+    assert session.unpriced == {"claude-x-9": 1}
+
+
+def test_a_fork_is_counted_once_across_sessions(root):
+    ledger = build_ledger(root, built_in_price_table())
+    parent, fork = ledger.sessions[PARENT], ledger.sessions[FORK]
+    assert fork.tokens_total == (1_000_010, 5 + 10)  # its own view includes the replay
+    assert parent.requests_in_other_sessions == 1 and fork.requests_in_other_sessions == 1
+    assert ledger.requests_total == 6
+    assert ledger.tokens_total == (
+        parent.tokens_total[0],
+        parent.tokens_total[1] + 10,
+    )
+    assert ledger.cost_total == pytest.approx(parent.cost_total + 10 * 75 / 1e6)
+
+
+def test_title_and_first_prompt_as_the_sdk_gives_them(root):
+    session = build_ledger(root, built_in_price_table()).sessions[PARENT]
+    assert session.sdk_first_prompt == "Build the parser"
+    assert session.sdk_summary == "Build the parser"
+    assert session.sdk_custom_title is None
+    off = build_ledger(root, built_in_price_table(), sdk=False).sessions[PARENT]
+    assert off.sdk_first_prompt is None
+
+
+def test_the_fixtures_are_laid_out_as_a_config_dir():
+    ledger = build_ledger(FIXTURES, built_in_price_table(), sdk=False)
+    assert len(ledger.sessions) == 7
+    total = sum(p.stat().st_size for p in FIXTURES.rglob("*.jsonl"))
+    assert total < 2_000_000
+    for session in ledger.sessions.values():
+        assert session.main_file is not None and session.json_objects > 0

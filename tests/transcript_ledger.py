@@ -1,0 +1,324 @@
+"""An independent ledger of Claude Code transcripts, counted from the raw lines.
+
+It imports neither our importer nor our store: it reads a CLI config dir
+(``<root>/projects/<project>/<session>.jsonl`` and every
+``<session>/subagents/**/agent-*.jsonl`` under it) line by line and counts
+what a user could count by hand, to check the importer against later.
+
+Per session (a main transcript plus its subagent transcripts):
+
+- lines read (non-blank), lines that are JSON objects, bad lines (not JSON, or
+  JSON that is not an object), entry types;
+- distinct ``uuid`` values, and uuids seen more than once: with the same
+  content (byte-for-byte after canonical JSON encoding) or different content;
+- API requests: ``type == "assistant"`` entries with a ``message.usage``
+  mapping, deduplicated by ``(message.id, requestId)`` (the CLI writes one
+  entry per content block of a response, each repeating the usage); the LAST
+  entry of a request, in file order, is the one counted (its usage is the
+  final one). An entry with neither id is a request of its own. The CLI's
+  ``<synthetic>`` placeholder messages are not API requests. Usage copied into
+  other entries (``progress`` entries that echo a subagent's messages) is not
+  counted: the subagent's own transcript is;
+- tokens ``(input incl. cache writes and reads, output)`` for the main
+  transcript, the subagents, and the session (requests deduplicated across
+  both);
+- cost in USD with the project's price table
+  (:func:`claude_sessions.pricing.default_price_table`), except that a request
+  whose counted entry carries a numeric ``costUSD`` (older CLIs) takes that
+  figure; models the table does not price are listed with their request
+  count and add nothing to the cost;
+- the title and first prompt the official SDK gives the session
+  (``claude_agent_sdk``: ``summary``, ``custom_title``, ``first_prompt``).
+
+Across sessions (:class:`Ledger`): a fork copies its parent's entries with the
+same uuids and the same request ids into its own file, so a request is counted
+once in the ledger's totals however many sessions replay it; each session also
+reports how many of its requests appear in another session's files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claude_sessions.pricing import PriceTable, default_price_table, token_counts
+
+SYNTHETIC_MODEL = "<synthetic>"
+
+RequestKey = tuple[str, str]
+
+
+@dataclass
+class Request:
+    """One API request as the ledger counts it."""
+
+    key: RequestKey
+    model: str | None
+    usage: Mapping[str, Any]
+    cost_usd: float | None  # the entry's own costUSD, when it has one
+    in_subagent: bool
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        return token_counts(self.usage)
+
+
+@dataclass
+class SessionLedger:
+    session_id: str
+    project: str
+    main_file: Path | None = None
+    subagent_files: list[Path] = field(default_factory=list)
+    lines_read: int = 0
+    json_objects: int = 0
+    bad_lines: int = 0
+    entry_types: Counter[str] = field(default_factory=Counter)
+    distinct_uuids: int = 0
+    duplicate_uuids_same: int = 0
+    duplicate_uuids_different: int = 0
+    requests: dict[RequestKey, Request] = field(default_factory=dict)
+    requests_in_other_sessions: int = 0
+    tokens_main: tuple[int, int] = (0, 0)
+    tokens_subagents: tuple[int, int] = (0, 0)
+    tokens_total: tuple[int, int] = (0, 0)
+    cost_main: float = 0.0
+    cost_subagents: float = 0.0
+    cost_total: float = 0.0
+    costusd_requests: int = 0
+    unpriced: Counter[str] = field(default_factory=Counter)
+    sdk_summary: str | None = None
+    sdk_custom_title: str | None = None
+    sdk_first_prompt: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "project": self.project,
+            "files": 1 + len(self.subagent_files) if self.main_file else len(self.subagent_files),
+            "lines_read": self.lines_read,
+            "json_objects": self.json_objects,
+            "bad_lines": self.bad_lines,
+            "distinct_uuids": self.distinct_uuids,
+            "duplicate_uuids_same": self.duplicate_uuids_same,
+            "duplicate_uuids_different": self.duplicate_uuids_different,
+            "requests": len(self.requests),
+            "requests_in_other_sessions": self.requests_in_other_sessions,
+            "tokens_main": list(self.tokens_main),
+            "tokens_subagents": list(self.tokens_subagents),
+            "tokens_total": list(self.tokens_total),
+            "cost_main": round(self.cost_main, 6),
+            "cost_subagents": round(self.cost_subagents, 6),
+            "cost_total": round(self.cost_total, 6),
+            "costusd_requests": self.costusd_requests,
+            "unpriced": dict(self.unpriced),
+            "sdk_summary": self.sdk_summary,
+            "sdk_custom_title": self.sdk_custom_title,
+            "sdk_first_prompt": self.sdk_first_prompt,
+        }
+
+
+@dataclass
+class Ledger:
+    sessions: dict[str, SessionLedger]
+    tokens_total: tuple[int, int] = (0, 0)
+    cost_total: float = 0.0
+    requests_total: int = 0
+
+
+def _costusd(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _read_file(
+    path: Path, session: SessionLedger, in_subagent: bool, uuids: dict[str, set[str]]
+) -> None:
+    with path.open("rb") as handle:
+        for position, raw in enumerate(handle):
+            if not raw.strip():
+                continue
+            session.lines_read += 1
+            try:
+                entry = json.loads(raw.decode("utf-8", "replace"))
+            except ValueError:
+                session.bad_lines += 1
+                continue
+            if not isinstance(entry, dict):
+                session.bad_lines += 1
+                continue
+            session.json_objects += 1
+            kind = entry.get("type")
+            session.entry_types[kind if isinstance(kind, str) else repr(kind)] += 1
+            uuid = _str(entry.get("uuid"))
+            if uuid:
+                uuids.setdefault(uuid, set()).add(json.dumps(entry, sort_keys=True))
+            message = entry.get("message")
+            if kind != "assistant" or not isinstance(message, Mapping):
+                continue
+            usage = message.get("usage")
+            model = _str(message.get("model"))
+            if not isinstance(usage, Mapping) or model == SYNTHETIC_MODEL:
+                continue
+            message_id = _str(message.get("id"))
+            request_id = _str(entry.get("requestId"))
+            if message_id or request_id:
+                key: RequestKey = (message_id or "", request_id or "")
+            else:
+                key = ("", f"{path}#{position}")
+            session.requests[key] = Request(
+                key, model, usage, _costusd(entry.get("costUSD")), in_subagent
+            )
+
+
+def _count_uuids(
+    session: SessionLedger, uuids: dict[str, set[str]], occurrences: Counter[str]
+) -> None:
+    session.distinct_uuids = len(uuids)
+    for uuid, contents in uuids.items():
+        if occurrences[uuid] > 1:
+            if len(contents) == 1:
+                session.duplicate_uuids_same += 1
+            else:
+                session.duplicate_uuids_different += 1
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _request_cost(request: Request, table: PriceTable, session: SessionLedger) -> float:
+    if request.cost_usd is not None:
+        session.costusd_requests += 1
+        return request.cost_usd
+    cost = table.cost(request.model, request.usage)
+    if cost is None:
+        session.unpriced[request.model or "(no model)"] += 1
+        return 0.0
+    return cost
+
+
+def _sdk_info(session: SessionLedger) -> None:
+    """Title and first prompt as the official SDK computes them for this file.
+
+    The SDK's ``list_sessions``/``get_session_info`` locate the file from a
+    project path; here the file is known, so its own two helpers that those
+    functions call are used on it directly.
+    """
+    if session.main_file is None:
+        return
+    from claude_agent_sdk._internal import sessions as sdk_sessions
+
+    lite = sdk_sessions._read_session_lite(session.main_file)
+    if lite is None:
+        return
+    info = sdk_sessions._parse_session_info_from_lite(session.session_id, lite)
+    if info is None:
+        return
+    session.sdk_summary = info.summary
+    session.sdk_custom_title = info.custom_title
+    session.sdk_first_prompt = info.first_prompt
+
+
+def _session_files(projects: Path) -> Iterable[tuple[str, str, Path, bool]]:
+    """``(project, session id, path, is subagent)`` for every transcript under ``projects``."""
+    for project in sorted(p for p in projects.iterdir() if p.is_dir()):
+        for main in sorted(project.glob("*.jsonl")):
+            yield project.name, main.stem, main, False
+        for session_dir in sorted(p for p in project.iterdir() if p.is_dir()):
+            subagents = session_dir / "subagents"
+            if subagents.is_dir():
+                for agent in sorted(subagents.rglob("agent-*.jsonl")):
+                    yield project.name, session_dir.name, agent, True
+
+
+def build_ledger(root: str | Path, table: PriceTable | None = None, *, sdk: bool = True) -> Ledger:
+    """The ledger of every session under ``root`` (a config dir or its ``projects``)."""
+    prices = default_price_table() if table is None else table
+    base = Path(root)
+    projects = base / "projects" if (base / "projects").is_dir() else base
+    sessions: dict[str, SessionLedger] = {}
+    uuids: dict[str, dict[str, set[str]]] = {}
+    occurrences: dict[str, Counter[str]] = {}
+    for project, session_id, path, in_subagent in _session_files(projects):
+        session = sessions.setdefault(session_id, SessionLedger(session_id, project))
+        if in_subagent:
+            session.subagent_files.append(path)
+        else:
+            session.main_file = path
+        seen: dict[str, set[str]] = {}
+        _read_file(path, session, in_subagent, seen)
+        merged = uuids.setdefault(session_id, {})
+        counts = occurrences.setdefault(session_id, Counter())
+        for uuid, contents in seen.items():
+            merged.setdefault(uuid, set()).update(contents)
+        counts.update(_uuid_occurrences(path))
+    owners: Counter[RequestKey] = Counter()
+    for session in sessions.values():
+        owners.update(list(session.requests))
+    everything: dict[RequestKey, Request] = {}
+    for session in sessions.values():
+        _count_uuids(session, uuids[session.session_id], occurrences[session.session_id])
+        for request in session.requests.values():
+            tokens = request.tokens
+            cost = _request_cost(request, prices, session)
+            if request.in_subagent:
+                session.tokens_subagents = _add(session.tokens_subagents, tokens)
+                session.cost_subagents += cost
+            else:
+                session.tokens_main = _add(session.tokens_main, tokens)
+                session.cost_main += cost
+            session.tokens_total = _add(session.tokens_total, tokens)
+            session.cost_total += cost
+            if owners[request.key] > 1:
+                session.requests_in_other_sessions += 1
+            everything.setdefault(request.key, request)
+        if sdk:
+            _sdk_info(session)
+    ledger = Ledger(sessions, requests_total=len(everything))
+    scratch = SessionLedger("(all)", "")
+    for request in everything.values():
+        ledger.tokens_total = _add(ledger.tokens_total, request.tokens)
+        ledger.cost_total += _request_cost(request, prices, scratch)
+    return ledger
+
+
+def _uuid_occurrences(path: Path) -> Counter[str]:
+    found: Counter[str] = Counter()
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                entry = json.loads(raw.decode("utf-8", "replace"))
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and _str(entry.get("uuid")):
+                found[entry["uuid"]] += 1
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a tool for people
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    ledger = build_ledger(args[0] if args else Path(__file__).parent / "fixtures" / "transcripts")
+    report = {
+        "sessions": [s.as_dict() for s in ledger.sessions.values()],
+        "requests_total": ledger.requests_total,
+        "tokens_total": list(ledger.tokens_total),
+        "cost_total": round(ledger.cost_total, 6),
+    }
+    sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
