@@ -2,8 +2,10 @@
 
 The store records ``forked_from`` on a fork (from the SDK's ``forkedFrom``
 marker, the run that made it, or transcript entries shared with an earlier
-session). :func:`fork_tree` walks up to the root of a session's family and
-back down through every fork.
+session) and ``forked_at`` when it branched before the origin's last message.
+:func:`fork_tree` walks up to the root of a session's family and back down
+through every fork, one indexed query per session, so it costs the size of
+the family, not of the store.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from .exceptions import SessionNotFoundError
 
 if TYPE_CHECKING:
     from .store import SessionMetadata, SessionStore
+
+MAX_FAMILY = 10_000
 
 
 @dataclass
@@ -30,9 +34,12 @@ class LineageNode:
 
     def walk(self) -> list[LineageNode]:
         """This node and every descendant, depth first."""
-        found = [self]
-        for child in self.children:
-            found.extend(child.walk())
+        found: list[LineageNode] = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            stack.extend(reversed(node.children))
         return found
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,31 +71,24 @@ def fork_tree(store: SessionStore, session_id: str) -> Lineage:
     start = store.get_metadata(session_id)
     if start is None:
         raise SessionNotFoundError(session_id)
-    everyone = {m.session_id: m for m in store.list_sessions()}
-    everyone[start.session_id] = start
-    root = start
-    seen = {root.session_id}
-    missing: str | None = None
-    while root.forked_from:
-        parent = everyone.get(root.forked_from)
+    root, seen, missing = start, {start.session_id}, None
+    while root.forked_from and root.forked_from not in seen:  # a cycle stops where it closes
+        parent = store.get_metadata(root.forked_from)
         if parent is None:
             missing = root.forked_from
             break
-        if parent.session_id in seen:  # a cycle: stop where it closes
-            break
         seen.add(parent.session_id)
         root = parent
-    children: dict[str, list[SessionMetadata]] = {}
-    for metadata in everyone.values():
-        if metadata.forked_from and metadata.forked_from != metadata.session_id:
-            children.setdefault(metadata.forked_from, []).append(metadata)
-
-    def build(metadata: SessionMetadata, ancestors: frozenset[str]) -> LineageNode:
-        node = LineageNode(metadata)
-        kids = sorted(children.get(metadata.session_id, []), key=lambda m: m.created_at)
-        for child in kids:
-            if child.session_id not in ancestors:
-                node.children.append(build(child, ancestors | {child.session_id}))
-        return node
-
-    return Lineage(build(root, frozenset({root.session_id})), start.session_id, missing)
+    top = LineageNode(root)
+    placed = {root.session_id}
+    queue = [top]
+    while queue and len(placed) < MAX_FAMILY:
+        node = queue.pop(0)
+        forks = store.search(forked_from=node.session_id)
+        for child in sorted(forks, key=lambda m: (m.created_at, m.session_id)):
+            if child.session_id not in placed:
+                placed.add(child.session_id)
+                branch = LineageNode(child)
+                node.children.append(branch)
+                queue.append(branch)
+    return Lineage(top, start.session_id, missing)

@@ -1,4 +1,9 @@
-"""Usage statistics over the stored sessions: counts and cost by day, model, tag and project."""
+"""Usage statistics over the stored sessions, for every face (terminal, web, MCP).
+
+The store adds up sessions, turns, cost and tokens in SQL (``store.usage``),
+so the figures cost one aggregate query each, whatever the store's size.
+Periods (day, week, month) are those the sessions were created in, in UTC.
+"""
 
 from __future__ import annotations
 
@@ -8,108 +13,148 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .store import SessionMetadata, SessionStore
+    from .store import SessionMetadata, SessionStore, UsageBucket
 
-UNKNOWN = "(none)"
+PERIODS = ("day", "week", "month")
+GROUPS = ("project", "model", "tag")
+DEFAULT_BY = ("day", "model", "tag", "project")
 
 
 @dataclass
 class Bucket:
-    """Sessions and their cost in one group (a day, a model, a tag or a project)."""
+    """One group (a period, a model, a tag or a project) and its figures."""
 
     key: str
     sessions: int = 0
-    cost: float = 0.0
     turns: int = 0
+    cost: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @classmethod
+    def of(cls, found: UsageBucket) -> Bucket:
+        return cls(
+            found.key[0],
+            found.sessions,
+            found.turns,
+            found.cost,
+            found.input_tokens,
+            found.output_tokens,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "sessions": self.sessions, "cost": self.cost, "turns": self.turns}
+        return {
+            "key": self.key,
+            "sessions": self.sessions,
+            "turns": self.turns,
+            "cost": self.cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
 
 
 @dataclass
 class Stats:
-    """What :func:`compute_stats` found. Buckets are sorted by cost, highest first
-    (days by date, newest first). A session with several tags counts under each."""
+    """What :func:`compute_stats` found. Periods come newest first, other groups by
+    cost, highest first. A session with several tags counts under each."""
 
     sessions: int = 0
-    total_cost: float = 0.0
-    turns: int = 0
     messages: int = 0
-    by_day: list[Bucket] = field(default_factory=list)
-    by_model: list[Bucket] = field(default_factory=list)
-    by_tag: list[Bucket] = field(default_factory=list)
-    by_project: list[Bucket] = field(default_factory=list)
+    turns: int = 0
+    total_cost: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    by: dict[str, list[Bucket]] = field(default_factory=dict)
     top: list[SessionMetadata] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "sessions": self.sessions,
-            "total_cost": self.total_cost,
-            "turns": self.turns,
             "messages": self.messages,
-            "by_day": [b.to_dict() for b in self.by_day],
-            "by_model": [b.to_dict() for b in self.by_model],
-            "by_tag": [b.to_dict() for b in self.by_tag],
-            "by_project": [b.to_dict() for b in self.by_project],
+            "turns": self.turns,
+            "total_cost": self.total_cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "by": {name: [b.to_dict() for b in buckets] for name, buckets in self.by.items()},
             "top": [m.to_dict() for m in self.top],
         }
 
 
-def _add(groups: dict[str, Bucket], key: str, metadata: SessionMetadata) -> None:
-    bucket = groups.setdefault(key, Bucket(key))
-    bucket.sessions += 1
-    bucket.cost += metadata.total_cost
-    bucket.turns += metadata.turns
-
-
-def _by_cost(groups: dict[str, Bucket]) -> list[Bucket]:
-    return sorted(groups.values(), key=lambda b: (-b.cost, -b.sessions, b.key))
-
-
-def summarize(sessions: Iterable[SessionMetadata], *, top: int = 10) -> Stats:
-    """Statistics over ``sessions`` (days are the UTC day each session was created)."""
-    stats = Stats()
-    days: dict[str, Bucket] = {}
-    models: dict[str, Bucket] = {}
-    tags: dict[str, Bucket] = {}
-    projects: dict[str, Bucket] = {}
-    everything: list[SessionMetadata] = []
-    for metadata in sessions:
-        everything.append(metadata)
-        stats.sessions += 1
-        stats.total_cost += metadata.total_cost
-        stats.turns += metadata.turns
-        stats.messages += metadata.message_count
-        _add(days, metadata.created_at.date().isoformat(), metadata)
-        _add(models, metadata.model or UNKNOWN, metadata)
-        for tag in metadata.tags or (UNKNOWN,):
-            _add(tags, tag, metadata)
-        _add(projects, metadata.project or metadata.project_key or UNKNOWN, metadata)
-    stats.total_cost = round(stats.total_cost, 10)
-    stats.by_day = sorted(days.values(), key=lambda b: b.key, reverse=True)
-    stats.by_model = _by_cost(models)
-    stats.by_tag = _by_cost(tags)
-    stats.by_project = _by_cost(projects)
-    stats.top = sorted(everything, key=lambda m: (-m.total_cost, m.session_id))[:top]
-    return stats
+def _sorted(name: str, buckets: list[Bucket]) -> list[Bucket]:
+    if name in PERIODS:
+        return sorted(buckets, key=lambda b: b.key, reverse=True)
+    return sorted(buckets, key=lambda b: (-b.cost, -b.sessions, b.key))
 
 
 def compute_stats(
     store: SessionStore,
     *,
-    after: date | datetime | None = None,
-    before: date | datetime | None = None,
+    by: Iterable[str] = DEFAULT_BY,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
     project: str | None = None,
     tags: Iterable[str] | None = None,
     model: str | None = None,
     top: int = 10,
 ) -> Stats:
-    """Statistics over the stored sessions matching the (optional) criteria."""
-    sessions = store.search(
-        after=after,
-        before=before,
-        project=project,
-        tags=list(tags) if tags else None,
-        model=model,
+    """Statistics over the sessions created between ``since`` and ``until`` (inclusive)
+    and matching the other criteria; ``by`` names the groupings to break them down by."""
+    criteria: dict[str, Any] = {
+        "after": since,
+        "before": until,
+        "project": project,
+        "tags": list(tags) if tags else None,
+        "model": model,
+    }
+    totals = store.usage((), **criteria)
+    stats = Stats()
+    if totals:
+        total = totals[0]
+        stats.sessions, stats.messages, stats.turns = total.sessions, total.messages, total.turns
+        stats.total_cost = total.cost
+        stats.input_tokens, stats.output_tokens = total.input_tokens, total.output_tokens
+    for name in by:
+        stats.by[name] = _sorted(name, [Bucket.of(b) for b in store.usage(name, **criteria)])
+    if top:
+        stats.top = store.search(limit=top, order="cost", **criteria)
+    return stats
+
+
+@dataclass
+class Series:
+    """Figures per period, split by a second grouping (for stacked charts).
+
+    ``periods`` run oldest first; ``cost[stack][i]`` and ``tokens[stack][i]`` belong
+    to ``periods[i]``. Stacks come most expensive first.
+    """
+
+    period: str
+    stack: str
+    periods: list[str]
+    cost: dict[str, list[float]]
+    tokens: dict[str, list[int]]
+
+
+def usage_series(
+    store: SessionStore, period: str = "day", stack: str = "model", **criteria: Any
+) -> Series:
+    """Cost and tokens per ``period``, stacked by ``stack`` (model, project or tag)."""
+    found = store.usage((period, stack), **criteria)
+    periods = sorted({bucket.key[0] for bucket in found})
+    index = {key: position for position, key in enumerate(periods)}
+    cost: dict[str, list[float]] = {}
+    tokens: dict[str, list[int]] = {}
+    for bucket in found:
+        when, name = bucket.key
+        cost.setdefault(name, [0.0] * len(periods))[index[when]] += bucket.cost
+        tokens.setdefault(name, [0] * len(periods))[index[when]] += (
+            bucket.input_tokens + bucket.output_tokens
+        )
+    order = sorted(cost, key=lambda name: -sum(cost[name]))
+    return Series(
+        period,
+        stack,
+        periods,
+        {name: cost[name] for name in order},
+        {name: tokens[name] for name in order},
     )
-    return summarize(sessions, top=top)

@@ -187,15 +187,37 @@ def test_stats(ids, invoke):
         ids["fork1"],
         ids["grandchild"],
     ]
-    models = {b["key"]: b for b in data["by_model"]}
+    models = {b["key"]: b for b in data["by"]["model"]}
     assert models["claude-opus-4-1"]["cost"] == pytest.approx(0.25)
-    tags = {b["key"]: b["sessions"] for b in data["by_tag"]}
+    tags = {b["key"]: b["sessions"] for b in data["by"]["tag"]}
     assert tags == {"work": 2, "parser": 1, "play": 1, "(none)": 1}
-    assert data["by_day"][0]["key"] == "2026-03-04"
+    assert data["by"]["day"][0]["key"] == "2026-03-04"
     filtered = as_json(invoke("stats", "--json", "--tag", "work"))
     assert filtered["sessions"] == 2
     table = invoke("stats")
-    assert table.exit_code == 0 and "Cost by model" in table.stdout and "$2.3000" in table.stdout
+    assert table.exit_code == 0 and "By model" in table.stdout and "$2.3000" in table.stdout
+
+
+def test_stats_by_period_and_dates(ids, invoke):
+    weeks = as_json(invoke("stats", "--json", "--by", "week", "--by", "month", "--top", "0"))
+    assert list(weeks["by"]) == ["week", "month"] and weeks["top"] == []
+    # 2026-03-01 is a Sunday: its week starts on Monday 2026-02-23.
+    assert {b["key"]: b["sessions"] for b in weeks["by"]["week"]} == {
+        "2026-03-02": 3,
+        "2026-02-23": 1,
+    }
+    assert weeks["by"]["month"] == [
+        {
+            "key": "2026-03",
+            "sessions": 4,
+            "turns": 4,
+            "cost": pytest.approx(2.3),
+            "input_tokens": weeks["input_tokens"],
+            "output_tokens": weeks["output_tokens"],
+        }
+    ]
+    spring = as_json(invoke("stats", "--json", "--since", "2026-03-02", "--until", "2026-03-03"))
+    assert spring["sessions"] == 2 and spring["total_cost"] == pytest.approx(1.75)
 
 
 def test_stats_empty(invoke):

@@ -13,7 +13,7 @@ from rich.tree import Tree
 
 from ..lineage import LineageNode, fork_tree
 from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
-from ..stats import Bucket, compute_stats
+from ..stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
 from ..store import SessionMetadata
 from ..terminal import for_terminal, json_for_terminal
 from .app import cli
@@ -258,40 +258,66 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
     console().print(top)
 
 
-def _bucket_table(title: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
-    table.add_column(title.split(" ")[-1].capitalize())
-    table.add_column("Sessions", justify="right")
-    table.add_column("Turns", justify="right")
-    table.add_column("Cost", justify="right")
+def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
+    table = Table(title=f"By {name}", title_justify="left", show_edge=False, header_style="bold")
+    table.add_column(name.capitalize())
+    for column in ("Sessions", "Turns", "Tokens in", "Tokens out", "Cost"):
+        table.add_column(column, justify="right")
     for bucket in buckets[:limit]:
         table.add_row(
-            _stored(bucket.key), str(bucket.sessions), str(bucket.turns), format_cost(bucket.cost)
+            _stored(bucket.key),
+            str(bucket.sessions),
+            str(bucket.turns),
+            f"{bucket.input_tokens:,}",
+            f"{bucket.output_tokens:,}",
+            format_cost(bucket.cost),
         )
     return table
 
 
 @cli.command("stats")
-@click.option("--after", type=WHEN, help="Sessions created on or after (2026-01-31, ISO, 7d).")
-@click.option("--before", type=WHEN, help="Sessions created on or before.")
+@click.option(
+    "--by",
+    "groupings",
+    multiple=True,
+    type=click.Choice([*PERIODS, *GROUPS]),
+    help="Break down by this (repeatable; default: day, model, tag, project).",
+)
+@click.option("--since", type=WHEN, help="Sessions created on or after (2026-01-31, ISO, 7d).")
+@click.option("--until", type=WHEN, help="Sessions created on or before.")
+@click.option("--after", type=WHEN, hidden=True)
+@click.option("--before", type=WHEN, hidden=True)
 @click.option("--project", help="Only this project directory or project key.")
 @click.option("--tag", "tags", multiple=True, help="Only sessions with this tag (repeatable).")
 @click.option("--model", help="Only models whose name contains this.")
+@click.option("--top", type=click.IntRange(min=0, max=1000), default=10, show_default=True)
 @store_option
 @json_option
 def stats_command(
+    groupings: tuple[str, ...],
+    since: date | datetime | None,
+    until: date | datetime | None,
     after: date | datetime | None,
     before: date | datetime | None,
     project: str | None,
     tags: tuple[str, ...],
     model: str | None,
+    top: int,
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Sessions and cost: totals, by day, model, tag and project, and the most expensive."""
+    """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
+    expensive sessions. Periods are those sessions were created in (UTC)."""
     store = open_store(store_location)
     stats = compute_stats(
-        store, after=after, before=before, project=project, tags=tags, model=model
+        store,
+        by=groupings or DEFAULT_BY,
+        since=since or after,
+        until=until or before,
+        project=project,
+        tags=tags,
+        model=model,
+        top=top,
     )
     if as_json:
         echo_json(stats.to_dict())
@@ -299,21 +325,18 @@ def stats_command(
     out = console()
     out.print(
         f"[bold]{stats.sessions}[/bold] sessions, [bold]{stats.turns}[/bold] turns, "
+        f"{stats.input_tokens:,} tokens in, {stats.output_tokens:,} out, "
         f"total cost [bold]{format_cost(stats.total_cost)}[/bold]"
     )
     if not stats.sessions:
         return
-    for title, buckets in (
-        ("Cost by day", stats.by_day),
-        ("Cost by model", stats.by_model),
-        ("Cost by tag", stats.by_tag),
-        ("Cost by project", stats.by_project),
-    ):
+    for name, buckets in stats.by.items():
         out.print()
-        out.print(_bucket_table(title, buckets))
-    out.print()
-    out.print("[bold]Most expensive sessions[/bold]")
-    out.print(sessions_table(stats.top))
+        out.print(_bucket_table(name, buckets))
+    if stats.top:
+        out.print()
+        out.print("[bold]Most expensive sessions[/bold]")
+        out.print(sessions_table(stats.top))
 
 
 @cli.command("path")

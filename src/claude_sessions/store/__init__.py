@@ -8,7 +8,7 @@ full text) and a driver (connections, transactions). Pure pieces beside them:
 """
 
 from .location import default_location
-from .records import SessionData, SessionMetadata, SessionPage
+from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 from .session_store import AsyncSessionStore, SessionStore
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "SessionMetadata",
     "SessionPage",
     "SessionStore",
+    "UsageBucket",
     "default_location",
 ]
 

@@ -22,18 +22,19 @@ from typing import Any, Literal, TypeVar, overload
 from ..exceptions import (
     AmbiguousSessionIdError,
     InvalidInputError,
+    InvalidQueryError,
     SessionNotFoundError,
     StoreError,
 )
 from ..ids import validate_session_id
 from ..message import Message
 from . import imports, reads, writes
-from .criteria import Cursor, build_criteria
+from .criteria import Cursor, build_criteria, check_grouping
 from .derive import normalize_tags
 from .dialect import Dialect, Found
 from .entries import as_entry, keyed
 from .plan import Plan, Txn, single
-from .records import SessionData, SessionMetadata, SessionPage
+from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")
@@ -342,6 +343,7 @@ class StoreCore:
         validate_session_id(session_id)
         added, removed = normalize_tags(add_tags), normalize_tags(remove_tags)
         text = _description(description)
+        now = self.now()
         updated = yield self._write(
             lambda: writes.update(
                 self.d,
@@ -350,6 +352,7 @@ class StoreCore:
                 remove_tags=removed,
                 describe=describe,
                 description=text,
+                now=now,
             )
         )
         if updated is None:
@@ -373,7 +376,8 @@ class StoreCore:
 
     def restore_session(self, session_id: str) -> Plan[SessionMetadata]:
         validate_session_id(session_id)
-        restored = yield self._write(lambda: writes.restore(self.d, session_id))
+        now = self.now()
+        restored = yield self._write(lambda: writes.restore(self.d, session_id, now))
         if restored is None:
             raise SessionNotFoundError(session_id, f"no session {session_id} in the trash")
         return restored  # type: ignore[no-any-return]
@@ -469,6 +473,28 @@ class StoreCore:
     def search(self, **criteria: Any) -> Plan[list[SessionMetadata]]:
         page = yield from self.search_page(**criteria)
         return page.sessions
+
+    def usage(self, by: Any = (), **criteria: Any) -> Plan[list[UsageBucket]]:
+        groups = check_grouping(by)
+        checked = build_criteria(**criteria)
+        if checked.text is not None:
+            raise InvalidQueryError("usage cannot be narrowed by text; use the other criteria")
+        rows = yield Txn(lambda: self.d.usage(checked, groups))
+        return [
+            UsageBucket(
+                key=tuple(str(row[f"k{index}"]) for index in range(len(groups))),
+                sessions=int(row["sessions"]),
+                messages=int(row["messages"]),
+                turns=int(row["turns"]),
+                cost=round(float(row["cost"]), 10),
+                input_tokens=int(row["input_tokens"]),
+                output_tokens=int(row["output_tokens"]),
+            )
+            for row in rows
+        ]
+
+    def version(self) -> Plan[str]:
+        return single(Txn(lambda: writes.version(self.d)))
 
     def resolve_id(self, prefix: str, *, trashed: bool = False) -> Plan[str]:
         validate_session_id(prefix)

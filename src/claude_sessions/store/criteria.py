@@ -68,12 +68,28 @@ class Criteria:
     max_cost: float | None = None
     model: str | None = None
     project: str | None = None
+    forked_from: str | None = None
     text: text_query.Node | None = None
     text_source: str | None = None
     limit: int | None = None
     offset: int = 0
     cursor: Cursor | None = None
     trashed: bool = False
+    by_cost: bool = False
+
+
+GROUPINGS = ("day", "week", "month", "model", "project", "tag")
+
+
+def check_grouping(by: Any) -> tuple[str, ...]:
+    """``by`` of ``SessionStore.usage``: one grouping name or a pair of them."""
+    found = (by,) if isinstance(by, str) else tuple(by)
+    if len(found) > 2 or len(set(found)) != len(found):
+        raise InvalidQueryError(f"group by at most two different things, not {by!r}")
+    for name in found:
+        if name not in GROUPINGS:
+            raise InvalidQueryError(f"cannot group by {name!r}; choose from {', '.join(GROUPINGS)}")
+    return found
 
 
 def _bound(value: Any, name: str, *, end_of_day: bool) -> float | None:
@@ -151,11 +167,13 @@ def build_criteria(
     max_cost: Any = None,
     model: Any = None,
     project: Any = None,
+    forked_from: Any = None,
     text: Any = None,
     limit: Any = None,
     offset: Any = 0,
     cursor: Any = None,
     trashed: bool = False,
+    order: Any = "updated",
 ) -> Criteria:
     if not isinstance(match_all_tags, bool):
         raise InvalidQueryError("match_all_tags must be True or False")
@@ -176,6 +194,10 @@ def build_criteria(
         position = Cursor.decode(cursor)
         if position.ranked != (parsed is not None):
             raise InvalidQueryError("this page cursor belongs to a different search")
+    if order not in ("updated", "cost"):
+        raise InvalidQueryError(f"order must be 'updated' or 'cost', not {order!r}")
+    if order == "cost" and (words is not None or cursor is not None):
+        raise InvalidQueryError("order='cost' goes with neither a text search nor a cursor")
     skip = _count(offset, "offset", allow_none=False)
     assert skip is not None
     if position is not None and skip:
@@ -189,10 +211,12 @@ def build_criteria(
         max_cost=dear,
         model=_text(model, "model"),
         project=_text(project, "project"),
+        forked_from=_text(forked_from, "forked_from"),
         text=parsed,
         text_source=words,
         limit=_count(limit, "limit", allow_none=True),
         offset=skip,
         cursor=position,
         trashed=trashed,
+        by_cost=order == "cost",
     )

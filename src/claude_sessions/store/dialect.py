@@ -172,6 +172,10 @@ class Dialect(Protocol):
         newest ``updated_at`` first, or ranked best first for a text search."""
         ...
 
+    def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        """Rows of :func:`usage_sql` for the sessions matching ``criteria``."""
+        ...
+
 
 def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
     """A ``sessions`` row selected with ``ROW_COLUMNS`` or ``META_COLUMNS``."""
@@ -208,3 +212,18 @@ def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
 def meta_text(description: str | None, title: str | None) -> str:
     """The searchable text beside the messages: description and title."""
     return "\n".join(part for part in (description, title) if part)
+
+
+def usage_sql(groups: dict[str, str], by: tuple[str, ...], clauses: list[str]) -> str:
+    """The aggregate query behind ``SessionStore.usage`` (both dialects)."""
+    keys = [f"{groups[name]} AS k{index}" for index, name in enumerate(by)]
+    join = " LEFT JOIN tags t ON t.session_ref = s.id" if "tag" in by else ""
+    group = f" GROUP BY {', '.join(f'k{index}' for index in range(len(by)))}" if by else ""
+    return (
+        f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, "
+        "coalesce(sum(s.message_count), 0) AS messages, "
+        "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
+        "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
+        "coalesce(sum(s.output_tokens), 0) AS output_tokens "
+        f"FROM sessions s{join} WHERE {' AND '.join(clauses)}{group}"
+    )

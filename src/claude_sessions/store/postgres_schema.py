@@ -110,6 +110,8 @@ SCHEMA_V2: tuple[str, ...] = (
     "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
     "DROP INDEX sessions_by_project_key",
     "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
+    "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
     "ALTER TABLE entries RENAME COLUMN uuid TO entry_key",
     "ALTER INDEX entries_by_uuid RENAME TO entries_by_key",

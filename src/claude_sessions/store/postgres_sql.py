@@ -21,7 +21,7 @@ from typing import Any
 
 from . import text_query
 from .criteria import Criteria
-from .dialect import META_COLUMNS, Found, session_row
+from .dialect import META_COLUMNS, Found, session_row, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
 from .postgres_schema import TS_CONFIG, lock
@@ -192,6 +192,9 @@ class PostgresDialect:
         if criteria.project:
             clauses.append("(s.project = %s OR s.project_key = %s)")
             params.extend([_clean(criteria.project)] * 2)
+        if criteria.forked_from:
+            clauses.append("s.forked_from = %s")
+            params.append(_clean(criteria.forked_from))
         return clauses, params
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
@@ -200,16 +203,26 @@ class PostgresDialect:
             return (yield from self._listing(criteria, clauses, params))
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 
+    def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        clauses, params = self._filters(criteria)
+        rows = yield Stmt(usage_sql(_GROUPS, by, clauses), params, "all")
+        return list(rows)
+
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any]
     ) -> Op[list[Found]]:
-        key = "s.trashed_at" if criteria.trashed else "s.updated_at"
+        if criteria.trashed:
+            key = "s.trashed_at"
+        elif criteria.by_cost:
+            key = "s.total_cost"
+        else:
+            key = "s.updated_at"
         if criteria.cursor is not None:
             moment = self.time(criteria.cursor.value)
             clauses = [*clauses, f"({key} < %s OR ({key} = %s AND s.id < %s))"]
             params = [*params, moment, moment, criteria.cursor.ref]
         where = " AND ".join(clauses)
-        ranged = any(
+        ranged = criteria.by_cost or any(
             bound is not None
             for bound in (criteria.after, criteria.before, criteria.min_cost, criteria.max_cost)
         )
@@ -272,6 +285,17 @@ class PostgresDialect:
             "all",
         )
         return [Found(session_row(self, row), row["snippet"], float(row["score"])) for row in rows]
+
+
+_UTC = "s.created_at AT TIME ZONE 'UTC'"
+_GROUPS = {
+    "day": f"to_char({_UTC}, 'YYYY-MM-DD')",
+    "week": f"to_char(date_trunc('week', {_UTC}), 'YYYY-MM-DD')",
+    "month": f"to_char({_UTC}, 'YYYY-MM')",
+    "model": "coalesce(s.model, '(none)')",
+    "project": "coalesce(s.project, nullif(s.project_key, ''), '(none)')",
+    "tag": "coalesce(t.tag, '(none)')",
+}
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:

@@ -90,3 +90,32 @@ class SessionPage:
 
     sessions: list[SessionMetadata]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    """Sessions, turns, cost and tokens of one group of sessions (see ``SessionStore.usage``).
+
+    ``key`` holds one value per grouping asked for: a day (``2026-03-01``), a week
+    (its Monday), a month (``2026-03``), a model, a project or a tag; ``(none)``
+    when a session has none. A session with several tags counts under each.
+    """
+
+    key: tuple[str, ...]
+    sessions: int
+    messages: int
+    turns: int
+    cost: float
+    input_tokens: int
+    output_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": list(self.key),
+            "sessions": self.sessions,
+            "messages": self.messages,
+            "turns": self.turns,
+            "cost": self.cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }

@@ -20,7 +20,7 @@ from ..exceptions import StoreError
 from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
 from .location import default_location, open_async_driver, open_driver
 from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
-from .records import SessionData, SessionMetadata, SessionPage
+from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 
 if TYPE_CHECKING:
     from .sdk_adapter import SDKSessionStore
@@ -340,9 +340,11 @@ class SessionStore:
         max_cost: float | None = None,
         model: str | None = None,
         project: str | None = None,
+        forked_from: str | None = None,
         text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        order: Literal["updated", "cost"] = "updated",
     ) -> list[SessionMetadata]:
         """Sessions matching every given criterion.
 
@@ -352,6 +354,7 @@ class SessionStore:
         - ``min_cost``/``max_cost``: inclusive bounds on ``total_cost``;
         - ``model``: case-insensitive substring (``"sonnet"``);
         - ``project``: the project directory or the SDK project key;
+        - ``forked_from``: forks of that session id;
         - ``text``: full-text search over message text, description and
           title: words (all must occur), ``"a phrase"``, ``prefix*``,
           ``AND``/``OR``/``NOT`` and parentheses. Results are ranked best
@@ -359,8 +362,9 @@ class SessionStore:
           ``rank`` (lower is better). A text search answers within a second
           or raises :class:`QueryTooExpensiveError`.
 
-        Without ``text`` the newest ``updated_at`` comes first. Bad criteria
-        raise :class:`~claude_sessions.InvalidQueryError`.
+        Without ``text`` the newest ``updated_at`` comes first, or with
+        ``order="cost"`` the most expensive. Bad criteria raise
+        :class:`~claude_sessions.InvalidQueryError`.
         """
         return self._run(
             self._core.search(
@@ -372,9 +376,11 @@ class SessionStore:
                 max_cost=max_cost,
                 model=model,
                 project=project,
+                forked_from=forked_from,
                 text=text,
                 limit=limit,
                 offset=offset,
+                order=order,
             )
         )
 
@@ -384,6 +390,18 @@ class SessionStore:
         """One page of :meth:`search` (same criteria), found by keyset: page 500 costs what
         page 1 costs. Pass the returned ``next_cursor`` for the next page."""
         return self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+
+    def usage(self, by: str | Iterable[str] = (), **criteria: Any) -> list[UsageBucket]:
+        """Sessions, turns, cost and tokens grouped ``by`` one or two of ``day``,
+        ``week``, ``month``, ``model``, ``project``, ``tag`` (nothing: the totals),
+        over the sessions matching the :meth:`search` criteria (text aside).
+        Days, weeks and months are those sessions were created in (UTC).
+        """
+        return self._run(self._core.usage(by, **criteria))
+
+    def version(self) -> str:
+        """A value that changes whenever a session is written, tagged, trashed or deleted."""
+        return self._run(self._core.version())
 
     def resolve_id(self, prefix: str, *, trashed: bool = False) -> str:
         """The one stored (or, with ``trashed``, trashed) session id starting with ``prefix``
@@ -630,9 +648,11 @@ class AsyncSessionStore:
         max_cost: float | None = None,
         model: str | None = None,
         project: str | None = None,
+        forked_from: str | None = None,
         text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        order: Literal["updated", "cost"] = "updated",
     ) -> list[SessionMetadata]:
         """Same criteria as :meth:`SessionStore.search`."""
         return await self._run(
@@ -645,9 +665,11 @@ class AsyncSessionStore:
                 max_cost=max_cost,
                 model=model,
                 project=project,
+                forked_from=forked_from,
                 text=text,
                 limit=limit,
                 offset=offset,
+                order=order,
             )
         )
 
@@ -655,6 +677,12 @@ class AsyncSessionStore:
         self, *, limit: int = 50, cursor: str | None = None, **criteria: Any
     ) -> SessionPage:
         return await self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+
+    async def usage(self, by: str | Iterable[str] = (), **criteria: Any) -> list[UsageBucket]:
+        return await self._run(self._core.usage(by, **criteria))
+
+    async def version(self) -> str:
+        return await self._run(self._core.version())
 
     async def resolve_id(self, prefix: str, *, trashed: bool = False) -> str:
         return await self._run(self._core.resolve_id(prefix, trashed=trashed))

@@ -196,6 +196,8 @@ SCHEMA_V5 = (
     "WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
+    "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
     """CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
         DELETE FROM sessions_fts WHERE rowid = old.id;

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import text_query
 from .criteria import Criteria
-from .dialect import META_COLUMNS, Found, session_row
+from .dialect import META_COLUMNS, Found, session_row, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
 
@@ -151,6 +151,9 @@ class SQLiteDialect:
         if criteria.project:
             clauses.append("(s.project = ? OR s.project_key = ?)")
             params.extend([self.text(criteria.project)] * 2)
+        if criteria.forked_from:
+            clauses.append("s.forked_from = ?")
+            params.append(self.text(criteria.forked_from))
         return clauses, params
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
@@ -160,11 +163,18 @@ class SQLiteDialect:
             return (yield from self._listing(criteria, clauses, params, limit))
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
+    def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        clauses, params = self._filters(criteria)
+        rows = yield Stmt(usage_sql(_GROUPS, by, clauses), params, "all")
+        return list(rows)
+
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any], limit: int
     ) -> Op[list[Found]]:
         if criteria.trashed:
             order, key = "s.trashed_at DESC, s.id DESC", "s.trashed_at"
+        elif criteria.by_cost:
+            order, key = "s.total_cost DESC, s.id DESC", "s.total_cost"
         else:
             order, key = "s.updated_at DESC, s.id DESC", "s.updated_at"
         if criteria.cursor is not None:
@@ -241,6 +251,16 @@ class SQLiteDialect:
                 row = session_row(self, found[ref])
                 results.append(Found(row, snippet["text"] if snippet else None, hit["score"]))
         return results
+
+
+_GROUPS = {
+    "day": "strftime('%Y-%m-%d', s.created_at, 'unixepoch')",
+    "week": "date(s.created_at, 'unixepoch', '-6 days', 'weekday 1')",
+    "month": "strftime('%Y-%m', s.created_at, 'unixepoch')",
+    "model": "coalesce(s.model, '(none)')",
+    "project": "coalesce(s.project, nullif(s.project_key, ''), '(none)')",
+    "tag": "coalesce(t.tag, '(none)')",
+}
 
 
 def fts_query(node: text_query.Node) -> str:

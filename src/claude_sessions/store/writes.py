@@ -123,6 +123,13 @@ def _next_mtime(d: Dialect, project_key: str, now: float) -> Op[int]:
     return max(int(now * 1000), int(top["top"]) + 1)
 
 
+def _touch(d: Dialect, ref: int, project_key: str, now: float) -> Op[None]:
+    """Record a write that changed no entry (tags, description, trash): the storage
+    clock moves, so listings and live views see the change."""
+    mtime = yield from _next_mtime(d, project_key, now)
+    yield Stmt(d.sql("UPDATE sessions SET mtime_ms = ? WHERE id = ?"), (mtime, ref))
+
+
 def _sync_tags(
     d: Dialect,
     ref: int,
@@ -484,12 +491,14 @@ def update(
     remove_tags: Sequence[str] = (),
     describe: bool = False,
     description: str | None = None,
+    now: float,
 ) -> Op[SessionMetadata | None]:
     """Add and remove user tags and set the description of the newest live session."""
     yield from d.lock(session_id)
     row = yield from find_live(d, session_id, None)
     if row is None:
         return None
+    yield from _touch(d, row.ref, row.project_key, now)
     if add_tags:
         yield Stmt(
             d.sql(
@@ -520,29 +529,32 @@ def trash(
 ) -> Op[int]:
     """Move the live sessions with this id (under ``project_key``, or all) to the trash."""
     yield from d.lock(session_id)
-    sql = "SELECT id FROM sessions WHERE session_id = ? AND trashed_at IS NULL"
+    sql = "SELECT id, project_key FROM sessions WHERE session_id = ? AND trashed_at IS NULL"
     params: tuple[Any, ...] = (session_id,)
     if project_key is not None:
         sql += " AND project_key = ?"
         params += (d.text(project_key),)
     rows = yield Stmt(d.sql(sql), params, "all")
-    refs = [int(row["id"]) for row in rows]
-    yield from _to_trash(d, refs, now, reason)
-    return len(refs)
+    yield from _to_trash(d, rows, now, reason)
+    return len(rows)
 
 
-def _to_trash(d: Dialect, refs: Sequence[int], now: float, reason: str) -> Op[None]:
-    if not refs:
+def _to_trash(d: Dialect, rows: Sequence[Any], now: float, reason: str) -> Op[None]:
+    """Trash the sessions of ``rows`` (each with ``id`` and ``project_key``)."""
+    if not rows:
         return
+    refs = [int(row["id"]) for row in rows]
     yield Stmt(
         d.sql("UPDATE sessions SET trashed_at = ?, trash_reason = ? WHERE id = ?"),
         [(d.time(now), reason, ref) for ref in refs],
         many=True,
     )
+    for row in rows:
+        yield from _touch(d, int(row["id"]), row["project_key"], now)
     yield from d.drop_text(refs)
 
 
-def restore(d: Dialect, session_id: str) -> Op[SessionMetadata | None]:
+def restore(d: Dialect, session_id: str, now: float) -> Op[SessionMetadata | None]:
     """Bring back what the most recent trashing of this id took (every project key)."""
     yield from d.lock(session_id)
     rows = yield Stmt(
@@ -569,6 +581,7 @@ def restore(d: Dialect, session_id: str) -> Op[SessionMetadata | None]:
             d.sql("UPDATE sessions SET trashed_at = NULL, trash_reason = NULL WHERE id = ?"),
             (row.ref,),
         )
+        yield from _touch(d, row.ref, row.project_key, now)
         entries = yield from load_entries(d, row.ref, "")
         yield from d.set_text(row.ref, _body(entries), meta_text(row.description, row.title))
     final = yield from by_ref(d, latest[0].ref)
@@ -634,13 +647,12 @@ def trash_expired_batch(
     """Trash up to :data:`CLEANUP_BATCH` expired sessions (one short transaction)."""
     where, params = _expired_where(d, protected)
     rows = yield Stmt(
-        d.sql(f"SELECT s.id FROM sessions s WHERE {where} LIMIT {CLEANUP_BATCH}"),
+        d.sql(f"SELECT s.id, s.project_key FROM sessions s WHERE {where} LIMIT {CLEANUP_BATCH}"),
         (d.time(cutoff), *params),
         "all",
     )
-    refs = [int(row["id"]) for row in rows]
-    yield from _to_trash(d, refs, now, reason)
-    return len(refs)
+    yield from _to_trash(d, rows, now, reason)
+    return len(rows)
 
 
 def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
@@ -682,3 +694,13 @@ def claim(d: Dialect, name: str, now: float, interval: float, *, take: bool) -> 
             (name, repr(now)),
         )
     return due
+
+
+def version(d: Dialect) -> Op[str]:
+    """A value that changes whenever a session is written, trashed or deleted."""
+    row = yield Stmt(
+        d.sql("SELECT coalesce(max(mtime_ms), 0) AS top, count(*) AS sessions FROM sessions"),
+        (),
+        "one",
+    )
+    return f"{int(row['top'])}.{int(row['sessions'])}"
