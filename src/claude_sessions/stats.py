@@ -7,10 +7,12 @@ Periods (day, week, month) are those the sessions were created in, in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from .store.criteria import period_key
 
 if TYPE_CHECKING:
     from .store import SessionMetadata, SessionStore, UsageBucket
@@ -86,6 +88,27 @@ def _sorted(name: str, buckets: list[Bucket]) -> list[Bucket]:
     return sorted(buckets, key=lambda b: (-b.cost, -b.sessions, b.key))
 
 
+def _roll_up(buckets: Iterable[UsageBucket], key: Callable[[UsageBucket], str]) -> list[Bucket]:
+    groups: dict[str, Bucket] = {}
+    for found in buckets:
+        name = key(found)
+        bucket = groups.setdefault(name, Bucket(name))
+        bucket.sessions += found.sessions
+        bucket.turns += found.turns
+        bucket.cost = round(bucket.cost + found.cost, 10)
+        bucket.input_tokens += found.input_tokens
+        bucket.output_tokens += found.output_tokens
+    return list(groups.values())
+
+
+def _period(name: str) -> Callable[[UsageBucket], str]:
+    def key(found: UsageBucket) -> str:
+        day = date.fromisoformat(found.key[0])
+        return period_key(name, (day - date(1970, 1, 1)).days)
+
+    return key
+
+
 def compute_stats(
     store: SessionStore,
     *,
@@ -98,7 +121,11 @@ def compute_stats(
     top: int = 10,
 ) -> Stats:
     """Statistics over the sessions created between ``since`` and ``until`` (inclusive)
-    and matching the other criteria; ``by`` names the groupings to break them down by."""
+    and matching the other criteria; ``by`` names the groupings to break them down by.
+
+    One aggregate query for every period asked (days, rolled up into the totals,
+    weeks and months) and one for each other grouping.
+    """
     criteria: dict[str, Any] = {
         "after": since,
         "before": until,
@@ -106,16 +133,30 @@ def compute_stats(
         "tags": list(tags) if tags else None,
         "model": model,
     }
-    totals = store.usage((), **criteria)
+    wanted = list(dict.fromkeys(by))
+    days = store.usage("day", **criteria)
     stats = Stats()
-    if totals:
-        total = totals[0]
-        stats.sessions, stats.messages, stats.turns = total.sessions, total.messages, total.turns
-        stats.total_cost = total.cost
-        stats.input_tokens, stats.output_tokens = total.input_tokens, total.output_tokens
-    for name in by:
-        stats.by[name] = _sorted(name, [Bucket.of(b) for b in store.usage(name, **criteria)])
-    if top:
+    for found in days:
+        stats.sessions += found.sessions
+        stats.messages += found.messages
+        stats.turns += found.turns
+        stats.total_cost = round(stats.total_cost + found.cost, 10)
+        stats.input_tokens += found.input_tokens
+        stats.output_tokens += found.output_tokens
+    pairs = (
+        store.usage(("model", "project"), **criteria) if {"model", "project"} & set(wanted) else []
+    )
+    for name in wanted:
+        if name in PERIODS:
+            buckets = _roll_up(days, _period(name))
+        elif name == "model":
+            buckets = _roll_up(pairs, lambda found: found.key[0])
+        elif name == "project":
+            buckets = _roll_up(pairs, lambda found: found.key[1])
+        else:
+            buckets = [Bucket.of(found) for found in store.usage(name, **criteria)]
+        stats.by[name] = _sorted(name, buckets)
+    if top and stats.sessions:
         stats.top = store.search(limit=top, order="cost", **criteria)
     return stats
 

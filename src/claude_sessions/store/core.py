@@ -12,6 +12,7 @@ longer than ``trash_days``. It never runs on a store opened read-only.
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import math
 import os
@@ -29,7 +30,7 @@ from ..exceptions import (
 from ..ids import validate_session_id
 from ..message import Message
 from . import imports, reads, writes
-from .criteria import Cursor, build_criteria, check_grouping
+from .criteria import PERIODS, Cursor, build_criteria, check_grouping, period_key
 from .derive import normalize_tags
 from .dialect import Dialect, Found
 from .entries import as_entry, keyed
@@ -51,6 +52,7 @@ TEXT_SEARCH_SECONDS = 0.8  # a full-text query stops here: every search answers 
 IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
+_SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens")
 
 
 class _FromEnvironment(enum.Enum):
@@ -459,16 +461,10 @@ class StoreCore:
         time_limit = TEXT_SEARCH_SECONDS if checked.text is not None else None
         found: list[Found] = yield Txn(lambda: self.d.search(checked), time_limit=time_limit)
         next_cursor = None
-        if checked.limit and len(found) == checked.limit:
+        if checked.limit and len(found) == checked.limit and not checked.by_cost:
             last = found[-1]
-            if checked.text is not None:
-                value = last.rank if last.rank is not None else 0.0
-            elif checked.trashed:
-                value = last.row.trashed_at or 0.0
-            else:
-                value = last.row.updated_at
-            next_cursor = Cursor(checked.text is not None, value, last.row.ref).encode()
-        return SessionPage([hit.metadata() for hit in found], next_cursor)
+            next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
+        return SessionPage([hit.metadata for hit in found], next_cursor)
 
     def search(self, **criteria: Any) -> Plan[list[SessionMetadata]]:
         page = yield from self.search_page(**criteria)
@@ -479,18 +475,29 @@ class StoreCore:
         checked = build_criteria(**criteria)
         if checked.text is not None:
             raise InvalidQueryError("usage cannot be narrowed by text; use the other criteria")
-        rows = yield Txn(lambda: self.d.usage(checked, groups))
+        # Periods are counted by day in SQL (integer arithmetic, one index scan) and
+        # rolled up into weeks and months here; tags come as whole sets, split here.
+        sql_name = {"day": "day", "week": "day", "month": "day", "tag": "tags"}
+        asked = tuple(dict.fromkeys(sql_name.get(g, g) for g in groups))
+        rows = yield Txn(lambda: self.d.usage(checked, asked))
+        totals: dict[tuple[str, ...], list[Any]] = {}
+        for row in rows:
+            found = dict(zip(asked, (row[f"k{i}"] for i in range(len(asked))), strict=True))
+            choices: list[Iterable[str]] = []
+            for g in groups:
+                if g in PERIODS:
+                    choices.append([period_key(g, int(found["day"]))])
+                elif g == "tag":
+                    choices.append(self.d.tags(found["tags"]) or ["(none)"])
+                else:
+                    choices.append([str(found[g])])
+            for key in itertools.product(*choices):
+                sums = totals.setdefault(key, [0, 0, 0, 0.0, 0, 0])
+                for position, name in enumerate(_SUMS):
+                    sums[position] += row[name]
         return [
-            UsageBucket(
-                key=tuple(str(row[f"k{index}"]) for index in range(len(groups))),
-                sessions=int(row["sessions"]),
-                messages=int(row["messages"]),
-                turns=int(row["turns"]),
-                cost=round(float(row["cost"]), 10),
-                input_tokens=int(row["input_tokens"]),
-                output_tokens=int(row["output_tokens"]),
-            )
-            for row in rows
+            UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f))
+            for key, (a, b, c, d, e, f) in totals.items()
         ]
 
     def version(self) -> Plan[str]:

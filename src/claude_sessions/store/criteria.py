@@ -34,7 +34,7 @@ class Cursor:
     """
 
     ranked: bool
-    value: float
+    value: float | int
     ref: int
 
     def encode(self) -> str:
@@ -48,7 +48,9 @@ class Cursor:
             kind, value, ref = json.loads(raw)
             if kind not in ("r", "u") or isinstance(value, bool) or isinstance(ref, bool):
                 raise ValueError(kind)
-            cursor = cls(kind == "r", float(value), int(ref))
+            if not isinstance(value, int | float):
+                raise TypeError(value)
+            cursor = cls(kind == "r", value, int(ref))
         except (ValueError, TypeError, UnicodeDecodeError):
             raise InvalidQueryError(f"not a page cursor: {token[:40]!r}") from None
         if not math.isfinite(cursor.value) or not 0 <= cursor.ref <= MAX_INTEGER:
@@ -78,7 +80,17 @@ class Criteria:
     by_cost: bool = False
 
 
-GROUPINGS = ("day", "week", "month", "model", "project", "tag")
+PERIODS = ("day", "week", "month")
+GROUPINGS = (*PERIODS, "model", "project", "tag")
+
+
+def period_key(period: str, day: int) -> str:
+    """The key of the period holding UTC day ``day`` (days since 1970-01-01):
+    ``2026-03-01``, the Monday of its week, or ``2026-03``."""
+    moment = date(1970, 1, 1) + timedelta(days=day)
+    if period == "week":
+        moment -= timedelta(days=moment.weekday())
+    return moment.strftime("%Y-%m") if period == "month" else moment.isoformat()
 
 
 def check_grouping(by: Any) -> tuple[str, ...]:

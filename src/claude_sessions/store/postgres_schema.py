@@ -111,6 +111,10 @@ SCHEMA_V2: tuple[str, ...] = (
     "DROP INDEX sessions_by_project_key",
     "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
     "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    # Covers usage aggregates (an index-only scan, not the wide session rows).
+    "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
+    "project, project_key, turns, message_count, input_tokens, output_tokens, tags) "
+    "WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
     "ALTER TABLE entries RENAME COLUMN uuid TO entry_key",

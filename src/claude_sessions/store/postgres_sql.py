@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import text_query
 from .criteria import Criteria
-from .dialect import META_COLUMNS, Found, session_row, usage_sql
+from .dialect import META_COLUMNS, Found, found, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
 from .postgres_schema import TS_CONFIG, lock
+from .sqlite_sql import sort_column
 
 HEADLINE_CHARS = 200_000
 HEADLINE_OPTIONS = (
     "StartSel=[, StopSel=], MaxFragments=1, MaxWords=14, MinWords=5, ShortWord=0, "
     'FragmentDelimiter=" … "'
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 _EXPONENT_RE = re.compile(r"\d[eE]\+?\d")  # positive: JSONB would make it an integer
@@ -75,6 +77,20 @@ class PostgresDialect:
     def epoch(self, value: Any) -> float:
         moment: datetime = value
         return moment.timestamp()
+
+    def moment(self, value: Any) -> datetime:
+        moment: datetime = value
+        return moment.astimezone(timezone.utc)
+
+    def sort_value(self, value: Any) -> float | int:
+        if isinstance(value, datetime):  # whole microseconds: a float could round them
+            return (value - _EPOCH) // timedelta(microseconds=1)
+        return float(value)
+
+    def sort_param(self, value: float | int, column: str) -> Any:
+        if column == "total_cost":
+            return value
+        return _EPOCH + timedelta(microseconds=int(value))
 
     def text(self, value: str | None) -> str | None:
         return _clean(value)
@@ -205,22 +221,18 @@ class PostgresDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = self._filters(criteria)
-        rows = yield Stmt(usage_sql(_GROUPS, by, clauses), params, "all")
+        rows = yield Stmt(usage_sql(_DAY, by, clauses), params, "all")
         return list(rows)
 
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any]
     ) -> Op[list[Found]]:
-        if criteria.trashed:
-            key = "s.trashed_at"
-        elif criteria.by_cost:
-            key = "s.total_cost"
-        else:
-            key = "s.updated_at"
+        column = sort_column(criteria)
+        key = f"s.{column}"
         if criteria.cursor is not None:
-            moment = self.time(criteria.cursor.value)
-            clauses = [*clauses, f"({key} < %s OR ({key} = %s AND s.id < %s))"]
-            params = [*params, moment, moment, criteria.cursor.ref]
+            position = self.sort_param(criteria.cursor.value, column)
+            clauses = [*clauses, f"({key}, s.id) < (%s, %s)"]
+            params = [*params, position, criteria.cursor.ref]
         where = " AND ".join(clauses)
         ranged = criteria.by_cost or any(
             bound is not None
@@ -242,7 +254,7 @@ class PostgresDialect:
                 f"JOIN sessions s ON s.id = page.id ORDER BY page.sort DESC, page.id DESC"
             )
         rows = yield Stmt(sql, (*params, criteria.limit, criteria.offset), "all")
-        return [Found(session_row(self, row)) for row in rows]
+        return [found(self, row, column) for row in rows]
 
     def _ranked(
         self,
@@ -257,8 +269,8 @@ class PostgresDialect:
         page_params: list[Any] = []
         if criteria.cursor is not None:
             position = criteria.cursor
-            page = "WHERE (ranked.score > %s OR (ranked.score = %s AND ranked.id > %s))"
-            page_params = [position.value, position.value, position.ref]
+            page = "WHERE (ranked.score, ranked.id) > (%s, %s)"
+            page_params = [position.value, position.ref]
         extra = "".join(f" AND {clause}" for clause in clauses)
         # The tsquery is built from parameters only, so it is folded once at plan time.
         sql = (
@@ -284,18 +296,13 @@ class PostgresDialect:
             ),
             "all",
         )
-        return [Found(session_row(self, row), row["snippet"], float(row["score"])) for row in rows]
+        return [
+            found(self, row, "updated_at", snippet=row["snippet"], rank=float(row["score"]))
+            for row in rows
+        ]
 
 
-_UTC = "s.created_at AT TIME ZONE 'UTC'"
-_GROUPS = {
-    "day": f"to_char({_UTC}, 'YYYY-MM-DD')",
-    "week": f"to_char(date_trunc('week', {_UTC}), 'YYYY-MM-DD')",
-    "month": f"to_char({_UTC}, 'YYYY-MM')",
-    "model": "coalesce(s.model, '(none)')",
-    "project": "coalesce(s.project, nullif(s.project_key, ''), '(none)')",
-    "tag": "coalesce(t.tag, '(none)')",
-}
+_DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:

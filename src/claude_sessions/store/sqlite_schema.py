@@ -197,6 +197,10 @@ SCHEMA_V5 = (
     "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
     "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    # Covers usage aggregates: they read this index, not the wide session rows.
+    "CREATE INDEX sessions_usage ON sessions (created_at, total_cost, model, project, "
+    "project_key, turns, message_count, input_tokens, output_tokens, tags) "
+    "WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
     """CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN

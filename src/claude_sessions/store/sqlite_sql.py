@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from . import text_query
 from .criteria import Criteria
-from .dialect import META_COLUMNS, Found, session_row, usage_sql
+from .dialect import META_COLUMNS, Found, found, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
 
@@ -40,6 +41,15 @@ class SQLiteDialect:
 
     def epoch(self, value: Any) -> float:
         return float(value)
+
+    def moment(self, value: Any) -> datetime:
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+
+    def sort_value(self, value: Any) -> float | int:
+        return float(value)  # epoch seconds or a cost, as stored: the cursor repeats them
+
+    def sort_param(self, value: float | int, column: str) -> Any:
+        return value
 
     def text(self, value: str | None) -> str | None:
         return None if value is None else clean_text(value)
@@ -165,22 +175,22 @@ class SQLiteDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = self._filters(criteria)
-        rows = yield Stmt(usage_sql(_GROUPS, by, clauses), params, "all")
+        # The covering index, named: without statistics the planner may pick a narrower
+        # one and read every wide session row through it.
+        table = "sessions s INDEXED BY sessions_usage"
+        sql = usage_sql(_DAY, by, clauses, table=table)
+        rows = yield Stmt(sql, params, "all")
         return list(rows)
 
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any], limit: int
     ) -> Op[list[Found]]:
-        if criteria.trashed:
-            order, key = "s.trashed_at DESC, s.id DESC", "s.trashed_at"
-        elif criteria.by_cost:
-            order, key = "s.total_cost DESC, s.id DESC", "s.total_cost"
-        else:
-            order, key = "s.updated_at DESC, s.id DESC", "s.updated_at"
+        column = sort_column(criteria)
+        order = f"s.{column} DESC, s.id DESC"
         if criteria.cursor is not None:
-            clauses = [*clauses, f"({key} < ? OR ({key} = ? AND s.id < ?))"]
-            position = criteria.cursor
-            params = [*params, position.value, position.value, position.ref]
+            # A row value: the index seeks to the cursor (an OR of comparisons scans).
+            clauses = [*clauses, f"(s.{column}, s.id) < (?, ?)"]
+            params = [*params, criteria.cursor.value, criteria.cursor.ref]
         # Two phases: the page of ids from the indexes alone, then only those rows
         # (a sort over full rows would read every candidate).
         sql = (
@@ -189,7 +199,7 @@ class SQLiteDialect:
             f"JOIN sessions s ON s.id = page.id ORDER BY {order}"
         )
         rows = yield Stmt(sql, (*params, limit, criteria.offset), "all")
-        return [Found(session_row(self, row)) for row in rows]
+        return [found(self, row, column) for row in rows]
 
     def _ranked(
         self,
@@ -206,8 +216,8 @@ class SQLiteDialect:
         page_params: list[Any] = []
         if criteria.cursor is not None:
             position = criteria.cursor
-            page.append("(score > ? OR (score = ? AND ref > ?))")
-            page_params = [position.value, position.value, position.ref]
+            page.append("(score, ref) > (?, ?)")
+            page_params = [position.value, position.ref]
         hits_where = f"WHERE {' AND '.join(page)}" if page else ""
         if len(clauses) > 1:
             ranked = (
@@ -226,7 +236,7 @@ class SQLiteDialect:
             (match, *params, *page_params, limit, criteria.offset),
             "all",
         )
-        found: dict[int, Any] = {}
+        rows_by_ref: dict[int, Any] = {}
         refs = [int(hit["ref"]) for hit in hits]
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
@@ -236,7 +246,7 @@ class SQLiteDialect:
                 chunk,
                 "all",
             )
-            found.update((int(row["id"]), row) for row in rows)
+            rows_by_ref.update((int(row["id"]), row) for row in rows)
         results: list[Found] = []
         for hit in hits:
             ref = int(hit["ref"])
@@ -247,20 +257,21 @@ class SQLiteDialect:
                 (match, ref),
                 "one",
             )
-            if ref in found:
-                row = session_row(self, found[ref])
-                results.append(Found(row, snippet["text"] if snippet else None, hit["score"]))
+            if ref in rows_by_ref:
+                text = snippet["text"] if snippet else None
+                row = rows_by_ref[ref]
+                results.append(found(self, row, "updated_at", snippet=text, rank=hit["score"]))
         return results
 
 
-_GROUPS = {
-    "day": "strftime('%Y-%m-%d', s.created_at, 'unixepoch')",
-    "week": "date(s.created_at, 'unixepoch', '-6 days', 'weekday 1')",
-    "month": "strftime('%Y-%m', s.created_at, 'unixepoch')",
-    "model": "coalesce(s.model, '(none)')",
-    "project": "coalesce(s.project, nullif(s.project_key, ''), '(none)')",
-    "tag": "coalesce(t.tag, '(none)')",
-}
+_DAY = "CAST(s.created_at / 86400 AS INTEGER)"
+
+
+def sort_column(criteria: Criteria) -> str:
+    """The column a listing is ordered by (newest or dearest first)."""
+    if criteria.trashed:
+        return "trashed_at"
+    return "total_cost" if criteria.by_cost else "updated_at"
 
 
 def fts_query(node: text_query.Node) -> str:

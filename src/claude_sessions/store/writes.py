@@ -597,7 +597,20 @@ def purge(d: Dialect, session_id: str, *, trashed: bool) -> Op[int]:
         (session_id,),
         "rowcount",
     )
+    if count:
+        yield _count_purge(d)
     return int(count)
+
+
+def _count_purge(d: Dialect) -> Stmt:
+    """Deletions leave no row to date them: a counter keeps :func:`version` moving."""
+    return Stmt(
+        d.sql(
+            "INSERT INTO store_meta (key, value) VALUES ('purges', '1') "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "value = CAST(CAST(store_meta.value AS INTEGER) + 1 AS TEXT)"
+        )
+    )
 
 
 def delete_subpath(d: Dialect, session_id: str, project_key: str, subpath: str) -> Op[bool]:
@@ -670,6 +683,8 @@ def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
         params,
         "rowcount",
     )
+    if count:
+        yield _count_purge(d)
     return int(count)
 
 
@@ -699,8 +714,11 @@ def claim(d: Dialect, name: str, now: float, interval: float, *, take: bool) -> 
 def version(d: Dialect) -> Op[str]:
     """A value that changes whenever a session is written, trashed or deleted."""
     row = yield Stmt(
-        d.sql("SELECT coalesce(max(mtime_ms), 0) AS top, count(*) AS sessions FROM sessions"),
+        d.sql(
+            "SELECT coalesce(max(mtime_ms), 0) AS top, count(*) AS sessions, "
+            "(SELECT value FROM store_meta WHERE key = 'purges') AS purges FROM sessions"
+        ),
         (),
         "one",
     )
-    return f"{int(row['top'])}.{int(row['sessions'])}"
+    return f"{int(row['top'])}.{int(row['sessions'])}.{row['purges'] or 0}"
