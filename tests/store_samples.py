@@ -72,7 +72,7 @@ def transcript(
             "message": {
                 "role": "user",
                 "content": [
-                    {"type": "text", "text": "<system-reminder>ignore me</system-reminder>"},
+                    {"type": "text", "text": "<ide_opened_file>login.py</ide_opened_file>"},
                     {"type": "text", "text": "Fix the login bug please"},
                 ],
             },

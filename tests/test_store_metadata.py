@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 import pytest
 
 from claude_sessions.store import derive as md
-from claude_sessions.store.pricing import estimate_cost, price_for
 
 from .store_samples import run, transcript
 
@@ -149,19 +148,44 @@ def test_fold_is_pure_and_incremental():
     assert whole.total_cost == pytest.approx(0.01)  # a result wins over usage
 
 
-def test_first_prompt_skips_generated_text():
-    entries = [
-        {"type": "user", "message": {"content": "<command-name>/clear</command-name>"}},
-        {"type": "user", "isMeta": True, "message": {"content": "meta"}},
-        {"type": "user", "message": {"content": [{"type": "tool_result", "content": "x"}]}},
-        {
-            "type": "user",
-            "message": {"content": "<system-reminder>r</system-reminder>  real   question"},
-        },
-    ]
-    assert md.derive(md.fold(None, entries)).first_prompt == "real question"
-    long = [{"type": "user", "message": {"content": "x" * 500}}]
-    assert len(md.derive(md.fold(None, long)).first_prompt) == md.FIRST_PROMPT_LENGTH + 1
+def _user(content, **extra):
+    return {"type": "user", "message": {"role": "user", "content": content}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        # The official SDK's own cases: generated text, meta, results, compaction, IDE context.
+        (
+            [
+                _user("<command-name>/clear</command-name>"),
+                _user("meta", isMeta=True),
+                _user([{"type": "tool_result", "content": "x"}]),
+                _user("This session is being continued...", isCompactSummary=True),
+                _user("<local-command-stdout>ok</local-command-stdout>"),
+                _user("[Request interrupted by user for tool use]"),
+                _user("<ide_opened_file>The user opened a.py</ide_opened_file>"),
+                _user([{"type": "text", "text": "<ide_selection>x = 1</ide_selection>"}]),
+                _user("  the real\nquestion  "),
+            ],
+            "the real question",
+        ),
+        ([_user("<command-name>/review</command-name>")], "/review"),  # only a command
+        ([_user("x" * 500)], "x" * 200 + "\u2026"),
+        ([_user([{"type": "image", "source": {}}])], None),
+    ],
+)
+def test_first_prompt_follows_the_official_sdk(entries, expected):
+    assert md.derive(md.fold(None, entries)).first_prompt == expected
+
+
+def test_title_prefers_the_user_then_the_ai_then_the_newest_summary():
+    summaries = [{"type": "summary", "summary": "Old"}, {"type": "summary", "summary": "New"}]
+    assert md.derive(md.fold(None, summaries)).title == "New"
+    ai = [*summaries, {"type": "x", "aiTitle": "AI title"}]
+    assert md.derive(md.fold(None, ai)).title == "AI title"
+    user = [*ai, {"type": "custom-title", "customTitle": "Mine"}]
+    assert md.derive(md.fold(None, user)).title == "Mine"
 
 
 def test_synthetic_model_is_ignored():
@@ -172,33 +196,64 @@ def test_synthetic_model_is_ignored():
     assert md.derive(md.fold(None, entries)).model == "claude-opus-4-5"
 
 
-@pytest.mark.parametrize(
-    ("model", "input_price"),
-    [
-        ("claude-sonnet-4-5-20250929", 3.0),
-        ("claude-opus-4-5-20251101", 5.0),
-        ("claude-opus-4-1-20250805", 15.0),
-        ("claude-haiku-4-5", 1.0),
-        ("claude-3-5-haiku-20241022", 0.8),
-        ("claude-3-haiku-20240307", 0.25),
-    ],
-)
-def test_price_table(model, input_price):
-    price = price_for(model)
-    assert price is not None and price.input == input_price
+def _request(message_id, model, tokens_in, tokens_out, **extra):
+    usage = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+    body = {"id": message_id, "model": model, "usage": usage}
+    return {"type": "assistant", "message": body, "uuid": f"u-{message_id}", **extra}
 
 
-def test_unknown_model_costs_nothing():
-    assert price_for("gpt-4") is None
-    assert estimate_cost("gpt-4", {"input_tokens": 100}) == 0.0
-    assert estimate_cost("claude-sonnet-4-5", {"input_tokens": True, "output_tokens": "x"}) == 0.0
-    usage = {
-        "input_tokens": 1_000_000,
-        "cache_read_input_tokens": 1_000_000,
-        "cache_creation_input_tokens": 1_000_000,
-        "output_tokens": 1_000_000,
-    }
-    assert estimate_cost("claude-sonnet-4-5", usage) == pytest.approx(3 + 0.3 + 3.75 + 15)
+def test_unpriced_models_are_named_never_free(store):
+    meta = store.append_messages(
+        "p-1",
+        [
+            _request("a", "claude-sonnet-4-5", 100_000, 0),
+            _request("b", "gpt-4", 100_000, 100_000),
+        ],
+        project_key="-p",
+    )
+    assert meta.total_cost == pytest.approx(0.3)  # the sonnet request only
+    assert meta.unpriced_models == ("gpt-4",)
+    assert (meta.input_tokens, meta.output_tokens) == (200_000, 100_000)
+    assert store.usage()[0].unpriced_sessions == 1
+
+
+def test_cost_usd_recorded_by_the_cli_wins(store):
+    meta = store.append_messages(
+        "p-2", [_request("a", "claude-sonnet-4-5", 100_000, 0, costUSD=0.42)], project_key="-p"
+    )
+    assert meta.total_cost == pytest.approx(0.42)
+
+
+def test_the_opus_4_date_is_not_a_version(store):
+    meta = store.append_messages(
+        "p-3", [_request("a", "claude-opus-4-20250514", 1_000_000, 0)], project_key="-p"
+    )
+    assert meta.total_cost == pytest.approx(15.0)
+
+
+def test_subagents_count_in_the_totals_and_apart(store):
+    store.append_messages("p-4", [_request("a", "claude-sonnet-4-5", 100_000, 0)], project_key="-p")
+    meta = store.append_messages(
+        "p-4",
+        [_request("s", "claude-haiku-4-5", 100_000, 0, timestamp="2026-01-01T00:00:00Z")],
+        project_key="-p",
+        subpath="subagents/agent-1",
+    )
+    assert meta.total_cost == pytest.approx(0.3 + 0.1)
+    assert meta.subagent_cost == pytest.approx(0.1)
+    assert (meta.input_tokens, meta.subagent_input_tokens) == (200_000, 100_000)
+    assert meta.turns == 1 and meta.message_count == 1  # the main transcript's
+
+
+def test_a_session_with_only_a_subagent_takes_its_times(store):
+    meta = store.append_messages(
+        "p-5",
+        [_request("s", "claude-haiku-4-5", 1000, 10, timestamp="2025-06-01T12:00:00Z")],
+        project_key="-p",
+        subpath="subagents/agent-9",
+    )
+    assert meta.created_at == datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
+    assert meta.total_cost == pytest.approx(meta.subagent_cost) and meta.total_cost > 0
 
 
 def test_parse_timestamp():

@@ -32,6 +32,7 @@ class Bucket:
     cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    unpriced_sessions: int = 0
 
     @classmethod
     def of(cls, found: UsageBucket) -> Bucket:
@@ -42,6 +43,7 @@ class Bucket:
             found.cost,
             found.input_tokens,
             found.output_tokens,
+            found.unpriced_sessions,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,15 +54,19 @@ class Bucket:
             "cost": self.cost,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "unpriced_sessions": self.unpriced_sessions,
         }
 
 
 @dataclass
 class Stats:
     """What :func:`compute_stats` found. Periods come newest first, other groups by
-    cost, highest first. A session with several tags counts under each."""
+    cost, highest first. A session with several tags counts under each.
+    ``unpriced_sessions`` have requests of a model without a price: their
+    tokens are counted, that part of their cost is not."""
 
     sessions: int = 0
+    unpriced_sessions: int = 0
     messages: int = 0
     turns: int = 0
     total_cost: float = 0.0
@@ -72,6 +78,7 @@ class Stats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "sessions": self.sessions,
+            "unpriced_sessions": self.unpriced_sessions,
             "messages": self.messages,
             "turns": self.turns,
             "total_cost": self.total_cost,
@@ -98,6 +105,7 @@ def _roll_up(buckets: Iterable[UsageBucket], key: Callable[[UsageBucket], str]) 
         bucket.cost = round(bucket.cost + found.cost, 10)
         bucket.input_tokens += found.input_tokens
         bucket.output_tokens += found.output_tokens
+        bucket.unpriced_sessions += found.unpriced_sessions
     return list(groups.values())
 
 

@@ -214,6 +214,7 @@ def test_stats_by_period_and_dates(ids, invoke):
             "cost": pytest.approx(2.3),
             "input_tokens": weeks["input_tokens"],
             "output_tokens": weeks["output_tokens"],
+            "unpriced_sessions": 0,
         }
     ]
     spring = as_json(invoke("stats", "--json", "--since", "2026-03-02", "--until", "2026-03-03"))

@@ -328,6 +328,11 @@ def stats_command(
         f"{stats.input_tokens:,} tokens in, {stats.output_tokens:,} out, "
         f"total cost [bold]{format_cost(stats.total_cost)}[/bold]"
     )
+    if stats.unpriced_sessions:
+        out.print(
+            f"[yellow]{stats.unpriced_sessions} session(s) used a model without a price: "
+            "their cost is counted without it (claude-sessions prices)[/yellow]"
+        )
     if not stats.sessions:
         return
     for name, buckets in stats.by.items():

@@ -52,7 +52,7 @@ TEXT_SEARCH_SECONDS = 0.8  # a full-text query stops here: every search answers 
 IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
-_SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens")
+_SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens", "unpriced")
 
 
 class _FromEnvironment(enum.Enum):
@@ -492,12 +492,12 @@ class StoreCore:
                 else:
                     choices.append([str(found[g])])
             for key in itertools.product(*choices):
-                sums = totals.setdefault(key, [0, 0, 0, 0.0, 0, 0])
+                sums = totals.setdefault(key, [0, 0, 0, 0.0, 0, 0, 0])
                 for position, name in enumerate(_SUMS):
                     sums[position] += row[name]
         return [
-            UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f))
-            for key, (a, b, c, d, e, f) in totals.items()
+            UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f), int(g))
+            for key, (a, b, c, d, e, f, g) in totals.items()
         ]
 
     def version(self) -> Plan[str]:

@@ -3,26 +3,36 @@
 Derivation is a *fold*: :func:`fold` takes the previous state (a JSON-ready
 dict kept beside the session) and a batch of new entries, so appending a
 batch never re-reads the transcript. A full recompute is ``fold(None, all)``.
+Subagent transcripts fold into their own state (``state["sub"]``), so a
+session's figures keep its main transcript and its subagents apart.
 Whichever path wrote the entries (``save_session`` with stream-json messages,
-``append_messages`` with CLI transcript entries, the official SDK's mirror),
-the same rules apply:
+``append_messages`` with CLI transcript entries, the official SDK's mirror,
+an import), the same rules apply:
 
-- model: the init message's model, else the first assistant ``message.model``
-  (the CLI's ``<synthetic>`` placeholder is ignored);
+- API requests: each counts once, keyed by ``message.id`` and ``requestId``;
+  the CLI splits one response into several entries and the last carries the
+  final usage, so the last entry of a request wins. A request's cost is its
+  entry's ``costUSD`` when the CLI recorded one (older versions did), else the
+  price of its tokens (:mod:`claude_sessions.pricing`). A model without a
+  price is listed as unpriced, never counted as $0;
 - cost: when result messages carry ``total_cost_usd``, the last one of each
   session id, summed (the figure is cumulative per session: see
-  :meth:`claude_sessions.Session.calculate_cost`); otherwise an estimate from
-  assistant ``usage`` tokens (:mod:`.pricing`), counted once per API message
-  id because transcripts split one API message into several entries;
-- tokens: the same assistant ``usage``, once per API message id: input
-  tokens (cache writes and reads included) and output tokens;
-- turns: assistant entries;
-- project: the first ``cwd`` seen (init message or transcript entry);
-- first prompt: the first user text that is not a tool result, a
-  ``<system-reminder>``, a slash command or another generated marker;
-- title: the last ``customTitle``; git branch: the last ``gitBranch``;
-- first/last timestamp: the earliest and latest entry ``timestamp``;
-- the CLI's tag: the last ``tag`` entry (an empty tag clears it);
+  :meth:`claude_sessions.Session.calculate_cost`); otherwise the requests'.
+  Subagents add theirs. A fork does not count the requests it replays from
+  its origin (``derive(..., inherited=...)``);
+- tokens: input (cache writes and reads included) and output of the requests;
+- model: the init message's model, else the first assistant ``message.model``
+  (the CLI's ``<synthetic>`` placeholder is ignored);
+- turns: assistant entries of the main transcript;
+- project: the first ``cwd`` seen;
+- first prompt: as the official SDK finds it: the first user text that is not
+  a tool result, meta or compaction summary, auto-generated marker or IDE
+  context; a slash command only when nothing else is found;
+- title: the last ``customTitle`` (set by the user), else the last
+  ``aiTitle``, else the newest ``summary`` entry's text;
+- git branch: the last ``gitBranch``; the CLI's tag: the last ``tag`` entry;
+- first/last timestamp: the earliest and latest entry ``timestamp``, subagents
+  included (a session whose main transcript is missing still has its times);
 - forked from: the ``forkedFrom.sessionId`` the SDK writes into forked entries.
 """
 
@@ -30,23 +40,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .pricing import estimate_cost, token_counts
+from ..pricing import default_price_table, token_counts
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
 
-_REMINDER_RE = re.compile(r"<system-reminder>[\s\S]*?(?:</system-reminder>|$)")
+# The official SDK's rules for a first prompt (claude_agent_sdk/_internal/sessions.py).
 _SKIP_PROMPT_RE = re.compile(
-    r"^(?:<local-command-stdout>|<local-command-stderr>|<session-start-hook>|<tick>|<goal>|"
-    r"<command-name>|<command-message>|<command-args>|<bash-input>|<bash-stdout>|"
-    r"\[Request interrupted by user)"
+    r"^(?:<local-command-stdout>|<session-start-hook>|<tick>|<goal>|"
+    r"\[Request interrupted by user[^\]]*\]|"
+    r"\s*<ide_opened_file>[\s\S]*</ide_opened_file>\s*$|"
+    r"\s*<ide_selection>[\s\S]*</ide_selection>\s*$)"
 )
-_SPACE_RE = re.compile(r"\s+")
+_COMMAND_NAME_RE = re.compile(r"<command-name>(.*?)</command-name>")
 
 State = dict[str, Any]
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
@@ -61,6 +72,10 @@ class Derived:
     total_cost: float
     input_tokens: int
     output_tokens: int
+    subagent_cost: float
+    subagent_input_tokens: int
+    subagent_output_tokens: int
+    unpriced_models: tuple[str, ...]
     model: str | None
     project: str | None
     first_prompt: str | None
@@ -120,8 +135,12 @@ def _blocks(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def entry_text(entry: Mapping[str, Any]) -> str:
-    """The searchable text of one entry: text blocks of user and assistant messages."""
-    if entry.get("type") not in ("user", "assistant"):
+    """The searchable text of one entry: text blocks of user and assistant messages,
+    and the titles of ``summary`` entries."""
+    kind = entry.get("type")
+    if kind == "summary":
+        return _str(entry.get("summary")) or ""
+    if kind not in ("user", "assistant"):
         return ""
     return "\n".join(
         block["text"]
@@ -134,33 +153,63 @@ def entries_text(entries: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(text for text in map(entry_text, entries) if text)
 
 
-def _prompt_of(entry: Mapping[str, Any]) -> str | None:
+def _prompt_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(prompt, slash command)`` of a user entry, by the official SDK's rules."""
     if entry.get("type") != "user" or entry.get("isMeta") is True:
-        return None
+        return None, None
     if entry.get("isCompactSummary") is True:
-        return None
+        return None, None
     blocks = _blocks(entry)
     if any(block.get("type") == "tool_result" for block in blocks):
-        return None
+        return None, None
+    command = None
     for block in blocks:
         raw = block.get("text")
         if block.get("type") != "text" or not isinstance(raw, str):
             continue
-        text = _SPACE_RE.sub(" ", _REMINDER_RE.sub(" ", raw)).strip()
-        if not text or _SKIP_PROMPT_RE.match(text):
+        text = raw.replace("\n", " ").strip()
+        if not text:
+            continue
+        found = _COMMAND_NAME_RE.search(text)
+        if found:
+            command = command or found.group(1)
+            continue
+        if _SKIP_PROMPT_RE.match(text):
             continue
         if len(text) > FIRST_PROMPT_LENGTH:
             text = text[:FIRST_PROMPT_LENGTH].rstrip() + "\u2026"
-        return text
-    return None
+        return text, command
+    return None, command
+
+
+def _request_key(entry: Mapping[str, Any], body: Mapping[str, Any], number: int) -> str:
+    message_id = _str(body.get("id")) or f"#{number}"
+    return f"{message_id}/{_str(entry.get('requestId')) or ''}"
+
+
+def _requests(state: State) -> dict[str, list[Any]]:
+    """The requests of a state: ``key -> [cost or None, input, output, model]``.
+
+    States written before requests were kept (``usage_cost`` and
+    ``usage_tokens`` by message id) are read into the same form.
+    """
+    if "requests" in state:
+        return dict(state["requests"])
+    tokens = state.get("usage_tokens", {})
+    return {
+        f"{key}/": [cost, *tokens.get(key, [0, 0]), None]
+        for key, cost in state.get("usage_cost", {}).items()
+    }
 
 
 def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
-    """The state after ``entries`` were added to a session whose state was ``previous``."""
+    """The state after ``entries`` were added to a transcript whose state was ``previous``."""
+    prices = default_price_table()
     state: State = dict(previous) if previous else {}
+    for old in ("usage_cost", "usage_tokens"):
+        state.pop(old, None)
     result_cost: dict[str, float] = dict(state.get("result_cost", {}))
-    usage_cost: dict[str, float] = dict(state.get("usage_cost", {}))
-    usage_tokens: dict[str, list[int]] = dict(state.get("usage_tokens", {}))
+    requests = _requests(previous or {})
     turns = int(state.get("turns", 0))
     for entry in entries:
         kind = entry.get("type")
@@ -177,9 +226,10 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
                 state["model_assistant"] = model
             usage = body.get("usage")
             if isinstance(usage, Mapping):
-                message_id = _str(body.get("id")) or f"#{len(usage_cost)}"
-                usage_cost[message_id] = estimate_cost(model, usage)
-                usage_tokens[message_id] = token_counts(usage)
+                recorded = _number(entry.get("costUSD"))
+                cost = recorded if recorded is not None else prices.cost(model, usage)
+                key = _request_key(entry, body, len(requests))
+                requests[key] = [cost, *token_counts(usage), model]
         elif kind == "result":
             cost = _number(entry.get("total_cost_usd"))
             if cost is not None:
@@ -188,15 +238,19 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
         elif kind == "tag":
             tag = _str(entry.get("tag"))
             state["cli_tag"] = tag.strip() if tag else None
+        elif kind == "summary" and _str(entry.get("summary")):
+            state["summary_title"] = entry["summary"]
         if "project" not in state and _str(entry.get("cwd")):
             state["project"] = entry["cwd"]
         if "first_prompt" not in state:
-            prompt = _prompt_of(entry)
+            prompt, command = _prompt_of(entry)
             if prompt:
                 state["first_prompt"] = prompt
-        title = _str(entry.get("customTitle"))
-        if title:
-            state["title"] = title
+            elif command and "command_prompt" not in state:
+                state["command_prompt"] = command
+        for field, name in (("customTitle", "title"), ("aiTitle", "ai_title")):
+            if _str(entry.get(field)):
+                state[name] = entry[field]
         branch = _str(entry.get("gitBranch"))
         if branch:
             state["git_branch"] = branch
@@ -207,35 +261,70 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
                 state["forked_from"] = origin
         moment = parse_timestamp(entry.get("timestamp"))
         if moment is not None:
-            first = state.get("first_ts")
-            last = state.get("last_ts")
+            first, last = state.get("first_ts"), state.get("last_ts")
             state["first_ts"] = moment if first is None else min(first, moment)
             state["last_ts"] = moment if last is None else max(last, moment)
     state["turns"] = turns
     state["result_cost"] = result_cost
-    state["usage_cost"] = usage_cost
-    state["usage_tokens"] = usage_tokens
+    state["requests"] = requests
     return state
 
 
-def derive(state: State) -> Derived:
-    """The metadata fields of a fold state."""
+def fold_subagents(previous: State, entries: Iterable[Mapping[str, Any]]) -> State:
+    """The session state after subagent ``entries`` were added (kept in ``state["sub"]``)."""
+    state = dict(previous)
+    state["sub"] = fold(previous.get("sub"), entries)
+    return state
+
+
+def _tally(
+    requests: Mapping[str, list[Any]], skip: Collection[str]
+) -> tuple[float, int, int, set[str]]:
+    cost, tokens_in, tokens_out, unpriced = 0.0, 0, 0, set()
+    for key, (price, count_in, count_out, model) in requests.items():
+        if key in skip:
+            continue
+        tokens_in += count_in
+        tokens_out += count_out
+        if price is None:
+            unpriced.add(model or "(unknown model)")
+        else:
+            cost += price
+    return cost, tokens_in, tokens_out, unpriced
+
+
+def request_keys(state: State) -> set[str]:
+    """Every request a session's state counts (main and subagents): what a fork replays."""
+    return set(_requests(state)) | set(_requests(state.get("sub") or {}))
+
+
+def derive(state: State, *, inherited: Collection[str] = ()) -> Derived:
+    """The metadata fields of a fold state; ``inherited``: request keys a fork replays
+    from its origin, which are its origin's to count."""
+    sub = state.get("sub") or {}
+    main_cost, main_in, main_out, unpriced = _tally(_requests(state), inherited)
+    sub_cost, sub_in, sub_out, sub_unpriced = _tally(_requests(sub), inherited)
     result_cost: Mapping[str, float] = state.get("result_cost", {})
-    usage_cost: Mapping[str, float] = state.get("usage_cost", {})
-    cost = sum(result_cost.values(), 0.0) if result_cost else sum(usage_cost.values(), 0.0)
-    tokens: Mapping[str, list[int]] = state.get("usage_tokens", {})
+    if result_cost:
+        main_cost = sum(result_cost.values(), 0.0)
+    times = [t for t in (state.get("first_ts"), sub.get("first_ts")) if t is not None]
+    ends = [t for t in (state.get("last_ts"), sub.get("last_ts")) if t is not None]
     return Derived(
         turns=int(state.get("turns", 0)),
-        total_cost=round(cost, 10),
-        input_tokens=sum(counts[0] for counts in tokens.values()),
-        output_tokens=sum(counts[1] for counts in tokens.values()),
+        total_cost=round(main_cost + sub_cost, 10),
+        input_tokens=main_in + sub_in,
+        output_tokens=main_out + sub_out,
+        subagent_cost=round(sub_cost, 10),
+        subagent_input_tokens=sub_in,
+        subagent_output_tokens=sub_out,
+        unpriced_models=tuple(sorted(unpriced | sub_unpriced)),
         model=state.get("model_init") or state.get("model_assistant"),
-        project=state.get("project"),
-        first_prompt=state.get("first_prompt"),
-        title=state.get("title"),
-        git_branch=state.get("git_branch"),
-        first_timestamp=state.get("first_ts"),
-        last_timestamp=state.get("last_ts"),
+        project=state.get("project") or sub.get("project"),
+        first_prompt=state.get("first_prompt") or state.get("command_prompt"),
+        title=state.get("title") or state.get("ai_title") or state.get("summary_title"),
+        git_branch=state.get("git_branch") or sub.get("git_branch"),
+        first_timestamp=min(times) if times else None,
+        last_timestamp=max(ends) if ends else None,
         cli_tag=state.get("cli_tag"),
         forked_from=state.get("forked_from"),
     )

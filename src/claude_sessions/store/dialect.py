@@ -24,7 +24,8 @@ from .records import SessionMetadata
 # Metadata columns, for listings; ROW_COLUMNS adds what writes need.
 META_COLUMNS = (
     "s.id, s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, "
-    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, s.tags, "
+    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, "
+    "s.subagent_cost, s.subagent_input_tokens, s.subagent_output_tokens, s.unpriced, s.tags, "
     "s.description, s.model, s.project, s.first_prompt, s.title, s.git_branch, "
     "s.forked_from, s.forked_at, s.trashed_at"
 )
@@ -46,6 +47,10 @@ class SessionRow:
     total_cost: float
     input_tokens: int
     output_tokens: int
+    subagent_cost: float
+    subagent_input_tokens: int
+    subagent_output_tokens: int
+    unpriced: str | None
     tags: tuple[str, ...]
     description: str | None
     model: str | None
@@ -69,6 +74,10 @@ class SessionRow:
             total_cost=self.total_cost,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
+            subagent_cost=self.subagent_cost,
+            subagent_input_tokens=self.subagent_input_tokens,
+            subagent_output_tokens=self.subagent_output_tokens,
+            unpriced_models=_unpriced(self.unpriced),
             tags=self.tags,
             description=self.description,
             model=self.model,
@@ -116,6 +125,10 @@ def found(
         total_cost=row["total_cost"],
         input_tokens=row["input_tokens"],
         output_tokens=row["output_tokens"],
+        subagent_cost=row["subagent_cost"],
+        subagent_input_tokens=row["subagent_input_tokens"],
+        subagent_output_tokens=row["subagent_output_tokens"],
+        unpriced_models=_unpriced(row["unpriced"]),
         tags=d.tags(row["tags"]),
         description=row["description"],
         model=row["model"],
@@ -132,6 +145,10 @@ def found(
     )
     sort = rank if rank is not None else d.sort_value(row[sort_column])
     return Found(metadata, int(row["id"]), sort)
+
+
+def _unpriced(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split(",")) if value else ()
 
 
 def utc(epoch: float) -> datetime:
@@ -243,6 +260,10 @@ def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
         total_cost=float(row["total_cost"]),
         input_tokens=int(row["input_tokens"]),
         output_tokens=int(row["output_tokens"]),
+        subagent_cost=float(row["subagent_cost"]),
+        subagent_input_tokens=int(row["subagent_input_tokens"]),
+        subagent_output_tokens=int(row["subagent_output_tokens"]),
+        unpriced=row["unpriced"],
         tags=dialect.tags(row["tags"]),
         description=row["description"],
         model=row["model"],
@@ -288,6 +309,7 @@ def usage_sql(
         "coalesce(sum(s.message_count), 0) AS messages, "
         "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
         "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
-        "coalesce(sum(s.output_tokens), 0) AS output_tokens "
+        "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
+        "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced "
         f"FROM {table} WHERE {' AND '.join(clauses)}{group}"
     )

@@ -22,7 +22,7 @@ from typing import Any
 from .dialect import Dialect
 from .entries import Merge, NewEntry, entry_uuid, same_entry
 from .plan import Op, Stmt
-from .writes import apply_main, by_ref, find_live, insert_merged, stored_entries
+from .writes import apply_main, apply_subagent, by_ref, find_live, stored_entries
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def import_lines(
         stored, next_seq = yield from stored_entries(d, row.ref, subpath, sorted(keys))
         merge, conflicts = merge_lines(lines, stored, next_seq)
         if subpath:
-            yield from insert_merged(d, row.ref, subpath, merge)
+            yield from apply_subagent(d, row, subpath, merge, now)
         else:
             yield from apply_main(d, row, merge, now)
         landed = Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)

@@ -11,7 +11,8 @@ Version 1: sessions (a generated ``tsvector`` over description, title and
 message text), entries (JSONB, or exact JSON text in ``raw`` for the values
 JSONB would alter), tags.
 Version 2: the trash (``trashed_at``; a session id is unique among live
-sessions only), ``forked_at``, per-file import positions (``import_files``),
+sessions only), ``forked_at``, subagent figures and unpriced models (counted
+for sessions written from then on), per-file import positions (``import_files``),
 and ``entries.uuid`` becomes ``entry_key``.
 """
 
@@ -98,6 +99,10 @@ SCHEMA_V2: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN forked_at text",
     "ALTER TABLE sessions ADD COLUMN trashed_at timestamptz",
     "ALTER TABLE sessions ADD COLUMN trash_reason text",
+    "ALTER TABLE sessions ADD COLUMN subagent_cost double precision NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN subagent_input_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN subagent_output_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN unpriced text",
     "ALTER TABLE sessions DROP CONSTRAINT sessions_session_id_project_key_key",
     "CREATE UNIQUE INDEX sessions_by_key ON sessions (session_id, project_key) "
     "WHERE trashed_at IS NULL",
@@ -113,7 +118,7 @@ SCHEMA_V2: tuple[str, ...] = (
     "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
     # Covers usage aggregates (an index-only scan, not the wide session rows).
     "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
-    "project, project_key, turns, message_count, input_tokens, output_tokens, tags) "
+    "project, project_key, turns, message_count, input_tokens, output_tokens, tags, unpriced) "
     "WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
@@ -174,6 +179,11 @@ def migrate(schema: str) -> Op[int]:
     for migration in MIGRATIONS[version:]:
         for statement in migration:
             yield Stmt(statement)
+    if 0 < version < 2:  # version 2 counts figures anew: fold the stored sessions again
+        from .postgres_sql import PostgresDialect
+        from .writes import recount
+
+        yield from recount(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -14,6 +14,10 @@ class SessionMetadata:
     """Facts about one stored session, derived from its messages.
 
     ``created_at`` and ``updated_at`` are timezone-aware UTC datetimes.
+    ``total_cost``, ``input_tokens`` and ``output_tokens`` count the main
+    transcript and the subagents; ``subagent_*`` is the subagents' part.
+    ``unpriced_models`` names the models whose requests have no price (their
+    tokens are counted, their cost is not: the total is then a lower bound).
     ``snippet`` and ``rank`` are set only on results of a full-text search:
     the snippet marks each match as ``[match]``, and a lower rank is a better
     match. ``forked_at`` is the uuid of the message a fork branched after,
@@ -29,6 +33,10 @@ class SessionMetadata:
     total_cost: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    subagent_cost: float = 0.0
+    subagent_input_tokens: int = 0
+    subagent_output_tokens: int = 0
+    unpriced_models: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     description: str | None = None
     model: str | None = None
@@ -54,6 +62,10 @@ class SessionMetadata:
             "total_cost": self.total_cost,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "subagent_cost": self.subagent_cost,
+            "subagent_input_tokens": self.subagent_input_tokens,
+            "subagent_output_tokens": self.subagent_output_tokens,
+            "unpriced_models": list(self.unpriced_models),
             "tags": list(self.tags),
             "description": self.description,
             "model": self.model,
@@ -99,6 +111,7 @@ class UsageBucket:
     ``key`` holds one value per grouping asked for: a day (``2026-03-01``), a week
     (its Monday), a month (``2026-03``), a model, a project or a tag; ``(none)``
     when a session has none. A session with several tags counts under each.
+    ``unpriced_sessions``: how many of them have requests without a price.
     """
 
     key: tuple[str, ...]
@@ -108,6 +121,7 @@ class UsageBucket:
     cost: float
     input_tokens: int
     output_tokens: int
+    unpriced_sessions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,4 +132,5 @@ class UsageBucket:
             "cost": self.cost,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "unpriced_sessions": self.unpriced_sessions,
         }

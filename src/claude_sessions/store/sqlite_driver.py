@@ -41,8 +41,8 @@ from ..exceptions import (
     StoreReadOnlyError,
     StoreVersionError,
 )
-from .plan import Stmt, Txn
-from .sqlite_schema import SchemaTooNewError, migrate
+from .plan import Txn
+from .sqlite_schema import SchemaTooNewError, execute, migrate
 
 T = TypeVar("T")
 log = logging.getLogger("claude_sessions.store")
@@ -277,7 +277,7 @@ class SQLiteDriver:
         try:
             stmt = next(op)
             while True:
-                stmt = op.send(_execute(conn, stmt))
+                stmt = op.send(execute(conn, stmt))
         except StopIteration as done:
             value: T = done.value
             return value
@@ -304,17 +304,3 @@ class SQLiteDriver:
         if any(word in text.lower() for word in ("readonly", "read-only")):
             return StoreReadOnlyError(f"the session store at {self._path} is read-only: {text}")
         return StoreError(f"session store error ({self._path}): {text}")
-
-
-def _execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
-    if stmt.many:
-        cursor = conn.executemany(stmt.sql, stmt.params)
-    else:
-        cursor = conn.execute(stmt.sql, stmt.params)
-    if stmt.fetch == "one":
-        return cursor.fetchone()
-    if stmt.fetch == "all":
-        return cursor.fetchall()
-    if stmt.fetch == "rowcount":
-        return cursor.rowcount
-    return None

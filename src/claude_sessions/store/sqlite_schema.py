@@ -13,7 +13,8 @@ date or cost search finds its page of ids without reading session rows.
 Version 4: input_tokens and output_tokens, computed for stored sessions by
 folding their entries again (which also gives their fold state the counts).
 Version 5: the trash (``trashed_at``: a session id is unique among live
-sessions only, so the ``sessions`` table is rebuilt), ``forked_at``, the
+sessions only, so the ``sessions`` table is rebuilt), ``forked_at``, subagent
+figures and unpriced models (stored sessions are counted again), the
 per-file import positions (``import_files``, written in the same transaction
 as the entries they account for), and ``entries.uuid`` becomes ``entry_key``
 (a uuid, or a line's place in its file for imported entries without one).
@@ -24,9 +25,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 from .derive import derive, entries_text, fold
 from .dialect import meta_text
+from .plan import Stmt
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -175,7 +178,11 @@ CREATE TABLE sessions_v5 (
     fold_state    TEXT NOT NULL DEFAULT '{}',
     sdk_summary   TEXT,
     trashed_at    REAL,
-    trash_reason  TEXT
+    trash_reason  TEXT,
+    subagent_cost          REAL NOT NULL DEFAULT 0,
+    subagent_input_tokens  INTEGER NOT NULL DEFAULT 0,
+    subagent_output_tokens INTEGER NOT NULL DEFAULT 0,
+    unpriced      TEXT
 )"""
 
 _V4_COLUMNS = (
@@ -199,7 +206,7 @@ SCHEMA_V5 = (
     "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
     # Covers usage aggregates: they read this index, not the wide session rows.
     "CREATE INDEX sessions_usage ON sessions (created_at, total_cost, model, project, "
-    "project_key, turns, message_count, input_tokens, output_tokens, tags) "
+    "project_key, turns, message_count, input_tokens, output_tokens, tags, unpriced) "
     "WHERE trashed_at IS NULL",
     "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
     "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
@@ -223,9 +230,39 @@ SCHEMA_V5 = (
 def _v5(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V5:
         conn.execute(statement)
+    _count_again(conn)
     problems = conn.execute("PRAGMA foreign_key_check").fetchall()
     if problems:
         raise sqlite3.IntegrityError(f"foreign keys broken by the upgrade: {problems[:3]}")
+
+
+def _count_again(conn: sqlite3.Connection) -> None:
+    """Fold every session again: prices, subagents and unpriced models are counted anew."""
+    from .sqlite_sql import SQLiteDialect
+    from .writes import recount
+
+    op = recount(SQLiteDialect())
+    try:
+        stmt = next(op)
+        while True:
+            stmt = op.send(execute(conn, stmt))
+    except StopIteration:
+        return
+
+
+def execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
+    """Run one statement of an op; what it sends back (see :class:`~.plan.Stmt`)."""
+    if stmt.many:
+        cursor = conn.executemany(stmt.sql, stmt.params)
+    else:
+        cursor = conn.execute(stmt.sql, stmt.params)
+    if stmt.fetch == "one":
+        return cursor.fetchone()
+    if stmt.fetch == "all":
+        return cursor.fetchall()
+    if stmt.fetch == "rowcount":
+        return cursor.rowcount
+    return None
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import SessionConflictError
-from .derive import Derived, derive, entries_text, fold
+from .derive import Derived, derive, entries_text, fold, fold_subagents, request_keys
 from .dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
 from .entries import Merge, NewEntry, clean_text, entry_uuid, merge_upserts
 from .plan import Op, Stmt
@@ -82,26 +82,33 @@ def _find_for_save(d: Dialect, session_id: str, project_key: str) -> Op[SessionR
 
 
 def _origin(d: Dialect, session_id: str, entries: Sequence[dict[str, Any]]) -> Op[str | None]:
-    """The stored session whose transcript shares this one's first entry uuid.
+    """The stored session this one was forked from, on real evidence only.
 
-    Only transcript entries (they carry ``parentUuid``) are compared: the
-    CLI's ``--fork-session`` copies the earlier entries with the same uuids
-    into the new session's file. When several hold it, the oldest is taken.
+    The CLI's ``--fork-session`` copies the earlier entries into the new
+    session's file with the same uuids, the same message and the same time
+    (only ``sessionId`` changes). So the first transcript entry (one with
+    ``parentUuid``) must match a stored entry of another session in all three;
+    a uuid alone is no evidence (two unrelated files can share one). When
+    several sessions hold it, the oldest is taken.
     """
-    for entry in entries:
-        uuid = entry_uuid(entry)
-        if uuid is None or "parentUuid" not in entry:
-            continue
-        found = yield Stmt(
-            d.sql(
-                "SELECT s.session_id FROM entries e JOIN sessions s ON s.id = e.session_ref "
-                "WHERE e.entry_key = ? AND e.subpath = '' AND s.session_id <> ? "
-                "ORDER BY s.id LIMIT 1"
-            ),
-            (d.text(uuid), session_id),
-            "one",
-        )
-        return found["session_id"] if found else None
+    first = next((e for e in entries if entry_uuid(e) and "parentUuid" in e), None)
+    if first is None:
+        return None
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT s.session_id, {d.entry_columns()} FROM entries e "
+            "JOIN sessions s ON s.id = e.session_ref "
+            "WHERE e.entry_key = ? AND e.subpath = '' AND s.session_id <> ? ORDER BY s.id"
+        ),
+        (d.text(entry_uuid(first)), session_id),
+        "all",
+    )
+    for row in rows:
+        stored = d.entry(row)
+        if stored.get("message") == first.get("message") and stored.get("timestamp") == first.get(
+            "timestamp"
+        ):
+            return str(row["session_id"])
     return None
 
 
@@ -182,7 +189,7 @@ def _write_derived(
     forked_at: str | None,
     now: float,
 ) -> Op[Derived]:
-    derived = derive(state)
+    derived = yield from _derive(d, state, forked_from)
     updated = derived.last_timestamp if derived.last_timestamp is not None else now
     mtime = yield from _next_mtime(d, project_key, now)
     if summary is not None:
@@ -190,25 +197,15 @@ def _write_derived(
     yield Stmt(
         d.sql(
             "UPDATE sessions SET created_at = ?, updated_at = ?, mtime_ms = ?, "
-            "message_count = ?, turns = ?, total_cost = ?, input_tokens = ?, "
-            "output_tokens = ?, model = ?, project = ?, first_prompt = ?, title = ?, "
-            "git_branch = ?, forked_from = ?, forked_at = ?, fold_state = ?, sdk_summary = ? "
-            "WHERE id = ?"
+            f"message_count = ?, {_FIGURES}, forked_from = ?, forked_at = ?, "
+            "fold_state = ?, sdk_summary = ? WHERE id = ?"
         ),
         (
             d.time(created_at),
             d.time(max(updated, created_at)),
             mtime,
             message_count,
-            derived.turns,
-            derived.total_cost,
-            derived.input_tokens,
-            derived.output_tokens,
-            d.text(derived.model),
-            d.text(derived.project),
-            d.text(derived.first_prompt),
-            d.text(derived.title),
-            d.text(derived.git_branch),
+            *_figures(d, derived),
             d.text(forked_from),
             d.text(forked_at),
             _json(state),
@@ -217,6 +214,71 @@ def _write_derived(
         ),
     )
     return derived
+
+
+_FIGURES = (
+    "turns = ?, total_cost = ?, input_tokens = ?, output_tokens = ?, subagent_cost = ?, "
+    "subagent_input_tokens = ?, subagent_output_tokens = ?, unpriced = ?, model = ?, "
+    "project = ?, first_prompt = ?, title = ?, git_branch = ?"
+)
+
+
+def _figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
+    """The values of :data:`_FIGURES`."""
+    return (
+        derived.turns,
+        derived.total_cost,
+        derived.input_tokens,
+        derived.output_tokens,
+        derived.subagent_cost,
+        derived.subagent_input_tokens,
+        derived.subagent_output_tokens,
+        d.text(",".join(derived.unpriced_models)) or None,
+        d.text(derived.model),
+        d.text(derived.project),
+        d.text(derived.first_prompt),
+        d.text(derived.title),
+        d.text(derived.git_branch),
+    )
+
+
+def _derive(d: Dialect, state: dict[str, Any], forked_from: str | None) -> Op[Derived]:
+    """The figures of a state; a fork leaves the requests it replays to its origin."""
+    if forked_from is None:
+        return derive(state)
+    origin = yield from find_live(d, forked_from, None)
+    if origin is None:
+        return derive(state)
+    return derive(state, inherited=request_keys(origin.fold_state) & request_keys(state))
+
+
+def recount(d: Dialect) -> Op[None]:
+    """Fold every session again (a schema upgrade that changes how figures are counted)."""
+    rows = yield Stmt(d.sql("SELECT id, forked_from FROM sessions ORDER BY id"), (), "all")
+    for row in rows:
+        ref = int(row["id"])
+        main = yield from load_entries(d, ref, "")
+        agents = yield from _subagent_entries(d, ref)
+        state = fold(None, main)
+        if agents:
+            state = fold_subagents(state, agents)
+        derived = yield from _derive(d, state, row["forked_from"])
+        yield Stmt(
+            d.sql(f"UPDATE sessions SET {_FIGURES}, fold_state = ? WHERE id = ?"),
+            (*_figures(d, derived), _json(state), ref),
+        )
+
+
+def _subagent_entries(d: Dialect, ref: int) -> Op[list[dict[str, Any]]]:
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {d.entry_columns()} FROM entries WHERE session_ref = ? AND subpath <> '' "
+            "ORDER BY subpath, seq"
+        ),
+        (ref,),
+        "all",
+    )
+    return [d.entry(row) for row in rows]
 
 
 def _json(value: Any) -> str:
@@ -366,9 +428,9 @@ def append(
         return row.metadata()
     merge = yield from _merge(d, row.ref, subpath, batch)
     if subpath:
-        yield from insert_merged(d, row.ref, subpath, merge)
-        return row.metadata()
-    final = yield from apply_main(d, row, merge, now)
+        final = yield from apply_subagent(d, row, subpath, merge, now)
+    else:
+        final = yield from apply_main(d, row, merge, now)
     return final.metadata()
 
 
@@ -457,6 +519,37 @@ def apply_main(
         yield from d.set_text(row.ref, _body(every), meta)
     elif new_entries or derived.title != row.title:
         yield from d.append_text(row.ref, _body(new_entries), meta)
+    return (yield from by_ref(d, row.ref))
+
+
+def apply_subagent(
+    d: Dialect, row: SessionRow, subpath: str, merge: Merge, now: float
+) -> Op[SessionRow]:
+    """Store a merged batch of a subagent transcript and fold it into the session's
+    figures (its subagent cost and tokens, and its times when it has no main transcript)."""
+    yield from insert_merged(d, row.ref, subpath, merge)
+    if merge.changed:  # an upsert rewrote a stored entry: recount every subagent
+        every = yield from _subagent_entries(d, row.ref)
+        state = fold_subagents({**row.fold_state, "sub": None}, every)
+    else:
+        state = fold_subagents(row.fold_state, [item.entry for item in merge.new])
+    derived = derive(state)
+    created = row.created_at
+    if derived.first_timestamp is not None:
+        empty = row.message_count == 0 and not row.fold_state.get("sub")
+        created = derived.first_timestamp if empty else min(created, derived.first_timestamp)
+    yield from _write_derived(
+        d,
+        row.ref,
+        row.project_key,
+        state,
+        row.sdk_summary,
+        created_at=created,
+        message_count=row.message_count,
+        forked_from=row.forked_from,
+        forked_at=row.forked_at,
+        now=now,
+    )
     return (yield from by_ref(d, row.ref))
 
 
