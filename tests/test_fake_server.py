@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from claude_sessions.testing import FakeMessagesAPI, Reply
+from claude_sessions.testing import FakeMessagesAPI, Reply, ToolUse
 
 
 def post(api, body, path="/v1/messages?beta=true"):
@@ -119,3 +119,72 @@ def test_request_log_and_other_paths():
         assert (request.count_role("user"), request.count_role("assistant")) == (2, 1)
         api.clear()
         assert api.requests == []
+
+
+def sse_events(raw):
+    return [json.loads(line[5:]) for line in raw.splitlines() if line.startswith("data:")]
+
+
+def test_scripted_tool_use_streams_as_the_api_does():
+    call = ToolUse("mcp__claude-sessions__search_sessions", {"text": "login bug", "limit": 5})
+    with FakeMessagesAPI([Reply("Let me look.", tool_use=call)]) as api:
+        _, _, raw = post(api, {**HISTORY, "stream": True})
+    events = sse_events(raw)
+    starts = [e for e in events if e["type"] == "content_block_start"]
+    assert [s["content_block"]["type"] for s in starts] == ["text", "tool_use"]
+    block = starts[1]["content_block"]
+    assert block["name"] == call.name and block["input"] == {}
+    assert block["id"].startswith("toolu_fake_")
+    deltas = [e["delta"] for e in events if e["type"] == "content_block_delta" and e["index"] == 1]
+    assert [d["type"] for d in deltas] == ["input_json_delta", "input_json_delta"]
+    pieces = [d["partial_json"] for d in deltas]
+    assert json.loads("".join(pieces)) == {"text": "login bug", "limit": 5}
+    (delta,) = [e for e in events if e["type"] == "message_delta"]
+    assert delta["delta"]["stop_reason"] == "tool_use"
+
+
+def test_scripted_tool_uses_without_text_and_unstreamed():
+    calls = [ToolUse("Bash", {"command": "ls"}, id="toolu_a"), ToolUse("Read", {"path": "x"})]
+    with FakeMessagesAPI([Reply(tool_use=calls), Reply(tool_use=calls[1])]) as api:
+        first = json.loads(post(api, HISTORY)[2])
+        second = json.loads(post(api, HISTORY)[2])
+    assert first["stop_reason"] == "tool_use"
+    assert [b["type"] for b in first["content"]] == ["tool_use", "tool_use"]
+    assert first["content"][0] == {
+        "type": "tool_use",
+        "id": "toolu_a",
+        "name": "Bash",
+        "input": {"command": "ls"},
+    }
+    assert first["content"][1]["id"] != second["content"][0]["id"]  # fresh ids per call
+
+
+def test_recorded_request_finds_tool_results():
+    body = {
+        "messages": [
+            {"role": "user", "content": "find it"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "X"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": "plain"},
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t2",
+                        "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+                        "is_error": True,
+                    },
+                ],
+            },
+        ]
+    }
+    with FakeMessagesAPI(["ok"]) as api:
+        post(api, body)
+    request = api.model_requests[0]
+    assert [(r.tool_use_id, r.text, r.is_error) for r in request.tool_results] == [
+        ("t1", "plain", False),
+        ("t2", "a\nb", True),
+    ]
+    assert request.tool_result("t2").content[0] == {"type": "text", "text": "a"}
+    with pytest.raises(KeyError):
+        request.tool_result("t3")

@@ -7,12 +7,15 @@ from datetime import datetime, timezone
 
 import pytest
 
-from claude_sessions import Message, SessionData, SessionMetadata
+from claude_sessions import InvalidInputError, Message, SessionData, SessionMetadata
 from claude_sessions.render import (
+    CONTINUED,
     FORMATS,
+    MarkdownPage,
     conversation,
     export_all,
     export_session,
+    markdown_page,
     render,
     render_html,
     render_json,
@@ -179,3 +182,65 @@ def test_export_from_store(store, tmp_path):
     assert "second" in (tmp_path / "out" / f"{sid(2)}.html").read_text()
     with pytest.raises(ValueError, match="unknown format"):
         export_all(store, tmp_path / "out", "pdf")
+
+
+def long_run(turns: int = 8) -> list[dict]:
+    messages: list[dict] = [
+        {"type": "system", "subtype": "init", "session_id": sid(1), "model": "claude-x"}
+    ]
+    for n in range(turns):
+        question = f"question {n} " + "word " * 150
+        answer = f"answer {n} " + "text " * 300
+        messages.append(
+            {"type": "user", "message": {"content": [{"type": "text", "text": question}]}}
+        )
+        messages.append(
+            {"type": "assistant", "message": {"content": [{"type": "text", "text": answer}]}}
+        )
+        if n == 3:  # one block longer than any page
+            result = {"type": "tool_result", "content": "".join(f"line {i}\n" for i in range(1500))}
+            messages.append({"type": "user", "message": {"content": [result]}})
+    return messages
+
+
+def every_page(data: SessionData, max_chars: int) -> list[MarkdownPage]:
+    pages = [markdown_page(data, max_chars=max_chars)]
+    while pages[-1].next_block is not None:
+        last = pages[-1]
+        pages.append(
+            markdown_page(data, block=last.next_block, offset=last.next_offset, max_chars=max_chars)
+        )
+    return pages
+
+
+def test_markdown_pages_fit_their_budget_and_add_up_to_the_transcript():
+    data = session(long_run(), description="Long run")
+    pages = every_page(data, 3000)
+    assert len(pages) > 8
+    assert all(len(page.text) <= 3000 for page in pages)
+    # Whole blocks while they fit: only the last page may be less than three quarters full.
+    assert all(len(page.text) >= 0.74 * 3000 for page in pages[:-1])
+    split = [page for page in pages if page.offset]
+    assert len(split) >= 3 and all(page.text.startswith(CONTINUED) for page in split)
+    glued = ""
+    for page in pages:
+        if page.offset:  # the page goes on with the block the previous one cut
+            glued += page.text[len(CONTINUED) :]
+        else:
+            glued += ("\n\n" if glued else "") + page.text
+    assert glued + "\n" == render_markdown(data)
+    assert pages[0].text.startswith("# Long run\n") and pages[-1].next_block is None
+    assert {page.blocks for page in pages} == {len(conversation(data.messages)) + 1}
+
+
+def test_markdown_page_rejects_positions_outside_the_transcript():
+    data = session(long_run(1))
+    blocks = markdown_page(data).blocks
+    with pytest.raises(InvalidInputError):
+        markdown_page(data, block=blocks)
+    with pytest.raises(InvalidInputError):
+        markdown_page(data, block=1, offset=10**6)
+    with pytest.raises(InvalidInputError):
+        markdown_page(data, max_chars=10)
+    whole = markdown_page(data, max_chars=100_000)
+    assert whole.next_block is None and whole.text + "\n" == render_markdown(data)

@@ -166,20 +166,98 @@ def _fence(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text}\n{fence}"
 
 
-def render_markdown(session: SessionData) -> str:
-    """A Markdown transcript; tool calls and results go in code fences."""
-    metadata = session.metadata
+def markdown_header(metadata: SessionMetadata) -> str:
+    """The Markdown title and facts of a session (no trailing newline)."""
     lines = [f"# {_one_line(session_title(metadata))}", ""]
     lines += [f"- **{name}:** {value}" for name, value in _header_lines(metadata)]
-    for part in conversation(session.messages):
-        lines += ["", f"## {label(part)}", ""]
-        if part.kind == "tool_use":
-            lines.append(_fence(part.text, "json"))
-        elif part.kind in ("tool_result", "thinking"):
-            lines.append(_fence(part.text))
-        else:
-            lines.append(part.text)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
+
+
+def markdown_part(part: Part) -> str:
+    """One part as a Markdown section; tool calls and results go in code fences."""
+    if part.kind == "tool_use":
+        body = _fence(part.text, "json")
+    elif part.kind in ("tool_result", "thinking"):
+        body = _fence(part.text)
+    else:
+        body = part.text
+    return f"## {label(part)}\n\n{body}"
+
+
+def markdown_blocks(session: SessionData) -> list[str]:
+    """The Markdown transcript in blocks: the header, then one block per part."""
+    return [markdown_header(session.metadata)] + [
+        markdown_part(part) for part in conversation(session.messages)
+    ]
+
+
+def render_markdown(session: SessionData) -> str:
+    """A Markdown transcript; tool calls and results go in code fences."""
+    return "\n\n".join(markdown_blocks(session)) + "\n"
+
+
+CONTINUED = "*(continued)*\n\n"
+
+
+@dataclass(frozen=True)
+class MarkdownPage:
+    """A stretch of a Markdown transcript that fits a character budget.
+
+    Positions count blocks of :func:`markdown_blocks` (0 is the header) and
+    characters within a block. ``next_block``/``next_offset`` are where the
+    next page starts, ``None`` on the last page.
+    """
+
+    text: str
+    block: int
+    offset: int
+    next_block: int | None
+    next_offset: int
+    blocks: int
+
+
+def markdown_page(
+    session: SessionData, *, block: int = 0, offset: int = 0, max_chars: int = 20_000
+) -> MarkdownPage:
+    """The Markdown transcript from ``block`` (at ``offset`` characters into it), as many
+    whole blocks as fit in ``max_chars``; a block longer than a page is split across
+    pages, a page that starts inside a block says it continues."""
+    blocks = markdown_blocks(session)
+    if max_chars < 2 * len(CONTINUED):
+        raise InvalidInputError(f"max_chars must be at least {2 * len(CONTINUED)}")
+    if not 0 <= block < len(blocks) or not 0 <= offset < max(1, len(blocks[block])):
+        raise InvalidInputError(
+            f"position {block}:{offset} is outside this transcript of {len(blocks)} blocks"
+        )
+    pieces: list[str] = []
+    used = 0
+    position, start = block, offset
+    while position < len(blocks):
+        text = blocks[position][start:]
+        if start:
+            text = CONTINUED + text
+        separator = 2 if pieces else 0
+        room = max_chars - used - separator
+        if len(text) <= room:
+            pieces.append(text)
+            used += separator + len(text)
+            position, start = position + 1, 0
+            continue
+        if pieces and room < max_chars // 4:  # the next page starts this block afresh
+            break
+        taken = room - (len(CONTINUED) if start else 0)
+        pieces.append(text[:room])
+        start += taken
+        break
+    more = position < len(blocks)
+    return MarkdownPage(
+        text="\n\n".join(pieces),
+        block=block,
+        offset=offset,
+        next_block=position if more else None,
+        next_offset=start if more else 0,
+        blocks=len(blocks),
+    )
 
 
 def _one_line(text: str, length: int = 120) -> str:

@@ -4,6 +4,22 @@ The fixtures (``fake_claude``, ``fake_claude_server``) are registered with
 pytest automatically when claude-sessions is installed.
 """
 
-from .server import FakeMessagesAPI, RecordedRequest, Reply, echo_reply, offline_environment
+from .server import (
+    FakeMessagesAPI,
+    RecordedRequest,
+    Reply,
+    ToolResult,
+    ToolUse,
+    echo_reply,
+    offline_environment,
+)
 
-__all__ = ["FakeMessagesAPI", "RecordedRequest", "Reply", "echo_reply", "offline_environment"]
+__all__ = [
+    "FakeMessagesAPI",
+    "RecordedRequest",
+    "Reply",
+    "ToolResult",
+    "ToolUse",
+    "echo_reply",
+    "offline_environment",
+]

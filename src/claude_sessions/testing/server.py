@@ -1,9 +1,10 @@
 """A fake Anthropic Messages API that the real Claude Code CLI can talk to.
 
 It listens on 127.0.0.1, answers ``POST /v1/messages`` with scripted replies
-(streamed as Server-Sent Events, or as plain JSON when the request does not
-ask for a stream) and records every request, so tests can check what history
-the model was actually shown. Any other path gets ``200 {}`` and is logged.
+(text and tool calls, streamed as Server-Sent Events, or as plain JSON when
+the request does not ask for a stream) and records every request, so tests
+can check what history the model was actually shown. Any other path gets
+``200 {}`` and is logged.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,11 +23,27 @@ DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """A tool call the scripted model makes: the CLI runs tool ``name`` with ``input``.
+
+    ``id`` defaults to a fresh ``toolu_fake_...`` id. MCP tools are named
+    ``mcp__<server>__<tool>``.
+    """
+
+    name: str
+    input: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One scripted answer to one Messages API request.
 
     ``status`` other than 200 sends an Anthropic-style error body instead of a
-    message; ``delay`` (seconds) is slept before answering.
+    message; ``delay`` (seconds) is slept before answering. ``tool_use`` (one
+    :class:`ToolUse` or several) makes the answer call tools after its text,
+    with ``stop_reason: "tool_use"``: the CLI runs them and sends their results
+    in its next request (see :attr:`RecordedRequest.tool_results`).
     """
 
     text: str = ""
@@ -36,6 +53,31 @@ class Reply:
     model: str | None = None
     input_tokens: int = 10
     output_tokens: int = 5
+    tool_use: ToolUse | Sequence[ToolUse] | None = None
+
+    @property
+    def tool_uses(self) -> tuple[ToolUse, ...]:
+        if self.tool_use is None:
+            return ()
+        if isinstance(self.tool_use, ToolUse):
+            return (self.tool_use,)
+        return tuple(self.tool_use)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool's result as the CLI sent it back to the model.
+
+    ``text`` joins the text blocks of ``content`` (which is kept as sent).
+    """
+
+    tool_use_id: str
+    content: Any
+    is_error: bool
+
+    @property
+    def text(self) -> str:
+        return _text_of(self.content)
 
 
 @dataclass(frozen=True)
@@ -69,6 +111,32 @@ class RecordedRequest:
     def all_text(self) -> str:
         """Every text block of the history, joined: handy for 'was X carried?' checks."""
         return "\n".join(_text_of(m.get("content")) for m in self.messages)
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        """The ``tool_result`` blocks of the history, oldest first."""
+        found = []
+        for message in self.messages:
+            content = message.get("content")
+            if message.get("role") != "user" or not isinstance(content, list):
+                continue
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    found.append(
+                        ToolResult(
+                            str(block.get("tool_use_id", "")),
+                            block.get("content"),
+                            block.get("is_error") is True,
+                        )
+                    )
+        return found
+
+    def tool_result(self, tool_use_id: str) -> ToolResult:
+        """The result of the tool call ``tool_use_id``; ``KeyError`` when there is none."""
+        for result in self.tool_results:
+            if result.tool_use_id == tool_use_id:
+                return result
+        raise KeyError(tool_use_id)
 
 
 ReplySource = Callable[[RecordedRequest], "Reply | str"]
@@ -109,6 +177,7 @@ class FakeMessagesAPI:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._tool_ids = itertools.count(1)
         self._source: ReplySource = echo_reply
         self._queue: Iterator[Reply | str] | None = None
         self.set_script(script)
@@ -176,6 +245,9 @@ class FakeMessagesAPI:
     def _message_id(self) -> str:
         return f"msg_fake_{next(self._ids):06d}"
 
+    def _tool_use_id(self) -> str:
+        return f"toolu_fake_{next(self._tool_ids):06d}"
+
 
 def _text_of(content: Any, *, skip_reminders: bool = False) -> str:
     if isinstance(content, str):
@@ -201,7 +273,55 @@ def _strip_reminders(text: str) -> str:
     return text.strip()
 
 
-def _sse_events(reply: Reply, message_id: str, model: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _content(reply: Reply, new_id: Callable[[], str]) -> list[dict[str, Any]]:
+    """The content blocks of a scripted answer: its text, then its tool calls."""
+    blocks: list[dict[str, Any]] = []
+    if reply.text or not reply.tool_uses:
+        blocks.append({"type": "text", "text": reply.text})
+    for call in reply.tool_uses:
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.id or new_id(),
+                "name": call.name,
+                "input": dict(call.input),
+            }
+        )
+    return blocks
+
+
+def _stop_reason(content: list[dict[str, Any]]) -> str:
+    return "tool_use" if any(block["type"] == "tool_use" for block in content) else "end_turn"
+
+
+def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A content block streamed as the API streams it: empty at the start, then deltas."""
+    if block["type"] == "text":
+        start: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": block["text"]}]
+    else:
+        start = {**block, "input": {}}
+        arguments = json.dumps(block["input"])
+        middle = len(arguments) // 2  # two pieces, as the API sends partial JSON
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece}
+            for piece in (arguments[:middle], arguments[middle:])
+        ]
+    yield (
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": start},
+    )
+    for delta in deltas:
+        yield (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": index, "delta": delta},
+        )
+    yield "content_block_stop", {"type": "content_block_stop", "index": index}
+
+
+def _sse_events(
+    reply: Reply, content: list[dict[str, Any]], message_id: str, model: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
     yield (
         "message_start",
         {
@@ -218,28 +338,13 @@ def _sse_events(reply: Reply, message_id: str, model: str) -> Iterator[tuple[str
             },
         },
     )
-    yield (
-        "content_block_start",
-        {
-            "type": "content_block_start",
-            "index": 0,
-            "content_block": {"type": "text", "text": ""},
-        },
-    )
-    yield (
-        "content_block_delta",
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": reply.text},
-        },
-    )
-    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+    for index, block in enumerate(content):
+        yield from _block_events(index, block)
     yield (
         "message_delta",
         {
             "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "delta": {"stop_reason": _stop_reason(content), "stop_sequence": None},
             "usage": {"output_tokens": reply.output_tokens},
         },
     )
@@ -315,19 +420,22 @@ def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             message_id = api._message_id()
+            content = _content(reply, api._tool_use_id)
             body = request.body if isinstance(request.body, dict) else {}
             if body.get("stream"):
-                self._stream(reply, message_id, model)
+                self._stream(reply, content, message_id, model)
             else:
-                self._send_json(200, _plain_message(reply, message_id, model))
+                self._send_json(200, _plain_message(reply, content, message_id, model))
 
-        def _stream(self, reply: Reply, message_id: str, model: str) -> None:
+        def _stream(
+            self, reply: Reply, content: list[dict[str, Any]], message_id: str, model: str
+        ) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
-            for name, payload in _sse_events(reply, message_id, model):
+            for name, payload in _sse_events(reply, content, message_id, model):
                 self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
                 self.wfile.flush()
             self.close_connection = True
@@ -335,14 +443,16 @@ def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _plain_message(reply: Reply, message_id: str, model: str) -> dict[str, Any]:
+def _plain_message(
+    reply: Reply, content: list[dict[str, Any]], message_id: str, model: str
+) -> dict[str, Any]:
     return {
         "id": message_id,
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": reply.text}],
-        "stop_reason": "end_turn",
+        "content": content,
+        "stop_reason": _stop_reason(content),
         "stop_sequence": None,
         "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
     }

@@ -1,0 +1,112 @@
+"""``mcp``: serve the store to Claude over the Model Context Protocol, and register it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import click
+from click.core import ParameterSource
+
+from ..exceptions import ClaudeSessionsError
+from ..store import SessionStore
+from ..terminal import for_terminal
+from .app import cli
+from .common import echo_json, json_option, stdin_is_terminal, store_option
+
+if TYPE_CHECKING:
+    from ..mcp.install import Scope
+
+_SCOPE = click.option(
+    "--scope",
+    type=click.Choice(["user", "project"]),
+    default="user",
+    show_default=True,
+    help="user: ~/.claude.json, for all your projects; project: .mcp.json here, to share.",
+)
+_ALLOW_WRITE = click.option(
+    "--allow-write",
+    is_flag=True,
+    help="Also offer tag_session and describe_session (nothing ever deletes).",
+)
+
+
+@cli.group("mcp", invoke_without_command=True)
+@store_option
+@_ALLOW_WRITE
+@click.pass_context
+def mcp_group(ctx: click.Context, store_location: str | None, allow_write: bool) -> None:
+    """Serve the session store over MCP on stdin/stdout, so Claude can search its history.
+
+    Claude Code starts this itself once registered: see `mcp install`. The
+    store opens read-only unless --allow-write.
+    """
+    if ctx.invoked_subcommand is not None:
+        if any(
+            ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+            for name in ("store_location", "allow_write")
+        ):
+            raise click.UsageError(
+                f"put --store and --allow-write after '{ctx.invoked_subcommand}'"
+            )
+        return
+    if allow_write and (ctx.find_root().obj or {}).get("read_only"):
+        raise click.UsageError("--allow-write contradicts --read-only")
+    from claude_sessions.mcp.server import run_stdio
+
+    if stdin_is_terminal():
+        click.echo(
+            "Serving MCP on stdin/stdout; Claude Code starts this itself once registered "
+            "(claude-sessions mcp install). Ctrl-C stops.",
+            err=True,
+        )
+    run_stdio(store_location, allow_write=allow_write)
+
+
+@mcp_group.command("install")
+@_SCOPE
+@store_option
+@_ALLOW_WRITE
+@json_option
+def install_command(
+    scope: str, store_location: str | None, allow_write: bool, as_json: bool
+) -> None:
+    """Register the server with Claude Code (as `claude mcp add` does)."""
+    from claude_sessions.mcp.install import install
+
+    done = install(cast("Scope", scope), location=store_location, allow_write=allow_write)
+    if as_json:
+        echo_json(done.to_dict())
+    else:
+        where = for_terminal(str(done.path))
+        click.echo(
+            f"{'Registered' if done.changed else 'Already registered'} claude-sessions in {where}"
+        )
+        if done.backup:
+            click.echo(f"Backup of the previous file: {for_terminal(str(done.backup))}")
+    _check_store(store_location)
+
+
+def _check_store(location: str | None) -> None:
+    """Warn when the server could not open the store yet (as it will: read-only)."""
+    try:
+        SessionStore(location, read_only=True).close()
+    except ClaudeSessionsError as error:
+        click.echo(
+            f"Warning: the server cannot open the store yet: {for_terminal(str(error))}", err=True
+        )
+
+
+@mcp_group.command("uninstall")
+@_SCOPE
+@json_option
+def uninstall_command(scope: str, as_json: bool) -> None:
+    """Remove the server from Claude Code's configuration (and nothing else)."""
+    from claude_sessions.mcp.install import uninstall
+
+    done = uninstall(cast("Scope", scope))
+    if as_json:
+        echo_json(done.to_dict())
+    elif done.changed:
+        click.echo(f"Removed claude-sessions from {for_terminal(str(done.path))}")
+    else:
+        click.echo(f"claude-sessions was not registered in {for_terminal(str(done.path))}")

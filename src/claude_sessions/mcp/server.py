@@ -1,0 +1,96 @@
+"""The stdio MCP server over a session store, on the official ``mcp`` SDK's low-level server.
+
+The tools (:mod:`claude_sessions.mcp.tools`) run in worker threads, so a slow
+query never stalls the protocol, and every failure comes back as a tool error
+(``isError``) with one line of explanation; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+import mcp.types as types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from claude_sessions import __version__
+from claude_sessions.mcp.install import SERVER_NAME
+from claude_sessions.mcp.tools import Tool, available_tools, call_tool
+from claude_sessions.store import SessionStore
+
+INSTRUCTIONS = (
+    "This server searches the user's saved Claude Code sessions: the earlier conversations "
+    "they had with you, with their prompts, answers, tool calls and costs. When the user "
+    "refers to past work (how something was fixed, what was decided, a session from last "
+    "week), find it with search_sessions, then read it with get_session. Session ids may be "
+    "shortened to any unique prefix."
+)
+
+
+def _tool_definition(tool: Tool) -> types.Tool:
+    return types.Tool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.input_schema,
+        annotations=types.ToolAnnotations(
+            title=tool.title,
+            read_only_hint=not tool.writes,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )
+
+
+def create_server(store: SessionStore, *, allow_write: bool = False) -> Server[Any]:
+    """An MCP server offering ``store``'s sessions: read-only tools, and with ``allow_write``
+    ``tag_session`` and ``describe_session``. The caller keeps and closes ``store``."""
+    tools = available_tools(allow_write=allow_write)
+    definitions = [_tool_definition(tool) for tool in tools]
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=definitions)
+
+    async def call(
+        ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        outcome = await anyio.to_thread.run_sync(
+            call_tool, store, params.name, params.arguments, tools
+        )
+        return types.CallToolResult(
+            content=[types.TextContent(text=outcome.text)], is_error=outcome.is_error
+        )
+
+    return Server(
+        SERVER_NAME,
+        version=__version__,
+        title="Claude sessions",
+        description="Search and read saved Claude Code sessions",
+        instructions=INSTRUCTIONS,
+        on_list_tools=list_tools,
+        on_call_tool=call,
+    )
+
+
+async def serve_stdio(store: SessionStore, *, allow_write: bool = False) -> None:
+    """Serve ``store`` over stdin and stdout until the client closes stdin."""
+    server = create_server(store, allow_write=allow_write)
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bool = False) -> None:
+    """Open the store at ``location`` (read-only unless ``allow_write``) and serve it over
+    stdio until the client goes. The server never deletes and never cleans up."""
+    if allow_write:
+        store = SessionStore(location, cleanup_after_days=None, trash_days=None)
+    else:
+        store = SessionStore(location, read_only=True)
+    with store:
+        anyio.run(lambda: serve_stdio(store, allow_write=allow_write))

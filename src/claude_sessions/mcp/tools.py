@@ -1,0 +1,637 @@
+"""The MCP server's tools: their schemas, their descriptions for the model, and what they do.
+
+Each tool validates its arguments against its JSON schema, calls the store and
+the views (``render``, ``stats``, ``lineage``), and answers with text that
+fits a character budget, saying how to get the rest (a cursor). Nothing here
+imports the MCP SDK: :mod:`claude_sessions.mcp.server` wires these tools to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import jsonschema
+
+from claude_sessions.exceptions import ClaudeSessionsError, InvalidInputError
+from claude_sessions.lineage import Lineage, LineageNode, fork_tree
+from claude_sessions.render import markdown_page, session_title
+from claude_sessions.stats import DEFAULT_BY, GROUPS, PERIODS, compute_stats
+from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.when import parse_when
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 50
+CHAR_BUDGET = 20_000
+MAX_CHAR_BUDGET = 40_000
+MIN_CHAR_BUDGET = 1_000
+STATS_ROWS = 20
+TITLE_CHARS = 120
+TEXT_CHARS = 300
+
+# -- schemas ------------------------------------------------------------------------------
+
+_SESSION_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "description": "A session id, or any unique prefix of one (the first 8 characters will do).",
+}
+_WHEN = "a date (2026-01-31), an ISO 8601 time (2026-01-31T12:00:00Z) or an age ago (7d, 12h, 2w)"
+_CURSOR = {
+    "type": "string",
+    "minLength": 1,
+    "description": "The next_cursor of the previous page, to get the page after it. "
+    "Repeat the other arguments unchanged.",
+}
+_LIMIT = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_PAGE_SIZE,
+    "default": PAGE_SIZE,
+    "description": f"Sessions per page (default {PAGE_SIZE}, at most {MAX_PAGE_SIZE}).",
+}
+_TAGS = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "maxItems": 50,
+}
+
+SEARCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "text": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Words to find in the messages, titles and descriptions. Every word "
+            'must occur; "an exact phrase", prefix*, AND, OR, NOT and parentheses work. '
+            "Results then come best match first, each with a snippet marking matches "
+            "[like this].",
+        },
+        "tags": {**_TAGS, "description": "Only sessions with any of these tags."},
+        "match_all_tags": {
+            "type": "boolean",
+            "default": False,
+            "description": "Require every tag in tags instead of any one.",
+        },
+        "after": {"type": "string", "description": f"Created on or after this: {_WHEN}."},
+        "before": {
+            "type": "string",
+            "description": f"Created on or before this: {_WHEN}; a date includes that whole day.",
+        },
+        "min_cost": {"type": "number", "minimum": 0, "description": "Cost at least (USD)."},
+        "max_cost": {"type": "number", "minimum": 0, "description": "Cost at most (USD)."},
+        "model": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The model's name contains this (e.g. opus, sonnet).",
+        },
+        "project": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Only sessions run in this project directory (an absolute path).",
+        },
+        "limit": _LIMIT,
+        "cursor": _CURSOR,
+    },
+    "additionalProperties": False,
+}
+
+LIST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "project": SEARCH_SCHEMA["properties"]["project"],
+        "tag": {"type": "string", "minLength": 1, "description": "Only sessions with this tag."},
+        "limit": _LIMIT,
+        "cursor": _CURSOR,
+    },
+    "additionalProperties": False,
+}
+
+GET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "session_id": _SESSION_ID,
+        "cursor": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Where to go on: the cursor the previous page of this session ended "
+            "with. Leave it out to start at the beginning.",
+        },
+        "max_chars": {
+            "type": "integer",
+            "minimum": MIN_CHAR_BUDGET,
+            "maximum": MAX_CHAR_BUDGET,
+            "default": CHAR_BUDGET,
+            "description": f"Characters per page (default {CHAR_BUDGET}).",
+        },
+    },
+    "required": ["session_id"],
+    "additionalProperties": False,
+}
+
+STATS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "since": {"type": "string", "description": f"Sessions created on or after: {_WHEN}."},
+        "until": {"type": "string", "description": f"Sessions created on or before: {_WHEN}."},
+        "project": SEARCH_SCHEMA["properties"]["project"],
+        "tags": {**_TAGS, "description": "Only sessions with any of these tags."},
+        "model": SEARCH_SCHEMA["properties"]["model"],
+        "by": {
+            "type": "array",
+            "items": {"type": "string", "enum": [*PERIODS, *GROUPS]},
+            "uniqueItems": True,
+            "description": "Break the figures down by these (default: "
+            + ", ".join(DEFAULT_BY)
+            + "; [] for the totals only). Periods are those the sessions were created in "
+            "(UTC), newest first; "
+            f"other groups most expensive first; at most {STATS_ROWS} rows each.",
+        },
+        "top": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 5,
+            "description": "How many of the most expensive sessions to list (default 5).",
+        },
+    },
+    "additionalProperties": False,
+}
+
+LINEAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"session_id": _SESSION_ID},
+    "required": ["session_id"],
+    "additionalProperties": False,
+}
+
+TAG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "session_id": _SESSION_ID,
+        "add": {**_TAGS, "description": "Tags to add."},
+        "remove": {**_TAGS, "description": "Tags to remove."},
+    },
+    "required": ["session_id"],
+    "additionalProperties": False,
+}
+
+DESCRIBE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "session_id": _SESSION_ID,
+        "description": {
+            "type": "string",
+            "maxLength": 2000,
+            "description": 'The new description; "" removes it.',
+        },
+    },
+    "required": ["session_id", "description"],
+    "additionalProperties": False,
+}
+
+# -- what the tools answer ----------------------------------------------------------------
+
+
+def _clip(text: str, length: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "\u2026"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
+    """What a listing says about one session: enough to choose it, bounded in size."""
+    title = _clip(session_title(metadata), TITLE_CHARS)
+    found: dict[str, Any] = {
+        "session_id": metadata.session_id,
+        "title": title,
+        "created_at": _stamp(metadata.created_at),
+        "updated_at": _stamp(metadata.updated_at),
+        "model": metadata.model,
+        "project": metadata.project,
+        "git_branch": metadata.git_branch,
+        "tags": list(metadata.tags),
+        "turns": metadata.turns,
+        "cost_usd": round(metadata.total_cost, 4),
+    }
+    for name in ("description", "first_prompt"):
+        value = getattr(metadata, name)
+        if value and _clip(value, TITLE_CHARS) != title:
+            found[name] = _clip(value, TEXT_CHARS)
+    if metadata.forked_from:
+        found["forked_from"] = metadata.forked_from
+    if metadata.snippet:
+        found["snippet"] = _clip(metadata.snippet, TEXT_CHARS)
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _dump(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def _largest_fit(render: Callable[[int], str], count: int, budget: int) -> int:
+    """The largest ``n <= count`` whose ``render(n)`` fits ``budget`` characters (at least 0)."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(render(middle)) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _when(arguments: dict[str, Any], name: str) -> date | datetime | None:
+    value = arguments.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_when(value)
+    except ValueError as error:
+        raise InvalidInputError(f"{name}: {error}") from None
+
+
+def _page_text(summaries: list[dict[str, Any]], next_cursor: str | None, tool: str) -> str:
+    payload: dict[str, Any] = {"sessions": summaries}
+    if next_cursor:
+        payload["next_cursor"] = next_cursor
+        payload["note"] = (
+            f"More sessions match. Call {tool} again with the same arguments and "
+            "cursor set to next_cursor."
+        )
+    elif not summaries:
+        payload["note"] = "No session matches."
+    return _dump(payload)
+
+
+_CURSOR_ROOM = "x" * 100  # longer than any page cursor the store makes
+
+
+def _session_page(
+    store: SessionStore, tool: str, criteria: dict[str, Any], limit: int, cursor: str | None
+) -> str:
+    """One page of sessions as JSON, cut to what fits the budget, with the cursor of the rest."""
+    page = store.search_page(limit=limit, cursor=cursor, **criteria)
+    summaries = [session_summary(metadata) for metadata in page.sessions]
+
+    def render(count: int) -> str:
+        more = page.next_cursor if count == len(summaries) else _CURSOR_ROOM
+        return _page_text(summaries[:count], more, tool)
+
+    fits = _largest_fit(render, len(summaries), CHAR_BUDGET)
+    if fits < len(summaries):  # fetch a shorter page, for the cursor after what fits
+        page = store.search_page(limit=max(fits, 1), cursor=cursor, **criteria)
+        summaries = [session_summary(metadata) for metadata in page.sessions]
+    return _page_text(summaries, page.next_cursor, tool)
+
+
+def search_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
+    criteria = {
+        "text": arguments.get("text"),
+        "tags": arguments.get("tags"),
+        "match_all_tags": arguments.get("match_all_tags", False),
+        "after": _when(arguments, "after"),
+        "before": _when(arguments, "before"),
+        "min_cost": arguments.get("min_cost"),
+        "max_cost": arguments.get("max_cost"),
+        "model": arguments.get("model"),
+        "project": arguments.get("project"),
+    }
+    return _session_page(
+        store,
+        "search_sessions",
+        criteria,
+        arguments.get("limit", PAGE_SIZE),
+        arguments.get("cursor"),
+    )
+
+
+def list_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
+    criteria = {"project": arguments.get("project"), "tags": arguments.get("tag")}
+    return _session_page(
+        store,
+        "list_sessions",
+        criteria,
+        arguments.get("limit", PAGE_SIZE),
+        arguments.get("cursor"),
+    )
+
+
+_POSITION = re.compile(r"^(\d{1,9}):(\d{1,9})$")
+
+
+def _position(cursor: str | None) -> tuple[int, int]:
+    if cursor is None:
+        return 0, 0
+    match = _POSITION.match(cursor)
+    if match is None:
+        raise InvalidInputError(f"not a get_session cursor: {cursor[:40]!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def get_session(store: SessionStore, arguments: dict[str, Any]) -> str:
+    session_id = store.resolve_id(arguments["session_id"])
+    block, offset = _position(arguments.get("cursor"))
+    budget = arguments.get("max_chars", CHAR_BUDGET)
+
+    def footer(page_text: str, shown: str, cursor: str | None) -> str:
+        if cursor is None:
+            return f"{page_text}\n\n---\n[{shown}; this is the end of the session.]"
+        return (
+            f"{page_text}\n\n---\n[{shown}. More: call get_session with "
+            f'session_id="{session_id}" and cursor="{cursor}".]'
+        )
+
+    reserve = len(footer("", "Blocks 999999999-999999999 of 999999999", "999999999:999999999"))
+    session = store.load_session(session_id)
+    try:
+        page = markdown_page(session, block=block, offset=offset, max_chars=budget - reserve)
+    except InvalidInputError as error:
+        raise InvalidInputError(
+            f"cursor {arguments.get('cursor')!r} does not fit: {error}"
+        ) from None
+    last = page.next_block if page.next_block is not None else page.blocks
+    if page.next_offset:
+        last += 1
+    shown = f"Blocks {page.block + 1}-{last} of {page.blocks}"
+    cursor = None if page.next_block is None else f"{page.next_block}:{page.next_offset}"
+    return footer(page.text, shown, cursor)
+
+
+def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
+    stats = compute_stats(
+        store,
+        by=arguments.get("by", DEFAULT_BY),
+        since=_when(arguments, "since"),
+        until=_when(arguments, "until"),
+        project=arguments.get("project"),
+        tags=arguments.get("tags"),
+        model=arguments.get("model"),
+        top=arguments.get("top", 5),
+    )
+    totals = {
+        "sessions": stats.sessions,
+        "messages": stats.messages,
+        "turns": stats.turns,
+        "input_tokens": stats.input_tokens,
+        "output_tokens": stats.output_tokens,
+        "cost_usd": round(stats.total_cost, 4),
+    }
+
+    def render(rows: int) -> str:
+        notes = []
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for name, buckets in stats.by.items():
+            groups[name] = [
+                {
+                    "key": _clip(bucket.key, TEXT_CHARS),
+                    "sessions": bucket.sessions,
+                    "turns": bucket.turns,
+                    "cost_usd": round(bucket.cost, 4),
+                    "input_tokens": bucket.input_tokens,
+                    "output_tokens": bucket.output_tokens,
+                }
+                for bucket in buckets[:rows]
+            ]
+            if len(buckets) > rows:
+                notes.append(
+                    f"by {name}: {rows} of {len(buckets)} rows shown; narrow with since, "
+                    "until, project, tags or model to see the others."
+                )
+        payload: dict[str, Any] = {
+            **totals,
+            "by": groups,
+            "most_expensive": [session_summary(m) for m in stats.top[:rows]],
+        }
+        if notes:
+            payload["notes"] = notes
+        return _dump(payload)
+
+    return render(max(1, _largest_fit(render, STATS_ROWS, CHAR_BUDGET)))
+
+
+def _lineage_entry(node: LineageNode, focus: str) -> dict[str, Any]:
+    metadata = node.metadata
+    entry: dict[str, Any] = {
+        "session_id": metadata.session_id,
+        "title": _clip(session_title(metadata), TITLE_CHARS),
+        "created_at": _stamp(metadata.created_at),
+        "turns": metadata.turns,
+        "cost_usd": round(metadata.total_cost, 4),
+    }
+    if metadata.forked_at:
+        entry["forked_at_message"] = metadata.forked_at
+    if node.session_id == focus:
+        entry["this_session"] = True
+    return entry
+
+
+def _lineage_tree(lineage: Lineage, keep: set[str]) -> dict[str, Any]:
+    def grow(node: LineageNode) -> dict[str, Any]:
+        entry = _lineage_entry(node, lineage.focus)
+        children = [grow(child) for child in node.children if child.session_id in keep]
+        if children:
+            entry["forks"] = children
+        return entry
+
+    return grow(lineage.root)
+
+
+def session_lineage(store: SessionStore, arguments: dict[str, Any]) -> str:
+    lineage = fork_tree(store, store.resolve_id(arguments["session_id"]))
+    order = [node.session_id for node in lineage.root.walk()]  # parents before children
+
+    def render(count: int) -> str:
+        payload: dict[str, Any] = {"focus": lineage.focus}
+        if lineage.missing_origin:
+            payload["root_forked_from_deleted_session"] = lineage.missing_origin
+        payload["tree"] = _lineage_tree(lineage, set(order[:count]))
+        if count < len(order):
+            payload["note"] = (
+                f"{count} of the {len(order)} sessions of this family shown; call "
+                "session_lineage on a fork to see its own branch."
+            )
+        return _dump(payload)
+
+    return render(max(1, _largest_fit(render, len(order), CHAR_BUDGET)))
+
+
+def tag_session(store: SessionStore, arguments: dict[str, Any]) -> str:
+    session_id = store.resolve_id(arguments["session_id"])
+    metadata = store.get_metadata(session_id)
+    if arguments.get("add"):
+        metadata = store.add_tags(session_id, arguments["add"])
+    if arguments.get("remove"):
+        metadata = store.remove_tags(session_id, arguments["remove"])
+    tags = list(metadata.tags) if metadata is not None else []
+    return _dump({"session_id": session_id, "tags": tags})
+
+
+def describe_session(store: SessionStore, arguments: dict[str, Any]) -> str:
+    session_id = store.resolve_id(arguments["session_id"])
+    metadata = store.set_description(session_id, arguments["description"].strip() or None)
+    return _dump({"session_id": session_id, "description": metadata.description})
+
+
+# -- the tools ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool: its name, a title and description for the model, its schema, what it runs."""
+
+    name: str
+    title: str
+    description: str
+    input_schema: dict[str, Any]
+    run: Callable[[SessionStore, dict[str, Any]], str]
+    writes: bool = False
+
+
+_SUMMARY = (
+    "Each session comes as session_id, title, created_at, updated_at (UTC), model, project, "
+    "git_branch, tags, turns, cost_usd, and when they add something description, first_prompt, "
+    "forked_from and snippet."
+)
+_PAGING = (
+    "A page holds at most `limit` sessions and 20,000 characters; when more match, the answer "
+    "has next_cursor: call again with the same arguments and `cursor` set to it."
+)
+
+TOOLS: tuple[Tool, ...] = (
+    Tool(
+        "search_sessions",
+        "Search past sessions",
+        "Search the user's saved Claude Code sessions (earlier conversations with you, across "
+        "projects) by words in their messages, tags, creation dates, cost, model and project. "
+        'Use it when the user refers to earlier work ("how did we fix the login bug last '
+        'week?", "the session where we set up CI"), then read the best match with get_session. '
+        f"All given criteria must hold. {_SUMMARY} With `text`, results come best match first "
+        f"with a snippet marking the matches [like this]; without, newest first. {_PAGING}",
+        SEARCH_SCHEMA,
+        search_sessions,
+    ),
+    Tool(
+        "list_sessions",
+        "List recent sessions",
+        "List the user's saved Claude Code sessions, most recently updated first, optionally "
+        "only one project's or one tag's. Use it to see what was worked on lately; use "
+        f"search_sessions to find something specific. {_SUMMARY} {_PAGING}",
+        LIST_SCHEMA,
+        list_sessions,
+    ),
+    Tool(
+        "get_session",
+        "Read a session",
+        "Read one saved session as a Markdown transcript: a header (title, dates, model, "
+        "turns, cost, tags, project, description), then the user's prompts, your answers, "
+        "tool calls and tool results in order. The session_id may be any unique prefix. Long "
+        "sessions come in pages of max_chars characters (default 20,000): the last line says "
+        "which blocks were shown and gives the cursor of the next page; call again with it to "
+        "read on.",
+        GET_SCHEMA,
+        get_session,
+    ),
+    Tool(
+        "session_stats",
+        "Usage statistics",
+        "Totals of the saved sessions (sessions, messages, turns, tokens in and out, cost in "
+        "USD), broken down by day, week, month, model, tag or project, and the most expensive "
+        'sessions. Use it for questions about usage and spending ("what did I spend on opus '
+        'this month?"). Narrow with since, until, project, tags and model.',
+        STATS_SCHEMA,
+        session_stats,
+    ),
+    Tool(
+        "session_lineage",
+        "Fork family of a session",
+        "The fork tree a session belongs to: from the oldest saved session it descends from, "
+        "every session forked from it, and their forks, oldest first, each with id, title, "
+        "creation time, turns and cost; the session asked about is marked this_session. Use "
+        "it to find the other branches of an approach that was tried several ways.",
+        LINEAGE_SCHEMA,
+        session_lineage,
+    ),
+    Tool(
+        "tag_session",
+        "Tag a session",
+        "Add tags to and remove tags from a saved session, so it is easier to find later "
+        "(search_sessions and list_sessions filter by tag). Returns the session's tags "
+        "afterwards. Sessions tagged keep are never cleaned up automatically.",
+        TAG_SCHEMA,
+        tag_session,
+        writes=True,
+    ),
+    Tool(
+        "describe_session",
+        "Describe a session",
+        "Set the description of a saved session (a sentence on what it achieved); an empty "
+        "description removes it. Descriptions are searched by search_sessions and shown as "
+        "the title when the session has none.",
+        DESCRIBE_SCHEMA,
+        describe_session,
+        writes=True,
+    ),
+)
+
+
+def available_tools(*, allow_write: bool = False) -> list[Tool]:
+    """The tools a server offers: the read-only ones, and with ``allow_write`` those that write."""
+    return [tool for tool in TOOLS if allow_write or not tool.writes]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a tool call answers: text for the model, and whether it is an error."""
+
+    text: str
+    is_error: bool = False
+
+
+def _argument_error(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(step) for step in error.absolute_path)
+    return f"invalid arguments: {where + ': ' if where else ''}{error.message}"
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def call_tool(
+    store: SessionStore,
+    name: str,
+    arguments: dict[str, Any] | None,
+    tools: Sequence[Tool],
+) -> Outcome:
+    """Run tool ``name`` of ``tools``; every failure becomes an error outcome with one line."""
+    found = {tool.name: tool for tool in tools}.get(name)
+    if found is None:
+        offered = ", ".join(tool.name for tool in tools)
+        return Outcome(f"unknown tool {name!r}; this server offers {offered}", True)
+    arguments = arguments or {}
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(found.input_schema).iter_errors(arguments)
+    )
+    if error is not None:
+        return Outcome(_argument_error(error), True)
+    try:
+        return Outcome(found.run(store, arguments))
+    except ClaudeSessionsError as failure:
+        return Outcome(_one_line(failure), True)
+    except Exception as failure:  # a bug: report it to the model, keep serving
+        log.exception("tool %s failed", name)
+        return Outcome(
+            f"internal error in {name}: {type(failure).__name__}: {_one_line(failure)}", True
+        )
