@@ -174,6 +174,22 @@ def test_fork_is_linked_to_its_origin_whatever_the_file_order(store, root):
 
     assert store.get_metadata(fork_id).forked_from == origin_id
     assert store.get_metadata(origin_id).forked_from is None
+    # The fork replays its origin's requests: they are the origin's to count.
+    origin_meta, fork_meta = store.get_metadata(origin_id), store.get_metadata(fork_id)
+    assert (fork_meta.input_tokens, fork_meta.output_tokens) == (10, 5)
+    totals = store.usage()[0]
+    assert totals.input_tokens == origin_meta.input_tokens + 10
+    assert totals.cost == pytest.approx(origin_meta.total_cost + fork_meta.total_cost)
+
+
+def test_a_shared_first_uuid_alone_is_no_fork(store, root):
+    one = conversation(sid(1), ["First question"])
+    other = conversation(sid(2), ["Something else entirely"])
+    other[1]["uuid"] = one[1]["uuid"]  # the same uuid, different content
+    write(project_dir(root) / f"{sid(1)}.jsonl", one)
+    write(project_dir(root) / f"{sid(2)}.jsonl", other)
+    import_transcripts(store, [root])
+    assert store.get_metadata(sid(2)).forked_from is None
 
 
 def test_subagent_transcripts_go_under_their_session(store, root):

@@ -89,7 +89,7 @@ def test_every_tool_answers_from_the_store(filled, log):
         assert markdown.startswith("# Login bug fixed by rotating the CSRF secret\n")
         assert f"- **Session:** {LOGIN}" in markdown
         assert "## User\n\nFix the login bug: the CSRF token expired" in markdown
-        assert "## Assistant\n\nAnswer to: Rotate the secret" in markdown
+        assert "## Assistant (" in markdown and "\n\nAnswer to: Rotate the secret" in markdown
         assert markdown.endswith("this is the end of the session.]")
 
         stats = answer(await call("session_stats", {}))

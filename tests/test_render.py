@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 import pytest
 
 from claude_sessions import InvalidInputError, Message, SessionData, SessionMetadata
+from claude_sessions.conversation import build_conversation
 from claude_sessions.render import (
     CONTINUED,
     FORMATS,
     MarkdownPage,
-    conversation,
     export_all,
     export_session,
     markdown_page,
@@ -76,26 +76,124 @@ def stream_run() -> list[dict]:
     ]
 
 
-def test_conversation_parts_from_stream_json():
-    parts = conversation(stream_run())
-    assert [p.kind for p in parts] == [
-        "system",
-        "thinking",
-        "assistant",
-        "tool_use",
-        "tool_result",
-        "result",
+def kinds(conversation):
+    return [(turn.role, [block.kind for block in turn.blocks]) for turn in conversation.turns]
+
+
+def test_conversation_from_stream_json():
+    found = build_conversation(stream_run())
+    assert kinds(found) == [
+        ("system", ["marker"]),
+        ("assistant", ["thinking", "text", "tool_use"]),
+        ("user", ["tool_result"]),  # it names no call id: it stays where it was
+        ("result", ["marker"]),
     ]
-    assert parts[3].name == "Bash" and json.loads(parts[3].text) == {"command": "ls"}
-    assert parts[4].is_error and parts[4].text == "a.txt"
-    assert "$0.0123" in parts[5].text and "2 turn(s)" in parts[5].text
+    call = found.turns[1].blocks[2]
+    assert call.name == "Bash" and call.input == {"command": "ls"}
+    assert call.result is None and found.turns[2].blocks[0].is_error
+    assert "$0.0123" in found.turns[3].blocks[0].text
 
 
-def test_conversation_parts_from_transcript_entries():
-    parts = conversation(transcript(sid(1), ["Build it"], with_tool=True))
-    assert [p.kind for p in parts] == ["user", "tool_use", "tool_result", "assistant"]
-    assert parts[0].text == "Build it" and parts[0].timestamp
-    assert parts[2].text == "README.md\nsrc"
+def test_conversation_pairs_calls_with_results():
+    found = build_conversation(transcript(sid(1), ["Build it"], with_tool=True))
+    assert kinds(found) == [
+        ("user", ["text"]),
+        ("assistant", ["tool_use"]),
+        ("assistant", ["text"]),
+    ]
+    call = found.turns[1].blocks[0]
+    assert call.result is not None and call.result.text == "README.md\nsrc"
+    assert found.turns[0].blocks[0].text == "Build it" and found.turns[0].timestamp
+
+
+def _assistant(message_id, content, request="r1", **usage):
+    body = {"id": message_id, "model": "claude-sonnet-4-5", "content": content}
+    if usage:
+        body["usage"] = usage
+    return {"type": "assistant", "requestId": request, "message": body, "uuid": message_id}
+
+
+def test_subagents_nest_under_the_call_that_started_them():
+    call = {"type": "tool_use", "id": "toolu_1", "name": "Task", "input": {"prompt": "look"}}
+    result = {
+        "type": "user",
+        "message": {
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]
+        },
+        "toolUseResult": {"agentId": "a1b2"},
+    }
+    messages = [_assistant("m1", [call]), result, {"type": "summary", "summary": "Did a task"}]
+    agents = {
+        "subagents/agent-a1b2": [_assistant("s1", [{"type": "text", "text": "inside"}])],
+        "subagents/agent-acompact-9": [_assistant("s2", [{"type": "text", "text": "compact"}])],
+    }
+    found = build_conversation(messages, agents)
+    task = found.turns[0].blocks[0]
+    assert task.result.text == "ok" and task.agent_id == "a1b2"
+    assert task.subagent.turns[0].blocks[0].text == "inside"
+    assert list(found.unlinked) == ["subagents/agent-acompact-9"]
+    assert found.turns[-1].blocks[0].text == "Summary: Did a task"
+    data = SessionData(
+        sid(1),
+        [Message(m) for m in messages],
+        SessionMetadata(
+            sid(1),
+            datetime(2026, 3, 1, tzinfo=timezone.utc),
+            datetime(2026, 3, 1, tzinfo=timezone.utc),
+        ),
+        {path: [Message(m) for m in entries] for path, entries in agents.items()},
+    )
+    text = render_text(data)
+    assert "── Subagent a1b2 ──" in text and "   │ " in text and "inside" in text
+    assert "Subagent a1b2" in render_markdown(data) and "> inside" in render_markdown(data)
+    html = render_html(data)
+    assert '<details class="subagent"><summary>Subagent a1b2' in html and "inside" in html
+    exported = json.loads(render_json(data))["subagents"]
+    assert {(a["agent_id"], a["tool_use_id"]) for a in exported} == {
+        ("a1b2", "toolu_1"),
+        ("acompact-9", None),
+    }
+
+
+def test_each_request_counts_once_on_its_last_entry():
+    split = [
+        _assistant("m1", [{"type": "text", "text": "a"}], input_tokens=10, output_tokens=1),
+        _assistant(
+            "m1",
+            [{"type": "tool_use", "id": "t", "name": "Bash"}],
+            input_tokens=10,
+            output_tokens=7,
+        ),
+    ]
+    turns = build_conversation(split).turns
+    assert (turns[0].input_tokens, turns[1].output_tokens) == (None, 7)
+    assert turns[1].cost is not None and turns[1].cost > 0
+
+
+def test_images_and_compaction_markers():
+    png = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0K"},
+    }
+    svg = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/svg+xml", "data": "PHN2Zz4="},
+    }
+    messages = [
+        {"type": "user", "message": {"content": [{"type": "text", "text": "see"}, png, svg]}},
+        {"type": "system", "subtype": "compact_boundary", "compactMetadata": {"preTokens": 16773}},
+        {"type": "user", "isCompactSummary": True, "message": {"content": "The story so far"}},
+    ]
+    data = session(messages)
+    text = render_text(data)
+    assert (
+        "[image: image/png, 6 B]" in text
+        and "Conversation compacted (16,773 tokens before)" in text
+    )
+    html = render_html(data)
+    assert 'src="data:image/png;base64,iVBORw0K"' in html
+    assert "image/svg+xml" in html and "data:image/svg+xml" not in html  # shown as a label only
+    assert "Compaction summary" in html and "The story so far" in html
 
 
 def test_odd_messages_do_not_crash():
@@ -116,7 +214,7 @@ def test_text_and_markdown():
     assert "Tags: a, b" in text and "── Tool call: Bash ──" in text and "Here you go" in text
     markdown = render_markdown(data)
     assert markdown.startswith("# My run\n")
-    assert "## Tool call: Bash" in markdown and '```json\n{\n  "command": "ls"\n}\n```' in markdown
+    assert "**Tool call: Bash**" in markdown and '```json\n{\n  "command": "ls"\n}\n```' in markdown
 
 
 def test_markdown_fence_outlasts_backticks_inside():
@@ -230,7 +328,7 @@ def test_markdown_pages_fit_their_budget_and_add_up_to_the_transcript():
             glued += ("\n\n" if glued else "") + page.text
     assert glued + "\n" == render_markdown(data)
     assert pages[0].text.startswith("# Long run\n") and pages[-1].next_block is None
-    assert {page.blocks for page in pages} == {len(conversation(data.messages)) + 1}
+    assert {page.blocks for page in pages} == {len(build_conversation(data.messages).turns) + 1}
 
 
 def test_markdown_page_rejects_positions_outside_the_transcript():

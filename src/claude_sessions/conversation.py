@@ -21,11 +21,15 @@ the stored messages, so a face can page through them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .message import Message
+
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "result": "Result"}
 
 BlockKind = Literal["text", "thinking", "tool_use", "tool_result", "image", "marker"]
 Role = Literal["user", "assistant", "system", "result"]
@@ -297,3 +301,33 @@ def build_conversation(
         if path not in linked:
             conversation.unlinked[path] = build_conversation(agents[path])
     return conversation
+
+
+# -- labels every face shows ---------------------------------------------------------------
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "linked"
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} B"
+
+
+def image_label(block: Block) -> str:
+    return f"[image: {block.media_type}, {_size(block.size)}]"
+
+
+def turn_label(turn: Turn) -> str:
+    """``Assistant (model · tokens · cost · duration)``: what is known about a turn."""
+    facts = [turn.model] if turn.model else []
+    if turn.input_tokens is not None or turn.output_tokens is not None:
+        facts.append(f"{turn.input_tokens or 0:,} in / {turn.output_tokens or 0:,} out")
+    if turn.cost is not None:
+        facts.append(f"${turn.cost:.4f}")
+    if turn.duration_ms is not None:
+        facts.append(f"{turn.duration_ms / 1000:.1f}s")
+    name = _ROLES[turn.role]
+    return f"{name} ({' · '.join(facts)})" if facts else name
+
+
+def call_arguments(block: Block) -> str:
+    return json.dumps(block.input if block.input is not None else {}, indent=2, ensure_ascii=False)

@@ -1,10 +1,10 @@
 """Readable transcripts: plain text, Markdown, JSON and HTML.
 
-:func:`conversation` turns stored messages (stream-json messages or CLI
-transcript entries) into :class:`Part` items (user and assistant text,
-thinking, tool calls, tool results, the final result) and skips the CLI's
-bookkeeping entries. Every format renders those parts; JSON keeps the
-messages verbatim. HTML goes through Jinja2 with autoescaping, so nothing a
+Every format renders the conversation read model (:mod:`.conversation`):
+turns of text, thinking, tool calls with their results, images and markers,
+with each subagent's transcript nested under the call that started it. JSON
+keeps the messages verbatim (subagent transcripts beside them, with the call
+each belongs to). HTML goes through Jinja2 with autoescaping, so nothing a
 message holds can inject markup.
 """
 
@@ -13,15 +13,21 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
-
+from .conversation import (
+    Block,
+    Conversation,
+    build_conversation,
+    call_arguments,
+    image_label,
+    turn_label,
+)
 from .exceptions import InvalidInputError
-from .message import Message
+from .export_html import html_page
 
 if TYPE_CHECKING:
     from .store import SessionData, SessionMetadata, SessionStore
@@ -30,99 +36,6 @@ Format = Literal["text", "markdown", "json", "html"]
 FORMATS: tuple[str, ...] = ("text", "markdown", "json", "html")
 EXTENSIONS = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
 
-PartKind = Literal["user", "assistant", "thinking", "tool_use", "tool_result", "result", "system"]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One readable piece of a conversation."""
-
-    kind: PartKind
-    text: str
-    name: str | None = None  # the tool's name, for tool_use
-    is_error: bool = False
-    timestamp: str | None = None
-
-
-def _tool_result_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        pieces = []
-        for block in content:
-            if isinstance(block, dict) and isinstance(block.get("text"), str):
-                pieces.append(block["text"])
-            elif isinstance(block, dict) and block.get("type") == "image":
-                pieces.append("[image]")
-        return "\n".join(pieces)
-    return "" if content is None else json.dumps(content, ensure_ascii=False)
-
-
-def _message_parts(message: Message) -> Iterable[Part]:
-    kind = message.type
-    stamp = message.timestamp
-    if kind == "system" and message.is_init:
-        model = message.model or "unknown model"
-        yield Part("system", f"session started ({model})", timestamp=stamp)
-        return
-    if kind == "result":
-        cost = message.total_cost_usd
-        details = [f"{message.subtype or 'result'}"]
-        if message.num_turns is not None:
-            details.append(f"{message.num_turns} turn(s)")
-        if cost is not None:
-            details.append(f"${cost:.4f}")
-        yield Part("result", ", ".join(details), is_error=message.is_error, timestamp=stamp)
-        return
-    if kind not in ("user", "assistant") or message.get("isMeta") is True:
-        return
-    for block in message.content:
-        block_type = block.get("type")
-        if block_type == "text" and isinstance(block.get("text"), str) and block["text"].strip():
-            yield Part(kind, block["text"], timestamp=stamp)  # type: ignore[arg-type]
-        elif block_type == "thinking" and isinstance(block.get("thinking"), str):
-            if block["thinking"].strip():
-                yield Part("thinking", block["thinking"], timestamp=stamp)
-        elif block_type == "tool_use":
-            arguments = json.dumps(block.get("input", {}), indent=2, ensure_ascii=False)
-            name = block.get("name") if isinstance(block.get("name"), str) else "tool"
-            yield Part("tool_use", arguments, name=name, timestamp=stamp)
-        elif block_type == "tool_result":
-            yield Part(
-                "tool_result",
-                _tool_result_text(block.get("content")),
-                is_error=block.get("is_error") is True,
-                timestamp=stamp,
-            )
-
-
-def conversation(messages: Iterable[Message | dict[str, Any]]) -> list[Part]:
-    """The readable parts of ``messages``, in order."""
-    parts: list[Part] = []
-    for message in messages:
-        parts.extend(_message_parts(Message.coerce(message)))
-    return parts
-
-
-_LABELS = {
-    "user": "User",
-    "assistant": "Assistant",
-    "thinking": "Thinking",
-    "tool_use": "Tool call",
-    "tool_result": "Tool result",
-    "result": "Result",
-    "system": "System",
-}
-
-
-def label(part: Part) -> str:
-    text = _LABELS[part.kind]
-    if part.kind == "tool_use" and part.name:
-        text += f": {part.name}"
-    if part.is_error:
-        text += " (error)"
-    return text
-
 
 def session_title(metadata: SessionMetadata) -> str:
     """The best short name of a session: title, description, first prompt or id."""
@@ -130,33 +43,95 @@ def session_title(metadata: SessionMetadata) -> str:
 
 
 def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
+    cost = f"${metadata.total_cost:.4f}"
+    if metadata.subagent_cost:
+        cost += f" (subagents ${metadata.subagent_cost:.4f})"
+    if metadata.unpriced_models:
+        cost += f", without {', '.join(metadata.unpriced_models)} (no price)"
     rows = [
         ("Session", metadata.session_id),
         ("Created", metadata.created_at.isoformat(timespec="seconds")),
         ("Updated", metadata.updated_at.isoformat(timespec="seconds")),
         ("Model", metadata.model or "-"),
         ("Turns", str(metadata.turns)),
-        ("Cost", f"${metadata.total_cost:.4f}"),
+        ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
+        ("Cost", cost),
     ]
-    if metadata.tags:
-        rows.append(("Tags", ", ".join(metadata.tags)))
-    if metadata.project:
-        rows.append(("Project", metadata.project))
-    if metadata.forked_from:
-        rows.append(("Forked from", metadata.forked_from))
-    if metadata.description:
-        rows.append(("Description", metadata.description))
+    for name, value in (
+        ("Tags", ", ".join(metadata.tags)),
+        ("Project", metadata.project),
+        ("Forked from", metadata.forked_from),
+        ("Description", metadata.description),
+    ):
+        if value:
+            rows.append((name, value))
     return rows
 
 
+def _one_line(text: str, length: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "\u2026"
+
+
+# -- plain text -----------------------------------------------------------------------------
+
+
+def _text_block(block: Block, indent: str) -> Iterator[str]:
+    if block.kind == "image":
+        yield indent + image_label(block)
+        return
+    if block.kind == "marker":
+        yield f"{indent}── {block.text} ──"
+        if block.result is not None:
+            yield from _indented(block.result.text, indent + "   ")
+        return
+    if block.kind == "tool_use":
+        yield f"{indent}── Tool call: {block.name} ──"
+        yield from _indented(call_arguments(block), indent)
+        if block.result is not None:
+            yield from _text_block(block.result, indent + "   ")
+        if block.subagent is not None:
+            yield f"{indent}   ── Subagent {block.agent_id} ──"
+            yield from _text_conversation(block.subagent, indent + "   │ ")
+        return
+    heading = {"tool_result": "Tool result", "thinking": "Thinking"}.get(block.kind)
+    if heading:
+        yield f"{indent}── {heading}{' (error)' if block.is_error else ''} ──"
+    yield from _indented(block.text, indent)
+    for image in block.attachments:
+        yield indent + image_label(image)
+
+
+def _indented(text: str, indent: str) -> Iterator[str]:
+    for line in text.split("\n"):
+        yield indent + line
+
+
+def _text_conversation(conversation: Conversation, indent: str = "") -> Iterator[str]:
+    for turn in conversation.turns:
+        yield ""
+        if turn.role in ("user", "assistant"):
+            yield f"{indent}── {turn_label(turn)} ──"
+        for block in turn.blocks:
+            yield from _text_block(block, indent)
+    for path, agent in conversation.unlinked.items():
+        yield ""
+        yield f"{indent}── Subagent {path} ──"
+        yield from _text_conversation(agent, indent + "│ ")
+
+
+def _conversation(session: SessionData) -> Conversation:
+    return build_conversation(session.messages, session.subagents)
+
+
 def render_text(session: SessionData) -> str:
-    """A plain-text transcript."""
+    """A plain-text transcript, subagents nested (and indented) under their calls."""
     lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
-    for part in conversation(session.messages):
-        lines.append("")
-        lines.append(f"── {label(part)} ──")
-        lines.append(part.text)
+    lines += _text_conversation(_conversation(session))
     return "\n".join(lines) + "\n"
+
+
+# -- Markdown ---------------------------------------------------------------------------------
 
 
 def _fence(text: str, language: str = "") -> str:
@@ -173,26 +148,54 @@ def markdown_header(metadata: SessionMetadata) -> str:
     return "\n".join(lines)
 
 
-def markdown_part(part: Part) -> str:
-    """One part as a Markdown section; tool calls and results go in code fences."""
-    if part.kind == "tool_use":
-        body = _fence(part.text, "json")
-    elif part.kind in ("tool_result", "thinking"):
-        body = _fence(part.text)
-    else:
-        body = part.text
-    return f"## {label(part)}\n\n{body}"
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+
+
+def _markdown_block(block: Block) -> str:
+    if block.kind == "image":
+        return f"*{image_label(block)}*"
+    if block.kind == "marker":
+        text = f"*— {block.text} —*"
+        return text if block.result is None else text + "\n\n" + _fence(block.result.text)
+    if block.kind == "thinking":
+        return "**Thinking**\n\n" + _fence(block.text)
+    if block.kind == "tool_result":
+        parts = [f"**Tool result{' (error)' if block.is_error else ''}**", _fence(block.text)]
+        parts += [f"*{image_label(image)}*" for image in block.attachments]
+        return "\n\n".join(parts)
+    if block.kind == "tool_use":
+        parts = [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+        if block.result is not None:
+            parts.append(_markdown_block(block.result))
+        if block.subagent is not None:
+            nested = "\n\n".join(_markdown_turns(block.subagent, level=4))
+            parts.append(_quote(f"**Subagent {block.agent_id}**\n\n{nested}"))
+        return "\n\n".join(parts)
+    return block.text
+
+
+def _markdown_turns(conversation: Conversation, *, level: int = 2) -> list[str]:
+    heading = "#" * level
+    sections = []
+    for turn in conversation.turns:
+        body = "\n\n".join(_markdown_block(block) for block in turn.blocks)
+        if turn.role in ("user", "assistant"):
+            body = f"{heading} {turn_label(turn)}\n\n{body}"
+        sections.append(body)
+    for path, agent in conversation.unlinked.items():
+        nested = "\n\n".join(_markdown_turns(agent, level=level + 1))
+        sections.append(f"{heading} Subagent {path}\n\n{_quote(nested)}")
+    return sections
 
 
 def markdown_blocks(session: SessionData) -> list[str]:
-    """The Markdown transcript in blocks: the header, then one block per part."""
-    return [markdown_header(session.metadata)] + [
-        markdown_part(part) for part in conversation(session.messages)
-    ]
+    """The Markdown transcript in blocks: the header, then one block per turn."""
+    return [markdown_header(session.metadata), *_markdown_turns(_conversation(session))]
 
 
 def render_markdown(session: SessionData) -> str:
-    """A Markdown transcript; tool calls and results go in code fences."""
+    """A Markdown transcript; tool calls and results go in code fences, subagents in quotes."""
     return "\n\n".join(markdown_blocks(session)) + "\n"
 
 
@@ -260,16 +263,37 @@ def markdown_page(
     )
 
 
-def _one_line(text: str, length: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= length else flat[: length - 1] + "\u2026"
+# -- JSON and HTML ------------------------------------------------------------------------------
+
+
+def _agent_calls(conversation: Conversation) -> dict[str, str]:
+    """Agent id -> the id of the tool call that started that subagent."""
+    return {
+        block.agent_id: block.tool_use_id or ""
+        for block in conversation.blocks()
+        if block.subagent is not None and block.agent_id
+    }
 
 
 def session_json(session: SessionData) -> dict[str, Any]:
-    """The session as JSON-ready data: metadata and every message verbatim."""
+    """The session as JSON-ready data: metadata, every message verbatim, and each subagent
+    transcript verbatim with the tool call that started it (``null``: none found)."""
+    calls = _agent_calls(_conversation(session)) if session.subagents else {}
+    subagents = []
+    for path, messages in session.subagents.items():
+        agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
+        subagents.append(
+            {
+                "subpath": path,
+                "agent_id": agent,
+                "tool_use_id": calls.get(agent) or None,
+                "messages": [message.to_dict() for message in messages],
+            }
+        )
     return {
         "session": session.metadata.to_dict(),
         "messages": [message.to_dict() for message in session.messages],
+        "subagents": subagents,
     }
 
 
@@ -277,47 +301,12 @@ def render_json(session: SessionData) -> str:
     return json.dumps(session_json(session), ensure_ascii=False, indent=2) + "\n"
 
 
-_HTML = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{ title }}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #222; }
-table.meta td { padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; }
-.part { border-left: 4px solid #ccc; margin: 1rem 0; padding: 0.3rem 0.8rem; }
-.part h2 { font-size: 0.85rem; margin: 0 0 0.3rem; text-transform: uppercase; color: #555; }
-.user { border-color: #2b6cb0; } .assistant { border-color: #2f855a; }
-.tool_use, .tool_result { border-color: #b7791f; } .thinking { border-color: #999; }
-.result, .system { border-color: #666; } .error { border-color: #c53030; }
-pre { white-space: pre-wrap; word-wrap: break-word; margin: 0; }
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<table class="meta">
-{% for name, value in header %}<tr><td><b>{{ name }}</b></td><td>{{ value }}</td></tr>
-{% endfor %}</table>
-{% for part in parts %}<div class="part {{ part.kind }}{% if part.is_error %} error{% endif %}">
-<h2>{{ label(part) }}</h2>
-<pre>{{ part.text }}</pre>
-</div>
-{% endfor %}</body>
-</html>
-"""
-
-_environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-_html_template = _environment.from_string(_HTML)
-
-
 def render_html(session: SessionData) -> str:
     """A self-contained HTML page; every value is escaped by Jinja2's autoescaping."""
-    return _html_template.render(
+    return html_page(
         title=_one_line(session_title(session.metadata)),
         header=_header_lines(session.metadata),
-        parts=conversation(session.messages),
-        label=label,
+        conversation=_conversation(session),
     )
 
 
@@ -354,10 +343,10 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
 
 
 def export_session(store: SessionStore, session_id: str, fmt: str = "markdown") -> str:
-    """One stored session rendered in ``fmt``."""
+    """One stored session, subagents included, rendered in ``fmt``."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return render(store.load_session(session_id), fmt)
+    return render(store.load_session(session_id, subagents=True), fmt)
 
 
 def export_all(
@@ -370,7 +359,7 @@ def export_all(
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for metadata in store.list_sessions():
-        session = store.get_session(metadata.session_id)
+        session = store.get_session(metadata.session_id, subagents=True)
         if session is None:  # deleted meanwhile
             continue
         path = target / export_filename(metadata, fmt)

@@ -1,0 +1,106 @@
+"""Real third-party transcripts (tests/fixtures/transcripts) imported and audited against an
+independent count of their raw lines (tests/transcript_ledger.py) and the official SDK."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from claude_sessions.importer import import_transcripts
+from claude_sessions.render import render_json, render_text
+
+from .transcript_ledger import build_ledger
+
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    return build_ledger(FIXTURES)
+
+
+@pytest.fixture
+def imported(store, tmp_path):
+    root = tmp_path / "config"
+    shutil.copytree(FIXTURES / "projects", root / "projects")
+    report = import_transcripts(store, [root])
+    return store, report, root
+
+
+def test_every_line_is_accounted_for(imported, ledger):
+    _, report, _ = imported
+    assert report.errors == [] and report.skipped == []
+    lines = sum(session.lines_read for session in ledger.sessions.values())
+    bad = sum(session.bad_lines for session in ledger.sessions.values())
+    assert report.lines_read == lines
+    assert report.bad_lines == bad
+    assert report.lines_read == report.entries_imported + report.duplicates + report.bad_lines
+
+
+def test_tokens_and_cost_match_the_independent_count(imported, ledger):
+    store, _, _ = imported
+    for session in ledger.sessions.values():
+        meta = store.get_metadata(session.session_id)
+        assert meta is not None, session.session_id
+        assert (meta.input_tokens, meta.output_tokens) == session.tokens_total, session.session_id
+        assert (meta.subagent_input_tokens, meta.subagent_output_tokens) == (
+            session.tokens_subagents
+        )
+        assert meta.total_cost == pytest.approx(session.cost_total, abs=1e-9), session.session_id
+        assert meta.subagent_cost == pytest.approx(session.cost_subagents, abs=1e-9)
+        assert set(meta.unpriced_models) == set(session.unpriced)
+
+
+def test_titles_and_first_prompts_as_the_official_sdk_gives_them(imported, ledger):
+    # The SDK's own rules over the whole transcript (it reads only the first 64 KB of a
+    # file, which would make the answer depend on where a file happens to be cut).
+    from claude_agent_sdk._internal.sessions import _extract_first_prompt_from_head
+
+    store, _, _ = imported
+    for session in ledger.sessions.values():
+        meta = store.get_metadata(session.session_id)
+        whole = session.main_file.read_text(encoding="utf-8") if session.main_file else ""
+        assert meta.first_prompt == (_extract_first_prompt_from_head(whole) or None), meta
+        if session.sdk_custom_title:
+            assert meta.title == session.sdk_custom_title
+    edge = store.get_metadata("edge_cases")
+    assert edge.title and edge.title.startswith("Tested various edge cases")
+    assert [m.session_id for m in store.search(text="edge cases transcript viewer")] == [
+        "edge_cases"
+    ]
+
+
+def test_subagents_are_shown_under_their_call(imported):
+    store, _, _ = imported
+    data = store.load_session("ae4a77f8-aedd-4bc1-888f-c94edc91af04", subagents=True)
+    assert set(data.subagents) == {
+        "subagents/agent-aac57f5",
+        "subagents/agent-acompact-946d2b",
+    }
+    text = render_text(data)
+    assert "── Subagent aac57f5 ──" in text and "OpenTelemetry" in text
+    linked = {a["agent_id"]: a["tool_use_id"] for a in _json(render_json(data))["subagents"]}
+    assert linked == {"aac57f5": "toolu_01Hf8v1Za7y4af8VUwSR4CXU", "acompact-946d2b": None}
+    nested = store.load_session("22220000-0000-4000-8000-000000000002", subagents=True)
+    assert list(nested.subagents) == ["subagents/workflows/wf_sp01/agent-agsp0001"]
+
+
+def test_compaction_is_a_visible_marker(imported):
+    store, _, _ = imported
+    data = store.load_session("8463c716-a2ea-4c14-9efa-87158ebd9f20")
+    text = render_text(data)
+    assert "── Conversation compacted (" in text and "── Compaction summary ──" in text
+
+
+def test_importing_again_changes_nothing(imported, ledger):
+    store, _, root = imported
+    again = import_transcripts(store, [root])
+    assert again.files_unchanged == again.files_seen and again.lines_read == 0
+
+
+def _json(text: str):
+    import json
+
+    return json.loads(text)
