@@ -476,11 +476,18 @@ class PriceTable:
     exact: Mapping[str, Price] = field(default_factory=dict)
     removed: frozenset[str] = frozenset()
     file: str | None = None
+    # Model id -> price, as found: an import prices thousands of requests of few models.
+    _found: dict[str, Price | None] = field(default_factory=dict, compare=False, repr=False)
 
     def price_for(self, model: object) -> Price | None:
         """The price of a model id (any spelling :func:`parse_model` knows), or ``None``."""
         if not isinstance(model, str) or not model:
             return None
+        if model not in self._found:
+            self._found[model] = self._look_up(model)
+        return self._found[model]
+
+    def _look_up(self, model: str) -> Price | None:
         lowered = model.strip().lower()
         for candidate in (lowered, normalize_model(lowered)):
             if candidate in self.exact:

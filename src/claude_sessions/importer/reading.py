@@ -159,7 +159,8 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
     if kind not in KNOWN_ENTRY_TYPES:
         name = kind if isinstance(kind, str) else repr(kind)
         report.unknown_types[name] = report.unknown_types.get(name, 0) + 1
-    return Line(offset, value, text)
+    uuid = value.get("uuid")
+    return Line(offset, value, text, uuid if type(uuid) is str and uuid else None)
 
 
 @dataclass

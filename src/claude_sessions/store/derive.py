@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..pricing import default_price_table, token_counts
+from ..pricing import default_price_table, usage_counts
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
@@ -122,7 +122,7 @@ def parse_timestamp(value: Any) -> float | None:
 
 def _body(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     inner = entry.get("message")
-    return inner if isinstance(inner, Mapping) else {}
+    return inner if isinstance(inner, dict) else {}
 
 
 def _blocks(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -130,7 +130,7 @@ def _blocks(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if isinstance(content, list):
-        return [block for block in content if isinstance(block, Mapping)]
+        return [block for block in content if isinstance(block, dict)]
     return []
 
 
@@ -203,7 +203,11 @@ def _requests(state: State) -> dict[str, list[Any]]:
 
 
 def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
-    """The state after ``entries`` were added to a transcript whose state was ``previous``."""
+    """The state after ``entries`` were added to a transcript whose state was ``previous``.
+
+    This is the import's hot loop: one pass, one lookup per field, and the CLI's
+    timestamps compared as text (see :func:`_times`).
+    """
     prices = default_price_table()
     state: State = dict(previous) if previous else {}
     for old in ("usage_cost", "usage_tokens"):
@@ -211,25 +215,37 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
     result_cost: dict[str, float] = dict(state.get("result_cost", {}))
     requests = _requests(previous or {})
     turns = int(state.get("turns", 0))
+    first_text: str | None = None
+    last_text: str | None = None
     for entry in entries:
         kind = entry.get("type")
-        body = _body(entry)
-        if kind == "system" and entry.get("subtype") == "init":
-            if "model_init" not in state and _str(entry.get("model")):
-                state["model_init"] = entry["model"]
-        elif kind == "assistant":
+        if kind == "assistant":
             turns += 1
+            body = _body(entry)
             model = _str(body.get("model"))
             if model == SYNTHETIC_MODEL:
                 model = None
             if model and "model_assistant" not in state:
                 state["model_assistant"] = model
             usage = body.get("usage")
-            if isinstance(usage, Mapping):
-                recorded = _number(entry.get("costUSD"))
-                cost = recorded if recorded is not None else prices.cost(model, usage)
+            if isinstance(usage, dict):
+                counts = usage_counts(usage)
+                cost = _number(entry.get("costUSD"))
+                if cost is None:
+                    price = prices.price_for(model)
+                    cost = price.cost(counts) if price is not None else None
                 key = _request_key(entry, body, len(requests))
-                requests[key] = [cost, *token_counts(usage), model]
+                requests[key] = [cost, counts.prompt, counts.output, model]
+        elif kind == "user":
+            if "first_prompt" not in state:
+                prompt, command = _prompt_of(entry)
+                if prompt:
+                    state["first_prompt"] = prompt
+                elif command and "command_prompt" not in state:
+                    state["command_prompt"] = command
+        elif kind == "system" and "model_init" not in state:
+            if entry.get("subtype") == "init" and _str(entry.get("model")):
+                state["model_init"] = entry["model"]
         elif kind == "result":
             cost = _number(entry.get("total_cost_usd"))
             if cost is not None:
@@ -242,32 +258,44 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
             state["summary_title"] = entry["summary"]
         if "project" not in state and _str(entry.get("cwd")):
             state["project"] = entry["cwd"]
-        if "first_prompt" not in state:
-            prompt, command = _prompt_of(entry)
-            if prompt:
-                state["first_prompt"] = prompt
-            elif command and "command_prompt" not in state:
-                state["command_prompt"] = command
-        for field, name in (("customTitle", "title"), ("aiTitle", "ai_title")):
-            if _str(entry.get(field)):
-                state[name] = entry[field]
-        branch = _str(entry.get("gitBranch"))
-        if branch:
+        if "customTitle" in entry and _str(entry["customTitle"]):
+            state["title"] = entry["customTitle"]
+        if "aiTitle" in entry and _str(entry["aiTitle"]):
+            state["ai_title"] = entry["aiTitle"]
+        branch = entry.get("gitBranch")
+        if branch and type(branch) is str:
             state["git_branch"] = branch
-        forked = entry.get("forkedFrom")
-        if "forked_from" not in state and isinstance(forked, Mapping):
-            origin = _str(forked.get("sessionId"))
+        if "forkedFrom" in entry and "forked_from" not in state:
+            forked = entry["forkedFrom"]
+            origin = _str(forked.get("sessionId")) if isinstance(forked, dict) else None
             if origin:
                 state["forked_from"] = origin
-        moment = parse_timestamp(entry.get("timestamp"))
-        if moment is not None:
-            first, last = state.get("first_ts"), state.get("last_ts")
-            state["first_ts"] = moment if first is None else min(first, moment)
-            state["last_ts"] = moment if last is None else max(last, moment)
+        stamp = entry.get("timestamp")
+        if type(stamp) is str and len(stamp) == 24 and stamp[-1] == "Z" and stamp[10] == "T":
+            if first_text is None or stamp < first_text:
+                first_text = stamp
+            if last_text is None or stamp > last_text:
+                last_text = stamp
+        elif stamp:  # another form: by its parsed value, at once
+            _times(state, stamp, stamp)
+    _times(state, first_text, last_text)
     state["turns"] = turns
     state["result_cost"] = result_cost
     state["requests"] = requests
     return state
+
+
+def _times(state: State, first: Any, last: Any) -> None:
+    """Fold the earliest and latest timestamps seen into the state (by their parsed value).
+
+    The CLI writes one form (``2026-03-01T10:00:00.000Z``), whose text order is its
+    time order: :func:`fold` compares those as text and parses only its extremes.
+    """
+    for text, name, pick in ((first, "first_ts", min), (last, "last_ts", max)):
+        moment = parse_timestamp(text) if text else None
+        if moment is not None:
+            known = state.get(name)
+            state[name] = moment if known is None else pick(known, moment)
 
 
 def fold_subagents(previous: State, entries: Iterable[Mapping[str, Any]]) -> State:

@@ -10,14 +10,13 @@ advisory lock PostgreSQL needs, the full-text index and the search query.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .criteria import Criteria
-from .entries import NewEntry
+from .entries import NewEntry, decode_entry
 from .plan import Op, Stmt
 from .records import SessionMetadata
 
@@ -274,8 +273,8 @@ def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
         forked_from=row["forked_from"],
         forked_at=row["forked_at"],
         trashed_at=dialect.epoch(trashed) if trashed is not None else None,
-        fold_state=json.loads(state) if state else {},
-        sdk_summary=json.loads(summary) if summary else None,
+        fold_state=decode_entry(state) if state else {},
+        sdk_summary=decode_entry(summary) if summary else None,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dialect import Dialect
-from .entries import Merge, NewEntry, entry_uuid, same_entry
+from .entries import Merge, NewEntry, same_entry
 from .plan import Op, Stmt
 from .writes import apply_main, apply_subagent, by_ref, find_live, stored_entries
 
@@ -38,11 +38,12 @@ class FileState:
 
 @dataclass(frozen=True)
 class Line:
-    """One parsed line: its byte offset in the file, the entry, its JSON text."""
+    """One parsed line: its byte offset in the file, the entry, its JSON text, its uuid."""
 
     offset: int
     entry: dict[str, Any]
     text: str
+    uuid: str | None
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def merge_lines(
     conflicts = 0
     seq = next_seq
     for line in lines:
-        uuid = entry_uuid(line.entry)
+        uuid = line.uuid
         key = uuid if uuid is not None else f"@{line.offset}"
         held = pending.get(key, stored.get(key))
         if held is not None and uuid is not None and not same_entry(held, line.entry):
@@ -147,9 +148,16 @@ def import_lines(
         row = yield from by_ref(d, ref)
     landed = Landed(0, 0, 0, created)
     if lines:
-        keys = {entry_uuid(line.entry) or f"@{line.offset}" for line in lines}
-        keys |= {f"{u}@{line.offset}" for line in lines if (u := entry_uuid(line.entry))}
-        stored, next_seq = yield from stored_entries(d, row.ref, subpath, sorted(keys))
+        keys = sorted({line.uuid or f"@{line.offset}" for line in lines})
+        stored, next_seq = yield from stored_entries(d, row.ref, subpath, keys)
+        taken = [  # a uuid stored with other content: where the second one would go
+            f"{line.uuid}@{line.offset}"
+            for line in lines
+            if line.uuid in stored and not same_entry(stored[line.uuid], line.entry)
+        ]
+        if taken:
+            elsewhere, _ = yield from stored_entries(d, row.ref, subpath, taken)
+            stored.update(elsewhere)
         merge, conflicts = merge_lines(lines, stored, next_seq)
         if subpath:
             yield from apply_subagent(d, row, subpath, merge, now)

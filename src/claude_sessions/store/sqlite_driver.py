@@ -169,6 +169,10 @@ class SQLiteDriver:
             self._configure(conn)
             self._patiently(lambda: self._to_wal(conn))
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Checkpoint every 64 MB of log instead of 4: an import writes hundreds of MB,
+            # and each checkpoint syncs the file; the log is cut back after each one.
+            conn.execute("PRAGMA wal_autocheckpoint = 16384")
+            conn.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
             self._patiently(lambda: migrate(conn))
         except BaseException:
             conn.close()

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..exceptions import SessionConflictError
 from .derive import Derived, derive, entries_text, fold, fold_subagents, request_keys
 from .dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
@@ -282,7 +284,12 @@ def _subagent_entries(d: Dialect, ref: int) -> Op[list[dict[str, Any]]]:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))  # ASCII: surrogates and NUL escaped
+    """State JSON: orjson for speed (a session's state is rewritten with every batch);
+    ``json`` for what orjson refuses (lone surrogates), escaped to ASCII."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _summary(
