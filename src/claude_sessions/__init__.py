@@ -3,6 +3,7 @@
 from .exceptions import (
     AmbiguousSessionIdError,
     APIError,
+    ClaudeConfigError,
     ClaudeSessionsError,
     CLIError,
     CLINotFoundError,
@@ -13,6 +14,7 @@ from .exceptions import (
     InvalidMessageError,
     InvalidQueryError,
     InvalidSessionIdError,
+    MessageNotFoundError,
     QueryTooExpensiveError,
     ResultError,
     SessionConflictError,
@@ -22,6 +24,7 @@ from .exceptions import (
     StoreError,
     StoreReadOnlyError,
     StoreVersionError,
+    TranscriptExistsError,
 )
 from .message import Message
 from .options import Options
@@ -50,6 +53,7 @@ __all__ = [
     "CLINotFoundError",
     "CLIProcessError",
     "CLITimeoutError",
+    "ClaudeConfigError",
     "ClaudeSessionsError",
     "ConversationNotFoundError",
     "InvalidInputError",
@@ -57,6 +61,7 @@ __all__ = [
     "InvalidQueryError",
     "InvalidSessionIdError",
     "Message",
+    "MessageNotFoundError",
     "Options",
     "QueryTooExpensiveError",
     "ResultError",
@@ -72,6 +77,7 @@ __all__ = [
     "StoreError",
     "StoreReadOnlyError",
     "StoreVersionError",
+    "TranscriptExistsError",
     "__version__",
     "acontinue_conversation",
     "afork",

@@ -5,7 +5,8 @@ ClaudeSessionsError
 │   ├── InvalidSessionIdError           (also a StoreError)
 │   ├── InvalidQueryError               (also a StoreError)
 │   │   └── QueryTooExpensiveError      (a full-text query stopped at its time limit)
-│   └── InvalidMessageError             (also a StoreError: a message JSON cannot hold)
+│   ├── InvalidMessageError             (also a StoreError: a message JSON cannot hold)
+│   └── MessageNotFoundError            (also a LookupError: no message with that uuid)
 ├── CLIError
 │   ├── CLINotFoundError
 │   └── CLIProcessError
@@ -15,6 +16,8 @@ ClaudeSessionsError
 │   └── APIError                        (... that carries an API status)
 ├── SessionNotFoundError                (also a LookupError)
 ├── PriceTableError                     (a bad $CLAUDE_SESSIONS_PRICES file)
+├── ClaudeConfigError                   (a Claude Code settings file we cannot safely change)
+├── TranscriptExistsError               (restore would replace a transcript on disk)
 └── StoreError
     ├── AmbiguousSessionIdError         (also a LookupError)
     ├── SessionConflictError            (restoring over a live session with the same id)
@@ -92,6 +95,10 @@ class SessionNotFoundError(ClaudeSessionsError, LookupError):
         self.session_id = session_id
 
 
+class MessageNotFoundError(InvalidInputError, LookupError):
+    """No message of the session has that uuid (or the uuid prefix names several)."""
+
+
 class ConversationNotFoundError(CLIProcessError, SessionNotFoundError):
     """``resume`` named a session the CLI has no transcript for."""
 
@@ -126,6 +133,22 @@ class PriceTableError(ClaudeSessionsError):
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ClaudeConfigError(ClaudeSessionsError):
+    """A Claude Code configuration file we cannot safely read or change."""
+
+
+class TranscriptExistsError(ClaudeSessionsError):
+    """Restoring a session would replace a transcript already on disk.
+
+    ``path`` is that transcript. Without ``force`` nothing is replaced; with
+    it a transcript holding entries the store lacks is still kept.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
 

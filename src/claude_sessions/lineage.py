@@ -10,10 +10,14 @@ the family, not of the store.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import SessionNotFoundError
+from .exceptions import MessageNotFoundError, SessionNotFoundError
+from .importer.discovery import local_transcript
+from .message import Message
 
 if TYPE_CHECKING:
     from .store import SessionMetadata, SessionStore
@@ -92,3 +96,52 @@ def fork_tree(store: SessionStore, session_id: str) -> Lineage:
                 node.children.append(branch)
                 queue.append(branch)
     return Lineage(top, start.session_id, missing)
+
+
+def find_message_uuid(messages: Iterable[Message], prefix: str) -> str:
+    """The uuid of the one message whose uuid starts with ``prefix`` (case ignored).
+
+    Raises :class:`MessageNotFoundError` when none does, or several do.
+    """
+    wanted = prefix.strip().lower()
+    if not wanted:
+        raise MessageNotFoundError("a message uuid (or the start of one) is needed")
+    found = sorted(
+        {m.uuid for m in messages if isinstance(m.uuid, str) and m.uuid.lower().startswith(wanted)}
+    )
+    if not found:
+        raise MessageNotFoundError(f"no message uuid starts with {prefix!r}")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise MessageNotFoundError(f"message uuid prefix {prefix!r} is ambiguous: {shown}")
+    return found[0]
+
+
+def branch_point(
+    session_id: str,
+    prefix: str,
+    *,
+    store: SessionStore | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """The full uuid of the message of ``session_id`` that ``prefix`` names (``fork --at``).
+
+    The store's copy of the session is searched, else the CLI's transcript on
+    disk (for a run with ``env``).
+    """
+    stored = store.get_session(session_id) if store is not None else None
+    if stored is not None:
+        return find_message_uuid(stored.messages, prefix)
+    path = local_transcript(session_id, env or {})
+    if path is None:
+        raise SessionNotFoundError(session_id)
+    messages = []
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                messages.append(Message(data))
+    return find_message_uuid(messages, prefix)

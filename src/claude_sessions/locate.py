@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -12,10 +13,14 @@ CLI_ENV_VAR = "CLAUDE_SESSIONS_CLI"
 
 
 def bundled_cli() -> Path | None:
-    """The native CLI shipped inside the ``claude-agent-sdk`` wheel, if present."""
-    import claude_agent_sdk
+    """The native CLI shipped inside the ``claude-agent-sdk`` wheel, if present.
 
-    path = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    Found without importing the SDK (which costs most of a second): only its location.
+    """
+    spec = importlib.util.find_spec("claude_agent_sdk")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "_bundled" / "claude"
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .exceptions import InvalidInputError
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Pythonic spellings accepted for the CLI's camelCase permission modes.
 _PERMISSION_MODES = {
@@ -32,6 +35,14 @@ class Options:
     verbatim (for flags this class does not name). ``raise_on_error`` turns an
     ``is_error`` result into a :class:`~claude_sessions.ResultError` after the
     result has been yielded. ``timeout`` (seconds) bounds the whole run.
+
+    ``resume_session_at`` (a message uuid) resumes from that message: the
+    model is shown the history up to and including it, and what came later is
+    left out. With ``fork_session`` (see :func:`~claude_sessions.fork`'s
+    ``at=``) the original stays whole; without it the CLI rewrites the
+    session's own transcript without the later turns (a store keeps them).
+    ``resume_drops_turn`` (the prompt uuid of the turn being dropped) asks
+    the CLI to refuse when the cut would drop anything else.
     """
 
     model: str | None = None
@@ -44,6 +55,8 @@ class Options:
     cwd: str | os.PathLike[str] | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     fork_session: bool = False
+    resume_session_at: str | None = None
+    resume_drops_turn: str | None = None
     session_id: str | None = None
     cli_path: str | os.PathLike[str] | None = None
     extra_args: Sequence[str] = ()
@@ -61,6 +74,12 @@ class Options:
             raise InvalidInputError(
                 f"unknown permission_mode {self.permission_mode!r}; choose one of {choices}"
             )
+        if self.resume_drops_turn is not None and self.resume_session_at is None:
+            raise InvalidInputError("resume_drops_turn needs resume_session_at")
+        for name in ("resume_session_at", "resume_drops_turn"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not _UUID.fullmatch(value)):
+                raise InvalidInputError(f"{name} must be a message uuid, not {value!r}")
         if self.timeout is not None and self.timeout <= 0:
             raise InvalidInputError(f"timeout must be positive, not {self.timeout!r}")
         for name in ("allowed_tools", "disallowed_tools", "extra_args"):

@@ -1,4 +1,4 @@
-"""Running the CLI: one sans-IO core, a blocking driver and an asyncio driver.
+"""Running the CLI: one sans-IO core and a blocking driver (the asyncio one: :mod:`.process_async`).
 
 We run the CLI ourselves instead of through ``claude_agent_sdk.query`` because
 the SDK's parser drops message types it does not know, and a ``Message`` must
@@ -6,15 +6,14 @@ be a faithful record of every object the CLI printed.
 
 :class:`Invocation` says what to start, :class:`Transcript` turns stdout
 lines into messages and decides, from the exit status, the stderr tail and
-what was seen, which error (if any) the run ends with. The two drivers only
-move bytes; both always stop the CLI when the caller stops iterating. The CLI
+what was seen, which error (if any) the run ends with. The drivers only move
+bytes; both always stop the CLI when the caller stops iterating. The CLI
 runs in a process group of its own and dies with its parent (see
 :mod:`.child_lifetime`): stopping it stops whatever it started too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import json
@@ -22,7 +21,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import IO
 
@@ -120,7 +119,7 @@ def _tail(text: str) -> str:
     return "\n".join(lines[-STDERR_TAIL_LINES:])
 
 
-def _child_env(invocation: Invocation) -> dict[str, str]:
+def child_env(invocation: Invocation) -> dict[str, str]:
     return {**os.environ, **invocation.env}
 
 
@@ -134,7 +133,7 @@ def run_sync(invocation: Invocation) -> Generator[Message, None, None]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=invocation.cwd,
-            env=_child_env(invocation),
+            env=child_env(invocation),
             **spawn_options(),
         )
     except (FileNotFoundError, PermissionError) as exc:
@@ -201,75 +200,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
-
-
-async def run_async(invocation: Invocation) -> AsyncGenerator[Message, None]:
-    """The asyncio twin of :func:`run_sync`."""
-    transcript = Transcript(invocation)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *invocation.argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=invocation.cwd,
-            env=_child_env(invocation),
-            limit=MAX_LINE_BYTES,
-            **spawn_options(),
-        )
-    except (FileNotFoundError, PermissionError) as exc:
-        raise CLINotFoundError(f"cannot start the CLI {invocation.argv[0]}: {exc}") from exc
-    assert process.stdin and process.stdout and process.stderr
-    stderr_lines: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-    drain = asyncio.ensure_future(_drain_async(process.stderr, stderr_lines))
-    loop = asyncio.get_running_loop()
-    deadline = None if invocation.timeout is None else loop.time() + invocation.timeout
-    timed_out = False
-    try:
-        try:
-            process.stdin.write(invocation.stdin)
-            await process.stdin.drain()
-            process.stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the CLI exited early; its status and stderr tell why
-        while True:
-            remaining = None if deadline is None else max(deadline - loop.time(), 0)
-            try:
-                line = await asyncio.wait_for(process.stdout.readline(), remaining)
-            except asyncio.TimeoutError:
-                timed_out = True
-                signal_group(process.pid, signal.SIGKILL)
-                break
-            if not line:
-                break
-            message = transcript.feed(line)
-            if message is not None:
-                yield message
-        exit_code = await process.wait()
-        await asyncio.wait_for(drain, TERMINATE_GRACE_SECONDS)
-        transcript.finish(exit_code, "\n".join(stderr_lines), timed_out=timed_out)
-    finally:
-        try:
-            await _stop_async(process)
-            # With the group gone, stderr ends: seeing that lets asyncio close the
-            # pipes now, not complain later that the loop closed under them.
-            await asyncio.wait({drain}, timeout=TERMINATE_GRACE_SECONDS)
-        finally:
-            drain.cancel()
-
-
-async def _drain_async(stream: asyncio.StreamReader, lines: collections.deque[str]) -> None:
-    while raw := await stream.readline():
-        lines.append(raw.decode("utf-8", "replace").rstrip())
-
-
-async def _stop_async(process: asyncio.subprocess.Process) -> None:
-    """The asyncio twin of :func:`_stop`."""
-    if process.returncode is None:
-        signal_group(process.pid, signal.SIGTERM)
-        try:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(process.wait(), TERMINATE_GRACE_SECONDS)
-        finally:  # cancelled too (e.g. by asyncio.run winding down)
-            signal_group(process.pid, signal.SIGKILL)
-    await process.wait()

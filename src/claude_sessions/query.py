@@ -14,16 +14,16 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import resume_from_store as restore
 from .exceptions import InvalidInputError
 from .ids import validate_session_id
 from .locate import find_cli
 from .message import Message
 from .options import Options
-from .process import Invocation, run_async, run_sync
+from .process import Invocation, run_sync
 from .session import Session
 
 if TYPE_CHECKING:
+    from .resume_from_store import StoreResume
     from .store import AsyncSessionStore, SessionStore
 
 # The CLI will not continue or resume without a prompt ("Provide a prompt to
@@ -66,6 +66,12 @@ def build_invocation(
                 "fork_session needs a session to fork: use resume() or continue"
             )
         argv.append("--fork-session")
+    if options.resume_session_at is not None:
+        if resume is None:
+            raise InvalidInputError("resume_session_at needs a session to resume: use resume()")
+        argv.append(f"--resume-session-at={options.resume_session_at}")
+        if options.resume_drops_turn is not None:
+            argv.append(f"--resume-drops-turn={options.resume_drops_turn}")
     argv += options.cli_flags()
     line = {"type": "user", "message": {"role": "user", "content": prompt}}
     return Invocation(
@@ -79,8 +85,9 @@ def build_invocation(
     )
 
 
-def _fork_options(options: Options | None) -> Options:
-    return (options or Options()).replace(fork_session=True)
+def _fork_options(options: Options | None, at: str | None) -> Options:
+    options = (options or Options()).replace(fork_session=True)
+    return options.replace(resume_session_at=at) if at is not None else options
 
 
 class _Saver:
@@ -91,13 +98,15 @@ class _Saver:
         tags: Sequence[str] | None,
         description: str | None,
         forked_from: str | None,
+        forked_at: str | None = None,
     ) -> None:
         self.tags = list(tags or [])
         self.description = description
         self.forked_from = forked_from
+        self.forked_at = forked_at
 
     def arguments(
-        self, messages: list[Message], restored: restore.StoreResume | None
+        self, messages: list[Message], restored: StoreResume | None
     ) -> dict[str, Any] | None:
         """Keyword arguments for ``store.record_run``: none when the run had no session.
 
@@ -109,17 +118,31 @@ class _Saver:
         if session_id is None:
             return None
         saved = restored.new_entries(session_id) if restored is not None else messages
+        forked = self.forked_from is not None and self.forked_from != session_id
         return {
             "session_id": session_id,
             "messages": saved,
             "tags": self.tags,
             "description": self.description,
-            "forked_from": self.forked_from if self.forked_from != session_id else None,
+            "forked_from": self.forked_from if forked else None,
+            "forked_at": self.forked_at if forked else None,
             "project_key": restored.project_key if restored is not None else None,
         }
 
 
+def _resume_saver(
+    session_id: str,
+    options: Options | None,
+    tags: Sequence[str] | None,
+    description: str | None,
+) -> _Saver:
+    at = options.resume_session_at if options is not None else None
+    return _Saver(tags, description, session_id, at)
+
+
 def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> Iterator[Message]:
+    from . import resume_from_store as restore  # it imports the official SDK: only with a store
+
     restored = restore.prepare_sync(invocation, store) if store is not None else None
     seen: list[Message] = []
     # Closing this generator closes the driver's at once, so the CLI has stopped
@@ -139,6 +162,9 @@ def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> I
 async def _arun(
     invocation: Invocation, store: AsyncSessionStore | None, saver: _Saver
 ) -> AsyncIterator[Message]:
+    from . import resume_from_store as restore
+    from .process_async import run_async
+
     restored = await restore.prepare_async(invocation, store) if store is not None else None
     seen: list[Message] = []
     try:
@@ -201,7 +227,7 @@ def resume(
     An unknown id raises :class:`~claude_sessions.ConversationNotFoundError`.
     """
     invocation = build_invocation(prompt, options, resume=session_id)
-    return _run(invocation, store, _Saver(tags, description, session_id))
+    return _run(invocation, store, _resume_saver(session_id, options, tags, description))
 
 
 def fork(
@@ -209,15 +235,21 @@ def fork(
     prompt: str | None = None,
     options: Options | None = None,
     *,
+    at: str | None = None,
     store: SessionStore | None = None,
     tags: Sequence[str] | None = None,
     description: str | None = None,
 ) -> Iterator[Message]:
-    """Branch ``session_id`` into a new session; the original stays as it was."""
+    """Branch ``session_id`` into a new session; the original stays as it was.
+
+    ``at`` (a message uuid, see ``show --uuids``) branches from that message
+    instead of the end: the new session's history stops there. A store
+    records the origin and the branch point (``forked_from``, ``forked_at``).
+    """
     return resume(
         session_id,
         prompt,
-        _fork_options(options),
+        _fork_options(options, at),
         store=store,
         tags=tags,
         description=description,
@@ -261,7 +293,7 @@ def aresume(
 ) -> AsyncIterator[Message]:
     """The asyncio twin of :func:`resume`."""
     invocation = build_invocation(prompt, options, resume=session_id)
-    return _arun(invocation, store, _Saver(tags, description, session_id))
+    return _arun(invocation, store, _resume_saver(session_id, options, tags, description))
 
 
 def afork(
@@ -269,6 +301,7 @@ def afork(
     prompt: str | None = None,
     options: Options | None = None,
     *,
+    at: str | None = None,
     store: AsyncSessionStore | None = None,
     tags: Sequence[str] | None = None,
     description: str | None = None,
@@ -277,7 +310,7 @@ def afork(
     return aresume(
         session_id,
         prompt,
-        _fork_options(options),
+        _fork_options(options, at),
         store=store,
         tags=tags,
         description=description,

@@ -27,7 +27,6 @@ from .conversation import (
     turn_label,
 )
 from .exceptions import InvalidInputError
-from .export_html import html_page
 
 if TYPE_CHECKING:
     from .store import SessionData, SessionMetadata, SessionStore
@@ -107,11 +106,14 @@ def _indented(text: str, indent: str) -> Iterator[str]:
         yield indent + line
 
 
-def _text_conversation(conversation: Conversation, indent: str = "") -> Iterator[str]:
+def _text_conversation(
+    conversation: Conversation, indent: str = "", *, uuids: bool = False
+) -> Iterator[str]:
     for turn in conversation.turns:
         yield ""
         if turn.role in ("user", "assistant"):
-            yield f"{indent}── {turn_label(turn)} ──"
+            where = f" · {turn.uuid}" if uuids and turn.uuid else ""
+            yield f"{indent}── {turn_label(turn)}{where} ──"
         for block in turn.blocks:
             yield from _text_block(block, indent)
     for path, agent in conversation.unlinked.items():
@@ -124,10 +126,11 @@ def _conversation(session: SessionData) -> Conversation:
     return build_conversation(session.messages, session.subagents)
 
 
-def render_text(session: SessionData) -> str:
-    """A plain-text transcript, subagents nested (and indented) under their calls."""
+def render_text(session: SessionData, *, uuids: bool = False) -> str:
+    """A plain-text transcript, subagents nested (and indented) under their calls;
+    ``uuids`` puts each message's uuid beside its heading (to fork or resume at it)."""
     lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
-    lines += _text_conversation(_conversation(session))
+    lines += _text_conversation(_conversation(session), uuids=uuids)
     return "\n".join(lines) + "\n"
 
 
@@ -303,6 +306,8 @@ def render_json(session: SessionData) -> str:
 
 def render_html(session: SessionData) -> str:
     """A self-contained HTML page; every value is escaped by Jinja2's autoescaping."""
+    from .export_html import html_page  # Jinja2 only when HTML is asked for
+
     return html_page(
         title=_one_line(session_title(session.metadata)),
         header=_header_lines(session.metadata),
@@ -342,11 +347,15 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
     return spans
 
 
-def export_session(store: SessionStore, session_id: str, fmt: str = "markdown") -> str:
-    """One stored session, subagents included, rendered in ``fmt``."""
+def export_session(
+    store: SessionStore, session_id: str, fmt: str = "markdown", *, uuids: bool = False
+) -> str:
+    """One stored session, subagents included, rendered in ``fmt`` (``uuids``: see
+    :func:`render_text`; the other formats hold them anyway, or have no place for them)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return render(store.load_session(session_id, subagents=True), fmt)
+    session = store.load_session(session_id, subagents=True)
+    return render_text(session, uuids=True) if uuids and fmt == "text" else render(session, fmt)
 
 
 def export_all(

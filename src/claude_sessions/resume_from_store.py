@@ -17,8 +17,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
-from collections.abc import Awaitable, Mapping
-from pathlib import Path
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_agent_sdk import ClaudeAgentOptions
@@ -30,6 +29,7 @@ from claude_agent_sdk._internal.session_resume import (
 )
 from claude_agent_sdk._internal.sessions import project_key_for_directory
 
+from .importer.discovery import has_local_transcript
 from .message import Message
 from .process import Invocation
 
@@ -37,19 +37,6 @@ if TYPE_CHECKING:
     from .store import AsyncSessionStore, SessionStore
 
 T = TypeVar("T")
-
-
-def claude_config_dir(env: Mapping[str, str]) -> Path:
-    """The CLI's config directory for a run with ``env`` added to ours."""
-    merged = {**os.environ, **env}
-    if merged.get("CLAUDE_CONFIG_DIR"):
-        return Path(merged["CLAUDE_CONFIG_DIR"])
-    return Path(merged.get("HOME") or Path.home(), ".claude")
-
-
-def has_local_transcript(session_id: str, env: Mapping[str, str]) -> bool:
-    projects = claude_config_dir(env) / "projects"
-    return any(projects.glob(f"*/{session_id}.jsonl"))
 
 
 class StoreResume:

@@ -226,8 +226,18 @@ def test_stats_empty(invoke):
     assert result.exit_code == 0 and "0 sessions" in result.stdout
 
 
-def test_path(invoke, store, tmp_path):
-    assert invoke("path").stdout.strip() == store.location
-    assert as_json(invoke("path", "--json")) == {"location": store.location}
+def test_path(invoke, store, tmp_path, monkeypatch):
+    monkeypatch.delenv("CLAUDE_SESSIONS_TRASH_DAYS", raising=False)
+    shown = invoke("path")  # with CLAUDE_SESSIONS_CLEANUP_DAYS=never
+    assert shown.stdout.strip() == store.location  # alone on stdout, for scripts
+    assert "cleanup is off" in shown.stderr and "tagged keep, imported" in shown.stderr
+    assert as_json(invoke("path", "--json")) == {
+        "location": store.location,
+        "cleanup": {
+            "cleanup_after_days": None,
+            "trash_days": 30,
+            "protected_tags": ["keep", "imported"],
+        },
+    }
     other = tmp_path / "elsewhere"
     assert invoke("path", "--store", str(other)).stdout.strip() == str(other / "sessions.db")

@@ -38,15 +38,36 @@ def test_describe(ids, invoke, store):
     assert invoke("describe", "0000000", "x").exit_code == 2  # ambiguous
 
 
-def test_delete_asks_first(ids, invoke, store):
-    refused = invoke("delete", ids["fork2"][:8], stdin="n\n")
-    assert refused.exit_code == 1
-    assert store.get_metadata(ids["fork2"]) is not None
-    confirmed = invoke("delete", ids["fork2"][:8], stdin="y\n")
-    assert confirmed.exit_code == 0 and store.get_metadata(ids["fork2"]) is None
-    done = as_json(invoke("delete", ids["fork1"], "--yes", "--json"))
-    assert done == {"session_id": ids["fork1"], "deleted": True}
-    assert invoke("delete", ids["fork1"], "--yes").exit_code == 2  # gone now
+def test_delete_moves_to_the_trash_and_purge_asks_first(ids, invoke, store):
+    moved = invoke("delete", ids["fork2"][:8])
+    assert moved.exit_code == 0 and "trash" in moved.stdout
+    assert store.get_metadata(ids["fork2"]) is None
+    assert [m.session_id for m in store.list_trash()] == [ids["fork2"]]
+    refused = invoke("delete", ids["fork1"][:8], "--purge", stdin="n\n")
+    assert refused.exit_code == 1 and store.get_metadata(ids["fork1"]) is not None
+    done = as_json(invoke("delete", ids["fork1"], "--purge", "--yes", "--json"))
+    assert done == {"session_id": ids["fork1"], "deleted": True, "purged": True}
+    assert ids["fork1"] not in {m.session_id for m in store.list_trash()}  # gone for good
+    assert invoke("delete", ids["fork1"], "--yes").exit_code == 2  # unknown now
+
+
+def test_trash_list_restore_empty(ids, invoke, store):
+    store.delete_session(ids["fork1"])
+    store.delete_session(ids["fork2"])
+    listed = as_json(invoke("trash", "list", "--json"))
+    assert {s["session_id"] for s in listed} == {ids["fork1"], ids["fork2"]}
+    assert all(s["trashed_at"] for s in listed)
+    restored = invoke("trash", "restore", ids["fork1"][:8])
+    assert restored.exit_code == 0, restored.output
+    assert store.get_metadata(ids["fork1"]) is not None
+    assert invoke("trash", "restore", ids["fork1"][:8]).exit_code == 2  # not in the trash now
+    assert as_json(invoke("trash", "empty", "--older-than", "1d", "--yes", "--json")) == {
+        "deleted": 0
+    }
+    refused = invoke("trash", "empty", stdin="n\n")
+    assert refused.exit_code == 1 and len(store.list_trash()) == 1
+    assert invoke("trash", "empty", "--yes").stdout.strip() == "Deleted 1 session(s) for good."
+    assert store.list_trash() == []
 
 
 def test_cleanup_dry_run_then_for_real(ids, invoke, store):
@@ -54,11 +75,12 @@ def test_cleanup_dry_run_then_for_real(ids, invoke, store):
     preview = as_json(invoke("cleanup", "--older-than", "30d", "--dry-run", "--json"))
     assert {s["session_id"] for s in preview["sessions"]} == set(ids.values())
     text = invoke("cleanup", "--older-than", "30d", "--dry-run")
-    assert "Would delete 4" in text.output
+    assert "Would move 4" in text.output
     assert len(store.list_sessions()) == 5
-    assert as_json(invoke("cleanup", "--older-than", "100000d", "--json"))["deleted"] == 0
-    assert invoke("cleanup", "--older-than", "4w").stdout.strip() == "Deleted 4 session(s)."
+    assert as_json(invoke("cleanup", "--older-than", "100000d", "--json"))["trashed"] == 0
+    assert invoke("cleanup", "--older-than", "4w").stdout.startswith("Moved 4 session(s)")
     assert [m.session_id for m in store.list_sessions()] == [sid(0x30)]  # tagged keep
+    assert {m.session_id for m in store.list_trash()} == set(ids.values())
 
 
 def test_cleanup_bad_age(invoke):

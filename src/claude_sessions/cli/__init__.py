@@ -1,9 +1,9 @@
 """The ``claude-sessions`` command: a thin layer over the library.
 
-``app`` holds the group; each other module adds its commands to it on import.
+``app`` holds the group, which imports each command's module when that command
+runs (see ``app.COMMANDS``).
 """
 
-from . import browse, demo, manage, mcp, migrate, prices, run  # noqa: F401  (register their commands)
 from .app import cli, main
 
 __all__ = ["cli", "main"]

@@ -6,6 +6,7 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -27,12 +28,53 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
+# Each command's module, imported only when that command runs: a command starts in
+# the time its own imports take (``--version`` imports none of them).
+COMMANDS = {
+    "query": "run:query_command",
+    "continue": "run:continue_command",
+    "resume": "run:resume_command",
+    "fork": "run:fork_command",
+    "list": "browse:list_command",
+    "search": "browse:search_command",
+    "show": "browse:show_command",
+    "export": "browse:export_command",
+    "tree": "browse:tree_command",
+    "stats": "browse:stats_command",
+    "path": "browse:path_command",
+    "tag": "manage:tag_command",
+    "describe": "manage:describe_command",
+    "delete": "manage:delete_command",
+    "cleanup": "manage:cleanup_command",
+    "import": "manage:import_command",
+    "trash": "trash:trash_group",
+    "hooks": "capture:hooks_group",
+    "watch": "capture:watch_command",
+    "restore": "capture:restore_command",
+    "migrate": "migrate:migrate_command",
+    "prices": "prices:prices_command",
+    "mcp": "mcp:mcp_group",
+    "demo": "demo:demo",
+}
+
+
 class ErrorHandlingGroup(click.Group):
-    """Turns the project's exceptions into ``Error: ...`` on stderr and an exit code.
+    """Finds commands lazily (:data:`COMMANDS`) and turns the project's exceptions into
+    ``Error: ...`` on stderr and an exit code.
 
     Bad input (an invalid id or query, an unknown or ambiguous session) exits
     2, any other failure 1. Anything else is a bug and keeps its traceback.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, name = COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -14,9 +14,8 @@ from rich.tree import Tree
 from ..lineage import LineageNode, fork_tree
 from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
 from ..stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
-from ..store import SessionMetadata
+from ..store import SessionMetadata, cleanup_policy
 from ..terminal import for_terminal, json_for_terminal
-from .app import cli
 from .common import (
     WHEN,
     console,
@@ -84,7 +83,7 @@ def _print_sessions(
         console().print(sessions_table(sessions, snippets=snippets))
 
 
-@cli.command("list")
+@click.command("list")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--project", help="Only sessions of this project directory (or project key).")
 @click.option("--tag", help="Only sessions with this tag.")
@@ -98,7 +97,7 @@ def list_command(
     _print_sessions(store.list_sessions(limit or None, project=project, tag=tag), as_json)
 
 
-@cli.command("search")
+@click.command("search")
 @click.argument("text", nargs=-1)
 @click.option("--tag", "tags", multiple=True, help="Has this tag (repeatable: any of them).")
 @click.option("--all-tags", is_flag=True, help="Require every --tag instead of any.")
@@ -142,16 +141,24 @@ def search_command(
     _print_sessions(found, as_json, snippets=True)
 
 
-@cli.command("show")
+@click.command("show")
 @click.argument("session_id", metavar="ID")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--uuids", is_flag=True, help="Show each message's uuid, to fork or resume at it (--at)."
+)
 @store_option
 @json_option
-def show_command(session_id: str, fmt: str, store_location: str | None, as_json: bool) -> None:
+def show_command(
+    session_id: str, fmt: str, uuids: bool, store_location: str | None, as_json: bool
+) -> None:
     """Print the transcript of session ID (any unique prefix)."""
     store = open_store(store_location)
     fmt = "json" if as_json else fmt
-    _echo_rendered(export_session(store, resolve_id(store, session_id), fmt), fmt)
+    if uuids and fmt != "text":
+        raise click.UsageError("--uuids goes with the text format (JSON holds every uuid)")
+    text = export_session(store, resolve_id(store, session_id), fmt, uuids=uuids)
+    _echo_rendered(text, fmt)
 
 
 def _echo_rendered(text: str, fmt: str) -> None:
@@ -165,7 +172,7 @@ def _echo_rendered(text: str, fmt: str) -> None:
     click.echo(text, nl=False, color=True)
 
 
-@cli.command("export")
+@click.command("export")
 @click.argument("session_id", metavar="ID", required=False)
 @click.option("--all", "everything", is_flag=True, help="Export every stored session.")
 @click.option(
@@ -227,12 +234,14 @@ def _node_label(node: LineageNode, focus: str) -> Text:
     label.append(f"  {_when(metadata.updated_at)}  {metadata.turns} turns  ")
     label.append(format_cost(metadata.total_cost))
     label.append_text(_stored(f"  {_one_line(session_title(metadata), 50)}", "dim"))
+    if metadata.forked_at:
+        label.append_text(_stored(f"  (branched at {short_id(metadata.forked_at)})", "yellow"))
     if node.session_id == focus:
         label.append("  \u25c0", style="bold")
     return label
 
 
-@cli.command("tree")
+@click.command("tree")
 @click.argument("session_id", metavar="ID")
 @store_option
 @json_option
@@ -275,7 +284,7 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
     return table
 
 
-@cli.command("stats")
+@click.command("stats")
 @click.option(
     "--by",
     "groupings",
@@ -333,6 +342,13 @@ def stats_command(
             f"[yellow]{stats.unpriced_sessions} session(s) used a model without a price: "
             "their cost is counted without it (claude-sessions prices)[/yellow]"
         )
+    policy = cleanup_policy()
+    if policy.cleanup_after_days is not None:
+        out.print(
+            f"[dim]Cleanup moves sessions idle for {policy.cleanup_after_days:g} days to the "
+            f"trash; sessions tagged {', '.join(policy.protected_tags)} are protected "
+            "(claude-sessions path).[/dim]"
+        )
     if not stats.sessions:
         return
     for name, buckets in stats.by.items():
@@ -344,13 +360,16 @@ def stats_command(
         out.print(sessions_table(stats.top))
 
 
-@cli.command("path")
+@click.command("path")
 @store_option
 @json_option
 def path_command(store_location: str | None, as_json: bool) -> None:
-    """Print where the session store is."""
+    """Print where the session store is (and, on stderr, what automatic cleanup does)."""
     store = open_store(store_location)
+    policy = cleanup_policy()
     if as_json:
-        echo_json({"location": store.location})
-    else:
-        click.echo(store.location)
+        echo_json({"location": store.location, "cleanup": policy.to_dict()})
+        return
+    click.echo(store.location)
+    for line in policy.describe():
+        click.echo(line, err=True)

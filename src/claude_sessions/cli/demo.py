@@ -9,10 +9,9 @@ from rich.panel import Panel
 
 from ..terminal import for_terminal
 from ..tour import Step, run_tour
-from .app import cli
 
 
-@cli.command()
+@click.command("demo")
 def demo() -> None:
     """Run the whole session flow on the real Claude Code CLI, step by step.
 

@@ -17,7 +17,6 @@ from rich.progress import (
 
 from ..importer import ImportProgress, ImportReport, import_transcripts
 from ..terminal import for_terminal
-from .app import cli
 from .common import (
     AGE,
     console,
@@ -48,7 +47,7 @@ def parse_tag_changes(changes: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return add, remove
 
 
-@cli.command("tag", context_settings={"ignore_unknown_options": True})
+@click.command("tag", context_settings={"ignore_unknown_options": True})
 @click.argument("session_id", metavar="ID")
 @click.argument("changes", metavar="[+TAG|-TAG|TAG]...", nargs=-1, type=click.UNPROCESSED)
 @store_option
@@ -73,7 +72,7 @@ def tag_command(
         click.echo(for_terminal(f"{short_id(resolved)}: {shown}"))
 
 
-@cli.command("describe")
+@click.command("describe")
 @click.argument("session_id", metavar="ID")
 @click.argument("text")
 @store_option
@@ -89,38 +88,49 @@ def describe_command(session_id: str, text: str, store_location: str | None, as_
         click.echo(for_terminal(f"{short_id(metadata.session_id)}: {description}"))
 
 
-@cli.command("delete")
+@click.command("delete")
 @click.argument("session_id", metavar="ID")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--purge", is_flag=True, help="Delete for good at once, not to the trash.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (with --purge).")
 @store_option
 @json_option
-def delete_command(session_id: str, yes: bool, store_location: str | None, as_json: bool) -> None:
-    """Delete session ID from the store (the CLI's own transcript is left alone)."""
+def delete_command(
+    session_id: str, purge: bool, yes: bool, store_location: str | None, as_json: bool
+) -> None:
+    """Move session ID to the trash (`trash restore` brings it back); --purge deletes it.
+
+    The CLI's own transcript is left alone.
+    """
     store = open_store(store_location, write=True)
     resolved = resolve_id(store, session_id)
-    if not yes:
-        click.confirm(f"Delete session {for_terminal(resolved)}?", abort=True, err=True)
-    deleted = store.delete_session(resolved)
+    if purge and not yes:
+        click.confirm(f"Delete session {for_terminal(resolved)} for good?", abort=True, err=True)
+    deleted = store.delete_session(resolved, purge=purge)
     if as_json:
-        echo_json({"session_id": resolved, "deleted": deleted})
+        echo_json({"session_id": resolved, "deleted": deleted, "purged": purge})
+        return
+    shown = for_terminal(resolved)
+    if not deleted:
+        click.echo(f"{shown} was already gone")
+    elif purge:
+        click.echo(f"Deleted {shown} for good")
     else:
-        shown = for_terminal(resolved)
-        click.echo(f"Deleted {shown}" if deleted else f"{shown} was already gone")
+        click.echo(f"Moved {shown} to the trash (claude-sessions trash restore {shown[:8]})")
 
 
-@cli.command("cleanup")
+@click.command("cleanup")
 @click.option(
     "--older-than",
     type=AGE,
-    help="Delete sessions not updated for this long: 30d, 12h, 2w (default: the store's 30d).",
+    help="Sessions not updated for this long: 30d, 12h, 2w (default: the store's 30d).",
 )
-@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be moved.")
 @store_option
 @json_option
 def cleanup_command(
     older_than: timedelta | None, dry_run: bool, store_location: str | None, as_json: bool
 ) -> None:
-    """Delete old sessions (those tagged 'keep' or 'imported' stay)."""
+    """Move sessions not updated for a while to the trash (tagged 'keep' or 'imported' stay)."""
     store = open_store(store_location, write=True)
     days = older_than.total_seconds() / 86400 if older_than is not None else None
     if dry_run:
@@ -133,13 +143,13 @@ def cleanup_command(
                 f"{for_terminal(short_id(metadata.session_id))}  {metadata.updated_at:%Y-%m-%d}  "
                 f"{format_cost(metadata.total_cost)}"
             )
-        click.echo(f"Would delete {len(doomed)} session(s).", err=True)
+        click.echo(f"Would move {len(doomed)} session(s) to the trash.", err=True)
         return
     count = store.cleanup_old_sessions(days)
     if as_json:
-        echo_json({"dry_run": False, "deleted": count})
+        echo_json({"dry_run": False, "trashed": count})
     else:
-        click.echo(f"Deleted {count} session(s).")
+        click.echo(f"Moved {count} session(s) to the trash (claude-sessions trash list).")
 
 
 def _summary(report: ImportReport) -> str:
@@ -163,7 +173,7 @@ def _summary(report: ImportReport) -> str:
     return "\n".join(lines)
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @store_option
 @json_option

@@ -10,11 +10,10 @@ from click.core import ParameterSource
 from ..exceptions import ClaudeSessionsError
 from ..store import SessionStore
 from ..terminal import for_terminal
-from .app import cli
 from .common import echo_json, json_option, stdin_is_terminal, store_option
 
 if TYPE_CHECKING:
-    from ..mcp.install import Scope
+    from ..claude_config import Scope
 
 _SCOPE = click.option(
     "--scope",
@@ -30,7 +29,7 @@ _ALLOW_WRITE = click.option(
 )
 
 
-@cli.group("mcp", invoke_without_command=True)
+@click.group("mcp", invoke_without_command=True)
 @store_option
 @_ALLOW_WRITE
 @click.pass_context

@@ -8,7 +8,7 @@ import click
 
 from ..store import SessionStore
 from ..store.transfer import copy_store
-from .app import EXIT_FAILURE, cli
+from .app import EXIT_FAILURE
 from .common import echo_json, json_option
 
 
@@ -19,7 +19,7 @@ def _open(location: str) -> SessionStore:
     return store
 
 
-@cli.command("migrate")
+@click.command("migrate")
 @click.option("--from", "source", required=True, metavar="SRC", help="Store to copy from.")
 @click.option("--to", "destination", required=True, metavar="DST", help="Store to copy into.")
 @json_option

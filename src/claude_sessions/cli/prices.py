@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from rich.table import Table
 
 from ..pricing import PRICES_ENV_VAR, price_report
-from .app import cli
 from .common import console, echo_json, json_option
 
 
@@ -27,7 +27,7 @@ def _long(row: dict[str, Any]) -> str:
     )
 
 
-@cli.command("prices")
+@click.command("prices")
 @json_option
 def prices_command(as_json: bool) -> None:
     """Show the model prices used to estimate costs (USD per million tokens).

@@ -8,14 +8,13 @@ from typing import Any
 
 import click
 
+from ..importer.discovery import has_local_transcript
 from ..message import Message
 from ..options import Options
 from ..query import continue_conversation, fork, query, resume
-from ..resume_from_store import has_local_transcript
 from ..session import Session
 from ..store import SessionStore
 from ..terminal import for_terminal
-from .app import cli
 from .common import (
     F,
     echo_json,
@@ -156,7 +155,7 @@ def _run(
     stream(messages, as_json=as_json)
 
 
-@cli.command("query")
+@click.command("query")
 @click.argument("prompt", required=False)
 @run_options
 def query_command(
@@ -185,7 +184,7 @@ def query_command(
     )
 
 
-@cli.command("continue")
+@click.command("continue")
 @click.argument("prompt", required=False)
 @run_options
 def continue_command(
@@ -234,10 +233,18 @@ def _run_from(
     tags: tuple[str, ...],
     description: str | None,
     as_json: bool,
+    at: str | None = None,
 ) -> None:
     """``resume`` or ``fork`` from session ID: the body both commands share."""
     text = read_prompt(prompt, required=False)
     resolved, store = _resume_target(session_id, save, store_location)
+    if at is not None:
+        from ..lineage import branch_point
+
+        known = store if store is not None else existing_store(store_location)
+        options = options.replace(
+            resume_session_at=branch_point(resolved, at, store=known, env=options.env)
+        )
     _run(
         function,
         resolved,
@@ -250,7 +257,7 @@ def _run_from(
     )
 
 
-@cli.command("resume")
+@click.command("resume")
 @click.argument("session_id", metavar="ID")
 @click.argument("prompt", required=False)
 @run_options
@@ -281,13 +288,19 @@ def resume_command(
     )
 
 
-@cli.command("fork")
+@click.command("fork")
 @click.argument("session_id", metavar="ID")
 @click.argument("prompt", required=False)
+@click.option(
+    "--at",
+    metavar="UUID",
+    help="Branch from this message (a uuid or its start; see show --uuids), not the end.",
+)
 @run_options
 def fork_command(
     session_id: str,
     prompt: str | None,
+    at: str | None,
     model: str | None,
     max_turns: int | None,
     timeout: float | None,
@@ -309,4 +322,5 @@ def fork_command(
         tags=tags,
         description=description,
         as_json=as_json,
+        at=at,
     )

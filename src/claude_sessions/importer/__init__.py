@@ -37,11 +37,13 @@ from typing import TYPE_CHECKING
 from ..exceptions import InvalidInputError
 from ..store.imports import FileState
 from .discovery import (
+    Found,
     TranscriptFile,
     claude_config_dir,
     default_projects_dir,
     discover,
     origins_first,
+    session_files,
 )
 from .reading import KNOWN_ENTRY_TYPES, FileResult, ImportProgress, ImportReport, read_batches
 
@@ -56,6 +58,7 @@ __all__ = [
     "claude_config_dir",
     "default_projects_dir",
     "discover",
+    "import_session_files",
     "import_transcripts",
 ]
 
@@ -179,9 +182,23 @@ def import_transcripts(
     ``paths`` defaults to ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``.
     ``progress`` is called as files and batches complete.
     """
+    return import_found(store, discover(paths), progress=progress)
+
+
+def import_session_files(store: SessionStore, transcript: str | os.PathLike[str]) -> ImportReport:
+    """Copy one session's transcript and its subagent transcripts (what a hook names)."""
+    return import_found(store, session_files(transcript))
+
+
+def import_found(
+    store: SessionStore,
+    found: Found,
+    *,
+    progress: Callable[[ImportProgress], None] | None = None,
+) -> ImportReport:
+    """Copy the transcripts :func:`discover` (or :func:`session_files`) found."""
     started = time.perf_counter()
     report = ImportReport()
-    found = discover(paths)
     report.files_seen = len(found.files)
     report.skipped.extend(found.skipped)
     run = _Run(store, report, progress, files_total=len(found.files))

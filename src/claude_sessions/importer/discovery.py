@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,24 @@ def claude_config_dir() -> Path:
 def default_projects_dir() -> Path:
     """Where the CLI keeps its transcripts: ``<config dir>/projects``."""
     return claude_config_dir() / "projects"
+
+
+def config_dir_for(env: Mapping[str, str]) -> Path:
+    """The CLI's config directory for a run with ``env`` added to our environment."""
+    merged = {**os.environ, **env}
+    if merged.get("CLAUDE_CONFIG_DIR"):
+        return Path(merged["CLAUDE_CONFIG_DIR"])
+    return Path(merged.get("HOME") or Path.home(), ".claude")
+
+
+def local_transcript(session_id: str, env: Mapping[str, str]) -> Path | None:
+    """The CLI's transcript of ``session_id`` on disk (for a run with ``env``), if any."""
+    return next(iter((config_dir_for(env) / "projects").glob(f"*/{session_id}.jsonl")), None)
+
+
+def has_local_transcript(session_id: str, env: Mapping[str, str]) -> bool:
+    """Whether the CLI (run with ``env``) has a transcript of ``session_id`` on disk."""
+    return local_transcript(session_id, env) is not None
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,20 @@ def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> Found:
             if resolved not in seen:
                 seen.add(resolved)
                 found.files.append(item)
+    return found
+
+
+def session_files(transcript: str | os.PathLike[str]) -> Found:
+    """One session's transcript and its subagent transcripts (``<session>/subagents/``),
+    as the CLI names them to its hooks: its project directory is the tree walked."""
+    path = Path(transcript).expanduser()
+    found = Found([], [])
+    walk = _Walk(path.parent, found)
+    if path.is_file() and walk.inside(path):
+        found.files.append(TranscriptFile(path, path.stem, path.parent.name))
+    subagents = path.with_suffix("") / "subagents"
+    if subagents.is_dir() and walk.inside(subagents):
+        found.files.extend(walk.subagents(subagents, path.stem, path.parent.name))
     return found
 
 

@@ -7,17 +7,20 @@ full text) and a driver (connections, transactions). Pure pieces beside them:
 :mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
 """
 
+from .core import CleanupPolicy, cleanup_policy
 from .location import default_location
 from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 from .session_store import AsyncSessionStore, SessionStore
 
 __all__ = [
     "AsyncSessionStore",
+    "CleanupPolicy",
     "SessionData",
     "SessionMetadata",
     "SessionPage",
     "SessionStore",
     "UsageBucket",
+    "cleanup_policy",
     "default_location",
 ]
 

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar, overload
 
@@ -53,6 +54,48 @@ IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
 _SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens", "unpriced")
+
+
+@dataclass(frozen=True)
+class CleanupPolicy:
+    """What automatic cleanup does, as configured (see :func:`cleanup_policy`)."""
+
+    cleanup_after_days: float | None
+    trash_days: float | None
+    protected_tags: tuple[str, ...] = PROTECTED_TAGS
+
+    def describe(self) -> list[str]:
+        """The policy in plain sentences."""
+        protected = ", ".join(self.protected_tags)
+        return [
+            "Automatic cleanup is off."
+            if self.cleanup_after_days is None
+            else f"Sessions not updated for {self.cleanup_after_days:g} days move to the trash "
+            "(checked at most once a day, when a command writes; never on a read-only store).",
+            f"Protected: sessions tagged {protected}. Everything captured or imported from "
+            "Claude Code is tagged 'imported': its transcript dates are old by design, and "
+            "keeping that history is why it was captured.",
+            "The trash is never emptied automatically."
+            if self.trash_days is None
+            else f"The trash empties itself of sessions trashed more than {self.trash_days:g} "
+            "days ago; until then `claude-sessions trash restore` brings them back.",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cleanup_after_days": self.cleanup_after_days,
+            "trash_days": self.trash_days,
+            "protected_tags": list(self.protected_tags),
+        }
+
+
+def cleanup_policy() -> CleanupPolicy:
+    """The policy a store opened with the defaults follows (``$CLAUDE_SESSIONS_CLEANUP_DAYS``,
+    ``$CLAUDE_SESSIONS_TRASH_DAYS``)."""
+    return CleanupPolicy(
+        _days_from_environment(CLEANUP_ENV_VAR, DEFAULT_CLEANUP_DAYS),
+        _days_from_environment(TRASH_ENV_VAR, DEFAULT_TRASH_DAYS),
+    )
 
 
 class _FromEnvironment(enum.Enum):

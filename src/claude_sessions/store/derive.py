@@ -45,8 +45,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..pricing import default_price_table, usage_counts
-
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
 
@@ -208,6 +206,8 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
     This is the import's hot loop: one pass, one lookup per field, and the CLI's
     timestamps compared as text (see :func:`_times`).
     """
+    from ..pricing import default_price_table, usage_counts  # writes only: reads skip it
+
     prices = default_price_table()
     state: State = dict(previous) if previous else {}
     for old in ("usage_cost", "usage_tokens"):

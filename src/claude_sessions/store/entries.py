@@ -149,14 +149,18 @@ def merge_upserts(
     A key already stored replaces that entry when the content differs (the
     official SDK's upsert contract) and is a duplicate otherwise; a key
     repeated inside the batch keeps its last content; entries without a key
-    are appended.
+    are appended. One exception keeps the fuller record: a transcript entry
+    (it has ``parentUuid``) is never replaced by the CLI's stream-json echo
+    of the same message (same uuid, no ``parentUuid``), which a run saved
+    with ``store=`` brings after a hook captured the transcript.
     """
     merge = Merge(new=[], replaced={})
     pending: dict[str, int] = {}
     seq = next_seq
     for key, entry, text in batch:
         if key is not None and key in stored:
-            if same_entry(stored[key], entry):
+            kept = stored[key]
+            if same_entry(kept, entry) or ("parentUuid" in kept and "parentUuid" not in entry):
                 merge.duplicates += 1
             else:
                 merge.replaced[key] = text

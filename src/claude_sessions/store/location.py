@@ -193,7 +193,10 @@ def _database_file(path: Path) -> Path:
 
 
 def open_driver(
-    location: str | os.PathLike[str], *, read_only: bool = False
+    location: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    busy_timeout: float | None = None,
 ) -> tuple[Driver, Dialect]:
     """The blocking driver for a location (opened, schema migrated) and its dialect."""
     path = sqlite_path(location)
@@ -201,11 +204,11 @@ def open_driver(
         from .sqlite_driver import SQLiteDriver
         from .sqlite_sql import SQLiteDialect
 
-        return SQLiteDriver(path, read_only=read_only), SQLiteDialect()
+        return SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout), SQLiteDialect()
     from .postgres_driver import PostgresDriver
     from .postgres_sql import PostgresDialect
 
-    driver = PostgresDriver(os.fspath(location), read_only=read_only)
+    driver = PostgresDriver(os.fspath(location), read_only=read_only, busy_timeout=busy_timeout)
     return driver, PostgresDialect(driver.schema)
 
 

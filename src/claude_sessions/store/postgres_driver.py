@@ -172,13 +172,15 @@ class _Retry:
 class _Base:
     """What both drivers share: the location, connection settings and error translation."""
 
-    def __init__(self, url: str, *, read_only: bool) -> None:
+    def __init__(self, url: str, *, read_only: bool, busy_timeout: float | None = None) -> None:
         self._loc = parse_postgres(url)
         self._read_only = read_only
         # JIT compiling costs tens of ms and pays off only for long analytic queries.
         options = f"-c search_path={self._loc.schema} -c jit=off"
         if read_only:
             options += " -c default_transaction_read_only=on"
+        if busy_timeout is not None:  # waiting for another writer's lock, as SQLite's timeout
+            options += f" -c lock_timeout={int(busy_timeout * 1000)}"
         self._kwargs: dict[str, Any] = {
             "autocommit": True,  # transactions are explicit: conn.transaction()
             "row_factory": dict_row,
@@ -251,8 +253,10 @@ class _Base:
 class PostgresDriver(_Base):
     """The blocking PostgreSQL driver (see the module docstring)."""
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        super().__init__(url, read_only=read_only)
+    def __init__(
+        self, url: str, *, read_only: bool = False, busy_timeout: float | None = None
+    ) -> None:
+        super().__init__(url, read_only=read_only, busy_timeout=busy_timeout)
         try:
             with self._direct() as conn:
                 with conn.transaction():

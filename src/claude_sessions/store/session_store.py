@@ -52,8 +52,9 @@ class SessionStore:
     ``protected_tags`` (``keep``, and ``imported`` on sessions imported from
     Claude Code) are never cleaned up. ``read_only=True`` opens for reading
     only (a store this user may not write opens so by itself); it never
-    cleans up. ``clock`` (a callable returning an aware ``datetime``)
-    replaces the wall clock, for tests.
+    cleans up. ``busy_timeout`` (seconds, default 30) bounds how long a write
+    waits for another writer. ``clock`` (a callable returning an aware
+    ``datetime``) replaces the wall clock, for tests.
     """
 
     _defaults: ClassVar[dict[str, SessionStore]] = {}
@@ -68,10 +69,13 @@ class SessionStore:
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
+        busy_timeout: float | None = None,
     ) -> None:
         self._closed = True
         driver, dialect = open_driver(
-            location if location is not None else default_location(), read_only=read_only
+            location if location is not None else default_location(),
+            read_only=read_only,
+            busy_timeout=busy_timeout,
         )
         self._driver: Driver = driver
         self._closed = False

@@ -101,9 +101,12 @@ def _writable(path: Path) -> bool:
 class SQLiteDriver:
     """Sessions in one SQLite database file (see the module docstring)."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, busy_timeout: float | None = None
+    ) -> None:
         _check_version()
         self._path = path
+        self._busy_timeout = BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -154,14 +157,14 @@ class SQLiteDriver:
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
 
     def _open_for_writing(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self._path,
-            timeout=BUSY_TIMEOUT_SECONDS,
+            timeout=self._busy_timeout,
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
             check_same_thread=False,  # only close() touches it from another thread
         )
@@ -188,7 +191,7 @@ class SQLiteDriver:
     def _patiently(self, step: Callable[[], Any]) -> None:
         """Run ``step``, retrying while another process holds a lock SQLite will not
         wait for (switching to WAL, or a migration racing another one)."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self._busy_timeout
         pause = 0.005
         while True:
             try:

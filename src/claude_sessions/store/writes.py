@@ -406,7 +406,9 @@ def record_run(
         stored = yield from _store_transcript(d, ref, None, new.project_key, new, now)
         return stored.metadata()
     merge = yield from _merge(d, row.ref, "", new.batch)
-    final = yield from apply_main(d, row, merge, now, add_tags=new.tags)
+    final = yield from apply_main(
+        d, row, merge, now, add_tags=new.tags, fork=(new.forked_from, new.forked_at)
+    )
     if new.description is not None:
         final = yield from _describe(d, final, new.description)
     return final.metadata()
@@ -483,9 +485,20 @@ def insert_merged(d: Dialect, ref: int, subpath: str, merge: Merge) -> Op[None]:
 
 
 def apply_main(
-    d: Dialect, row: SessionRow, merge: Merge, now: float, *, add_tags: Sequence[str] = ()
+    d: Dialect,
+    row: SessionRow,
+    merge: Merge,
+    now: float,
+    *,
+    add_tags: Sequence[str] = (),
+    fork: tuple[str | None, str | None] = (None, None),
 ) -> Op[SessionRow]:
-    """Store a merged batch of main-transcript entries and fold it into the metadata."""
+    """Store a merged batch of main-transcript entries and fold it into the metadata.
+
+    ``fork``: the origin and branch point a run reports, recorded unless the
+    session has another origin or a branch point already (a hook may have
+    captured the fork first, linking it by its shared entries).
+    """
     yield from insert_merged(d, row.ref, "", merge)
     new_entries = [item.entry for item in merge.new]
     was_empty = row.message_count == 0
@@ -503,7 +516,10 @@ def apply_main(
     created = row.created_at
     if derived.first_timestamp is not None:
         created = derived.first_timestamp if was_empty else min(created, derived.first_timestamp)
-    forked_from = row.forked_from or derived.forked_from
+    forked_from, forked_at = row.forked_from, row.forked_at
+    if fork[0] is not None and forked_from in (None, fork[0]) and forked_at is None:
+        forked_from, forked_at = fork
+    forked_from = forked_from or derived.forked_from
     if forked_from is None and was_empty:
         forked_from = yield from _origin(d, row.session_id, new_entries)
     yield from _sync_tags(
@@ -518,7 +534,7 @@ def apply_main(
         created_at=created,
         message_count=row.message_count + len(merge.new),
         forked_from=forked_from,
-        forked_at=row.forked_at,
+        forked_at=forked_at,
         now=now,
     )
     meta = meta_text(row.description, derived.title)

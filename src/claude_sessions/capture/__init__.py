@@ -1,0 +1,7 @@
+"""Keeping every session: hooks that capture each turn, a watcher, and restoring into Claude Code.
+
+- :mod:`.hooks`: Claude Code hooks (``claude-sessions hooks install``) that import a
+  session's transcript whenever a turn ends;
+- :mod:`.watch`: the same without hooks, by watching the transcript folders;
+- :mod:`.restore`: a stored session written back as a transcript Claude Code resumes.
+"""

@@ -1,0 +1,103 @@
+"""Claude Code's own JSON configuration files, changed with care.
+
+Hooks live in ``settings.json`` (``~/.claude/`` for the user, ``.claude/`` in a
+project), MCP servers in ``~/.claude.json`` and ``.mcp.json``. Whatever we add
+is merged into what is there; the file is written only when something
+changes, after a backup copy (``<file>.claude-sessions.bak``), and replaced
+atomically, keeping its mode (through a symlink, its target is written). A
+file that is not a JSON object is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from .exceptions import ClaudeConfigError, InvalidInputError
+
+BACKUP_SUFFIX = ".claude-sessions.bak"
+SCOPES = ("user", "project")
+
+Scope = Literal["user", "project"]
+
+
+def check_scope(scope: str) -> Scope:
+    if scope not in SCOPES:
+        raise InvalidInputError(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
+    return scope  # type: ignore[return-value]
+
+
+def config_home() -> Path:
+    """``$CLAUDE_CONFIG_DIR``, else ``~/.claude``: where the user's settings live."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".claude"
+
+
+def settings_path(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The ``settings.json`` of the user, or of a project (``.claude/settings.json``)."""
+    if check_scope(scope) == "user":
+        return config_home() / "settings.json"
+    return Path(project_dir if project_dir is not None else os.getcwd()).absolute() / (
+        ".claude/settings.json"
+    )
+
+
+def read_config(path: Path, *, objects: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object in ``path`` (``{}`` when there is none); ``objects`` name keys
+    that must hold JSON objects when present."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ClaudeConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    if not raw.strip():
+        return {}
+    try:
+        config = json.loads(raw)
+    except ValueError as error:
+        raise ClaudeConfigError(
+            f"{path} is not valid JSON ({error}); nothing was changed"
+        ) from None
+    if not isinstance(config, dict):
+        raise ClaudeConfigError(f"{path} does not hold a JSON object; nothing was changed")
+    for key in objects:
+        if key in config and not isinstance(config[key], dict):
+            raise ClaudeConfigError(f"{key} in {path} is not a JSON object; nothing was changed")
+    return config
+
+
+def _new_file_mode(private: bool) -> int:
+    if private:  # the user's own files: Claude Code keeps them private
+        return 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_config(path: Path, config: dict[str, Any], *, private: bool) -> Path | None:
+    """Replace ``path`` with ``config`` (2-space JSON, as Claude Code writes it); returns
+    the backup of the file it replaced, if there was one."""
+    target = path.resolve()
+    backup = None
+    if target.exists():
+        mode = target.stat().st_mode & 0o777
+        backup = target.with_name(target.name + BACKUP_SUFFIX)
+        shutil.copy2(target, backup)
+    else:
+        mode = _new_file_mode(private)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=target.name + ".", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(config, indent=2, ensure_ascii=False))
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return backup

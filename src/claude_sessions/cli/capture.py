@@ -1,0 +1,160 @@
+"""Keeping every session: ``hooks``, ``watch`` and ``restore``."""
+
+from __future__ import annotations
+
+import sys
+from typing import cast
+
+import click
+
+from ..capture import hooks
+from ..claude_config import Scope
+from ..terminal import for_terminal
+from .common import echo_json, json_option, open_store, resolve_id, store_option
+
+_SCOPE = click.option(
+    "--scope",
+    type=click.Choice(["user", "project"]),
+    default="user",
+    show_default=True,
+    help="user: ~/.claude/settings.json, every project; project: .claude/settings.json here.",
+)
+
+
+@click.group("hooks")
+def hooks_group() -> None:
+    """Capture every turn: Claude Code hooks that copy each session into the store."""
+
+
+@hooks_group.command("install")
+@_SCOPE
+@store_option
+@json_option
+def install_command(scope: str, store_location: str | None, as_json: bool) -> None:
+    """Add the capture hook (Stop, SubagentStop, PreCompact, SessionEnd) to Claude Code.
+
+    Merged with the hooks already there; the previous file is backed up first.
+    """
+    done = hooks.install(cast(Scope, scope), location=store_location)
+    if as_json:
+        echo_json(done.to_dict())
+        return
+    where = for_terminal(str(done.path))
+    if done.changed:
+        click.echo(f"Installed the capture hook for {', '.join(hooks.EVENTS)} in {where}")
+    else:
+        click.echo(f"The capture hook was already installed in {where}")
+    if done.backup:
+        click.echo(f"Backup of the previous file: {for_terminal(str(done.backup))}")
+    click.echo(f"Captures are logged to {for_terminal(str(hooks.log_path(store_location)))}")
+
+
+@hooks_group.command("uninstall")
+@_SCOPE
+@json_option
+def uninstall_command(scope: str, as_json: bool) -> None:
+    """Remove the capture hook (and nothing else) from Claude Code's settings."""
+    done = hooks.uninstall(cast(Scope, scope))
+    if as_json:
+        echo_json(done.to_dict())
+    elif done.changed:
+        click.echo(f"Removed the capture hook from {for_terminal(str(done.path))}")
+    else:
+        click.echo(f"The capture hook was not installed in {for_terminal(str(done.path))}")
+
+
+@hooks_group.command("status")
+@store_option
+@json_option
+def status_command(store_location: str | None, as_json: bool) -> None:
+    """Where the capture hook is installed, and what the last capture did."""
+    found = hooks.status(store_location)
+    if as_json:
+        echo_json(found.to_dict())
+        return
+    for scope, events in (("user", found.user), ("project", found.project)):
+        shown = ", ".join(events) if events else "not installed"
+        click.echo(f"{scope:>8}: {shown}")
+    click.echo(f"     log: {for_terminal(str(found.log))}")
+    click.echo(f"    last: {for_terminal(found.last or '(no capture yet)')}")
+
+
+@hooks_group.command("capture")
+@store_option
+def capture_command(store_location: str | None) -> None:
+    """Import the transcript named by a hook's JSON on stdin (Claude Code runs this).
+
+    Always exits 0, so it can never break Claude Code; what it did, or what
+    went wrong, is logged (see `hooks status`).
+    """
+    hooks.capture(sys.stdin, store_location)
+
+
+@click.command("watch")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--debounce",
+    type=click.FloatRange(min=0.05, max=60),
+    default=1.0,
+    show_default=True,
+    help="Seconds of quiet before changed transcripts are imported.",
+)
+@store_option
+def watch_command(directory: str | None, debounce: float, store_location: str | None) -> None:
+    """Import transcripts as Claude Code writes them, until Ctrl-C (an alternative to hooks).
+
+    DIRECTORY: what to watch (default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects).
+    """
+    from ..capture.watch import watch
+    from .common import console
+
+    store = open_store(store_location, write=True)
+    out = console(stderr=True)
+    last = "nothing imported"
+    try:
+        with out.status("Importing what is there…") as status:
+            for state in watch(store, directory, debounce=debounce):
+                last = state.line()
+                if out.is_terminal:
+                    status.update(for_terminal(last))
+                else:  # a log, not a terminal: one line per import
+                    click.echo(for_terminal(last), err=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C during an import: each batch is its own transaction, nothing is half-done
+    click.echo(for_terminal(f"Stopped. {last}"), err=True)
+
+
+@click.command("restore")
+@click.argument("session_id", metavar="ID")
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    help="Claude Code's config directory (default: $CLAUDE_CONFIG_DIR or ~/.claude).",
+)
+@click.option("--force", is_flag=True, help="Replace a shorter transcript already on disk.")
+@store_option
+@json_option
+def restore_command(
+    session_id: str,
+    config_dir: str | None,
+    force: bool,
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Write stored session ID back as a Claude Code transcript, so `claude --resume` finds it."""
+    from ..capture.restore import restore_to_claude
+
+    store = open_store(store_location)
+    done = restore_to_claude(
+        store, resolve_id(store, session_id), config_dir=config_dir, force=force
+    )
+    if as_json:
+        echo_json(done.to_dict())
+        return
+    click.echo(
+        for_terminal(
+            f"Restored {done.session_id}: {done.entries} entries to {done.path}"
+            + (f" and {len(done.subagents)} subagent transcript(s)" if done.subagents else "")
+        )
+    )
+    click.echo(for_terminal(f"Resume it with: claude --resume {done.session_id}"))

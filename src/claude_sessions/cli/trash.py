@@ -1,0 +1,90 @@
+"""``trash``: what delete and cleanup moved aside, to list, bring back or delete for good."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from ..terminal import for_terminal
+from .common import (
+    AGE,
+    echo_json,
+    format_cost,
+    json_option,
+    open_store,
+    short_id,
+    store_option,
+)
+
+
+@click.group("trash")
+def trash_group() -> None:
+    """Sessions moved to the trash by delete or cleanup: restorable, whole, until emptied.
+
+    The trash empties itself of sessions trashed more than 30 days ago
+    ($CLAUDE_SESSIONS_TRASH_DAYS, or 'never').
+    """
+
+
+@trash_group.command("list")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
+@store_option
+@json_option
+def list_command(limit: int | None, store_location: str | None, as_json: bool) -> None:
+    """Sessions in the trash, most recently trashed first."""
+    store = open_store(store_location)
+    trashed = store.list_trash(limit=limit)
+    if as_json:
+        echo_json([m.to_dict() for m in trashed])
+        return
+    for metadata in trashed:
+        when = f"{metadata.trashed_at:%Y-%m-%d %H:%M}" if metadata.trashed_at else "?"
+        title = metadata.title or metadata.first_prompt or metadata.description or ""
+        click.echo(
+            for_terminal(
+                f"{short_id(metadata.session_id)}  trashed {when}  "
+                f"updated {metadata.updated_at:%Y-%m-%d}  {format_cost(metadata.total_cost)}  "
+                f"{' '.join(title.split())[:60]}"
+            )
+        )
+    click.echo(f"{len(trashed)} session(s) in the trash.", err=True)
+
+
+@trash_group.command("restore")
+@click.argument("session_id", metavar="ID")
+@store_option
+@json_option
+def restore_command(session_id: str, store_location: str | None, as_json: bool) -> None:
+    """Bring session ID (any unique prefix) back from the trash, with its tags and metadata."""
+    store = open_store(store_location, write=True)
+    metadata = store.restore_session(store.resolve_id(session_id, trashed=True))
+    if as_json:
+        echo_json(metadata.to_dict())
+    else:
+        click.echo(for_terminal(f"Restored {metadata.session_id}"))
+
+
+@trash_group.command("empty")
+@click.option(
+    "--older-than",
+    type=AGE,
+    help="Only sessions trashed longer ago than this: 30d, 12h, 2w (default: all).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@store_option
+@json_option
+def empty_command(
+    older_than: timedelta | None, yes: bool, store_location: str | None, as_json: bool
+) -> None:
+    """Delete what the trash holds, for good."""
+    store = open_store(store_location, write=True)
+    days = older_than.total_seconds() / 86400 if older_than is not None else None
+    if not yes:
+        which = f"trashed more than {days:g} days ago" if days is not None else "in the trash"
+        click.confirm(f"Delete every session {which}, for good?", abort=True, err=True)
+    count = store.empty_trash(days)
+    if as_json:
+        echo_json({"deleted": count})
+    else:
+        click.echo(f"Deleted {count} session(s) for good.")

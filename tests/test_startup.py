@@ -1,0 +1,46 @@
+"""Every command starts fast: importing the library or the command line loads nothing heavy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("claude_agent_sdk", "mcp", "psycopg", "starlette", "uvicorn", "jinja2", "anyio")
+
+
+def loaded_after(code: str) -> list[str]:
+    probe = f"{code}\nimport sys, json\nprint('@@' + json.dumps(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.rsplit("@@", 1)[1])
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import claude_sessions",
+        "import claude_sessions.cli",
+        "from claude_sessions.cli import main; main(['--version'])",
+        "from claude_sessions import SessionStore, query, Session, Message, Options",
+    ],
+)
+def test_importing_loads_nothing_heavy(code):
+    code = f"import contextlib\nwith contextlib.suppress(SystemExit): {code}"
+    modules = loaded_after(code)
+    heavy = [name for name in modules if name.split(".")[0] in HEAVY]
+    assert heavy == []
+
+
+def test_a_read_command_loads_nothing_heavy(tmp_path):
+    from claude_sessions import SessionStore
+
+    SessionStore(tmp_path / "s", cleanup_after_days=None).close()
+    code = (
+        "import contextlib\nfrom claude_sessions.cli import main\n"
+        f"with contextlib.suppress(SystemExit): main(['list', '--store', {str(tmp_path / 's')!r}])"
+    )
+    modules = loaded_after(code)
+    assert [name for name in modules if name.split(".")[0] in HEAVY] == []
