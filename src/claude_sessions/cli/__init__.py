@@ -3,7 +3,7 @@
 ``app`` holds the group; each other module adds its commands to it on import.
 """
 
-from . import browse, demo, manage, migrate, prices, run  # noqa: F401  (register their commands)
+from . import browse, demo, manage, migrate, prices, run, serve  # noqa: F401
 from .app import cli, main
 
 __all__ = ["cli", "main"]
