@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from starlette.testclient import TestClient
@@ -11,7 +12,7 @@ from starlette.testclient import TestClient
 from claude_sessions import SessionStore
 from claude_sessions.web import create_app
 
-from .web_samples import XSS_TEXT_VISIBLE, long_session, populate, sid
+from .web_samples import XSS_TEXT_VISIBLE, Transcript, long_session, populate, sid
 
 
 @pytest.fixture
@@ -236,7 +237,7 @@ def test_lineage_of_a_fork_whose_origin_is_gone(store: SessionStore) -> None:
 def test_usage_page_has_the_numbers_of_stats(store: SessionStore, client: TestClient) -> None:
     from claude_sessions.stats import compute_stats
 
-    html = client.get("/usage").text
+    html = client.get("/usage", params={"last": "all"}).text
     stats = compute_stats(store)
     assert f'<span class="figure">{stats.sessions}</span>' in html
     assert f"${stats.total_cost:.2f}" in html
@@ -247,9 +248,33 @@ def test_usage_page_has_the_numbers_of_stats(store: SessionStore, client: TestCl
     assert "style=" not in html
 
 
+def test_usage_looks_back_30_days_unless_told(store: SessionStore, client: TestClient) -> None:
+    from claude_sessions.stats import compute_stats
+
+    today = datetime.now(timezone.utc)
+    recent = Transcript(sid(50), start=today - timedelta(days=2))
+    recent.user("A fresh question")
+    recent.say("A fresh answer")
+    store.save_session(sid(50), recent.entries)
+    since = (today - timedelta(days=29)).date()
+    html = client.get("/usage").text
+    assert f"Sessions created since {since.isoformat()}" in html
+    assert '<span class="figure">1</span><span class="what">sessions</span>' in html
+    assert compute_stats(store, since=since).sessions == 1
+    every = client.get("/usage", params={"last": "all"}).text
+    assert f'<span class="figure">{compute_stats(store).sessions}</span>' in every
+    dated = client.get("/usage", params={"after": "2026-03-13", "before": "2026-03-14"}).text
+    chosen = compute_stats(store, since=date(2026, 3, 13), until=date(2026, 3, 14)).sessions
+    assert 0 < chosen < compute_stats(store).sessions
+    assert f'<span class="figure">{chosen}</span><span class="what">sessions</span>' in dated
+
+
 @pytest.mark.parametrize(
     "params",
-    [{"period": "week", "stack": "tag"}, {"period": "month", "stack": "project"}],
+    [
+        {"period": "week", "stack": "tag", "last": "all"},
+        {"period": "month", "stack": "project", "last": "365"},
+    ],
 )
 def test_usage_by_week_and_month(client: TestClient, params: dict[str, str]) -> None:
     response = client.get("/usage", params=params)
@@ -270,7 +295,7 @@ def test_usage_with_a_bad_choice_is_a_400(client: TestClient, params: dict[str, 
         ("/s/{xss}", "&lt;img src=x onerror=alert(1)&gt;"),
         ("/s/{xss}/turns", "&lt;svg onload=alert(2)&gt;"),
         ("/s/{xss}/lineage", "desc &lt;script&gt;"),
-        ("/usage?stack=tag", "xss-&lt;b&gt;"),
+        ("/usage?stack=tag&last=all", "xss-&lt;b&gt;"),
     ],
 )
 def test_stored_markup_is_shown_as_text(

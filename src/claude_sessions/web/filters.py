@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +23,10 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TAG_SPLIT_RE = re.compile(r"[,\s]+")
 PERIODS = ("day", "week", "month")
 STACKS = ("model", "project", "tag")
+# How far back the usage page looks by default: a month reads well as daily bars, and
+# adding up every session ever stored costs the store a full pass over them.
+LAST_DAYS = ("7", "30", "90", "365", "all")
+DEFAULT_LAST = "30"
 
 
 def parse_date(text: str, name: str) -> date | datetime:
@@ -123,11 +126,6 @@ class Filters:
         pairs = self.params() + [(k, v) for k, v in extra.items() if v is not None]
         return urlencode(pairs)
 
-    def with_tag(self, tag: str) -> Filters:
-        """These filters narrowed to sessions tagged ``tag`` too."""
-        tags = split_tags(self.tags)
-        return replace(self, tags=" ".join([*tags, tag] if tag not in tags else tags))
-
     @property
     def active(self) -> bool:
         return bool(self.params())
@@ -135,21 +133,27 @@ class Filters:
 
 @dataclass(frozen=True)
 class UsageView:
-    """The usage page's choices: the period of a bar, what its stack splits by, and the
-    filters ``claude-sessions stats`` takes (dates, project, model, tags)."""
+    """The usage page's choices: the period of a bar, what its stack splits by, how many
+    days back it looks (``last``; dates given in ``after``/``before`` win), and the filters
+    ``claude-sessions stats`` takes (dates, project, model, tags)."""
 
     period: str = "day"
     stack: str = "model"
+    last: str = DEFAULT_LAST
     filters: Filters = field(default_factory=Filters)
+    since: date | None = None
 
     @classmethod
-    def read(cls, params: QueryParams) -> UsageView:
+    def read(cls, params: QueryParams, today: date) -> UsageView:
         period = _value(params, "period") or "day"
         stack = _value(params, "stack") or "model"
+        last = _value(params, "last") or DEFAULT_LAST
         if period not in PERIODS:
             raise InvalidQueryError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
         if stack not in STACKS:
             raise InvalidQueryError(f"stack must be one of {', '.join(STACKS)}, not {stack!r}")
+        if last not in LAST_DAYS:
+            raise InvalidQueryError(f"last must be one of {', '.join(LAST_DAYS)}, not {last!r}")
         given = Filters.read(params)
         kept = Filters(
             tags=given.tags,
@@ -158,11 +162,21 @@ class UsageView:
             model=given.model,
             project=given.project,
         )
-        return cls(period, stack, kept)
+        since = None
+        if last != "all" and not kept.after:
+            since = today - timedelta(days=int(last) - 1)
+        return cls(period, stack, last, kept, since)
+
+    def criteria(self) -> dict[str, Any]:
+        """Keyword arguments for ``store.usage`` and :func:`~claude_sessions.stats.usage_series`."""
+        found = self.filters.criteria(text=False)
+        if self.since is not None:
+            found["after"] = self.since
+        return found
 
     def stats_criteria(self) -> dict[str, Any]:
         """Keyword arguments for :func:`claude_sessions.stats.compute_stats`."""
-        found = self.filters.criteria(text=False)
+        found = self.criteria()
         return {
             "since": found.get("after"),
             "until": found.get("before"),
@@ -170,7 +184,3 @@ class UsageView:
             "tags": found.get("tags"),
             "model": found.get("model"),
         }
-
-    def query(self, **changes: str) -> str:
-        chosen: Mapping[str, str] = {"period": self.period, "stack": self.stack} | changes
-        return self.filters.query(**chosen)

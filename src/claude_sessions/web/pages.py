@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -207,7 +208,7 @@ class Site:
     # -- usage ---------------------------------------------------------------------------
 
     async def usage(self, request: Request) -> Response:
-        view = UsageView.read(request.query_params)
+        view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
         stats, series = await run_in_threadpool(self._usage, view)
         title = f"per {view.period}, by {view.stack}"
         periods, costs = charts.spread(series.periods, series.cost, view.period)
@@ -230,9 +231,7 @@ class Site:
 
     def _usage(self, view: UsageView) -> tuple[Any, Any]:
         stats = compute_stats(self.store, by=USAGE_GROUPS, **view.stats_criteria())
-        series = usage_series(
-            self.store, view.period, view.stack, **view.filters.criteria(text=False)
-        )
+        series = usage_series(self.store, view.period, view.stack, **view.criteria())
         return stats, series
 
 

@@ -62,20 +62,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _host_names(server: tuple[str, int] | None) -> set[str]:
+def _host_names(server: tuple[str, int | None] | None) -> set[str]:
     """The ``Host`` values that name this server when reached at ``server``."""
     names = set(LOOPBACK_NAMES)
     port = 80
     if server is not None:
-        address, port = server[0], int(server[1])
+        address, bound = server
         names.add(f"[{address}]" if ":" in address else address)
+        if bound is None:  # a Unix socket: there is no port to name
+            return names
+        port = int(bound)
     found = {f"{name}:{port}" for name in names}
     if port == 80:  # browsers leave out the default port
         found |= names
     return found
 
 
-def host_allowed(host: str | None, server: tuple[str, int] | None) -> bool:
+def host_allowed(host: str | None, server: tuple[str, int | None] | None) -> bool:
     return host is not None and host.lower() in _host_names(server)
 
 

@@ -89,6 +89,15 @@ def model_name(model: str | None) -> str:
     return _MODEL_DATE_RE.sub("", model.removeprefix("claude-"))
 
 
+def basename(path: str | None) -> str:
+    """The last part of a project directory (the full path goes in the cell's title)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1] or NONE
+
+
+def thousands(value: int) -> str:
+    return f"{value:,}"
+
+
 def short_id(session_id: str) -> str:
     return session_id[:8]
 
@@ -124,6 +133,8 @@ def _environment() -> jinja2.Environment:
         one_line=one_line,
         short_id=short_id,
         model_name=model_name,
+        basename=basename,
+        thousands=thousands,
         title=session_title,
         markdown=markup.markdown,
         snippet=markup.snippet,
