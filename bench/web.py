@@ -2,13 +2,13 @@
 
 Builds (or reuses) a SQLite store of ``--sessions`` sessions with the corpus
 of ``bench/store.py`` (about 30 messages each, dates spread over a year), adds
-one session of 2,000 messages, and calls the ASGI app in-process (Starlette's
-TestClient: no network, no browser), timing each request:
+one session of 2,000 messages, and calls the ASGI app in-process (httpx's
+ASGITransport: no network, no browser), timing each request:
 
 - the sessions list at page 1 and at every page down to 500, by keyset cursor;
 - full-text search (a common and a rare word);
 - the first screen of the 2,000-message session;
-- the usage page.
+- the usage page (its default: the last 30 days; and over all time).
 
     python bench/web.py                       # 100,000 sessions (building takes minutes)
     python bench/web.py --sessions 5000       # a quick run
@@ -18,6 +18,7 @@ TestClient: no network, no browser), timing each request:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import re
 import shutil
@@ -25,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,11 @@ def _answer(n: int, blocks: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def timings(request: Callable[[], Any], repeat: int) -> list[float]:
+async def timings(request: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        request()
+        await request()
         samples.append((time.perf_counter() - start) * 1000)
     return samples
 
@@ -120,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-web-bench-"))
     try:
-        return run(work, args.sessions)
+        return asyncio.run(run(work, args.sessions))
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run(work: Path, count: int) -> int:
-    from starlette.testclient import TestClient
+async def run(work: Path, count: int) -> int:
+    import httpx2 as httpx
 
     from claude_sessions import SessionStore
     from claude_sessions.web import create_app
@@ -139,34 +140,37 @@ def run(work: Path, count: int) -> int:
     with SessionStore(work, cleanup_after_days=None) as store:
         if store.get_metadata(LONG_ID) is None:
             store.save_session(LONG_ID, long_session(LONG_MESSAGES))
-        client = TestClient(create_app(store, read_only=True))
+        transport = httpx.ASGITransport(app=create_app(store, read_only=True))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
 
-        def get(url: str) -> str:
-            response = client.get(url)
-            if response.status_code != 200:
-                raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
-            return response.text
+            async def get(url: str) -> str:
+                response = await client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
+                return response.text
 
-        get("/")  # warm up: templates compiled, caches filled
-        results: dict[str, list[float]] = {}
-        results["list page 1"] = timings(lambda: get("/"), 50)
-        walk: list[float] = []
-        url = "/"
-        for _ in range(500):
-            start = time.perf_counter()
-            html = get(url)
-            walk.append((time.perf_counter() - start) * 1000)
-            found = re.search(r'<a rel="next" href="([^"]+)"', html)
-            if found is None:
-                break
-            url = found.group(1).replace("&amp;", "&")
-        results["list, pages 1 to 500 (keyset)"] = walk
-        results["list, page 500 (keyset)"] = timings(lambda: get(url), 30)
-        common, rare = corpus.COMMON_WORD, corpus.RARE_WORD
-        results["full-text (common word)"] = timings(lambda: get(f"/?q={common}"), 10)
-        results["full-text (rare word)"] = timings(lambda: get(f"/?q={rare}"), 10)
-        results["session, 2,000 messages"] = timings(lambda: get(f"/s/{LONG_ID}"), 10)
-        results["usage page"] = timings(lambda: get("/usage"), 10)
+            await get("/")  # warm up: templates compiled, caches filled
+            results: dict[str, list[float]] = {}
+            results["list page 1"] = await timings(lambda: get("/"), 50)
+            walk: list[float] = []
+            url = "/"
+            for _ in range(500):
+                start = time.perf_counter()
+                html = await get(url)
+                walk.append((time.perf_counter() - start) * 1000)
+                found = re.search(r'<a rel="next" href="([^"]+)"', html)
+                if found is None:
+                    break
+                url = found.group(1).replace("&amp;", "&")
+            results["list, pages 1 to 500 (keyset)"] = walk
+            results["list, page 500 (keyset)"] = await timings(lambda: get(url), 30)
+            common, rare = corpus.COMMON_WORD, corpus.RARE_WORD
+            results["full-text (common word)"] = await timings(lambda: get(f"/?q={common}"), 10)
+            results["full-text (rare word)"] = await timings(lambda: get(f"/?q={rare}"), 10)
+            results["session, 2,000 messages"] = await timings(lambda: get(f"/s/{LONG_ID}"), 10)
+            results["usage page"] = await timings(lambda: get("/usage"), 10)
+            results["usage page, last 90 days"] = await timings(lambda: get("/usage?last=90"), 5)
+            results["usage page, all time"] = await timings(lambda: get("/usage?last=all"), 5)
         sessions = store.usage(())[0].sessions
     print(f"\n{sessions} sessions; server time per request, in-process (ms)\n")
     print(f"{'request':<30}{'p50':>9}{'p95':>9}{'goal p50':>10}{'goal p95':>10}  ok")
