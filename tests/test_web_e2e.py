@@ -254,8 +254,14 @@ def test_live_updates_without_reload(site: Any, tab: Watched) -> None:
     assert not tab.errors
 
 
-def test_screenshots(site: Any, tab: Watched, tmp_path: Path) -> None:
-    _store, ids, server = site
+def test_screenshots(tab: Watched, tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "store", cleanup_after_days=None)
+    ids = populate(store, hostile=False)
+    with store, running(create_app(store)) as server:
+        take_screenshots(tab, ids, server.url, tmp_path)
+
+
+def take_screenshots(tab: Watched, ids: dict[str, str], url: str, tmp_path: Path) -> None:
     page = tab.page
     shots = {
         "sessions.png": "/",
@@ -266,7 +272,7 @@ def test_screenshots(site: Any, tab: Watched, tmp_path: Path) -> None:
     }
     keep = os.environ.get(SCREENSHOTS_ENV)
     for name, path in shots.items():
-        page.goto(server.url + path)
+        page.goto(url + path)
         if name == "session.png":
             page.locator("details.tool").first.locator("summary").first.click()
         page.wait_for_load_state("networkidle")

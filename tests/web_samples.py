@@ -227,8 +227,9 @@ def xss_session(session_id: str, start: datetime) -> Transcript:
     return t
 
 
-def populate(store: SessionStore) -> dict[str, str]:
-    """Save the sample sessions, a day or two apart (their entries' timestamps date them).
+def populate(store: SessionStore, *, hostile: bool = True) -> dict[str, str]:
+    """Save the sample sessions, a day or two apart (their entries' timestamps date them);
+    ``hostile`` adds the session full of markup payloads.
 
     Returns the ids by name: ``auth``, ``design``, ``xss``, ``fork``, ``fork2``,
     and ``api-<n>`` for a few plain ones.
@@ -269,10 +270,10 @@ def populate(store: SessionStore) -> dict[str, str]:
     fork2.say("`limit_req_zone $binary_remote_addr zone=login:10m rate=5r/m;` does it.")
     store.record_run(sid(4), fork2.entries, forked_from=sid(1), tags=["auth", "nginx"])
     ids["fork2"] = sid(4)
-    store.save_session(
-        sid(5), xss_session(sid(5), at(16)).entries, tags=["xss-<b>"], description=f"desc {XSS}"
-    )
-    ids["xss"] = sid(5)
+    if hostile:
+        xss = xss_session(sid(5), at(16))
+        store.save_session(sid(5), xss.entries, tags=["xss-<b>"], description=f"desc {XSS}")
+        ids["xss"] = sid(5)
     return ids
 
 

@@ -175,15 +175,21 @@ class _Builder:
             and last is not None
             and last.message_id == message_id
         ):
-            last.blocks.extend(blocks)  # the same API message: its usage was counted
+            last.blocks.extend(blocks)  # the same API message, split over entries
+            self._usage(last, message)
             return
         turn = Turn(message.type, blocks, message.uuid, message.timestamp, message_id=message_id)
         if message.type == "assistant":
             turn.model = message.model
-            if message.usage:
-                turn.input_tokens, turn.output_tokens = token_counts(message.usage)
-                turn.cost = self.prices.cost(message.model, message.usage)
+            self._usage(turn, message)
         self.turns.append(turn)
+
+    def _usage(self, turn: Turn, message: Message) -> None:
+        # Each entry of a split message repeats its usage, the last one final (as the
+        # store counts it: once per API message, the last entry's figures).
+        if message.usage:
+            turn.input_tokens, turn.output_tokens = token_counts(message.usage)
+            turn.cost = self.prices.cost(message.model, message.usage)
 
     def _block(self, message: Message, raw: Mapping[str, Any]) -> Block | None:
         kind = raw.get("type")
