@@ -54,6 +54,7 @@ COMMANDS = {
     "migrate": "migrate:migrate_command",
     "prices": "prices:prices_command",
     "mcp": "mcp:mcp_group",
+    "serve": "serve:serve_command",
     "demo": "demo:demo",
 }
 

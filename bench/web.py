@@ -1,0 +1,192 @@
+"""Benchmark: the web app's server time on a large store.
+
+Builds (or reuses) a SQLite store of ``--sessions`` sessions with the corpus
+of ``bench/store.py`` (about 30 messages each, dates spread over a year), adds
+one session of 2,000 messages, and calls the ASGI app in-process (httpx's
+ASGITransport: no network, no browser), timing each request:
+
+- the sessions list at page 1 and at every page down to 500, by keyset cursor;
+- full-text search (a common and a rare word);
+- the first screen of the 2,000-message session;
+- the usage page (its default: the last 30 days; and over all time).
+
+    python bench/web.py                       # 100,000 sessions (building takes minutes)
+    python bench/web.py --sessions 5000       # a quick run
+    python bench/web.py --dir /tmp/webbench   # keep the store there and reuse it next time
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LONG_ID = "10000000-2000-4000-8000-000000002000"
+LONG_MESSAGES = 2000
+GOALS = {  # (p50, p95) in ms
+    "list page 1": (20.0, 50.0),
+    "list, pages 1 to 500 (keyset)": (20.0, 50.0),
+    "list, page 500 (keyset)": (20.0, 50.0),
+    "full-text (common word)": (150.0, None),
+    "full-text (rare word)": (150.0, None),
+    "session, 2,000 messages": (300.0, None),
+    "usage page": (200.0, None),
+}
+
+
+def _corpus_module() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_store", HERE / "store.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_store"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def long_session(count: int) -> list[dict[str, Any]]:
+    """A CLI transcript of ``count`` entries: prompts, tool calls, their output, answers."""
+    entries: list[dict[str, Any]] = []
+    parent = None
+    for n in range(count):
+        step, kind = divmod(n, 4)
+        uuid = f"{LONG_ID[:-8]}{n:08d}"
+        common = {
+            "parentUuid": parent,
+            "sessionId": LONG_ID,
+            "cwd": "/home/dev/big",
+            "uuid": uuid,
+            "timestamp": f"2026-10-01T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}Z",
+        }
+        parent = uuid
+        if kind == 0:
+            message = {"role": "user", "content": f"Step {step}: run the checks and fix what fails"}
+            entries.append({**common, "type": "user", "message": message})
+        elif kind == 1:
+            use = {"type": "tool_use", "id": f"t{n}", "name": "Bash", "input": {"command": "make"}}
+            entries.append({**common, "type": "assistant", "message": _answer(n, [use])})
+        elif kind == 2:
+            output = "\n".join(f"check {i}: ok" for i in range(30))
+            result = {"type": "tool_result", "tool_use_id": f"t{n - 1}", "content": output}
+            entries.append(
+                {**common, "type": "user", "message": {"role": "user", "content": [result]}}
+            )
+        else:
+            text = (
+                f"Step {step} passes. The fix:\n\n```python\n"
+                f"def check_{step}(value: int) -> bool:\n"
+                f"    return value % {step + 2} == 0\n```\n\n- **tests**: 30 passed\n- lint: clean"
+            )
+            block = {"type": "text", "text": text}
+            entries.append({**common, "type": "assistant", "message": _answer(n, [block])})
+    return entries
+
+
+def _answer(n: int, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": f"msg_{n}",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": blocks,
+        "usage": {"input_tokens": 1200, "output_tokens": 180},
+    }
+
+
+async def timings(request: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await request()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, round(0.95 * len(samples)) - 1)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, help="store directory (reused when it exists)")
+    args = parser.parse_args(argv)
+    work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-web-bench-"))
+    try:
+        return asyncio.run(run(work, args.sessions))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+async def run(work: Path, count: int) -> int:
+    import httpx2 as httpx
+
+    from claude_sessions import SessionStore
+    from claude_sessions.web import create_app
+
+    corpus = _corpus_module()
+    if not (work / "sessions.db").exists():
+        print(f"building {count} sessions ...", flush=True)
+        print(f"  {corpus.build_ours(work, count):.1f} s", flush=True)
+    with SessionStore(work, cleanup_after_days=None) as store:
+        if store.get_metadata(LONG_ID) is None:
+            store.save_session(LONG_ID, long_session(LONG_MESSAGES))
+        transport = httpx.ASGITransport(app=create_app(store, read_only=True))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+
+            async def get(url: str) -> str:
+                response = await client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
+                return response.text
+
+            await get("/")  # warm up: templates compiled, caches filled
+            results: dict[str, list[float]] = {}
+            results["list page 1"] = await timings(lambda: get("/"), 50)
+            walk: list[float] = []
+            url = "/"
+            for _ in range(500):
+                start = time.perf_counter()
+                html = await get(url)
+                walk.append((time.perf_counter() - start) * 1000)
+                found = re.search(r'<a rel="next" href="([^"]+)"', html)
+                if found is None:
+                    break
+                url = found.group(1).replace("&amp;", "&")
+            results["list, pages 1 to 500 (keyset)"] = walk
+            results["list, page 500 (keyset)"] = await timings(lambda: get(url), 30)
+            common, rare = corpus.COMMON_WORD, corpus.RARE_WORD
+            results["full-text (common word)"] = await timings(lambda: get(f"/?q={common}"), 10)
+            results["full-text (rare word)"] = await timings(lambda: get(f"/?q={rare}"), 10)
+            results["session, 2,000 messages"] = await timings(lambda: get(f"/s/{LONG_ID}"), 10)
+            results["usage page"] = await timings(lambda: get("/usage"), 10)
+            results["usage page, last 90 days"] = await timings(lambda: get("/usage?last=90"), 5)
+            results["usage page, all time"] = await timings(lambda: get("/usage?last=all"), 5)
+        sessions = store.usage(())[0].sessions
+    print(f"\n{sessions} sessions; server time per request, in-process (ms)\n")
+    print(f"{'request':<30}{'p50':>9}{'p95':>9}{'goal p50':>10}{'goal p95':>10}  ok")
+    for name, samples in results.items():
+        median, high = statistics.median(samples), p95(samples)
+        goal_p50, goal_p95 = GOALS.get(name, (None, None))
+        ok = (goal_p50 is None or median < goal_p50) and (goal_p95 is None or high < goal_p95)
+        print(
+            f"{name:<30}{median:9.1f}{high:9.1f}"
+            f"{goal_p50 if goal_p50 else '':>10}{goal_p95 if goal_p95 else '':>10}"
+            f"  {'yes' if ok else 'NO'}"
+        )
+    print(f"\npages walked: {len(walk)} (fewer when the store has fewer sessions)")
+    print(f"full-text words: common {common!r}, rare {rare!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The state-changing routes: tags and the description. Each is a POST with the CSRF
+token; a read-only app does not register them at all."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from ..exceptions import InvalidInputError
+from ..store import SessionStore
+from .filters import split_tags
+from .security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+
+MAX_FORM_BYTES = 64 * 1024
+MAX_DESCRIPTION = 10_000
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small url-encoded form (the only kind these pages send)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise InvalidInputError("the form is too large")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise InvalidInputError("the form is not UTF-8") from None
+
+
+class Actions:
+    def __init__(self, store: SessionStore, secret: bytes) -> None:
+        self.store = store
+        self.secret = secret
+
+    def protected(
+        self, handler: Callable[[Request, dict[str, str]], Awaitable[Response]]
+    ) -> Handler:
+        """``handler`` behind the CSRF check: a request without the token gets 403."""
+
+        async def checked(request: Request) -> Response:
+            form = await _form(request)
+            submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+            if not csrf_valid(self.secret, request, submitted):
+                return PlainTextResponse(
+                    "Refused: this form is stale or came from another site. Reload the page.",
+                    status_code=403,
+                )
+            return await handler(request, form)
+
+        return checked
+
+    async def add_tags(self, request: Request, form: dict[str, str]) -> Response:
+        session_id = request.path_params["session_id"]
+        tags = split_tags(form.get("tags", ""))
+        if tags:
+            await run_in_threadpool(self.store.add_tags, session_id, tags)
+        return _back(session_id)
+
+    async def remove_tag(self, request: Request, form: dict[str, str]) -> Response:
+        session_id = request.path_params["session_id"]
+        await run_in_threadpool(self.store.remove_tags, session_id, [form.get("tag", "")])
+        return _back(session_id)
+
+    async def describe(self, request: Request, form: dict[str, str]) -> Response:
+        session_id = request.path_params["session_id"]
+        text = form.get("description", "").strip()
+        if len(text) > MAX_DESCRIPTION:
+            raise InvalidInputError(f"a description holds at most {MAX_DESCRIPTION} characters")
+        await run_in_threadpool(self.store.set_description, session_id, text or None)
+        return _back(session_id)
+
+
+def _back(session_id: str) -> Response:
+    # Post/redirect/get: reloading the page afterwards does not post again.
+    return RedirectResponse(f"/s/{quote(session_id, safe='')}#panel", status_code=303)

@@ -1,0 +1,129 @@
+"""``create_app``: the routes, the guard in front of them, and what errors become."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..exceptions import (
+    AmbiguousSessionIdError,
+    InvalidInputError,
+    SessionNotFoundError,
+    StoreConnectionError,
+)
+from ..store import SessionStore
+from .actions import Actions
+from .live import Live
+from .pages import Site, session_version
+from .security import Guard, add_security_headers
+from .templating import Pages
+
+
+def create_app(
+    store: SessionStore, *, read_only: bool = False, token: str | None = None
+) -> Starlette:
+    """The web app over ``store``, as an ASGI application.
+
+    ``read_only=True`` (or a store opened read-only) leaves out every route
+    that changes a session. ``token``: every request must carry it (once as
+    ``?token=``, then in a cookie); give one whenever the app is reachable
+    from other machines. Requests must name the server in their ``Host``
+    header (see :mod:`claude_sessions.web.security`). The store is used from
+    worker threads and stays open: closing it is the caller's business.
+    ``app.state.live.close()`` ends the live-update streams (the server
+    calls it when shutting down).
+    """
+    read_only = read_only or store.read_only
+    secret = secrets.token_bytes(32)
+    pages = Pages(read_only=read_only, secret=secret, location=store.location)
+    site = Site(store, pages)
+    live = Live()
+
+    async def list_events(request: Request) -> Response:
+        return live.response(request, store.version)
+
+    async def session_events(request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+
+        def read() -> str:
+            metadata = store.get_metadata(session_id)
+            return "gone" if metadata is None else session_version(metadata)
+
+        return live.response(request, read)
+
+    routes: list[BaseRoute] = [
+        Route("/", site.sessions, name="sessions"),
+        Route("/events", list_events),
+        Route("/usage", site.usage, name="usage"),
+        Route("/s/{session_id}", site.session, name="session"),
+        Route("/s/{session_id}/turns", site.turns),
+        Route("/s/{session_id}/facts", site.facts),
+        Route("/s/{session_id}/events", session_events),
+        Route("/s/{session_id}/lineage", site.lineage, name="lineage"),
+        Route("/s/{session_id}/download/{fmt}", site.download),
+        Mount("/static", StaticFiles(packages=[("claude_sessions.web", "static")]), name="static"),
+    ]
+    if not read_only:
+        actions = Actions(store, secret)
+        routes += [
+            Route("/s/{session_id}/tags", actions.protected(actions.add_tags), methods=["POST"]),
+            Route(
+                "/s/{session_id}/tags/remove",
+                actions.protected(actions.remove_tag),
+                methods=["POST"],
+            ),
+            Route(
+                "/s/{session_id}/description",
+                actions.protected(actions.describe),
+                methods=["POST"],
+            ),
+        ]
+
+    def error_page(request: Request, status: int, title: str, message: str) -> Response:
+        response = pages.response(
+            request, "error.html", status, status=status, title=title, message=message
+        )
+        add_security_headers(response.headers)  # a 500 is sent outside the guard
+        return response
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, 404, "Not found", str(exc) or "No such session.")
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return error_page(request, 400, "Bad request", str(exc))
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        return error_page(request, 503, "The store is unavailable", str(exc))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        titles = {404: "Not found", 405: "Method not allowed"}
+        title = titles.get(exc.status_code, "Error")
+        message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
+        return error_page(request, exc.status_code, title, message)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Starlette raises the error on after this response, and the server logs it.
+        return error_page(request, 500, "Something went wrong", "The error has been logged.")
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, token=token)],
+        exception_handlers={
+            SessionNotFoundError: not_found,
+            AmbiguousSessionIdError: not_found,
+            InvalidInputError: bad_request,
+            StoreConnectionError: unavailable,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+    )
+    app.state.live = live
+    return app

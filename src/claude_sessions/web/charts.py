@@ -1,0 +1,183 @@
+"""Stacked bar charts as geometry for a server-drawn SVG (see ``templates/chart.html``).
+
+Only numbers come out of here: rectangles, ticks and a legend. The template
+draws them with SVG attributes and CSS classes (``s0`` to ``s7`` and
+``other``), never inline styles, and gives every bar a ``<title>`` and the
+chart a table of the same figures for readers who cannot see it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MAX_SERIES = 8  # more colours stop telling series apart: the rest is "other"
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    width: int
+    height: int
+    plot_left: float
+    plot_bottom: float
+    plot_right: float
+    bars: list[Bar]
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    legend: list[tuple[str, str]]  # (css class, name)
+    periods: list[str]
+    rows: list[tuple[str, list[str], str]]  # the table fallback: name, per period, total
+
+    @property
+    def empty(self) -> bool:
+        return not self.bars
+
+
+TICKS = 4
+
+
+def nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten at or above ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * power >= value * (1 - 1e-9):
+            return step * power
+    return 10 * power
+
+
+def all_periods(periods: Sequence[str], period: str) -> list[str]:
+    """``periods`` (sorted keys the store gave) with the empty ones between them filled in,
+    so the time axis runs evenly: days ``2026-03-01``, weeks (their Monday), months ``2026-03``."""
+    if len(periods) < 2:
+        return list(periods)
+    if period == "month":
+        first, last = (tuple(int(x) for x in key.split("-")) for key in (periods[0], periods[-1]))
+        keys = []
+        year, month = first
+        while (year, month) <= last:
+            keys.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return keys
+    step = timedelta(days=7 if period == "week" else 1)
+    day, end = date.fromisoformat(periods[0]), date.fromisoformat(periods[-1])
+    keys = []
+    while day <= end:
+        keys.append(day.isoformat())
+        day += step
+    return keys
+
+
+def spread(
+    periods: Sequence[str], values: Mapping[str, Sequence[float]], period: str
+) -> tuple[list[str], dict[str, list[float]]]:
+    """The series over :func:`all_periods`, zero where a period had nothing."""
+    keys = all_periods(periods, period)
+    where = {key: index for index, key in enumerate(periods)}
+    return keys, {
+        name: [series[where[key]] if key in where else 0.0 for key in keys]
+        for name, series in values.items()
+    }
+
+
+def fold_series(
+    series: Mapping[str, Sequence[float]], limit: int = MAX_SERIES
+) -> list[tuple[str, list[float]]]:
+    """The ``limit - 1`` largest series (by total) and the rest summed as "other"
+    (kept whole when they fit in ``limit``)."""
+    ordered = sorted(series.items(), key=lambda item: -sum(item[1]))
+    if len(ordered) <= limit:
+        return [(name, list(values)) for name, values in ordered]
+    kept = [(name, list(values)) for name, values in ordered[: limit - 1]]
+    others = [values for _, values in ordered[limit - 1 :]]
+    rest = [sum(column) for column in zip(*others, strict=True)]
+    return [*kept, (OTHER, rest)]
+
+
+def stacked_bars(
+    title: str,
+    periods: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    fmt: Callable[[float], str],
+    *,
+    width: int = 960,
+    height: int = 280,
+) -> Chart:
+    """Bars per period, each stacked by series, scaled to a rounded maximum."""
+    left, right, top, bottom = 64.0, 8.0, 12.0, 28.0
+    folded = fold_series(series)
+    css = {name: (OTHER if name == OTHER else f"s{i}") for i, (name, _) in enumerate(folded)}
+    totals = [sum(values[i] for _, values in folded) for i in range(len(periods))]
+    step = nice_step(max(totals, default=0.0) / TICKS)
+    ceiling = step * TICKS
+    plot_width = width - left - right
+    plot_height = height - top - bottom
+    slot = plot_width / max(len(periods), 1)
+    gap = min(slot * 0.2, 6.0) if slot > 3 else 0.0
+    bars: list[Bar] = []
+    for index, period in enumerate(periods):
+        base = 0.0
+        for name, values in folded:
+            value = values[index]
+            if value <= 0:
+                continue
+            y_top = top + plot_height * (1 - (base + value) / ceiling)
+            y_base = top + plot_height * (1 - base / ceiling)
+            bars.append(
+                Bar(
+                    x=round(left + index * slot + gap / 2, 2),
+                    y=round(y_top, 2),
+                    width=round(max(slot - gap, 0.5), 2),
+                    height=round(max(y_base - y_top, 0.5), 2),
+                    css=css[name],
+                    title=f"{period} · {name}: {fmt(value)}",
+                )
+            )
+            base += value
+    y_ticks = [
+        Tick(round(top + plot_height * (1 - n / TICKS), 2), fmt(step * n)) for n in range(TICKS + 1)
+    ]
+    label_every = max(1, math.ceil(len(periods) / max(int(plot_width // 90), 1)))
+    x_ticks = [
+        Tick(round(left + (index + 0.5) * slot, 2), period)
+        for index, period in enumerate(periods)
+        if index % label_every == 0
+    ]
+    rows = [
+        (name, [fmt(v) if v else "" for v in values], fmt(sum(values))) for name, values in folded
+    ]
+    return Chart(
+        title=title,
+        width=width,
+        height=height,
+        plot_left=left,
+        plot_bottom=top + plot_height,
+        plot_right=width - right,
+        bars=bars,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        legend=[(css[name], name) for name, _ in folded],
+        periods=list(periods),
+        rows=rows,
+    )

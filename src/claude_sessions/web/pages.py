@@ -1,0 +1,242 @@
+"""The pages: sessions, one session (and its fragments), lineage, usage, downloads.
+
+Each handler reads its URL, runs one function of blocking store and view
+calls in a worker thread, and renders a template. Nothing here decides what
+a session's numbers are: the store, :mod:`claude_sessions.stats`,
+:mod:`claude_sessions.lineage` and :mod:`claude_sessions.render` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import render
+from ..exceptions import InvalidQueryError, SessionNotFoundError
+from ..lineage import fork_tree
+from ..stats import compute_stats, usage_series
+from ..store import SessionMetadata, SessionStore
+from . import charts, tree
+from .filters import Filters, UsageView
+from .templating import Pages, cost, tokens
+from .transcript import Conversation, Turn, build_conversation, settled
+
+PAGE_SIZE = 50
+SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls
+FORKS_SHOWN = 50
+USAGE_GROUPS = ("model", "project", "tag")
+DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
+# Fields the side panel shows by name; any other metadata field is listed as it is.
+SHOWN_FIELDS = frozenset(
+    {
+        "session_id",
+        "created_at",
+        "updated_at",
+        "message_count",
+        "turns",
+        "total_cost",
+        "input_tokens",
+        "output_tokens",
+        "tags",
+        "description",
+        "model",
+        "project",
+        "project_key",
+        "first_prompt",
+        "title",
+        "git_branch",
+        "forked_from",
+        "forked_at",
+        "trashed_at",
+        "snippet",
+        "rank",
+    }
+)
+
+
+def session_version(metadata: SessionMetadata) -> str:
+    """A value that changes whenever anything the session page shows does."""
+    facts = repr(sorted(metadata.to_dict().items())).encode()
+    return hashlib.sha256(facts).hexdigest()[:20]
+
+
+def extra_fields(metadata: SessionMetadata) -> list[tuple[str, Any]]:
+    """Metadata fields the panel has no place for yet, with a value worth showing."""
+    return [
+        (name.replace("_", " "), value)
+        for name, value in metadata.to_dict().items()
+        if name not in SHOWN_FIELDS and value not in (None, "", [], {}, 0, 0.0)
+    ]
+
+
+@dataclass
+class Loaded:
+    metadata: SessionMetadata
+    conversation: Conversation
+    parent: SessionMetadata | None = None
+    forks: list[SessionMetadata] = field(default_factory=list)
+
+
+class Site:
+    """The handlers of every page, over one store."""
+
+    def __init__(self, store: SessionStore, pages: Pages) -> None:
+        self.store = store
+        self.pages = pages
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def sessions(self, request: Request) -> Response:
+        filters = Filters.read(request.query_params)
+        cursor = request.query_params.get("cursor") or None
+        version, page = await run_in_threadpool(self._sessions, filters, cursor)
+        template = "rows.html" if request.query_params.get("fragment") else "sessions.html"
+        return self.pages.response(
+            request, template, filters=filters, page=page, cursor=cursor, version=version
+        )
+
+    def _sessions(self, filters: Filters, cursor: str | None) -> tuple[str, Any]:
+        criteria = filters.criteria()
+        version = self.store.version()  # first: a change after this read shows at the next poll
+        return version, self.store.search_page(limit=PAGE_SIZE, cursor=cursor, **criteria)
+
+    # -- one session ---------------------------------------------------------------------
+
+    def _resolve(self, session_id: str) -> SessionMetadata | str:
+        """The session's metadata, or the full id a unique prefix names."""
+        metadata = self.store.get_metadata(session_id)
+        if metadata is not None:
+            return metadata
+        return self.store.resolve_id(session_id)
+
+    def _load(self, session_id: str, *, neighbours: bool) -> Loaded | str:
+        found = self._resolve(session_id)
+        if isinstance(found, str):
+            return found
+        data = self.store.load_session(found.session_id, subagents=True)
+        loaded = Loaded(data.metadata, build_conversation(data.messages, data.subagents))
+        if neighbours:
+            if data.metadata.forked_from:
+                loaded.parent = self.store.get_metadata(data.metadata.forked_from)
+            loaded.forks = self.store.search(forked_from=found.session_id, limit=FORKS_SHOWN)
+        return loaded
+
+    async def session(self, request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        loaded = await run_in_threadpool(self._load, session_id, neighbours=True)
+        if isinstance(loaded, str):
+            return RedirectResponse(f"/s/{quote(loaded, safe='')}", status_code=302)
+        turns = loaded.conversation.turns
+        return self.pages.response(
+            request,
+            "session.html",
+            m=loaded.metadata,
+            parent=loaded.parent,
+            forks=loaded.forks,
+            extra=extra_fields(loaded.metadata),
+            version=session_version(loaded.metadata),
+            **self._slice(loaded, 0, turns),
+        )
+
+    def _slice(self, loaded: Loaded, start: int, turns: list[Turn]) -> dict[str, Any]:
+        end = min(start + SLICE, len(turns))
+        return {
+            "turns": list(enumerate(turns[start:end], start)),
+            "start": start,
+            "end": end,
+            "total": len(turns),
+            "settled": settled(loaded.conversation),
+            "session_id": loaded.metadata.session_id,
+        }
+
+    async def turns(self, request: Request) -> Response:
+        """A piece of the conversation from ``start``: the next screen, or what changed."""
+        session_id = request.path_params["session_id"]
+        start = _int_param(request, "start")
+        loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
+        if isinstance(loaded, str):
+            raise SessionNotFoundError(session_id)
+        turns = loaded.conversation.turns
+        return self.pages.response(
+            request, "turns.html", **self._slice(loaded, min(start, len(turns)), turns)
+        )
+
+    async def facts(self, request: Request) -> Response:
+        """The side panel's figures, for a live page to refresh."""
+        session_id = request.path_params["session_id"]
+        metadata = await run_in_threadpool(self.store.get_metadata, session_id)
+        if metadata is None:
+            raise SessionNotFoundError(session_id)
+        return self.pages.response(request, "facts.html", m=metadata, extra=extra_fields(metadata))
+
+    async def download(self, request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        fmt = request.path_params["fmt"]
+        if fmt not in DOWNLOADS:
+            raise SessionNotFoundError(session_id, f"no download as {fmt!r}")
+        data = await run_in_threadpool(self.store.load_session, session_id)
+        body = render.render(data, fmt)
+        name = render.export_filename(data.metadata, fmt)
+        plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
+        return Response(
+            body,
+            media_type=f"{DOWNLOADS[fmt]}; charset=utf-8",
+            headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+        )
+
+    # -- lineage -------------------------------------------------------------------------
+
+    async def lineage(self, request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        found = await run_in_threadpool(fork_tree, self.store, session_id)
+        return self.pages.response(
+            request,
+            "lineage.html",
+            lineage=found,
+            drawing=tree.layout(found),
+            focus=next(n.metadata for n in found.root.walk() if n.session_id == found.focus),
+        )
+
+    # -- usage ---------------------------------------------------------------------------
+
+    async def usage(self, request: Request) -> Response:
+        view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
+        stats, series = await run_in_threadpool(self._usage, view)
+        title = f"per {view.period}, by {view.stack}"
+        periods, costs = charts.spread(series.periods, series.cost, view.period)
+        _, counts = charts.spread(
+            series.periods,
+            {name: [float(v) for v in values] for name, values in series.tokens.items()},
+            view.period,
+        )
+        cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost)
+        token_chart = charts.stacked_bars(
+            f"Tokens {title}", periods, counts, lambda value: tokens(round(value))
+        )
+        return self.pages.response(
+            request,
+            "usage.html",
+            view=view,
+            stats=stats,
+            charts=[cost_chart, token_chart],
+        )
+
+    def _usage(self, view: UsageView) -> tuple[Any, Any]:
+        stats = compute_stats(self.store, by=USAGE_GROUPS, **view.stats_criteria())
+        series = usage_series(self.store, view.period, view.stack, **view.criteria())
+        return stats, series
+
+
+def _int_param(request: Request, name: str) -> int:
+    text = request.query_params.get(name, "0")
+    if not text.isdigit():
+        raise InvalidQueryError(f"{name} must be a whole number >= 0, not {text!r}")
+    return int(text)

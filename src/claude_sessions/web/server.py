@@ -1,0 +1,65 @@
+"""Running the app under uvicorn, with a shutdown that does not wait on live streams."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import uvicorn
+from starlette.applications import Starlette
+
+# Once the live streams are told to end, every response finishes within a poll;
+# past this, uvicorn cancels what is left rather than hang.
+GRACEFUL_SECONDS = 5
+
+
+class Server(uvicorn.Server):
+    """A uvicorn server that ends the app's live streams as it begins to shut down,
+    and reports the port it listens on once it does (``port=0`` picks a free one)."""
+
+    def __init__(
+        self, config: uvicorn.Config, app: Starlette, on_started: Callable[[int], None] | None
+    ) -> None:
+        super().__init__(config)
+        self.web_app = app
+        self.on_started = on_started
+
+    @property
+    def port(self) -> int:
+        """The port listened on (after startup)."""
+        sockets = self.servers[0].sockets if self.servers else []
+        return int(sockets[0].getsockname()[1]) if sockets else self.config.port
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started(self.port)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.web_app.state.live.close()
+        await super().shutdown(sockets)
+
+
+def make_server(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    on_started: Callable[[int], None] | None = None,
+    log_level: str = "warning",
+) -> Server:
+    """A server for ``app`` (from :func:`~claude_sessions.web.create_app`); ``run()`` it."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        # Only a browser on this machine (or one with the token) talks to us: no proxy
+        # is trusted to say who the client is.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
+    return Server(config, app, on_started)
