@@ -13,7 +13,7 @@ HEAVY = ("claude_agent_sdk", "mcp", "psycopg", "starlette", "uvicorn", "jinja2",
 
 def loaded_after(code: str) -> list[str]:
     probe = f"{code}\nimport sys, json\nprint('@@' + json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, input="")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.rsplit("@@", 1)[1])
 
@@ -44,3 +44,18 @@ def test_a_read_command_loads_nothing_heavy(tmp_path):
     )
     modules = loaded_after(code)
     assert [name for name in modules if name.split(".")[0] in HEAVY] == []
+
+
+def test_the_capture_hook_loads_only_what_it_runs(tmp_path):
+    """Claude Code waits for its hooks: ``hooks capture`` must not pay for the query
+    layer, the terminal renderer or anything heavy."""
+    code = (
+        "import contextlib\nfrom claude_sessions.cli import main\n"
+        "with contextlib.suppress(SystemExit): "
+        f"main(['hooks', 'capture', '--store', {str(tmp_path / 's')!r}])"
+    )
+    modules = loaded_after(code)
+    assert [name for name in modules if name.split(".")[0] in HEAVY] == []
+    assert "rich" not in modules
+    assert "claude_sessions.query" not in modules and "claude_sessions.process" not in modules
+    assert "error" in (tmp_path / "s" / "capture.log").read_text()  # it ran, on empty input

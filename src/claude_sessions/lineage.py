@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import MessageNotFoundError, SessionNotFoundError
-from .importer.discovery import local_transcript
 from .message import Message
 
 if TYPE_CHECKING:
@@ -132,6 +131,8 @@ def branch_point(
     stored = store.get_session(session_id) if store is not None else None
     if stored is not None:
         return find_message_uuid(stored.messages, prefix)
+    from .importer.discovery import local_transcript  # the importer package: only here
+
     path = local_transcript(session_id, env or {})
     if path is None:
         raise SessionNotFoundError(session_id)

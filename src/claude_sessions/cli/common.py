@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from ..exceptions import SessionNotFoundError
 from ..store import SessionStore, default_location
@@ -18,6 +17,9 @@ from ..terminal import json_for_terminal
 from ..when import parse_age, parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 if TYPE_CHECKING:  # click 8.2+ makes ParamType generic; older ones cannot be subscripted
     _ParamType = click.ParamType[Any]
@@ -95,6 +97,8 @@ def echo_json(value: Any) -> None:
 
 def console(*, stderr: bool = False) -> Console:
     """A rich console: colours on a terminal; plain, wide text in a pipe (no squeezed tables)."""
+    from rich.console import Console
+
     found = Console(stderr=stderr, highlight=False)
     if found.is_terminal:
         return found

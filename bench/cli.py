@@ -1,0 +1,170 @@
+"""Benchmark: how fast each command starts, as a whole process, against a floor.
+
+The floor is a Python process that imports what any command line of this
+kind needs (``python -c "import sqlite3, click, rich.table, rich.console"``).
+Each command is timed paired with the floor, A B A B ..., in one run, and
+the ratio is taken pair by pair, so a machine whose speed drifts still
+compares like with like. Goal: every command at most 2x the floor.
+
+    python bench/cli.py                   # a store of 2,000 sessions, 21 pairs each
+    python bench/cli.py --sessions 20000 --runs 41
+
+The children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` is
+removed from their environment), as users' installs do; one warm-up run of
+each command comes first. ``hooks capture`` imports a transcript that grows
+by one turn (12 lines) before each call, as it does in Claude Code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+FLOOR = [sys.executable, "-c", "import sqlite3, click, rich.table, rich.console"]
+GOAL = 2.0
+
+
+def build_store(location: Path, sessions: int) -> str:
+    """A store of ``sessions`` small sessions; returns one of their ids."""
+    from claude_sessions import SessionStore
+
+    rng = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    moment = [start]
+    with SessionStore(location, cleanup_after_days=None, clock=lambda: moment[0]) as store:
+        sid = ""
+        for n in range(sessions):
+            moment[0] = start + timedelta(minutes=n)
+            sid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            store.save_session(
+                sid,
+                [
+                    {
+                        "type": "system",
+                        "subtype": "init",
+                        "session_id": sid,
+                        "cwd": "/repo",
+                        "model": "claude-sonnet-4-5",
+                    },
+                    {
+                        "type": "user",
+                        "message": {"role": "user", "content": f"fix the parser bug {n}"},
+                    },
+                    {
+                        "type": "assistant",
+                        "message": {
+                            "id": f"m{n}",
+                            "role": "assistant",
+                            "model": "claude-sonnet-4-5",
+                            "content": [{"type": "text", "text": "Fixed the tokenizer."}],
+                            "usage": {"input_tokens": 100, "output_tokens": 20},
+                        },
+                    },
+                ],
+                tags=["bench", f"t{n % 10}"],
+            )
+    return sid
+
+
+def transcript_turn(session_id: str, turn: int) -> str:
+    """Twelve transcript lines of one turn, with fresh uuids."""
+    lines = []
+    parent = None
+    for n in range(12):
+        kind = "assistant" if n == 11 else ("user" if n == 0 else "attachment")
+        entry = {
+            "parentUuid": parent,
+            "type": kind,
+            "uuid": str(uuid.uuid4()),
+            "sessionId": session_id,
+            "timestamp": "2026-11-25T10:00:00.000Z",
+            "cwd": "/repo",
+            "message": {"role": "user" if kind != "assistant" else "assistant",
+                        "content": f"turn {turn} line {n} " + "x" * 400},
+        }  # fmt: skip
+        parent = entry["uuid"]
+        lines.append(json.dumps(entry))
+    return "\n".join(lines) + "\n"
+
+
+def timed(argv: list[str], env: dict[str, str], stdin: bytes | None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, env=env, input=stdin, capture_output=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{argv[3:]} failed: {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=21, help="pairs per command")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="cli-bench-"))
+    store = work / "store"
+    print(f"Building a store of {args.sessions:,} sessions...", file=sys.stderr)
+    sid = build_store(store, args.sessions)
+    hook_session = str(uuid.uuid4())
+    transcript = work / "projects" / "-repo" / f"{hook_session}.jsonl"
+    transcript.parent.mkdir(parents=True)
+    transcript.write_text(transcript_turn(hook_session, 0))
+    payload = json.dumps(
+        {"session_id": hook_session, "transcript_path": str(transcript),
+         "cwd": "/repo", "hook_event_name": "Stop"}
+    ).encode()  # fmt: skip
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["CLAUDE_SESSIONS_STORE"] = str(store)
+    env["CLAUDE_SESSIONS_CLEANUP_DAYS"] = "never"
+    tool = [sys.executable, "-m", "claude_sessions"]
+    commands = {
+        "--version": [*tool, "--version"],
+        "list --limit 5": [*tool, "list", "--limit", "5"],
+        "search TEXT": [*tool, "search", "tokenizer", "--limit", "5"],
+        "show ID": [*tool, "show", sid[:8]],
+        "stats": [*tool, "stats"],
+        "hooks capture": [*tool, "hooks", "capture", "--store", str(store)],
+    }
+    turn = [0]
+
+    def grow() -> None:
+        turn[0] += 1
+        with transcript.open("a") as out:
+            out.write(transcript_turn(hook_session, turn[0]))
+
+    print(f"{'command':<16} {'median ms':>10} {'floor ms':>9} {'ratio':>6}  goal <= {GOAL:g}x")
+    for name, argv in commands.items():
+        stdin = payload if name == "hooks capture" else None
+        timed(argv, env, stdin)  # warm-up: bytecode written, caches filled
+        timed(FLOOR, env, None)
+        ours, floor, ratios = [], [], []
+        for _ in range(args.runs):
+            if stdin is not None:
+                grow()
+            a = timed(argv, env, stdin)
+            b = timed(FLOOR, env, None)
+            ours.append(a)
+            floor.append(b)
+            ratios.append(a / b)
+        ratio = statistics.median(ratios)
+        print(
+            f"{name:<16} {statistics.median(ours) * 1000:>10.0f} "
+            f"{statistics.median(floor) * 1000:>9.0f} {ratio:>6.2f}  "
+            f"{'ok' if ratio <= GOAL else 'over'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
