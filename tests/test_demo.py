@@ -1,6 +1,7 @@
 """`claude-sessions demo`, as a user runs it on a fresh machine: no key, no network."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -37,3 +38,11 @@ def test_demo_runs_the_whole_flow_offline_without_touching_home(tmp_path):
     assert "I was shown 3 user and 2 assistant messages" in out
     assert "[indexes]" in out
     assert list(home.iterdir()) == []
+    browse = out.strip().splitlines()[-1]
+    assert browse.startswith("Browse what it stored: claude-sessions serve --store ")
+    store = browse.split("--store ")[1].removesuffix(" --open")
+    from claude_sessions import SessionStore
+
+    with SessionStore(store, read_only=True) as kept:
+        assert len(kept.list_sessions()) == 2
+    shutil.rmtree(os.path.dirname(store))

@@ -169,11 +169,11 @@ def test_a_config_we_cannot_read_is_left_alone(home):
 def test_where_and_what_install_writes(home, tmp_path, monkeypatch):
     url = "postgresql://app:secret@db.internal/claude"
     done = install(location=url)
-    assert done.entry["env"] == {"CLAUDE_SESSIONS_STORE": url}
-    assert done.entry["args"] == ["-m", "claude_sessions", "mcp"]  # no password in listings
+    assert done.added["env"] == {"CLAUDE_SESSIONS_STORE": url}
+    assert done.added["args"] == ["-m", "claude_sessions", "mcp"]  # no password in listings
     relative = install(location="stores/mine")
-    assert relative.entry["args"][-2:] == ["--store", str(home / "project" / "stores" / "mine")]
-    assert install().entry["args"] == ["-m", "claude_sessions", "mcp"]
+    assert relative.added["args"][-2:] == ["--store", str(home / "project" / "stores" / "mine")]
+    assert install().added["args"] == ["-m", "claude_sessions", "mcp"]
 
     dotfiles = tmp_path / "dotfiles"
     dotfiles.mkdir()

@@ -33,7 +33,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .message import Message
     from .options import Options
-    from .query import (
+    from .runs import (
         CONTINUE_PROMPT,
         acontinue_conversation,
         afork,
@@ -68,7 +68,7 @@ _LAZY = {
             "query",
             "resume",
         ],
-        "query",
+        "runs",
     ),
 }
 

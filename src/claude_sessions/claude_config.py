@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,32 @@ BACKUP_SUFFIX = ".claude-sessions.bak"
 SCOPES = ("user", "project")
 
 Scope = Literal["user", "project"]
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """What an install or uninstall did to which file.
+
+    ``changed`` is false when the file already said what was asked (nothing
+    was written); ``added`` is what now stands there (our hook command, our
+    MCP server entry) or what was removed; ``backup`` is the copy of the file
+    as it was before.
+    """
+
+    path: Path
+    scope: Scope
+    changed: bool
+    added: Any = None
+    backup: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "scope": self.scope,
+            "changed": self.changed,
+            "added": self.added,
+            "backup": str(self.backup) if self.backup else None,
+        }
 
 
 def check_scope(scope: str) -> Scope:

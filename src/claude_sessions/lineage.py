@@ -10,13 +10,12 @@ the family, not of the store.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import MessageNotFoundError, SessionNotFoundError
-from .message import Message
+from .message import Message, read_jsonl
 
 if TYPE_CHECKING:
     from .store import SessionMetadata, SessionStore
@@ -136,13 +135,4 @@ def branch_point(
     path = local_transcript(session_id, env or {})
     if path is None:
         raise SessionNotFoundError(session_id)
-    messages = []
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                data = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                messages.append(Message(data))
-    return find_message_uuid(messages, prefix)
+    return find_message_uuid(read_jsonl(path), prefix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +37,7 @@ class Message:
             return cls(value)
         from .sdk import from_sdk_message
 
-        return from_sdk_message(value)
+        return cls(from_sdk_message(value))
 
     def to_dict(self) -> dict[str, Any]:
         """A deep copy of the original object."""
@@ -49,7 +50,7 @@ class Message:
         """The official ``claude_agent_sdk`` typed message, or ``None`` where it has none."""
         from .sdk import to_sdk_message
 
-        return to_sdk_message(self)
+        return to_sdk_message(self.to_dict())
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
@@ -171,3 +172,18 @@ class Message:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[Message]:
+    """The JSON objects of a JSON-lines file (a CLI transcript), in order; lines that
+    hold no JSON object are skipped."""
+    messages = []
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                messages.append(Message(data))
+    return messages

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import json
 import os
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,7 +29,7 @@ from claude_agent_sdk._internal.session_resume import (
 from claude_agent_sdk._internal.sessions import project_key_for_directory
 
 from .importer.discovery import has_local_transcript
-from .message import Message
+from .message import Message, read_jsonl
 from .process import Invocation
 
 if TYPE_CHECKING:
@@ -52,18 +51,7 @@ class StoreResume:
 
     def new_entries(self, session_id: str) -> list[Message]:
         path = self.materialized.config_dir / "projects" / self.project_key / f"{session_id}.jsonl"
-        if not path.is_file():
-            return []
-        entries = []
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(data, dict):
-                    entries.append(Message(data))
-        return entries
+        return read_jsonl(path) if path.is_file() else []
 
 
 async def _materialize(invocation: Invocation, sdk_store: Any) -> MaterializedResume | None:

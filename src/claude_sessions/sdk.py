@@ -1,10 +1,11 @@
-"""Conversions between our ``Message`` and the official ``claude_agent_sdk`` messages.
+"""Conversions between the CLI's JSON messages and the official ``claude_agent_sdk`` ones.
 
 Turning JSON into the SDK's typed messages is the SDK's own parser's job, so we
 call it rather than keep a second copy of its rules. The other way, a typed
 message back to the CLI's JSON, has no SDK function: the dataclasses are
 rebuilt into the stream-json shape here. Unknown types have no typed form,
-which is why our ``Message`` stays the record of truth.
+which is why our ``Message`` stays the record of truth. Both directions work
+on plain JSON objects; :class:`~claude_sessions.message.Message` wraps them.
 """
 
 from __future__ import annotations
@@ -28,24 +29,23 @@ from claude_agent_sdk import (
 # version range in pyproject.toml.
 from claude_agent_sdk._internal.message_parser import parse_message
 
-from .message import Message
 
-
-def to_sdk_message(message: Message) -> Any:
-    """The SDK's typed message for ``message``, or ``None`` for types it does not model."""
+def to_sdk_message(data: dict[str, Any]) -> Any:
+    """The SDK's typed message for the JSON object ``data``, or ``None`` for types it
+    does not model."""
     try:
-        return parse_message(message.to_dict())
+        return parse_message(data)
     except Exception:  # the SDK raises MessageParseError and KeyError on shapes it lacks
         return None
 
 
-def from_sdk_message(value: Any) -> Message:
-    """Our ``Message`` for an SDK typed message."""
+def from_sdk_message(value: Any) -> dict[str, Any]:
+    """The CLI's JSON object for an SDK typed message."""
     if isinstance(value, SystemMessage):
         data = dict(value.data)
         data.setdefault("type", "system")
         data.setdefault("subtype", value.subtype)
-        return Message(data)
+        return data
     if isinstance(value, AssistantMessage):
         inner = _drop_none(
             {
@@ -58,44 +58,40 @@ def from_sdk_message(value: Any) -> Message:
                 "usage": value.usage,
             }
         )
-        return Message(
-            _drop_none(
-                {
-                    "type": "assistant",
-                    "message": inner,
-                    "parent_tool_use_id": value.parent_tool_use_id,
-                    "session_id": value.session_id,
-                    "uuid": value.uuid,
-                    "error": value.error,
-                }
-            )
+        return _drop_none(
+            {
+                "type": "assistant",
+                "message": inner,
+                "parent_tool_use_id": value.parent_tool_use_id,
+                "session_id": value.session_id,
+                "uuid": value.uuid,
+                "error": value.error,
+            }
         )
     if isinstance(value, UserMessage):
         content = (
             value.content if isinstance(value.content, str) else [_block(b) for b in value.content]
         )
-        return Message(
-            _drop_none(
-                {
-                    "type": "user",
-                    "message": {"role": "user", "content": content},
-                    "parent_tool_use_id": value.parent_tool_use_id,
-                    "uuid": value.uuid,
-                    "tool_use_result": value.tool_use_result,
-                }
-            )
+        return _drop_none(
+            {
+                "type": "user",
+                "message": {"role": "user", "content": content},
+                "parent_tool_use_id": value.parent_tool_use_id,
+                "uuid": value.uuid,
+                "tool_use_result": value.tool_use_result,
+            }
         )
     if isinstance(value, ResultMessage):
         fields = _drop_none(dataclasses.asdict(value))
         if "model_usage" in fields:
             fields["modelUsage"] = fields.pop("model_usage")
-        return Message({"type": "result", **fields})
+        return {"type": "result", **fields}
     if isinstance(value, StreamEvent):
-        return Message({"type": "stream_event", **_drop_none(dataclasses.asdict(value))})
+        return {"type": "stream_event", **_drop_none(dataclasses.asdict(value))}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         # Other typed messages (rate limits, task events): keep every field.
-        return Message(_drop_none(dataclasses.asdict(value)))
-    raise TypeError(f"cannot make a Message from {type(value).__name__}")
+        return _drop_none(dataclasses.asdict(value))
+    raise TypeError(f"cannot make a message from {type(value).__name__}")
 
 
 def _block(block: Any) -> dict[str, Any]:

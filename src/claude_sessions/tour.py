@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .message import Message
 from .options import Options
-from .query import continue_conversation, query, resume
+from .runs import continue_conversation, query, resume
 from .session import Session
 from .store import SessionStore
 from .testing.server import FakeMessagesAPI, RecordedRequest, offline_environment

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..claude_config import Scope, read_config, settings_path, write_config
+from ..claude_config import ConfigChange, Scope, read_config, settings_path, write_config
 from ..store.location import default_location, is_url, sqlite_path
 
 EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
@@ -63,33 +63,13 @@ def _without_ours(groups: Any) -> list[Any]:
     return kept
 
 
-@dataclass(frozen=True)
-class HookChange:
-    """What :func:`install` or :func:`uninstall` did to which ``settings.json``."""
-
-    path: Path
-    scope: Scope
-    changed: bool
-    command: str | None
-    backup: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "scope": self.scope,
-            "changed": self.changed,
-            "command": self.command,
-            "backup": str(self.backup) if self.backup else None,
-        }
-
-
 def install(
     scope: Scope = "user",
     *,
     location: str | os.PathLike[str] | None = None,
     project_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
-) -> HookChange:
+) -> ConfigChange:
     """Add (or update) our capture hook for every event in :data:`EVENTS`."""
     path = settings_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("hooks",))
@@ -99,14 +79,14 @@ def install(
     for event in EVENTS:
         hooks[event] = [*_without_ours(hooks.get(event)), {"hooks": [ours]}]
     if config.get("hooks") == hooks:
-        return HookChange(path, scope, False, command)
+        return ConfigChange(path, scope, False, command)
     config["hooks"] = hooks
-    return HookChange(path, scope, True, command, write_config(path, config, private=True))
+    return ConfigChange(path, scope, True, command, write_config(path, config, private=True))
 
 
 def uninstall(
     scope: Scope = "user", *, project_dir: str | os.PathLike[str] | None = None
-) -> HookChange:
+) -> ConfigChange:
     """Remove our hooks, and nothing else, from a ``settings.json``."""
     path = settings_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("hooks",))
@@ -114,12 +94,12 @@ def uninstall(
     cleaned = {event: _without_ours(groups) for event, groups in hooks.items()}
     cleaned = {event: groups for event, groups in cleaned.items() if groups}
     if cleaned == hooks:
-        return HookChange(path, scope, False, None)
+        return ConfigChange(path, scope, False, None)
     if cleaned:
         config["hooks"] = cleaned
     else:
         config.pop("hooks", None)
-    return HookChange(path, scope, True, None, write_config(path, config, private=True))
+    return ConfigChange(path, scope, True, None, write_config(path, config, private=True))
 
 
 def installed(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> list[str]:

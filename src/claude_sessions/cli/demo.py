@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+from ..store import SessionStore
 from ..terminal import for_terminal
 from ..tour import Step, run_tour
 
@@ -16,7 +20,9 @@ def demo() -> None:
     """Run the whole session flow on the real Claude Code CLI, step by step.
 
     Without ANTHROPIC_API_KEY it runs offline against the built-in fake
-    Messages API, in a throw-away HOME and store; with the key it talks to Claude.
+    Messages API, in a throw-away HOME; with the key it talks to Claude. What
+    it saves goes to a new store in the temporary directory, kept for you to
+    browse (claude-sessions serve).
     """
     console = Console()
     counter = iter(range(1, 100))
@@ -31,5 +37,8 @@ def demo() -> None:
         title = f"{next(counter)}. {step.title}"
         console.print(Panel("\n".join(lines), title=title, title_align="left"))
 
-    run_tour(show)
+    where = Path(tempfile.mkdtemp(prefix="claude-sessions-demo-")) / "store"
+    with SessionStore(where, cleanup_after_days=None) as store:
+        run_tour(show, store=store)
     click.echo("Done: every step above ran the real CLI.")
+    click.echo(for_terminal(f"Browse what it stored: claude-sessions serve --store {where} --open"))

@@ -11,7 +11,7 @@ import click
 from ..importer.discovery import has_local_transcript
 from ..message import Message
 from ..options import Options
-from ..query import continue_conversation, fork, query, resume
+from ..runs import continue_conversation, fork, query, resume
 from ..session import Session
 from ..store import SessionStore
 from ..terminal import for_terminal

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.mcp.install import Registration, install, server_entry, uninstall
+from claude_sessions.mcp.install import install, server_entry, uninstall
 
 if TYPE_CHECKING:
     from claude_sessions.mcp.server import create_server, run_stdio, serve_stdio
 
 __all__ = [
-    "Registration",
     "create_server",
     "install",
     "run_stdio",

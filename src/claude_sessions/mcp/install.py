@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from claude_sessions.claude_config import Scope, check_scope, read_config, write_config
+from claude_sessions.claude_config import (
+    ConfigChange,
+    Scope,
+    check_scope,
+    read_config,
+    write_config,
+)
 
 SERVER_NAME = "claude-sessions"
 STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
-
-
-@dataclass(frozen=True)
-class Registration:
-    """What :func:`install` or :func:`uninstall` did to which file.
-
-    ``changed`` is false when the file already said what was asked (nothing
-    was written); ``backup`` is the copy of the file as it was before.
-    """
-
-    path: Path
-    scope: Scope
-    changed: bool
-    entry: dict[str, Any] | None
-    backup: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "scope": self.scope,
-            "changed": self.changed,
-            "server": self.entry,
-            "backup": str(self.backup) if self.backup else None,
-        }
 
 
 def config_path(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -92,28 +73,28 @@ def install(
     allow_write: bool = False,
     project_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
-) -> Registration:
+) -> ConfigChange:
     """Register (or update) the ``claude-sessions`` server in ``scope``'s configuration."""
     path = config_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("mcpServers",))
     entry = server_entry(location, allow_write=allow_write, python=python)
     servers = config.setdefault("mcpServers", {})
     if servers.get(SERVER_NAME) == entry:
-        return Registration(path, scope, False, entry)
+        return ConfigChange(path, scope, False, entry)
     servers[SERVER_NAME] = entry
     backup = write_config(path, config, private=scope == "user")
-    return Registration(path, scope, True, entry, backup)
+    return ConfigChange(path, scope, True, entry, backup)
 
 
 def uninstall(
     scope: Scope = "user", *, project_dir: str | os.PathLike[str] | None = None
-) -> Registration:
+) -> ConfigChange:
     """Remove the ``claude-sessions`` server from ``scope``'s configuration, and nothing else."""
     path = config_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("mcpServers",))
     servers = config.get("mcpServers") or {}
     if SERVER_NAME not in servers:
-        return Registration(path, scope, False, None)
+        return ConfigChange(path, scope, False, None)
     removed = servers.pop(SERVER_NAME)
     backup = write_config(path, config, private=scope == "user")
-    return Registration(path, scope, True, removed, backup)
+    return ConfigChange(path, scope, True, removed, backup)

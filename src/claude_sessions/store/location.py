@@ -14,14 +14,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from ..exceptions import StoreError
-
-if TYPE_CHECKING:
-    from .dialect import Dialect
-    from .plan import AsyncDriver, Driver
 
 ENV_VAR = "CLAUDE_SESSIONS_STORE"
 DEFAULT_DIRECTORY = Path("~/.claude_sdk/sessions")
@@ -190,42 +185,3 @@ def _database_file(path: Path) -> Path:
     if path.suffix in (".db", ".sqlite", ".sqlite3") or path.is_file():
         return path
     return path / "sessions.db"
-
-
-def open_driver(
-    location: str | os.PathLike[str],
-    *,
-    read_only: bool = False,
-    busy_timeout: float | None = None,
-) -> tuple[Driver, Dialect]:
-    """The blocking driver for a location (opened, schema migrated) and its dialect."""
-    path = sqlite_path(location)
-    if path is not None:
-        from .sqlite_driver import SQLiteDriver
-        from .sqlite_sql import SQLiteDialect
-
-        return SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout), SQLiteDialect()
-    from .postgres_driver import PostgresDriver
-    from .postgres_sql import PostgresDialect
-
-    driver = PostgresDriver(os.fspath(location), read_only=read_only, busy_timeout=busy_timeout)
-    return driver, PostgresDialect(driver.schema)
-
-
-def open_async_driver(
-    location: str | os.PathLike[str], *, read_only: bool = False
-) -> tuple[AsyncDriver, Dialect]:
-    """The coroutine driver for a location and its dialect: psycopg's asyncio API for
-    PostgreSQL (its pool opens on first use), worker threads for SQLite."""
-    path = sqlite_path(location)
-    if path is not None:
-        from .plan import ThreadedDriver
-        from .sqlite_driver import SQLiteDriver
-        from .sqlite_sql import SQLiteDialect
-
-        return ThreadedDriver(SQLiteDriver(path, read_only=read_only)), SQLiteDialect()
-    from .postgres_driver import AsyncPostgresDriver
-    from .postgres_sql import PostgresDialect
-
-    driver = AsyncPostgresDriver(os.fspath(location), read_only=read_only)
-    return driver, PostgresDialect(driver.schema)

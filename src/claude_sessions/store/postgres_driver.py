@@ -331,8 +331,10 @@ class AsyncPostgresDriver(_Base):
     from another loop (a second ``asyncio.run``), it opens a new pool there.
     Close the store (``async with``) before its event loop ends."""
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        super().__init__(url, read_only=read_only)
+    def __init__(
+        self, url: str, *, read_only: bool = False, busy_timeout: float | None = None
+    ) -> None:
+        super().__init__(url, read_only=read_only, busy_timeout=busy_timeout)
         self._pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None

@@ -22,8 +22,9 @@ import re
 
 from ..exceptions import StoreVersionError
 from .plan import Op, Stmt
+from .postgres_sql import TS_CONFIG, PostgresDialect, lock
+from .writes import recount
 
-TS_CONFIG = "simple"
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
 
@@ -148,11 +149,6 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def lock(*parts: str) -> Stmt:
-    """A transaction-level advisory lock on a name (released at commit or rollback)."""
-    return Stmt("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("\x1f".join(parts),))
-
-
 def schema_version() -> Op[int | None]:
     """The schema version, or ``None`` when the store's tables do not exist yet."""
     found = yield Stmt("SELECT to_regclass('store_meta') IS NOT NULL AS present", fetch="one")
@@ -180,9 +176,6 @@ def migrate(schema: str) -> Op[int]:
         for statement in migration:
             yield Stmt(statement)
     if 0 < version < 2:  # version 2 counts figures anew: fold the stored sessions again
-        from .postgres_sql import PostgresDialect
-        from .writes import recount
-
         yield from recount(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "

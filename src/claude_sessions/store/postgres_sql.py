@@ -24,10 +24,19 @@ from .criteria import Criteria
 from .dialect import META_COLUMNS, Found, found, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
-from .postgres_schema import TS_CONFIG, lock
 from .sqlite_sql import sort_column
 
+# Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
+TS_CONFIG = "simple"
+
 HEADLINE_CHARS = 200_000
+
+
+def lock(*parts: str) -> Stmt:
+    """A transaction-level advisory lock on a name (released at commit or rollback)."""
+    return Stmt("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("\x1f".join(parts),))
+
+
 HEADLINE_OPTIONS = (
     "StartSel=[, StopSel=], MaxFragments=1, MaxWords=14, MinWords=5, ShortWord=0, "
     'FragmentDelimiter=" … "'

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from ..exceptions import StoreError
 from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
-from .location import default_location, open_async_driver, open_driver
+from .drivers import open_async_driver, open_driver
+from .location import default_location
 from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
 from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 
@@ -445,6 +446,7 @@ class AsyncSessionStore:
         protected_tags: Iterable[str] = PROTECTED_TAGS,
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
+        busy_timeout: float | None = None,
         store: SessionStore | None = None,
     ) -> None:
         self._store = store
@@ -454,6 +456,7 @@ class AsyncSessionStore:
             "protected_tags": protected_tags,
             "clock": clock,
             "read_only": read_only,
+            "busy_timeout": busy_timeout,
         }
         self._location = location if location is not None else default_location()
         self._driver: AsyncDriver
@@ -462,7 +465,9 @@ class AsyncSessionStore:
             self._core = store.core
             self._opened = True
         else:
-            self._driver, dialect = open_async_driver(self._location, read_only=read_only)
+            self._driver, dialect = open_async_driver(
+                self._location, read_only=read_only, busy_timeout=busy_timeout
+            )
             try:
                 self._core = StoreCore(
                     dialect,

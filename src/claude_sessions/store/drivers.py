@@ -1,0 +1,58 @@
+"""Opening a store's database: the driver and dialect for a location.
+
+Apart from :mod:`.location` (which only reads locations) so that the drivers
+can use its parsing without importing each other through it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .dialect import Dialect
+from .location import sqlite_path
+from .plan import AsyncDriver, Driver
+
+
+def open_driver(
+    location: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    busy_timeout: float | None = None,
+) -> tuple[Driver, Dialect]:
+    """The blocking driver for a location (opened, schema migrated) and its dialect."""
+    path = sqlite_path(location)
+    if path is not None:
+        from .sqlite_driver import SQLiteDriver
+        from .sqlite_sql import SQLiteDialect
+
+        return SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout), SQLiteDialect()
+    from .postgres_driver import PostgresDriver
+    from .postgres_sql import PostgresDialect
+
+    driver = PostgresDriver(os.fspath(location), read_only=read_only, busy_timeout=busy_timeout)
+    return driver, PostgresDialect(driver.schema)
+
+
+def open_async_driver(
+    location: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    busy_timeout: float | None = None,
+) -> tuple[AsyncDriver, Dialect]:
+    """The coroutine driver for a location and its dialect: psycopg's asyncio API for
+    PostgreSQL (its pool opens on first use), worker threads for SQLite."""
+    path = sqlite_path(location)
+    if path is not None:
+        from .plan import ThreadedDriver
+        from .sqlite_driver import SQLiteDriver
+        from .sqlite_sql import SQLiteDialect
+
+        sqlite = SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout)
+        return ThreadedDriver(sqlite), SQLiteDialect()
+    from .postgres_driver import AsyncPostgresDriver
+    from .postgres_sql import PostgresDialect
+
+    driver = AsyncPostgresDriver(
+        os.fspath(location), read_only=read_only, busy_timeout=busy_timeout
+    )
+    return driver, PostgresDialect(driver.schema)
