@@ -5,14 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from claude_sessions import SessionStore
+from claude_sessions.conversation import build_conversation, join_replies
+from claude_sessions.importer import import_transcripts
 from claude_sessions.web import create_app
 
 from .web_samples import XSS_TEXT_VISIBLE, Transcript, long_session, populate, sid
+
+REAL_TRANSCRIPTS = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
+WITH_SUBAGENT = "ae4a77f8-aedd-4bc1-888f-c94edc91af04"
+WITH_COMPACTION = "8463c716-a2ea-4c14-9efa-87158ebd9f20"
 
 
 @pytest.fixture
@@ -136,7 +143,7 @@ def test_session_page_shows_the_conversation(client: TestClient, ids: dict[str, 
 def test_session_page_shows_images_and_compaction(client: TestClient, ids: dict[str, str]) -> None:
     html = client.get(f"/s/{ids['design']}").text
     assert re.search(r'<img class="image" src="data:image/png;base64,[A-Za-z0-9+/=]+"', html)
-    assert "Conversation compacted (auto), 167,731 tokens before" in html
+    assert "Conversation compacted (auto, 167,731 tokens before)" in html
     assert "Summary of the earlier conversation" in html
 
 
@@ -325,3 +332,26 @@ def test_pages_load_only_local_assets(client: TestClient, ids: dict[str, str]) -
     for asset in assets:
         assert client.get(asset).status_code == 200
     assert "<script>" not in html and " style=" not in html
+
+
+def test_real_transcripts_read_right(tmp_path: Path) -> None:
+    """Claude Code's own transcripts (the third-party fixtures): a response split over entries
+    reads as one reply, a Task call holds its subagent, a subagent no call names comes at the
+    end, a compaction shows as a marker."""
+    with SessionStore(tmp_path / "s", cleanup_after_days=None) as store:
+        import_transcripts(store, [REAL_TRANSCRIPTS])
+        client = TestClient(create_app(store))
+        data = store.load_session(WITH_SUBAGENT, subagents=True)
+        found = join_replies(build_conversation(data.messages, data.subagents))
+        html = client.get(f"/s/{WITH_SUBAGENT}").text
+        reply = next(t for t in found.turns if t.joined_uuids)  # each entry keeps its anchor
+        start = html.index(f'id="m-{reply.uuid}"')
+        joined = html.index(f'id="m-{reply.joined_uuids[-1]}"')
+        assert start < joined < html.index("</article>", start)
+        nested = next(b.subagent for b in found.blocks() if b.subagent)
+        assert f"Subagent transcript · {len(nested.turns)} turns" in html
+        assert html.index('<section class="unlinked">') > html.rindex(" data-index=")
+        assert "Subagent <code>subagents/agent-acompact-946d2b</code>" in html
+        html = client.get(f"/s/{WITH_COMPACTION}").text
+        assert "Conversation compacted (auto, 167,731 tokens before)" in html
+        assert "Summary of the earlier conversation (compacted)" in html

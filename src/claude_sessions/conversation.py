@@ -9,22 +9,27 @@ transcript entries, or both) into :class:`Turn` items of :class:`Block`s:
   (``Block.subagent``), linked by the ``agentId`` the CLI records on the call's
   result; subagent transcripts linked to no call (compaction agents, a trimmed
   transcript) are kept in ``Conversation.unlinked``;
-- compaction, summaries and the session's start and end become markers;
+- compaction, summaries and the session's start and end become markers
+  (``Turn.marker`` says which);
+- a tool result's images ride on it (``Block.attachments``);
 - assistant turns carry their tokens and cost (each API request counted once,
   on its last entry: the CLI splits one response into several entries whose
   last one has the final usage), and duration where the CLI recorded one.
 
 Bookkeeping entries (progress, queue operations, file snapshots, ...) carry
 nothing to read and are left out; ``Turn.index`` keeps each turn's position in
-the stored messages, so a face can page through them.
+the stored messages, so a face can page through them, and :func:`settled` says how
+many leading turns can no longer change as the session grows (for a live view).
+:func:`join_replies` makes one turn of each response the CLI split over entries, for a
+face that shows a reply as one piece.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 from .message import Message
 
@@ -33,6 +38,9 @@ _ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "result"
 
 BlockKind = Literal["text", "thinking", "tool_use", "tool_result", "image", "marker"]
 Role = Literal["user", "assistant", "system", "result"]
+# What a marker turn stands for: the session's start, a compaction (its boundary, then the
+# summary the conversation went on from), a summary entry, the end of a run.
+MarkerKind = Literal["start", "compact", "compact_summary", "summary", "result"]
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 
 
@@ -69,6 +77,9 @@ class Turn:
     output_tokens: int | None = None
     cost: float | None = None
     duration_ms: int | None = None
+    marker: MarkerKind | None = None  # set on the marker turns of system and result
+    message_id: str | None = None  # an assistant turn's API message (the CLI splits one)
+    joined_uuids: list[str] = field(default_factory=list)  # see join_replies
 
 
 @dataclass
@@ -152,25 +163,29 @@ def _content_blocks(message: Message) -> list[Block]:
                 text,
                 tool_use_id=_str(raw.get("tool_use_id")),
                 is_error=raw.get("is_error") is True,
+                attachments=images,
             )
             blocks.append(result)
-            blocks.extend(images)
         elif kind == "image":
             blocks.append(_image(raw.get("source")))
     return blocks
 
 
-def _marker(message: Message) -> str | None:
+def _marker(message: Message) -> tuple[MarkerKind, str] | None:
     """The marker a bookkeeping message stands for, if any."""
     data = message.to_dict() if message.type in ("summary", "system") else {}
     if message.type == "summary" and _str(data.get("summary")):
-        return f"Summary: {data['summary']}"
+        return "summary", f"Summary: {data['summary']}"
     if message.is_init:
-        return f"Session started ({message.model or 'unknown model'})"
+        return "start", f"Session started ({message.model or 'unknown model'})"
     if message.type == "system" and message.subtype == "compact_boundary":
         meta = data.get("compactMetadata")
-        before = _int(meta.get("preTokens")) if isinstance(meta, Mapping) else None
-        return "Conversation compacted" + (f" ({before:,} tokens before)" if before else "")
+        meta = meta if isinstance(meta, Mapping) else {}
+        details = [_str(meta.get("trigger"))]
+        before = _int(meta.get("preTokens"))
+        details.append(f"{before:,} tokens before" if before else None)
+        shown = ", ".join(d for d in details if d)
+        return "compact", "Conversation compacted" + (f" ({shown})" if shown else "")
     return None
 
 
@@ -227,8 +242,16 @@ def build_conversation(
     for index, message in enumerate(found):
         marker = _marker(message)
         if marker is not None:
+            kind, text = marker
             conversation.turns.append(
-                Turn("system", [Block("marker", marker)], index, message.uuid, message.timestamp)
+                Turn(
+                    "system",
+                    [Block("marker", text)],
+                    index,
+                    message.uuid,
+                    message.timestamp,
+                    marker=kind,
+                )
             )
             continue
         if message.is_result:
@@ -239,6 +262,8 @@ def build_conversation(
                     "result",
                     [Block("marker", _result_marker(message), is_error=message.is_error)],
                     index,
+                    timestamp=message.timestamp,
+                    marker="result",
                 )
             )
             continue
@@ -253,7 +278,14 @@ def build_conversation(
             block = Block("marker", "Compaction summary")
             block.result = Block("text", text)
             conversation.turns.append(
-                Turn("system", [block], index, message.uuid, message.timestamp)
+                Turn(
+                    "system",
+                    [block],
+                    index,
+                    message.uuid,
+                    message.timestamp,
+                    marker="compact_summary",
+                )
             )
             continue
         blocks = []
@@ -281,6 +313,7 @@ def build_conversation(
             message.uuid,
             message.timestamp,
             message.model if message.is_assistant else None,
+            message_id=_str(message.body.get("id")) if message.is_assistant else None,
         )
         if index in usage:
             counts = usage[index]
@@ -301,6 +334,70 @@ def build_conversation(
         if path not in linked:
             conversation.unlinked[path] = build_conversation(agents[path])
     return conversation
+
+
+_Figure = TypeVar("_Figure", int, float)
+
+
+def _plus(total: _Figure | None, more: _Figure | None) -> _Figure | None:
+    return more if total is None else total if more is None else total + more
+
+
+def join_replies(conversation: Conversation) -> Conversation:
+    """The conversation with one assistant turn per API response, subagents' included.
+
+    The CLI writes a response as several entries (one a block) with one message id; here
+    consecutive assistant turns of one message id become one: its blocks in order, its
+    figures added up (the last entry carries them), the first entry's uuid, time and index,
+    the later entries' uuids in ``joined_uuids``. ``conversation`` is left as it was.
+    """
+    turns: list[Turn] = []
+    for turn in conversation.turns:
+        blocks = [
+            replace(b, subagent=join_replies(b.subagent)) if b.subagent is not None else b
+            for b in turn.blocks
+        ]
+        last = turns[-1] if turns else None
+        if (
+            last is not None
+            and turn.role == last.role == "assistant"
+            and turn.message_id is not None
+            and turn.message_id == last.message_id
+        ):
+            last.blocks.extend(blocks)
+            last.input_tokens = _plus(last.input_tokens, turn.input_tokens)
+            last.output_tokens = _plus(last.output_tokens, turn.output_tokens)
+            last.cost = _plus(last.cost, turn.cost)
+            if turn.duration_ms is not None:
+                last.duration_ms = turn.duration_ms
+            last.model = last.model or turn.model
+            last.joined_uuids += [turn.uuid] if turn.uuid else []
+            last.joined_uuids += turn.joined_uuids
+            continue
+        turns.append(replace(turn, blocks=blocks, joined_uuids=list(turn.joined_uuids)))
+    unlinked = {path: join_replies(agent) for path, agent in conversation.unlinked.items()}
+    return Conversation(turns, unlinked)
+
+
+# A call unanswered this many turns later was abandoned (an interrupted run), not pending.
+PENDING_WINDOW = 50
+
+
+def settled(conversation: Conversation) -> int:
+    """How many leading turns can no longer change as the session grows.
+
+    What comes later changes only the last turn (a later entry of the same API request
+    takes its tokens, or joins it; a duration lands on it) and the tool calls still waiting
+    for their result (and, with it, a subagent's transcript): so the turns before the last
+    one and before a recent unanswered call are settled. This holds of a conversation
+    :func:`join_replies` made too.
+    """
+    turns = conversation.turns
+    last = max(len(turns) - 1, 0)
+    for index in range(max(last - PENDING_WINDOW, 0), last):
+        if any(b.kind == "tool_use" and b.result is None for b in turns[index].blocks):
+            return index
+    return last
 
 
 # -- labels every face shows ---------------------------------------------------------------

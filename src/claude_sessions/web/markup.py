@@ -25,6 +25,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from ..conversation import INLINE_IMAGES
 from ..render import snippet_spans
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
@@ -132,7 +133,7 @@ def json_text(value: Any) -> str:
 
 
 _BASE64_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+IMAGE_TYPES = INLINE_IMAGES
 
 
 def data_url(media_type: str | None, data: str | None) -> str | None:

@@ -3,7 +3,8 @@
 Each handler reads its URL, runs one function of blocking store and view
 calls in a worker thread, and renders a template. Nothing here decides what
 a session's numbers are: the store, :mod:`claude_sessions.stats`,
-:mod:`claude_sessions.lineage` and :mod:`claude_sessions.render` do.
+:mod:`claude_sessions.lineage`, :mod:`claude_sessions.conversation` (the
+conversation every face reads) and :mod:`claude_sessions.render` do.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .. import render
+from ..conversation import Conversation, Turn, build_conversation, join_replies, settled
 from ..exceptions import InvalidQueryError, SessionNotFoundError
 from ..lineage import fork_tree
 from ..stats import compute_stats, usage_series
@@ -26,7 +28,6 @@ from ..store import SessionMetadata, SessionStore
 from . import charts, tree
 from .filters import Filters, UsageView
 from .templating import Pages, cost, tokens
-from .transcript import Conversation, Turn, build_conversation, settled
 
 PAGE_SIZE = 50
 SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls
@@ -121,7 +122,8 @@ class Site:
         if isinstance(found, str):
             return found
         data = self.store.load_session(found.session_id, subagents=True)
-        loaded = Loaded(data.metadata, build_conversation(data.messages, data.subagents))
+        conversation = join_replies(build_conversation(data.messages, data.subagents))
+        loaded = Loaded(data.metadata, conversation)
         if neighbours:
             if data.metadata.forked_from:
                 loaded.parent = self.store.get_metadata(data.metadata.forked_from)
@@ -153,6 +155,7 @@ class Site:
             "end": end,
             "total": len(turns),
             "settled": settled(loaded.conversation),
+            "unlinked": loaded.conversation.unlinked if end >= len(turns) else {},
             "session_id": loaded.metadata.session_id,
         }
 

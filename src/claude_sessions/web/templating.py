@@ -14,6 +14,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from ..conversation import image_label
 from ..render import session_title
 from . import markup
 from .security import csrf_token, nonce_of
@@ -141,7 +142,10 @@ def _environment() -> jinja2.Environment:
         json_text=markup.json_text,
     )
     environment.globals.update(
-        split_lines=markup.split_lines, data_url=markup.data_url, tool_brief=tool_brief
+        split_lines=markup.split_lines,
+        data_url=markup.data_url,
+        tool_brief=tool_brief,
+        image_label=image_label,
     )
     return environment
 

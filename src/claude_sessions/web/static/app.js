@@ -173,7 +173,7 @@
         turns.querySelectorAll(".turn[data-index]").forEach(function (turn) {
           if (parseInt(turn.dataset.index, 10) >= from) turn.remove();
         });
-        turns.querySelectorAll(".slice > .empty").forEach(function (note) { note.remove(); });
+        turns.querySelectorAll(".slice > .empty, .slice > .unlinked").forEach(function (note) { note.remove(); });
         turns.appendChild(piece);
         watch();
         if (atBottom) window.scrollTo(0, document.body.scrollHeight);
