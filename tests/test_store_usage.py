@@ -122,3 +122,26 @@ def test_version_moves_on_every_kind_of_write(spread):
         change()
         assert spread.version() not in seen
         seen.add(spread.version())
+
+
+@pytest.mark.parametrize(
+    "by", [(), ("day",), ("model",), ("project",), ("tags",), ("day", "model")]
+)
+def test_sqlite_usage_reads_an_index_in_group_order(tmp_path, by):
+    """Grouping by day, model, project or tags reads a covering index in that order:
+    no sort (SQLite's GROUP BY otherwise sorts every session, most of the time taken)."""
+    import sqlite3
+
+    from claude_sessions import SessionStore
+    from claude_sessions.store.criteria import build_criteria
+    from claude_sessions.store.dialect import usage_sql
+    from claude_sessions.store.sqlite_sql import _DAY, USAGE_INDEXES, SQLiteDialect
+
+    SessionStore(tmp_path / "s", cleanup_after_days=None).close()
+    dialect = SQLiteDialect()
+    clauses, params = dialect._filters(build_criteria(after=datetime(2026, 1, 1)))
+    index = USAGE_INDEXES[by[0] if by else "day"]
+    sql = usage_sql(_DAY, by, clauses, table=f"sessions s INDEXED BY {index}")
+    with sqlite3.connect(tmp_path / "s" / "sessions.db") as conn:
+        plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert f"USING COVERING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan

@@ -352,6 +352,13 @@ def test_real_transcripts_read_right(tmp_path: Path) -> None:
         assert f"Subagent transcript · {len(nested.turns)} turns" in html
         assert html.index('<section class="unlinked">') > html.rindex(" data-index=")
         assert "Subagent <code>subagents/agent-acompact-946d2b</code>" in html
+        meta = data.metadata
+        assert meta.subagent_cost > 0
+        shown = (
+            f"<dt>Subagents</dt><dd>{meta.subagent_input_tokens:,} in · "
+            f"{meta.subagent_output_tokens:,} out · ${meta.subagent_cost:.2f} "
+        )
+        assert shown in html and repr(meta.subagent_cost) not in html  # no raw floats
         html = client.get(f"/s/{WITH_COMPACTION}").text
         assert "Conversation compacted (auto, 167,731 tokens before)" in html
         assert "Summary of the earlier conversation (compacted)" in html

@@ -132,7 +132,8 @@ def compute_stats(
     and matching the other criteria; ``by`` names the groupings to break them down by.
 
     One aggregate query for every period asked (days, rolled up into the totals,
-    weeks and months) and one for each other grouping.
+    weeks and months) and one for each other grouping, each reading an index in
+    its own order (no sorting).
     """
     criteria: dict[str, Any] = {
         "after": since,
@@ -142,27 +143,26 @@ def compute_stats(
         "model": model,
     }
     wanted = list(dict.fromkeys(by))
-    days = store.usage("day", **criteria)
+    found = {name: store.usage(name, **criteria) for name in wanted if name not in PERIODS}
+    if set(PERIODS) & set(wanted):
+        found["day"] = store.usage("day", **criteria)
+    # The totals: the sum of a grouping that puts each session in one bucket (days,
+    # a model, a project; not tags, which count a session under each of its tags).
+    whole = next((found[name] for name in ("day", "model", "project") if name in found), None)
     stats = Stats()
-    for found in days:
-        stats.sessions += found.sessions
-        stats.messages += found.messages
-        stats.turns += found.turns
-        stats.total_cost = round(stats.total_cost + found.cost, 10)
-        stats.input_tokens += found.input_tokens
-        stats.output_tokens += found.output_tokens
-    pairs = (
-        store.usage(("model", "project"), **criteria) if {"model", "project"} & set(wanted) else []
-    )
+    for bucket in whole if whole is not None else store.usage((), **criteria):
+        stats.sessions += bucket.sessions
+        stats.unpriced_sessions += bucket.unpriced_sessions
+        stats.messages += bucket.messages
+        stats.turns += bucket.turns
+        stats.total_cost = round(stats.total_cost + bucket.cost, 10)
+        stats.input_tokens += bucket.input_tokens
+        stats.output_tokens += bucket.output_tokens
     for name in wanted:
         if name in PERIODS:
-            buckets = _roll_up(days, _period(name))
-        elif name == "model":
-            buckets = _roll_up(pairs, lambda found: found.key[0])
-        elif name == "project":
-            buckets = _roll_up(pairs, lambda found: found.key[1])
+            buckets = _roll_up(found["day"], _period(name))
         else:
-            buckets = [Bucket.of(found) for found in store.usage(name, **criteria)]
+            buckets = [Bucket.of(usage) for usage in found[name]]
         stats.by[name] = _sorted(name, buckets)
     if top and stats.sessions:
         stats.top = store.search(limit=top, order="cost", **criteria)

@@ -33,7 +33,7 @@ from ..message import Message
 from . import imports, reads, writes
 from .criteria import PERIODS, Cursor, build_criteria, check_grouping, period_key
 from .derive import normalize_tags
-from .dialect import Dialect, Found
+from .dialect import Dialect, Found, usage_group
 from .entries import as_entry, keyed
 from .plan import Plan, Txn, single
 from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
@@ -524,20 +524,28 @@ class StoreCore:
         asked = tuple(dict.fromkeys(sql_name.get(g, g) for g in groups))
         rows = yield Txn(lambda: self.d.usage(checked, asked))
         totals: dict[tuple[str, ...], list[Any]] = {}
+        periods: dict[tuple[str, int], str] = {}  # a day's week or month, found once
         for row in rows:
-            found = dict(zip(asked, (row[f"k{i}"] for i in range(len(asked))), strict=True))
+            found = {name: usage_group(row, name) for name in asked}
             choices: list[Iterable[str]] = []
             for g in groups:
                 if g in PERIODS:
-                    choices.append([period_key(g, int(found["day"]))])
+                    day = int(found["day"])
+                    if (g, day) not in periods:
+                        periods[g, day] = period_key(g, day)
+                    choices.append([periods[g, day]])
                 elif g == "tag":
                     choices.append(self.d.tags(found["tags"]) or ["(none)"])
                 else:
                     choices.append([str(found[g])])
+            values = [row[name] for name in _SUMS]
             for key in itertools.product(*choices):
-                sums = totals.setdefault(key, [0, 0, 0, 0.0, 0, 0, 0])
-                for position, name in enumerate(_SUMS):
-                    sums[position] += row[name]
+                sums = totals.get(key)
+                if sums is None:
+                    totals[key] = list(values)
+                else:
+                    for position, value in enumerate(values):
+                        sums[position] += value
         return [
             UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f), int(g))
             for key, (a, b, c, d, e, f, g) in totals.items()

@@ -284,9 +284,9 @@ def meta_text(description: str | None, title: str | None) -> str:
 
 
 USAGE_GROUPS = {
-    "model": "coalesce(s.model, '(none)')",
-    "project": "coalesce(s.project, nullif(s.project_key, ''), '(none)')",
-    "tags": "s.tags",
+    "model": ("s.model",),
+    "project": ("s.project", "s.project_key"),
+    "tags": ("s.tags",),
 }
 
 
@@ -297,12 +297,19 @@ def usage_sql(
 
     ``by`` names :data:`USAGE_GROUPS` or ``day`` (``day`` is this dialect's SQL
     for the UTC day number since the epoch: the store rolls days up into weeks
-    and months). Tags are grouped as whole sets, which the store splits: far
-    fewer groups than sessions, and no join. ``table`` may name the index to read.
+    and months). Groups are plain columns, as stored (the store names what is
+    missing), so an index in the same order serves the grouping without a
+    sort. Tags are grouped as whole sets, which the store splits: far fewer
+    groups than sessions, and no join. ``table`` may name the index to read.
+    Each group's columns come back as ``g_<group>_<n>``.
     """
-    groups = {**USAGE_GROUPS, "day": day}
-    keys = [f"{groups[name]} AS k{index}" for index, name in enumerate(by)]
-    group = f" GROUP BY {', '.join(f'k{index}' for index in range(len(by)))}" if by else ""
+    groups = {**USAGE_GROUPS, "day": (day,)}
+    keys = [
+        f"{column} AS g_{name}_{position}"
+        for name in by
+        for position, column in enumerate(groups[name])
+    ]
+    group = f" GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}" if keys else ""
     return (
         f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, "
         "coalesce(sum(s.message_count), 0) AS messages, "
@@ -312,3 +319,14 @@ def usage_sql(
         "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced "
         f"FROM {table} WHERE {' AND '.join(clauses)}{group}"
     )
+
+
+def usage_group(row: Any, name: str) -> Any:
+    """The value of group ``name`` in a row of :func:`usage_sql`: a day number, a tag
+    set as stored, or the model's or project's name (``(none)`` when unknown)."""
+    first = row[f"g_{name}_0"]
+    if name == "project":
+        return first or row["g_project_1"] or "(none)"
+    if name == "model":
+        return first or "(none)"
+    return first

@@ -18,6 +18,9 @@ figures and unpriced models (stored sessions are counted again), the
 per-file import positions (``import_files``, written in the same transaction
 as the entries they account for), and ``entries.uuid`` becomes ``entry_key``
 (a uuid, or a line's place in its file for imported entries without one).
+Version 6: usage aggregates read covering indexes kept in the order they group
+by (day, model, project, tags), so grouping needs no sort: one per grouping
+replaces the created_at-ordered one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from typing import Any
 from .derive import derive, entries_text, fold
 from .dialect import meta_text
 from .plan import Stmt
+from .sqlite_sql import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
+from .writes import recount
+
+_USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -238,9 +245,6 @@ def _v5(conn: sqlite3.Connection) -> None:
 
 def _count_again(conn: sqlite3.Connection) -> None:
     """Fold every session again: prices, subagents and unpriced models are counted anew."""
-    from .sqlite_sql import SQLiteDialect
-    from .writes import recount
-
     op = recount(SQLiteDialect())
     try:
         stmt = next(op)
@@ -265,7 +269,24 @@ def execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
     return None
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+SCHEMA_V6 = (
+    "DROP INDEX sessions_usage",
+    # The day exactly as the usage query computes it: an expression index must match.
+    f"CREATE INDEX usage_by_day ON sessions ({DAY_NUMBER.format('')}, model, "
+    f"{_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_model ON sessions (model, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_project ON sessions (project, project_key, {_USAGE_COLUMNS}) "
+    "WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_tags ON sessions (tags, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+)
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V6:
+        conn.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

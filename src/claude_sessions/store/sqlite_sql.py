@@ -11,11 +11,12 @@ upsert that changes an entry rebuilds it. Trashed sessions leave the index
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 from . import text_query
 from .criteria import Criteria
@@ -55,7 +56,7 @@ class SQLiteDialect:
         return None if value is None else clean_text(value)
 
     def tags(self, value: Any) -> tuple[str, ...]:
-        return tuple(sorted(json.loads(value)))
+        return tuple(sorted(orjson.loads(value)))
 
     def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} IN ({_placeholders(len(values))})", list(values)
@@ -175,9 +176,9 @@ class SQLiteDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = self._filters(criteria)
-        # The covering index, named: without statistics the planner may pick a narrower
-        # one and read every wide session row through it.
-        table = "sessions s INDEXED BY sessions_usage"
+        # The covering index in the order of the first grouping, named: without
+        # statistics the planner may pick a narrower one and read every wide row.
+        table = f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}"
         sql = usage_sql(_DAY, by, clauses, table=table)
         rows = yield Stmt(sql, params, "all")
         return list(rows)
@@ -264,7 +265,31 @@ class SQLiteDialect:
         return results
 
 
-_DAY = "CAST(s.created_at / 86400 AS INTEGER)"
+# The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
+DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
+_DAY = DAY_NUMBER.format("s.")
+# What the usage aggregates filter on and add up: each usage index covers it all, and
+# leads with its grouping, so grouping reads it in order and needs no sort.
+USAGE_COLUMNS = (
+    "created_at",
+    "total_cost",
+    "model",
+    "project",
+    "project_key",
+    "turns",
+    "message_count",
+    "input_tokens",
+    "output_tokens",
+    "tags",
+    "unpriced",
+    "trashed_at",  # always NULL in these partial indexes; named so the planner needs no row
+)
+USAGE_INDEXES = {
+    "day": "usage_by_day",
+    "model": "usage_by_model",
+    "project": "usage_by_project",
+    "tags": "usage_by_tags",
+}
 
 
 def sort_column(criteria: Criteria) -> str:
