@@ -505,9 +505,9 @@ def _size_text(ours: Path | str) -> str:
     if isinstance(ours, Path):
         return f"SQLite {(ours / 'sessions.db').stat().st_size / 1e6:.0f} MB"
     import psycopg
-    from claude_sessions.store.postgres import parse_location
+    from claude_sessions.store.location import parse_postgres
 
-    location = parse_location(ours)
+    location = parse_postgres(ours)
     with psycopg.connect(location.conninfo) as conn:
         row = conn.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "

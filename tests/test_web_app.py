@@ -276,6 +276,18 @@ def test_usage_looks_back_30_days_unless_told(store: SessionStore, client: TestC
     assert f'<span class="figure">{chosen}</span><span class="what">sessions</span>' in dated
 
 
+def test_usage_figures_follow_every_filter(store: SessionStore, client: TestClient) -> None:
+    """The totals and breakdowns obey the same filters as the charts (cost included)."""
+    from claude_sessions.stats import compute_stats
+
+    costs = sorted(m.total_cost for m in store.list_sessions())
+    floor = costs[len(costs) // 2]
+    html = client.get("/usage", params={"last": "all", "min_cost": f"{floor}"}).text
+    chosen = compute_stats(store, min_cost=floor).sessions
+    assert 0 < chosen < compute_stats(store).sessions
+    assert f'<span class="figure">{chosen}</span><span class="what">sessions</span>' in html
+
+
 @pytest.mark.parametrize(
     "params",
     [

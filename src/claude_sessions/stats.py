@@ -125,7 +125,10 @@ def compute_stats(
     until: date | datetime | None = None,
     project: str | None = None,
     tags: Iterable[str] | None = None,
+    match_all_tags: bool = False,
     model: str | None = None,
+    min_cost: float | None = None,
+    max_cost: float | None = None,
     top: int = 10,
 ) -> Stats:
     """Statistics over the sessions created between ``since`` and ``until`` (inclusive)
@@ -140,7 +143,10 @@ def compute_stats(
         "before": until,
         "project": project,
         "tags": list(tags) if tags else None,
+        "match_all_tags": match_all_tags,
         "model": model,
+        "min_cost": min_cost,
+        "max_cost": max_cost,
     }
     wanted = list(dict.fromkeys(by))
     found = {name: store.usage(name, **criteria) for name in wanted if name not in PERIODS}

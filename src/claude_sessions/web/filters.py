@@ -8,6 +8,7 @@ for the reader, as the store does for criteria it cannot take.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field, fields
@@ -134,8 +135,8 @@ class Filters:
 @dataclass(frozen=True)
 class UsageView:
     """The usage page's choices: the period of a bar, what its stack splits by, how many
-    days back it looks (``last``; dates given in ``after``/``before`` win), and the filters
-    ``claude-sessions stats`` takes (dates, project, model, tags)."""
+    days back it looks (``last``; dates given in ``after``/``before`` win), and the list's
+    filters but the text (``claude-sessions stats`` takes the same)."""
 
     period: str = "day"
     stack: str = "model"
@@ -154,14 +155,7 @@ class UsageView:
             raise InvalidQueryError(f"stack must be one of {', '.join(STACKS)}, not {stack!r}")
         if last not in LAST_DAYS:
             raise InvalidQueryError(f"last must be one of {', '.join(LAST_DAYS)}, not {last!r}")
-        given = Filters.read(params)
-        kept = Filters(
-            tags=given.tags,
-            after=given.after,
-            before=given.before,
-            model=given.model,
-            project=given.project,
-        )
+        kept = dataclasses.replace(Filters.read(params), q="")  # usage is not narrowed by text
         since = None
         if last != "all" and not kept.after:
             since = today - timedelta(days=int(last) - 1)
@@ -177,10 +171,5 @@ class UsageView:
     def stats_criteria(self) -> dict[str, Any]:
         """Keyword arguments for :func:`claude_sessions.stats.compute_stats`."""
         found = self.criteria()
-        return {
-            "since": found.get("after"),
-            "until": found.get("before"),
-            "project": found.get("project"),
-            "tags": found.get("tags"),
-            "model": found.get("model"),
-        }
+        renamed = {"after": "since", "before": "until"}
+        return {renamed.get(name, name): value for name, value in found.items()}
