@@ -505,6 +505,7 @@ def _size_text(ours: Path | str) -> str:
     if isinstance(ours, Path):
         return f"SQLite {(ours / 'sessions.db').stat().st_size / 1e6:.0f} MB"
     import psycopg
+
     from claude_sessions.store.location import parse_postgres
 
     location = parse_postgres(ours)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
-from ..lineage import LineageNode, fork_tree
 from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
 from ..stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
 from ..store import SessionMetadata, cleanup_policy
@@ -27,6 +26,11 @@ from .common import (
     short_id,
     store_option,
 )
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from ..lineage import LineageNode
 
 _TITLE_WIDTH = 60
 
@@ -248,6 +252,10 @@ def _node_label(node: LineageNode, focus: str) -> Text:
 def tree_command(session_id: str, store_location: str | None, as_json: bool) -> None:
     """Show the fork family of session ID: its origin and every fork, as a tree."""
     store = open_store(store_location)
+    from rich.tree import Tree  # only this command draws a tree
+
+    from ..lineage import fork_tree
+
     lineage = fork_tree(store, resolve_id(store, session_id))
     if as_json:
         echo_json(lineage.to_dict())
