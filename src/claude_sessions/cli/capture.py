@@ -10,14 +10,10 @@ import click
 from ..capture import hooks
 from ..claude_config import Scope
 from ..terminal import for_terminal
-from .common import echo_json, json_option, open_store, resolve_id, store_option
+from .common import echo_json, json_option, open_store, resolve_id, scope_option, store_option
 
-_SCOPE = click.option(
-    "--scope",
-    type=click.Choice(["user", "project"]),
-    default="user",
-    show_default=True,
-    help="user: ~/.claude/settings.json, every project; project: .claude/settings.json here.",
+_SCOPE = scope_option(
+    "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
 )
 
 

@@ -43,6 +43,17 @@ def store_option(function: F) -> F:
     )(function)
 
 
+def scope_option(help_text: str) -> Callable[[F], F]:
+    """``--scope user|project``: which Claude Code configuration a command changes."""
+    return click.option(
+        "--scope",
+        type=click.Choice(["user", "project"]),
+        default="user",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def json_option(function: F) -> F:
     """``--json``: machine-readable output, passed as ``as_json``."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")(function)

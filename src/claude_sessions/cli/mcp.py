@@ -10,17 +10,13 @@ from click.core import ParameterSource
 from ..exceptions import ClaudeSessionsError
 from ..store import SessionStore
 from ..terminal import for_terminal
-from .common import echo_json, json_option, stdin_is_terminal, store_option
+from .common import echo_json, json_option, scope_option, stdin_is_terminal, store_option
 
 if TYPE_CHECKING:
     from ..claude_config import Scope
 
-_SCOPE = click.option(
-    "--scope",
-    type=click.Choice(["user", "project"]),
-    default="user",
-    show_default=True,
-    help="user: ~/.claude.json, for all your projects; project: .mcp.json here, to share.",
+_SCOPE = scope_option(
+    "user: ~/.claude.json, for all your projects; project: .mcp.json here, to share."
 )
 _ALLOW_WRITE = click.option(
     "--allow-write",
