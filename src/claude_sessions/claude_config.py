@@ -58,7 +58,7 @@ def check_scope(scope: str) -> Scope:
     return scope  # type: ignore[return-value]
 
 
-def config_home() -> Path:
+def claude_config_dir() -> Path:
     """``$CLAUDE_CONFIG_DIR``, else ``~/.claude``: where the user's settings live."""
     configured = os.environ.get("CLAUDE_CONFIG_DIR")
     return Path(configured).expanduser() if configured else Path.home() / ".claude"
@@ -67,7 +67,7 @@ def config_home() -> Path:
 def settings_path(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> Path:
     """The ``settings.json`` of the user, or of a project (``.claude/settings.json``)."""
     if check_scope(scope) == "user":
-        return config_home() / "settings.json"
+        return claude_config_dir() / "settings.json"
     return Path(project_dir if project_dir is not None else os.getcwd()).absolute() / (
         ".claude/settings.json"
     )

@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from ..claude_config import claude_config_dir
 from ..exceptions import InvalidInputError, TranscriptExistsError
-from ..importer.discovery import claude_config_dir
 from ..message import Message
 
 if TYPE_CHECKING:

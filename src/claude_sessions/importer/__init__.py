@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..claude_config import claude_config_dir
 from ..exceptions import InvalidInputError
 from ..store.imports import FileState
 from .discovery import (
     Found,
     TranscriptFile,
-    claude_config_dir,
     default_projects_dir,
     discover,
     origins_first,

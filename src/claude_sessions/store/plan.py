@@ -39,6 +39,17 @@ class Stmt:
 Op = Generator[Stmt, Any, T]
 
 
+def fetched(cursor: Any, fetch: Fetch) -> Any:
+    """What a blocking DB-API cursor hands back to an op for a statement's ``fetch``."""
+    if fetch == "one":
+        return cursor.fetchone()
+    if fetch == "all":
+        return cursor.fetchall()
+    if fetch == "rowcount":
+        return cursor.rowcount
+    return None
+
+
 @dataclass(frozen=True)
 class Txn(Generic[T]):
     """One transaction to run.

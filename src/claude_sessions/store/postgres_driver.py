@@ -35,7 +35,7 @@ from ..exceptions import (
 )
 from . import postgres_schema as schema
 from .location import parse_postgres
-from .plan import Op, Stmt, Txn
+from .plan import Op, Stmt, Txn, fetched
 
 try:
     import psycopg
@@ -94,21 +94,11 @@ def _drive_op(conn: psycopg.Connection[Any], op: Op[T]) -> T:
                     result: Any = cursor.rowcount
                 else:
                     cursor.execute(stmt.sql, _params(stmt))
-                    result = _fetch(cursor, stmt)
+                    result = fetched(cursor, stmt.fetch)
             stmt = op.send(result)
     except StopIteration as done:
         value: T = done.value
         return value
-
-
-def _fetch(cursor: Any, stmt: Stmt) -> Any:
-    if stmt.fetch == "one":
-        return cursor.fetchone()
-    if stmt.fetch == "all":
-        return cursor.fetchall()
-    if stmt.fetch == "rowcount":
-        return cursor.rowcount
-    return None
 
 
 async def _adrive(conn: psycopg.AsyncConnection[Any], txn: Txn[T]) -> T:

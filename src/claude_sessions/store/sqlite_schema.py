@@ -32,7 +32,7 @@ from typing import Any
 
 from .derive import derive, entries_text, fold
 from .dialect import meta_text
-from .plan import Stmt
+from .plan import Stmt, fetched
 from .sqlite_sql import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
 from .writes import recount
 
@@ -260,13 +260,7 @@ def execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
         cursor = conn.executemany(stmt.sql, stmt.params)
     else:
         cursor = conn.execute(stmt.sql, stmt.params)
-    if stmt.fetch == "one":
-        return cursor.fetchone()
-    if stmt.fetch == "all":
-        return cursor.fetchall()
-    if stmt.fetch == "rowcount":
-        return cursor.rowcount
-    return None
+    return fetched(cursor, stmt.fetch)
 
 
 SCHEMA_V6 = (
