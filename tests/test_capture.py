@@ -419,3 +419,21 @@ def test_watch_ignores_links_that_leave_the_folder(tmp_path):
     os.symlink(outside, root / "p" / "link.jsonl")
     changes = {(1, str(inside)), (1, str(root / "p" / "link.jsonl")), (3, str(root / "gone.jsonl"))}
     assert _transcripts(changes, root) == [str(inside)]
+
+
+def test_the_hook_never_runs_the_automatic_cleanup(claude_home, tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    store_dir = tmp_path / "store"
+    long_ago = SessionStore(
+        store_dir,
+        cleanup_after_days=None,
+        clock=lambda: datetime(2025, 1, 1, tzinfo=timezone.utc),
+    )
+    long_ago.save_session("old-run", [{"type": "user", "message": {"content": "hi"}}])
+    long_ago.close()
+    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "1")
+    transcript = write_transcript(tmp_path / "p" / f"{SID}.jsonl", transcript_lines())
+    assert "+6 entries" in hooks.capture(hook_input(transcript), store_dir)
+    with SessionStore(store_dir, read_only=True) as store:
+        assert store.get_metadata("old-run") is not None and store.list_trash() == []

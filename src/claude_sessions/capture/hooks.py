@@ -163,7 +163,11 @@ def capture(stdin: TextIO, location: str | os.PathLike[str] | None = None) -> st
         from ..store import SessionStore
 
         started = time.perf_counter()
-        with SessionStore(location, busy_timeout=BUSY_SECONDS) as store:
+        # No automatic cleanup here: it is a daily job for commands that write, and a
+        # hook must not pay for checking it (or, once a day, for running it).
+        with SessionStore(
+            location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
+        ) as store:
             report = import_session_files(store, transcript)
         took = (time.perf_counter() - started) * 1000
         problems = report.errors + report.skipped
