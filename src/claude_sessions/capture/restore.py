@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from ..store import SessionData, SessionStore
 
 _MAX_FORK_DEPTH = 100
-# Stream-json lines that are not conversation: the CLI rebuilds these itself.
-_STREAM_ONLY = {"system", "result", "stream_event", "rate_limit_event"}
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,8 @@ def _converted(
         if kind == "system" and data.get("subtype") == "init":
             cwd = data.get("cwd") or cwd
             version = data.get("claude_code_version") or version
-        if kind in _STREAM_ONLY or kind not in ("user", "assistant"):
-            continue
-        if not isinstance(data.get("message"), dict):
+        # Only the conversation: the CLI rebuilds system, result and event lines itself.
+        if kind not in ("user", "assistant") or not isinstance(data.get("message"), dict):
             continue
         stamp = started + timedelta(milliseconds=len(entries))
         entry: dict[str, Any] = {
