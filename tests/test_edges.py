@@ -33,38 +33,68 @@ from .store_samples import run
 from .transcript_samples import conversation, project_dir, sid, write
 
 
-def _reachable_by_all(path: str) -> bool:
-    """Whether every directory above ``path`` lets other users through."""
-    parents = Path(path).resolve().parents
-    return all(stat.S_IMODE(parent.stat().st_mode) & 0o001 for parent in parents)
+def _library_for_other_users(store: Path, destination: Path) -> str:
+    """Our package and every other one the commands below load, copied where any user
+    can read them (the checkout and its virtualenv may sit in a private directory, as
+    a fresh clone in ``mktemp -d`` does); returns the PYTHONPATH to use."""
+    probe = (
+        "import contextlib, json, sys, sysconfig\n"
+        "import claude_sessions.cli.manage\n"
+        "from claude_sessions.cli import main\n"
+        f"for args in (['list', '--store', {str(store)!r}], ['show', 's-1', '--store', "
+        f"{str(store)!r}]):\n"
+        "    with contextlib.suppress(SystemExit): main(args)\n"
+        "base = {'base': sys.base_prefix, 'platbase': sys.base_exec_prefix}\n"
+        "stdlib = {sysconfig.get_paths(vars=base)[k] for k in ('stdlib', 'platstdlib')}\n"
+        "found = {}\n"
+        "for name, module in list(sys.modules.items()):\n"
+        "    where = getattr(module, '__file__', None)\n"
+        "    if '.' not in name and where and not where.startswith(tuple(stdlib)):\n"
+        "        found[name] = where\n"
+        "print('@@' + json.dumps(found))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    library = destination / "lib"
+    library.mkdir()
+    for name, where in json.loads(done.stdout.rsplit("@@", 1)[1]).items():
+        source = Path(where)
+        if source.name == "__init__.py":
+            shutil.copytree(source.parent, library / name)
+        else:
+            shutil.copy2(source, library / source.name)
+    for path in (library, *library.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return str(library)
 
 
-def _python_for_other_users() -> tuple[str, str]:
-    """An interpreter another user can run, and the PYTHONPATH that finds our code.
-
-    This interpreter may live under a private home (pyenv under /root): then the
-    system's Python of the same version runs our installed packages instead.
-    """
-    import claude_sessions
-
-    paths = [str(Path(claude_sessions.__file__).parents[1]), *sys.path[1:]]
-    if _reachable_by_all(sys.executable):
-        return sys.executable, os.pathsep.join(paths)
+def _python_for_other_users() -> str:
+    """An interpreter another user can run: this one, or (under a private home, as
+    pyenv's under /root) the system's Python of the same version."""
+    parents = Path(sys.executable).resolve().parents
+    if all(stat.S_IMODE(parent.stat().st_mode) & 0o001 for parent in parents):
+        return sys.executable
     system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
     assert Path(system).exists(), f"no Python another user can run (tried {system})"
-    return system, os.pathsep.join(paths)
+    return system
 
 
-def cli(*args: str | bytes, env: dict[str, str] | None = None, user: str | None = None):
-    """Run ``claude-sessions`` (optionally as another user); returns the finished process."""
+def cli(
+    *args: str | bytes,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+    library: str | None = None,
+):
+    """Run ``claude-sessions`` (optionally as another user, finding our code and its
+    dependencies in ``library``); returns the finished process."""
     command: list[str | bytes] = [sys.executable, "-m", "claude_sessions", *args]
     environment = {**os.environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never", **(env or {})}
     switch = None
     if user is not None:
+        assert library is not None
         account = pwd.getpwnam(user)
-        python, path = _python_for_other_users()
-        command[0] = python
-        environment |= {"HOME": "/tmp", "PYTHONPATH": path}
+        command[0] = _python_for_other_users()
+        environment |= {"HOME": "/tmp", "PYTHONPATH": library, "PYTHONNOUSERSITE": "1"}
 
         def switch() -> None:
             os.setgid(account.pw_gid)
@@ -180,15 +210,17 @@ def test_a_store_another_user_may_only_read(shared_dir: Path) -> None:
     location = shared_dir / "store"
     with SessionStore(location, cleanup_after_days=None) as store:
         store.save_session("s-1", run("s-1"), tags=["old"])
+    library = _library_for_other_users(location, shared_dir)
     for path in (location, *location.iterdir()):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    listed = cli("list", "--json", "--store", str(location), user="nobody")
+    nobody = {"user": "nobody", "library": library}
+    listed = cli("list", "--json", "--store", str(location), **nobody)
     assert listed.returncode == 0, listed.stderr
     assert [s["session_id"] for s in json.loads(listed.stdout)] == ["s-1"]
-    shown = cli("show", "s-1", "--store", str(location), user="nobody")
+    shown = cli("show", "s-1", "--store", str(location), **nobody)
     assert shown.returncode == 0 and b"Hello Alice" in shown.stdout
     env = {"CLAUDE_SESSIONS_CLEANUP_DAYS": "1"}  # cleanup would be due: it must not run
-    tagged = cli("tag", "s-1", "+new", "--store", str(location), env=env, user="nobody")
+    tagged = cli("tag", "s-1", "+new", "--store", str(location), env=env, **nobody)
     assert "read-only" in one_line_error(tagged, 1)
     with SessionStore(location, cleanup_after_days=None) as store:
         assert store.get_metadata("s-1").tags == ("old",)
