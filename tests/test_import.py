@@ -242,19 +242,19 @@ def test_interrupted_import_resumes_without_duplicates(store, root, monkeypatch)
     monkeypatch.setattr(importer.reading, "BATCH_ENTRIES", 3)
     entries = conversation(sid(1), ["a", "b", "c", "d"])
     write(project_dir(root) / f"{sid(1)}.jsonl", entries)
-    real = store.core.import_lines
+    real = store.core.import_batches
     calls = {"n": 0}
 
-    def flaky(*args, **kwargs):
+    def flaky(batches):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        return real(batches)
 
-    monkeypatch.setattr(store.core, "import_lines", flaky)
+    monkeypatch.setattr(store.core, "import_batches", flaky)
     with pytest.raises(KeyboardInterrupt):
         import_transcripts(store, [root])
-    monkeypatch.setattr(store.core, "import_lines", real)
+    monkeypatch.setattr(store.core, "import_batches", real)
 
     report = import_transcripts(store, [root])
 
@@ -267,15 +267,32 @@ def test_batches_keep_memory_flat(store, root, monkeypatch):
     entries = conversation(sid(1), [f"prompt {i}" for i in range(10)])
     write(project_dir(root) / f"{sid(1)}.jsonl", entries)
     sizes = []
-    real = store.core.import_lines
+    real = store.core.import_batches
 
-    def spy(session_id, project_key, subpath, lines, **kwargs):
-        sizes.append(len(lines))
-        return real(session_id, project_key, subpath, lines, **kwargs)
+    def spy(batches):
+        sizes.append(sum(len(batch.lines) for batch in batches))
+        return real(batches)
 
-    monkeypatch.setattr(store.core, "import_lines", spy)
+    monkeypatch.setattr(store.core, "import_batches", spy)
     import_transcripts(store, [root])
     assert max(sizes) == 4 and sum(sizes) == len(entries)
+
+
+def test_small_files_commit_together(store, root, monkeypatch):
+    for n in range(1, 6):
+        write(project_dir(root) / f"{sid(n)}.jsonl", conversation(sid(n), [f"prompt {n}"]))
+    groups = []
+    real = store.core.import_batches
+
+    def spy(batches):
+        groups.append([batch.session_id for batch in batches])
+        return real(batches)
+
+    monkeypatch.setattr(store.core, "import_batches", spy)
+    report = import_transcripts(store, [root])
+    assert len(groups) == 1 and sorted(groups[0]) == sorted(sid(n) for n in range(1, 6))
+    assert report.sessions_new == 5 and report.files_read == 5
+    assert {m.session_id for m in store.list_sessions()} == {sid(n) for n in range(1, 6)}
 
 
 def test_progress_reports_bytes(store, root):

@@ -96,3 +96,43 @@ def test_newer_schema_is_refused(tmp_path):
     conn.close()
     with pytest.raises(StoreVersionError, match="newer"):
         SessionStore(path, cleanup_after_days=None)
+
+
+def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
+    from claude_sessions.importer import import_transcripts
+
+    from .transcript_samples import conversation, fork_of, project_dir, write
+
+    origin_id = "ffffffff-0000-4000-8000-000000000001"
+    origin = conversation(origin_id, ["Design a REST API", "Add auth"])
+    root = tmp_path / "claude"
+    write(project_dir(root) / f"{origin_id}.jsonl", origin)
+    path = tmp_path / "v6.db"
+    with SessionStore(path, cleanup_after_days=None) as store:
+        import_transcripts(store, [root])
+    conn = sqlite3.connect(path)  # back to version 6: the key index led by the key, no roots
+    conn.executescript(
+        "DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
+        "ALTER TABLE sessions DROP COLUMN root_key; "
+        "CREATE UNIQUE INDEX entries_by_key ON entries (entry_key, session_ref, subpath) "
+        "WHERE entry_key IS NOT NULL; PRAGMA user_version = 6;"
+    )
+    conn.close()
+
+    fork_id = "00000000-0000-4000-8000-00000000f0f0"
+    write(
+        project_dir(root) / f"{fork_id}.jsonl",
+        fork_of(origin, origin_id, fork_id, "Use GraphQL instead"),
+    )
+    with SessionStore(path, cleanup_after_days=None) as store:
+        import_transcripts(store, [root])
+        assert store.get_metadata(fork_id).forked_from == origin_id
+
+    conn = sqlite3.connect(path)
+    roots = dict(conn.execute("SELECT session_id, root_key FROM sessions"))
+    first = next(entry["uuid"] for entry in origin if "uuid" in entry and "parentUuid" in entry)
+    assert roots == {origin_id: first, fork_id: first}
+    leading = [row[2] for row in conn.execute("PRAGMA index_info(entries_by_key)")]
+    assert leading == ["session_ref", "subpath", "entry_key"]
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()

@@ -362,6 +362,51 @@ def test_newer_schema_is_refused(postgres_database: str) -> None:
         open_store(postgres_database)
 
 
+def test_version_2_store_finds_root_entries_and_links_later_forks(
+    postgres_database: str, tmp_path
+) -> None:
+    from claude_sessions.importer import import_transcripts
+
+    from .transcript_samples import conversation, fork_of, project_dir, write
+
+    origin_id, fork_id = (
+        "ffffffff-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-00000000f0f0",
+    )
+    origin = conversation(origin_id, ["Design a REST API", "Add auth"])
+    root = tmp_path / "claude"
+    write(project_dir(root) / f"{origin_id}.jsonl", origin)
+    with open_store(postgres_database) as store:
+        import_transcripts(store, [root])
+    with psycopg.connect(postgres_database, autocommit=True) as conn:  # back to version 2
+        conn.execute("SET search_path TO claude_sessions")
+        conn.execute("DROP INDEX sessions_by_root")
+        conn.execute("ALTER TABLE sessions DROP COLUMN root_key")
+        conn.execute(
+            "CREATE INDEX entries_by_main_key ON entries (entry_key) "
+            "WHERE entry_key IS NOT NULL AND subpath = ''"
+        )
+        conn.execute("UPDATE store_meta SET value = '2' WHERE key = 'schema_version'")
+    write(
+        project_dir(root) / f"{fork_id}.jsonl",
+        fork_of(origin, origin_id, fork_id, "Use GraphQL instead"),
+    )
+    with open_store(postgres_database) as store:
+        import_transcripts(store, [root])
+        assert store.get_metadata(fork_id).forked_from == origin_id
+    with psycopg.connect(postgres_database) as conn:
+        roots = dict(conn.execute("SELECT session_id, root_key FROM claude_sessions.sessions"))
+        indexes = {
+            row[0]
+            for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'claude_sessions'"
+            )
+        }
+    first = next(entry["uuid"] for entry in origin if "uuid" in entry and "parentUuid" in entry)
+    assert roots == {origin_id: first, fork_id: first}
+    assert "entries_by_main_key" not in indexes and "sessions_by_root" in indexes
+
+
 def test_indexes_for_search(postgres_database: str) -> None:
     open_store(postgres_database).close()
     with psycopg.connect(postgres_database) as conn:

@@ -56,9 +56,9 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .exceptions import PriceTableError
 
@@ -199,6 +199,8 @@ def _parse_key(key: str) -> ModelId | None:
 
 
 def _count(value: Any) -> int:
+    if type(value) is int:  # nearly always: the rest of the checks only for odd values
+        return value if 0 <= value <= MAX_COUNT else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     if isinstance(value, float):
@@ -209,12 +211,16 @@ def _count(value: Any) -> int:
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # A JSON object is a dict: the ABC check is for other mappings only.
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
-@dataclass(frozen=True)
-class UsageCounts:
-    """The billable counts of one API message's ``usage``, sanitised."""
+_EMPTY: Mapping[str, Any] = {}
+
+
+class UsageCounts(NamedTuple):
+    """The billable counts of one API message's ``usage``, sanitised (a tuple: an
+    import makes one per request)."""
 
     input: int = 0
     output: int = 0
@@ -243,22 +249,25 @@ def usage_counts(usage: Any) -> UsageCounts:
     breakdown is present, its sum is the total.
     """
     data = _mapping(usage)
-    split = _mapping(data.get("cache_creation"))
-    five = _count(split.get("ephemeral_5m_input_tokens"))
-    hour = _count(split.get("ephemeral_1h_input_tokens"))
+    split = data.get("cache_creation")
+    if split is None:
+        five = hour = 0
+    else:
+        split = _mapping(split)
+        five = _count(split.get("ephemeral_5m_input_tokens"))
+        hour = _count(split.get("ephemeral_1h_input_tokens"))
     total = _count(data.get("cache_creation_input_tokens")) or five + hour
     hour = min(hour, total)
     geo = data.get("inference_geo")
+    tools = data.get("server_tool_use")
     return UsageCounts(
-        input=_count(data.get("input_tokens")),
-        output=_count(data.get("output_tokens")),
-        cache_write_5m=total - hour,
-        cache_write_1h=hour,
-        cache_read=_count(data.get("cache_read_input_tokens")),
-        web_search_requests=_count(
-            _mapping(data.get("server_tool_use")).get("web_search_requests")
-        ),
-        inference_geo=geo if isinstance(geo, str) else None,
+        _count(data.get("input_tokens")),
+        _count(data.get("output_tokens")),
+        total - hour,
+        hour,
+        _count(data.get("cache_read_input_tokens")),
+        0 if tools is None else _count(_mapping(tools).get("web_search_requests")),
+        geo if type(geo) is str or isinstance(geo, str) else None,
     )
 
 
@@ -314,7 +323,7 @@ class Price:
     source: str = ""
     origin: str = ORIGIN_BUILT_IN
 
-    @property
+    @cached_property
     def rates(self) -> Rates:
         return Rates(
             self.input, self.output, self.cache_write_5m, self.cache_write_1h, self.cache_read

@@ -25,18 +25,20 @@ every entry verbatim into the store, so the history outlives the files.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..claude_config import claude_config_dir
 from ..exceptions import InvalidInputError
-from ..store.imports import FileState
+from ..store.imports import FileBatch, FileState, Landed, prepare
+from . import reading
 from .discovery import (
     Found,
     TranscriptFile,
@@ -45,7 +47,7 @@ from .discovery import (
     origins_first,
     session_files,
 )
-from .reading import KNOWN_ENTRY_TYPES, FileResult, ImportProgress, ImportReport, read_batches
+from .reading import KNOWN_ENTRY_TYPES, ImportProgress, ImportReport, read_batches
 
 if TYPE_CHECKING:
     from ..store import SessionStore
@@ -63,12 +65,27 @@ __all__ = [
 ]
 
 _HEAD_BYTES = 4096
+BULK_BYTES = 32 * 1024 * 1024  # an import this large writes with store.bulk_writes()
 
 
 def head_hash(path: Path, length: int) -> str:
     """sha1 of the first ``min(length, 4096)`` bytes: tells a file that grew from one rewritten."""
     with path.open("rb") as handle:
         return hashlib.sha1(handle.read(min(length, _HEAD_BYTES))).hexdigest()
+
+
+class _Heads:
+    """:func:`head_hash` of one file as its import goes on, read once it is whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: tuple[int, str] | None = None
+
+    def of(self, length: int) -> str:
+        length = min(length, _HEAD_BYTES)
+        if self.known is None or self.known[0] != length:
+            self.known = (length, head_hash(self.path, length))
+        return self.known[1]
 
 
 def source_name(path: Path) -> str:
@@ -94,6 +111,13 @@ class _Session:
     touched: bool = False
 
 
+class _Pending(NamedTuple):
+    batch: FileBatch
+    session: _Session
+    read: int  # bytes of the file this batch accounts for
+    path: Path | None  # None: the file's last batch
+
+
 @dataclass
 class _Run:
     store: SessionStore
@@ -103,6 +127,9 @@ class _Run:
     bytes_total: int = 0
     bytes_done: int = 0
     files_total: int = 0
+    pending: list[_Pending] = field(default_factory=list)
+    pending_lines: int = 0
+    pending_bytes: int = 0
 
     def tell(self, current: Path | None) -> None:
         if self.progress is not None:
@@ -117,58 +144,80 @@ class _Run:
             )
 
     def file(self, item: TranscriptFile) -> None:
-        store, core, report = self.store, self.store.core, self.report
+        store, report = self.store, self.report
         path = item.path
         stat = path.stat()
         source = source_name(path)
         session = self.sessions.setdefault(item.session_id, _Session())
-        state = store.run(core.session_state(item.session_id, item.project_key))
+        state, previous = store.run(
+            store.core.file_standing(item.session_id, item.project_key, source)
+        )
         if state == "trashed":
             report.skipped.append(f"{path}: its session is in the trash")
             return
-        start = _start(store.run(core.file_state(source)), stat, path, state)
+        start = _start(previous, stat, path, state)
         if start is None:
             report.files_unchanged += 1
             return
-        done = FileResult(start)
         position = start
-        subpath = item.subpath or ""
-        for batch in read_batches(path, start, report, done):
-            landed = store.run(
-                core.import_lines(
-                    item.session_id,
-                    item.project_key,
-                    subpath,
-                    batch,
-                    source=source,
-                    state=FileState(
-                        -1, stat.st_mtime_ns, done.offset, head_hash(path, done.offset)
-                    ),
-                )
+        heads = _Heads(path)
+        for batch in read_batches(path, start, report):
+            # Each batch lands with the file's new position; the last one also records
+            # the size and time the file had when it was read.
+            size = stat.st_size if batch.last else -1
+            state_after = FileState(size, stat.st_mtime_ns, batch.end, heads.of(batch.end))
+            lines = FileBatch(
+                item.session_id,
+                item.project_key,
+                item.subpath or "",
+                batch.lines,
+                source,
+                state_after,
+                prepare(batch.lines),
             )
-            self._count(session, landed.created, landed.stored, landed.duplicates, landed.conflicts)
-            self.bytes_done += done.offset - position
-            position = done.offset
-            self.tell(path)
-        final = FileState(stat.st_size, stat.st_mtime_ns, done.offset, head_hash(path, done.offset))
-        landed = store.run(
-            core.import_lines(
-                item.session_id, item.project_key, subpath, [], source=source, state=final
-            )
-        )
-        self._count(session, landed.created, 0, 0, 0)
-        self.bytes_done += done.offset - position
-        report.files_read += 1
-        self.tell(None)
+            self.add(_Pending(lines, session, batch.end - position, None if batch.last else path))
+            position = batch.end
 
-    def _count(
-        self, session: _Session, created: bool, stored: int, duplicates: int, conflicts: int
-    ) -> None:
-        session.new = session.new or created
-        session.touched = session.touched or created or stored > 0
-        self.report.entries_imported += stored
-        self.report.duplicates += duplicates
-        self.report.conflicts += conflicts
+    def add(self, pending: _Pending) -> None:
+        """Queue a batch; small files' batches commit together, in one transaction."""
+        self.pending.append(pending)
+        self.pending_lines += len(pending.batch.lines)
+        self.pending_bytes += pending.read
+        if self.pending_lines >= reading.BATCH_ENTRIES or self.pending_bytes >= reading.BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        queued, self.pending = self.pending, []
+        self.pending_lines = self.pending_bytes = 0
+        landed = self.store.run(self.store.core.import_batches([p.batch for p in queued]))
+        for item, result in zip(queued, landed, strict=True):
+            self._count(item.session, result)
+            self.bytes_done += item.read
+            self.report.files_read += item.path is None
+        self.tell(queued[-1].path)
+
+    def _count(self, session: _Session, landed: Landed) -> None:
+        session.new = session.new or landed.created
+        session.touched = session.touched or landed.created or landed.stored > 0
+        self.report.entries_imported += landed.stored
+        self.report.duplicates += landed.duplicates
+        self.report.conflicts += landed.conflicts
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while entries are read: parsed JSON holds
+    no cycles (reference counting frees it), yet a batch of thousands of entries makes
+    the collector walk every object it holds, again and again (a third of an import)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def import_transcripts(
@@ -205,11 +254,15 @@ def import_found(
     for item in found.files:
         with contextlib.suppress(OSError):
             run.bytes_total += item.path.stat().st_size
-    for item in origins_first(found.files):
-        try:
-            run.file(item)
-        except (InvalidInputError, OSError) as error:
-            report.errors.append(f"{item.path}: {error}")
+    # A hook's import of one session must not pay for a checkpoint thread.
+    bulk = store.bulk_writes() if run.bytes_total >= BULK_BYTES else contextlib.nullcontext()
+    with bulk, _collector_paused():
+        for item in origins_first(found.files):
+            try:
+                run.file(item)
+            except (InvalidInputError, OSError) as error:
+                report.errors.append(f"{item.path}: {error}")
+        run.flush()
     every = {f.session_id for f in found.files}
     report.sessions_new = sum(1 for s in run.sessions.values() if s.new)
     report.sessions_updated = sum(1 for s in run.sessions.values() if s.touched and not s.new)

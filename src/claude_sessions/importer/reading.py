@@ -12,15 +12,16 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from ..store.entries import MAX_DEPTH
 from ..store.imports import Line
 
-BATCH_ENTRIES = 1000
+BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024
+READ_BYTES = 1024 * 1024
 
 KNOWN_ENTRY_TYPES = frozenset(
     {
@@ -134,7 +135,7 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
     try:
         try:
             value: Any = orjson.loads(raw)
-            text = raw.decode("utf-8")
+            text = raw.decode()  # orjson took it, so it is valid UTF-8
         except orjson.JSONDecodeError:
             value, text = _careful(raw, report)
     except _BadLineError as error:
@@ -146,7 +147,7 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
     except ValueError:
         report.bad("not JSON")
         return None
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         report.bad("not a JSON object")
         return None
     if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:  # cheap: deep nesting needs brackets
@@ -163,45 +164,52 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
     return Line(offset, value, text, uuid if type(uuid) is str and uuid else None)
 
 
-@dataclass
-class FileResult:
-    offset: int
+class Batch(NamedTuple):
+    """Lines read, the file position after them, and whether the file ends there."""
+
+    lines: list[Line]
+    end: int
+    last: bool
 
 
-def read_batches(
-    path: Path, start: int, report: ImportReport, done: FileResult
-) -> Iterator[list[Line]]:
-    """Lines from ``start`` on, in batches; ``done.offset`` follows the complete lines read."""
+def read_batches(path: Path, start: int, report: ImportReport) -> Iterator[Batch]:
+    """The lines from ``start`` on, in batches; the last batch (``last``, perhaps with
+    no lines) ends where the complete lines end."""
     batch: list[Line] = []
-    batch_bytes = 0
+    batch_bytes = bytes_read = lines_read = 0
     offset = start
-    with path.open("rb") as handle:
+    limit_entries, limit_bytes = BATCH_ENTRIES, BATCH_BYTES
+    # A large buffer: the file is split into lines in far fewer, larger reads.
+    with path.open("rb", buffering=READ_BYTES) as handle:
         handle.seek(start)
         for raw in handle:
             size = len(raw)
-            complete = raw.endswith(b"\n")
             stripped = raw.strip()
             if stripped:
-                if not complete:
-                    try:
-                        orjson.loads(stripped)
-                    except orjson.JSONDecodeError:
-                        # A truncated last line (the CLI may be writing it): not
-                        # consumed, so the next import reads it again.
-                        break
-                report.bytes_read += size
-                report.lines_read += 1
+                if raw[-1] != 10 and not _complete(stripped):  # 10: a newline
+                    break  # a truncated last line (the CLI may be writing it): read it again
+                lines_read += 1
                 line = parse_line(stripped, offset, report)
                 if line is not None:
                     batch.append(line)
                     batch_bytes += size
-            else:
-                report.bytes_read += size
+            bytes_read += size
             offset += size
-            if len(batch) >= BATCH_ENTRIES or batch_bytes >= BATCH_BYTES:
-                done.offset = offset  # saved with the batch, in its transaction
-                yield batch
+            if len(batch) >= limit_entries or batch_bytes >= limit_bytes:
+                report.bytes_read += bytes_read
+                report.lines_read += lines_read
+                bytes_read = lines_read = 0
+                yield Batch(batch, offset, False)
                 batch, batch_bytes = [], 0
-    done.offset = offset
-    if batch:
-        yield batch
+    report.bytes_read += bytes_read
+    report.lines_read += lines_read
+    yield Batch(batch, offset, True)
+
+
+def _complete(line: bytes) -> bool:
+    """Whether a line the file does not end with a newline is whole JSON."""
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True

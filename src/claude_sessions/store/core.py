@@ -598,38 +598,24 @@ class StoreCore:
     def file_state(self, source: str) -> Plan[imports.FileState | None]:
         return single(Txn(lambda: imports.file_state(self.d, source)))
 
-    def session_state(self, session_id: str, project_key: str) -> Plan[str]:
+    def file_standing(
+        self, session_id: str, project_key: str, source: str
+    ) -> Plan[tuple[str, imports.FileState | None]]:
+        """Where an import of a file stands: its session's state (``live``, ``trashed`` or
+        ``absent``) and how far the file was read."""
         validate_session_id(session_id)
-        return single(Txn(lambda: imports.session_state(self.d, session_id, project_key)))
+        return single(Txn(lambda: imports.file_standing(self.d, session_id, project_key, source)))
 
-    def import_lines(
-        self,
-        session_id: str,
-        project_key: str,
-        subpath: str,
-        lines: list[imports.Line],
-        *,
-        source: str,
-        state: imports.FileState,
-    ) -> Plan[imports.Landed]:
-        """Store a batch of one transcript file's lines and where the file now stands."""
-        validate_session_id(session_id)
-        where = _subpath(subpath)
+    def import_batches(self, batches: list[imports.FileBatch]) -> Plan[list[imports.Landed]]:
+        """Store batches of transcript files' lines, and where each file now stands, in
+        one transaction (several small files commit together)."""
+        where = []
+        for batch in batches:
+            validate_session_id(batch.session_id)
+            where.append(batch._replace(subpath=_subpath(batch.subpath)))
         now = self.now()
         return single(
-            self._write(
-                lambda: imports.import_lines(
-                    self.d,
-                    session_id=session_id,
-                    project_key=project_key,
-                    subpath=where,
-                    lines=lines,
-                    source=source,
-                    state=state,
-                    tag=IMPORTED_TAG,
-                    now=now,
-                )
-            )
+            self._write(lambda: imports.import_batches(self.d, where, tag=IMPORTED_TAG, now=now))
         )
 
     def project_sessions(self, key: str) -> Plan[list[reads.ProjectSession]]:

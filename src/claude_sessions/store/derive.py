@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from .entries import clean_text, root_entry
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
@@ -201,27 +203,79 @@ def _requests(state: State) -> dict[str, list[Any]]:
 
 
 def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
-    """The state after ``entries`` were added to a transcript whose state was ``previous``.
+    """The state after ``entries`` were added to a transcript whose state was ``previous``:
+    ``combine(previous, batch_state(entries))``."""
+    return combine(previous, batch_state(entries))
+
+
+# Fields the first batch that has them sets, and fields the last one does.
+_FIRST = ("model_assistant", "model_init", "project", "forked_from")
+_LAST = ("summary_title", "title", "ai_title", "git_branch", "cli_tag")
+
+
+def combine(previous: State | None, batch: State) -> State:
+    """``previous`` with a :func:`batch_state` added, as if its entries had been folded
+    one by one after the entries ``previous`` came from.
+
+    So a batch is folded where it was read (an import's reading process), knowing
+    nothing of what is stored, and combined with the stored state when it lands.
+    """
+    state: State = dict(previous) if previous else {}
+    for old in ("usage_cost", "usage_tokens"):
+        state.pop(old, None)
+    requests = _requests(previous or {})
+    for key, value in batch["requests"].items():
+        if key[:1] == "#":  # numbered by position (no message id): number it here
+            key = f"#{len(requests)}{key[key.index('/') :]}"
+        requests[key] = value
+    state["requests"] = requests
+    for name in _FIRST:
+        if name in batch and name not in state:
+            state[name] = batch[name]
+    for name in _LAST:
+        if name in batch:
+            state[name] = batch[name]
+    if "first_prompt" not in state:
+        if "first_prompt" in batch:
+            state["first_prompt"] = batch["first_prompt"]
+        if "command_prompt" in batch and "command_prompt" not in state:
+            state["command_prompt"] = batch["command_prompt"]
+    result_cost = dict(state.get("result_cost", {}))
+    result_cost.update(batch["result_cost"])
+    state["result_cost"] = result_cost
+    for name, pick in (("first_ts", min), ("last_ts", max)):
+        if name in batch:
+            known = state.get(name)
+            state[name] = batch[name] if known is None else pick(known, batch[name])
+    state["turns"] = int(state.get("turns", 0)) + batch["turns"]
+    return state
+
+
+def batch_state(entries: Iterable[Mapping[str, Any]]) -> State:
+    """The fold state of ``entries`` alone (see :func:`combine`).
 
     This is the import's hot loop: one pass, one lookup per field, and the CLI's
     timestamps compared as text (see :func:`_times`).
     """
     from ..pricing import default_price_table, usage_counts  # writes only: reads skip it
 
-    prices = default_price_table()
-    state: State = dict(previous) if previous else {}
-    for old in ("usage_cost", "usage_tokens"):
-        state.pop(old, None)
-    result_cost: dict[str, float] = dict(state.get("result_cost", {}))
-    requests = _requests(previous or {})
-    turns = int(state.get("turns", 0))
+    price_for = default_price_table().price_for
+    state: State = {}
+    result_cost: dict[str, float] = {}
+    requests: dict[str, list[Any]] = {}
+    turns = 0
     first_text: str | None = None
     last_text: str | None = None
+    # Fields set once are tested once: locals, not state lookups, on every entry.
+    need_project = need_prompt = True
+    branch: str | None = None
     for entry in entries:
         kind = entry.get("type")
         if kind == "assistant":
             turns += 1
-            body = _body(entry)
+            body = entry.get("message")
+            if not isinstance(body, dict):
+                body = {}
             model = _str(body.get("model"))
             if model == SYNTHETIC_MODEL:
                 model = None
@@ -230,17 +284,18 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
             usage = body.get("usage")
             if isinstance(usage, dict):
                 counts = usage_counts(usage)
-                cost = _number(entry.get("costUSD"))
+                cost = _number(entry.get("costUSD")) if "costUSD" in entry else None
                 if cost is None:
-                    price = prices.price_for(model)
+                    price = price_for(model)
                     cost = price.cost(counts) if price is not None else None
                 key = _request_key(entry, body, len(requests))
                 requests[key] = [cost, counts.prompt, counts.output, model]
         elif kind == "user":
-            if "first_prompt" not in state:
+            if need_prompt:
                 prompt, command = _prompt_of(entry)
                 if prompt:
                     state["first_prompt"] = prompt
+                    need_prompt = False
                 elif command and "command_prompt" not in state:
                     state["command_prompt"] = command
         elif kind == "system" and "model_init" not in state:
@@ -256,15 +311,16 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
             state["cli_tag"] = tag.strip() if tag else None
         elif kind == "summary" and _str(entry.get("summary")):
             state["summary_title"] = entry["summary"]
-        if "project" not in state and _str(entry.get("cwd")):
+        if need_project and _str(entry.get("cwd")):
             state["project"] = entry["cwd"]
+            need_project = False
         if "customTitle" in entry and _str(entry["customTitle"]):
             state["title"] = entry["customTitle"]
         if "aiTitle" in entry and _str(entry["aiTitle"]):
             state["ai_title"] = entry["aiTitle"]
-        branch = entry.get("gitBranch")
-        if branch and type(branch) is str:
-            state["git_branch"] = branch
+        found = entry.get("gitBranch")
+        if found and type(found) is str:
+            branch = found
         if "forkedFrom" in entry and "forked_from" not in state:
             forked = entry["forkedFrom"]
             origin = _str(forked.get("sessionId")) if isinstance(forked, dict) else None
@@ -278,6 +334,8 @@ def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
                 last_text = stamp
         elif stamp:  # another form: by its parsed value, at once
             _times(state, stamp, stamp)
+    if branch is not None:
+        state["git_branch"] = branch
     _times(state, first_text, last_text)
     state["turns"] = turns
     state["result_cost"] = result_cost
@@ -300,9 +358,27 @@ def _times(state: State, first: Any, last: Any) -> None:
 
 def fold_subagents(previous: State, entries: Iterable[Mapping[str, Any]]) -> State:
     """The session state after subagent ``entries`` were added (kept in ``state["sub"]``)."""
+    return combine_subagents(previous, batch_state(entries))
+
+
+def combine_subagents(previous: State, batch: State) -> State:
     state = dict(previous)
-    state["sub"] = fold(previous.get("sub"), entries)
+    state["sub"] = combine(previous.get("sub"), batch)
     return state
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What a batch of new entries adds to its session: its :func:`batch_state`, its
+    searchable text and its root entry (see :func:`.entries.root_entry`)."""
+
+    state: State
+    body: str
+    root: dict[str, Any] | None
+
+
+def facts_of(entries: Sequence[Mapping[str, Any]]) -> BatchFacts:
+    return BatchFacts(batch_state(entries), clean_text(entries_text(entries)), root_entry(entries))
 
 
 def _tally(

@@ -28,7 +28,7 @@ META_COLUMNS = (
     "s.description, s.model, s.project, s.first_prompt, s.title, s.git_branch, "
     "s.forked_from, s.forked_at, s.trashed_at"
 )
-ROW_COLUMNS = META_COLUMNS + ", s.fold_state, s.sdk_summary"
+ROW_COLUMNS = META_COLUMNS + ", s.root_key, s.fold_state, s.sdk_summary"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class SessionRow:
     forked_from: str | None
     forked_at: str | None
     trashed_at: float | None
+    root_key: str | None  # the key of the main transcript's root entry (see entries.root_entry)
     fold_state: dict[str, Any]
     sdk_summary: dict[str, Any] | None
 
@@ -244,8 +245,9 @@ class Dialect(Protocol):
 
 def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
     """A ``sessions`` row selected with ``ROW_COLUMNS`` or ``META_COLUMNS``."""
-    state = row["fold_state"] if "fold_state" in row.keys() else None  # noqa: SIM118
-    summary = row["sdk_summary"] if "sdk_summary" in row.keys() else None  # noqa: SIM118
+    full = "fold_state" in row.keys()  # noqa: SIM118 - ROW_COLUMNS, not META_COLUMNS
+    state = row["fold_state"] if full else None
+    summary = row["sdk_summary"] if full else None
     trashed = row["trashed_at"]
     return SessionRow(
         ref=int(row["id"]),
@@ -273,6 +275,7 @@ def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
         forked_from=row["forked_from"],
         forked_at=row["forked_at"],
         trashed_at=dialect.epoch(trashed) if trashed is not None else None,
+        root_key=row["root_key"] if full else None,
         fold_state=decode_entry(state) if state else {},
         sdk_summary=decode_entry(summary) if summary else None,
     )

@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -90,6 +90,12 @@ def decode_entry(text: str | bytes) -> dict[str, Any]:
     return value
 
 
+def parsed(entry: dict[str, Any] | None, text: str) -> dict[str, Any]:
+    """An entry held with its JSON text, parsed again if it came without (parsed in
+    another process, see :class:`.imports.Prepared`)."""
+    return entry if entry is not None else decode_entry(text)
+
+
 def same_entry(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
     """Deep equality that tells ``1`` from ``1.0`` and ``True`` (key order ignored)."""
     return _canonical(left) == _canonical(right)
@@ -107,8 +113,16 @@ def entry_uuid(entry: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def root_entry(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A transcript's first entry with a uuid and a ``parentUuid``: the one a fork copies
+    first (its key is ``sessions.root_key``)."""
+    return next((dict(e) for e in entries if entry_uuid(e) and "parentUuid" in e), None)
+
+
 def clean_text(text: str) -> str:
     """``text`` with lone surrogates replaced: databases store UTF-8 only."""
+    if text.isascii():  # a flag Python keeps: no scan
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -116,13 +130,12 @@ def clean_text(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class NewEntry:
+class NewEntry(NamedTuple):
     """An entry to insert: its position, idempotency key and JSON text."""
 
     seq: int
     key: str | None
-    entry: dict[str, Any]
+    entry: dict[str, Any] | None  # None: parsed in another process (see imports.Prepared)
     text: str
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from .derive import BatchFacts, facts_of
 from .dialect import Dialect
-from .entries import Merge, NewEntry, same_entry
+from .entries import Merge, NewEntry, parsed, same_entry
 from .plan import Op, Stmt
 from .writes import apply_main, apply_subagent, by_ref, find_live, stored_entries
 
@@ -36,12 +37,11 @@ class FileState:
     head: str  # sha1 of the first min(consumed, 4096) bytes: tells growth from a rewrite
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One parsed line: its byte offset in the file, the entry, its JSON text, its uuid."""
 
     offset: int
-    entry: dict[str, Any]
+    entry: dict[str, Any] | None  # None: parsed in another process (see Prepared)
     text: str
     uuid: str | None
 
@@ -66,6 +66,13 @@ def file_state(d: Dialect, source: str) -> Op[FileState | None]:
     if row is None:
         return None
     return FileState(int(row["size"]), int(row["mtime_ns"]), int(row["consumed"]), row["head"])
+
+
+def file_standing(
+    d: Dialect, session_id: str, project_key: str, source: str
+) -> Op[tuple[str, FileState | None]]:
+    state = yield from session_state(d, session_id, project_key)
+    return state, (yield from file_state(d, source))
 
 
 def session_state(d: Dialect, session_id: str, project_key: str) -> Op[str]:
@@ -105,36 +112,71 @@ def merge_lines(
         uuid = line.uuid
         key = uuid if uuid is not None else f"@{line.offset}"
         held = pending.get(key, stored.get(key))
-        if held is not None and uuid is not None and not same_entry(held, line.entry):
+        if (
+            held is not None
+            and uuid is not None
+            and not same_entry(held, parsed(line.entry, line.text))
+        ):
             key = f"{uuid}@{line.offset}"
             held = pending.get(key, stored.get(key))
             if held is None:
                 conflicts += 1
         if held is not None:
-            if same_entry(held, line.entry) or key in pending:
+            if same_entry(held, parsed(line.entry, line.text)) or key in pending:
                 merge.duplicates += 1
             else:  # the file was rewritten: this line replaces what stood there
                 merge.replaced[key] = line.text
             continue
-        pending[key] = line.entry
+        pending[key] = parsed(line.entry, line.text)
         merge.new.append(NewEntry(seq, key, line.entry, line.text))
         seq += 1
     return merge, conflicts
 
 
-def import_lines(
-    d: Dialect,
-    *,
-    session_id: str,
-    project_key: str,
-    subpath: str,
-    lines: Sequence[Line],
-    source: str,
-    state: FileState,
-    tag: str,
-    now: float,
-) -> Op[Landed]:
-    """Store a batch of one file's lines and the file's new position, in one transaction."""
+def _keys(lines: Sequence[Line]) -> list[str]:
+    return sorted({line.uuid or f"@{line.offset}" for line in lines})
+
+
+class Prepared(NamedTuple):
+    """A batch's lines merged among themselves, as if nothing were stored yet (positions
+    from 0), and the facts of its new entries: work that needs no database, so it is
+    done where the batch is read (in another process, for a large import)."""
+
+    merge: Merge
+    conflicts: int
+    facts: BatchFacts
+
+
+def prepare(lines: Sequence[Line]) -> Prepared:
+    merge, conflicts = merge_lines(lines, {}, 0)
+    return Prepared(merge, conflicts, facts_of([item.entry for item in merge.new]))  # type: ignore[misc]
+
+
+class FileBatch(NamedTuple):
+    """Lines of one transcript file for one session, and where the file stands after them."""
+
+    session_id: str
+    project_key: str
+    subpath: str  # '' for the main transcript
+    lines: Sequence[Line]
+    source: str
+    state: FileState
+    prepared: Prepared | None = None  # what prepare(lines) gave
+
+
+def import_batches(
+    d: Dialect, batches: Sequence[FileBatch], *, tag: str, now: float
+) -> Op[list[Landed]]:
+    """Store batches of files' lines and the files' new positions, in one transaction."""
+    landed = []
+    for batch in batches:
+        landed.append((yield from import_lines(d, batch, tag=tag, now=now)))
+    return landed
+
+
+def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float) -> Op[Landed]:
+    """Store a batch of one file's lines and the file's new position."""
+    session_id, project_key, subpath, lines = batch[:4]
     yield from d.lock(session_id)
     row = yield from find_live(d, session_id, project_key)
     created = row is None
@@ -148,21 +190,43 @@ def import_lines(
         row = yield from by_ref(d, ref)
     landed = Landed(0, 0, 0, created)
     if lines:
-        keys = sorted({line.uuid or f"@{line.offset}" for line in lines})
-        stored, next_seq = yield from stored_entries(d, row.ref, subpath, keys)
-        taken = [  # a uuid stored with other content: where the second one would go
-            f"{line.uuid}@{line.offset}"
-            for line in lines
-            if line.uuid in stored and not same_entry(stored[line.uuid], line.entry)
-        ]
-        if taken:
-            elsewhere, _ = yield from stored_entries(d, row.ref, subpath, taken)
-            stored.update(elsewhere)
-        merge, conflicts = merge_lines(lines, stored, next_seq)
-        if subpath:
-            yield from apply_subagent(d, row, subpath, merge, now)
+        stored, next_seq = yield from stored_entries(d, row.ref, subpath, _keys(lines))
+        if not stored and batch.prepared is not None:  # lands as prepared
+            merge, conflicts, facts = batch.prepared
+            if next_seq:
+                merge = Merge(
+                    [e._replace(seq=e.seq + next_seq) for e in merge.new], {}, merge.duplicates
+                )
         else:
-            yield from apply_main(d, row, merge, now)
+            whole = [line._replace(entry=parsed(line.entry, line.text)) for line in lines]
+            merge, conflicts = yield from _merge_stored(
+                d, row.ref, subpath, whole, stored, next_seq
+            )
+            facts = None
+        if subpath:
+            yield from apply_subagent(d, row, subpath, merge, now, facts=facts)
+        else:
+            yield from apply_main(d, row, merge, now, facts=facts)
         landed = Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)
-    yield _set_state(d, source, state)
+    yield _set_state(d, batch.source, batch.state)
     return landed
+
+
+def _merge_stored(
+    d: Dialect,
+    ref: int,
+    subpath: str,
+    lines: Sequence[Line],
+    stored: dict[str, dict[str, Any]],
+    next_seq: int,
+) -> Op[tuple[Merge, int]]:
+    """:func:`merge_lines` against what the transcript holds already."""
+    taken = [  # a uuid stored with other content: where the second one would go
+        f"{line.uuid}@{line.offset}"
+        for line in lines
+        if line.uuid in stored and not same_entry(stored[line.uuid], parsed(line.entry, line.text))
+    ]
+    if taken:
+        elsewhere, _ = yield from stored_entries(d, ref, subpath, taken)
+        stored.update(elsewhere)
+    return merge_lines(lines, stored, next_seq)

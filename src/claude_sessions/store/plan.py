@@ -18,6 +18,7 @@ transactions; :func:`run_plan` and :func:`arun_plan` feed a plan through one.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -80,6 +81,11 @@ class Driver(Protocol):
     def read_only(self) -> bool: ...
 
     def transact(self, txn: Txn[T]) -> T: ...
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """Many large write transactions follow from this thread (the engine may
+        spend another thread keeping up)."""
+        ...
 
     def close(self) -> None: ...
 

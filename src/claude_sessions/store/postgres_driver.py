@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from ..exceptions import (
@@ -286,6 +287,9 @@ class PostgresDriver(_Base):
             return
         self._closed = True
         self._pool.close(timeout=5)
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        return nullcontext()  # the server checkpoints on its own
 
     def transact(self, txn: Txn[T]) -> T:
         self._check(txn)

@@ -14,6 +14,9 @@ Version 2: the trash (``trashed_at``; a session id is unique among live
 sessions only), ``forked_at``, subagent figures and unpriced models (counted
 for sessions written from then on), per-file import positions (``import_files``),
 and ``entries.uuid`` becomes ``entry_key``.
+Version 3: fork evidence is looked up by each session's root entry
+(``root_key``, found for stored sessions), so entries need no index of their
+keys across sessions (its pages took a random write for every new entry).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import re
 from ..exceptions import StoreVersionError
 from .plan import Op, Stmt
 from .postgres_sql import TS_CONFIG, PostgresDialect, lock
-from .writes import recount
+from .writes import fill_root_keys, recount
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -135,7 +138,13 @@ SCHEMA_V2: tuple[str, ...] = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2)
+SCHEMA_V3: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN root_key text",
+    "DROP INDEX entries_by_main_key",
+    "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -175,6 +184,8 @@ def migrate(schema: str) -> Op[int]:
     for migration in MIGRATIONS[version:]:
         for statement in migration:
             yield Stmt(statement)
+    if 0 < version < 3:  # version 3 finds the root entry of stored sessions
+        yield from fill_root_keys(PostgresDialect(schema))
     if 0 < version < 2:  # version 2 counts figures anew: fold the stored sessions again
         yield from recount(PostgresDialect(schema))
     yield Stmt(

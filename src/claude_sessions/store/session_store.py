@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
@@ -141,6 +142,11 @@ class SessionStore:
     def run(self, plan: Plan[T]) -> T:
         """Run a plan of :attr:`core` on this store's database."""
         return self._run(plan)
+
+    def bulk_writes(self) -> AbstractContextManager[None]:
+        """A block of many large writes from this thread (an import): SQLite
+        checkpoints its log in a thread of its own meanwhile."""
+        return self._driver.bulk_writes()
 
     def close(self) -> None:
         """Close the database connections (idempotent)."""

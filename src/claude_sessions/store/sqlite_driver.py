@@ -48,6 +48,11 @@ T = TypeVar("T")
 log = logging.getLogger("claude_sessions.store")
 
 BUSY_TIMEOUT_SECONDS = 30.0
+PAGE_SIZE = 16384
+# Checkpoint every 64 MB of log instead of SQLite's 1,000 pages: an import writes
+# hundreds of MB, and each checkpoint syncs the file; the log is cut back after each one.
+CHECKPOINT_BYTES = 64 * 1024 * 1024
+CHECKPOINT_INTERVAL = 0.1  # seconds between a bulk writer's background checkpoints
 MIN_SQLITE = (3, 35, 0)  # RETURNING
 _PROGRESS_STEPS = 10_000  # virtual machine steps between time-limit checks
 _OPEN_TROUBLE = ("locked", "busy")
@@ -172,10 +177,8 @@ class SQLiteDriver:
             self._configure(conn)
             self._patiently(lambda: self._to_wal(conn))
             conn.execute("PRAGMA synchronous = NORMAL")
-            # Checkpoint every 64 MB of log instead of 4: an import writes hundreds of MB,
-            # and each checkpoint syncs the file; the log is cut back after each one.
-            conn.execute("PRAGMA wal_autocheckpoint = 16384")
-            conn.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+            self._autocheckpoint(conn, on=True)
+            conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_BYTES}")
             self._patiently(lambda: migrate(conn))
         except BaseException:
             conn.close()
@@ -186,7 +189,16 @@ class SQLiteDriver:
     def _to_wal(conn: sqlite3.Connection) -> None:
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":  # WAL is a property of the file: set once
+            # A new file takes this page size (an existing one keeps its own): most
+            # entries are a few KB, and bigger pages write an import's log in a
+            # quarter of the frames.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
+
+    @staticmethod
+    def _autocheckpoint(conn: sqlite3.Connection, *, on: bool) -> None:
+        (page,) = conn.execute("PRAGMA page_size").fetchone()
+        conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_BYTES // page if on else 0}")
 
     def _patiently(self, step: Callable[[], Any]) -> None:
         """Run ``step``, retrying while another process holds a lock SQLite will not
@@ -246,6 +258,29 @@ class SQLiteDriver:
                 with suppress(sqlite3.Error):
                     conn.execute("PRAGMA optimize")
             conn.close()
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Many large write transactions follow (an import) from this thread.
+
+        The log is checkpointed by a thread of its own, beside the writes,
+        instead of inside the commit that fills it (a checkpoint copies the log
+        into the file and syncs both; its C code runs without the GIL). A
+        PASSIVE checkpoint neither waits for nor blocks anyone, and the log is
+        still whole if the process dies mid-way: only who does the work changes.
+        """
+        if self.read_only:
+            yield
+            return
+        conn = self._connect()
+        checkpoints = _Checkpointer(self._path, self._busy_timeout)
+        self._autocheckpoint(conn, on=False)
+        try:
+            yield
+        finally:
+            checkpoints.stop()
+            with suppress(sqlite3.Error):
+                self._autocheckpoint(conn, on=True)
 
     # -- transactions ---------------------------------------------------------------
 
@@ -311,3 +346,37 @@ class SQLiteDriver:
         if any(word in text.lower() for word in ("readonly", "read-only")):
             return StoreReadOnlyError(f"the session store at {self._path} is read-only: {text}")
         return StoreError(f"session store error ({self._path}): {text}")
+
+
+class _Checkpointer:
+    """PASSIVE checkpoints every :data:`CHECKPOINT_INTERVAL` seconds on a connection
+    and thread of their own, and a last one when stopped."""
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        self._stop = threading.Event()
+        self._conn = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._thread = threading.Thread(
+            target=self._loop, name="claude-sessions-checkpoints", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(CHECKPOINT_INTERVAL):
+                self._checkpoint()
+            self._checkpoint()
+        finally:
+            self._conn.close()
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as error:  # the next one, or a commit, will do it
+            log.debug("background checkpoint failed: %s", error)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -21,6 +21,10 @@ as the entries they account for), and ``entries.uuid`` becomes ``entry_key``
 Version 6: usage aggregates read covering indexes kept in the order they group
 by (day, model, project, tags), so grouping needs no sort: one per grouping
 replaces the created_at-ordered one.
+Version 7: the entry key index leads with the session (a batch of new entries
+touches the few index pages of its own session, where keys first spread every
+batch over the whole index), and fork evidence is looked up by each session's
+root entry (``root_key``, found for stored sessions).
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from typing import Any
 
 from .derive import derive, entries_text, fold
 from .dialect import meta_text
-from .plan import Stmt, fetched
+from .plan import Op, Stmt, fetched
 from .sqlite_sql import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
-from .writes import recount
+from .writes import fill_root_keys, recount
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 
@@ -237,15 +241,13 @@ SCHEMA_V5 = (
 def _v5(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V5:
         conn.execute(statement)
-    _count_again(conn)
     problems = conn.execute("PRAGMA foreign_key_check").fetchall()
     if problems:
         raise sqlite3.IntegrityError(f"foreign keys broken by the upgrade: {problems[:3]}")
 
 
-def _count_again(conn: sqlite3.Connection) -> None:
-    """Fold every session again: prices, subagents and unpriced models are counted anew."""
-    op = recount(SQLiteDialect())
+def _run(conn: sqlite3.Connection, op: Op[None]) -> None:
+    """Run one of the store's transaction bodies inside the migration's transaction."""
     try:
         stmt = next(op)
         while True:
@@ -280,8 +282,32 @@ def _v6(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+SCHEMA_V7 = (
+    "ALTER TABLE sessions ADD COLUMN root_key TEXT",
+    "DROP INDEX entries_by_key",
+    "CREATE UNIQUE INDEX entries_by_key ON entries (session_ref, subpath, entry_key) "
+    "WHERE entry_key IS NOT NULL",
+    "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
+)
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V7:
+        conn.execute(statement)
+    _run(conn, fill_root_keys(SQLiteDialect()))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
+RECOUNTED = 5  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
@@ -308,6 +334,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             )
         for migration in MIGRATIONS[found:]:
             migration(conn)
+        if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
+            _run(conn, recount(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -60,6 +60,7 @@ _COLUMNS = (
     "git_branch",
     "forked_from",
     "forked_at",
+    "root_key",
     "fold_state",
     "sdk_summary",
     "trashed_at",

@@ -19,9 +19,20 @@ from typing import Any
 import orjson
 
 from ..exceptions import SessionConflictError
-from .derive import Derived, derive, entries_text, fold, fold_subagents, request_keys
+from .derive import (
+    BatchFacts,
+    Derived,
+    combine,
+    combine_subagents,
+    derive,
+    entries_text,
+    facts_of,
+    fold,
+    fold_subagents,
+    request_keys,
+)
 from .dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
-from .entries import Merge, NewEntry, clean_text, entry_uuid, merge_upserts
+from .entries import Merge, NewEntry, clean_text, entry_uuid, merge_upserts, parsed, root_entry
 from .plan import Op, Stmt
 from .records import SessionMetadata
 
@@ -83,35 +94,60 @@ def _find_for_save(d: Dialect, session_id: str, project_key: str) -> Op[SessionR
     return None if row is None else session_row(d, row)
 
 
-def _origin(d: Dialect, session_id: str, entries: Sequence[dict[str, Any]]) -> Op[str | None]:
+def _origin(d: Dialect, session_id: str, root: dict[str, Any] | None) -> Op[str | None]:
     """The stored session this one was forked from, on real evidence only.
 
     The CLI's ``--fork-session`` copies the earlier entries into the new
     session's file with the same uuids, the same message and the same time
-    (only ``sessionId`` changes). So the first transcript entry (one with
-    ``parentUuid``) must match a stored entry of another session in all three;
-    a uuid alone is no evidence (two unrelated files can share one). When
-    several sessions hold it, the oldest is taken.
+    (only ``sessionId`` changes). So this session's root entry must match the
+    root entry of another stored session in all three; a uuid alone is no
+    evidence (two unrelated files can share one). When several sessions hold
+    it, the oldest is taken.
     """
-    first = next((e for e in entries if entry_uuid(e) and "parentUuid" in e), None)
-    if first is None:
+    if root is None:
         return None
     rows = yield Stmt(
         d.sql(
-            f"SELECT s.session_id, {d.entry_columns()} FROM entries e "
-            "JOIN sessions s ON s.id = e.session_ref "
-            "WHERE e.entry_key = ? AND e.subpath = '' AND s.session_id <> ? ORDER BY s.id"
+            f"SELECT s.session_id, {d.entry_columns()} FROM sessions s JOIN entries e "
+            "ON e.session_ref = s.id AND e.subpath = '' AND e.entry_key = s.root_key "
+            "WHERE s.root_key = ? AND s.session_id <> ? ORDER BY s.id"
         ),
-        (d.text(entry_uuid(first)), session_id),
+        (d.text(entry_uuid(root)), session_id),
         "all",
     )
     for row in rows:
         stored = d.entry(row)
-        if stored.get("message") == first.get("message") and stored.get("timestamp") == first.get(
+        if stored.get("message") == root.get("message") and stored.get("timestamp") == root.get(
             "timestamp"
         ):
             return str(row["session_id"])
     return None
+
+
+def fill_root_keys(d: Dialect) -> Op[None]:
+    """Find every stored session's root entry (a schema upgrade adding ``root_key``);
+    entries are read a few at a time: the root is almost always among the first."""
+    refs = yield Stmt(d.sql("SELECT id FROM sessions ORDER BY id"), (), "all")
+    for item in refs:
+        ref, after, root = int(item["id"]), -1, None
+        while root is None:
+            rows = yield Stmt(
+                d.sql(
+                    f"SELECT seq, {d.entry_columns()} FROM entries WHERE session_ref = ? "
+                    "AND subpath = '' AND seq > ? ORDER BY seq LIMIT 16"
+                ),
+                (ref, after),
+                "all",
+            )
+            if not rows:
+                break
+            after = int(rows[-1]["seq"])
+            root = root_entry(d.entry(row) for row in rows)
+        if root is not None:
+            yield Stmt(
+                d.sql("UPDATE sessions SET root_key = ? WHERE id = ?"),
+                (d.text(entry_uuid(root)), ref),
+            )
 
 
 # -- the shared steps of every write -----------------------------------------------------
@@ -189,6 +225,7 @@ def _write_derived(
     message_count: int,
     forked_from: str | None,
     forked_at: str | None,
+    root_key: str | None,
     now: float,
 ) -> Op[Derived]:
     derived = yield from _derive(d, state, forked_from)
@@ -199,7 +236,7 @@ def _write_derived(
     yield Stmt(
         d.sql(
             "UPDATE sessions SET created_at = ?, updated_at = ?, mtime_ms = ?, "
-            f"message_count = ?, {_FIGURES}, forked_from = ?, forked_at = ?, "
+            f"message_count = ?, {_FIGURES}, forked_from = ?, forked_at = ?, root_key = ?, "
             "fold_state = ?, sdk_summary = ? WHERE id = ?"
         ),
         (
@@ -210,6 +247,7 @@ def _write_derived(
             *_figures(d, derived),
             d.text(forked_from),
             d.text(forked_at),
+            d.text(root_key),
             _json(state),
             _json(summary) if summary is not None else None,
             ref,
@@ -306,9 +344,12 @@ def _summary(
     It is folded here only when the SDK is already loaded: importing it costs
     most of a second, which a capture hook cannot spend. ``fresh``: fold from
     nothing (``previous`` is ignored); otherwise a missing ``previous`` stays
-    missing, since an incremental fold needs it.
+    missing, since an incremental fold needs it. Entries parsed in another process
+    come without their parsed form (``None``): the summary waits for the SDK too.
     """
     if "claude_agent_sdk" not in sys.modules or (previous is None and not fresh):
+        return None
+    if any(entry is None for entry in entries):
         return None
     from claude_agent_sdk import SessionKey, fold_session_summary
 
@@ -343,9 +384,10 @@ def _store_transcript(
         yield d.insert_entries(ref, "", rows)
     state = fold({"project": new.project} if new.project else None, entries)
     derived = derive(state)
+    root = root_entry(entries)
     origin = new.forked_from or derived.forked_from
     if origin is None:
-        origin = yield from _origin(d, new.session_id, entries)
+        origin = yield from _origin(d, new.session_id, root)
     created = row.created_at if row is not None else derived.first_timestamp or now
     old = derive(row.fold_state) if row is not None else None
     yield from _sync_tags(d, ref, replace=new.tags, add=(), old=old, new=derived)
@@ -359,6 +401,7 @@ def _store_transcript(
         message_count=len(rows),
         forked_from=origin,
         forked_at=new.forked_at if new.forked_from else None,
+        root_key=entry_uuid(root) if root is not None else None,
         now=now,
     )
     yield Stmt(
@@ -452,9 +495,19 @@ def _merge(d: Dialect, ref: int, subpath: str, batch: Sequence[Keyed]) -> Op[Mer
 def stored_entries(
     d: Dialect, ref: int, subpath: str, keys: Sequence[str]
 ) -> Op[tuple[dict[str, dict[str, Any]], int]]:
-    """The stored entries of a transcript under ``keys``, and its next free position."""
+    """The stored entries of a transcript under ``keys``, and its next free position
+    (an empty transcript, as every new one is, is not searched)."""
+    top = yield Stmt(
+        d.sql(
+            "SELECT coalesce(max(seq) + 1, 0) AS next FROM entries "
+            "WHERE session_ref = ? AND subpath = ?"
+        ),
+        (ref, d.text(subpath)),
+        "one",
+    )
+    next_seq = int(top["next"])
     stored: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(keys), 500):
+    for start in range(0, len(keys) if next_seq else 0, 500):
         chunk = [d.text(key) for key in keys[start : start + 500]]
         condition, params = d.any_of("entry_key", chunk)
         rows = yield Stmt(
@@ -466,15 +519,7 @@ def stored_entries(
             "all",
         )
         stored.update((r["entry_key"], d.entry(r)) for r in rows)
-    top = yield Stmt(
-        d.sql(
-            "SELECT coalesce(max(seq) + 1, 0) AS next FROM entries "
-            "WHERE session_ref = ? AND subpath = ?"
-        ),
-        (ref, d.text(subpath)),
-        "one",
-    )
-    return stored, int(top["next"])
+    return stored, next_seq
 
 
 def insert_merged(d: Dialect, ref: int, subpath: str, merge: Merge) -> Op[None]:
@@ -492,23 +537,29 @@ def apply_main(
     *,
     add_tags: Sequence[str] = (),
     fork: tuple[str | None, str | None] = (None, None),
+    facts: BatchFacts | None = None,
 ) -> Op[SessionRow]:
     """Store a merged batch of main-transcript entries and fold it into the metadata.
 
     ``fork``: the origin and branch point a run reports, recorded unless the
     session has another origin or a branch point already (a hook may have
-    captured the fork first, linking it by its shared entries).
+    captured the fork first, linking it by its shared entries). ``facts``: those
+    of the new entries, worked out already (an import), which then need not
+    hold their parsed entries.
     """
     yield from insert_merged(d, row.ref, "", merge)
-    new_entries = [item.entry for item in merge.new]
     was_empty = row.message_count == 0
     every: list[dict[str, Any]] = []
     if merge.changed:  # an upsert rewrote a stored entry: recompute from everything
         every = yield from load_entries(d, row.ref, "")
-        state = fold(None, every)
+        facts = facts_of(every)
+        state = combine(None, facts.state)
         summary = _summary(row.project_key, row.session_id, None, every, fresh=True)
     else:
-        state = fold(row.fold_state, new_entries)
+        new_entries = [item.entry for item in merge.new]
+        if facts is None:
+            facts = facts_of([parsed(item.entry, item.text) for item in merge.new])
+        state = combine(row.fold_state, facts.state)
         summary = _summary(
             row.project_key, row.session_id, row.sdk_summary, new_entries, fresh=was_empty
         )
@@ -520,8 +571,12 @@ def apply_main(
     if fork[0] is not None and forked_from in (None, fork[0]) and forked_at is None:
         forked_from, forked_at = fork
     forked_from = forked_from or derived.forked_from
-    if forked_from is None and was_empty:
-        forked_from = yield from _origin(d, row.session_id, new_entries)
+    root_key = row.root_key
+    if merge.changed or root_key is None:
+        root = facts.root
+        root_key = entry_uuid(root) if root is not None else None
+        if forked_from is None and row.root_key is None:
+            forked_from = yield from _origin(d, row.session_id, root)
     yield from _sync_tags(
         d, row.ref, replace=None, add=add_tags, old=derive(row.fold_state), new=derived
     )
@@ -535,27 +590,39 @@ def apply_main(
         message_count=row.message_count + len(merge.new),
         forked_from=forked_from,
         forked_at=forked_at,
+        root_key=root_key,
         now=now,
     )
     meta = meta_text(row.description, derived.title)
     if merge.changed:
-        yield from d.set_text(row.ref, _body(every), meta)
-    elif new_entries or derived.title != row.title:
-        yield from d.append_text(row.ref, _body(new_entries), meta)
+        yield from d.set_text(row.ref, facts.body, meta)
+    elif merge.new or derived.title != row.title:
+        yield from d.append_text(row.ref, facts.body, meta)
     return (yield from by_ref(d, row.ref))
 
 
 def apply_subagent(
-    d: Dialect, row: SessionRow, subpath: str, merge: Merge, now: float
+    d: Dialect,
+    row: SessionRow,
+    subpath: str,
+    merge: Merge,
+    now: float,
+    *,
+    facts: BatchFacts | None = None,
 ) -> Op[SessionRow]:
     """Store a merged batch of a subagent transcript and fold it into the session's
-    figures (its subagent cost and tokens, and its times when it has no main transcript)."""
+    figures (its subagent cost and tokens, and its times when it has no main transcript).
+    ``facts``: as for :func:`apply_main`."""
     yield from insert_merged(d, row.ref, subpath, merge)
     if merge.changed:  # an upsert rewrote a stored entry: recount every subagent
         every = yield from _subagent_entries(d, row.ref)
         state = fold_subagents({**row.fold_state, "sub": None}, every)
+    elif facts is not None:
+        state = combine_subagents(row.fold_state, facts.state)
     else:
-        state = fold_subagents(row.fold_state, [item.entry for item in merge.new])
+        state = fold_subagents(
+            row.fold_state, [parsed(item.entry, item.text) for item in merge.new]
+        )
     derived = derive(state)
     created = row.created_at
     if derived.first_timestamp is not None:
@@ -571,6 +638,7 @@ def apply_subagent(
         message_count=row.message_count,
         forked_from=row.forked_from,
         forked_at=row.forked_at,
+        root_key=row.root_key,
         now=now,
     )
     return (yield from by_ref(d, row.ref))
