@@ -1,11 +1,17 @@
 """Import benchmark: a synthetic corpus of CLI transcripts, read floor vs full import.
 
-    python bench/import.py            # 200 MB corpus
-    python bench/import.py --mb 50 --profile
+    python bench/import.py            # 200 MB corpus, 3 rounds
+    python bench/import.py --mb 50 --rounds 1 --profile
 
-(a) the floor: read every line and ``json.loads`` it; (b) ``import_transcripts``
-into a fresh store. Prints MB/s of each and their ratio (goal: import >= 120 MB/s
-and at least a third of the floor's throughput, durability kept).
+Each round, each in a fresh process: (a) the floor: read every line and
+``json.loads`` it; (b) ``import_transcripts`` into a fresh store as it runs
+(a large import reads in a second process); (c) the same with the reading
+done in the importing process. Prints the medians, MB/s, each import's ratio
+to the floor measured in the same run, and peak memory (the importing
+process, and its reading process). Goal: (b) >= 120 MB/s and at least a
+third of the floor's throughput, durability kept (synchronous=NORMAL), under
+200 MB. Then: importing again with nothing changed, and one file whose single
+line is --line-mb MB (its peak memory).
 """
 
 from __future__ import annotations
@@ -13,16 +19,21 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import random
+import resource
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from claude_sessions import SessionStore
+from claude_sessions import SessionStore, importer
 from claude_sessions.importer import import_transcripts
 
 WORDS = [
@@ -217,7 +228,7 @@ def generate(root: Path, total_mb: float, seed: int = 7) -> tuple[int, int]:
     return files, written
 
 
-def floor(root: Path) -> tuple[int, float]:
+def floor(root: Path) -> dict[str, Any]:
     started = time.perf_counter()
     size = 0
     for path in sorted(root.glob("projects/*/*.jsonl")):
@@ -225,54 +236,136 @@ def floor(root: Path) -> tuple[int, float]:
             for line in handle:
                 size += len(line)
                 json.loads(line)
-    return size, time.perf_counter() - started
+    return {"seconds": time.perf_counter() - started, "bytes": size}
+
+
+def run_import(root: Path, store_dir: Path, mode: str, profile: bool) -> dict[str, Any]:
+    if mode == "here":  # the same import, its reading done in this process
+        importer.read_in_worker = importer.read_jobs  # type: ignore[assignment]
+    with SessionStore(store_dir, cleanup_after_days=None) as store:
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
+        started = time.perf_counter()
+        report = import_transcripts(store, [root])
+        seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+        started = time.perf_counter()
+        again = import_transcripts(store, [root])
+        result = {
+            "seconds": seconds,
+            "bytes": report.bytes_read,
+            "entries": report.entries_imported,
+            "sessions": report.sessions_new,
+            "bad": report.bad_lines,
+            "again": time.perf_counter() - started,
+            "unchanged": again.files_unchanged,
+        }
+    result["store_mb"] = sum(path.stat().st_size for path in store_dir.iterdir()) / 1e6
+    return result
+
+
+def child(args: argparse.Namespace) -> None:
+    """One measurement in this (fresh) process; prints it as JSON with the peak memory."""
+    root, store_dir = Path(args.child[1]), Path(args.child[2])
+    mode = args.child[0]
+    result = floor(root) if mode == "floor" else run_import(root, store_dir, mode, args.profile)
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["worker_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(mode: str, root: Path, store_dir: Path, profile: bool = False) -> dict[str, Any]:
+    shutil.rmtree(store_dir, ignore_errors=True)
+    os.sync()  # the disk's backlog (the corpus, the last store) is not this run's
+    command = [sys.executable, __file__, "--child", mode, str(root), str(store_dir)]
+    done = subprocess.run(command + (["--profile"] * profile), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    if profile:
+        print(done.stderr)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def huge_line(root: Path, megabytes: float) -> None:
+    """A session whose tool result is one line of ``megabytes`` MB, between normal lines."""
+    rng = random.Random(11)
+    session_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    lines = session_lines(rng, session_id, 20_000, "/home/dev/huge")
+    entry = json.loads(lines[4])
+    entry["message"]["content"] = [{"type": "tool_result", "tool_use_id": "t", "content": ""}]
+    blob = code_blob(rng, int(megabytes * 1e6 / 80) + 1)
+    entry["message"]["content"][0]["content"] = blob[: int(megabytes * 1e6)]
+    lines[4] = json.dumps(entry, separators=(",", ":"))
+    project = root / "projects" / "-home-dev-huge"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / f"{session_id}.jsonl").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=float, default=200.0, help="corpus size in MB (200)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the import")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each (3)")
+    parser.add_argument("--line-mb", type=float, default=32.0, help="the one huge line (32)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the first import")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
     work = Path(tempfile.mkdtemp(prefix="cs-import-bench-"))
     try:
         files, size = generate(work / "claude", args.mb)
         print(f"corpus: {files} files, {size / 1e6:.1f} MB in {work}")
-        read, seconds = floor(work / "claude")
-        floor_rate = read / 1e6 / seconds
-        print(f"(a) read + json.loads: {seconds:6.2f} s  {floor_rate:7.1f} MB/s")
-        with SessionStore(work / "store", cleanup_after_days=None) as store:
-            profiler = cProfile.Profile() if args.profile else None
-            if profiler:
-                profiler.enable()
-            started = time.perf_counter()
-            report = import_transcripts(store, [work / "claude"])
-            elapsed = time.perf_counter() - started
-            if profiler:
-                profiler.disable()
-            rate = report.bytes_read / 1e6 / elapsed
+        runs: dict[str, list[dict[str, Any]]] = {"floor": [], "worker": [], "here": []}
+        for round_number in range(args.rounds):
+            for mode in runs:
+                profile = args.profile and round_number == 0 and mode == "worker"
+                runs[mode].append(measure(mode, work / "claude", work / "store", profile))
+        floor_s = statistics.median(r["seconds"] for r in runs["floor"])
+        floor_rate = size / 1e6 / floor_s
+        print(f"median of {args.rounds} rounds, each in a fresh process:")
+        print(f"(a) read + json.loads:   {floor_s:6.2f} s  {floor_rate:7.1f} MB/s")
+        for label, mode in (("(b) import", "worker"), ("(c) import, reading here", "here")):
+            seconds = statistics.median(r["seconds"] for r in runs[mode])
+            rate = size / 1e6 / seconds
+            last = runs[mode][-1]
             print(
-                f"(b) full import:       {elapsed:6.2f} s  {rate:7.1f} MB/s  "
-                f"({report.entries_imported} entries, {report.sessions_new} sessions)"
+                f"{label + ':':27s}{seconds:6.2f} s  {rate:7.1f} MB/s  "
+                f"{rate / floor_rate:4.0%} of the floor  peak {last['peak_mb']:.0f} MB"
+                + (
+                    f" + reading process {last['worker_peak_mb']:.0f} MB"
+                    if mode == "worker"
+                    else ""
+                )
+                + f"  ({last['entries']} entries, {last['sessions']} sessions)"
             )
-            met = rate >= 120 and rate >= floor_rate / 3
-            print(
-                f"ratio import/floor: {elapsed / seconds:.2f}x slower "
-                f"({rate / floor_rate:.0%} of the floor's throughput); goal >= 120 MB/s "
-                f"and >= 1/3 of the floor: {'met' if met else 'NOT met'}"
-            )
-            started = time.perf_counter()
-            again = import_transcripts(store, [work / "claude"])
-            print(
-                f"re-import (nothing changed): {time.perf_counter() - started:.3f} s, "
-                f"{again.files_unchanged} files unchanged"
-            )
-            db = Path(store.location)
-            print(f"store size: {db.stat().st_size / 1e6:.1f} MB")
-            if profiler:
-                stats = pstats.Stats(profiler)
-                stats.sort_stats("cumulative").print_stats(25)
-                stats.sort_stats("tottime").print_stats(20)
+        seconds = statistics.median(r["seconds"] for r in runs["worker"])
+        rate = size / 1e6 / seconds
+        here = statistics.median(r["seconds"] for r in runs["here"])
+        print(f"reading in a second process: {here / seconds:.2f}x the import reading here")
+        met = rate >= 120 and rate >= floor_rate / 3
+        print(
+            f"ratio import/floor: {seconds / floor_s:.2f}x slower ({rate / floor_rate:.0%} of the "
+            f"floor's throughput); goal >= 120 MB/s and >= 1/3 of the floor: "
+            f"{'met' if met else 'NOT met'}"
+        )
+        last = runs["worker"][-1]
+        print(
+            f"re-import (nothing changed): {last['again']:.3f} s, {last['unchanged']} files "
+            f"unchanged; store size: {last['store_mb']:.1f} MB"
+        )
+        line_root = work / "huge"
+        huge_line(line_root, args.line_mb)
+        one = measure("worker", line_root, work / "huge-store")
+        print(
+            f"one line of {args.line_mb:g} MB: imported in {one['seconds']:.2f} s, peak "
+            f"{one['peak_mb']:.0f} MB ({one['entries']} entries, {one['bad']} bad)"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -79,20 +79,31 @@ def open_fresh(location: str, barrier: Any) -> None:
         store.list_sessions(limit=1)
 
 
-def import_forever(location: str, root: str) -> None:
+def _reading(reader: str) -> None:
+    """``worker``: import as a large import does (a reading process, bulk writes)."""
+    if reader == "worker":
+        from claude_sessions import importer
+
+        importer.LARGE_IMPORT_BYTES = 0
+        importer.reading.BATCH_ENTRIES = 50  # many transactions, while it still reads
+
+
+def import_forever(location: str, root: str, reader: str) -> None:
     """Import ``root`` again and again (the test kills this process)."""
     from claude_sessions import SessionStore
     from claude_sessions.importer import import_transcripts
 
+    _reading(reader)
     with SessionStore(location, cleanup_after_days=None) as store:
         while True:
             import_transcripts(store, [root])
 
 
-def import_once(location: str, root: str, barrier: Any) -> None:
+def import_once(location: str, root: str, barrier: Any, reader: str) -> None:
     from claude_sessions import SessionStore
     from claude_sessions.importer import import_transcripts
 
+    _reading(reader)
     with SessionStore(location, cleanup_after_days=None) as store:
         barrier.wait()
         import_transcripts(store, [root])

@@ -274,8 +274,11 @@ def test_batches_keep_memory_flat(store, root, monkeypatch):
         return real(batches)
 
     monkeypatch.setattr(store.core, "import_batches", spy)
-    import_transcripts(store, [root])
+    report = import_transcripts(store, [root])
     assert max(sizes) == 4 and sum(sizes) == len(entries)
+    path = project_dir(root) / f"{sid(1)}.jsonl"
+    assert report.bytes_read == path.stat().st_size  # every batch's lines counted
+    assert report.lines_read == report.entries_imported == len(entries)
 
 
 def test_small_files_commit_together(store, root, monkeypatch):

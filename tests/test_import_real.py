@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_sessions import importer
 from claude_sessions.importer import import_transcripts
 from claude_sessions.render import render_json, render_text
 
@@ -21,8 +22,11 @@ def ledger():
     return build_ledger(FIXTURES)
 
 
-@pytest.fixture
-def imported(store, tmp_path):
+@pytest.fixture(params=["here", "worker"])
+def imported(request, store, tmp_path, monkeypatch):
+    """The fixtures imported; read in this process, or in a worker as a large import is."""
+    if request.param == "worker":
+        monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
     root = tmp_path / "config"
     shutil.copytree(FIXTURES / "projects", root / "projects")
     report = import_transcripts(store, [root])

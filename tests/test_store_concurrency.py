@@ -84,23 +84,46 @@ def _assert_whole(store: SessionStore, root: Path, sessions: int) -> None:
         assert data.metadata.tags == ("imported",)
 
 
+def _readers_alive() -> list[str]:
+    """Import reading processes (importer.worker) still running on this machine."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"importer.worker import _serve" in command:
+            alive.append(proc.name)
+    return alive
+
+
 @pytest.mark.timeout(240)
-def test_an_import_killed_mid_way_resumes_without_duplicates(store_location, tmp_path):
+@pytest.mark.parametrize("reader", ["here", "worker"])
+def test_an_import_killed_mid_way_resumes_without_duplicates(store_location, tmp_path, reader):
     root = tmp_path / "claude"
     _transcripts(root, sessions=30, prompts=40)
     SessionStore(store_location, cleanup_after_days=None).close()
-    worker = SPAWN.Process(target=import_forever, args=(store_location, str(root)))
+    worker = SPAWN.Process(target=import_forever, args=(store_location, str(root), reader))
     worker.start()
     try:
         deadline = time.monotonic() + 60
         with SessionStore(store_location, cleanup_after_days=None) as watcher:
-            while time.monotonic() < deadline and len(watcher.list_sessions()) < 8:
-                time.sleep(0.02)
+            # The importer dies while it stores (here) or while its reader reads.
+            while time.monotonic() < deadline and not (
+                _readers_alive() if reader == "worker" else len(watcher.list_sessions()) >= 8
+            ):
+                time.sleep(0.005)
+        reading = _readers_alive()
         assert worker.pid is not None
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         worker.join(30)
     assert worker.exitcode == -signal.SIGKILL
+    assert bool(reading) == (reader == "worker")
+    deadline = time.monotonic() + 10  # a reading process dies with its importer
+    while _readers_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _readers_alive() == []
     with SessionStore(store_location, cleanup_after_days=None) as store:
         report = import_transcripts(store, [root])
         assert report.errors == []
@@ -110,13 +133,17 @@ def test_an_import_killed_mid_way_resumes_without_duplicates(store_location, tmp
 
 
 @pytest.mark.timeout(240)
-def test_two_imports_at_once_duplicate_nothing(store_location, tmp_path):
+@pytest.mark.parametrize("reader", ["here", "worker"])
+def test_two_imports_at_once_duplicate_nothing(store_location, tmp_path, reader):
     root = tmp_path / "claude"
     _transcripts(root, sessions=20, prompts=20)
     SessionStore(store_location, cleanup_after_days=None).close()
     barrier = SPAWN.Barrier(2)
     _run_all(
-        [SPAWN.Process(target=import_once, args=(store_location, str(root), barrier)) for _ in "ab"]
+        [
+            SPAWN.Process(target=import_once, args=(store_location, str(root), barrier, reader))
+            for _ in "ab"
+        ]
     )
     with SessionStore(store_location, cleanup_after_days=None) as store:
         _assert_whole(store, root, 20)

@@ -9,17 +9,22 @@ every entry verbatim into the store, so the history outlives the files.
 - Streaming: files are read line by line and stored in batches, so memory
   stays flat whatever the file size.
 - Crash-safe and incremental: each batch is stored in one transaction with
-  the file's new position (``import_files`` in the store), so an import
-  killed at any point resumes where it stopped; a file whose size and mtime
-  did not change is skipped, one that only grew is read from where the last
-  import stopped, a rewritten one is read again (nothing is duplicated: see
-  :mod:`claude_sessions.store.imports`). Two imports at once duplicate nothing.
+  the file's new position (``import_files`` in the store; small files'
+  batches share one), so an import killed at any point resumes where it
+  stopped; a file whose size and mtime did not change is skipped, one that
+  only grew is read from where the last import stopped, a rewritten one is
+  read again (nothing is duplicated: see :mod:`claude_sessions.store.imports`).
+  Two imports at once duplicate nothing.
 - Respectful: a session the user moved to the trash is not brought back, and
   a file deleted on disk stays in the store.
 - Forgiving: a bad line (not JSON, NaN, nested too deep, ...) is counted
   with its reason, never fatal; so are unknown entry types.
 - Forks: a ``--fork-session`` transcript copies its origin's entries (same
   uuids). Origins are imported first, so the store links the fork.
+- Fast when large: an import with more than :data:`LARGE_IMPORT_BYTES` to
+  read parses in a second process (:mod:`.worker`) while this one stores,
+  and SQLite checkpoints its log in a thread meanwhile
+  (``SessionStore.bulk_writes``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..claude_config import claude_config_dir
 from ..exceptions import InvalidInputError
-from ..store.imports import FileBatch, FileState, Landed, prepare
+from ..store.imports import FileBatch, FileState, Landed
 from . import reading
 from .discovery import (
     Found,
@@ -47,7 +52,8 @@ from .discovery import (
     origins_first,
     session_files,
 )
-from .reading import KNOWN_ENTRY_TYPES, ImportProgress, ImportReport, read_batches
+from .reading import KNOWN_ENTRY_TYPES, ImportProgress, ImportReport
+from .worker import Failed, Job, Read, read_in_worker, read_jobs
 
 if TYPE_CHECKING:
     from ..store import SessionStore
@@ -65,7 +71,8 @@ __all__ = [
 ]
 
 _HEAD_BYTES = 4096
-BULK_BYTES = 32 * 1024 * 1024  # an import this large writes with store.bulk_writes()
+# An import this large reads in a second process and writes with store.bulk_writes().
+LARGE_IMPORT_BYTES = 32 * 1024 * 1024
 
 
 def head_hash(path: Path, length: int) -> str:
@@ -111,6 +118,18 @@ class _Session:
     touched: bool = False
 
 
+@dataclass
+class _File:
+    """A file being imported: what the store knows of it, and how far it is read."""
+
+    item: TranscriptFile
+    stat: os.stat_result
+    source: str
+    session: _Session
+    heads: _Heads
+    position: int
+
+
 class _Pending(NamedTuple):
     batch: FileBatch
     session: _Session
@@ -143,40 +162,51 @@ class _Run:
                 )
             )
 
-    def file(self, item: TranscriptFile) -> None:
-        store, report = self.store, self.report
+    def standing(self, item: TranscriptFile) -> _File | None:
+        """The file to read and from where; ``None`` when there is nothing to read."""
         path = item.path
         stat = path.stat()
         source = source_name(path)
-        session = self.sessions.setdefault(item.session_id, _Session())
+        store = self.store
         state, previous = store.run(
             store.core.file_standing(item.session_id, item.project_key, source)
         )
         if state == "trashed":
-            report.skipped.append(f"{path}: its session is in the trash")
-            return
+            self.report.skipped.append(f"{path}: its session is in the trash")
+            return None
         start = _start(previous, stat, path, state)
         if start is None:
-            report.files_unchanged += 1
+            self.report.files_unchanged += 1
+            return None
+        session = self.sessions.setdefault(item.session_id, _Session())
+        return _File(item, stat, source, session, _Heads(path), start)
+
+    def land(self, file: _File, read: Read | Failed) -> None:
+        """Queue a batch of the file for storing (or report why it could not be read)."""
+        if isinstance(read, Failed):
+            self.report.errors.append(f"{file.item.path}: {read.error}")
             return
-        position = start
-        heads = _Heads(path)
-        for batch in read_batches(path, start, report):
-            # Each batch lands with the file's new position; the last one also records
-            # the size and time the file had when it was read.
-            size = stat.st_size if batch.last else -1
-            state_after = FileState(size, stat.st_mtime_ns, batch.end, heads.of(batch.end))
-            lines = FileBatch(
-                item.session_id,
-                item.project_key,
-                item.subpath or "",
-                batch.lines,
-                source,
-                state_after,
-                prepare(batch.lines),
+        batch, item = read.batch, file.item
+        self.report.absorb(batch.counts)
+        # Each batch lands with the file's new position; the last one also records
+        # the size and time the file had when it was read.
+        size = file.stat.st_size if batch.last else -1
+        state = FileState(size, file.stat.st_mtime_ns, batch.end, file.heads.of(batch.end))
+        lines = FileBatch(
+            item.session_id,
+            item.project_key,
+            item.subpath or "",
+            batch.lines,
+            file.source,
+            state,
+            read.prepared,
+        )
+        self.add(
+            _Pending(
+                lines, file.session, batch.end - file.position, None if batch.last else item.path
             )
-            self.add(_Pending(lines, session, batch.end - position, None if batch.last else path))
-            position = batch.end
+        )
+        file.position = batch.end
 
     def add(self, pending: _Pending) -> None:
         """Queue a batch; small files' batches commit together, in one transaction."""
@@ -254,14 +284,25 @@ def import_found(
     for item in found.files:
         with contextlib.suppress(OSError):
             run.bytes_total += item.path.stat().st_size
-    # A hook's import of one session must not pay for a checkpoint thread.
-    bulk = store.bulk_writes() if run.bytes_total >= BULK_BYTES else contextlib.nullcontext()
+    files: list[_File] = []
+    for item in origins_first(found.files):
+        try:
+            planned = run.standing(item)
+        except (InvalidInputError, OSError) as error:
+            report.errors.append(f"{item.path}: {error}")
+            continue
+        if planned is not None:
+            files.append(planned)
+    jobs = [Job(file.item.path, file.position) for file in files]
+    # A hook's import of one session, or an import that finds little new, pays for
+    # neither a reading process nor a checkpoint thread.
+    to_read = sum(max(file.stat.st_size - file.position, 0) for file in files)
+    large = bool(jobs) and to_read >= LARGE_IMPORT_BYTES
+    reads = read_in_worker(jobs) if large and (os.cpu_count() or 1) > 1 else read_jobs(jobs)
+    bulk = store.bulk_writes() if large else contextlib.nullcontext()
     with bulk, _collector_paused():
-        for item in origins_first(found.files):
-            try:
-                run.file(item)
-            except (InvalidInputError, OSError) as error:
-                report.errors.append(f"{item.path}: {error}")
+        for read in reads:
+            run.land(files[read.job], read)
         run.flush()
     every = {f.session_id for f in found.files}
     report.sessions_new = sum(1 for s in run.sessions.values() if s.new)

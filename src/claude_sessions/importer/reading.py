@@ -97,6 +97,19 @@ class ImportReport:
     def mb_per_second(self) -> float:
         return self.bytes_read / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
+    def absorb(self, counts: ImportReport) -> None:
+        """Add what reading lines counted in ``counts`` (another process's, say)."""
+        self.lines_read += counts.lines_read
+        self.bytes_read += counts.bytes_read
+        self.bad_lines += counts.bad_lines
+        self.repaired_lines += counts.repaired_lines
+        for mine, theirs in (
+            (self.bad_reasons, counts.bad_reasons),
+            (self.unknown_types, counts.unknown_types),
+        ):
+            for name, count in theirs.items():
+                mine[name] = mine.get(name, 0) + count
+
     def bad(self, reason: str) -> None:
         self.bad_lines += 1
         self.bad_reasons[reason] = self.bad_reasons.get(reason, 0) + 1
@@ -165,16 +178,19 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
 
 
 class Batch(NamedTuple):
-    """Lines read, the file position after them, and whether the file ends there."""
+    """Lines read, the file position after them, whether the file ends there, and what
+    reading them counted (lines, bytes, bad lines and why, unknown entry types)."""
 
     lines: list[Line]
     end: int
     last: bool
+    counts: ImportReport
 
 
-def read_batches(path: Path, start: int, report: ImportReport) -> Iterator[Batch]:
+def read_batches(path: Path, start: int) -> Iterator[Batch]:
     """The lines from ``start`` on, in batches; the last batch (``last``, perhaps with
     no lines) ends where the complete lines end."""
+    counts = ImportReport()
     batch: list[Line] = []
     batch_bytes = bytes_read = lines_read = 0
     offset = start
@@ -189,21 +205,18 @@ def read_batches(path: Path, start: int, report: ImportReport) -> Iterator[Batch
                 if raw[-1] != 10 and not _complete(stripped):  # 10: a newline
                     break  # a truncated last line (the CLI may be writing it): read it again
                 lines_read += 1
-                line = parse_line(stripped, offset, report)
+                line = parse_line(stripped, offset, counts)
                 if line is not None:
                     batch.append(line)
                     batch_bytes += size
             bytes_read += size
             offset += size
             if len(batch) >= limit_entries or batch_bytes >= limit_bytes:
-                report.bytes_read += bytes_read
-                report.lines_read += lines_read
-                bytes_read = lines_read = 0
-                yield Batch(batch, offset, False)
-                batch, batch_bytes = [], 0
-    report.bytes_read += bytes_read
-    report.lines_read += lines_read
-    yield Batch(batch, offset, True)
+                counts.bytes_read, counts.lines_read = bytes_read, lines_read
+                yield Batch(batch, offset, False, counts)
+                counts, batch, batch_bytes, bytes_read, lines_read = ImportReport(), [], 0, 0, 0
+    counts.bytes_read, counts.lines_read = bytes_read, lines_read
+    yield Batch(batch, offset, True, counts)
 
 
 def _complete(line: bytes) -> bool:

@@ -140,12 +140,19 @@ def entry_text(entry: Mapping[str, Any]) -> str:
     kind = entry.get("type")
     if kind == "summary":
         return _str(entry.get("summary")) or ""
-    if kind not in ("user", "assistant"):
+    if kind != "user" and kind != "assistant":
         return ""
-    return "\n".join(
+    content = _body(entry).get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(  # an import's hot path: no intermediate list of blocks
         block["text"]
-        for block in _blocks(entry)
-        if block.get("type") == "text" and isinstance(block.get("text"), str)
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
     )
 
 

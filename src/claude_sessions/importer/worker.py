@@ -1,0 +1,285 @@
+"""Reading transcripts in a second process while this one stores them.
+
+Half of a large import is work that needs no database: reading lines, parsing
+them, merging each batch with itself and folding its metadata
+(:func:`~claude_sessions.store.imports.prepare`). A worker process does that,
+file after file, while the importing process stores the batches it sends; on
+two cores the import takes about half the time. Only this process writes the
+store, so transactions, their order and what a crash leaves are the same as
+when one process does everything.
+
+- The worker is ``python -m claude_sessions.importer.worker``, not a
+  ``multiprocessing`` child: no start method re-runs the user's ``__main__``.
+- Jobs go to its stdin and batches come back on its stdout, pickled (both
+  ends are this package). Lines travel as text, without their parsed form,
+  which the store parses again only for a line it must compare.
+- The pipe holds about one batch: the worker reads ahead of the store by one.
+- It leads its own process group (Ctrl-C is this process's to handle) and,
+  on Linux, dies with its parent (:mod:`claude_sessions.child_lifetime`).
+- When it cannot start or stops half-way, the import reads the rest itself,
+  from the last batch it received.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from itertools import repeat
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from ..store.derive import BatchFacts
+from ..store.entries import Merge, NewEntry
+from ..store.imports import Line, Prepared, prepare
+from . import reading
+from .reading import Batch, ImportReport, read_batches
+
+log = logging.getLogger("claude_sessions.importer")
+
+
+class Job(NamedTuple):
+    """Read ``path`` from byte ``start`` on."""
+
+    path: Path
+    start: int
+
+
+class Read(NamedTuple):
+    """One batch of a job's file, prepared."""
+
+    job: int  # its index among the jobs
+    batch: Batch
+    prepared: Prepared
+
+
+class Failed(NamedTuple):
+    """A job's file could not be read further (what its unfinished batch held is not
+    counted: it is not stored either)."""
+
+    job: int
+    error: str
+
+
+def read_jobs(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
+    """Each job's batches, in order, prepared in this process."""
+    for index, job in enumerate(jobs):
+        yield from _read_job(index, job)
+
+
+def _read_job(index: int, job: Job) -> Iterator[Read | Failed]:
+    try:
+        for batch in read_batches(job.path, job.start):
+            yield Read(index, batch, prepare(batch.lines))
+    except OSError as error:
+        yield Failed(index, str(error))
+
+
+def read_in_worker(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
+    """:func:`read_jobs`, from a worker process; in this one for what it did not send."""
+    resume = 0, -1  # the job the next batch is of, and its offset (-1: the job's start)
+    try:
+        with _Worker(jobs) as worker:
+            for item in worker:
+                yield item
+                if isinstance(item, Failed) or item.batch.last:
+                    resume = item.job + 1, -1
+                else:
+                    resume = item.job, item.batch.end
+            return
+    except _WorkerError as error:
+        log.warning("the import reads on in this process: %s", error)
+    index, offset = resume
+    for position in range(index, len(jobs)):
+        job = jobs[position]
+        start = offset if position == index and offset >= 0 else job.start
+        yield from _read_job(position, job._replace(start=start))
+
+
+_WORKER_MAIN = (
+    "import sys; from claude_sessions.importer.worker import _serve; "
+    "_serve(sys.stdin.buffer, sys.stdout.fileno())"
+)
+
+
+class _WorkerError(Exception):
+    """The worker process could not start, or stopped before it finished."""
+
+
+class _Worker:
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        from ..child_lifetime import spawn_options
+
+        # What it says on stderr, for the warning if it fails (closed in close()).
+        self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_MAIN],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._errors,
+                env=env,
+                **spawn_options(),
+            )
+            assert self._process.stdin is not None
+            settings = (reading.BATCH_ENTRIES, reading.BATCH_BYTES)
+            pickle.dump((settings, list(jobs)), self._process.stdin, pickle.HIGHEST_PROTOCOL)
+            self._process.stdin.close()
+        except (OSError, pickle.PickleError) as error:
+            self.close()
+            raise _WorkerError(f"the reading process did not start: {error}") from None
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Read | Failed]:
+        assert self._process.stdout is not None
+        while True:
+            try:
+                item = pickle.load(self._process.stdout)
+            except Exception as error:  # EOF, a broken pipe or a garbled message
+                raise _WorkerError(self._why(error)) from None
+            if item is None:
+                return
+            yield _parsed_later(item)
+
+    def _why(self, error: BaseException) -> str:
+        self._process.kill()
+        code = self._process.wait()
+        self._errors.seek(0)
+        lines = self._errors.read().decode(errors="replace").strip().splitlines()
+        said = f": {lines[-1]}" if lines else ""
+        return f"the reading process stopped (exit code {code}, {type(error).__name__}){said}"
+
+    def close(self) -> None:
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+        self._errors.close()
+
+
+def _serve(source: IO[bytes], sink: int) -> None:
+    """The worker's side: jobs from ``source``, prepared batches to the pipe ``sink``.
+
+    A thread sends: each batch is written whole, in one call that needs no lock,
+    while the next ones are prepared, up to :data:`AHEAD_BYTES` of them (the store
+    commits small files' batches together and reads none meanwhile).
+    """
+    gc.disable()  # parsed JSON holds no cycles (see importer._collector_paused)
+    (entries, size), jobs = pickle.load(source)
+    reading.BATCH_ENTRIES, reading.BATCH_BYTES = entries, size
+    outbox = _Outbox()
+    sender = threading.Thread(target=_send, args=(outbox, sink), daemon=True)
+    sender.start()
+    for item in read_jobs(jobs):
+        outbox.put(pickle.dumps(_unparsed(item), pickle.HIGHEST_PROTOCOL))
+    outbox.put(pickle.dumps(None))
+    outbox.put(b"")
+    sender.join()
+
+
+AHEAD_BYTES = 32 * 1024 * 1024
+
+
+class _Outbox:
+    """Payloads waiting to be sent, at most :data:`AHEAD_BYTES` of them (and one more)."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[bytes] = deque()
+        self._bytes = 0
+        self._changed = threading.Condition()
+
+    def put(self, payload: bytes) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._bytes <= AHEAD_BYTES)
+            self._waiting.append(payload)
+            self._bytes += len(payload)
+            self._changed.notify_all()
+
+    def get(self) -> bytes:
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._waiting))
+            payload = self._waiting.popleft()
+            self._bytes -= len(payload)
+            self._changed.notify_all()
+            return payload
+
+
+def _send(outbox: _Outbox, sink: int) -> None:
+    while payload := outbox.get():  # b"": all sent
+        view = memoryview(payload)
+        try:
+            while view:
+                view = view[os.write(sink, view) :]
+        except OSError:  # the importing process went away: nobody to prepare for
+            os._exit(0)
+
+
+class _Sent(NamedTuple):
+    """A :class:`Read` as it crosses the pipe: its lines as columns of plain values,
+    without their parsed entries (the store parses again only what it must compare)."""
+
+    job: int
+    end: int
+    last: bool
+    offsets: list[int]
+    uuids: list[str | None]
+    texts: list[str]
+    keys: list[str | None]  # the prepared merge's new entries: key, and their line
+    picks: list[int]
+    duplicates: int
+    conflicts: int
+    facts: BatchFacts
+    counts: ImportReport
+
+
+def _unparsed(item: Read | Failed) -> _Sent | Failed:
+    if isinstance(item, Failed):
+        return item
+    lines, (merge, conflicts, facts) = item.batch.lines, item.prepared
+    where = {id(line.text): index for index, line in enumerate(lines)}
+    return _Sent(
+        item.job,
+        item.batch.end,
+        item.batch.last,
+        [line.offset for line in lines],
+        [line.uuid for line in lines],
+        [line.text for line in lines],
+        [entry.key for entry in merge.new],
+        [where[id(entry.text)] for entry in merge.new],
+        merge.duplicates,
+        conflicts,
+        facts,
+        item.batch.counts,
+    )
+
+
+def _parsed_later(sent: _Sent | Failed) -> Read | Failed:
+    """The :class:`Read` a :class:`_Sent` stands for."""
+    if isinstance(sent, Failed):
+        return sent
+    texts = sent.texts
+    lines = list(map(Line, sent.offsets, repeat(None), texts, sent.uuids))
+    new = [
+        NewEntry(seq, key, None, texts[pick])
+        for seq, (key, pick) in enumerate(zip(sent.keys, sent.picks, strict=True))
+    ]
+    merge = Merge(new, {}, sent.duplicates)
+    batch = Batch(lines, sent.end, sent.last, sent.counts)
+    return Read(sent.job, batch, Prepared(merge, sent.conflicts, sent.facts))
