@@ -109,26 +109,22 @@ def merge_lines(
     conflicts = 0
     seq = next_seq
     for line in lines:
-        uuid = line.uuid
+        uuid, entry = line.uuid, parsed(line.entry, line.text)
         key = uuid if uuid is not None else f"@{line.offset}"
         held = pending.get(key, stored.get(key))
-        if (
-            held is not None
-            and uuid is not None
-            and not same_entry(held, parsed(line.entry, line.text))
-        ):
+        if held is not None and uuid is not None and not same_entry(held, entry):
             key = f"{uuid}@{line.offset}"
             held = pending.get(key, stored.get(key))
             if held is None:
                 conflicts += 1
         if held is not None:
-            if same_entry(held, parsed(line.entry, line.text)) or key in pending:
+            if same_entry(held, entry) or key in pending:
                 merge.duplicates += 1
             else:  # the file was rewritten: this line replaces what stood there
                 merge.replaced[key] = line.text
             continue
-        pending[key] = parsed(line.entry, line.text)
-        merge.new.append(NewEntry(seq, key, line.entry, line.text))
+        pending[key] = entry
+        merge.new.append(NewEntry(seq, key, entry, line.text))
         seq += 1
     return merge, conflicts
 
@@ -149,7 +145,7 @@ class Prepared(NamedTuple):
 
 def prepare(lines: Sequence[Line]) -> Prepared:
     merge, conflicts = merge_lines(lines, {}, 0)
-    return Prepared(merge, conflicts, facts_of([item.entry for item in merge.new]))  # type: ignore[misc]
+    return Prepared(merge, conflicts, facts_of([parsed(e.entry, e.text) for e in merge.new]))
 
 
 class FileBatch(NamedTuple):
@@ -176,7 +172,12 @@ def import_batches(
 
 def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float) -> Op[Landed]:
     """Store a batch of one file's lines and the file's new position."""
-    session_id, project_key, subpath, lines = batch[:4]
+    session_id, project_key, subpath, lines = (
+        batch.session_id,
+        batch.project_key,
+        batch.subpath,
+        batch.lines,
+    )
     yield from d.lock(session_id)
     row = yield from find_live(d, session_id, project_key)
     created = row is None
@@ -198,11 +199,10 @@ def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float) -> Op[La
                     [e._replace(seq=e.seq + next_seq) for e in merge.new], {}, merge.duplicates
                 )
         else:
-            whole = [line._replace(entry=parsed(line.entry, line.text)) for line in lines]
             merge, conflicts = yield from _merge_stored(
-                d, row.ref, subpath, whole, stored, next_seq
+                d, row.ref, subpath, lines, stored, next_seq
             )
-            facts = None
+            facts = None  # worked out from the merged entries
         if subpath:
             yield from apply_subagent(d, row, subpath, merge, now, facts=facts)
         else:
