@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from claude_sessions import SessionStore, importer
-from claude_sessions.importer import import_transcripts, worker
+from claude_sessions.importer import import_transcripts, reading, worker
 
 from .transcript_samples import conversation, fork_of, project_dir, sid, write
 
@@ -167,14 +167,14 @@ def test_an_unreadable_file_is_reported_and_the_rest_imported(
     every_kind_of_line, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
-    real = worker.read_batches
+    real = reading.read_batches
 
     def refuse_one(path: Path, start: int) -> Any:
         if path.name == f"{sid(2)}.jsonl":
             raise PermissionError(13, "Permission denied", str(path))
         return real(path, start)
 
-    monkeypatch.setattr(worker, "read_batches", refuse_one)
+    monkeypatch.setattr(reading, "read_batches", refuse_one)
     monkeypatch.setattr(worker.sys, "executable", "/nonexistent")  # read here: the patch applies
     with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
         report = import_transcripts(store, [every_kind_of_line])

@@ -52,8 +52,7 @@ from .discovery import (
     origins_first,
     session_files,
 )
-from .reading import KNOWN_ENTRY_TYPES, ImportProgress, ImportReport
-from .worker import Failed, Job, Read, read_in_worker, read_jobs
+from .reading import KNOWN_ENTRY_TYPES, Failed, ImportProgress, ImportReport, Job, Read, read_jobs
 
 if TYPE_CHECKING:
     from ..store import SessionStore
@@ -298,7 +297,12 @@ def import_found(
     # neither a reading process nor a checkpoint thread.
     to_read = sum(max(file.stat.st_size - file.position, 0) for file in files)
     large = bool(jobs) and to_read >= LARGE_IMPORT_BYTES
-    reads = read_in_worker(jobs) if large and (os.cpu_count() or 1) > 1 else read_jobs(jobs)
+    if large and (os.cpu_count() or 1) > 1:
+        from .worker import read_in_worker  # a process: what a hook never pays for
+
+        reads = read_in_worker(jobs)
+    else:
+        reads = read_jobs(jobs)
     bulk = store.bulk_writes() if large else contextlib.nullcontext()
     with bulk, _collector_paused():
         for read in reads:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ..store.entries import MAX_DEPTH
-from ..store.imports import Line
+from ..store.imports import Line, Prepared, prepare
 
 BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024
@@ -226,3 +226,40 @@ def _complete(line: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+class Job(NamedTuple):
+    """Read ``path`` from byte ``start`` on."""
+
+    path: Path
+    start: int
+
+
+class Read(NamedTuple):
+    """One batch of a job's file, prepared."""
+
+    job: int  # its index among the jobs
+    batch: Batch
+    prepared: Prepared
+
+
+class Failed(NamedTuple):
+    """A job's file could not be read further (what its unfinished batch held is not
+    counted: it is not stored either)."""
+
+    job: int
+    error: str
+
+
+def read_jobs(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
+    """Each job's batches, in order, prepared in this process."""
+    for index, job in enumerate(jobs):
+        yield from read_job(index, job)
+
+
+def read_job(index: int, job: Job) -> Iterator[Read | Failed]:
+    try:
+        for batch in read_batches(job.path, job.start):
+            yield Read(index, batch, prepare(batch.lines))
+    except OSError as error:
+        yield Failed(index, str(error))

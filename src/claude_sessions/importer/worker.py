@@ -3,17 +3,19 @@
 Half of a large import is work that needs no database: reading lines, parsing
 them, merging each batch with itself and folding its metadata
 (:func:`~claude_sessions.store.imports.prepare`). A worker process does that,
-file after file, while the importing process stores the batches it sends; on
-two cores the import takes about half the time. Only this process writes the
-store, so transactions, their order and what a crash leaves are the same as
-when one process does everything.
+file after file, while the importing process stores the batches it sends, so
+the two halves overlap where a core is free for each (on two cores, which
+SQLite's checkpoint thread shares too, the gain is small: see
+``bench/import.py``). Only this process writes the store, so transactions,
+their order and what a crash leaves are the same as when one process does
+everything.
 
-- The worker is ``python -m claude_sessions.importer.worker``, not a
-  ``multiprocessing`` child: no start method re-runs the user's ``__main__``.
+- The worker runs ``python -c`` with this module's :func:`_serve`, not as a
+  ``multiprocessing`` child: no start method runs the user's ``__main__`` again.
 - Jobs go to its stdin and batches come back on its stdout, pickled (both
   ends are this package). Lines travel as text, without their parsed form,
   which the store parses again only for a line it must compare.
-- The pipe holds about one batch: the worker reads ahead of the store by one.
+- It reads ahead of the store by up to :data:`AHEAD_BYTES`.
 - It leads its own process group (Ctrl-C is this process's to handle) and,
   on Linux, dies with its parent (:mod:`claude_sessions.child_lifetime`).
 - When it cannot start or stops half-way, the import reads the rest itself,
@@ -38,48 +40,11 @@ from typing import IO, NamedTuple
 
 from ..store.derive import BatchFacts
 from ..store.entries import Merge, NewEntry
-from ..store.imports import Line, Prepared, prepare
+from ..store.imports import Line, Prepared
 from . import reading
-from .reading import Batch, ImportReport, read_batches
+from .reading import Batch, Failed, ImportReport, Job, Read, read_job, read_jobs
 
 log = logging.getLogger("claude_sessions.importer")
-
-
-class Job(NamedTuple):
-    """Read ``path`` from byte ``start`` on."""
-
-    path: Path
-    start: int
-
-
-class Read(NamedTuple):
-    """One batch of a job's file, prepared."""
-
-    job: int  # its index among the jobs
-    batch: Batch
-    prepared: Prepared
-
-
-class Failed(NamedTuple):
-    """A job's file could not be read further (what its unfinished batch held is not
-    counted: it is not stored either)."""
-
-    job: int
-    error: str
-
-
-def read_jobs(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
-    """Each job's batches, in order, prepared in this process."""
-    for index, job in enumerate(jobs):
-        yield from _read_job(index, job)
-
-
-def _read_job(index: int, job: Job) -> Iterator[Read | Failed]:
-    try:
-        for batch in read_batches(job.path, job.start):
-            yield Read(index, batch, prepare(batch.lines))
-    except OSError as error:
-        yield Failed(index, str(error))
 
 
 def read_in_worker(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
@@ -100,7 +65,7 @@ def read_in_worker(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
     for position in range(index, len(jobs)):
         job = jobs[position]
         start = offset if position == index and offset >= 0 else job.start
-        yield from _read_job(position, job._replace(start=start))
+        yield from read_job(position, job._replace(start=start))
 
 
 _WORKER_MAIN = (

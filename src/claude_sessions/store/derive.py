@@ -5,8 +5,9 @@ dict kept beside the session) and a batch of new entries, so appending a
 batch never re-reads the transcript. A full recompute is ``fold(None, all)``.
 A batch also folds on its own (:func:`batch_state`, knowing nothing stored)
 and :func:`combine` adds it to a stored state exactly as folding it in would:
-an import folds where it reads, in another process. Subagent transcripts fold into their own state (``state["sub"]``), so a
-session's figures keep its main transcript and its subagents apart.
+an import folds where it reads, in another process. Subagent transcripts
+fold into their own state (``state["sub"]``), so a session's figures keep
+its main transcript and its subagents apart.
 Whichever path wrote the entries (``save_session`` with stream-json messages,
 ``append_messages`` with CLI transcript entries, the official SDK's mirror,
 an import), the same rules apply:

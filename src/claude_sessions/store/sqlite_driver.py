@@ -48,7 +48,6 @@ T = TypeVar("T")
 log = logging.getLogger("claude_sessions.store")
 
 BUSY_TIMEOUT_SECONDS = 30.0
-PAGE_SIZE = 16384
 # Checkpoint every 64 MB of log instead of SQLite's 1,000 pages: an import writes
 # hundreds of MB, and each checkpoint syncs the file; the log is cut back after each one.
 CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -189,10 +188,6 @@ class SQLiteDriver:
     def _to_wal(conn: sqlite3.Connection) -> None:
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":  # WAL is a property of the file: set once
-            # A new file takes this page size (an existing one keeps its own): most
-            # entries are a few KB, and bigger pages write an import's log in a
-            # quarter of the frames.
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
 
     @staticmethod
