@@ -4,11 +4,13 @@
     python bench/import.py --mb 50 --rounds 1 --profile
 
 Each round, each in a fresh process: (a) the floor: read every line and
-``json.loads`` it; (b) ``import_transcripts`` into a fresh store as it runs
-(a large import reads in a second process); (c) the same with the reading
+``json.loads`` it; (b) SQLite alone: every line, unparsed, inserted into a
+table shaped like the store's entries (what storing costs before any of the
+import's own work); (c) ``import_transcripts`` into a fresh store as it runs
+(a large import reads in a second process); (d) the same with the reading
 done in the importing process. Prints the medians, MB/s, each import's ratio
 to the floor measured in the same run, and peak memory (the importing
-process, and its reading process). Goal: (b) >= 120 MB/s and at least a
+process, and its reading process). Goal: (c) >= 120 MB/s and at least a
 third of the floor's throughput, durability kept (synchronous=NORMAL), under
 200 MB. Then: importing again with nothing changed, and one file whose single
 line is --line-mb MB (its peak memory).
@@ -24,6 +26,7 @@ import pstats
 import random
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -239,6 +242,40 @@ def floor(root: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "bytes": size}
 
 
+def insert_floor(root: Path, store_dir: Path) -> dict[str, Any]:
+    """SQLite alone: every line, unparsed, into a table shaped like the store's entries
+    (its two indexes), 5,000 rows a transaction, WAL, synchronous=NORMAL."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(store_dir / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(
+        "CREATE TABLE entries (id INTEGER PRIMARY KEY, session_ref INTEGER NOT NULL, "
+        "subpath TEXT NOT NULL, seq INTEGER NOT NULL, entry_key TEXT, data TEXT NOT NULL, "
+        "UNIQUE (session_ref, subpath, seq))"
+    )
+    db.execute("CREATE UNIQUE INDEX entries_by_key ON entries (session_ref, subpath, entry_key)")
+    started = time.perf_counter()
+    size = 0
+    rows: list[tuple[int, str, int, str, str]] = []
+    for ref, path in enumerate(sorted(root.glob("projects/*/*.jsonl"))):
+        with path.open("rb") as handle:
+            for seq, line in enumerate(handle):
+                size += len(line)
+                rows.append((ref, "", seq, str(seq), line.rstrip(b"\n").decode()))
+                if len(rows) == 5000:
+                    db.execute("BEGIN IMMEDIATE")
+                    db.executemany("INSERT INTO entries VALUES (NULL, ?, ?, ?, ?, ?)", rows)
+                    db.execute("COMMIT")
+                    rows.clear()
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany("INSERT INTO entries VALUES (NULL, ?, ?, ?, ?, ?)", rows)
+    db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return {"seconds": seconds, "bytes": size}
+
+
 def run_import(root: Path, store_dir: Path, mode: str, profile: bool) -> dict[str, Any]:
     if mode == "here":  # the same import, its reading done in this process
         worker.read_in_worker = importer.read_jobs  # type: ignore[assignment]
@@ -271,7 +308,12 @@ def child(args: argparse.Namespace) -> None:
     """One measurement in this (fresh) process; prints it as JSON with the peak memory."""
     root, store_dir = Path(args.child[1]), Path(args.child[2])
     mode = args.child[0]
-    result = floor(root) if mode == "floor" else run_import(root, store_dir, mode, args.profile)
+    if mode == "floor":
+        result = floor(root)
+    elif mode == "insert":
+        result = insert_floor(root, store_dir)
+    else:
+        result = run_import(root, store_dir, mode, args.profile)
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["worker_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
@@ -321,7 +363,8 @@ def main() -> None:
     try:
         files, size = generate(work / "claude", args.mb)
         print(f"corpus: {files} files, {size / 1e6:.1f} MB in {work}")
-        runs: dict[str, list[dict[str, Any]]] = {"floor": [], "worker": [], "here": []}
+        modes = ("floor", "insert", "worker", "here")
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
         for round_number in range(args.rounds):
             for mode in runs:
                 profile = args.profile and round_number == 0 and mode == "worker"
@@ -330,7 +373,12 @@ def main() -> None:
         floor_rate = size / 1e6 / floor_s
         print(f"median of {args.rounds} rounds, each in a fresh process:")
         print(f"(a) read + json.loads:   {floor_s:6.2f} s  {floor_rate:7.1f} MB/s")
-        for label, mode in (("(b) import", "worker"), ("(c) import, reading here", "here")):
+        insert_s = statistics.median(r["seconds"] for r in runs["insert"])
+        print(
+            f"(b) SQLite insert alone: {insert_s:6.2f} s  {size / 1e6 / insert_s:7.1f} MB/s  "
+            "(every line unparsed into an entries-shaped table)"
+        )
+        for label, mode in (("(c) import", "worker"), ("(d) import, reading here", "here")):
             seconds = statistics.median(r["seconds"] for r in runs[mode])
             rate = size / 1e6 / seconds
             last = runs[mode][-1]
@@ -354,6 +402,7 @@ def main() -> None:
             f"floor's throughput); goal >= 120 MB/s and >= 1/3 of the floor: "
             f"{'met' if met else 'NOT met'}"
         )
+        print(f"the import's time: {seconds / insert_s:.2f}x SQLite's insert alone")
         last = runs["worker"][-1]
         print(
             f"re-import (nothing changed): {last['again']:.3f} s, {last['unchanged']} files "

@@ -92,6 +92,16 @@ def test_batches_combine_in_any_grouping(first, second, third):
     assert left == fold(None, first + second + third)
 
 
+@settings(max_examples=200, deadline=None)
+@given(TRANSCRIPTS, TRANSCRIPTS, TRANSCRIPTS)
+def test_combined_batches_land_as_one_batch(stored, first, second):
+    """An import folds a batch in parts and lands the parts' combined state as one."""
+    previous = fold(None, stored)
+    parts = combine(combine(None, batch_state(first)), batch_state(second))
+    assert combine(previous, parts) == fold(previous, first + second)
+    assert combine(previous, combine(None, batch_state(first))) == fold(previous, first)
+
+
 def test_requests_without_a_message_id_are_numbered_as_if_folded_at_once():
     entry = {"type": "assistant", "message": {"model": "claude-sonnet-4-5", "usage": {}}}
     state = fold(fold(None, [entry, entry]), [entry])

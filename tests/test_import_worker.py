@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,10 @@ def every_kind_of_line(tmp_path: Path) -> Path:
     conflict = dict(odd[8])
     conflict["message"] = {"role": "user", "content": "same uuid, other words"}
     odd.insert(9, conflict)
-    lines = [json.dumps(entry) for entry in odd]
+    odd[20]["message"] = {"role": "user", "content": "caf\u00e9 \u2615 \U0001f600 \u2192 done"}
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in odd]
+    lines[21] = "  \t" + lines[21]  # indented: its text is not the line's first bytes
+    lines.append(lines[4])  # a line with a uuid again, the same: a duplicate
     lines[12:12] = [
         "not json at all",
         "[1, 2, 3]",
@@ -58,13 +62,19 @@ def every_kind_of_line(tmp_path: Path) -> Path:
 
 
 def contents(store: SessionStore) -> dict[str, Any]:
-    """Everything an import decides, without the times of the import itself."""
-    found = {}
+    """Everything an import decides, without the times of the import itself, and each
+    entry's text exactly as stored."""
+    found: dict[str, Any] = {}
     for meta in store.list_sessions():
         data = store.load_session(meta.session_id)
         record = meta.to_dict()
         record.pop("updated_at" if meta.turns == 0 else "mtime", None)
         found[meta.session_id] = (record, [m.to_dict() for m in data.messages])
+    with sqlite3.connect(store.location) as db:
+        found["rows"] = db.execute(
+            "SELECT s.session_id, e.subpath, e.seq, e.entry_key, e.data FROM entries e "
+            "JOIN sessions s ON s.id = e.session_ref ORDER BY 1, 2, 3"
+        ).fetchall()
     return found
 
 
@@ -120,6 +130,37 @@ def test_a_worker_that_cannot_start_leaves_the_reading_here(
     assert worker_stored == stored
 
 
+def test_a_file_that_changed_since_the_worker_read_it_is_read_again_here(
+    every_kind_of_line, tmp_path, monkeypatch, caplog
+):
+    """The store takes each line's text from the file: bytes that differ from those the
+    worker parsed (a rewrite in between) are never stored with what it worked out."""
+    path = project_dir(every_kind_of_line) / f"{sid(3)}.jsonl"
+    real = worker._Texts.of
+    rewritten = []
+
+    def rewrite_first(self: Any, sent: Any) -> Any:
+        if not rewritten and self._jobs[sent.job].path == path:
+            data = path.read_bytes()
+            path.write_bytes(data.replace(b"prompt 1", b"PROMPT 1"))  # the same size
+            rewritten.append(path)
+        return real(self, sent)
+
+    monkeypatch.setattr(worker._Texts, "of", rewrite_first)
+    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+    logs = caplog.at_level(logging.WARNING, logger="claude_sessions.importer")
+    with logs, SessionStore(tmp_path / "worker", cleanup_after_days=None) as store:
+        report, stored = import_transcripts(store, [every_kind_of_line]), contents(store)
+    assert rewritten and "changed while it was read" in caplog.text
+    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 1 << 40)
+    with SessionStore(tmp_path / "here", cleanup_after_days=None) as store:
+        plain, expected = import_transcripts(store, [every_kind_of_line]), contents(store)
+    same_reports(plain, report)
+    assert stored == expected
+    assert any("PROMPT 1" in row[-1] for row in stored["rows"])
+    assert not any("prompt 1" in row[-1] for row in stored["rows"])
+
+
 def test_a_worker_that_dies_half_way_is_taken_over(every_kind_of_line, tmp_path, monkeypatch):
     monkeypatch.setattr(importer.reading, "BATCH_ENTRIES", 7)  # many batches to stop between
     real = worker._Worker.__iter__
@@ -169,10 +210,10 @@ def test_an_unreadable_file_is_reported_and_the_rest_imported(
     monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
     real = reading.read_batches
 
-    def refuse_one(path: Path, start: int) -> Any:
+    def refuse_one(path: Path, start: int, **options: Any) -> Any:
         if path.name == f"{sid(2)}.jsonl":
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path, start)
+        return real(path, start, **options)
 
     monkeypatch.setattr(reading, "read_batches", refuse_one)
     monkeypatch.setattr(worker.sys, "executable", "/nonexistent")  # read here: the patch applies
@@ -197,3 +238,19 @@ def test_the_worker_runs_without_the_callers_main_module(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1" and marker.read_text() == "x"
+
+
+@pytest.mark.parametrize("fold_lines", [1, 2, 3, 7])
+def test_batches_folded_in_parts_store_what_whole_ones_do(
+    every_kind_of_line, tmp_path, monkeypatch, fold_lines
+):
+    """Repeated and conflicting lines fall in different parts of a batch, and the
+    parts' combined facts are the batch's."""
+    with SessionStore(tmp_path / "whole", cleanup_after_days=None) as store:
+        whole = import_transcripts(store, [every_kind_of_line]), contents(store)
+    monkeypatch.setattr(reading, "FOLD_LINES", fold_lines)
+    with SessionStore(tmp_path / "parts", cleanup_after_days=None) as store:
+        parts = import_transcripts(store, [every_kind_of_line]), contents(store)
+    same_reports(whole[0], parts[0])
+    assert parts[1] == whole[1]
+    assert whole[0].duplicates == 1 and whole[0].conflicts == 1

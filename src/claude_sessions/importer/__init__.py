@@ -72,6 +72,15 @@ __all__ = [
 _HEAD_BYTES = 4096
 # An import this large reads in a second process and writes with store.bulk_writes().
 LARGE_IMPORT_BYTES = 32 * 1024 * 1024
+# The second process needs a core of its own.
+READER_CPUS = 2
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may run on (Linux)
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def head_hash(path: Path, length: int) -> str:
@@ -297,7 +306,7 @@ def import_found(
     # neither a reading process nor a checkpoint thread.
     to_read = sum(max(file.stat.st_size - file.position, 0) for file in files)
     large = bool(jobs) and to_read >= LARGE_IMPORT_BYTES
-    if large and (os.cpu_count() or 1) > 1:
+    if large and _usable_cpus() >= READER_CPUS:
         from .worker import read_in_worker  # a process: what a hook never pays for
 
         reads = read_in_worker(jobs)

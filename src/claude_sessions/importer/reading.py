@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,11 +18,12 @@ from typing import Any, NamedTuple
 import orjson
 
 from ..store.entries import MAX_DEPTH
-from ..store.imports import Line, Prepared, prepare
+from ..store.imports import Line, Prepared, Preparing
 
 BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024
 READ_BYTES = 1024 * 1024
+FOLD_LINES = 256  # lines parsed before they are merged and folded (see Preparing)
 
 KNOWN_ENTRY_TYPES = frozenset(
     {
@@ -143,8 +145,9 @@ def _careful(raw: bytes, report: ImportReport) -> tuple[Any, str]:
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite), text
 
 
-def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
-    """The entry on one (stripped, non-blank) line, or ``None`` when it is bad (counted)."""
+def parse_line(raw: bytes, offset: int, report: ImportReport) -> tuple[Line, dict[str, Any]] | None:
+    """One (stripped, non-blank) line, without its entry, and the entry; ``None`` when it
+    is bad (counted)."""
     try:
         try:
             value: Any = orjson.loads(raw)
@@ -174,26 +177,40 @@ def parse_line(raw: bytes, offset: int, report: ImportReport) -> Line | None:
         name = kind if isinstance(kind, str) else repr(kind)
         report.unknown_types[name] = report.unknown_types.get(name, 0) + 1
     uuid = value.get("uuid")
-    return Line(offset, value, text, uuid if type(uuid) is str and uuid else None)
+    return Line(offset, None, text, uuid if type(uuid) is str and uuid else None), value
 
 
 class Batch(NamedTuple):
-    """Lines read, the file position after them, whether the file ends there, and what
-    reading them counted (lines, bytes, bad lines and why, unknown entry types)."""
+    """Lines read from ``start`` to ``end``, whether the file ends there, and what reading
+    them counted (lines, bytes, bad lines and why, unknown entry types).
+
+    ``sizes`` and ``crc`` are kept only when asked for (``locate``): the bytes each
+    line's text takes in the file at its offset (-1: its text is not those bytes, as
+    read: indented or repaired), and the CRC-32 of the bytes from ``start`` to ``end``.
+    So another process can take the text from the file, and tell if it changed.
+    """
 
     lines: list[Line]
+    start: int
     end: int
     last: bool
     counts: ImportReport
+    sizes: list[int]
+    crc: int
 
 
-def read_batches(path: Path, start: int) -> Iterator[Batch]:
-    """The lines from ``start`` on, in batches; the last batch (``last``, perhaps with
-    no lines) ends where the complete lines end."""
+def read_batches(
+    path: Path, start: int, *, locate: bool = False
+) -> Iterator[tuple[Batch, Prepared]]:
+    """The lines from ``start`` on, in batches, each prepared (see :class:`Preparing`);
+    the last batch (``last``, perhaps with no lines) ends where the complete lines end."""
     counts = ImportReport()
     batch: list[Line] = []
-    batch_bytes = bytes_read = lines_read = 0
-    offset = start
+    entries: list[dict[str, Any]] = []  # those of the lines not yet folded
+    preparing = Preparing()
+    sizes: list[int] = []
+    batch_bytes = bytes_read = lines_read = crc = 0
+    offset = begun = start
     limit_entries, limit_bytes = BATCH_ENTRIES, BATCH_BYTES
     # A large buffer: the file is split into lines in far fewer, larger reads.
     with path.open("rb", buffering=READ_BYTES) as handle:
@@ -205,18 +222,35 @@ def read_batches(path: Path, start: int) -> Iterator[Batch]:
                 if raw[-1] != 10 and not _complete(stripped):  # 10: a newline
                     break  # a truncated last line (the CLI may be writing it): read it again
                 lines_read += 1
-                line = parse_line(stripped, offset, counts)
-                if line is not None:
-                    batch.append(line)
+                repaired = counts.repaired_lines if locate else 0
+                read = parse_line(stripped, offset, counts)
+                if read is not None:
+                    batch.append(read[0])
+                    entries.append(read[1])
                     batch_bytes += size
+                    if locate:
+                        verbatim = raw[0] == stripped[0] and counts.repaired_lines == repaired
+                        sizes.append(len(stripped) if verbatim else -1)
+                    if len(entries) >= FOLD_LINES:
+                        preparing.add(batch[-len(entries) :], entries)
+                        entries = []
+            if locate:
+                crc = zlib.crc32(raw, crc)
             bytes_read += size
             offset += size
             if len(batch) >= limit_entries or batch_bytes >= limit_bytes:
                 counts.bytes_read, counts.lines_read = bytes_read, lines_read
-                yield Batch(batch, offset, False, counts)
-                counts, batch, batch_bytes, bytes_read, lines_read = ImportReport(), [], 0, 0, 0
+                if entries:
+                    preparing.add(batch[-len(entries) :], entries)
+                yield Batch(batch, begun, offset, False, counts, sizes, crc), preparing.prepared()
+                counts, batch, entries, sizes = ImportReport(), [], [], []
+                preparing = Preparing()
+                batch_bytes = bytes_read = lines_read = crc = 0
+                begun = offset
     counts.bytes_read, counts.lines_read = bytes_read, lines_read
-    yield Batch(batch, offset, True, counts)
+    if entries:
+        preparing.add(batch[-len(entries) :], entries)
+    yield Batch(batch, begun, offset, True, counts, sizes, crc), preparing.prepared()
 
 
 def _complete(line: bytes) -> bool:
@@ -251,15 +285,15 @@ class Failed(NamedTuple):
     error: str
 
 
-def read_jobs(jobs: Sequence[Job]) -> Iterator[Read | Failed]:
-    """Each job's batches, in order, prepared in this process."""
+def read_jobs(jobs: Sequence[Job], *, locate: bool = False) -> Iterator[Read | Failed]:
+    """Each job's batches, in order, prepared in this process (``locate``: see :class:`Batch`)."""
     for index, job in enumerate(jobs):
-        yield from read_job(index, job)
+        yield from read_job(index, job, locate=locate)
 
 
-def read_job(index: int, job: Job) -> Iterator[Read | Failed]:
+def read_job(index: int, job: Job, *, locate: bool = False) -> Iterator[Read | Failed]:
     try:
-        for batch in read_batches(job.path, job.start):
-            yield Read(index, batch, prepare(batch.lines))
+        for batch, prepared in read_batches(job.path, job.start, locate=locate):
+            yield Read(index, batch, prepared)
     except OSError as error:
         yield Failed(index, str(error))

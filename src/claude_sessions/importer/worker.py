@@ -2,7 +2,7 @@
 
 Half of a large import is work that needs no database: reading lines, parsing
 them, merging each batch with itself and folding its metadata
-(:func:`~claude_sessions.store.imports.prepare`). A worker process does that,
+(:class:`~claude_sessions.store.imports.Preparing`). A worker process does that,
 file after file, while the importing process stores the batches it sends, so
 the two halves overlap where a core is free for each (on two cores, which
 SQLite's checkpoint thread shares too, the gain is small: see
@@ -13,13 +13,15 @@ everything.
 - The worker runs ``python -c`` with this module's :func:`_serve`, not as a
   ``multiprocessing`` child: no start method runs the user's ``__main__`` again.
 - Jobs go to its stdin and batches come back on its stdout, pickled (both
-  ends are this package). Lines travel as text, without their parsed form,
-  which the store parses again only for a line it must compare.
+  ends are this package). A batch says where each line's text lies in its
+  file, not the text: this process reads the bytes again (from the page cache)
+  and checks them against the CRC-32 of what the worker parsed (:class:`_Texts`).
+  Sending the text was half of the worker's work.
 - It reads ahead of the store by up to :data:`AHEAD_BYTES`.
 - It leads its own process group (Ctrl-C is this process's to handle) and,
   on Linux, dies with its parent (:mod:`claude_sessions.child_lifetime`).
-- When it cannot start or stops half-way, the import reads the rest itself,
-  from the last batch it received.
+- When it cannot start or stops half-way, or a file changed since it read it,
+  the import reads the rest itself, from the last batch it received.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
 from itertools import repeat
@@ -84,6 +87,7 @@ class _Worker:
 
         # What it says on stderr, for the warning if it fails (closed in close()).
         self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._texts = _Texts(jobs)
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
@@ -119,7 +123,7 @@ class _Worker:
                 raise _WorkerError(self._why(error)) from None
             if item is None:
                 return
-            yield _parsed_later(item)
+            yield _parsed_later(item, self._texts)
 
     def _why(self, error: BaseException) -> str:
         self._process.kill()
@@ -137,6 +141,7 @@ class _Worker:
         if process is not None and process.stdout is not None:
             process.stdout.close()
         self._errors.close()
+        self._texts.close()
 
 
 def _serve(source: IO[bytes], sink: int) -> None:
@@ -152,7 +157,7 @@ def _serve(source: IO[bytes], sink: int) -> None:
     outbox = _Outbox()
     sender = threading.Thread(target=_send, args=(outbox, sink), daemon=True)
     sender.start()
-    for item in read_jobs(jobs):
+    for item in read_jobs(jobs, locate=True):
         outbox.put(pickle.dumps(_unparsed(item), pickle.HIGHEST_PROTOCOL))
     outbox.put(pickle.dumps(None))
     outbox.put(b"")
@@ -198,14 +203,18 @@ def _send(outbox: _Outbox, sink: int) -> None:
 
 class _Sent(NamedTuple):
     """A :class:`Read` as it crosses the pipe: its lines as columns of plain values,
-    without their parsed entries (the store parses again only what it must compare)."""
+    without their text, which this process reads from the file (see :class:`_Texts`),
+    nor their parsed entries (the store parses again only what it must compare)."""
 
     job: int
+    start: int
     end: int
     last: bool
+    crc: int
     offsets: list[int]
+    sizes: list[int]
+    exact: dict[int, str]  # the texts of lines whose text is not the file's bytes
     uuids: list[str | None]
-    texts: list[str]
     keys: list[str | None]  # the prepared merge's new entries: key, and their line
     picks: list[int]
     duplicates: int
@@ -217,34 +226,83 @@ class _Sent(NamedTuple):
 def _unparsed(item: Read | Failed) -> _Sent | Failed:
     if isinstance(item, Failed):
         return item
-    lines, (merge, conflicts, facts) = item.batch.lines, item.prepared
+    batch, (merge, conflicts, facts) = item.batch, item.prepared
+    lines = batch.lines
     where = {id(line.text): index for index, line in enumerate(lines)}
     return _Sent(
         item.job,
-        item.batch.end,
-        item.batch.last,
+        batch.start,
+        batch.end,
+        batch.last,
+        batch.crc,
         [line.offset for line in lines],
+        batch.sizes,
+        {index: lines[index].text for index, size in enumerate(batch.sizes) if size < 0},
         [line.uuid for line in lines],
-        [line.text for line in lines],
         [entry.key for entry in merge.new],
         [where[id(entry.text)] for entry in merge.new],
         merge.duplicates,
         conflicts,
         facts,
-        item.batch.counts,
+        batch.counts,
     )
 
 
-def _parsed_later(sent: _Sent | Failed) -> Read | Failed:
+class _Texts:
+    """The texts of the lines batches name, read from their files: the reading process
+    sends where each text lies instead of the text (half of its work was sending it),
+    and the CRC-32 of what it read, so a file that changed since is never mixed in."""
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._jobs = jobs
+        self._open: tuple[int, int] | None = None  # (job, file descriptor)
+
+    def of(self, sent: _Sent) -> list[str]:
+        if not sent.offsets:
+            return []
+        path = self._jobs[sent.job].path
+        try:
+            region = os.pread(self._file(sent.job), sent.end - sent.start, sent.start)
+        except OSError as error:
+            raise _WorkerError(f"{path} could not be read again: {error}") from None
+        if len(region) != sent.end - sent.start or zlib.crc32(region) != sent.crc:
+            raise _WorkerError(f"{path} changed while it was read")
+        base, exact = sent.start, sent.exact
+        if region.isascii():  # byte positions are character positions: slice one string
+            whole = region.decode("ascii")
+            return [
+                whole[offset - base : offset - base + size] if size >= 0 else exact[index]
+                for index, (offset, size) in enumerate(zip(sent.offsets, sent.sizes, strict=True))
+            ]
+        view = memoryview(region)
+        return [
+            str(view[offset - base : offset - base + size], "utf-8") if size >= 0 else exact[index]
+            for index, (offset, size) in enumerate(zip(sent.offsets, sent.sizes, strict=True))
+        ]
+
+    def _file(self, job: int) -> int:
+        if self._open is not None and self._open[0] == job:
+            return self._open[1]
+        self.close()
+        self._open = job, os.open(self._jobs[job].path, os.O_RDONLY)
+        return self._open[1]
+
+    def close(self) -> None:
+        if self._open is not None:
+            os.close(self._open[1])
+            self._open = None
+
+
+def _parsed_later(sent: _Sent | Failed, texts: _Texts) -> Read | Failed:
     """The :class:`Read` a :class:`_Sent` stands for."""
     if isinstance(sent, Failed):
         return sent
-    texts = sent.texts
-    lines = list(map(Line, sent.offsets, repeat(None), texts, sent.uuids))
-    new = [
-        NewEntry(seq, key, None, texts[pick])
-        for seq, (key, pick) in enumerate(zip(sent.keys, sent.picks, strict=True))
-    ]
+    text = texts.of(sent)
+    lines = list(map(Line, sent.offsets, repeat(None), text, sent.uuids))
+    keys = sent.keys
+    new = list(
+        map(NewEntry, range(len(keys)), keys, repeat(None), map(text.__getitem__, sent.picks))
+    )
     merge = Merge(new, {}, sent.duplicates)
-    batch = Batch(lines, sent.end, sent.last, sent.counts)
+    batch = Batch(lines, sent.start, sent.end, sent.last, sent.counts, sent.sizes, sent.crc)
     return Read(sent.job, batch, Prepared(merge, sent.conflicts, sent.facts))

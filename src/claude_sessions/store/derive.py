@@ -229,6 +229,8 @@ def combine(previous: State | None, batch: State) -> State:
 
     So a batch is folded where it was read (an import's reading process), knowing
     nothing of what is stored, and combined with the stored state when it lands.
+    A combined state is itself a batch: a batch read in parts lands as their
+    combination (see :class:`.imports.Preparing`).
     """
     state: State = dict(previous) if previous else {}
     for old in ("usage_cost", "usage_tokens"):
@@ -283,9 +285,7 @@ def batch_state(entries: Iterable[Mapping[str, Any]]) -> State:
         kind = entry.get("type")
         if kind == "assistant":
             turns += 1
-            body = entry.get("message")
-            if not isinstance(body, dict):
-                body = {}
+            body = _body(entry)
             model = _str(body.get("model"))
             if model == SYNTHETIC_MODEL:
                 model = None
@@ -294,7 +294,7 @@ def batch_state(entries: Iterable[Mapping[str, Any]]) -> State:
             usage = body.get("usage")
             if isinstance(usage, dict):
                 counts = usage_counts(usage)
-                cost = _number(entry.get("costUSD")) if "costUSD" in entry else None
+                cost = _number(entry.get("costUSD"))
                 if cost is None:
                     price = price_for(model)
                     cost = price.cost(counts) if price is not None else None

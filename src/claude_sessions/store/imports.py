@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, NamedTuple
 
-from .derive import BatchFacts, facts_of
+from .derive import BatchFacts, State, batch_state, combine, facts_of
 from .dialect import Dialect
-from .entries import Merge, NewEntry, parsed, same_entry
+from .entries import Merge, NewEntry, decode_entry, parsed, same_entry
 from .plan import Op, Stmt
 from .writes import apply_main, apply_subagent, by_ref, find_live, stored_entries
 
@@ -143,9 +144,68 @@ class Prepared(NamedTuple):
     facts: BatchFacts
 
 
-def prepare(lines: Sequence[Line]) -> Prepared:
-    merge, conflicts = merge_lines(lines, {}, 0)
-    return Prepared(merge, conflicts, facts_of([parsed(e.entry, e.text) for e in merge.new]))
+class Preparing:
+    """A batch's :class:`Prepared`, made a few lines at a time as they are read.
+
+    Each part is merged with the parts before it and folded, and its parsed entries
+    are let go: keeping a whole batch's thousands of parsed entries until it is read
+    costs more than parsing them (memory the allocator must find anew each time, out
+    of the processor's caches), and folding parts and combining their states gives
+    the state of the whole (see :func:`.derive.combine`).
+    """
+
+    def __init__(self) -> None:
+        self._new: list[NewEntry] = []
+        self._texts: dict[str, str] = {}  # the new entries' texts by key, to compare
+        self._duplicates = 0
+        self._conflicts = 0
+        self._state: State | None = None
+        self._bodies: list[str] = []
+        self._root: dict[str, Any] | None = None
+
+    def add(self, lines: Sequence[Line], entries: Sequence[dict[str, Any]]) -> None:
+        """The next lines (read without their entries) and their parsed ``entries``."""
+        keys = [line.uuid if line.uuid is not None else f"@{line.offset}" for line in lines]
+        known = self._texts
+        if len(set(keys)) == len(keys) and known.keys().isdisjoint(keys):  # all new
+            new = list(
+                map(
+                    NewEntry,
+                    range(len(self._new), len(self._new) + len(keys)),
+                    keys,
+                    repeat(None),
+                    [line.text for line in lines],
+                )
+            )
+            folded = entries
+        else:
+            held = {key: decode_entry(known[key]) for key in known.keys() & _all_keys(lines)}
+            with_entries = [line._replace(entry=e) for line, e in zip(lines, entries, strict=True)]
+            merge, conflicts = merge_lines(with_entries, held, len(self._new))
+            self._duplicates += merge.duplicates
+            self._conflicts += conflicts
+            folded = [parsed(e.entry, e.text) for e in merge.new]
+            new = [e._replace(entry=None) for e in merge.new]
+        self._new.extend(new)
+        known.update((e.key, e.text) for e in new if e.key is not None)
+        facts = facts_of(folded)
+        self._state = combine(self._state, facts.state)
+        if facts.body:
+            self._bodies.append(facts.body)
+        if self._root is None:
+            self._root = facts.root
+
+    def prepared(self) -> Prepared:
+        state = self._state if self._state is not None else batch_state(())
+        facts = BatchFacts(state, "\n".join(self._bodies), self._root)
+        return Prepared(Merge(self._new, {}, self._duplicates), self._conflicts, facts)
+
+
+def _all_keys(lines: Sequence[Line]) -> set[str]:
+    """Every key a line may land under: its own, and the one a conflict gives it."""
+    keys = {line.uuid or f"@{line.offset}" for line in lines}
+    keys.update(f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None)
+    return keys
 
 
 class FileBatch(NamedTuple):
@@ -157,7 +217,7 @@ class FileBatch(NamedTuple):
     lines: Sequence[Line]
     source: str
     state: FileState
-    prepared: Prepared | None = None  # what prepare(lines) gave
+    prepared: Prepared | None = None  # what Preparing made of the lines
 
 
 def import_batches(
