@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from pathlib import Path
 
 import pytest
 
 from claude_sessions import Message, importer
-from claude_sessions.importer import discover, import_transcripts, source_name
+from claude_sessions.importer import discover, import_transcripts, reading, source_name
 
 from .transcript_samples import (
     PROJECT_KEY,
@@ -371,3 +372,33 @@ def test_imported_history_survives_automatic_cleanup(store, root):
     store.remove_tags(sid(1), ["imported"])
     doomed = [m.session_id for m in store.cleanup_old_sessions(max_age_days=30, dry_run=True)]
     assert sorted(doomed) == [sid(1), sid(2)]
+
+
+def test_each_line_is_kept_as_its_json_text_and_located_in_the_file(tmp_path):
+    """Whatever surrounds a line's JSON (white space, CRLF) is not part of its text, and
+    the reading process's positions name exactly the bytes of each text."""
+    lines = [
+        b'{"type":"user","uuid":"u1"}\n',
+        b'  {"type":"user","uuid":"u2"}\r\n',
+        b'{"type":"user","uuid":"u3"} \t\n',
+        '{"type":"user","uuid":"u4","text":"caf\u00e9 \u2192"}\n'.encode(),
+        b"\n",
+        b'{"type":"user","uuid":"u5","message":"caf\xe9"}\n',
+        b'{"type":"user","uuid":"u6"}',
+    ]
+    path = tmp_path / "t.jsonl"
+    data = b"".join(lines)
+    path.write_bytes(data)
+    ((batch, prepared),) = reading.read_batches(path, 0, locate=True)
+    texts = [line.text for line in batch.lines]
+    assert texts[:4] == [raw.strip().decode() for raw in lines[:4]]
+    assert json.loads(texts[4]) == {"type": "user", "uuid": "u5", "message": "caf\ufffd"}
+    assert texts[5] == '{"type":"user","uuid":"u6"}'
+    assert [e.key for e in prepared.merge.new] == ["u1", "u2", "u3", "u4", "u5", "u6"]
+    for line, size in zip(batch.lines, batch.sizes, strict=True):
+        if size >= 0:
+            assert data[line.offset : line.offset + size].decode() == line.text
+    assert batch.sizes[1] == -1 and batch.sizes[4] == -1  # indented, repaired: sent as text
+    assert batch.sizes[2] == len(lines[2].strip())
+    assert (batch.start, batch.end, batch.last) == (0, len(data), True)
+    assert batch.crc == zlib.crc32(data)
