@@ -101,6 +101,11 @@ def _set_state(d: Dialect, source: str, state: FileState) -> Stmt:
     )
 
 
+def line_key(line: Line) -> str:
+    """Where a line lands first: its uuid, or ``@<byte offset>`` without one."""
+    return line.uuid if line.uuid is not None else f"@{line.offset}"
+
+
 def merge_lines(
     lines: Sequence[Line], stored: Mapping[str, dict[str, Any]], next_seq: int
 ) -> tuple[Merge, int]:
@@ -111,7 +116,7 @@ def merge_lines(
     seq = next_seq
     for line in lines:
         uuid, entry = line.uuid, parsed(line.entry, line.text)
-        key = uuid if uuid is not None else f"@{line.offset}"
+        key = line_key(line)
         held = pending.get(key, stored.get(key))
         if held is not None and uuid is not None and not same_entry(held, entry):
             key = f"{uuid}@{line.offset}"
@@ -131,7 +136,7 @@ def merge_lines(
 
 
 def _keys(lines: Sequence[Line]) -> list[str]:
-    return sorted({line.uuid or f"@{line.offset}" for line in lines})
+    return sorted(set(map(line_key, lines)))
 
 
 class Prepared(NamedTuple):
@@ -165,7 +170,7 @@ class Preparing:
 
     def add(self, lines: Sequence[Line], entries: Sequence[dict[str, Any]]) -> None:
         """The next lines (read without their entries) and their parsed ``entries``."""
-        keys = [line.uuid if line.uuid is not None else f"@{line.offset}" for line in lines]
+        keys = list(map(line_key, lines))
         known = self._texts
         if len(set(keys)) == len(keys) and known.keys().isdisjoint(keys):  # all new
             new = list(
@@ -203,7 +208,7 @@ class Preparing:
 
 def _all_keys(lines: Sequence[Line]) -> set[str]:
     """Every key a line may land under: its own, and the one a conflict gives it."""
-    keys = {line.uuid or f"@{line.offset}" for line in lines}
+    keys = set(map(line_key, lines))
     keys.update(f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None)
     return keys
 
