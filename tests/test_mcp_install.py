@@ -18,6 +18,8 @@ from claude_sessions.mcp import install, server_entry
 
 from .mcp_samples import fill
 
+pytestmark = pytest.mark.e2e
+
 QUIET = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     "DISABLE_AUTOUPDATER": "1",
@@ -90,7 +92,17 @@ def test_install_writes_what_claude_mcp_add_writes(tmp_path, monkeypatch, home, 
         assert not (mine / ".claude.json").exists()
 
 
+def trust(home: Path, directory: Path) -> None:
+    """Mark ``directory`` trusted, as a user who ran ``claude`` there and accepted once."""
+    config = home / ".claude.json"
+    state = read(config) if config.exists() else {}
+    state.setdefault("projects", {}).setdefault(str(directory), {})["hasTrustDialogAccepted"] = True
+    config.write_text(json.dumps(state))
+
+
 def test_the_real_cli_connects_to_the_installed_server(home, store):
+    # Claude Code 2.1.337 and later check (start) MCP servers only in a trusted folder.
+    trust(home, home / "project")
     ours("mcp", "install", "--store", store)
     found = claude("mcp", "get", "claude-sessions")
     assert found.returncode == 0, found.stderr
@@ -202,3 +214,35 @@ def test_server_options_belong_after_the_subcommand(home):
     contradiction = CliRunner().invoke(cli, ["--read-only", "mcp", "--allow-write"])
     assert contradiction.exit_code == 2 and "--read-only" in contradiction.stderr
     assert not os.path.exists(home / ".claude.json")
+
+
+def test_install_says_whether_claude_code_will_check_the_server_here(home, store):
+    """Our trust report agrees with what the real CLI does, a folder above included."""
+    untrusted = ours("mcp", "install", "--store", store)
+    assert "only in folders you trust: run `claude` here once" in untrusted.stdout
+    skipped = claude("mcp", "get", "claude-sessions")
+    assert skipped.returncode == 0 and "\u2714 Connected" not in skipped.stdout
+    assert (
+        json.loads(ours("mcp", "install", "--store", store, "--json").stdout)["trusted_folder"]
+        is None
+    )
+
+    trust(home, home)  # a folder above the project covers it
+    trusted = ours("mcp", "install", "--store", store)
+    assert f"this one is trusted (through {home})" in trusted.stdout
+    assert "\u2714 Connected" in claude("mcp", "get", "claude-sessions").stdout
+    answer = json.loads(ours("mcp", "install", "--store", store, "--json").stdout)
+    assert answer["trusted_folder"] == str(home)
+
+
+def test_install_and_hooks_status_report_the_claude_code_they_found(home, store, monkeypatch):
+    monkeypatch.delenv("CLAUDE_SESSIONS_CLI", raising=False)
+    version = claude("--version").stdout.split()[0]  # "2.1.337 (Claude Code)"
+    assert version.count(".") == 2
+    line = f"Claude Code {version} (claude-agent-sdk: {find_cli()})"
+    assert line in ours("mcp", "install", "--store", store).stdout.splitlines()
+    assert line in ours("hooks", "status", "--store", store).stdout.splitlines()
+    for command in (["mcp", "install"], ["hooks", "status"]):
+        answer = json.loads(ours(*command, "--store", store, "--json").stdout)
+        bundled = {"path": find_cli(), "source": "claude-agent-sdk", "version": version}
+        assert answer["claude_code"][0] == bundled  # then `claude` on PATH, if there is one

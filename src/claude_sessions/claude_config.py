@@ -64,6 +64,28 @@ def claude_config_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".claude"
 
 
+def user_state_path() -> Path:
+    """``~/.claude.json`` (``$CLAUDE_CONFIG_DIR/.claude.json`` when that is set): Claude
+    Code's per-user state, with the user's MCP servers and the folders they trust."""
+    home = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.expanduser("~")
+    return Path(home) / ".claude.json"
+
+
+def trusted_folder(directory: str | os.PathLike[str] | None = None) -> Path | None:
+    """The folder trusted in Claude Code (its trust dialog accepted) that covers
+    ``directory`` (by default the working directory): itself or a folder above it.
+
+    Claude Code checks and starts MCP servers only in a trusted folder.
+    """
+    projects = read_config(user_state_path(), objects=("projects",)).get("projects") or {}
+    start = Path(directory if directory is not None else os.getcwd()).absolute()
+    for candidate in (start, *start.parents):
+        entry = projects.get(str(candidate))
+        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
+            return candidate
+    return None
+
+
 def settings_path(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> Path:
     """The ``settings.json`` of the user, or of a project (``.claude/settings.json``)."""
     if check_scope(scope) == "user":

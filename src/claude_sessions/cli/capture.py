@@ -10,7 +10,15 @@ import click
 from ..capture import hooks
 from ..claude_config import Scope
 from ..terminal import for_terminal
-from .common import echo_json, json_option, open_store, resolve_id, scope_option, store_option
+from .common import (
+    echo_clis,
+    echo_json,
+    json_option,
+    open_store,
+    resolve_id,
+    scope_option,
+    store_option,
+)
 
 _SCOPE = scope_option(
     "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
@@ -64,15 +72,18 @@ def uninstall_command(scope: str, as_json: bool) -> None:
 @json_option
 def status_command(store_location: str | None, as_json: bool) -> None:
     """Where the capture hook is installed, and what the last capture did."""
-    found = hooks.status(store_location)
+    from ..locate import installed_clis
+
+    found, clis = hooks.status(store_location), installed_clis()
     if as_json:
-        echo_json(found.to_dict())
+        echo_json({**found.to_dict(), "claude_code": [cli.to_dict() for cli in clis]})
         return
     for scope, events in (("user", found.user), ("project", found.project)):
         shown = ", ".join(events) if events else "not installed"
         click.echo(f"{scope:>8}: {shown}")
     click.echo(f"     log: {for_terminal(str(found.log))}")
     click.echo(f"    last: {for_terminal(found.last or '(no capture yet)')}")
+    echo_clis(clis)
 
 
 @hooks_group.command("capture")

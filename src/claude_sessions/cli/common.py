@@ -13,13 +13,15 @@ import click
 
 from ..exceptions import SessionNotFoundError
 from ..store import SessionStore, default_location
-from ..terminal import json_for_terminal
+from ..terminal import for_terminal, json_for_terminal
 from ..when import parse_age, parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ..locate import ClaudeCode
 
 if TYPE_CHECKING:  # click 8.2+ makes ParamType generic; older ones cannot be subscripted
     _ParamType = click.ParamType[Any]
@@ -157,3 +159,11 @@ def stdin_is_terminal() -> bool:
 
 def format_cost(cost: float) -> str:
     return f"${cost:.4f}" if cost < 100 else f"${cost:,.2f}"
+
+
+def echo_clis(clis: list[ClaudeCode]) -> None:
+    """One line per Claude Code CLI found (what the hooks and MCP commands report)."""
+    if not clis:
+        click.echo("Claude Code: not found (install claude-agent-sdk, or put `claude` on PATH)")
+    for found in clis:
+        click.echo(for_terminal(found.describe()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
@@ -10,7 +11,7 @@ from click.core import ParameterSource
 from ..exceptions import ClaudeSessionsError
 from ..store import SessionStore
 from ..terminal import for_terminal
-from .common import echo_json, json_option, scope_option, stdin_is_terminal, store_option
+from .common import echo_clis, echo_json, json_option, scope_option, stdin_is_terminal, store_option
 
 if TYPE_CHECKING:
     from ..claude_config import Scope
@@ -66,11 +67,20 @@ def install_command(
     scope: str, store_location: str | None, allow_write: bool, as_json: bool
 ) -> None:
     """Register the server with Claude Code (as `claude mcp add` does)."""
+    from claude_sessions.claude_config import trusted_folder
+    from claude_sessions.locate import installed_clis
     from claude_sessions.mcp.install import install
 
     done = install(cast("Scope", scope), location=store_location, allow_write=allow_write)
+    trusted, clis = trusted_folder(), installed_clis()
     if as_json:
-        echo_json(done.to_dict())
+        echo_json(
+            {
+                **done.to_dict(),
+                "trusted_folder": str(trusted) if trusted else None,
+                "claude_code": [found.to_dict() for found in clis],
+            }
+        )
     else:
         where = for_terminal(str(done.path))
         click.echo(
@@ -78,7 +88,16 @@ def install_command(
         )
         if done.backup:
             click.echo(f"Backup of the previous file: {for_terminal(str(done.backup))}")
+        click.echo(_trust_note(trusted))
+        echo_clis(clis)
     _check_store(store_location)
+
+
+def _trust_note(trusted: Path | None) -> str:
+    rule = "Claude Code checks and starts MCP servers only in folders you trust"
+    if trusted is None:
+        return f"{rule}: run `claude` here once and accept, to trust this one."
+    return f"{rule}: this one is trusted (through {for_terminal(str(trusted))})."
 
 
 def _check_store(location: str | None) -> None:

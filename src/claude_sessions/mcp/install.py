@@ -25,6 +25,7 @@ from claude_sessions.claude_config import (
     Scope,
     check_scope,
     read_config,
+    user_state_path,
     write_config,
 )
 
@@ -35,8 +36,7 @@ STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
 def config_path(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None) -> Path:
     """The file Claude Code keeps ``scope``'s MCP servers in."""
     if check_scope(scope) == "user":
-        home = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.expanduser("~")
-        return Path(home) / ".claude.json"
+        return user_state_path()
     return Path(project_dir if project_dir is not None else os.getcwd()).absolute() / ".mcp.json"
 
 
