@@ -7,9 +7,9 @@ would turn into integers, and ``-0.0``) are kept as exact JSON text in
 
 Full text: a generated ``tsvector`` column over description and title
 (weighted above) and the message text, the ``simple`` configuration (no
-stemming, no stop words, like SQLite's tokenizer), a GIN index, ``ts_rank``
-and ``ts_headline``. The parsed query (:mod:`.text_query`) becomes a
-``tsquery`` built from parameters only.
+stemming, no stop words, like SQLite's tokenizer), a GIN index and ``ts_rank``
+(snippets come from :mod:`.snippets`). The parsed query (:mod:`.text_query`)
+becomes a ``tsquery`` built from parameters only.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from . import text_query
+from . import snippets, text_query
 from .criteria import Criteria
-from .dialect import META_COLUMNS, Found, found, usage_sql
+from .dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
 from .sqlite_sql import sort_column
@@ -29,18 +29,12 @@ from .sqlite_sql import sort_column
 # Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
 TS_CONFIG = "simple"
 
-HEADLINE_CHARS = 200_000
-
 
 def lock(*parts: str) -> Stmt:
     """A transaction-level advisory lock on a name (released at commit or rollback)."""
     return Stmt("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("\x1f".join(parts),))
 
 
-HEADLINE_OPTIONS = (
-    "StartSel=[, StopSel=], MaxFragments=1, MaxWords=14, MinWords=5, ShortWord=0, "
-    'FragmentDelimiter=" … "'
-)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
@@ -283,9 +277,7 @@ class PostgresDialect:
         extra = "".join(f" AND {clause}" for clause in clauses)
         # The tsquery is built from parameters only, so it is folded once at plan time.
         sql = (
-            f"SELECT {META_COLUMNS}, hits.score, ts_headline('{TS_CONFIG}', "
-            "concat_ws(E'\\n', s.description, s.title, left(s.body, "
-            f"{HEADLINE_CHARS})), {tsquery}, %s) AS snippet "
+            f"SELECT {META_COLUMNS}, hits.score, left(s.body, %s) AS body "
             "FROM (SELECT ranked.id, ranked.score FROM (SELECT s.id, "
             "-ts_rank(s.search, fq.q)::float8 AS score "
             f"FROM sessions s, (SELECT {tsquery} AS q) AS fq WHERE s.search @@ fq.q{extra}) "
@@ -295,8 +287,7 @@ class PostgresDialect:
         rows = yield Stmt(
             sql,
             (
-                *tsparams,
-                HEADLINE_OPTIONS,
+                snippets.SCAN_CHARS,
                 *tsparams,
                 *params,
                 *page_params,
@@ -306,7 +297,15 @@ class PostgresDialect:
             "all",
         )
         return [
-            found(self, row, "updated_at", snippet=row["snippet"], rank=float(row["score"]))
+            found(
+                self,
+                row,
+                "updated_at",
+                snippet=snippets.snippet(
+                    (meta_text(row["description"], row["title"]), row["body"]), node
+                ),
+                rank=float(row["score"]),
+            )
             for row in rows
         ]
 

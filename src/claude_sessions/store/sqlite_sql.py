@@ -18,13 +18,11 @@ from typing import Any
 
 import orjson
 
-from . import text_query
+from . import snippets, text_query
 from .criteria import Criteria
 from .dialect import META_COLUMNS, Found, found, usage_sql
 from .entries import NewEntry, clean_text, decode_entry
 from .plan import Op, Stmt
-
-SNIPPET_TOKENS = 12
 
 
 def _placeholders(count: int) -> str:
@@ -237,32 +235,34 @@ class SQLiteDialect:
             (match, *params, *page_params, limit, criteria.offset),
             "all",
         )
-        rows_by_ref: dict[int, Any] = {}
         refs = [int(hit["ref"]) for hit in hits]
+        rows_by_ref: dict[int, Any] = {}
+        texts: dict[int, tuple[str, str]] = {}
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
             marks = _placeholders(len(chunk))
             rows = yield Stmt(
-                f"SELECT {META_COLUMNS} FROM sessions s WHERE s.id IN ({marks})",
-                chunk,
-                "all",
+                f"SELECT {META_COLUMNS} FROM sessions s WHERE s.id IN ({marks})", chunk, "all"
             )
             rows_by_ref.update((int(row["id"]), row) for row in rows)
-        results: list[Found] = []
-        for hit in hits:
-            ref = int(hit["ref"])
-            # snippet() per hit: a MATCH with rowid = ? is a seek, not a scan.
-            snippet = yield Stmt(
-                f"SELECT snippet(sessions_fts, -1, '[', ']', '\u2026', {SNIPPET_TOKENS}) AS text "
-                "FROM sessions_fts WHERE sessions_fts MATCH ? AND rowid = ?",
-                (match, ref),
-                "one",
+            found_texts = yield Stmt(
+                "SELECT rowid, meta, substr(body, 1, ?) AS body FROM sessions_fts "
+                f"WHERE rowid IN ({marks})",
+                (snippets.SCAN_CHARS, *chunk),
+                "all",
             )
-            if ref in rows_by_ref:
-                text = snippet["text"] if snippet else None
-                row = rows_by_ref[ref]
-                results.append(found(self, row, "updated_at", snippet=text, rank=hit["score"]))
-        return results
+            texts.update((int(row["rowid"]), (row["meta"], row["body"])) for row in found_texts)
+        return [
+            found(
+                self,
+                rows_by_ref[ref],
+                "updated_at",
+                snippet=snippets.snippet(texts.get(ref, ()), node),
+                rank=hit["score"],
+            )
+            for hit, ref in zip(hits, refs, strict=True)
+            if ref in rows_by_ref
+        ]
 
 
 # The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
