@@ -249,18 +249,84 @@ def test_read_only_mode(tmp_path: Path, fake_clock) -> None:
 # -- file modes ----------------------------------------------------------------------------
 
 
-def test_we_tighten_the_files_we_own(tmp_path: Path) -> None:
+# (mode it is given, whether other users may write it)
+SHARED_DIRECTORIES = {
+    "sticky": (0o1777, True),  # as /tmp
+    "setgid": (0o2775, True),  # a team's folder
+    "group-shared": (0o770, True),
+    "owner-only": (0o755, False),  # as / or a home directory
+}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("kind", SHARED_DIRECTORIES)
+def test_an_existing_directory_keeps_its_mode(tmp_path: Path, kind: str, caplog) -> None:
+    mode, open_to_others = SHARED_DIRECTORIES[kind]
+    directory = tmp_path / kind
+    directory.mkdir()
+    directory.chmod(mode)
+    (directory / "someone-elses-file").write_text("x")
+    for _ in range(2):
+        with SessionStore(directory / "x.db", cleanup_after_days=None) as store:
+            store.save_session("s-1", run("s-1"))
+    assert _mode(directory) == mode
+    assert _mode(directory / "x.db") == 0o600
+    warnings = [r for r in caplog.records if "writable by other users" in r.getMessage()]
+    assert len(warnings) == (1 if open_to_others else 0)  # once, however often it opens
+    if open_to_others:
+        assert str(directory) in warnings[0].getMessage()
+
+
+def test_only_directories_the_store_makes_are_private(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir(mode=0o755)
+    base.chmod(0o755)
+    with SessionStore(base / "a" / "b" / "store", cleanup_after_days=None) as store:
+        store.save_session("s-1", run("s-1"))
+    made = [base / "a", base / "a" / "b", base / "a" / "b" / "store"]
+    assert [_mode(path) for path in made] == [0o700] * 3
+    assert _mode(base) == 0o755
+    files = {path.name: _mode(path) for path in made[-1].iterdir()}
+    assert files and set(files.values()) == {0o600}, files
+
+
+def test_files_that_exist_keep_their_modes(tmp_path: Path) -> None:
     location = tmp_path / "store"
     with SessionStore(location, cleanup_after_days=None) as store:
         store.save_session("s-1", run("s-1"))
-    location.chmod(0o777)
-    for path in location.iterdir():
-        path.chmod(0o666)
+    location.chmod(0o750)
+    (location / "sessions.db").chmod(0o640)  # shared with a group on purpose
     with SessionStore(location, cleanup_after_days=None) as store:
-        store.list_sessions()
-    assert stat.S_IMODE(location.stat().st_mode) == 0o700
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in location.iterdir()}
-    assert modes and set(modes.values()) == {0o600}, modes
+        assert [m.session_id for m in store.list_sessions()] == ["s-1"]
+    assert _mode(location) == 0o750 and _mode(location / "sessions.db") == 0o640
+
+
+@needs_root
+@pytest.mark.parametrize("kind", SHARED_DIRECTORIES)
+def test_an_existing_directory_keeps_its_mode_for_another_user(
+    shared_dir: Path, kind: str
+) -> None:
+    """As ``nobody``, in a root-owned directory (one nobody may write unless its mode
+    says so): the command runs, the directory is as it was."""
+    mode, open_to_others = SHARED_DIRECTORIES[kind]
+    directory = shared_dir / kind
+    directory.mkdir()
+    os.chown(directory, 0, pwd.getpwnam("nobody").pw_gid)
+    directory.chmod(mode)
+    library = _library_for_other_users(shared_dir / "probe", shared_dir)
+    listed = cli("list", "--store", str(directory / "x.db"), user="nobody", library=library)
+    assert _mode(directory) == mode
+    assert (directory.stat().st_uid, directory.stat().st_gid) == (0, 65534)
+    if kind == "owner-only":  # nobody may not create the store there: a clean refusal
+        one_line_error(listed, 1)
+        return
+    assert listed.returncode == 0, listed.stderr
+    assert (directory / "x.db").stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    assert _mode(directory / "x.db") == 0o600
+    assert listed.stderr.decode().count("writable by other users") == int(open_to_others)
 
 
 # -- links in the transcript tree -------------------------------------------------------------

@@ -12,11 +12,14 @@ migrations retry while another process holds the lock.
 Each thread gets its own connection (sqlite3 connections must not be shared
 across threads while in use); :meth:`SQLiteDriver.close` closes them all.
 
-Files: we create the directory 0700 and the database 0600, and tighten them
-when we own them and find them open to others (a warning says so when we
-cannot). A store we may not write (a read-only directory, another user's
-store) opens read-only by itself: reading works, writes raise
-:class:`StoreReadOnlyError`. ``read_only=True`` asks for that explicitly.
+Files: a directory the store creates is made 0700 and a database file it
+creates 0600 (SQLite gives its ``-wal`` and ``-shm`` files the database's
+mode). What exists already keeps its mode, whoever owns it: a shared or a
+system directory (``/tmp``, a setgid team folder) is never changed. A
+directory other users may write earns a warning, once. A store we may not
+write (a read-only directory, another user's store) opens read-only by
+itself: reading works, writes raise :class:`StoreReadOnlyError`.
+``read_only=True`` asks for that explicitly.
 """
 
 from __future__ import annotations
@@ -67,35 +70,45 @@ def _check_version() -> None:
         )
 
 
-def _private(path: Path, mode: int) -> None:
-    """Tighten ``path`` to ``mode`` when we own it and others may read it.
+_warned_open_to_others: set[Path] = set()
 
-    Another user's store that we may read was shared on purpose: it stays as it is.
-    """
+
+def _make_directories(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each private (0700): only the
+    directories made here; an existing one keeps its mode, whoever owns it."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    for made in reversed(missing):
+        with suppress(FileExistsError):  # another process made it meanwhile: theirs now
+            made.mkdir(mode=0o700)
+
+
+def _warn_if_others_may_write(directory: Path) -> None:
+    """Warn (once per directory) when users other than the owner may write ``directory``:
+    they could remove or replace the store's files. Never changes its mode."""
     try:
-        info = path.stat()
+        mode = stat.S_IMODE(directory.stat().st_mode)
     except OSError:
         return
-    if not stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
-        return
-    try:
-        path.chmod(mode)
-    except OSError as error:
-        log.warning("%s is readable by other users and could not be tightened: %s", path, error)
+    if mode & 0o022 and directory not in _warned_open_to_others:
+        _warned_open_to_others.add(directory)
+        log.warning(
+            "the session store's directory %s is writable by other users (mode %o): "
+            "they could remove or replace its files; a private directory is safer",
+            directory,
+            mode,
+        )
 
 
 def prepare_files(path: Path) -> None:
-    """The directory (0700) and the database file (0600), created or tightened."""
+    """The store's directory (made 0700 if missing) and database file (made 0600 if
+    missing). What exists already keeps its mode."""
     try:
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        _make_directories(path.parent)
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError as error:
         raise StoreConnectionError(f"cannot create the session store at {path}: {error}") from error
-    _private(path.parent, 0o700)
-    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        _private(companion, 0o600)
+    _warn_if_others_may_write(path.parent)
 
 
 def _writable(path: Path) -> bool:
