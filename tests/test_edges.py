@@ -306,9 +306,7 @@ def test_files_that_exist_keep_their_modes(tmp_path: Path) -> None:
 
 @needs_root
 @pytest.mark.parametrize("kind", SHARED_DIRECTORIES)
-def test_an_existing_directory_keeps_its_mode_for_another_user(
-    shared_dir: Path, kind: str
-) -> None:
+def test_an_existing_directory_keeps_its_mode_for_another_user(shared_dir: Path, kind: str) -> None:
     """As ``nobody``, in a root-owned directory (one nobody may write unless its mode
     says so): the command runs, the directory is as it was."""
     mode, open_to_others = SHARED_DIRECTORIES[kind]

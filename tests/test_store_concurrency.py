@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -147,3 +148,29 @@ def test_two_imports_at_once_duplicate_nothing(store_location, tmp_path, reader)
     )
     with SessionStore(store_location, cleanup_after_days=None) as store:
         _assert_whole(store, root, 20)
+
+
+def _open_logs(database: Path) -> int:
+    """This process's descriptors on the store's write-ahead log (one per connection)."""
+    found = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{name}") == f"{database}-wal"
+        except OSError:
+            continue
+    return found
+
+
+def test_a_threads_connection_closes_when_the_thread_ends(tmp_path: Path) -> None:
+    """A server's worker threads come and go: their connections must go with them."""
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        database = tmp_path / "store" / "sessions.db"
+        store.save_session("s-1", conversation("s-1", ["hello"]))
+        baseline = _open_logs(database)
+        for _ in range(100):
+            worker = threading.Thread(target=store.list_sessions)
+            worker.start()
+            worker.join()
+        assert _open_logs(database) == baseline == 1
+        assert [meta.session_id for meta in store.list_sessions()] == ["s-1"]
+    assert _open_logs(database) == 0

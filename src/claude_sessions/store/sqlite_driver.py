@@ -10,7 +10,8 @@ safe when many processes open a fresh store at once: the switch to WAL and the
 migrations retry while another process holds the lock.
 
 Each thread gets its own connection (sqlite3 connections must not be shared
-across threads while in use); :meth:`SQLiteDriver.close` closes them all.
+across threads while in use), closed when the thread ends;
+:meth:`SQLiteDriver.close` closes those still open.
 
 Files: a directory the store creates is made 0700 and a database file it
 creates 0600 (SQLite gives its ``-wal`` and ``-shm`` files the database's
@@ -31,6 +32,7 @@ import sqlite3
 import stat
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -125,7 +127,7 @@ class SQLiteDriver:
         self._path = path
         self._busy_timeout = BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
         self._why_read_only: str | None = "opened read-only" if read_only else None
@@ -156,9 +158,9 @@ class SQLiteDriver:
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(f"the session store at {self._path} is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
+        mine: _ThreadConnection | None = getattr(self._local, "connection", None)
+        if mine is not None:
+            return mine.conn
         try:
             conn = self._open_read_only() if self.read_only else self._open_for_writing()
         except SchemaTooNewError as error:
@@ -167,9 +169,13 @@ class SQLiteDriver:
             raise StoreConnectionError(
                 f"cannot open the session store at {self._path}: {error}"
             ) from error
+        mine = _ThreadConnection(conn, optimize=not self.read_only)
         with self._lock:
-            self._connections.append(conn)
-        self._local.conn = conn
+            if self._closed:
+                mine.close()
+                raise StoreError(f"the session store at {self._path} is closed")
+            self._open.add(mine)
+        self._local.connection = mine
         return conn
 
     def _configure(self, conn: sqlite3.Connection) -> None:
@@ -260,12 +266,9 @@ class SQLiteDriver:
             if self._closed:
                 return
             self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            if not self.read_only:
-                with suppress(sqlite3.Error):
-                    conn.execute("PRAGMA optimize")
-            conn.close()
+            connections = list(self._open)
+        for connection in connections:
+            connection.close()
 
     @contextmanager
     def bulk_writes(self) -> Iterator[None]:
@@ -354,6 +357,29 @@ class SQLiteDriver:
         if any(word in text.lower() for word in ("readonly", "read-only")):
             return StoreReadOnlyError(f"the session store at {self._path} is read-only: {text}")
         return StoreError(f"session store error ({self._path}): {text}")
+
+
+class _ThreadConnection:
+    """One thread's connection, closed when that thread ends (its thread-local value is
+    dropped then) or when the driver closes, whichever comes first.
+
+    A server's worker threads come and go: a connection kept per thread for the
+    store's life would pile up (and so would its file descriptors).
+    """
+
+    __slots__ = ("__weakref__", "close", "conn")
+
+    def __init__(self, conn: sqlite3.Connection, *, optimize: bool) -> None:
+        self.conn = conn
+        self.close = weakref.finalize(self, _close_connection, conn, optimize)
+
+
+def _close_connection(conn: sqlite3.Connection, optimize: bool) -> None:
+    if optimize:
+        with suppress(sqlite3.Error):
+            conn.execute("PRAGMA optimize")
+    with suppress(sqlite3.Error):
+        conn.close()
 
 
 class _Checkpointer:
