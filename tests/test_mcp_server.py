@@ -268,6 +268,42 @@ def test_write_tools_with_allow_write(filled, log):
         assert store.get_metadata(LOGIN).description is None
 
 
+def test_every_answer_keeps_to_the_budget_whatever_the_store_and_the_caller_hold(tmp_path, log):
+    """A 300,000-character tag, a 1 MB tag, a 2 MB description: the answers stay small.
+    (SQLite: PostgreSQL's index refuses tags this long.)"""
+    location = str(tmp_path / "store")
+    huge_tag = "t" * 300_000
+    with SessionStore(location, cleanup_after_days=None) as store:
+        fill(store)
+        store.add_tags(LOGIN, [huge_tag])
+
+    async def body(session):
+        call = session.call_tool
+        answers = [
+            await call("list_sessions", {}),
+            await call("search_sessions", {"text": "login"}),
+            await call("session_stats", {"by": ["tag"], "top": 20}),
+            await call("tag_session", {"session_id": JWT, "add": ["m" * 1_000_000]}),
+        ]
+        for result in answers:
+            assert len(text(result)) <= 20_000
+            assert "characters in all]" in text(result)
+            answer(result)  # whole JSON: cut field by field
+        refusals = [
+            await call("describe_session", {"session_id": JWT, "description": "d" * 2_000_000}),
+            await call("search_sessions", {"after": "a" * 2_000_000}),
+            await call("n" * 1_000_000, {}),
+        ]
+        for result in refusals:
+            assert len(error(result)) <= 500
+
+    talk(location, log, body, "--allow-write")
+    with SessionStore(location, read_only=True) as store:
+        assert huge_tag in store.get_metadata(LOGIN).tags
+        assert "m" * 1_000_000 in store.get_metadata(JWT).tags
+        assert store.get_metadata(JWT).description is None
+
+
 @pytest.mark.parametrize("options", [(), ("--allow-write",)])
 def test_the_server_never_cleans_up(tmp_path, log, options):
     """Sessions months old stay, whatever the automatic cleanup age says."""

@@ -3,6 +3,7 @@ stops, and the ``serve`` command."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -139,7 +140,8 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     [
         ([], False, False),
         (["--host", "0.0.0.0"], True, False),
-        (["--host", "127.0.0.1", "--token", "mine"], True, False),
+        (["--host", "192.168.1.5"], True, False),
+        (["--host", "127.0.0.1", "--token", "mine-and-only-mine"], True, False),
         (["--read-only"], False, True),
     ],
 )
@@ -171,12 +173,95 @@ def test_serve_options(
     assert url is not None
     assert ("?token=" in url.group(1)) is token_in_url
     if "--token" in arguments:
-        assert url.group(1).endswith("?token=mine")
+        assert url.group(1).endswith("?token=mine-and-only-mine")
     assert ("(read-only)" in result.output) is read_only
+    exposed = {
+        "0.0.0.0": "0.0.0.0:4242 (every address of this machine)",
+        "192.168.1.5": "192.168.1.5:4242",
+    }
+    where = next((exposed[a] for a in arguments if a in exposed), None)
+    if where is None:
+        assert "Warning" not in result.output
+    else:
+        assert result.output.startswith(
+            f"Warning: listening on {where}, reachable from other machines; every request "
+            "needs the access token.\nServing "
+        )
     assert made["port"] == 8765
     app = made["app"]
     routes = {getattr(route, "path", "") for route in getattr(app, "routes", [])}
     assert ("/s/{session_id}/tags" in routes) is not read_only
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--token", ""],
+        ["--token", "x"],
+        ["--host", "0.0.0.0", "--token", ""],
+        ["--host", "0.0.0.0", "--token", "fifteen-chars!!"],
+    ],
+)
+def test_serve_refuses_an_empty_or_short_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str]
+) -> None:
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no server may start")
+
+    monkeypatch.setattr("claude_sessions.web.server.make_server", no_server)
+    location = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["serve", "--store", str(location), *arguments])
+    assert result.exit_code == 2
+    length = len(arguments[-1])
+    assert result.output.startswith(
+        "Error: Invalid value for '--token': an access token needs at least 16 characters, "
+        f"not {length} (see "
+    )
+    assert result.output.count("\n") == 1
+    assert not location.exists()  # refused before the store was opened
+
+
+def test_serve_with_a_token_lets_in_only_who_has_it(tmp_path: Path) -> None:
+    location = tmp_path / "store"
+    with SessionStore(location, cleanup_after_days=None) as store:
+        populate(store)
+    command = [sys.executable, "-m", "claude_sessions", "serve", "--store", str(location)]
+    env = {**os.environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never"}
+    empty = subprocess.run(
+        [*command, "--port", "0", "--token", ""],  # what --token "$UNSET" passes
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert empty.returncode == 2 and empty.stdout == ""
+    assert empty.stderr.count("\n") == 1 and "at least 16 characters, not 0" in empty.stderr
+
+    token = "s3cret-token-for-tests"
+    child = subprocess.Popen(
+        [*command, "--port", "0", "--token", token], stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stderr is not None
+        line = child.stderr.readline()
+        found = re.match(r"Serving .+ at http://127\.0\.0\.1:(\d+)/\?token=(\S+)$", line.strip())
+        assert found and found.group(2) == token, line
+        port = int(found.group(1))
+
+        def status(path: str, cookie: str = "") -> int:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            code = connection.getresponse().status
+            connection.close()
+            return code
+
+        assert status("/") == 403
+        assert status("/?token=") == 403
+        assert status(f"/?token={token}") == 303
+        assert status("/", cookie=f"claude_sessions_token={token}") == 200
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=30)
 
 
 def test_the_command_line_does_not_load_the_web_app() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -10,10 +11,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from claude_sessions import SessionStore
+from claude_sessions.exceptions import InvalidInputError
 from claude_sessions.web import create_app
-from claude_sessions.web.security import CSP, host_allowed, is_loopback
+from claude_sessions.web.security import CSP, Guard, host_allowed, is_loopback
+from claude_sessions.web.server import make_server
 
 from .web_samples import populate, sid
+from .web_server import running
 
 
 @pytest.fixture
@@ -128,7 +132,7 @@ def test_which_addresses_keep_to_this_machine(host: str, loopback: bool) -> None
 
 
 def test_with_a_token_every_request_needs_it(local_store: SessionStore) -> None:
-    client = TestClient(create_app(local_store, token="s3cret-token"))
+    client = TestClient(create_app(local_store, token="s3cret-token-for-tests"))
     assert client.get("/").status_code == 403
     assert client.get("/static/app.css").status_code == 403
     assert client.get("/", params={"token": "wrong"}).status_code == 403
@@ -136,20 +140,62 @@ def test_with_a_token_every_request_needs_it(local_store: SessionStore) -> None:
 
 
 def test_the_token_once_then_a_strict_cookie(local_store: SessionStore) -> None:
-    client = TestClient(create_app(local_store, token="s3cret-token"))
+    client = TestClient(create_app(local_store, token="s3cret-token-for-tests"))
     first = client.get(
-        "/", params={"token": "s3cret-token", "tags": "auth"}, follow_redirects=False
+        "/", params={"token": "s3cret-token-for-tests", "tags": "auth"}, follow_redirects=False
     )
     assert first.status_code == 303
     assert first.headers["location"] == "/?tags=auth"  # the token leaves the address bar
     cookie = first.headers["set-cookie"]
-    assert "claude_sessions_token=s3cret-token" in cookie
+    assert "claude_sessions_token=s3cret-token-for-tests" in cookie
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert client.get("/?tags=auth").status_code == 200  # the cookie from now on
     assert client.get(f"/s/{sid(1)}").status_code == 200
-    other = TestClient(create_app(local_store, token="s3cret-token"))
+    other = TestClient(create_app(local_store, token="s3cret-token-for-tests"))
     other.cookies.set("claude_sessions_token", "guess")
     assert other.get("/").status_code == 403
+
+
+@pytest.mark.parametrize("token", ["", "x", "fifteen-chars!!"])
+def test_an_empty_or_short_token_is_refused_not_taken_as_none(
+    local_store: SessionStore, token: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=f"at least 16 characters, not {len(token)}$"):
+        create_app(local_store, token=token)
+    with pytest.raises(InvalidInputError):
+        Guard(create_app(local_store), token=token)
+    sixteen = TestClient(create_app(local_store, token="sixteen-chars!!!"))
+    assert sixteen.get("/").status_code == 403
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", ""])
+def test_no_server_beyond_loopback_without_a_token(local_store: SessionStore, host: str) -> None:
+    with pytest.raises(InvalidInputError, match="reachable from other machines"):
+        make_server(create_app(local_store), host, 0)
+    make_server(create_app(local_store, token="s3cret-token-for-tests"), host, 0)  # not started
+    make_server(create_app(local_store), "127.0.0.1", 0)
+
+
+def test_the_running_server_lets_in_only_who_has_the_token(local_store: SessionStore) -> None:
+    token = "s3cret-token-for-tests"
+    with running(create_app(local_store, token=token)) as server:
+
+        def get(path: str, cookie: str | None = None) -> http.client.HTTPResponse:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            response = connection.getresponse()
+            response.read()
+            connection.close()
+            return response
+
+        assert get("/").status == 403
+        assert get("/?token=").status == 403
+        assert get("/", cookie="claude_sessions_token=").status == 403
+        let_in = get(f"/?token={token}")
+        assert let_in.status == 303 and let_in.getheader("location") == "/"
+        cookie = let_in.getheader("set-cookie", "").split(";")[0]
+        assert cookie == f"claude_sessions_token={token}"
+        assert get("/", cookie=cookie).status == 200
 
 
 # -- CSRF and the state-changing routes -------------------------------------------------------

@@ -8,15 +8,39 @@ from urllib.parse import quote
 
 import click
 
+from ..exceptions import InvalidInputError
 from ..store import SessionStore
 from .common import open_store, store_option
 
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 def _url(host: str, port: int, token: str | None) -> str:
-    if host in ("0.0.0.0", "::", ""):  # every address: this machine's browser uses loopback
+    if host in EVERY_ADDRESS:  # this machine's browser reaches them all on loopback
         host = "127.0.0.1"
-    name = f"[{host}]" if ":" in host else host
-    return f"http://{name}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
+    return f"http://{_address(host, port)}/" + (f"?token={quote(token, safe='')}" if token else "")
+
+
+def _exposed_warning(host: str, port: int) -> str:
+    every = " (every address of this machine)" if host in EVERY_ADDRESS else ""
+    return (
+        f"Warning: listening on {_address(host, port)}{every}, reachable from other "
+        "machines; every request needs the access token."
+    )
+
+
+def _checked_token(context: click.Context, param: click.Parameter, token: str | None) -> str | None:
+    """The token, refused when empty or short (``--token "$UNSET"`` must not mean none)."""
+    from ..web.security import check_token  # Starlette: loaded only for this command
+
+    try:
+        return check_token(token)
+    except InvalidInputError as error:
+        raise click.BadParameter(str(error), context, param) from None
 
 
 @click.command("serve")
@@ -32,8 +56,9 @@ def _url(host: str, port: int, token: str | None) -> str:
 @click.option("--read-only", is_flag=True, help="Open the store read-only; no page changes it.")
 @click.option(
     "--token",
-    help="Access token every request must carry (required off loopback; one is made up "
-    "when not given).",
+    help="Access token every request must carry, at least 16 characters (required off "
+    "loopback; one is made up when not given).",
+    callback=_checked_token,
 )
 @store_option
 def serve_command(
@@ -62,6 +87,8 @@ def serve_command(
     app = create_app(store, read_only=read_only, token=token)
 
     def started(bound_port: int) -> None:
+        if not is_loopback(host):
+            click.echo(_exposed_warning(host, bound_port), err=True)
         url = _url(host, bound_port, token)
         mode = " (read-only)" if read_only else ""
         click.echo(f"Serving {store.location}{mode} at {url}", err=True)

@@ -20,6 +20,7 @@ import jsonschema
 
 from claude_sessions.exceptions import ClaudeSessionsError, InvalidInputError
 from claude_sessions.lineage import Lineage, LineageNode, fork_tree
+from claude_sessions.mcp.bounds import NAME_CHARS, one_line_error, shorten, shown_tags
 from claude_sessions.render import markdown_page, session_title
 from claude_sessions.stats import DEFAULT_BY, GROUPS, PERIODS, compute_stats
 from claude_sessions.store import SessionMetadata, SessionStore
@@ -35,6 +36,7 @@ MIN_CHAR_BUDGET = 1_000
 STATS_ROWS = 20
 TITLE_CHARS = 120
 TEXT_CHARS = 300
+DESCRIPTION_CHARS = 2000
 
 # -- schemas ------------------------------------------------------------------------------
 
@@ -190,7 +192,7 @@ DESCRIBE_SCHEMA: dict[str, Any] = {
         "session_id": _SESSION_ID,
         "description": {
             "type": "string",
-            "maxLength": 2000,
+            "maxLength": DESCRIPTION_CHARS,
             "description": 'The new description; "" removes it.',
         },
     },
@@ -218,10 +220,10 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         "title": title,
         "created_at": _stamp(metadata.created_at),
         "updated_at": _stamp(metadata.updated_at),
-        "model": metadata.model,
-        "project": metadata.project,
-        "git_branch": metadata.git_branch,
-        "tags": list(metadata.tags),
+        "model": _cut(metadata.model, NAME_CHARS),
+        "project": _cut(metadata.project, TEXT_CHARS),
+        "git_branch": _cut(metadata.git_branch, NAME_CHARS),
+        **_tags_entry(metadata.tags),
         "turns": metadata.turns,
         "cost_usd": round(metadata.total_cost, 4),
     }
@@ -230,10 +232,21 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         if value and _clip(value, TITLE_CHARS) != title:
             found[name] = _clip(value, TEXT_CHARS)
     if metadata.forked_from:
-        found["forked_from"] = metadata.forked_from
+        found["forked_from"] = _cut(metadata.forked_from, NAME_CHARS)
     if metadata.snippet:
         found["snippet"] = _clip(metadata.snippet, TEXT_CHARS)
     return {key: value for key, value in found.items() if value is not None}
+
+
+def _cut(value: str | None, length: int) -> str | None:
+    """A stored value as it is, unless it is long: then cut, with a marker saying so."""
+    return None if value is None else shorten(value, length)
+
+
+def _tags_entry(tags: Sequence[str]) -> dict[str, Any]:
+    """``tags`` as an answer shows them: a bounded list, and how many it leaves out."""
+    shown, left_out = shown_tags(tags)
+    return {"tags": shown, "tags_not_shown": left_out} if left_out else {"tags": shown}
 
 
 def _dump(payload: Any) -> str:
@@ -431,7 +444,7 @@ def _lineage_entry(node: LineageNode, focus: str) -> dict[str, Any]:
         "cost_usd": round(metadata.total_cost, 4),
     }
     if metadata.forked_at:
-        entry["forked_at_message"] = metadata.forked_at
+        entry["forked_at_message"] = shorten(metadata.forked_at, NAME_CHARS)
     if node.session_id == focus:
         entry["this_session"] = True
     return entry
@@ -474,14 +487,15 @@ def tag_session(store: SessionStore, arguments: dict[str, Any]) -> str:
         metadata = store.add_tags(session_id, arguments["add"])
     if arguments.get("remove"):
         metadata = store.remove_tags(session_id, arguments["remove"])
-    tags = list(metadata.tags) if metadata is not None else []
-    return _dump({"session_id": session_id, "tags": tags})
+    return _dump({"session_id": session_id, **_tags_entry(metadata.tags if metadata else ())})
 
 
 def describe_session(store: SessionStore, arguments: dict[str, Any]) -> str:
     session_id = store.resolve_id(arguments["session_id"])
     metadata = store.set_description(session_id, arguments["description"].strip() or None)
-    return _dump({"session_id": session_id, "description": metadata.description})
+    return _dump(
+        {"session_id": session_id, "description": _cut(metadata.description, DESCRIPTION_CHARS)}
+    )
 
 
 # -- the tools ----------------------------------------------------------------------------
@@ -502,7 +516,8 @@ class Tool:
 _SUMMARY = (
     "Each session comes as session_id, title, created_at, updated_at (UTC), model, project, "
     "git_branch, tags, turns, cost_usd, and when they add something description, first_prompt, "
-    "forked_from and snippet."
+    "forked_from and snippet. Long values are cut, marked \u2026[cut: N characters in all]\u2026; "
+    "tags_not_shown counts the tags a long list leaves out."
 )
 _PAGING = (
     "A page holds at most `limit` sessions and 20,000 characters; when more match, the answer "
@@ -601,12 +616,21 @@ class Outcome:
 
 def _argument_error(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(step) for step in error.absolute_path)
-    return f"invalid arguments: {where + ': ' if where else ''}{error.message}"
+    return one_line_error(f"invalid arguments: {where + ': ' if where else ''}{error.message}")
 
 
-def _one_line(error: BaseException) -> str:
+def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _within(name: str, text: str, limit: int) -> str:
+    """The last guard of every answer's size: a tool that answers more than ``limit``
+    characters is a bug, so its answer is cut (with a marker) and the bug logged."""
+    if len(text) <= limit:
+        return text
+    log.warning("tool %s answered %d characters, more than its %d: cut", name, len(text), limit)
+    return shorten(text, limit)
 
 
 def call_tool(
@@ -619,19 +643,24 @@ def call_tool(
     found = {tool.name: tool for tool in tools}.get(name)
     if found is None:
         offered = ", ".join(tool.name for tool in tools)
-        return Outcome(f"unknown tool {name!r}; this server offers {offered}", True)
+        return Outcome(one_line_error(f"unknown tool {name!r}; this server offers {offered}"), True)
     arguments = arguments or {}
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(found.input_schema).iter_errors(arguments)
     )
     if error is not None:
         return Outcome(_argument_error(error), True)
+    # get_session's max_chars sets its page size; every other answer keeps the budget.
+    limit = arguments.get("max_chars", CHAR_BUDGET)
     try:
-        return Outcome(found.run(store, arguments))
+        return Outcome(_within(name, found.run(store, arguments), limit))
     except ClaudeSessionsError as failure:
-        return Outcome(_one_line(failure), True)
+        return Outcome(one_line_error(_first_line(failure)), True)
     except Exception as failure:  # a bug: report it to the model, keep serving
         log.exception("tool %s failed", name)
         return Outcome(
-            f"internal error in {name}: {type(failure).__name__}: {_one_line(failure)}", True
+            one_line_error(
+                f"internal error in {name}: {type(failure).__name__}: {_first_line(failure)}"
+            ),
+            True,
         )

@@ -22,7 +22,7 @@ from ..store import SessionStore
 from .actions import Actions
 from .live import Live
 from .pages import Site, session_version
-from .security import Guard, add_security_headers
+from .security import Guard, add_security_headers, check_token
 from .templating import Pages
 
 
@@ -34,12 +34,15 @@ def create_app(
     ``read_only=True`` (or a store opened read-only) leaves out every route
     that changes a session. ``token``: every request must carry it (once as
     ``?token=``, then in a cookie); give one whenever the app is reachable
-    from other machines. Requests must name the server in their ``Host``
-    header (see :mod:`claude_sessions.web.security`). The store is used from
-    worker threads and stays open: closing it is the caller's business.
-    ``app.state.live.close()`` ends the live-update streams (the server
-    calls it when shutting down).
+    from other machines (``make_server`` refuses to bind beyond loopback
+    without). A token shorter than 16 characters, the empty one included,
+    raises :class:`InvalidInputError`. Requests must name the server in
+    their ``Host`` header (see :mod:`claude_sessions.web.security`). The
+    store is used from worker threads and stays open: closing it is the
+    caller's business. ``app.state.live.close()`` ends the live-update
+    streams (the server calls it when shutting down).
     """
+    check_token(token)
     read_only = read_only or store.read_only
     secret = secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)
@@ -126,4 +129,5 @@ def create_app(
         },
     )
     app.state.live = live
+    app.state.has_token = token is not None
     return app

@@ -7,7 +7,9 @@
   nothing.
 - **Access token** (when the app has one, as it must when bound beyond
   loopback): ``?token=...`` once, which sets an HttpOnly, SameSite=Strict
-  cookie and redirects to the same address without it; then the cookie.
+  cookie and redirects to the same address without it; then the cookie. A
+  token has at least 16 characters: an empty one (``--token "$UNSET"``)
+  would let anyone in with ``?token=``, so it is refused, never taken as none.
 - **CSRF**: every browser gets a random nonce in an HttpOnly, SameSite=Strict
   cookie; forms carry HMAC(app secret, nonce), and a state-changing request
   without the matching value is refused (compared in constant time). A
@@ -31,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..exceptions import InvalidInputError
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -48,6 +52,7 @@ NONCE_COOKIE = "claude_sessions_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+MIN_TOKEN_LENGTH = 16
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
@@ -60,6 +65,24 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def check_token(token: str | None) -> str | None:
+    """``token`` itself, unless it is too short to guard anything: then
+    :class:`InvalidInputError`. ``None`` is no token (for loopback only)."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise InvalidInputError(
+            f"an access token needs at least {MIN_TOKEN_LENGTH} characters, not {len(token)}"
+        )
+    return token
+
+
+def check_exposure(host: str, *, has_token: bool) -> None:
+    """Refuse to serve beyond this machine without an access token."""
+    if not has_token and not is_loopback(host):
+        raise InvalidInputError(
+            f"{host or 'every address'} is reachable from other machines: it needs an access token"
+        )
 
 
 def _host_names(server: tuple[str, int | None] | None) -> set[str]:
@@ -128,7 +151,7 @@ class Guard:
 
     def __init__(self, app: ASGIApp, *, token: str | None) -> None:
         self.app = app
-        self.token = token
+        self.token = check_token(token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

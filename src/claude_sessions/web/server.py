@@ -8,6 +8,8 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
+from .security import check_exposure
+
 # Once the live streams are told to end, every response finishes within a poll;
 # past this, uvicorn cancels what is left rather than hang.
 GRACEFUL_SECONDS = 5
@@ -48,7 +50,9 @@ def make_server(
     on_started: Callable[[int], None] | None = None,
     log_level: str = "warning",
 ) -> Server:
-    """A server for ``app`` (from :func:`~claude_sessions.web.create_app`); ``run()`` it."""
+    """A server for ``app`` (from :func:`~claude_sessions.web.create_app`); ``run()`` it.
+    Beyond loopback the app must have an access token, or :class:`InvalidInputError`."""
+    check_exposure(host, has_token=app.state.has_token)
     config = uvicorn.Config(
         app,
         host=host,
