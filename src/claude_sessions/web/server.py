@@ -52,7 +52,7 @@ def make_server(
 ) -> Server:
     """A server for ``app`` (from :func:`~claude_sessions.web.create_app`); ``run()`` it.
     Beyond loopback the app must have an access token, or :class:`InvalidInputError`."""
-    check_exposure(host, has_token=app.state.has_token)
+    check_exposure(host, has_token=getattr(app.state, "has_token", False))
     config = uvicorn.Config(
         app,
         host=host,
