@@ -17,6 +17,8 @@ import pytest
 from claude_sessions import SessionStore, fork, query, resume
 from claude_sessions.locate import find_cli
 
+from .children import default_sigint
+
 pytestmark = pytest.mark.e2e
 
 
@@ -156,6 +158,7 @@ def test_watch_imports_new_turns_and_stops_cleanly_on_ctrl_c(fake_claude, store_
         stderr=subprocess.PIPE,
         text=True,
         env={**__import__("os").environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never"},
+        preexec_fn=default_sigint,
     )  # fmt: skip
     try:
         assert watcher.stderr is not None
@@ -173,6 +176,6 @@ def test_watch_imports_new_turns_and_stops_cleanly_on_ctrl_c(fake_claude, store_
     finally:
         watcher.send_signal(signal.SIGINT)
         _, err = watcher.communicate(timeout=20)
-    assert watcher.returncode == 0, err
+    assert watcher.returncode == 130, err  # stopped by Ctrl-C, as a shell expects
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("Stopped. Watching ")

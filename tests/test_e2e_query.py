@@ -26,6 +26,7 @@ from claude_sessions import (
 from claude_sessions.locate import find_cli
 from claude_sessions.testing import Reply
 
+from .children import default_sigint
 from .test_process import seconds_until_gone
 
 pytestmark = pytest.mark.e2e
@@ -235,7 +236,11 @@ def test_ctrl_c_stops_the_cli(fake_claude, tmp_path):
         "    print(m.type, flush=True)\n"
     )
     child = subprocess.Popen(
-        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", program],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
     assert child.stdout.readline().strip() == "system"
     assert len(processes_with(encoded, child.pid)) == 1

@@ -20,6 +20,7 @@ from claude_sessions import SessionStore
 from claude_sessions.cli import cli
 from claude_sessions.web import create_app
 
+from .children import default_sigint
 from .web_samples import Transcript, populate, sid
 from .web_server import EventStream, running
 
@@ -120,6 +121,7 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never"},
+        preexec_fn=default_sigint,
     )
     try:
         assert child.stderr is not None
@@ -129,7 +131,7 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
         page = urllib.request.urlopen(found.group(2)).read().decode()
         assert "Login rate limit" in page
         child.send_signal(signal.SIGINT)
-        assert child.wait(timeout=10) is not None
+        assert child.wait(timeout=10) == 130
     finally:
         child.kill()
         child.wait()

@@ -98,7 +98,7 @@ def watch(
         debounce=int(debounce * 1000),
         step=50,
         stop_event=stop,
-        raise_interrupt=False,
+        raise_interrupt=True,  # Ctrl-C ends the command, with its exit code
         recursive=True,
     ):
         paths = _transcripts(changes, root)

@@ -86,6 +86,9 @@ class ErrorHandlingGroup(click.Group):
             raise _fail(exc, EXIT_USAGE) from exc
         except ClaudeSessionsError as exc:
             raise _fail(exc, EXIT_FAILURE) from exc
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see main): cleanup ran on the way here
+            signum = _stopped_by[-1] if _stopped_by else signal.SIGINT
+            raise click.exceptions.Exit(128 + signum) from None
 
 
 class _UsageLineError(Exception):
@@ -131,12 +134,25 @@ def _show_store_notices() -> None:
     logger.setLevel(logging.INFO)
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """End the command by unwinding, as Ctrl-C does, so cleanup runs and stops the CLI child."""
-    raise SystemExit(128 + signum)
+# The signals that stopped the command, for its exit code (130 for SIGINT, 143 for SIGTERM).
+_stopped_by: list[int] = []
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """End the command by unwinding, as Ctrl-C does, so cleanup runs (the store's
+    transaction rolls back, a CLI child is stopped).
+
+    Both signals raise KeyboardInterrupt: the store's SQLite driver turns a
+    statement stopped by one back into KeyboardInterrupt (the sqlite3 module drops
+    whatever a handler raised inside a statement), so the signal is kept here.
+    """
+    _stopped_by.append(signum)
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     # Only the command line does this: the library installs no signal handlers.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, _stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # nohup and `&` ignore it
+        signal.signal(signal.SIGINT, _stop)
     cli.main(args=list(argv) if argv is not None else None, prog_name="claude-sessions")

@@ -126,9 +126,9 @@ def watch_command(directory: str | None, debounce: float, store_location: str | 
                     status.update(for_terminal(last))
                 else:  # a log, not a terminal: one line per import
                     click.echo(for_terminal(last), err=True)
-    except KeyboardInterrupt:
-        pass  # Ctrl-C during an import: each batch is its own transaction, nothing is half-done
-    click.echo(for_terminal(f"Stopped. {last}"), err=True)
+    except KeyboardInterrupt:  # each batch is its own transaction: nothing is half-done
+        click.echo(for_terminal(f"Stopped. {last}"), err=True)
+        raise
 
 
 @click.command("restore")

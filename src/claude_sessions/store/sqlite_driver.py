@@ -26,6 +26,7 @@ itself: reading works, writes raise :class:`StoreReadOnlyError`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import sqlite3
@@ -58,7 +59,8 @@ BUSY_TIMEOUT_SECONDS = 30.0
 CHECKPOINT_BYTES = 64 * 1024 * 1024
 CHECKPOINT_INTERVAL = 0.1  # seconds between a bulk writer's background checkpoints
 MIN_SQLITE = (3, 35, 0)  # RETURNING
-_PROGRESS_STEPS = 10_000  # virtual machine steps between time-limit checks
+_PROGRESS_STEPS = 10_000  # virtual machine steps between time-limit (and signal) checks
+_LOCK_WAIT_SLICE_MS = 100  # a writer waits for the lock this long between signal checks
 _OPEN_TROUBLE = ("locked", "busy")
 _READ_ONLY_TROUBLE = ("readonly", "read-only", "unable to open", "disk i/o error")
 
@@ -301,28 +303,42 @@ class SQLiteDriver:
                 f"the session store at {self._path} is read-only ({self._why_read_only})"
             )
         conn = self._connect()
-        with self._time_limit(conn, txn.time_limit):
-            try:
-                conn.execute("BEGIN IMMEDIATE" if txn.write else "BEGIN DEFERRED")
-            except sqlite3.Error as error:
-                raise self._translate(error) from error
+        deadline = _Deadline(txn.time_limit)
+        conn.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
+        try:
+            self._begin(conn, write=txn.write, deadline=deadline)
             try:
                 value = self._run(conn, txn)
-            except BaseException as error:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                if isinstance(error, sqlite3.Error):
-                    raise self._translate(error, txn.time_limit) from error
-                raise
-            try:
                 conn.execute("COMMIT")
-            except sqlite3.Error as error:
+            except BaseException:
                 if conn.in_transaction:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                raise self._translate(error) from error
+                raise
             return value
+        except sqlite3.Error as error:
+            raise self._translate(error, deadline) from error
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    def _begin(self, conn: sqlite3.Connection, *, write: bool, deadline: _Deadline) -> None:
+        """Begin; a writer waits for the write lock in short slices (SQLite's own wait is
+        one uninterruptible call): between them, Ctrl-C can end the wait."""
+        if not write:
+            conn.execute("BEGIN DEFERRED")
+            return
+        waited_until = time.monotonic() + self._busy_timeout
+        conn.execute(f"PRAGMA busy_timeout = {_LOCK_WAIT_SLICE_MS}")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _busy(error) or time.monotonic() >= waited_until:
+                        raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
     @staticmethod
     def _run(conn: sqlite3.Connection, txn: Txn[T]) -> T:
@@ -335,28 +351,40 @@ class SQLiteDriver:
             value: T = done.value
             return value
 
-    @contextmanager
-    def _time_limit(self, conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
-        if seconds is None:
-            yield
-            return
-        deadline = time.monotonic() + seconds
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
-        try:
-            yield
-        finally:
-            conn.set_progress_handler(None, 0)
-
-    def _translate(self, error: sqlite3.Error, time_limit: float | None = None) -> StoreError:
+    def _translate(self, error: sqlite3.Error, deadline: _Deadline) -> StoreError:
         text = str(error)
-        if time_limit is not None and "interrupted" in text:
-            return QueryTooExpensiveError(
-                f"the search took longer than {time_limit:g}s and was stopped: "
-                "use fewer, longer or rarer words"
-            )
+        if "interrupted" in text:
+            if deadline.passed():
+                return QueryTooExpensiveError(
+                    f"the search took longer than {deadline.seconds:g}s and was stopped: "
+                    "use fewer, longer or rarer words"
+                )
+            # No time limit stopped it: a signal handler (Ctrl-C) raised inside the
+            # statement, and the sqlite3 module dropped its exception.
+            raise KeyboardInterrupt from error
         if any(word in text.lower() for word in ("readonly", "read-only")):
             return StoreReadOnlyError(f"the session store at {self._path} is read-only: {text}")
         return StoreError(f"session store error ({self._path}): {text}")
+
+
+class _Deadline:
+    """A transaction's time limit (if any), checked by SQLite's progress handler.
+
+    The handler also runs Python code every few thousand steps of a statement,
+    which is when a pending signal handler gets to run: so Ctrl-C stops a long
+    statement instead of waiting for it to end.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._at = math.inf if seconds is None else time.monotonic() + seconds
+
+    def passed(self) -> bool:
+        return time.monotonic() > self._at
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return any(word in str(error).lower() for word in _OPEN_TROUBLE)
 
 
 class _ThreadConnection:
