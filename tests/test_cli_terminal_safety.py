@@ -1,15 +1,20 @@
 """Stored text cannot drive the terminal: the real command, in a subprocess, on a hostile store.
 
 The terminal renderings (``show`` as text, ``list``, ``search``, ``tree``,
-``stats``) print control and bidi characters as visible escapes; ``--json``
-keeps the exact text in JSON escapes and Markdown keeps it as stored.
+``stats``, and Markdown or HTML sent to a terminal) print control and bidi
+characters as visible escapes; ``--json`` keeps the exact text in JSON escapes,
+and Markdown or HTML in a file or a pipe keep it as stored.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -133,3 +138,84 @@ def test_markdown_keeps_the_text_as_stored(command):
     out = command("show", ORIGIN[:8], "--format", "markdown")
     assert f"hello {HOSTILE}\n" in out
     assert command("export", ORIGIN[:8]) == out
+
+
+def on_a_terminal(store: str, *args: str) -> bytes:
+    """What the command writes to a real terminal (a pseudo-terminal's far side)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "claude_sessions", *args, "--store", store],
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(terminal)
+    shown = bytearray()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], deadline - time.monotonic())
+            try:
+                chunk = os.read(controller, 65536) if ready else b""
+            except OSError:  # Linux: EIO once the command has closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    return bytes(shown).replace(b"\r\n", b"\n")  # the terminal's own line ends
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", ORIGIN[:8], "--format", "markdown"],
+        ["show", ORIGIN[:8], "--format", "html"],
+        ["export", ORIGIN[:8]],
+        ["export", ORIGIN[:8], "--format", "html"],
+    ],
+    ids=" ".join,
+)
+def test_markdown_and_html_on_a_terminal_show_controls_as_escapes(hostile_store, args):
+    shown = on_a_terminal(hostile_store, *args).decode("utf-8")
+    assert [raw for raw in RAW if raw in shown] == []
+    assert ESCAPED in shown
+
+
+def test_markdown_in_a_file_keeps_the_text_as_stored(command, tmp_path):
+    target = tmp_path / "session.md"
+    command("export", ORIGIN[:8], "-o", str(target))
+    assert f"hello {HOSTILE}\n" in target.read_text(encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == command("show", ORIGIN[:8], "--format", "markdown")
+
+
+LONE = "lone \ud800 and \udcff"  # JSON can carry these; UTF-8 cannot
+
+
+def test_text_that_never_was_unicode_prints_as_escapes(tmp_path):
+    location = str(tmp_path / "store")
+    with SessionStore(location) as store:
+        store.save_session(ORIGIN, run_messages(ORIGIN, "Say it", LONE))
+
+    def output(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "claude_sessions", *args, "--store", location],
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout.decode("utf-8")
+
+    shown = ascii(LONE)[1:-1]
+    assert f"{shown}\n" in output("show", ORIGIN[:8])
+    assert f"{shown}\n" in output("show", ORIGIN[:8], "--format", "markdown")
+    as_json = json.loads(output("show", ORIGIN[:8], "--json"))
+    assert as_json["messages"][2]["message"]["content"][0]["text"] == LONE
+    target = tmp_path / "session.json"
+    output("export", ORIGIN[:8], "--format", "json", "-o", str(target))
+    exported = json.loads(target.read_bytes().decode("utf-8"))
+    assert exported["messages"][2]["message"]["content"][0]["text"] == LONE

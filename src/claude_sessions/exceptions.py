@@ -27,7 +27,8 @@ ClaudeSessionsError
 
 The command line turns ``InvalidInputError``, ``SessionNotFoundError`` and
 ``AmbiguousSessionIdError`` into exit status 2 and every other
-``ClaudeSessionsError`` into 1; anything else is a bug and shows its traceback.
+``ClaudeSessionsError`` into 1, as it does an ``OSError`` (a full disk, a file
+in the way); anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations

@@ -372,6 +372,30 @@ def export_all(
         if session is None:  # deleted meanwhile
             continue
         path = target / export_filename(metadata, fmt)
-        path.write_text(render(session, fmt), encoding="utf-8")
+        write_export(path, render(session, fmt))
         written.append(path)
     return written
+
+
+def export_bytes(text: str) -> bytes:
+    """A rendered session as a file or a pipe gets it: UTF-8, as stored.
+
+    The one exception is a lone surrogate (text that never was valid Unicode,
+    such as a name that is not UTF-8): UTF-8 cannot hold it, so it is written
+    as the escape ``\\udcff``, which inside a JSON string reads back as the same text.
+    """
+    return text.encode("utf-8", "backslashreplace")
+
+
+def write_export(path: Path, text: str) -> None:
+    """``text`` written to ``path`` (see :func:`export_bytes`).
+
+    A full disk often shows only when the file is closed, by an error naming no
+    file: the error raised names ``path`` whatever failed.
+    """
+    try:
+        path.write_bytes(export_bytes(text))
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error

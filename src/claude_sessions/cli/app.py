@@ -6,9 +6,12 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
+import os
 import signal
+import sys
 from collections.abc import Sequence
 from types import FrameType
 
@@ -64,7 +67,9 @@ class ErrorHandlingGroup(click.Group):
     ``Error: ...`` on stderr and an exit code.
 
     Bad input (an invalid id or query, an unknown or ambiguous session) exits
-    2, any other failure 1. Anything else is a bug and keeps its traceback.
+    2, any other failure 1, and so does an error of the system (``OSError``:
+    a full disk, a file that exists); a closed pipe ends the command quietly.
+    Anything else is a bug and keeps its traceback.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -86,6 +91,11 @@ class ErrorHandlingGroup(click.Group):
             raise _fail(exc, EXIT_USAGE) from exc
         except ClaudeSessionsError as exc:
             raise _fail(exc, EXIT_FAILURE) from exc
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # the reader has gone: click exits 1 without a word
+            _drop_unwritable_output()
+            raise _fail(_SystemLineError(exc), EXIT_FAILURE) from exc
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see main): cleanup ran on the way here
             signum = _stopped_by[-1] if _stopped_by else signal.SIGINT
             raise click.exceptions.Exit(128 + signum) from None
@@ -97,6 +107,30 @@ class _UsageLineError(Exception):
     def __init__(self, error: click.UsageError) -> None:
         name = error.ctx.command_path if error.ctx is not None else "claude-sessions"
         super().__init__(f"{error.format_message()} (see {name} --help)")
+
+
+class _SystemLineError(Exception):
+    """An ``OSError`` as one line: the file it names, if any, and what went wrong."""
+
+    def __init__(self, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        super().__init__(f"{error.filename}: {reason}" if error.filename else reason)
+
+
+def _drop_unwritable_output() -> None:
+    """Send stdout to /dev/null if it holds output it cannot write (a full disk).
+
+    Python writes what stdout holds when it exits: otherwise the same error would
+    come again there, as a second message and exit status 120.
+    """
+    if sys.stdout is None:  # started with stdout closed: click writes nothing
+        return
+    try:
+        sys.stdout.flush()
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _fail(exc: Exception, code: int) -> click.exceptions.Exit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -11,19 +12,29 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ..render import FORMATS, export_all, export_session, session_title, snippet_spans
+from ..render import (
+    FORMATS,
+    export_all,
+    export_bytes,
+    export_session,
+    session_title,
+    snippet_spans,
+    write_export,
+)
 from ..stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
 from ..store import SessionMetadata, cleanup_policy
-from ..terminal import for_terminal, json_for_terminal
+from ..terminal import for_terminal
 from .common import (
     WHEN,
     console,
     echo_json,
+    echo_json_text,
     format_cost,
     json_option,
     open_store,
     resolve_id,
     short_id,
+    stdout_is_terminal,
     store_option,
 )
 
@@ -166,14 +177,16 @@ def show_command(
 
 
 def _echo_rendered(text: str, fmt: str) -> None:
-    """A rendered session on stdout: the text format made safe, JSON escaped, the rest as stored."""
-    if fmt == "text":
-        text = for_terminal(text)
-    elif fmt == "json":
-        text = json_for_terminal(text)
-    # color=True: in a pipe click would strip what looks like ANSI styling, and so
-    # change a Markdown or HTML transcript; the other formats hold no escapes.
-    click.echo(text, nl=False, color=True)
+    """A rendered session on stdout: JSON escaped, the text format made safe, and so are
+    Markdown and HTML on a terminal; in a pipe or a file they are as stored."""
+    if fmt == "json":
+        echo_json_text(text, nl=False)
+    elif fmt == "text" or stdout_is_terminal():
+        click.echo(for_terminal(text), nl=False)
+    else:
+        # Bytes, as export -o writes them; click writes bytes as given (it would
+        # strip what looks like ANSI styling from text in a pipe).
+        click.echo(export_bytes(text), nl=False)
 
 
 @click.command("export")
@@ -223,7 +236,7 @@ def export_command(
     target = Path(output)
     if target.is_dir():
         raise click.UsageError(f"{output} is a directory: give a file name")
-    target.write_text(text, encoding="utf-8")
+    write_export(target, text)
     if as_json:
         echo_json([str(target)])
     else:
@@ -378,6 +391,9 @@ def path_command(store_location: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({"location": store.location, "cleanup": policy.to_dict()})
         return
-    click.echo(store.location)
+    # A script reads the location as the file system spells it; a terminal sees it made safe.
+    click.echo(
+        for_terminal(store.location) if stdout_is_terminal() else os.fsencode(store.location)
+    )
     for line in policy.describe():
         click.echo(line, err=True)

@@ -13,7 +13,7 @@ import click
 
 from ..exceptions import SessionNotFoundError
 from ..store import SessionStore, default_location
-from ..terminal import for_terminal, json_for_terminal
+from ..terminal import for_terminal, holds_surrogates, json_for_terminal
 from ..when import parse_age, parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,8 +104,21 @@ def resolve_or_pass(store: SessionStore | None, prefix: str) -> str:
         return prefix
 
 
+NOT_UTF8_NOTE = (
+    "Note: this JSON holds text that is not valid UTF-8 (a file name, say): "
+    "each byte 0xNN that could not be decoded is written as the escape \\udcNN."
+)
+
+
 def echo_json(value: Any) -> None:
-    click.echo(json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
+    echo_json_text(json.dumps(value, ensure_ascii=False, indent=2, default=str), nl=True)
+
+
+def echo_json_text(text: str, *, nl: bool) -> None:
+    """JSON on stdout: valid UTF-8 whatever the names it holds (which stderr then notes)."""
+    click.echo(json_for_terminal(text), nl=nl)
+    if holds_surrogates(text):
+        click.echo(NOT_UTF8_NOTE, err=True)
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -153,6 +166,13 @@ AGE = AgeType()
 def stdin_is_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
     except (AttributeError, ValueError):
         return False
 

@@ -6,13 +6,20 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from ..pricing import PRICES_ENV_VAR, price_report
+from ..terminal import for_terminal
 from .common import console, echo_json, json_option
 
 
 def _money(value: float) -> str:
     return f"${value:g}"
+
+
+def _plain(text: str) -> Text:
+    """Text from the user's price file (a path, a model name): shown as written, never markup."""
+    return Text(for_terminal(text))
 
 
 def _long(row: dict[str, Any]) -> str:
@@ -49,7 +56,7 @@ def prices_command(as_json: bool) -> None:
     table.add_column("from")
     for row in report["models"]:
         table.add_row(
-            row["model"],
+            _plain(row["model"]),
             _money(row["input"]),
             _money(row["output"]),
             _money(row["cache_write_5m"]),
@@ -63,11 +70,11 @@ def prices_command(as_json: bool) -> None:
     out.print(f"Also checked against the {report['cli_catalog']}.")
     out.print('Web search: $0.01 per request. US-only inference (inference_geo "us"): x1.1.')
     if report["user_file"]:
-        out.print(f"User prices from ${PRICES_ENV_VAR}: {report['user_file']}")
+        out.print(_plain(f"User prices from ${PRICES_ENV_VAR}: {report['user_file']}"))
     else:
         out.print(f"No user prices (set ${PRICES_ENV_VAR} to a JSON or TOML file to add some).")
     for row in report["unpriced"]:
-        out.print(f"Unpriced: {row['model']}: {row['reason']}")
+        out.print(_plain(f"Unpriced: {row['model']}: {row['reason']}"))
 
 
 __all__ = ["prices_command"]
