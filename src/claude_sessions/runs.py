@@ -100,6 +100,11 @@ class _Saver:
         forked_from: str | None,
         forked_at: str | None = None,
     ) -> None:
+        if tags or description:  # refused now, not once the finished run is saved
+            from .store.derive import normalize_tags, user_text
+
+            normalize_tags(tags)
+            user_text(description, "a description")
         self.tags = list(tags or [])
         self.description = description
         self.forked_from = forked_from

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..claude_config import ConfigChange, Scope, read_config, settings_path, write_config
-from ..store.location import default_location, is_url, sqlite_path
+from ..store.location import default_location, is_server_location, sqlite_path
 
 EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
 MARK = "-m claude_sessions hooks capture"
@@ -42,7 +42,8 @@ def hook_command(
     words = [python or sys.executable, "-m", "claude_sessions", "hooks", "capture"]
     if location is not None:
         text = os.fspath(location)
-        words += ["--store", text if is_url(text) else os.path.abspath(os.path.expanduser(text))]
+        server = is_server_location(text)
+        words += ["--store", text if server else os.path.abspath(os.path.expanduser(text))]
     return shlex.join(words)
 
 

@@ -13,6 +13,7 @@ import click
 
 from ..exceptions import SessionNotFoundError
 from ..store import SessionStore, default_location
+from ..store.location import is_server_location
 from ..terminal import for_terminal, holds_surrogates, json_for_terminal
 from ..when import parse_age, parse_when
 
@@ -84,7 +85,7 @@ def open_store(location: str | None, *, write: bool = False) -> SessionStore:
 def existing_store(location: str | None) -> SessionStore | None:
     """The store at ``location`` if there is one (a path that exists, or a URL); never creates."""
     chosen = location or default_location()
-    if "://" in chosen or Path(chosen).expanduser().exists():
+    if is_server_location(chosen) or Path(chosen).expanduser().exists():
         return open_store(location, write=True)
     return None
 

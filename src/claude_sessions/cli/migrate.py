@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..store import SessionStore
+from ..store.location import is_server_location
 from ..store.transfer import copy_store
 from .app import EXIT_FAILURE
 from .common import echo_json, json_option
@@ -26,12 +27,13 @@ def _open(location: str) -> SessionStore:
 def migrate_command(source: str, destination: str, as_json: bool) -> None:
     """Copy every session from store SRC into store DST and verify the copy.
 
-    SRC and DST are store locations: a directory or .db file (SQLite) or a
-    postgresql://user@host/db URL. Sessions already in DST with the same id
-    and project are replaced; the others stay. Counts and a checksum of every
-    session are compared at the end; a mismatch exits with status 1.
+    SRC and DST are store locations: a directory or .db file (SQLite), a
+    postgresql://user@host/db URL or a 'host=... dbname=...' string. Sessions
+    already in DST with the same id and project are replaced; the others stay.
+    Counts and a checksum of every session are compared at the end; a mismatch
+    exits with status 1.
     """
-    if "://" not in source and not Path(source).expanduser().exists():
+    if not is_server_location(source) and not Path(source).expanduser().exists():
         raise click.BadParameter(f"no store at {source}", param_hint="--from")
     src = _open(source)
     dst = _open(destination)

@@ -28,6 +28,7 @@ from claude_sessions.claude_config import (
     user_state_path,
     write_config,
 )
+from claude_sessions.store.location import is_server_location
 
 SERVER_NAME = "claude-sessions"
 STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
@@ -49,15 +50,16 @@ def server_entry(
     """The entry that runs ``python -m claude_sessions mcp`` on the store at ``location``.
 
     A path is made absolute (Claude Code starts servers in other directories)
-    and passed as ``--store``; a URL travels in the entry's environment, where
-    neither process listings nor ``claude mcp list`` show it (it may hold a
-    password). ``None`` leaves the choice to the server's environment.
+    and passed as ``--store``; a URL (or ``host=...`` string) travels in the
+    entry's environment, where neither process listings nor ``claude mcp
+    list`` show it (it may hold a password). ``None`` leaves the choice to the
+    server's environment.
     """
     args = ["-m", "claude_sessions", "mcp"]
     env: dict[str, str] = {}
     if location is not None:
         text = os.fspath(location)
-        if "://" in text:
+        if is_server_location(text):
             env[STORE_ENV_VAR] = text
         else:
             args += ["--store", os.path.abspath(os.path.expanduser(text))]

@@ -32,7 +32,7 @@ from ..ids import validate_session_id
 from ..message import Message
 from . import imports, reads, writes
 from .criteria import PERIODS, Cursor, build_criteria, check_grouping, period_key
-from .derive import normalize_tags
+from .derive import normalize_tags, user_text
 from .dialect import Dialect, Found, usage_group
 from .entries import as_entry, keyed
 from .plan import Plan, Txn, single
@@ -148,7 +148,7 @@ def _subpath(subpath: Any) -> str:
 def _description(description: Any) -> str | None:
     if description is not None and not isinstance(description, str):
         raise TypeError("description must be a string or None")
-    return description
+    return user_text(description, "a description")
 
 
 def project_key(directory: str | None, entries: Iterable[Mapping[str, Any]] = ()) -> str:
@@ -303,7 +303,7 @@ class StoreCore:
         if forked_from is not None:
             validate_session_id(forked_from)
         entries = [as_entry(m) for m in messages]
-        directory = os.fspath(project) if project is not None else None
+        directory = user_text(os.fspath(project) if project is not None else None, "a project")
         new = writes.NewTranscript(
             session_id=session_id,
             batch=keyed(entries),
@@ -326,6 +326,7 @@ class StoreCore:
         subpath: str | None = None,
     ) -> Plan[SessionMetadata]:
         validate_session_id(session_id)
+        user_text(project_key, "a project key")
         entries = [as_entry(m) for m in messages]
         batch = keyed(entries)
         where = _subpath(subpath)
@@ -359,6 +360,8 @@ class StoreCore:
         validate_session_id(session_id)
         if forked_from is not None:
             validate_session_id(forked_from)
+        user_text(project_key, "a project key")
+        user_text(forked_at, "a fork's message id")
         entries = [as_entry(m) for m in messages]
         new = writes.NewTranscript(
             session_id=session_id,

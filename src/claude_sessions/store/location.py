@@ -1,11 +1,20 @@
-"""Where a store lives: the default location, URL parsing, password masking, drivers.
+"""Where a store lives: the default location, URL and connection-string parsing, password masking.
 
 A location is a directory (the database is ``sessions.db`` inside), a
-``.db``/``.sqlite``/``.sqlite3`` file, ``sqlite:///abs/path.db``, or a
-``postgresql://`` (``postgres://``) URL. Passwords never leave this module
-unmasked except towards libpq: users type URLs with un-encoded ``/``, ``@``
-or ``:`` in the password, so the userinfo is found by the last ``@`` before
-the query string, not by a URL parser that would split it at the first ``/``.
+``.db``/``.sqlite``/``.sqlite3`` file, ``sqlite:///abs/path.db``, a
+``postgresql://`` (``postgres://``) URL, or a libpq keyword/value connection
+string (``host=db dbname=claude user=app``: anything that starts ``word=``).
+
+Passwords are masked by parsing the location and replacing its password
+field, never by searching the text for the password (a password ``postgres``
+must not eat the scheme); and libpq gets the password as a parameter of its
+own, never inside a string it could quote back in an error.
+
+Users type URLs with raw ``/``, ``@``, ``:``, ``?``, ``#`` or spaces in the
+password, where a URL parser would split it. So the userinfo ends at the
+first ``@`` after which the rest reads as a PostgreSQL address: hosts
+(``host:port,host2``, ``[::1]``), an optional ``/dbname`` without ``@`` and an
+optional ``?key=value&...`` query. A URL that cannot be read so is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from typing import Any
+from urllib.parse import quote, unquote
 
 from ..exceptions import StoreError
 
@@ -23,10 +33,20 @@ DEFAULT_DIRECTORY = Path("~/.claude_sdk/sessions")
 DEFAULT_SCHEMA = "claude_sessions"
 DEFAULT_POOL_MAX_SIZE = 10
 DEFAULT_POOL_TIMEOUT = 15.0
+MASK = "***"
 _OUR_OPTIONS = ("schema", "pool_max_size", "pool_timeout")
+_NOT_FOR_LIBPQ = (*_OUR_OPTIONS, "options", "password")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_KEYWORDS_RE = re.compile(r"^\s*[A-Za-z_]+\s*=")
 _URL_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_HOST = r"(?:\[[\w:.%]*\]|[\w.~%-]*)(?::\d*)?"
+_HOSTS_RE = re.compile(rf"{_HOST}(?:,{_HOST})*")
+_QUERY_PAIR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_%]*=")
+_UNREADABLE = (
+    "cannot tell the password from the host in this PostgreSQL URL: percent-encode "
+    "the user name and password (@ as %40, / as %2F, ? as %3F, % as %25)"
+)
 
 
 def default_location() -> str:
@@ -34,93 +54,126 @@ def default_location() -> str:
     return os.environ.get(ENV_VAR) or str(DEFAULT_DIRECTORY.expanduser())
 
 
+def _decoded(typed: str) -> str:
+    """A typed URL part, percent-decoded unless it does not decode (then a ``%`` is itself)."""
+    try:
+        return unquote(typed, errors="strict")
+    except UnicodeDecodeError:
+        return typed
+
+
 @dataclass(frozen=True)
-class _Parts:
+class _Url:
+    """A URL split as typed (nothing decoded), so what is shown is what was written."""
+
     scheme: str
     user: str | None
     password: str | None
-    rest: str  # host, port and path
-    query: str
+    address: str  # hosts, ports and /dbname
+    query: str | None  # after the '?', when there is one
+
+    def pairs(self) -> list[tuple[str, str, str]]:
+        """The query's pieces as ``(decoded name, piece as typed, decoded value)``."""
+        found = []
+        for piece in (self.query or "").split("&"):
+            if piece:
+                name, _, value = piece.partition("=")
+                found.append((_decoded(name), piece, _decoded(value)))
+        return found
+
+    def shown(self) -> str:
+        """The URL as typed, its password (in the userinfo or the query) replaced by ``***``."""
+        text = f"{self.scheme}://"
+        if self.user is not None:
+            text += self.user + (f":{MASK}" if self.password is not None else "") + "@"
+        text += self.address
+        if self.query is not None:
+            pieces = [self._masked(piece) for piece in self.query.split("&")]
+            text += "?" + "&".join(pieces)
+        return text
+
+    @staticmethod
+    def _masked(piece: str) -> str:
+        name, equals, _ = piece.partition("=")
+        return f"{name}={MASK}" if equals and _decoded(name) == "password" else piece
 
 
-def _split(url: str) -> _Parts:
+def _reads_as_address(rest: str) -> bool:
+    """Whether what follows an ``@`` reads as hosts, an optional /dbname and a query."""
+    address, _, query = rest.partition("?")
+    hosts, _, dbname = address.partition("/")
+    return (
+        _HOSTS_RE.fullmatch(hosts) is not None
+        and "@" not in dbname
+        and all(_QUERY_PAIR_RE.match(piece) for piece in query.split("&") if piece)
+    )
+
+
+def _userinfo_end(body: str) -> int | None:
+    """The ``@`` that ends the userinfo (see the module docstring), if one does."""
+    for at, char in enumerate(body):
+        if char == "@":
+            user = body[:at].partition(":")[0]
+            if not any(c in user for c in "/?#") and _reads_as_address(body[at + 1 :]):
+                return at
+    return None
+
+
+def _split(url: str) -> _Url:
     match = _SCHEME_RE.match(url)
     if match is None:
         raise StoreError("not a URL")
     body = url[match.end() :]
-    address, _, query = body.partition("?")
-    at = address.rfind("@")
-    userinfo = address[:at] if at >= 0 else ""
-    # "host/db@x" has an '@' in its path, not a user: a userinfo has no '/' unless a
-    # password (after ':') holds it.
-    if at < 0 or ("/" in userinfo and ":" not in userinfo):
-        return _Parts(match.group(1), None, None, address, query)
-    user, colon, password = userinfo.partition(":")
-    return _Parts(match.group(1), user, password if colon else None, address[at + 1 :], query)
+    at = _userinfo_end(body)
+    user = password = None
+    rest = body
+    if at is not None:
+        user, colon, typed = body[:at].partition(":")
+        password = typed if colon else None
+        rest = body[at + 1 :]
+    elif "@" in body:
+        # No userinfo reads right: unless every '@' is in the dbname or the query after
+        # well-formed hosts, a password could be anywhere in it.
+        hosts = re.split(r"[/?]", body, maxsplit=1)[0]
+        if "@" in body.partition("/")[0] or _HOSTS_RE.fullmatch(hosts) is None:
+            raise StoreError(_UNREADABLE)
+    address, question, query = rest.partition("?")
+    return _Url(match.group(1), user, password, address, query if question else None)
 
 
-def _query_password(query: str) -> str | None:
-    return next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == "password"), None)
-
-
-def _mask_one(url: str) -> str:
+def _shown_url(url: str) -> str:
     try:
-        parts = _split(url)
+        return _split(url).shown()
     except StoreError:
-        return url
-    shown = f"{parts.scheme}://"
-    if parts.user is not None:
-        shown += parts.user + (":***" if parts.password is not None else "") + "@"
-    shown += parts.rest
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        masked = [(k, "***" if k == "password" else v) for k, v in pairs]
-        shown += "?" + urlencode(masked, quote_via=quote, safe="*/")
-    return shown
+        return f"{url.partition('://')[0]}://{MASK}"
 
 
 def mask_password(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``."""
-    return _URL_IN_TEXT_RE.sub(lambda m: _mask_one(m.group(0)), text)
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    A URL ends at the first space here: a location with spaces in its password
+    is masked whole with :func:`parse_postgres` (``display``), not through this.
+    """
+    return _URL_IN_TEXT_RE.sub(lambda match: _shown_url(match.group(0)), text)
 
 
 @dataclass(frozen=True)
 class PostgresLocation:
-    """A parsed ``postgresql://`` URL: what libpq gets, our options, what is shown."""
+    """A parsed PostgreSQL location: what libpq gets, our options, what is shown.
+
+    ``conninfo`` holds no password: ``password`` goes to libpq on its own.
+    """
 
     conninfo: str
     display: str
     password: str | None
-    schema: str
-    pool_max_size: int
-    pool_timeout: float
-    options: str | None
-
-    def mask(self, text: str) -> str:
-        """``text`` with this URL's password, in any form or piece of it, masked."""
-        text = mask_password(text)
-        if not self.password:
-            return text
-        secret = self.password
-        forms = {secret, quote(secret, safe=""), quote(secret)}
-        # libpq, handed a URL it splits wrongly, echoes pieces of the password.
-        forms |= {piece for piece in re.split(r"[/@:?#]", secret) if len(piece) >= 4}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, "***")
-        return text
+    schema: str = DEFAULT_SCHEMA
+    pool_max_size: int = DEFAULT_POOL_MAX_SIZE
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT
+    options: str | None = None
 
 
-def parse_postgres(url: str) -> PostgresLocation:
-    """Split our options from a PostgreSQL URL, re-encode its userinfo, mask its password."""
-    parts = _split(url)
-    if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise StoreError(f"not a PostgreSQL URL: {mask_password(url)}")
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    mine = {k: v for k, v in pairs if k in _OUR_OPTIONS}
-    libpq = [(k, v) for k, v in pairs if k not in _OUR_OPTIONS and k != "options"]
-    options = next((v for k, v in pairs if k == "options"), None)
-    password = unquote(parts.password) if parts.password is not None else None
-    password = _query_password(parts.query) or password
+def _our_options(mine: dict[str, str], shown: str) -> dict[str, Any]:
     schema = mine.get("schema", DEFAULT_SCHEMA)
     if not _IDENT_RE.match(schema):
         raise StoreError(f"invalid schema name {schema!r}: use letters, digits and _")
@@ -128,45 +181,90 @@ def parse_postgres(url: str) -> PostgresLocation:
         pool_max_size = int(mine.get("pool_max_size", DEFAULT_POOL_MAX_SIZE))
         pool_timeout = float(mine.get("pool_timeout", DEFAULT_POOL_TIMEOUT))
     except ValueError as error:
-        raise StoreError(f"invalid pool option in {mask_password(url)}: {error}") from None
+        raise StoreError(f"invalid pool option in {shown}: {error}") from None
     if pool_max_size < 1 or not pool_timeout > 0:
         raise StoreError("pool_max_size must be >= 1 and pool_timeout > 0")
-    userinfo = ""
-    if parts.user is not None:
-        userinfo = quote(unquote(parts.user), safe="")
-        if parts.password is not None:
-            userinfo += ":" + quote(unquote(parts.password), safe="")
-        userinfo += "@"
-    conninfo = f"postgresql://{userinfo}{parts.rest}"
+    return {"schema": schema, "pool_max_size": pool_max_size, "pool_timeout": pool_timeout}
+
+
+def _parse_url(url: str) -> PostgresLocation:
+    parts = _split(url)
+    shown = parts.shown()
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise StoreError(f"not a PostgreSQL URL: {shown}")
+    pairs = parts.pairs()
+    password = _decoded(parts.password) if parts.password is not None else None
+    # libpq reads the query after the userinfo: a password there wins, the last one.
+    password = next((v for name, _, v in reversed(pairs) if name == "password"), password)
+    user = f"{quote(_decoded(parts.user), safe='')}@" if parts.user is not None else ""
+    conninfo = f"postgresql://{user}{parts.address}"
+    libpq = [piece for name, piece, _ in pairs if name not in _NOT_FOR_LIBPQ]
     if libpq:
-        conninfo += "?" + urlencode(libpq, quote_via=quote)
-    location = PostgresLocation(
-        conninfo=conninfo,
-        display="",
-        password=password,
-        schema=schema,
-        pool_max_size=pool_max_size,
-        pool_timeout=pool_timeout,
-        options=options,
+        conninfo += "?" + "&".join(libpq)
+    return PostgresLocation(
+        conninfo,
+        shown,
+        password,
+        options=next((v for name, _, v in reversed(pairs) if name == "options"), None),
+        **_our_options({name: v for name, _, v in pairs if name in _OUR_OPTIONS}, shown),
     )
-    return PostgresLocation(**{**location.__dict__, "display": location.mask(url)})
 
 
-def is_url(location: str) -> bool:
-    return _SCHEME_RE.match(location) is not None
+def _parse_keywords(text: str) -> PostgresLocation:
+    """libpq's own reading of a keyword/value string; the store's options keep their defaults."""
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise StoreError(
+            "a PostgreSQL store needs psycopg: pip install 'claude-sessions[postgres]'"
+        ) from None
+    try:
+        params = conninfo_to_dict(text)
+    except ProgrammingError:
+        # Not libpq's message: it can quote a piece of a password holding a space.
+        raise StoreError(
+            "cannot read the PostgreSQL connection string: it takes libpq's keyword=value "
+            "pairs, values with spaces or quotes in '...'; the store's own options (schema, "
+            "pool_max_size, pool_timeout) need a postgresql:// URL"
+        ) from None
+    password, options = params.pop("password", None), params.pop("options", None)
+    shown = {**params, "password": MASK} if password is not None else params
+    return PostgresLocation(
+        make_conninfo("", **params),
+        make_conninfo("", **shown),
+        None if password is None else str(password),
+        options=None if options is None else str(options),
+    )
+
+
+def parse_postgres(location: str) -> PostgresLocation:
+    """Read a PostgreSQL URL or keyword/value string: libpq's part, our options, the display."""
+    if _KEYWORDS_RE.match(location):
+        return _parse_keywords(location)
+    return _parse_url(location)
+
+
+def is_server_location(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` names a database server (a URL or ``host=...``), not a path."""
+    return isinstance(location, str) and (
+        _SCHEME_RE.match(location) is not None or _KEYWORDS_RE.match(location) is not None
+    )
 
 
 def sqlite_path(location: str | os.PathLike[str]) -> Path | None:
-    """The database file a location names, or ``None`` for a server URL.
+    """The database file a location names, or ``None`` for a PostgreSQL server.
 
     A directory gets ``sessions.db`` inside; a path ending in ``.db``,
     ``.sqlite`` or ``.sqlite3`` (or an existing file) is the file itself.
     """
     if not isinstance(location, str):
         return _database_file(Path(location))
-    match = _SCHEME_RE.match(location)
-    if match is None:
+    if not is_server_location(location):
         return _database_file(Path(location).expanduser())
+    match = _SCHEME_RE.match(location)
+    if match is None:  # a keyword/value connection string
+        return None
     scheme = match.group(1).lower()
     if scheme == "sqlite":
         rest = location[match.end() :]
@@ -176,8 +274,8 @@ def sqlite_path(location: str | os.PathLike[str]) -> Path | None:
     if scheme in ("postgresql", "postgres"):
         return None
     raise StoreError(
-        f"unknown store location scheme {scheme!r} in {mask_password(location)} "
-        "(use a directory path, sqlite:///path/to.db or postgresql://...)"
+        f"unknown store location scheme {scheme!r} in {_shown_url(location)} "
+        "(use a directory path, sqlite:///path/to.db, postgresql://... or host=... dbname=...)"
     )
 
 

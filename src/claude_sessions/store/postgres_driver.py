@@ -35,7 +35,7 @@ from ..exceptions import (
     StoreVersionError,
 )
 from . import postgres_schema as schema
-from .location import parse_postgres
+from .location import mask_password, parse_postgres
 from .plan import Op, Stmt, Txn, fetched
 
 try:
@@ -179,6 +179,8 @@ class _Base:
             "application_name": APPLICATION_NAME,
             "connect_timeout": DEFAULT_CONNECT_TIMEOUT,
         }
+        if self._loc.password is not None:  # apart from the conninfo: libpq never quotes it
+            self._kwargs["password"] = self._loc.password
         self._closed = False
 
     @property
@@ -208,13 +210,13 @@ class _Base:
     def _connect_error(self, error: BaseException) -> StoreConnectionError:
         return StoreConnectionError(
             f"cannot connect to the PostgreSQL session store at {self.location}: "
-            f"{self._loc.mask(_one_line(error))}"
+            f"{mask_password(_one_line(error))}"
         )
 
     def _translate(self, error: BaseException, txn: Txn[Any] | None = None) -> StoreError:
         if isinstance(error, StoreError):
             return error
-        detail = self._loc.mask(_one_line(error))
+        detail = mask_password(_one_line(error))
         if _is_connection_error(error):
             if isinstance(error, psycopg_pool.PoolTimeout):
                 return StoreConnectionError(

@@ -9,6 +9,8 @@ metadata derived from their entries.
 
 ``delete`` of a main transcript moves the session to the trash, like every
 delete here; ``delete`` of a subagent transcript removes those entries.
+A tag or title (what the SDK's ``tag_session`` and ``rename_session`` write)
+holding a NUL is refused, as every field a user sets is.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from claude_agent_sdk.types import SessionStore as SDKSessionStoreProtocol
 
 from ..exceptions import InvalidInputError
 from ..ids import validate_session_id
+from .derive import user_text
 
 if TYPE_CHECKING:
     from .core import StoreCore
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Runner = Callable[["Plan[Any]"], Awaitable[Any]]
+# The entries the SDK's tag_session and rename_session write: a field the user set.
+_USER_SET = {"tag": "tag", "custom-title": "customTitle"}
 
 
 def _key(key: SessionKey | SessionListSubkeysKey) -> tuple[str, str]:
@@ -51,6 +56,14 @@ def _subpath(key: SessionKey) -> str:
     if not isinstance(subpath, str) or not subpath or "\x00" in subpath:
         raise InvalidInputError(f"invalid subpath in session key: {key!r}")
     return subpath
+
+
+def _check_user_set(entries: list[SessionStoreEntry]) -> None:
+    for entry in entries:
+        field = _USER_SET.get(str(entry.get("type")))
+        value = entry.get(field) if field is not None else None
+        if isinstance(value, str):
+            user_text(value, f"a session's {field}")
 
 
 class SDKSessionStore(SDKSessionStoreProtocol):
@@ -73,6 +86,7 @@ class SDKSessionStore(SDKSessionStoreProtocol):
         project_key, session_id = _key(key)
         if not entries:
             return
+        _check_user_set(entries)
         await self._run(
             self._core.append_messages(
                 session_id,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 from ..exceptions import StoreError
 from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
 from .drivers import open_async_driver, open_driver
-from .location import default_location
+from .location import default_location, is_server_location
 from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
 from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
 
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 def _location_key(location: Location | None) -> str:
     text = os.fspath(location) if location is not None else default_location()
-    if "://" in text:
+    if is_server_location(text):
         return text
     return os.path.abspath(os.path.expanduser(text))
 
@@ -42,8 +42,9 @@ class SessionStore:
     """Saved sessions in a searchable database (SQLite by default).
 
     ``location`` is a directory (the database is ``sessions.db`` inside), a
-    ``.db`` file, ``sqlite:///abs/path.db``, or ``postgresql://...``; by
-    default ``$CLAUDE_SESSIONS_STORE`` or ``~/.claude_sdk/sessions``.
+    ``.db`` file, ``sqlite:///abs/path.db``, ``postgresql://...`` or a libpq
+    ``host=... dbname=...`` string; by default ``$CLAUDE_SESSIONS_STORE`` or
+    ``~/.claude_sdk/sessions``.
 
     Automatic cleanup, at most once a day per database when a store opens or
     saves: sessions whose ``updated_at`` is older than ``cleanup_after_days``
