@@ -183,3 +183,49 @@ def test_the_command_line_says_what_automatic_cleanup_moved_and_reading_moves_no
     )
     trash = runner.invoke(cli, ["trash", "list"], env=env)
     assert trash.stdout.count("old-") == 3 and "3 session(s) in the trash." in trash.stderr
+
+
+def live_copies(store, session_id):
+    """How many live sessions hold this id (every row a listing holds, read independently)."""
+    return [m for m in store.search(limit=None) if m.session_id == session_id]
+
+
+def test_restore_refuses_when_the_id_is_live_under_another_project(store_factory):
+    store = store_factory()
+    store.save_session("moved", run("moved"), project="/work/a", description="trashed")
+    store.delete_session("moved")
+    store.save_session("moved", run("moved"), project="/work/b", description="saved since")
+    with pytest.raises(SessionConflictError, match="moved"):
+        store.restore_session("moved")
+    assert [m.description for m in live_copies(store, "moved")] == ["saved since"]
+    assert [m.description for m in store.list_trash()] == ["trashed"]
+
+
+def test_restore_refuses_when_the_sdk_wrote_the_id_under_another_project_key(store_factory):
+    store = store_factory()
+    store.append_messages("sdk", [{"type": "user", "uuid": "u-1"}], project_key="key-a")
+    store.delete_session("sdk")
+    store.append_messages("sdk", [{"type": "user", "uuid": "u-2"}], project_key="key-b")
+    with pytest.raises(SessionConflictError):
+        store.restore_session("sdk")
+    assert [m.project_key for m in live_copies(store, "sdk")] == ["key-b"]
+    assert [m.project_key for m in store.list_trash()] == ["key-a"]
+
+
+def test_a_session_trashed_under_two_project_keys_comes_back_as_one(store_factory, fake_clock):
+    """The copy a reader saw before the delete (the one updated last) comes back; the
+    other stays in the trash, since a session id names at most one live session."""
+    store = store_factory(clock=fake_clock)
+    store.append_messages("twice", [{"type": "user", "uuid": "u-1"}], project_key="key-old")
+    fake_clock.advance(minutes=5)
+    store.append_messages("twice", [{"type": "user", "uuid": "u-2"}], project_key="key-new")
+    shown = store.get_metadata("twice")
+    assert shown.project_key == "key-new" and len(live_copies(store, "twice")) == 2
+    fake_clock.advance(minutes=5)
+    assert store.delete_session("twice") is True
+    assert store.restore_session("twice") == shown
+    assert live_copies(store, "twice") == [shown]
+    assert [m.project_key for m in store.list_trash()] == ["key-old"]
+    with pytest.raises(SessionConflictError):
+        store.restore_session("twice")
+    assert live_copies(store, "twice") == [shown]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import click
 
+from ..store import RestoreReport
 from ..terminal import for_terminal
 from .common import (
     AGE,
+    WHEN,
     echo_json,
     format_cost,
     json_option,
@@ -16,6 +18,8 @@ from .common import (
     short_id,
     store_option,
 )
+
+CONFLICTS_SHOWN = 5
 
 
 @click.group("trash")
@@ -52,17 +56,63 @@ def list_command(limit: int | None, store_location: str | None, as_json: bool) -
 
 
 @trash_group.command("restore")
-@click.argument("session_id", metavar="ID")
+@click.argument("session_id", metavar="[ID]", required=False)
+@click.option("--all", "everything", is_flag=True, help="Restore everything in the trash.")
+@click.option(
+    "--since", type=WHEN, help="With --all: only sessions trashed on or after (2026-01-31, 7d)."
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="With --all: only sessions with this tag (repeatable: any of them).",
+)
 @store_option
 @json_option
-def restore_command(session_id: str, store_location: str | None, as_json: bool) -> None:
-    """Bring session ID (any unique prefix) back from the trash, with its tags and metadata."""
+def restore_command(
+    session_id: str | None,
+    everything: bool,
+    since: date | datetime | None,
+    tags: tuple[str, ...],
+    store_location: str | None,
+    as_json: bool,
+) -> None:
+    """Bring session ID (any unique prefix), or with --all every session in the trash,
+    back with its tags and metadata. A session whose id a live session holds stays in
+    the trash."""
+    if everything:
+        if session_id is not None:
+            raise click.UsageError("give a session ID or --all, not both")
+        store = open_store(store_location, write=True)
+        _echo_report(store.restore_sessions(since=since, tags=tags), as_json)
+        return
+    if session_id is None:
+        raise click.UsageError("give the ID of the session to restore, or --all")
+    if since is not None or tags:
+        raise click.UsageError("--since and --tag go with --all")
     store = open_store(store_location, write=True)
     metadata = store.restore_session(store.resolve_id(session_id, trashed=True))
     if as_json:
         echo_json(metadata.to_dict())
     else:
         click.echo(for_terminal(f"Restored {metadata.session_id}"))
+
+
+def _echo_report(report: RestoreReport, as_json: bool) -> None:
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    line = f"Restored {report.restored} session(s) from the trash."
+    if report.conflicts:
+        shown = [short_id(sid) for sid in report.conflicts[:CONFLICTS_SHOWN]]
+        if len(report.conflicts) > CONFLICTS_SHOWN:
+            shown.append(f"{len(report.conflicts) - CONFLICTS_SHOWN} more (--json lists them)")
+        line += (
+            f" {len(report.conflicts)} stayed there, as a live session holds their id: "
+            + ", ".join(shown)
+        )
+    click.echo(for_terminal(line))
 
 
 @trash_group.command("empty")

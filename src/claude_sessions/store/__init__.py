@@ -2,19 +2,20 @@
 
 The layers, from the top: the faces (:mod:`.session_store`), the decisions
 they share (:mod:`.core`), the transactions written once for both databases
-(:mod:`.writes`, :mod:`.reads`), and per database a dialect (SQL spelling,
-full text) and a driver (connections, transactions). Pure pieces beside them:
+(:mod:`.writes`, :mod:`.trash`, :mod:`.reads`), and per database a dialect
+(SQL spelling, full text) and a driver (connections, transactions). Pure pieces beside them:
 :mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
 """
 
 from .core import CleanupPolicy, cleanup_policy
 from .location import default_location
-from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
+from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
 from .session_store import AsyncSessionStore, SessionStore
 
 __all__ = [
     "AsyncSessionStore",
     "CleanupPolicy",
+    "RestoreReport",
     "SessionData",
     "SessionMetadata",
     "SessionPage",

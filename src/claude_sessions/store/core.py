@@ -18,7 +18,8 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
 from ..exceptions import (
@@ -30,13 +31,13 @@ from ..exceptions import (
 )
 from ..ids import validate_session_id
 from ..message import Message
-from . import imports, reads, writes
+from . import imports, reads, trash, writes
 from .criteria import PERIODS, Cursor, build_criteria, check_grouping, period_key
 from .derive import normalize_tags, user_text
 from .dialect import Dialect, Found, usage_group
 from .entries import as_entry, keyed
 from .plan import Plan, Txn, single
-from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
+from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")
@@ -269,18 +270,18 @@ class StoreCore:
         total = 0
         while True:
             moved: int = yield self._write(
-                lambda: writes.trash_expired_batch(self.d, cutoff, self.protected_tags, now, reason)
+                lambda: trash.trash_expired_batch(self.d, cutoff, self.protected_tags, now, reason)
             )
             total += moved
-            if moved < writes.CLEANUP_BATCH:
+            if moved < trash.CLEANUP_BATCH:
                 return total
 
     def _empty_trash(self, cutoff: float | None) -> Plan[int]:
         total = 0
         while True:
-            deleted: int = yield self._write(lambda: writes.empty_trash_batch(self.d, cutoff))
+            deleted: int = yield self._write(lambda: trash.empty_trash_batch(self.d, cutoff))
             total += deleted
-            if deleted < writes.CLEANUP_BATCH:
+            if deleted < trash.CLEANUP_BATCH:
                 return total
 
     def _then_cleanup(self, result: T) -> Plan[T]:
@@ -413,29 +414,51 @@ class StoreCore:
         validate_session_id(session_id)
         now = self.now()
         moved = yield self._write(
-            lambda: writes.trash(self.d, session_id, project_key=None, now=now, reason="deleted")
+            lambda: trash.trash(self.d, session_id, project_key=None, now=now, reason="deleted")
         )
         return bool(moved)
 
     def purge_session(self, session_id: str) -> Plan[bool]:
         validate_session_id(session_id)
-        deleted = yield self._write(lambda: writes.purge(self.d, session_id, trashed=False))
+        deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=False))
         return bool(deleted)
 
     def restore_session(self, session_id: str) -> Plan[SessionMetadata]:
         validate_session_id(session_id)
         now = self.now()
-        restored = yield self._write(lambda: writes.restore(self.d, session_id, now))
+        restored = yield self._write(lambda: trash.restore(self.d, session_id, now))
         if restored is None:
             raise SessionNotFoundError(session_id, f"no session {session_id} in the trash")
         return restored  # type: ignore[no-any-return]
+
+    def restore_sessions(
+        self, *, since: date | datetime | None = None, tags: Iterable[str] | str | None = None
+    ) -> Plan[RestoreReport]:
+        """Restore every session in the trash (trashed at or after ``since``, with any of
+        ``tags``) as ``restore_session`` would, in batches: each batch commits on its own,
+        and an id a live session holds stays in the trash, reported, not fatal."""
+        wanted = build_criteria(after=since, tags=tags)
+        now = self.now()
+        restored = 0
+        conflicts: list[str] = []
+        after: str | None = None  # the last session id a batch looked at
+        while True:
+            batch: trash.RestoredBatch = yield self._write(
+                # partial, not a lambda: each batch keeps the ``after`` it began with
+                partial(trash.restore_batch, self.d, after, wanted.after, wanted.tags, now)
+            )
+            restored += batch.restored
+            conflicts.extend(batch.conflicts)
+            if batch.last is None:
+                return RestoreReport(restored, tuple(conflicts))
+            after = batch.last
 
     def empty_trash(
         self, older_than_days: float | None = None, *, session_id: str | None = None
     ) -> Plan[int]:
         if session_id is not None:
             validate_session_id(session_id)
-            deleted = yield self._write(lambda: writes.purge(self.d, session_id, trashed=True))
+            deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=True))
             return int(deleted)
         days = check_days(older_than_days, "older_than_days")
         cutoff = None if days is None else self.now() - days * 86400
@@ -468,7 +491,7 @@ class StoreCore:
         cutoff = now - days * 86400
         if dry_run:
             doomed: list[SessionMetadata] = yield Txn(
-                lambda: writes.expired(self.d, cutoff, self.protected_tags)
+                lambda: trash.expired(self.d, cutoff, self.protected_tags)
             )
             return doomed
         return (yield from self._trash_expired(cutoff, now, "cleanup"))
@@ -591,7 +614,7 @@ class StoreCore:
             )
         else:
             yield self._write(
-                lambda: writes.trash(
+                lambda: trash.trash(
                     self.d, session_id, project_key=project_key, now=now, reason="deleted"
                 )
             )

@@ -1,4 +1,5 @@
-"""What the store hands back: ``SessionMetadata``, ``SessionData`` and ``SessionPage`` (frozen)."""
+"""What the store hands back: ``SessionMetadata``, ``SessionData``, ``SessionPage`` and the
+other reports (frozen)."""
 
 from __future__ import annotations
 
@@ -134,3 +135,19 @@ class UsageBucket:
             "output_tokens": self.output_tokens,
             "unpriced_sessions": self.unpriced_sessions,
         }
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a bulk restore from the trash did (see ``SessionStore.restore_sessions``).
+
+    ``restored``: how many sessions came back. ``conflicts``: the ids left in
+    the trash because a live session holds them (a session id names at most one
+    live session); trash or purge that one, then restore again.
+    """
+
+    restored: int
+    conflicts: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"restored": self.restored, "conflicts": list(self.conflicts)}

@@ -22,7 +22,7 @@ from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
 from .drivers import open_async_driver, open_driver
 from .location import default_location, is_server_location
 from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
-from .records import SessionData, SessionMetadata, SessionPage, UsageBucket
+from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
 
 if TYPE_CHECKING:
     from .sdk_adapter import SDKSessionStore
@@ -282,8 +282,21 @@ class SessionStore:
     def restore_session(self, session_id: str) -> SessionMetadata:
         """Bring a session back from the trash, whole; raises
         :class:`SessionNotFoundError` (not in the trash) or
-        :class:`SessionConflictError` (a live session took its id meanwhile)."""
+        :class:`SessionConflictError` (a live session, under any project key, took
+        its id meanwhile). A session id names at most one live session: of the
+        copies one delete took under several project keys, the one updated last
+        comes back and the others stay in the trash."""
         return self._run(self._core.restore_session(session_id))
+
+    def restore_sessions(
+        self, *, since: date | datetime | None = None, tags: Iterable[str] | str | None = None
+    ) -> RestoreReport:
+        """Bring back everything in the trash, or what was trashed at or after ``since``
+        (a date or datetime; naive means UTC) with any of ``tags``, each id as
+        :meth:`restore_session` would. It runs in batches, each its own transaction; an id
+        a live session holds stays in the trash and is listed in the report's
+        ``conflicts`` instead of stopping the run."""
+        return self._run(self._core.restore_sessions(since=since, tags=tags))
 
     def list_trash(self, limit: int | None = None, offset: int = 0) -> list[SessionMetadata]:
         """Sessions in the trash, most recently trashed first (``trashed_at`` set)."""
@@ -608,6 +621,11 @@ class AsyncSessionStore:
 
     async def restore_session(self, session_id: str) -> SessionMetadata:
         return await self._run(self._core.restore_session(session_id))
+
+    async def restore_sessions(
+        self, *, since: date | datetime | None = None, tags: Iterable[str] | str | None = None
+    ) -> RestoreReport:
+        return await self._run(self._core.restore_sessions(since=since, tags=tags))
 
     async def list_trash(self, limit: int | None = None, offset: int = 0) -> list[SessionMetadata]:
         return await self._run(self._core.search(trashed=True, limit=limit, offset=offset))

@@ -5,7 +5,8 @@ writer killed half-way leaves nothing half-written, and two writers of the
 same session queue up (SQLite's write lock; PostgreSQL's advisory lock on the
 session id, :meth:`Dialect.lock`) instead of losing each other's work.
 Metadata, the official SDK's summary sidecar, tags and the full-text index
-are all brought up to date inside the same transaction.
+are all brought up to date inside the same transaction. The trash's
+transactions (delete, restore, cleanup) are in :mod:`.trash`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 import orjson
 
-from ..exceptions import SessionConflictError
 from .derive import (
     BatchFacts,
     Derived,
@@ -37,7 +37,6 @@ from .plan import Op, Stmt
 from .records import SessionMetadata
 
 Keyed = tuple[str | None, dict[str, Any], str]  # (idempotency key, entry, JSON text)
-CLEANUP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def _next_mtime(d: Dialect, project_key: str, now: float) -> Op[int]:
     return max(int(now * 1000), int(top["top"]) + 1)
 
 
-def _touch(d: Dialect, ref: int, project_key: str, now: float) -> Op[None]:
+def touch(d: Dialect, ref: int, project_key: str, now: float) -> Op[None]:
     """Record a write that changed no entry (tags, description, trash): the storage
     clock moves, so listings and live views see the change."""
     mtime = yield from _next_mtime(d, project_key, now)
@@ -358,7 +357,7 @@ def _summary(
     return dict(fold_session_summary(start, key, list(entries)))  # type: ignore[arg-type]
 
 
-def _body(entries: Sequence[dict[str, Any]]) -> str:
+def body_text(entries: Sequence[dict[str, Any]]) -> str:
     return clean_text(entries_text(entries))
 
 
@@ -407,7 +406,7 @@ def _store_transcript(
     yield Stmt(
         d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(new.description), ref)
     )
-    yield from d.set_text(ref, _body(entries), meta_text(new.description, derived.title))
+    yield from d.set_text(ref, body_text(entries), meta_text(new.description, derived.title))
     return (yield from by_ref(d, ref))
 
 
@@ -682,7 +681,7 @@ def update(
     row = yield from find_live(d, session_id, None)
     if row is None:
         return None
-    yield from _touch(d, row.ref, row.project_key, now)
+    yield from touch(d, row.ref, row.project_key, now)
     if add_tags:
         yield Stmt(
             d.sql(
@@ -705,96 +704,7 @@ def update(
     return final.metadata()
 
 
-# -- the trash ------------------------------------------------------------------------------
-
-
-def trash(
-    d: Dialect, session_id: str, *, project_key: str | None, now: float, reason: str
-) -> Op[int]:
-    """Move the live sessions with this id (under ``project_key``, or all) to the trash."""
-    yield from d.lock(session_id)
-    sql = "SELECT id, project_key FROM sessions WHERE session_id = ? AND trashed_at IS NULL"
-    params: tuple[Any, ...] = (session_id,)
-    if project_key is not None:
-        sql += " AND project_key = ?"
-        params += (d.text(project_key),)
-    rows = yield Stmt(d.sql(sql), params, "all")
-    yield from _to_trash(d, rows, now, reason)
-    return len(rows)
-
-
-def _to_trash(d: Dialect, rows: Sequence[Any], now: float, reason: str) -> Op[None]:
-    """Trash the sessions of ``rows`` (each with ``id`` and ``project_key``)."""
-    if not rows:
-        return
-    refs = [int(row["id"]) for row in rows]
-    yield Stmt(
-        d.sql("UPDATE sessions SET trashed_at = ?, trash_reason = ? WHERE id = ?"),
-        [(d.time(now), reason, ref) for ref in refs],
-        many=True,
-    )
-    for row in rows:
-        yield from _touch(d, int(row["id"]), row["project_key"], now)
-    yield from d.drop_text(refs)
-
-
-def restore(d: Dialect, session_id: str, now: float) -> Op[SessionMetadata | None]:
-    """Bring back what the most recent trashing of this id took (every project key)."""
-    yield from d.lock(session_id)
-    rows = yield Stmt(
-        d.sql(
-            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
-            "AND s.trashed_at IS NOT NULL ORDER BY s.trashed_at DESC, s.id DESC"
-        ),
-        (session_id,),
-        "all",
-    )
-    trashed = [session_row(d, row) for row in rows]
-    if not trashed:
-        return None
-    latest = [row for row in trashed if row.trashed_at == trashed[0].trashed_at]
-    for row in latest:
-        live = yield from find_live(d, session_id, row.project_key)
-        if live is not None:
-            raise SessionConflictError(
-                f"cannot restore {session_id}: a live session with this id"
-                + (f" in project {row.project_key}" if row.project_key else "")
-                + " exists; trash or purge it first"
-            )
-        yield Stmt(
-            d.sql("UPDATE sessions SET trashed_at = NULL, trash_reason = NULL WHERE id = ?"),
-            (row.ref,),
-        )
-        yield from _touch(d, row.ref, row.project_key, now)
-        entries = yield from load_entries(d, row.ref, "")
-        yield from d.set_text(row.ref, _body(entries), meta_text(row.description, row.title))
-    final = yield from by_ref(d, latest[0].ref)
-    return final.metadata()
-
-
-def purge(d: Dialect, session_id: str, *, trashed: bool) -> Op[int]:
-    """Delete for good the live (or, with ``trashed``, the trashed) sessions with this id."""
-    yield from d.lock(session_id)
-    state = "IS NOT NULL" if trashed else "IS NULL"
-    count = yield Stmt(
-        d.sql(f"DELETE FROM sessions WHERE session_id = ? AND trashed_at {state}"),
-        (session_id,),
-        "rowcount",
-    )
-    if count:
-        yield _count_purge(d)
-    return int(count)
-
-
-def _count_purge(d: Dialect) -> Stmt:
-    """Deletions leave no row to date them: a counter keeps :func:`version` moving."""
-    return Stmt(
-        d.sql(
-            "INSERT INTO store_meta (key, value) VALUES ('purges', '1') "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "value = CAST(CAST(store_meta.value AS INTEGER) + 1 AS TEXT)"
-        )
-    )
+# -- subagent transcripts -----------------------------------------------------------------
 
 
 def delete_subpath(d: Dialect, session_id: str, project_key: str, subpath: str) -> Op[bool]:
@@ -811,65 +721,7 @@ def delete_subpath(d: Dialect, session_id: str, project_key: str, subpath: str) 
     return bool(count)
 
 
-# -- cleanup ---------------------------------------------------------------------------------
-
-
-def _expired_where(d: Dialect, protected: Sequence[str]) -> tuple[str, list[Any]]:
-    where = "s.trashed_at IS NULL AND s.updated_at < ?"
-    if not protected:
-        return where, []
-    condition, params = d.any_of("t.tag", [d.text(tag) for tag in protected])
-    return (
-        where + " AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.session_ref = s.id "
-        f"AND {condition})",
-        params,
-    )
-
-
-def expired(d: Dialect, cutoff: float, protected: Sequence[str]) -> Op[list[SessionMetadata]]:
-    from .dialect import META_COLUMNS
-
-    where, params = _expired_where(d, protected)
-    rows = yield Stmt(
-        d.sql(f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} ORDER BY s.updated_at, s.id"),
-        (d.time(cutoff), *params),
-        "all",
-    )
-    return [session_row(d, row).metadata() for row in rows]
-
-
-def trash_expired_batch(
-    d: Dialect, cutoff: float, protected: Sequence[str], now: float, reason: str
-) -> Op[int]:
-    """Trash up to :data:`CLEANUP_BATCH` expired sessions (one short transaction)."""
-    where, params = _expired_where(d, protected)
-    rows = yield Stmt(
-        d.sql(f"SELECT s.id, s.project_key FROM sessions s WHERE {where} LIMIT {CLEANUP_BATCH}"),
-        (d.time(cutoff), *params),
-        "all",
-    )
-    yield from _to_trash(d, rows, now, reason)
-    return len(rows)
-
-
-def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
-    """Delete up to :data:`CLEANUP_BATCH` sessions trashed before ``cutoff`` (all: None)."""
-    where = "trashed_at IS NOT NULL"
-    params: tuple[Any, ...] = ()
-    if cutoff is not None:
-        where += " AND trashed_at < ?"
-        params = (d.time(cutoff),)
-    count = yield Stmt(
-        d.sql(
-            f"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE {where} "
-            f"LIMIT {CLEANUP_BATCH})"
-        ),
-        params,
-        "rowcount",
-    )
-    if count:
-        yield _count_purge(d)
-    return int(count)
+# -- periodic jobs and the store version --------------------------------------------------
 
 
 def claim(d: Dialect, name: str, now: float, interval: float, *, take: bool) -> Op[bool]:
