@@ -7,7 +7,12 @@ query never stalls the protocol, and every failure comes back as a tool error
 
 from __future__ import annotations
 
+import io
 import os
+import socket
+import sys
+import threading
+from contextlib import suppress
 from typing import Any
 
 import anyio
@@ -79,10 +84,59 @@ def create_server(store: SessionStore, *, allow_write: bool = False) -> Server[A
 
 
 async def serve_stdio(store: SessionStore, *, allow_write: bool = False) -> None:
-    """Serve ``store`` over stdin and stdout until the client closes stdin."""
+    """Serve ``store`` over stdin and stdout until the client closes stdin, or until
+    cancelled (Ctrl-C): then at once, without waiting for the client's next line."""
     server = create_server(store, allow_write=allow_write)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    with _StoppableStdin() as stdin:
+        async with anyio.create_task_group() as group:
+            group.start_soon(stdin.end_when_cancelled)
+            async with stdio_server(stdin=stdin.text) as (read_stream, write_stream):
+                await server.run(read_stream, write_stream, server.create_initialization_options())
+            group.cancel_scope.cancel()
+
+
+class _StoppableStdin:
+    """Standard input as the SDK reads it, with a way to end it early.
+
+    The SDK reads stdin in a worker thread that cancellation cannot stop, so a
+    server told to stop would wait for the client's next line (or hang on exit).
+    Here a daemon thread copies stdin into one end of a socket pair and the SDK
+    reads the other: ending is shutting the writing side, and the SDK reads
+    end-of-file at once. (A shut socket, unlike a closed pipe, keeps its
+    descriptor: the copying thread can never write into a file opened since.)
+    """
+
+    def __init__(self) -> None:
+        self._reading, self._writing = socket.socketpair()
+        self.text = anyio.wrap_file(
+            io.TextIOWrapper(self._reading.makefile("rb"), encoding="utf-8", errors="replace")
+        )
+
+    def __enter__(self) -> _StoppableStdin:
+        threading.Thread(target=self._copy, name="claude-sessions-mcp-stdin", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.end()
+        self._reading.close()
+
+    def _copy(self) -> None:
+        try:
+            while chunk := os.read(sys.stdin.fileno(), 65536):
+                self._writing.sendall(chunk)
+        except (OSError, ValueError):  # ended by us, or no stdin at all
+            pass
+        self.end()
+
+    def end(self) -> None:
+        with suppress(OSError):
+            self._writing.shutdown(socket.SHUT_WR)
+
+    async def end_when_cancelled(self) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.end()
 
 
 def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bool = False) -> None:
