@@ -128,6 +128,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["CLAUDE_SESSIONS_STORE"] = str(store)
     env["CLAUDE_SESSIONS_CLEANUP_DAYS"] = "never"
+    env["CLAUDE_CONFIG_DIR"] = str(work)  # the hook reads transcripts under its projects/ only
     tool = [sys.executable, "-m", "claude_sessions"]
     commands = {
         "--version": [*tool, "--version"],

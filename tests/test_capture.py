@@ -35,6 +35,7 @@ def claude_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CLAUDE_SESSIONS_TRANSCRIPT_DIRS", raising=False)
     return home
 
 
@@ -195,11 +196,12 @@ def test_capture_never_raises_on_bad_input(tmp_path, stdin, problem):
 
 
 def test_capture_of_a_missing_transcript_or_a_broken_store_is_logged(claude_home, tmp_path):
-    line = hooks.capture(hook_input(tmp_path / "gone.jsonl"), tmp_path / "store")
+    project = claude_home / ".claude/projects/-p"
+    line = hooks.capture(hook_input(project / "gone.jsonl"), tmp_path / "store")
     assert "+0 entries from 0 of 0 file(s)" in line
     bad_store = tmp_path / "not-a-db"
     bad_store.write_text("this is no database")
-    transcript = write_transcript(tmp_path / "p" / f"{SID}.jsonl", transcript_lines())
+    transcript = write_transcript(project / f"{SID}.jsonl", transcript_lines())
     line = hooks.capture(hook_input(transcript), bad_store)
     assert "error" in line
 
@@ -215,6 +217,127 @@ def test_the_log_stays_small(tmp_path, monkeypatch):
         .splitlines()[-1]
         .endswith("n199: error: ValueError: the hook's input names no transcript_path")
     )
+
+
+# -- which files the hook reads ---------------------------------------------------------
+
+
+def no_transcript(named: Path, outside: Path, case: str) -> Path:
+    """What a hook's input may name that is no transcript where transcripts live."""
+    named.parent.mkdir(parents=True, exist_ok=True)
+    if case == "/etc/passwd":
+        return Path("/etc/passwd")
+    if case == "a transcript outside":
+        return outside
+    if case == "a link to /etc/passwd":
+        named.symlink_to("/etc/passwd")
+    elif case == "a link to a transcript outside":
+        named.symlink_to(outside)
+    elif case == "a folder of links out":
+        named.parent.rmdir()
+        named.parent.symlink_to(outside.parent, target_is_directory=True)
+    elif case == "text":
+        named.write_text("root:x:0:0:root:/root:/bin/bash\n" + json.dumps({"type": "user"}))
+    elif case == "a JSON array":
+        named.write_text(json.dumps([{"type": "user", "uuid": "u1"}]) + "\n")
+    elif case == "blank lines only":
+        named.write_text("\n  \n")
+    elif case == "a folder":
+        named.mkdir()
+    return named
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "/etc/passwd",
+        "a transcript outside",
+        "a link to /etc/passwd",
+        "a link to a transcript outside",
+        "a folder of links out",
+        "text",
+        "a JSON array",
+        "blank lines only",
+        "a folder",
+    ],
+)
+def test_capture_refuses_what_is_no_transcript_where_transcripts_live(claude_home, tmp_path, case):
+    outside = write_transcript(tmp_path / "elsewhere" / f"{SID}.jsonl", transcript_lines())
+    named = no_transcript(claude_home / ".claude/projects/-p" / f"{SID}.jsonl", outside, case)
+    store_dir = tmp_path / "store"
+    line = hooks.capture(hook_input(named), store_dir)
+    assert "refused" in line and repr(str(named)) in line
+    assert hooks.log_path(store_dir).read_text().rstrip("\n").endswith(line)
+    with SessionStore(store_dir, cleanup_after_days=None) as store:
+        assert store.list_sessions() == []
+
+
+def test_the_hook_command_refuses_etc_passwd_and_exits_0(claude_home, tmp_path):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    store_dir = tmp_path / "store"
+    done = CliRunner().invoke(
+        cli,
+        ["hooks", "capture", "--store", str(store_dir)],
+        input=hook_input(Path("/etc/passwd")).getvalue(),
+    )
+    assert done.exit_code == 0 and done.output == ""
+    assert "refused '/etc/passwd': not a .jsonl file" in hooks.log_path(store_dir).read_text()
+    with SessionStore(store_dir, cleanup_after_days=None) as store:
+        assert store.list_sessions() == []
+
+
+def test_capture_reads_a_folder_the_user_named(claude_home, tmp_path, monkeypatch):
+    named = tmp_path / "named"
+    first = write_transcript(named / "-p" / f"{SID}.jsonl", transcript_lines(turns=1))
+    second_id = "22222222-2222-4333-8444-555555555555"
+    second = write_transcript(
+        tmp_path / "also" / "-q" / f"{second_id}.jsonl", transcript_lines(second_id, turns=2)
+    )
+    store_dir = tmp_path / "store"
+    assert "refused" in hooks.capture(hook_input(first), store_dir)
+    assert "+3 entries" in hooks.capture(hook_input(first), store_dir, transcripts=[named])
+    monkeypatch.setenv(
+        "CLAUDE_SESSIONS_TRANSCRIPT_DIRS", os.pathsep.join(["", str(tmp_path / "also")])
+    )
+    assert "+6 entries" in hooks.capture(hook_input(second, session_id=second_id), store_dir)
+    with SessionStore(store_dir, cleanup_after_days=None) as store:
+        assert sorted(m.session_id for m in store.list_sessions()) == [SID, second_id]
+    done = hooks.install("user", location=store_dir, transcripts=[named])
+    command = json.loads(done.path.read_text())["hooks"]["Stop"][-1]["hooks"][0]["command"]
+    assert command.endswith(f"hooks capture --store {store_dir} --transcripts {named}")
+
+
+def test_a_link_from_outside_brings_in_no_subagent_from_outside(claude_home, tmp_path):
+    inside = write_transcript(
+        claude_home / ".claude/projects/-p" / f"{SID}.jsonl", transcript_lines(turns=1)
+    )
+    link = tmp_path / "elsewhere" / f"{SID}.jsonl"
+    link.parent.mkdir()
+    link.symlink_to(inside)
+    write_transcript(
+        tmp_path / "elsewhere" / SID / "subagents" / "agent-x.jsonl",
+        [{"type": "user", "uuid": "outside-1", "message": {"role": "user", "content": "x"}}],
+    )
+    line = hooks.capture(hook_input(link), tmp_path / "store")
+    assert "+3 entries from 1 of 1 file(s)" in line  # the transcript itself, nothing beside it
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        assert store.load_session(SID, subagents=True).subagents == {}
+
+
+def test_captures_from_claude_config_dir_and_real_transcripts_pass(tmp_path, monkeypatch):
+    fixtures = Path(__file__).parent / "fixtures" / "transcripts"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(fixtures))
+    monkeypatch.delenv("CLAUDE_SESSIONS_TRANSCRIPT_DIRS", raising=False)
+    mains = sorted((fixtures / "projects").glob("*/*.jsonl"))
+    assert len(mains) == 7
+    for transcript in mains:
+        line = hooks.capture(hook_input(transcript, session_id=transcript.stem), tmp_path / "s")
+        assert "+" in line and "refused" not in line and "error" not in line, line
+    with SessionStore(tmp_path / "s", cleanup_after_days=None) as store:
+        assert len(store.list_sessions()) == 7
 
 
 # -- restore into Claude Code ----------------------------------------------------------
@@ -433,7 +556,9 @@ def test_the_hook_never_runs_the_automatic_cleanup(claude_home, tmp_path, monkey
     long_ago.save_session("old-run", [{"type": "user", "message": {"content": "hi"}}])
     long_ago.close()
     monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "1")
-    transcript = write_transcript(tmp_path / "p" / f"{SID}.jsonl", transcript_lines())
+    transcript = write_transcript(
+        claude_home / ".claude/projects/-p" / f"{SID}.jsonl", transcript_lines()
+    )
     assert "+6 entries" in hooks.capture(hook_input(transcript), store_dir)
     with SessionStore(store_dir, read_only=True) as store:
         assert store.get_metadata("old-run") is not None and store.list_trash() == []

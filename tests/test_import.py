@@ -322,11 +322,14 @@ def test_file_positions_live_in_the_store(store, root):
     state = store.run(store.core.file_state(source_name(path)))
     assert state is not None and state.consumed == state.size == path.stat().st_size
     if "://" not in store.location:
-        assert sorted(p.name for p in Path(store.location).parent.iterdir()) == [
+        beside = Path(store.location).parent
+        assert sorted(p.name for p in beside.iterdir()) == [
+            "capture-handover",  # where captures and imports claim transcripts: no positions
             "sessions.db",
             "sessions.db-shm",
             "sessions.db-wal",
         ]
+        assert [p.name for p in (beside / "capture-handover").iterdir()] == ["locks"]
 
 
 def test_a_store_that_lost_the_session_gets_it_again(store, root):

@@ -3,5 +3,7 @@
 - :mod:`.hooks`: Claude Code hooks (``claude-sessions hooks install``) that import a
   session's transcript whenever a turn ends;
 - :mod:`.watch`: the same without hooks, by watching the transcript folders;
+- :mod:`.handover`: hooks, watch and imports of one transcript hand over to each
+  other instead of queueing;
 - :mod:`.restore`: a stored session written back as a transcript Claude Code resumes.
 """

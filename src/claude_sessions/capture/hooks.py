@@ -7,9 +7,13 @@ ours; ``status`` says what is installed and what the last capture did.
 
 The hook command (:func:`capture`) gets the hook's JSON on stdin (with
 ``session_id``, ``transcript_path``, ``cwd``, ``hook_event_name``) and imports
-that transcript and its subagents incrementally. It must never slow down or
-break Claude Code: it waits at most :data:`BUSY_SECONDS` for the store, always
-exits 0, and writes what it did (or what went wrong) to a log beside the store.
+that transcript and its subagents incrementally. It reads only what looks like
+a transcript where transcripts live (:func:`admitted`): a ``.jsonl`` file under
+Claude Code's ``projects`` folder or a folder the user named. It must never slow
+down or break Claude Code: when another capture or an import is reading the same
+transcript it hands over and leaves at once (:mod:`.handover`), it waits at most
+:data:`BUSY_SECONDS` for the store, always exits 0, and writes what it did (or
+what went wrong) to a log beside the store.
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..claude_config import ConfigChange, Scope, read_config, settings_path, write_config
-from ..store.location import default_location, is_server_location, sqlite_path
+from ..claude_config import (
+    ConfigChange,
+    Scope,
+    claude_config_dir,
+    read_config,
+    settings_path,
+    write_config,
+)
+from ..exceptions import InvalidInputError
+from ..store.location import is_server_location
+from .handover import Desk, capture_dir
 
 EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
 MARK = "-m claude_sessions hooks capture"
@@ -33,17 +46,29 @@ HOOK_TIMEOUT_SECONDS = 30
 BUSY_SECONDS = 2.0
 LOG_NAME = "capture.log"
 LOG_KEEP_BYTES = 1_000_000
+TRANSCRIPT_DIRS_VAR = "CLAUDE_SESSIONS_TRANSCRIPT_DIRS"
+_HEAD_BYTES = 64 * 1024
+
+Folders = Iterable[str | os.PathLike[str]]
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
 def hook_command(
-    location: str | os.PathLike[str] | None = None, *, python: str | None = None
+    location: str | os.PathLike[str] | None = None,
+    *,
+    python: str | None = None,
+    transcripts: Folders = (),
 ) -> str:
     """The shell command a hook runs: this Python, so no PATH is needed."""
     words = [python or sys.executable, "-m", "claude_sessions", "hooks", "capture"]
     if location is not None:
         text = os.fspath(location)
-        server = is_server_location(text)
-        words += ["--store", text if server else os.path.abspath(os.path.expanduser(text))]
+        words += ["--store", text if is_server_location(text) else _absolute(text)]
+    for folder in transcripts:
+        words += ["--transcripts", _absolute(folder)]
     return shlex.join(words)
 
 
@@ -70,11 +95,13 @@ def install(
     location: str | os.PathLike[str] | None = None,
     project_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
+    transcripts: Folders = (),
 ) -> ConfigChange:
-    """Add (or update) our capture hook for every event in :data:`EVENTS`."""
+    """Add (or update) our capture hook for every event in :data:`EVENTS`;
+    ``transcripts``: folders it may also capture from (see :func:`transcript_dirs`)."""
     path = settings_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("hooks",))
-    command = hook_command(location, python=python)
+    command = hook_command(location, python=python, transcripts=transcripts)
     hooks = dict(config.get("hooks") or {})
     ours = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}
     for event in EVENTS:
@@ -122,12 +149,54 @@ def installed(scope: Scope, *, project_dir: str | os.PathLike[str] | None = None
 def log_path(location: str | os.PathLike[str] | None = None) -> Path:
     """Where captures are logged: beside a SQLite store's database, else under
     ``~/.claude_sdk``."""
-    path = sqlite_path(location if location is not None else default_location())
-    return (
-        path.parent / LOG_NAME
-        if path is not None
-        else Path("~/.claude_sdk").expanduser() / LOG_NAME
-    )
+    return capture_dir(location) / LOG_NAME
+
+
+def transcript_dirs(extra: Folders = ()) -> list[Path]:
+    """The folders a hook captures from, links resolved: Claude Code's ``projects``
+    (under ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``), those in
+    ``$CLAUDE_SESSIONS_TRANSCRIPT_DIRS`` (separated by ``os.pathsep``) and ``extra``."""
+    named = [claude_config_dir() / "projects", *extra]
+    named += [entry for entry in os.environ.get(TRANSCRIPT_DIRS_VAR, "").split(os.pathsep) if entry]
+    return [Path(os.path.realpath(os.path.expanduser(os.fspath(folder)))) for folder in named]
+
+
+def admitted(transcript: str, folders: list[Path]) -> Path:
+    """``transcript``, links resolved, when a hook may read it: a ``.jsonl`` file
+    inside one of ``folders`` (or not there yet) whose first line is a JSON object.
+    Anything else raises :class:`InvalidInputError`: a hook's input names the
+    file, and it must not make us store ``/etc/passwd``. Its subagents' transcripts
+    are looked for beside the real file, inside ``folders`` too."""
+    real = Path(os.path.realpath(os.path.expanduser(transcript)))
+    refused = f"refused {transcript!r}"
+    if not (transcript.endswith(".jsonl") and real.name.endswith(".jsonl")):
+        raise InvalidInputError(f"{refused}: not a .jsonl file")
+    if not any(folder in real.parents for folder in folders):
+        where = ", ".join(str(folder) for folder in folders)
+        raise InvalidInputError(
+            f"{refused}: {real} is not inside {where}; name its folder with "
+            f"`hooks install --transcripts DIR` or ${TRANSCRIPT_DIRS_VAR}"
+        )
+    if not real.exists():
+        return real  # nothing written yet: nothing to import, nothing to vet
+    if not real.is_file():
+        raise InvalidInputError(f"{refused}: not a regular file")
+    with real.open("rb") as file:
+        head = file.read(_HEAD_BYTES).lstrip()
+    if not head:
+        raise InvalidInputError(f"{refused}: it holds no line yet")
+    first, whole, _ = head.partition(b"\n")
+    # A first line longer than what was read counts by its first character.
+    if not first.startswith(b"{") or (whole and not _json_object(first)):
+        raise InvalidInputError(f"{refused}: its first line is not a JSON object")
+    return real
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _log(location: str | os.PathLike[str] | None, line: str) -> None:
@@ -145,12 +214,20 @@ def _log(location: str | os.PathLike[str] | None, line: str) -> None:
         pass  # a hook must never fail: a log we cannot write is a lost line, nothing more
 
 
-def capture(stdin: TextIO, location: str | os.PathLike[str] | None = None) -> str:
+def capture(
+    stdin: TextIO,
+    location: str | os.PathLike[str] | None = None,
+    *,
+    transcripts: Folders = (),
+) -> str:
     """Import the transcript a hook names (its JSON on ``stdin``); returns the log line.
 
-    Never raises: whatever goes wrong is logged and returned.
+    ``transcripts``: folders to capture from besides those of
+    :func:`transcript_dirs`' defaults. Never raises: whatever goes wrong is logged
+    and returned.
     """
     event, session = "?", "?"
+    started = time.perf_counter()
     try:
         payload = json.loads(stdin.read() or "{}")
         if not isinstance(payload, dict):
@@ -160,27 +237,44 @@ def capture(stdin: TextIO, location: str | os.PathLike[str] | None = None) -> st
         transcript = payload.get("transcript_path")
         if not isinstance(transcript, str) or not transcript:
             raise ValueError("the hook's input names no transcript_path")
+        line = f"{event} {session}: " + _import(
+            admitted(transcript, transcript_dirs(transcripts)), location, started
+        )
+    except BaseException as error:  # a hook must never break Claude Code
+        line = f"{event} {session}: error: {type(error).__name__}: {error}"
+    _log(location, line)
+    return line
+
+
+def _import(transcript: Path, location: str | os.PathLike[str] | None, started: float) -> str:
+    """What importing ``transcript`` did, or that another process reads it for us."""
+    claim = Desk(location).claim(transcript)
+    if claim is None:
+        took = (time.perf_counter() - started) * 1000
+        return f"handed over to the capture or import reading it, in {took:.0f} ms"
+    try:  # claimed before the store is opened: others hand over meanwhile
         from ..importer import import_session_files
         from ..store import SessionStore
 
-        started = time.perf_counter()
         # No automatic cleanup here: it is a daily job for commands that write, and a
         # hook must not pay for checking it (or, once a day, for running it).
         with SessionStore(
             location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
         ) as store:
-            report = import_session_files(store, transcript)
-        took = (time.perf_counter() - started) * 1000
-        problems = report.errors + report.skipped
-        line = (
-            f"{event} {session}: +{report.entries_imported} entries from "
-            f"{report.files_read} of {report.files_seen} file(s) in {took:.0f} ms"
-        )
-        if problems:
-            line += f"; {len(problems)} problem(s): {problems[0]}"
-    except BaseException as error:  # a hook must never break Claude Code
-        line = f"{event} {session}: error: {type(error).__name__}: {error}"
-    _log(location, line)
+            report = import_session_files(store, transcript, claim=claim)
+    except BaseException:
+        claim.release()  # the mark stays, for the next capture or import
+        raise
+    took = (time.perf_counter() - started) * 1000
+    problems = report.errors + report.skipped
+    line = (
+        f"+{report.entries_imported} entries from "
+        f"{report.files_read} of {report.files_seen} file(s) in {took:.0f} ms"
+    )
+    if report.handed_over:
+        line += f"; {len(report.handed_over)} handed over to the capture or import reading it"
+    if problems:
+        line += f"; {len(problems)} problem(s): {problems[0]}"
     return line
 
 

@@ -3,7 +3,11 @@
 :func:`watch` imports everything once, then waits for file changes
 (``watchfiles``: inotify on Linux), lets them settle for ``debounce``
 seconds, and imports the transcripts that changed, incrementally (a file
-that only grew is read from where the last import stopped). It yields a
+that only grew is read from where the last import stopped). Nothing written
+before a folder is watched is missed: once the watch is on, everything is
+looked at again (what was written during the first import), and a folder that
+appears is read whole (Claude Code writes a new project's first turn at once,
+before the folder is watched). It yields a
 :class:`WatchState` after each round, for a live status line, and returns
 when ``stop`` is set or on Ctrl-C.
 """
@@ -23,6 +27,8 @@ from ..importer import ImportReport, default_projects_dir, discover, import_foun
 
 if TYPE_CHECKING:
     from ..store import SessionStore
+
+_LOOK_MS = 200  # how long the watcher waits for changes before it says it has none
 
 
 @dataclass
@@ -55,15 +61,29 @@ class WatchState:
         self.last = f"{stamp} +{report.entries_imported} entries"
 
 
-def _transcripts(changed: Iterable[tuple[object, str]], root: Path) -> list[str]:
-    """The changed transcripts that still exist and really are under ``root`` (no links out)."""
+def _in_new_folder(folder: str) -> Iterator[str]:
+    """Every file under a folder that just appeared: the first ones can be written
+    before the folder is watched, and no event ever names them."""
+    for parent, _, names in os.walk(folder):  # links to folders are not followed
+        yield from (os.path.join(parent, name) for name in names)
+
+
+def _transcripts(changed: Iterable[tuple[int, str]], root: Path) -> list[str]:
+    """The changed transcripts, and those in new folders, that still exist and really
+    are under ``root`` (no links out)."""
+    from watchfiles import Change
+
     inside = root.resolve()
     found = set()
-    for _, path in changed:
-        if path.endswith(".jsonl") and os.path.isfile(path):
-            resolved = Path(path).resolve()
-            if inside in resolved.parents:
-                found.add(path)
+    for change, path in changed:
+        new_folder = change == Change.added and os.path.isdir(path)
+        for candidate in _in_new_folder(path) if new_folder else [path]:
+            if (
+                candidate.endswith(".jsonl")
+                and os.path.isfile(candidate)
+                and inside in Path(candidate).resolve().parents
+            ):
+                found.add(candidate)
     return sorted(found)
 
 
@@ -93,6 +113,7 @@ def watch(
     found = discover([root])
     state.add(import_found(store, found), {f.session_id for f in found.files})
     yield state
+    watching = False
     for changes in watchfiles.watch(
         root,
         debounce=int(debounce * 1000),
@@ -100,10 +121,16 @@ def watch(
         stop_event=stop,
         raise_interrupt=True,  # Ctrl-C ends the command, with its exit code
         recursive=True,
+        rust_timeout=_LOOK_MS,
+        yield_on_timeout=True,  # the first yield says the watch is on
     ):
-        paths = _transcripts(changes, root)
-        if not paths:
-            continue
-        found = discover(paths)
+        if not watching:  # on now: what was written since the first import has no event
+            watching = True
+            found = discover([root])
+        else:
+            paths = _transcripts(changes, root)
+            if not paths:
+                continue
+            found = discover(paths)
         state.add(import_found(store, found), {f.session_id for f in found.files})
         yield state

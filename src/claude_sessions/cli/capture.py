@@ -23,6 +23,16 @@ from .common import (
 _SCOPE = scope_option(
     "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
 )
+_TRANSCRIPTS = click.option(
+    "--transcripts",
+    "transcripts",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(),  # never refused here: a hook that fails on its options breaks Claude Code
+    help="Also capture transcripts under DIR (repeatable). Without it, only those under "
+    "Claude Code's projects folder ($CLAUDE_CONFIG_DIR or ~/.claude) and the folders "
+    "in $CLAUDE_SESSIONS_TRANSCRIPT_DIRS.",
+)
 
 
 @click.group("hooks")
@@ -33,13 +43,16 @@ def hooks_group() -> None:
 @hooks_group.command("install")
 @_SCOPE
 @store_option
+@_TRANSCRIPTS
 @json_option
-def install_command(scope: str, store_location: str | None, as_json: bool) -> None:
+def install_command(
+    scope: str, store_location: str | None, transcripts: tuple[str, ...], as_json: bool
+) -> None:
     """Add the capture hook (Stop, SubagentStop, PreCompact, SessionEnd) to Claude Code.
 
     Merged with the hooks already there; the previous file is backed up first.
     """
-    done = hooks.install(cast(Scope, scope), location=store_location)
+    done = hooks.install(cast(Scope, scope), location=store_location, transcripts=transcripts)
     if as_json:
         echo_json(done.to_dict())
         return
@@ -88,13 +101,16 @@ def status_command(store_location: str | None, as_json: bool) -> None:
 
 @hooks_group.command("capture")
 @store_option
-def capture_command(store_location: str | None) -> None:
+@_TRANSCRIPTS
+def capture_command(store_location: str | None, transcripts: tuple[str, ...]) -> None:
     """Import the transcript named by a hook's JSON on stdin (Claude Code runs this).
 
-    Always exits 0, so it can never break Claude Code; what it did, or what
-    went wrong, is logged (see `hooks status`).
+    Only a .jsonl transcript under Claude Code's projects folder or a folder named
+    with --transcripts; when another capture or an import is reading it, this one
+    leaves it to them. Always exits 0, so it can never break Claude Code; what it
+    did, or what went wrong, is logged (see `hooks status`).
     """
-    hooks.capture(sys.stdin, store_location)
+    hooks.capture(sys.stdin, store_location, transcripts=transcripts)
 
 
 @click.command("watch")

@@ -15,6 +15,9 @@ every entry verbatim into the store, so the history outlives the files.
   only grew is read from where the last import stopped, a rewritten one is
   read again (nothing is duplicated: see :mod:`claude_sessions.store.imports`).
   Two imports at once duplicate nothing.
+- One reader at a time: each session is claimed before it is read, and one
+  another import, ``watch`` or capture hook is reading is left to it, which
+  reads again what was asked for meanwhile (:mod:`claude_sessions.capture.handover`).
 - Respectful: a session the user moved to the trash is not brought back, and
   a file deleted on disk stays in the store.
 - Forgiving: a bad line (not JSON, NaN, nested too deep, ...) is counted
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..capture.handover import Claim, Desk
 from ..claude_config import claude_config_dir
 from ..exceptions import InvalidInputError
 from ..store.imports import FileBatch, FileState, Landed
@@ -74,6 +78,9 @@ _HEAD_BYTES = 4096
 LARGE_IMPORT_BYTES = 32 * 1024 * 1024
 # The second process needs a core of its own.
 READER_CPUS = 2
+# An import claims the sessions of this many files at a time: the kernel walks a
+# list of every lock held on the claims' file at each lock taken.
+CLAIM_FILES = 1000
 
 
 def _usable_cpus() -> int:
@@ -272,9 +279,12 @@ def import_transcripts(
     return import_found(store, discover(paths), progress=progress)
 
 
-def import_session_files(store: SessionStore, transcript: str | os.PathLike[str]) -> ImportReport:
-    """Copy one session's transcript and its subagent transcripts (what a hook names)."""
-    return import_found(store, session_files(transcript))
+def import_session_files(
+    store: SessionStore, transcript: str | os.PathLike[str], *, claim: Claim | None = None
+) -> ImportReport:
+    """Copy one session's transcript and its subagent transcripts (what a hook names);
+    ``claim``: the caller's claim on ``transcript``, which the import takes over."""
+    return import_found(store, session_files(transcript), claimed=[claim] if claim else [])
 
 
 def import_found(
@@ -282,8 +292,15 @@ def import_found(
     found: Found,
     *,
     progress: Callable[[ImportProgress], None] | None = None,
+    claimed: Iterable[Claim] = (),
 ) -> ImportReport:
-    """Copy the transcripts :func:`discover` (or :func:`session_files`) found."""
+    """Copy the transcripts :func:`discover` (or :func:`session_files`) found.
+
+    Each session is claimed first (see :mod:`claude_sessions.capture.handover`;
+    ``claimed``: claims the caller holds, which the import takes over): one that
+    another capture or import is reading is left to it (``handed_over``), and one
+    asked for meanwhile is read again before this returns.
+    """
     started = time.perf_counter()
     report = ImportReport()
     report.files_seen = len(found.files)
@@ -292,8 +309,71 @@ def import_found(
     for item in found.files:
         with contextlib.suppress(OSError):
             run.bytes_total += item.path.stat().st_size
+    desk, ordered, every = Desk(store.location), origins_first(found.files), set()
+    given = list(claimed)
+    for start in range(0, max(len(ordered), 1), CLAIM_FILES):  # once at least, for ``given``
+        chunk = ordered[start : start + CLAIM_FILES]
+        held, mine = _claim(desk, chunk, report, given if start == 0 else [])
+        every |= {f.session_id for f in mine}
+        _read_claimed(run, held, mine)
+    report.sessions_new = sum(1 for s in run.sessions.values() if s.new)
+    report.sessions_updated = sum(1 for s in run.sessions.values() if s.touched and not s.new)
+    report.sessions_unchanged = len(every) - report.sessions_new - report.sessions_updated
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_claimed(run: _Run, held: dict[str, Claim], mine: list[TranscriptFile]) -> None:
+    """Read ``mine`` while ``held`` is held, then again the sessions asked for meanwhile."""
+    try:
+        _read_and_store(run, mine)
+        while held := {real: claim for real, claim in held.items() if claim.let_go()}:
+            for claim in held.values():
+                claim.start_reading()
+            files = [item for claim in held.values() for item in session_files(claim.path).files]
+            again = _Run(run.store, ImportReport(), None, run.sessions, files_total=len(files))
+            _read_and_store(again, origins_first(files))
+            run.report.add_again(again.report)
+    finally:  # an error: let go of what is still held, the marks left for the next holder
+        for claim in held.values():
+            claim.release()
+
+
+def _main_transcript(item: TranscriptFile) -> Path:
+    """The main transcript of ``item``'s session: the file a hook names, and claims."""
+    if item.subpath is None:
+        return item.path
+    session_dir = item.path.parents[item.subpath.count("/")]  # above "subagents/.../agent"
+    return session_dir.parent / f"{session_dir.name}.jsonl"
+
+
+def _claim(
+    desk: Desk, files: list[TranscriptFile], report: ImportReport, claimed: Iterable[Claim]
+) -> tuple[dict[str, Claim], list[TranscriptFile]]:
+    """Each session's claim (by its main transcript's :meth:`Desk.real` name), and the
+    files of the sessions claimed; the others' files go to ``report.handed_over``."""
+    claims: dict[str, Claim | None] = {claim.real: claim for claim in claimed}
+    mine = []
+    for item in files:
+        main = _main_transcript(item)
+        real = desk.real(main)
+        if real not in claims:
+            claims[real] = desk.claim(main, real)
+        if claims[real] is None:
+            report.handed_over.append(str(item.path))
+        else:
+            mine.append(item)
+    held = {real: claim for real, claim in claims.items() if claim is not None}
+    for claim in held.values():
+        claim.start_reading()
+    return held, mine
+
+
+def _read_and_store(run: _Run, items: list[TranscriptFile]) -> None:
+    """Read what is new in ``items`` (forks after their origins) and store it."""
+    store, report = run.store, run.report
     files: list[_File] = []
-    for item in origins_first(found.files):
+    for item in items:
         try:
             planned = run.standing(item)
         except (InvalidInputError, OSError) as error:
@@ -317,9 +397,3 @@ def import_found(
         for read in reads:
             run.land(files[read.job], read)
         run.flush()
-    every = {f.session_id for f in found.files}
-    report.sessions_new = sum(1 for s in run.sessions.values() if s.new)
-    report.sessions_updated = sum(1 for s in run.sessions.values() if s.touched and not s.new)
-    report.sessions_unchanged = len(every) - report.sessions_new - report.sessions_updated
-    report.seconds = time.perf_counter() - started
-    return report

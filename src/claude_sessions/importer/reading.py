@@ -70,7 +70,9 @@ class ImportReport:
     entries_imported + duplicates + bad_lines``. ``conflicts`` counts stored
     lines whose uuid another stored line already had with other content
     (both are kept). ``bad_reasons`` says why lines were bad; ``skipped``
-    lists files left alone (links leaving the tree, sessions in the trash).
+    lists files left alone (links leaving the tree, sessions in the trash);
+    ``handed_over``, files another capture or import was reading, which it
+    reads for this one too (see :mod:`claude_sessions.capture.handover`).
     """
 
     files_seen: int = 0
@@ -91,6 +93,7 @@ class ImportReport:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    handed_over: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +114,16 @@ class ImportReport:
         ):
             for name, count in theirs.items():
                 mine[name] = mine.get(name, 0) + count
+
+    def add_again(self, again: ImportReport) -> None:
+        """Add what reading files this report counts once more found: lines, entries
+        and problems (the files and sessions are counted already)."""
+        self.absorb(again)
+        self.entries_imported += again.entries_imported
+        self.duplicates += again.duplicates
+        self.conflicts += again.conflicts
+        self.skipped += again.skipped
+        self.errors += again.errors
 
     def bad(self, reason: str) -> None:
         self.bad_lines += 1
