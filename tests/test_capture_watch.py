@@ -17,6 +17,8 @@ import pytest
 
 from claude_sessions import SessionStore
 
+from .children import default_sigint
+
 OLD_PROJECT = "-home-user-old-project"
 
 
@@ -62,7 +64,7 @@ def projects(store_location, tmp_path) -> Iterator[Path]:
     watcher = subprocess.Popen(
         [sys.executable, "-m", "claude_sessions", "watch", str(root),
          "--debounce", "0.2", "--store", store_location],
-        stderr=subprocess.PIPE, text=True, env=env,
+        stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint,
     )  # fmt: skip
     try:
         assert watcher.stderr is not None
@@ -71,7 +73,7 @@ def projects(store_location, tmp_path) -> Iterator[Path]:
     finally:
         watcher.send_signal(signal.SIGINT)
         _, err = watcher.communicate(timeout=30)
-    assert watcher.returncode == 0, err
+    assert watcher.returncode == 130, err
 
 
 def test_watch_reads_what_was_written_as_it_started(projects, store_location):

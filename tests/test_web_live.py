@@ -241,7 +241,11 @@ def test_serve_with_a_token_lets_in_only_who_has_it(tmp_path: Path) -> None:
 
     token = "s3cret-token-for-tests"
     child = subprocess.Popen(
-        [*command, "--port", "0", "--token", token], stderr=subprocess.PIPE, text=True, env=env
+        [*command, "--port", "0", "--token", token],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
     )
     try:
         assert child.stderr is not None
