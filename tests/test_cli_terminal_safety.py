@@ -80,18 +80,20 @@ def hostile_store(tmp_path):
     return location
 
 
+def output_of(location, *args):
+    """What ``claude-sessions ARGS --store LOCATION`` prints, as UTF-8 (strictly)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "claude_sessions", *args, "--store", location],
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode("utf-8")
+
+
 @pytest.fixture
 def command(hostile_store):
-    def run(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "claude_sessions", *args, "--store", hostile_store],
-            capture_output=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr.decode()
-        return done.stdout.decode("utf-8")
-
-    return run
+    return lambda *args: output_of(hostile_store, *args)
 
 
 @pytest.mark.parametrize(
@@ -202,13 +204,7 @@ def test_text_that_never_was_unicode_prints_as_escapes(tmp_path):
         store.save_session(ORIGIN, run_messages(ORIGIN, "Say it", LONE))
 
     def output(*args):
-        done = subprocess.run(
-            [sys.executable, "-m", "claude_sessions", *args, "--store", location],
-            capture_output=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr.decode()
-        return done.stdout.decode("utf-8")
+        return output_of(location, *args)
 
     shown = ascii(LONE)[1:-1]
     assert f"{shown}\n" in output("show", ORIGIN[:8])

@@ -22,7 +22,7 @@ from claude_sessions.web import create_app
 
 from .children import default_sigint
 from .web_samples import Transcript, populate, sid
-from .web_server import EventStream, running
+from .web_server import EventStream, running, serve_process
 
 LIVE_WITHIN = 3.0  # seconds: the stream polls once a second
 
@@ -116,25 +116,11 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     location = tmp_path / "store"
     with SessionStore(location, cleanup_after_days=None) as store:
         populate(store)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "claude_sessions", "serve", "--store", str(location), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never"},
-        preexec_fn=default_sigint,
-    )
-    try:
-        assert child.stderr is not None
-        line = child.stderr.readline()
-        found = re.match(r"Serving (.+) at (http://127\.0\.0\.1:\d+/)$", line.strip())
-        assert found, line
-        page = urllib.request.urlopen(found.group(2)).read().decode()
+    with serve_process(location) as (child, url):
+        page = urllib.request.urlopen(url).read().decode()
         assert "Login rate limit" in page
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=10) == 130
-    finally:
-        child.kill()
-        child.wait()
 
 
 @pytest.mark.parametrize(

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import queue
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.applications import Starlette
 
 from claude_sessions.web.server import Server, make_server
+
+from .children import default_sigint
 
 
 @dataclass
@@ -99,3 +106,33 @@ class EventStream:
             with contextlib.suppress(OSError):
                 self.connection.sock.shutdown(socket.SHUT_RDWR)
         self.connection.close()
+
+
+@contextmanager
+def serve_process(
+    location: Path, preexec_fn: Callable[[], None] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``claude-sessions serve`` on a free port, as a real process: it and the URL it
+    printed (``preexec_fn`` runs in the child too, after it answers SIGINT again)."""
+
+    def prepare() -> None:
+        default_sigint()
+        if preexec_fn is not None:
+            preexec_fn()
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "claude_sessions", "serve", "--store", str(location), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CLAUDE_SESSIONS_CLEANUP_DAYS": "never"},
+        preexec_fn=prepare,
+    )
+    try:
+        assert child.stderr is not None
+        line = child.stderr.readline()
+        found = re.match(r"Serving (.+) at (http://127\.0\.0\.1:\d+/)$", line.strip())
+        assert found, line
+        yield child, found.group(2)
+    finally:
+        child.kill()
+        child.wait()
