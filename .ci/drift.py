@@ -59,7 +59,7 @@ def moves(locked: dict[str, str], newest: dict[str, str]) -> list[str]:
 
 def bundled_cli_version(python: Path) -> str:
     code = (
-        "from claude_sessions.locate import bundled_cli, cli_version; "
+        "from claude_sessions.runs.locate import bundled_cli, cli_version; "
         "found = bundled_cli(); print(cli_version(str(found)) if found else 'none')"
     )
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from claude_sessions import Options, query
-from claude_sessions.runs import build_invocation
+from claude_sessions.runs.run import build_invocation
 from claude_sessions.testing import FakeMessagesAPI, offline_environment
 
 

@@ -22,9 +22,9 @@ from claude_sessions import (
 from claude_sessions.capture import hooks
 from claude_sessions.capture.restore import restore_to_claude
 from claude_sessions.capture.watch import watch
-from claude_sessions.lineage import find_message_uuid
-from claude_sessions.message import Message
-from claude_sessions.runs import build_invocation
+from claude_sessions.model.message import Message
+from claude_sessions.runs.run import build_invocation
+from claude_sessions.views.lineage import find_message_uuid
 
 SID = "11111111-2222-4333-8444-555555555555"
 

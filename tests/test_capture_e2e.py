@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from claude_sessions import SessionStore, fork, query, resume
-from claude_sessions.locate import find_cli
+from claude_sessions.runs.locate import find_cli
 
 from .children import default_sigint
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from claude_sessions import SessionStore
-from claude_sessions.capture.handover import Desk
 from claude_sessions.importer import import_session_files, import_transcripts
+from claude_sessions.importer.handover import Desk
 from tests.capture_storm import SESSION, storm, transcript_uuids
 
 # Generous, for a loaded machine: a capture that hands over starts Python and leaves
@@ -144,7 +144,7 @@ def test_a_claim_dies_with_its_process(store_location, place):
     written = append_turns(transcript, 1)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom claude_sessions.capture.handover import Desk\n"
+         "import sys, time\nfrom claude_sessions.importer.handover import Desk\n"
          "assert Desk(sys.argv[1]).claim(sys.argv[2]) is not None\n"
          "print('held', flush=True)\ntime.sleep(600)", store_location, str(transcript)],
         stdout=subprocess.PIPE, text=True,

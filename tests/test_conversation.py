@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from claude_sessions import Message, SessionStore
-from claude_sessions.conversation import (
+from claude_sessions.importer import import_transcripts
+from claude_sessions.views.conversation import (
     Conversation,
     Turn,
     build_conversation,
     join_replies,
     settled,
 )
-from claude_sessions.importer import import_transcripts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
 WITH_SUBAGENT = "ae4a77f8-aedd-4bc1-888f-c94edc91af04"

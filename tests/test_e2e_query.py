@@ -23,7 +23,7 @@ from claude_sessions import (
     query,
     resume,
 )
-from claude_sessions.locate import find_cli
+from claude_sessions.runs.locate import find_cli
 from claude_sessions.testing import Reply
 
 from .children import default_sigint

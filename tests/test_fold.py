@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_sessions.store.derive import batch_state, combine, derive, fold
+from claude_sessions.model.derive import batch_state, combine, derive, fold
 
 STAMPS = st.one_of(
     st.builds(

@@ -10,7 +10,7 @@ import pytest
 
 from claude_sessions import importer
 from claude_sessions.importer import import_transcripts
-from claude_sessions.render import render_json, render_text
+from claude_sessions.views.render import render_json, render_text
 
 from .transcript_ledger import build_ledger
 

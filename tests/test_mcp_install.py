@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from claude_sessions import SessionStore
 from claude_sessions.cli import cli
-from claude_sessions.locate import find_cli
 from claude_sessions.mcp import install, server_entry
+from claude_sessions.runs.locate import find_cli
 
 from .mcp_samples import fill
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from claude_sessions import SessionStore
-from claude_sessions.render import CONTINUED, render_markdown
+from claude_sessions.views.render import CONTINUED, render_markdown
 
 from .cli.samples import add_session
 from .mcp_samples import JWT, LOGIN, LONG, POSTGRES, answer, error, fill, talk, text

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from claude_sessions.cli import cli
-from claude_sessions.exceptions import ClaudeSessionsError, PriceTableError
-from claude_sessions.pricing import (
+from claude_sessions.model.exceptions import ClaudeSessionsError, PriceTableError
+from claude_sessions.model.pricing import (
     KNOWN_UNPRICED,
     PRICES_ENV_VAR,
     ModelId,

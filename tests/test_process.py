@@ -26,7 +26,7 @@ from claude_sessions import (
     query,
     resume,
 )
-from claude_sessions.runs import CONTINUE_PROMPT, build_invocation
+from claude_sessions.runs.run import CONTINUE_PROMPT, build_invocation
 
 
 def stand_in(tmp_path, body):

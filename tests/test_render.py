@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from claude_sessions import InvalidInputError, Message, SessionData, SessionMetadata
-from claude_sessions.conversation import build_conversation
-from claude_sessions.render import (
+from claude_sessions.views.conversation import build_conversation
+from claude_sessions.views.render import (
     CONTINUED,
     FORMATS,
     MarkdownPage,

@@ -57,17 +57,19 @@ def test_the_capture_hook_loads_only_what_it_runs(tmp_path):
     modules = loaded_after(code)
     assert [name for name in modules if name.split(".")[0] in HEAVY] == []
     assert "rich" not in modules
-    assert "claude_sessions.runs" not in modules and "claude_sessions.process" not in modules
+    assert (
+        "claude_sessions.runs.run" not in modules and "claude_sessions.runs.process" not in modules
+    )
     assert "error" in (tmp_path / "s" / "capture.log").read_text()  # it ran, on empty input
 
 
 def test_lazy_names_are_the_functions_whatever_was_imported_first():
     code = (
-        "import claude_sessions.cli.run, claude_sessions.tour, claude_sessions.store\n"
+        "import claude_sessions.cli.run, claude_sessions.cli.tour, claude_sessions.store\n"
         "import claude_sessions as cs\n"
         "names = ['query', 'resume', 'fork', 'Session', 'SessionStore', 'Options', 'Message']\n"
         "assert all(callable(getattr(cs, n)) for n in names), [getattr(cs, n) for n in names]\n"
-        "assert cs.query.__module__ == 'claude_sessions.runs'\n"
+        "assert cs.query.__module__ == 'claude_sessions.runs.run'\n"
         "assert sorted(cs.__all__) == sorted(n for n in cs.__all__ if hasattr(cs, n))"
     )
     loaded_after(code)

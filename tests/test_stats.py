@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from claude_sessions.stats import compute_stats
+from claude_sessions.views.stats import compute_stats
 
 from .store_samples import run
 

@@ -19,7 +19,7 @@ from claude_sessions import (
     SessionStore,
     StoreError,
 )
-from claude_sessions.store.sqlite_driver import SQLiteDriver
+from claude_sessions.store.sqlite.driver import SQLiteDriver
 
 from .store_samples import run
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from claude_sessions.store import derive as md
+from claude_sessions.model import derive as md
 
 from .store_samples import run, transcript
 

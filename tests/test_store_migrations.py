@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from claude_sessions import SessionStore
-from claude_sessions.store import sqlite_schema
+from claude_sessions.store.sqlite import schema as sqlite_schema
 
 from .store_samples import run
 

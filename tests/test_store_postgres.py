@@ -24,10 +24,10 @@ from claude_sessions import (
     StoreError,
     StoreVersionError,
 )
-from claude_sessions.exceptions import StoreConnectionError
-from claude_sessions.store import postgres_schema
+from claude_sessions.model.exceptions import StoreConnectionError
 from claude_sessions.store.location import parse_postgres as parse_location
-from claude_sessions.store.postgres_driver import AsyncPostgresDriver, PostgresDriver, _Retry
+from claude_sessions.store.postgres import schema as postgres_schema
+from claude_sessions.store.postgres.driver import AsyncPostgresDriver, PostgresDriver, _Retry
 from claude_sessions.testing.postgres import (
     PostgresNotFoundError,
     TemporaryPostgres,

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from claude_sessions.store import snippets, text_query
+from claude_sessions.model import text_query
+from claude_sessions.store import snippets
 
 from .store_samples import run
 

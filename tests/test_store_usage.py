@@ -135,7 +135,7 @@ def test_sqlite_usage_reads_an_index_in_group_order(tmp_path, by):
     from claude_sessions import SessionStore
     from claude_sessions.store.criteria import build_criteria
     from claude_sessions.store.dialect import usage_sql
-    from claude_sessions.store.sqlite_sql import _DAY, USAGE_INDEXES, SQLiteDialect
+    from claude_sessions.store.sqlite.dialect import _DAY, USAGE_INDEXES, SQLiteDialect
 
     SessionStore(tmp_path / "s", cleanup_after_days=None).close()
     dialect = SQLiteDialect()

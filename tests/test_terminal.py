@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from claude_sessions.terminal import for_terminal, holds_surrogates, json_for_terminal
+from claude_sessions.cli.terminal import for_terminal, holds_surrogates, json_for_terminal
 
 UNSAFE = (
     [chr(code) for code in range(0x20) if chr(code) not in "\n\t"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_sessions.pricing import built_in_price_table
+from claude_sessions.model.pricing import built_in_price_table
 
 from .transcript_ledger import build_ledger
 

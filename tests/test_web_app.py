@@ -11,8 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from claude_sessions import SessionStore
-from claude_sessions.conversation import build_conversation, join_replies
 from claude_sessions.importer import import_transcripts
+from claude_sessions.views.conversation import build_conversation, join_replies
 from claude_sessions.web import create_app
 
 from .web_samples import XSS_TEXT_VISIBLE, Transcript, long_session, populate, sid
@@ -242,7 +242,7 @@ def test_lineage_of_a_fork_whose_origin_is_gone(store: SessionStore) -> None:
 
 
 def test_usage_page_has_the_numbers_of_stats(store: SessionStore, client: TestClient) -> None:
-    from claude_sessions.stats import compute_stats
+    from claude_sessions.views.stats import compute_stats
 
     html = client.get("/usage", params={"last": "all"}).text
     stats = compute_stats(store)
@@ -256,7 +256,7 @@ def test_usage_page_has_the_numbers_of_stats(store: SessionStore, client: TestCl
 
 
 def test_usage_looks_back_30_days_unless_told(store: SessionStore, client: TestClient) -> None:
-    from claude_sessions.stats import compute_stats
+    from claude_sessions.views.stats import compute_stats
 
     today = datetime.now(timezone.utc)
     recent = Transcript(sid(50), start=today - timedelta(days=2))
@@ -278,7 +278,7 @@ def test_usage_looks_back_30_days_unless_told(store: SessionStore, client: TestC
 
 def test_usage_figures_follow_every_filter(store: SessionStore, client: TestClient) -> None:
     """The totals and breakdowns obey the same filters as the charts (cost included)."""
-    from claude_sessions.stats import compute_stats
+    from claude_sessions.views.stats import compute_stats
 
     costs = sorted(m.total_cost for m in store.list_sessions())
     floor = costs[len(costs) // 2]

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from claude_sessions import SessionStore
-from claude_sessions.exceptions import InvalidInputError
+from claude_sessions.model.exceptions import InvalidInputError
 from claude_sessions.web import create_app
 from claude_sessions.web.security import CSP, Guard, host_allowed, is_loopback
 from claude_sessions.web.server import make_server

@@ -23,7 +23,7 @@ Per session (a main transcript plus its subagent transcripts):
   transcript, the subagents, and the session (requests deduplicated across
   both);
 - cost in USD with the project's price table
-  (:func:`claude_sessions.pricing.default_price_table`), except that a request
+  (:func:`claude_sessions.model.pricing.default_price_table`), except that a request
   whose counted entry carries a numeric ``costUSD`` (older CLIs) takes that
   figure; models the table does not price are listed with their request
   count and add nothing to the cost;
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claude_sessions.pricing import PriceTable, default_price_table, token_counts
+from claude_sessions.model.pricing import PriceTable, default_price_table, token_counts
 
 SYNTHETIC_MODEL = "<synthetic>"
 

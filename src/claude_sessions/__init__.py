@@ -3,7 +3,7 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import (
+from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
     APIError,
     ClaudeConfigError,
@@ -31,9 +31,10 @@ from .exceptions import (
 )
 
 if TYPE_CHECKING:
-    from .message import Message
-    from .options import Options
-    from .runs import (
+    from claude_sessions.model.message import Message
+    from claude_sessions.model.session import Session
+    from claude_sessions.runs.options import Options
+    from claude_sessions.runs.run import (
         CONTINUE_PROMPT,
         acontinue_conversation,
         afork,
@@ -44,14 +45,19 @@ if TYPE_CHECKING:
         query,
         resume,
     )
-    from .session import Session
-    from .store import AsyncSessionStore, SessionData, SessionMetadata, SessionPage, SessionStore
+    from claude_sessions.store import (
+        AsyncSessionStore,
+        SessionData,
+        SessionMetadata,
+        SessionPage,
+        SessionStore,
+    )
 
 # Imported on first use, so a command (a hook above all) loads only what it runs.
 _LAZY = {
-    "Message": "message",
-    "Options": "options",
-    "Session": "session",
+    "Message": "model.message",
+    "Options": "runs.options",
+    "Session": "model.session",
     **dict.fromkeys(
         ["AsyncSessionStore", "SessionData", "SessionMetadata", "SessionPage", "SessionStore"],
         "store",
@@ -68,7 +74,7 @@ _LAZY = {
             "query",
             "resume",
         ],
-        "runs",
+        "runs.run",
     ),
 }
 

@@ -1,3 +1,3 @@
-from .cli import main
+from claude_sessions.cli import main
 
 main()

@@ -2,7 +2,7 @@
 
 ``install`` adds one command hook for each of :data:`EVENTS` to a
 ``settings.json`` (the user's, or a project's), merged with the hooks already
-there (see :mod:`claude_sessions.claude_config`); ``uninstall`` removes only
+there (see :mod:`claude_sessions.capture.claude_config`); ``uninstall`` removes only
 ours; ``status`` says what is installed and what the last capture did.
 
 The hook command (:func:`capture`) gets the hook's JSON on stdin (with
@@ -28,17 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..claude_config import (
+from claude_sessions.capture.claude_config import (
     ConfigChange,
     Scope,
-    claude_config_dir,
     read_config,
     settings_path,
     write_config,
 )
-from ..exceptions import InvalidInputError
-from ..store.location import is_server_location
-from .handover import Desk, capture_dir
+from claude_sessions.importer.discovery import claude_config_dir
+from claude_sessions.importer.handover import Desk, capture_dir
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store.location import is_server_location
 
 EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
 MARK = "-m claude_sessions hooks capture"
@@ -253,8 +253,8 @@ def _import(transcript: Path, location: str | os.PathLike[str] | None, started: 
         took = (time.perf_counter() - started) * 1000
         return f"handed over to the capture or import reading it, in {took:.0f} ms"
     try:  # claimed before the store is opened: others hand over meanwhile
-        from ..importer import import_session_files
-        from ..store import SessionStore
+        from claude_sessions.importer import import_session_files
+        from claude_sessions.store import SessionStore
 
         # No automatic cleanup here: it is a daily job for commands that write, and a
         # hook must not pay for checking it (or, once a day, for running it).

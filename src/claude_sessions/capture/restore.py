@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ..claude_config import claude_config_dir
-from ..exceptions import InvalidInputError, TranscriptExistsError
-from ..message import Message
+from claude_sessions.importer.discovery import claude_config_dir
+from claude_sessions.model.exceptions import InvalidInputError, TranscriptExistsError
+from claude_sessions.model.message import Message
 
 if TYPE_CHECKING:
-    from ..store import SessionData, SessionStore
+    from claude_sessions.store import SessionData, SessionStore
 
 _MAX_FORK_DEPTH = 100
 

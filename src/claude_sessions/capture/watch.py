@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..exceptions import InvalidInputError
-from ..importer import ImportReport, default_projects_dir, discover, import_found
+from claude_sessions.importer import ImportReport, default_projects_dir, discover, import_found
+from claude_sessions.model.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
-    from ..store import SessionStore
+    from claude_sessions.store import SessionStore
 
 _LOOK_MS = 200  # how long the watcher waits for changes before it says it has none
 

@@ -4,6 +4,6 @@
 runs (see ``app.COMMANDS``).
 """
 
-from .app import cli, main
+from claude_sessions.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -17,14 +17,14 @@ from types import FrameType
 
 import click
 
-from .. import __version__
-from ..exceptions import (
+from claude_sessions import __version__
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
     ClaudeSessionsError,
     InvalidInputError,
     SessionNotFoundError,
 )
-from ..terminal import for_terminal
 
 # Exit codes: 1 for a failed operation, 2 for bad input (click's own usage code).
 EXIT_FAILURE = 1

@@ -12,19 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ..render import (
-    FORMATS,
-    export_all,
-    export_bytes,
-    export_session,
-    session_title,
-    snippet_spans,
-    write_export,
-)
-from ..stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
-from ..store import SessionMetadata, cleanup_policy
-from ..terminal import for_terminal
-from .common import (
+from claude_sessions.cli.common import (
     WHEN,
     console,
     echo_json,
@@ -37,11 +25,23 @@ from .common import (
     stdout_is_terminal,
     store_option,
 )
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.store import SessionMetadata, cleanup_policy
+from claude_sessions.views.render import (
+    FORMATS,
+    export_all,
+    export_bytes,
+    export_session,
+    session_title,
+    snippet_spans,
+    write_export,
+)
+from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
 
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from ..lineage import LineageNode
+    from claude_sessions.views.lineage import LineageNode
 
 _TITLE_WIDTH = 60
 
@@ -267,7 +267,7 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
     store = open_store(store_location)
     from rich.tree import Tree  # only this command draws a tree
 
-    from ..lineage import fork_tree
+    from claude_sessions.views.lineage import fork_tree
 
     lineage = fork_tree(store, resolve_id(store, session_id))
     if as_json:

@@ -7,10 +7,9 @@ from typing import cast
 
 import click
 
-from ..capture import hooks
-from ..claude_config import Scope
-from ..terminal import for_terminal
-from .common import (
+from claude_sessions.capture import hooks
+from claude_sessions.capture.claude_config import Scope
+from claude_sessions.cli.common import (
     echo_clis,
     echo_json,
     json_option,
@@ -19,6 +18,7 @@ from .common import (
     scope_option,
     store_option,
 )
+from claude_sessions.cli.terminal import for_terminal
 
 _SCOPE = scope_option(
     "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
@@ -85,7 +85,7 @@ def uninstall_command(scope: str, as_json: bool) -> None:
 @json_option
 def status_command(store_location: str | None, as_json: bool) -> None:
     """Where the capture hook is installed, and what the last capture did."""
-    from ..locate import installed_clis
+    from claude_sessions.runs.locate import installed_clis
 
     found, clis = hooks.status(store_location), installed_clis()
     if as_json:
@@ -128,8 +128,8 @@ def watch_command(directory: str | None, debounce: float, store_location: str | 
 
     DIRECTORY: what to watch (default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects).
     """
-    from ..capture.watch import watch
-    from .common import console
+    from claude_sessions.capture.watch import watch
+    from claude_sessions.cli.common import console
 
     store = open_store(store_location, write=True)
     out = console(stderr=True)
@@ -165,7 +165,7 @@ def restore_command(
     as_json: bool,
 ) -> None:
     """Write stored session ID back as a Claude Code transcript, so `claude --resume` finds it."""
-    from ..capture.restore import restore_to_claude
+    from claude_sessions.capture.restore import restore_to_claude
 
     store = open_store(store_location)
     done = restore_to_claude(

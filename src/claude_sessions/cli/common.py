@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..exceptions import SessionNotFoundError
-from ..store import SessionStore, default_location
-from ..store.location import is_server_location
-from ..terminal import for_terminal, holds_surrogates, json_for_terminal
-from ..when import parse_age, parse_when
+from claude_sessions.cli.terminal import for_terminal, holds_surrogates, json_for_terminal
+from claude_sessions.model.exceptions import SessionNotFoundError
+from claude_sessions.model.when import parse_age, parse_when
+from claude_sessions.store import SessionStore, default_location
+from claude_sessions.store.location import is_server_location
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..locate import ClaudeCode
+    from claude_sessions.runs.locate import ClaudeCode
 
 if TYPE_CHECKING:  # click 8.2+ makes ParamType generic; older ones cannot be subscripted
     _ParamType = click.ParamType[Any]

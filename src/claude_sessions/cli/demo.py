@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from ..store import SessionStore
-from ..terminal import for_terminal
-from ..tour import Step, run_tour
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.cli.tour import Step, run_tour
+from claude_sessions.store import SessionStore
 
 
 @click.command("demo")

@@ -15,9 +15,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ..importer import ImportProgress, ImportReport, import_transcripts
-from ..terminal import for_terminal
-from .common import (
+from claude_sessions.cli.common import (
     AGE,
     console,
     echo_json,
@@ -28,6 +26,8 @@ from .common import (
     short_id,
     store_option,
 )
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.importer import ImportProgress, ImportReport, import_transcripts
 
 
 def parse_tag_changes(changes: tuple[str, ...]) -> tuple[list[str], list[str]]:

@@ -8,13 +8,20 @@ from typing import TYPE_CHECKING, cast
 import click
 from click.core import ParameterSource
 
-from ..exceptions import ClaudeSessionsError
-from ..store import SessionStore
-from ..terminal import for_terminal
-from .common import echo_clis, echo_json, json_option, scope_option, stdin_is_terminal, store_option
+from claude_sessions.cli.common import (
+    echo_clis,
+    echo_json,
+    json_option,
+    scope_option,
+    stdin_is_terminal,
+    store_option,
+)
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.model.exceptions import ClaudeSessionsError
+from claude_sessions.store import SessionStore
 
 if TYPE_CHECKING:
-    from ..claude_config import Scope
+    from claude_sessions.capture.claude_config import Scope
 
 _SCOPE = scope_option(
     "user: ~/.claude.json, for all your projects; project: .mcp.json here, to share."
@@ -67,9 +74,9 @@ def install_command(
     scope: str, store_location: str | None, allow_write: bool, as_json: bool
 ) -> None:
     """Register the server with Claude Code (as `claude mcp add` does)."""
-    from claude_sessions.claude_config import trusted_folder
-    from claude_sessions.locate import installed_clis
+    from claude_sessions.capture.claude_config import trusted_folder
     from claude_sessions.mcp.install import install
+    from claude_sessions.runs.locate import installed_clis
 
     done = install(cast("Scope", scope), location=store_location, allow_write=allow_write)
     trusted, clis = trusted_folder(), installed_clis()

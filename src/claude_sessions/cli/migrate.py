@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..store import SessionStore
-from ..store.location import is_server_location
-from ..store.transfer import copy_store
-from .app import EXIT_FAILURE
-from .common import echo_json, json_option
+from claude_sessions.cli.app import EXIT_FAILURE
+from claude_sessions.cli.common import echo_json, json_option
+from claude_sessions.store import SessionStore
+from claude_sessions.store.location import is_server_location
+from claude_sessions.store.transfer import copy_store
 
 
 def _open(location: str) -> SessionStore:

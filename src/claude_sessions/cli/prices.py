@@ -8,9 +8,9 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ..pricing import PRICES_ENV_VAR, price_report
-from ..terminal import for_terminal
-from .common import console, echo_json, json_option
+from claude_sessions.cli.common import console, echo_json, json_option
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.model.pricing import PRICES_ENV_VAR, price_report
 
 
 def _money(value: float) -> str:

@@ -8,14 +8,7 @@ from typing import Any
 
 import click
 
-from ..importer.discovery import has_local_transcript
-from ..message import Message
-from ..options import Options
-from ..runs import continue_conversation, fork, query, resume
-from ..session import Session
-from ..store import SessionStore
-from ..terminal import for_terminal
-from .common import (
+from claude_sessions.cli.common import (
     F,
     echo_json,
     existing_store,
@@ -25,6 +18,13 @@ from .common import (
     stdin_is_terminal,
     store_option,
 )
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.importer.discovery import has_local_transcript
+from claude_sessions.model.message import Message
+from claude_sessions.model.session import Session
+from claude_sessions.runs.options import Options
+from claude_sessions.runs.run import continue_conversation, fork, query, resume
+from claude_sessions.store import SessionStore
 
 
 def run_options(function: F) -> F:
@@ -239,7 +239,7 @@ def _run_from(
     text = read_prompt(prompt, required=False)
     resolved, store = _resume_target(session_id, save, store_location)
     if at is not None:
-        from ..lineage import branch_point
+        from claude_sessions.views.lineage import branch_point
 
         known = store if store is not None else existing_store(store_location)
         options = options.replace(

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import click
 
-from ..exceptions import InvalidInputError
-from ..store import SessionStore
-from .common import open_store, store_option
+from claude_sessions.cli.common import open_store, store_option
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store import SessionStore
 
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
 
@@ -35,7 +35,7 @@ def _exposed_warning(host: str, port: int) -> str:
 
 def _checked_token(context: click.Context, param: click.Parameter, token: str | None) -> str | None:
     """The token, refused when empty or short (``--token "$UNSET"`` must not mean none)."""
-    from ..web.security import check_token  # Starlette: loaded only for this command
+    from claude_sessions.web.security import check_token  # Starlette: loaded only for this command
 
     try:
         return check_token(token)
@@ -71,9 +71,9 @@ def serve_command(
 ) -> None:
     """Browse, search and tag the stored sessions in a web browser."""
     # Imported here: Starlette, uvicorn, markdown-it and Pygments load only for this command.
-    from ..web import create_app
-    from ..web.security import is_loopback
-    from ..web.server import make_server
+    from claude_sessions.web import create_app
+    from claude_sessions.web.security import is_loopback
+    from claude_sessions.web.server import make_server
 
     context = click.get_current_context()
     read_only = read_only or bool((context.find_root().obj or {}).get("read_only"))

@@ -6,9 +6,7 @@ from datetime import date, datetime, timedelta
 
 import click
 
-from ..store import RestoreReport
-from ..terminal import for_terminal
-from .common import (
+from claude_sessions.cli.common import (
     AGE,
     WHEN,
     echo_json,
@@ -18,6 +16,8 @@ from .common import (
     short_id,
     store_option,
 )
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.store import RestoreReport
 
 CONFLICTS_SHOWN = 5
 

@@ -17,7 +17,7 @@ every entry verbatim into the store, so the history outlives the files.
   Two imports at once duplicate nothing.
 - One reader at a time: each session is claimed before it is read, and one
   another import, ``watch`` or capture hook is reading is left to it, which
-  reads again what was asked for meanwhile (:mod:`claude_sessions.capture.handover`).
+  reads again what was asked for meanwhile (:mod:`claude_sessions.importer.handover`).
 - Respectful: a session the user moved to the trash is not brought back, and
   a file deleted on disk stays in the store.
 - Forgiving: a bad line (not JSON, NaN, nested too deep, ...) is counted
@@ -43,23 +43,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..capture.handover import Claim, Desk
-from ..claude_config import claude_config_dir
-from ..exceptions import InvalidInputError
-from ..store.imports import FileBatch, FileState, Landed
-from . import reading
-from .discovery import (
+from claude_sessions.importer import reading
+from claude_sessions.importer.discovery import (
     Found,
     TranscriptFile,
+    claude_config_dir,
     default_projects_dir,
     discover,
     origins_first,
     session_files,
 )
-from .reading import KNOWN_ENTRY_TYPES, Failed, ImportProgress, ImportReport, Job, Read, read_jobs
+from claude_sessions.importer.handover import Claim, Desk
+from claude_sessions.importer.reading import (
+    KNOWN_ENTRY_TYPES,
+    Failed,
+    ImportProgress,
+    ImportReport,
+    Job,
+    Read,
+    read_jobs,
+)
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store.imports import FileBatch, FileState, Landed
 
 if TYPE_CHECKING:
-    from ..store import SessionStore
+    from claude_sessions.store import SessionStore
 
 __all__ = [
     "KNOWN_ENTRY_TYPES",
@@ -296,7 +304,7 @@ def import_found(
 ) -> ImportReport:
     """Copy the transcripts :func:`discover` (or :func:`session_files`) found.
 
-    Each session is claimed first (see :mod:`claude_sessions.capture.handover`;
+    Each session is claimed first (see :mod:`claude_sessions.importer.handover`;
     ``claimed``: claims the caller holds, which the import takes over): one that
     another capture or import is reading is left to it (``handed_over``), and one
     asked for meanwhile is read again before this returns.
@@ -387,7 +395,9 @@ def _read_and_store(run: _Run, items: list[TranscriptFile]) -> None:
     to_read = sum(max(file.stat.st_size - file.position, 0) for file in files)
     large = bool(jobs) and to_read >= LARGE_IMPORT_BYTES
     if large and _usable_cpus() >= READER_CPUS:
-        from .worker import read_in_worker  # a process: what a hook never pays for
+        from claude_sessions.importer.worker import (
+            read_in_worker,  # a process: what a hook never pays for
+        )
 
         reads = read_in_worker(jobs)
     else:

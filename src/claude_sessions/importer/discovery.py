@@ -13,10 +13,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..claude_config import claude_config_dir
-
 _FORK_SCAN_BYTES = 256 * 1024
 _FORK_MARK_RE = re.compile(rb'"requestSessionId"\s*:\s*"([^"\\]{1,200})"')
+
+
+def claude_config_dir() -> Path:
+    """``$CLAUDE_CONFIG_DIR``, else ``~/.claude``: where the user's settings live."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(configured).expanduser() if configured else Path.home() / ".claude"
 
 
 def default_projects_dir() -> Path:

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ..store.entries import MAX_DEPTH
-from ..store.imports import Line, Prepared, Preparing
+from claude_sessions.model.entries import MAX_DEPTH
+from claude_sessions.store.imports import Line, Prepared, Preparing
 
 BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024
@@ -72,7 +72,7 @@ class ImportReport:
     (both are kept). ``bad_reasons`` says why lines were bad; ``skipped``
     lists files left alone (links leaving the tree, sessions in the trash);
     ``handed_over``, files another capture or import was reading, which it
-    reads for this one too (see :mod:`claude_sessions.capture.handover`).
+    reads for this one too (see :mod:`claude_sessions.importer.handover`).
     """
 
     files_seen: int = 0

@@ -19,7 +19,7 @@ everything.
   Sending the text was half of the worker's work.
 - It reads ahead of the store by up to :data:`AHEAD_BYTES`.
 - It leads its own process group (Ctrl-C is this process's to handle) and,
-  on Linux, dies with its parent (:mod:`claude_sessions.child_lifetime`).
+  on Linux, dies with its parent (:mod:`claude_sessions.model.child_lifetime`).
 - When it cannot start or stops half-way, or a file changed since it read it,
   the import reads the rest itself, from the last batch it received.
 """
@@ -41,11 +41,19 @@ from itertools import repeat
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from ..store.derive import BatchFacts
-from ..store.entries import Merge, NewEntry
-from ..store.imports import Line, Prepared
-from . import reading
-from .reading import Batch, Failed, ImportReport, Job, Read, read_job, read_jobs
+from claude_sessions.importer import reading
+from claude_sessions.importer.reading import (
+    Batch,
+    Failed,
+    ImportReport,
+    Job,
+    Read,
+    read_job,
+    read_jobs,
+)
+from claude_sessions.model.derive import BatchFacts
+from claude_sessions.model.entries import Merge, NewEntry
+from claude_sessions.store.imports import Line, Prepared
 
 log = logging.getLogger("claude_sessions.importer")
 
@@ -83,7 +91,7 @@ class _WorkerError(Exception):
 
 class _Worker:
     def __init__(self, jobs: Sequence[Job]) -> None:
-        from ..child_lifetime import spawn_options
+        from claude_sessions.model.child_lifetime import spawn_options
 
         # What it says on stderr, for the warning if it fails (closed in close()).
         self._errors: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115

@@ -9,7 +9,7 @@ Claude Code keeps stdio MCP servers under ``mcpServers`` in a JSON file:
 
 Each entry is ``{"type": "stdio", "command": ..., "args": [...], "env": {...}}``.
 Installing merges our entry into the file and keeps everything else (see
-:mod:`claude_sessions.claude_config`); uninstalling removes only our entry.
+:mod:`claude_sessions.capture.claude_config`); uninstalling removes only our entry.
 Neither imports the MCP SDK.
 """
 
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from claude_sessions.claude_config import (
+from claude_sessions.capture.claude_config import (
     ConfigChange,
     Scope,
     check_scope,

@@ -18,13 +18,13 @@ from typing import Any
 
 import jsonschema
 
-from claude_sessions.exceptions import ClaudeSessionsError, InvalidInputError
-from claude_sessions.lineage import Lineage, LineageNode, fork_tree
 from claude_sessions.mcp.bounds import NAME_CHARS, one_line_error, shorten, shown_tags
-from claude_sessions.render import markdown_page, session_title
-from claude_sessions.stats import DEFAULT_BY, GROUPS, PERIODS, compute_stats
+from claude_sessions.model.exceptions import ClaudeSessionsError, InvalidInputError
+from claude_sessions.model.when import parse_when
 from claude_sessions.store import SessionMetadata, SessionStore
-from claude_sessions.when import parse_when
+from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
+from claude_sessions.views.render import markdown_page, session_title
+from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, compute_stats
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,16 @@ they share (:mod:`.core`), the transactions written once for both databases
 :mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
 """
 
-from .core import CleanupPolicy, cleanup_policy
-from .location import default_location
-from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
-from .session_store import AsyncSessionStore, SessionStore
+from claude_sessions.store.core import CleanupPolicy, cleanup_policy
+from claude_sessions.store.location import default_location
+from claude_sessions.store.records import (
+    RestoreReport,
+    SessionData,
+    SessionMetadata,
+    SessionPage,
+    UsageBucket,
+)
+from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
 
 __all__ = [
     "AsyncSessionStore",
@@ -29,7 +35,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The adapter imports the official SDK (most of a second): only when asked for.
     if name == "SDKSessionStore":
-        from .sdk_adapter import SDKSessionStore
+        from claude_sessions.store.sdk_adapter import SDKSessionStore
 
         return SDKSessionStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

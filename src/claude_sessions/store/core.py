@@ -22,22 +22,34 @@ from datetime import date, datetime, timezone
 from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
-from ..exceptions import (
+from claude_sessions.model.derive import normalize_tags, user_text
+from claude_sessions.model.entries import as_entry, keyed
+from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
     InvalidInputError,
     InvalidQueryError,
     SessionNotFoundError,
     StoreError,
 )
-from ..ids import validate_session_id
-from ..message import Message
-from . import imports, reads, trash, writes
-from .criteria import PERIODS, Cursor, build_criteria, check_grouping, period_key
-from .derive import normalize_tags, user_text
-from .dialect import Dialect, Found, usage_group
-from .entries import as_entry, keyed
-from .plan import Plan, Txn, single
-from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
+from claude_sessions.model.ids import validate_session_id
+from claude_sessions.model.message import Message
+from claude_sessions.store import imports, reads, trash, writes
+from claude_sessions.store.criteria import (
+    PERIODS,
+    Cursor,
+    build_criteria,
+    check_grouping,
+    period_key,
+)
+from claude_sessions.store.dialect import Dialect, Found, usage_group
+from claude_sessions.store.plan import Plan, Txn, single
+from claude_sessions.store.records import (
+    RestoreReport,
+    SessionData,
+    SessionMetadata,
+    SessionPage,
+    UsageBucket,
+)
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")

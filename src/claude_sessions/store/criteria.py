@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from ..exceptions import InvalidQueryError
-from . import text_query
+from claude_sessions.model import text_query
+from claude_sessions.model.exceptions import InvalidQueryError
 
 # The largest integer SQLite and PostgreSQL (bigint) can hold.
 MAX_INTEGER = 2**63 - 1

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from .criteria import Criteria
-from .entries import NewEntry, decode_entry
-from .plan import Op, Stmt
-from .records import SessionMetadata
+from claude_sessions.model.entries import NewEntry, decode_entry
+from claude_sessions.store.criteria import Criteria
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.records import SessionMetadata
 
 # Metadata columns, for listings; ROW_COLUMNS adds what writes need.
 META_COLUMNS = (

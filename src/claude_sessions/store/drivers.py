@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from .dialect import Dialect
-from .location import sqlite_path
-from .plan import AsyncDriver, Driver
+from claude_sessions.store.dialect import Dialect
+from claude_sessions.store.location import sqlite_path
+from claude_sessions.store.plan import AsyncDriver, Driver
 
 
 def open_driver(
@@ -22,12 +22,12 @@ def open_driver(
     """The blocking driver for a location (opened, schema migrated) and its dialect."""
     path = sqlite_path(location)
     if path is not None:
-        from .sqlite_driver import SQLiteDriver
-        from .sqlite_sql import SQLiteDialect
+        from claude_sessions.store.sqlite.dialect import SQLiteDialect
+        from claude_sessions.store.sqlite.driver import SQLiteDriver
 
         return SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout), SQLiteDialect()
-    from .postgres_driver import PostgresDriver
-    from .postgres_sql import PostgresDialect
+    from claude_sessions.store.postgres.dialect import PostgresDialect
+    from claude_sessions.store.postgres.driver import PostgresDriver
 
     driver = PostgresDriver(os.fspath(location), read_only=read_only, busy_timeout=busy_timeout)
     return driver, PostgresDialect(driver.schema)
@@ -43,14 +43,14 @@ def open_async_driver(
     PostgreSQL (its pool opens on first use), worker threads for SQLite."""
     path = sqlite_path(location)
     if path is not None:
-        from .plan import ThreadedDriver
-        from .sqlite_driver import SQLiteDriver
-        from .sqlite_sql import SQLiteDialect
+        from claude_sessions.store.plan import ThreadedDriver
+        from claude_sessions.store.sqlite.dialect import SQLiteDialect
+        from claude_sessions.store.sqlite.driver import SQLiteDriver
 
         sqlite = SQLiteDriver(path, read_only=read_only, busy_timeout=busy_timeout)
         return ThreadedDriver(sqlite), SQLiteDialect()
-    from .postgres_driver import AsyncPostgresDriver
-    from .postgres_sql import PostgresDialect
+    from claude_sessions.store.postgres.dialect import PostgresDialect
+    from claude_sessions.store.postgres.driver import AsyncPostgresDriver
 
     driver = AsyncPostgresDriver(
         os.fspath(location), read_only=read_only, busy_timeout=busy_timeout

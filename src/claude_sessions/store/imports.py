@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from .derive import BatchFacts, State, batch_state, combine, facts_of
-from .dialect import Dialect
-from .entries import Merge, NewEntry, decode_entry, parsed, same_entry
-from .plan import Op, Stmt
-from .writes import apply_main, apply_subagent, by_ref, find_live, stored_entries
+from claude_sessions.model.derive import BatchFacts, State, batch_state, combine, facts_of
+from claude_sessions.model.entries import Merge, NewEntry, decode_entry, parsed, same_entry
+from claude_sessions.store.dialect import Dialect
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.writes import (
+    apply_main,
+    apply_subagent,
+    by_ref,
+    find_live,
+    stored_entries,
+)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from ..exceptions import StoreError
+from claude_sessions.model.exceptions import StoreError
 
 ENV_VAR = "CLAUDE_SESSIONS_STORE"
 DEFAULT_DIRECTORY = Path("~/.claude_sdk/sessions")

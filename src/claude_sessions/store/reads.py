@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .dialect import ROW_COLUMNS, Dialect, SessionRow, session_row
-from .plan import Op, Stmt
-from .writes import find_live, load_entries
+from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, session_row
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.writes import find_live, load_entries
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..message import Message
+from claude_sessions.model.message import Message
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,13 @@ from claude_agent_sdk.types import (
 )
 from claude_agent_sdk.types import SessionStore as SDKSessionStoreProtocol
 
-from ..exceptions import InvalidInputError
-from ..ids import validate_session_id
-from .derive import user_text
+from claude_sessions.model.derive import user_text
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.model.ids import validate_session_id
 
 if TYPE_CHECKING:
-    from .core import StoreCore
-    from .plan import Plan
+    from claude_sessions.store.core import StoreCore
+    from claude_sessions.store.plan import Plan
 
 T = TypeVar("T")
 Runner = Callable[["Plan[Any]"], Awaitable[Any]]

@@ -17,15 +17,28 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
-from ..exceptions import StoreError
-from .core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
-from .drivers import open_async_driver, open_driver
-from .location import default_location, is_server_location
-from .plan import AsyncDriver, Driver, Plan, ThreadedDriver, arun_plan, run_plan
-from .records import RestoreReport, SessionData, SessionMetadata, SessionPage, UsageBucket
+from claude_sessions.model.exceptions import StoreError
+from claude_sessions.store.core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
+from claude_sessions.store.drivers import open_async_driver, open_driver
+from claude_sessions.store.location import default_location, is_server_location
+from claude_sessions.store.plan import (
+    AsyncDriver,
+    Driver,
+    Plan,
+    ThreadedDriver,
+    arun_plan,
+    run_plan,
+)
+from claude_sessions.store.records import (
+    RestoreReport,
+    SessionData,
+    SessionMetadata,
+    SessionPage,
+    UsageBucket,
+)
 
 if TYPE_CHECKING:
-    from .sdk_adapter import SDKSessionStore
+    from claude_sessions.store.sdk_adapter import SDKSessionStore
 
 Location = str | os.PathLike[str]
 T = TypeVar("T")
@@ -440,7 +453,7 @@ class SessionStore:
         transcripts into the same tables, so they show up here with metadata.
         Works under asyncio and trio (calls run in worker threads).
         """
-        from .sdk_adapter import SDKSessionStore
+        from claude_sessions.store.sdk_adapter import SDKSessionStore
 
         threaded = ThreadedDriver(self._driver)
         return SDKSessionStore(
@@ -723,7 +736,7 @@ class AsyncSessionStore:
 
     def sdk_store(self) -> SDKSessionStore:
         """The official SDK protocol over this store (see :meth:`SessionStore.sdk_store`)."""
-        from .sdk_adapter import SDKSessionStore
+        from claude_sessions.store.sdk_adapter import SDKSessionStore
 
         return SDKSessionStore(self._core, self._run, self.location)
 

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from . import text_query
+from claude_sessions.model import text_query
 
 SNIPPET_WORDS = 12  # words in a snippet, as SQLite's snippet() was asked for
 WORDS_BEFORE = 3  # of them, before the first match

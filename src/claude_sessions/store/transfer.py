@@ -26,13 +26,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import StoreError
-from .derive import entries_text
-from .dialect import Dialect, meta_text
-from .entries import NewEntry, encode_entry
-from .plan import Op, Stmt, Txn, single
-from .session_store import Location, SessionStore
-from .writes import load_entries
+from claude_sessions.model.derive import entries_text
+from claude_sessions.model.entries import NewEntry, encode_entry
+from claude_sessions.model.exceptions import StoreError
+from claude_sessions.store.dialect import Dialect, meta_text
+from claude_sessions.store.plan import Op, Stmt, Txn, single
+from claude_sessions.store.session_store import Location, SessionStore
+from claude_sessions.store.writes import load_entries
 
 Record = dict[str, Any]
 BATCH = 200

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..exceptions import SessionConflictError
-from .dialect import META_COLUMNS, Dialect, SessionRow, meta_text, session_row
-from .plan import Op, Stmt
-from .records import SessionMetadata
-from .writes import body_text, by_ref, find_live, load_entries, touch
+from claude_sessions.model.exceptions import SessionConflictError
+from claude_sessions.store.dialect import META_COLUMNS, Dialect, SessionRow, meta_text, session_row
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.records import SessionMetadata
+from claude_sessions.store.writes import body_text, by_ref, find_live, load_entries, touch
 
 CLEANUP_BATCH = 500
 _NEWEST_FIRST = "s.trashed_at DESC, s.updated_at DESC, s.id DESC"

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .derive import (
+from claude_sessions.model.derive import (
     BatchFacts,
     Derived,
     combine,
@@ -31,10 +31,18 @@ from .derive import (
     fold_subagents,
     request_keys,
 )
-from .dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
-from .entries import Merge, NewEntry, clean_text, entry_uuid, merge_upserts, parsed, root_entry
-from .plan import Op, Stmt
-from .records import SessionMetadata
+from claude_sessions.model.entries import (
+    Merge,
+    NewEntry,
+    clean_text,
+    entry_uuid,
+    merge_upserts,
+    parsed,
+    root_entry,
+)
+from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.records import SessionMetadata
 
 Keyed = tuple[str | None, dict[str, Any], str]  # (idempotency key, entry, JSON text)
 

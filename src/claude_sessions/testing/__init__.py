@@ -4,7 +4,7 @@ The fixtures (``fake_claude``, ``fake_claude_server``) are registered with
 pytest automatically when claude-sessions is installed.
 """
 
-from .server import (
+from claude_sessions.testing.server import (
     FakeMessagesAPI,
     RecordedRequest,
     Reply,

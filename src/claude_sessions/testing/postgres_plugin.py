@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .postgres import ExternalPostgres, TemporaryPostgres
+from claude_sessions.testing.postgres import ExternalPostgres, TemporaryPostgres
 
 POSTGRES_URL_ENV = "CLAUDE_SESSIONS_TEST_POSTGRES_URL"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .server import FakeMessagesAPI, offline_environment
+from claude_sessions.testing.server import FakeMessagesAPI, offline_environment
 
 
 @pytest.fixture

@@ -11,6 +11,6 @@ Importing this package loads Starlette, Jinja2, markdown-it and Pygments,
 so the command line imports it only inside ``serve``.
 """
 
-from .app import create_app
+from claude_sessions.web.app import create_app
 
 __all__ = ["create_app"]

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from ..exceptions import InvalidInputError
-from ..store import SessionStore
-from .filters import split_tags
-from .security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store import SessionStore
+from claude_sessions.web.filters import split_tags
+from claude_sessions.web.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_DESCRIPTION = 10_000

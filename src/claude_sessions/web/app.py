@@ -12,18 +12,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..exceptions import (
+from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
     InvalidInputError,
     SessionNotFoundError,
     StoreConnectionError,
 )
-from ..store import SessionStore
-from .actions import Actions
-from .live import Live
-from .pages import Site, session_version
-from .security import Guard, add_security_headers, check_token
-from .templating import Pages
+from claude_sessions.store import SessionStore
+from claude_sessions.web.actions import Actions
+from claude_sessions.web.live import Live
+from claude_sessions.web.pages import Site, session_version
+from claude_sessions.web.security import Guard, add_security_headers, check_token
+from claude_sessions.web.templating import Pages
 
 
 def create_app(

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from ..exceptions import InvalidQueryError
+from claude_sessions.model.exceptions import InvalidQueryError
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TAG_SPLIT_RE = re.compile(r"[,\s]+")
@@ -162,14 +162,15 @@ class UsageView:
         return cls(period, stack, last, kept, since)
 
     def criteria(self) -> dict[str, Any]:
-        """Keyword arguments for ``store.usage`` and :func:`~claude_sessions.stats.usage_series`."""
+        """Keyword arguments for ``store.usage`` and
+        :func:`~claude_sessions.views.stats.usage_series`."""
         found = self.filters.criteria(text=False)
         if self.since is not None:
             found["after"] = self.since
         return found
 
     def stats_criteria(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`claude_sessions.stats.compute_stats`."""
+        """Keyword arguments for :func:`claude_sessions.views.stats.compute_stats`."""
         found = self.criteria()
         renamed = {"after": "since", "before": "until"}
         return {renamed.get(name, name): value for name, value in found.items()}

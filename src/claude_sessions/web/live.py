@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from ..exceptions import StoreError
+from claude_sessions.model.exceptions import StoreError
 
 logger = logging.getLogger(__name__)
 

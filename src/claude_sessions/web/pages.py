@@ -2,9 +2,9 @@
 
 Each handler reads its URL, runs one function of blocking store and view
 calls in a worker thread, and renders a template. Nothing here decides what
-a session's numbers are: the store, :mod:`claude_sessions.stats`,
-:mod:`claude_sessions.lineage`, :mod:`claude_sessions.conversation` (the
-conversation every face reads) and :mod:`claude_sessions.render` do.
+a session's numbers are: the store, :mod:`claude_sessions.views.stats`,
+:mod:`claude_sessions.views.lineage`, :mod:`claude_sessions.views.conversation` (the
+conversation every face reads) and :mod:`claude_sessions.views.render` do.
 """
 
 from __future__ import annotations
@@ -19,15 +19,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import render
-from ..conversation import Conversation, Turn, build_conversation, join_replies, settled
-from ..exceptions import InvalidQueryError, SessionNotFoundError
-from ..lineage import fork_tree
-from ..stats import compute_stats, usage_series
-from ..store import SessionMetadata, SessionStore
-from . import charts, tree
-from .filters import Filters, UsageView
-from .templating import Pages, cost, tokens
+from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
+from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.views import render
+from claude_sessions.views.conversation import (
+    Conversation,
+    Turn,
+    build_conversation,
+    join_replies,
+    settled,
+)
+from claude_sessions.views.lineage import fork_tree
+from claude_sessions.views.stats import compute_stats, usage_series
+from claude_sessions.web import charts, tree
+from claude_sessions.web.filters import Filters, UsageView
+from claude_sessions.web.templating import Pages, cost, tokens
 
 PAGE_SIZE = 50
 SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
-from .security import check_exposure
+from claude_sessions.web.security import check_exposure
 
 # Once the live streams are told to end, every response finishes within a poll;
 # past this, uvicorn cancels what is left rather than hang.

@@ -14,10 +14,10 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from ..conversation import image_label
-from ..render import session_title
-from . import markup
-from .security import csrf_token, nonce_of
+from claude_sessions.views.conversation import image_label
+from claude_sessions.views.render import session_title
+from claude_sessions.web import markup
+from claude_sessions.web.security import csrf_token, nonce_of
 
 NONE = "\u2013"  # an en dash: the cell has no value
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lineage import Lineage
-from ..render import session_title
-from ..store import SessionMetadata
+from claude_sessions.store import SessionMetadata
+from claude_sessions.views.lineage import Lineage
+from claude_sessions.views.render import session_title
 
 NODE_WIDTH = 280
 NODE_HEIGHT = 54

@@ -1,0 +1,1 @@
+"""PostgreSQL: the driver, schema and SQL dialect of a team's store."""

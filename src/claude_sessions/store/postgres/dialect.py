@@ -1,0 +1,330 @@
+"""PostgreSQL's dialect: JSONB entries, ``timestamptz`` times, and ``tsvector`` full text.
+
+Entries are JSONB. The few JSON values JSONB cannot hold exactly (NUL
+characters, lone surrogates, numbers written with an exponent, which JSONB
+would turn into integers, and ``-0.0``) are kept as exact JSON text in
+``raw`` instead, so every entry round-trips.
+
+Full text: a generated ``tsvector`` column over description and title
+(weighted above) and the message text, the ``simple`` configuration (no
+stemming, no stop words, like SQLite's tokenizer), a GIN index and ``ts_rank``
+(snippets come from :mod:`.snippets`). The parsed query (:mod:`.text_query`)
+becomes a ``tsquery`` built from parameters only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from claude_sessions.model import text_query
+from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.store import snippets
+from claude_sessions.store.criteria import Criteria
+from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.sqlite.dialect import sort_column
+
+# Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
+TS_CONFIG = "simple"
+
+
+def lock(*parts: str) -> Stmt:
+    """A transaction-level advisory lock on a name (released at commit or rollback)."""
+    return Stmt("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("\x1f".join(parts),))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+_LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
+_EXPONENT_RE = re.compile(r"\d[eE]\+?\d")  # positive: JSONB would make it an integer
+# A -0.0 number token (compact separators); a match inside a string only costs a raw copy.
+_NEGATIVE_ZERO_RE = re.compile(r"[:,\[]-0\.0(?=[,\]}])")
+
+
+def jsonb_or_raw(text: str) -> tuple[str | None, str | None]:
+    """``(jsonb_text, None)``, or ``(None, json_text)`` when JSONB would alter the value."""
+    if (
+        "\\u0000" in text
+        or "\\ud" in text  # an escaped lone surrogate (the encoder escapes only those)
+        or "\\uD" in text
+        or (("e" in text or "E" in text) and _EXPONENT_RE.search(text))
+        or ("-0.0" in text and _NEGATIVE_ZERO_RE.search(text))
+    ):
+        return None, text
+    return text, None
+
+
+def _clean(value: str | None) -> str | None:
+    """Text PostgreSQL accepts: no NUL, no lone surrogates (both replaced)."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return clean_text(value)
+
+
+class PostgresDialect:
+    """The :class:`~.dialect.Dialect` of PostgreSQL, for the tables in ``schema``."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s")
+
+    def time(self, epoch: float) -> Any:
+        return datetime.fromtimestamp(min(max(epoch, _EARLIEST), _LATEST), tz=timezone.utc)
+
+    def epoch(self, value: Any) -> float:
+        moment: datetime = value
+        return moment.timestamp()
+
+    def moment(self, value: Any) -> datetime:
+        moment: datetime = value
+        return moment.astimezone(timezone.utc)
+
+    def sort_value(self, value: Any) -> float | int:
+        if isinstance(value, datetime):  # whole microseconds: a float could round them
+            return (value - _EPOCH) // timedelta(microseconds=1)
+        return float(value)
+
+    def sort_param(self, value: float | int, column: str) -> Any:
+        if column == "total_cost":
+            return value
+        return _EPOCH + timedelta(microseconds=int(value))
+
+    def text(self, value: str | None) -> str | None:
+        return _clean(value)
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        return tuple(value)
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?::text[])", [list(values)]
+
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
+        escaped = re.sub(r"([\\%_])", r"\\\1", _clean(prefix) or "")
+        return f"({column} COLLATE \"C\") LIKE ? ESCAPE '\\'", [escaped + "%"]
+
+    def lock(self, *names: str) -> Op[None]:
+        yield lock(self.schema, *names)
+
+    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
+        row = yield Stmt(
+            "INSERT INTO sessions (session_id, project_key, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (session_id, _clean(project_key), self.time(now), self.time(now)),
+            "one",
+        )
+        return int(row["id"])
+
+    def entry_columns(self) -> str:
+        return "data, raw"
+
+    def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        raw = row["raw"]
+        value: dict[str, Any] = decode_entry(raw) if raw is not None else row["data"]
+        return value
+
+    def insert_entries(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Stmt:
+        stored = [jsonb_or_raw(r.text) for r in rows]
+        return Stmt(
+            "INSERT INTO entries (session_ref, subpath, seq, entry_key, data, raw) "
+            "SELECT %s, %s, t.seq, t.entry_key, t.data::jsonb, t.raw "
+            # Binary parameters (%b): big JSON texts need no array-literal escaping.
+            "FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[]) "
+            "AS t(seq, entry_key, data, raw)",
+            (
+                ref,
+                _clean(subpath),
+                [r.seq for r in rows],
+                [_clean(r.key) for r in rows],
+                [data for data, _ in stored],
+                [raw for _, raw in stored],
+            ),
+        )
+
+    def replace_entry(self, ref: int, subpath: str, key: str, text: str) -> Stmt:
+        data, raw = jsonb_or_raw(text)
+        return Stmt(
+            "UPDATE entries SET data = %s::jsonb, raw = %s WHERE session_ref = %s "
+            "AND subpath = %s AND entry_key = %s",
+            (data, raw, ref, _clean(subpath), _clean(key)),
+        )
+
+    def refresh_tags(self, ref: int) -> Stmt:
+        return Stmt(
+            "UPDATE sessions AS s SET tags = ARRAY(SELECT tag FROM tags "
+            'WHERE session_ref = s.id ORDER BY tag COLLATE "C") WHERE s.id = %s',
+            (ref,),
+        )
+
+    def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
+        # The tsvector is generated from body, description and title: meta needs nothing.
+        yield Stmt("UPDATE sessions SET body = %s WHERE id = %s", (_clean(body), ref))
+
+    def append_text(self, ref: int, body: str, meta: str) -> Op[None]:
+        if body:
+            yield Stmt(
+                "UPDATE sessions SET body = CASE WHEN body = '' THEN %s "
+                "ELSE body || E'\\n' || %s END WHERE id = %s",
+                (_clean(body), _clean(body), ref),
+            )
+
+    def set_meta_text(self, ref: int, meta: str) -> Op[None]:
+        return
+        yield  # pragma: no cover - makes this a generator
+
+    def drop_text(self, refs: Sequence[int]) -> Op[None]:
+        return  # searches filter trashed rows out
+        yield  # pragma: no cover - makes this a generator
+
+    # -- search -------------------------------------------------------------------------
+
+    def _filters(self, criteria: Criteria) -> tuple[list[str], list[Any]]:
+        clauses = ["s.trashed_at IS NOT NULL" if criteria.trashed else "s.trashed_at IS NULL"]
+        params: list[Any] = []
+        if criteria.tags:
+            operator = "@>" if criteria.match_all_tags else "&&"
+            clauses.append(f"s.tags {operator} %s::text[]")
+            params.append([_clean(tag) for tag in criteria.tags])
+        for clause, moment in (
+            ("s.created_at >= %s", criteria.after),
+            ("s.created_at <= %s", criteria.before),
+        ):
+            if moment is not None:
+                clauses.append(clause)
+                params.append(self.time(moment))
+        for clause, cost in (
+            ("s.total_cost >= %s", criteria.min_cost),
+            ("s.total_cost <= %s", criteria.max_cost),
+        ):
+            if cost is not None:
+                clauses.append(clause)
+                params.append(cost)
+        if criteria.model:
+            escaped = re.sub(r"([\\%_])", r"\\\1", _clean(criteria.model) or "")
+            clauses.append("s.model ILIKE %s ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if criteria.project:
+            clauses.append("(s.project = %s OR s.project_key = %s)")
+            params.extend([_clean(criteria.project)] * 2)
+        if criteria.forked_from:
+            clauses.append("s.forked_from = %s")
+            params.append(_clean(criteria.forked_from))
+        return clauses, params
+
+    def search(self, criteria: Criteria) -> Op[list[Found]]:
+        clauses, params = self._filters(criteria)
+        if criteria.text is None:
+            return (yield from self._listing(criteria, clauses, params))
+        return (yield from self._ranked(criteria, criteria.text, clauses, params))
+
+    def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        clauses, params = self._filters(criteria)
+        rows = yield Stmt(usage_sql(_DAY, by, clauses), params, "all")
+        return list(rows)
+
+    def _listing(
+        self, criteria: Criteria, clauses: list[str], params: list[Any]
+    ) -> Op[list[Found]]:
+        column = sort_column(criteria)
+        key = f"s.{column}"
+        if criteria.cursor is not None:
+            position = self.sort_param(criteria.cursor.value, column)
+            clauses = [*clauses, f"({key}, s.id) < (%s, %s)"]
+            params = [*params, position, criteria.cursor.ref]
+        where = " AND ".join(clauses)
+        ranged = criteria.by_cost or any(
+            bound is not None
+            for bound in (criteria.after, criteria.before, criteria.min_cost, criteria.max_cost)
+        )
+        if not ranged:  # walk the updated_at index, newest first, filtering on the way
+            sql = (
+                f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} "
+                f"ORDER BY {key} DESC, s.id DESC LIMIT %s OFFSET %s"
+            )
+        else:
+            # A date or cost range: take its rows from the range's index, then sort
+            # them. (Walking updated_at and filtering, the planner's usual choice,
+            # reads most of the table when the range lies in the past.)
+            sql = (
+                f"WITH hits AS MATERIALIZED (SELECT s.id, {key} AS sort FROM sessions s "
+                f"WHERE {where}) SELECT {META_COLUMNS} FROM (SELECT id, sort FROM hits "
+                "ORDER BY sort DESC, id DESC LIMIT %s OFFSET %s) AS page "
+                f"JOIN sessions s ON s.id = page.id ORDER BY page.sort DESC, page.id DESC"
+            )
+        rows = yield Stmt(sql, (*params, criteria.limit, criteria.offset), "all")
+        return [found(self, row, column) for row in rows]
+
+    def _ranked(
+        self,
+        criteria: Criteria,
+        node: text_query.Node,
+        clauses: list[str],
+        params: list[Any],
+    ) -> Op[list[Found]]:
+        tsparams: list[Any] = []
+        tsquery = tsquery_sql(node, tsparams)
+        page = ""
+        page_params: list[Any] = []
+        if criteria.cursor is not None:
+            position = criteria.cursor
+            page = "WHERE (ranked.score, ranked.id) > (%s, %s)"
+            page_params = [position.value, position.ref]
+        extra = "".join(f" AND {clause}" for clause in clauses)
+        # The tsquery is built from parameters only, so it is folded once at plan time.
+        sql = (
+            f"SELECT {META_COLUMNS}, hits.score, left(s.body, %s) AS body "
+            "FROM (SELECT ranked.id, ranked.score FROM (SELECT s.id, "
+            "-ts_rank(s.search, fq.q)::float8 AS score "
+            f"FROM sessions s, (SELECT {tsquery} AS q) AS fq WHERE s.search @@ fq.q{extra}) "
+            f"AS ranked {page} ORDER BY ranked.score, ranked.id LIMIT %s OFFSET %s) AS hits "
+            "JOIN sessions s ON s.id = hits.id ORDER BY hits.score, hits.id"
+        )
+        rows = yield Stmt(
+            sql,
+            (
+                snippets.SCAN_CHARS,
+                *tsparams,
+                *params,
+                *page_params,
+                criteria.limit,
+                criteria.offset,
+            ),
+            "all",
+        )
+        return [
+            found(
+                self,
+                row,
+                "updated_at",
+                snippet=snippets.snippet(
+                    (meta_text(row["description"], row["title"]), row["body"]), node
+                ),
+                rank=float(row["score"]),
+            )
+            for row in rows
+        ]
+
+
+_DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
+
+
+def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:
+    """SQL for the ``tsquery`` of a parsed query; its values go to ``params``."""
+    if isinstance(node, text_query.Term):
+        if not node.prefix:
+            params.append(_clean(" ".join(node.words)))
+            return f"phraseto_tsquery('{TS_CONFIG}', %s)"
+        quoted = [f"'{word}'" for word in node.words]
+        quoted[-1] += ":*"
+        params.append(_clean(" <-> ".join(quoted)))
+        return f"to_tsquery('{TS_CONFIG}', %s)"
+    if isinstance(node, text_query.Without):
+        return f"({tsquery_sql(node.keep, params)} && !!{tsquery_sql(node.drop, params)})"
+    joiner = " && " if isinstance(node, text_query.AllOf) else " || "
+    return "(" + joiner.join(tsquery_sql(part, params) for part in node.parts) + ")"

@@ -1,0 +1,196 @@
+"""The PostgreSQL schema and its versioned migrations, applied on open.
+
+The tables live in their own schema (``claude_sessions`` unless the URL says
+``?schema=``); ``store_meta`` holds the version. Opening a store applies the
+missing migrations in one transaction under an advisory lock, so machines
+opening an old store at once upgrade it exactly once. The schema itself is
+created only when missing, so a role without CREATE on the database can use
+a schema an administrator made for it.
+
+Version 1: sessions (a generated ``tsvector`` over description, title and
+message text), entries (JSONB, or exact JSON text in ``raw`` for the values
+JSONB would alter), tags.
+Version 2: the trash (``trashed_at``; a session id is unique among live
+sessions only), ``forked_at``, subagent figures and unpriced models (counted
+for sessions written from then on), per-file import positions (``import_files``),
+and ``entries.uuid`` becomes ``entry_key``.
+Version 3: fork evidence is looked up by each session's root entry
+(``root_key``, found for stored sessions), so entries need no index of their
+keys across sessions (its pages took a random write for every new entry).
+"""
+
+from __future__ import annotations
+
+import re
+
+from claude_sessions.model.exceptions import StoreVersionError
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
+from claude_sessions.store.writes import fill_root_keys, recount
+
+MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
+VERSION_KEY = "schema_version"
+
+SCHEMA_V1: tuple[str, ...] = (
+    """CREATE TABLE store_meta (
+        key   text PRIMARY KEY,
+        value text NOT NULL
+    )""",
+    f"""CREATE TABLE sessions (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_id    text NOT NULL,
+        project_key   text NOT NULL DEFAULT '',
+        created_at    timestamptz NOT NULL,
+        updated_at    timestamptz NOT NULL,
+        mtime_ms      bigint NOT NULL DEFAULT 0,
+        message_count integer NOT NULL DEFAULT 0,
+        turns         integer NOT NULL DEFAULT 0,
+        total_cost    double precision NOT NULL DEFAULT 0,
+        input_tokens  bigint NOT NULL DEFAULT 0,
+        output_tokens bigint NOT NULL DEFAULT 0,
+        tags          text[] NOT NULL DEFAULT '{{}}',
+        description   text,
+        model         text,
+        project       text,
+        first_prompt  text,
+        title         text,
+        git_branch    text,
+        forked_from   text,
+        fold_state    text NOT NULL DEFAULT '{{}}',
+        sdk_summary   text,
+        body          text NOT NULL DEFAULT '',
+        search        tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('{TS_CONFIG}'::regconfig,
+                coalesce(description, '') || ' ' || coalesce(title, '')), 'A')
+            || to_tsvector('{TS_CONFIG}'::regconfig, left(body, {MAX_INDEXED_CHARS}))
+        ) STORED,
+        UNIQUE (session_id, project_key)
+    )""",
+    # Keep the tsvector inline: a search that matches most sessions then reads the
+    # heap sequentially instead of fetching every vector from TOAST (3x faster).
+    "ALTER TABLE sessions SET (toast_tuple_target = 8160)",
+    "ALTER TABLE sessions ALTER COLUMN search SET STORAGE MAIN",
+    "CREATE INDEX sessions_by_updated ON sessions (updated_at, id)",
+    "CREATE INDEX sessions_by_created ON sessions (created_at, updated_at)",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at)",
+    "CREATE INDEX sessions_by_project_key ON sessions (project_key)",
+    "CREATE INDEX sessions_by_project ON sessions (project)",
+    'CREATE INDEX sessions_by_id_prefix ON sessions ((session_id COLLATE "C") text_pattern_ops)',
+    "CREATE INDEX sessions_by_tags ON sessions USING gin (tags)",
+    "CREATE INDEX sessions_by_text ON sessions USING gin (search)",
+    """CREATE TABLE entries (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL DEFAULT '',
+        seq         integer NOT NULL,
+        uuid        text,
+        data        jsonb,
+        raw         text,
+        PRIMARY KEY (session_ref, subpath, seq),
+        CHECK ((data IS NULL) <> (raw IS NULL))
+    )""",
+    """CREATE UNIQUE INDEX entries_by_uuid ON entries (session_ref, subpath, uuid)
+        WHERE uuid IS NOT NULL""",
+    "CREATE INDEX entries_by_main_uuid ON entries (uuid) WHERE uuid IS NOT NULL AND subpath = ''",
+    """CREATE TABLE tags (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        tag         text NOT NULL,
+        source      text NOT NULL DEFAULT 'user',
+        PRIMARY KEY (session_ref, tag)
+    )""",
+)
+
+SCHEMA_V2: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN forked_at text",
+    "ALTER TABLE sessions ADD COLUMN trashed_at timestamptz",
+    "ALTER TABLE sessions ADD COLUMN trash_reason text",
+    "ALTER TABLE sessions ADD COLUMN subagent_cost double precision NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN subagent_input_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN subagent_output_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN unpriced text",
+    "ALTER TABLE sessions DROP CONSTRAINT sessions_session_id_project_key_key",
+    "CREATE UNIQUE INDEX sessions_by_key ON sessions (session_id, project_key) "
+    "WHERE trashed_at IS NULL",
+    "DROP INDEX sessions_by_updated",
+    "CREATE INDEX sessions_by_updated ON sessions (updated_at, id) WHERE trashed_at IS NULL",
+    "DROP INDEX sessions_by_created",
+    "CREATE INDEX sessions_by_created ON sessions (created_at, updated_at) "
+    "WHERE trashed_at IS NULL",
+    "DROP INDEX sessions_by_cost",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
+    "DROP INDEX sessions_by_project_key",
+    "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
+    "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    # Covers usage aggregates (an index-only scan, not the wide session rows).
+    "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
+    "project, project_key, turns, message_count, input_tokens, output_tokens, tags, unpriced) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
+    "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
+    "ALTER TABLE entries RENAME COLUMN uuid TO entry_key",
+    "ALTER INDEX entries_by_uuid RENAME TO entries_by_key",
+    "ALTER INDEX entries_by_main_uuid RENAME TO entries_by_main_key",
+    """CREATE TABLE import_files (
+        source   text PRIMARY KEY,
+        size     bigint NOT NULL,
+        mtime_ns bigint NOT NULL,
+        consumed bigint NOT NULL,
+        head     text NOT NULL
+    )""",
+)
+
+SCHEMA_V3: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN root_key text",
+    "DROP INDEX entries_by_main_key",
+    "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def valid_schema_name(name: str) -> bool:
+    return bool(_IDENT_RE.match(name))
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def schema_version() -> Op[int | None]:
+    """The schema version, or ``None`` when the store's tables do not exist yet."""
+    found = yield Stmt("SELECT to_regclass('store_meta') IS NOT NULL AS present", fetch="one")
+    if not found["present"]:
+        return None
+    row = yield Stmt("SELECT value FROM store_meta WHERE key = %s", (VERSION_KEY,), fetch="one")
+    return int(row["value"]) if row else 0
+
+
+def migrate(schema: str) -> Op[int]:
+    """Create the schema if needed and apply the missing migrations; returns the version found."""
+    yield lock("claude-sessions-migrate", schema)
+    exists = yield Stmt(
+        "SELECT 1 AS found FROM pg_namespace WHERE nspname = %s", (schema,), fetch="one"
+    )
+    if exists is None:
+        yield Stmt(f"CREATE SCHEMA {quote_ident(schema)}")
+    version = (yield from schema_version()) or 0
+    if version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"store schema version {version} is newer than this claude-sessions "
+            f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
+        )
+    for migration in MIGRATIONS[version:]:
+        for statement in migration:
+            yield Stmt(statement)
+    if 0 < version < 3:  # version 3 finds the root entry of stored sessions
+        yield from fill_root_keys(PostgresDialect(schema))
+    if 0 < version < 2:  # version 2 counts figures anew: fold the stored sessions again
+        yield from recount(PostgresDialect(schema))
+    yield Stmt(
+        "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        (VERSION_KEY, str(SCHEMA_VERSION)),
+    )
+    return version

@@ -1,0 +1,1 @@
+"""SQLite: the default store's driver, schema and SQL dialect."""

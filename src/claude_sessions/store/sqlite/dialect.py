@@ -1,0 +1,311 @@
+"""SQLite's dialect: JSON text entries, epoch-second times, and FTS5 for full text.
+
+Full text: one FTS5 row per session (rowid = ``sessions.id``) with two
+columns, the message text (``body``) and the description and title
+(``meta``). Searches return sessions, so ranking one document per session
+avoids grouping millions of per-message hits at query time, and the index
+keeps one doclist entry per session. Appends extend the row's text; only an
+upsert that changes an entry rebuilds it. Trashed sessions leave the index
+(their row is deleted) so searches never read them; a restore rebuilds it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from claude_sessions.model import text_query
+from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.store import snippets
+from claude_sessions.store.criteria import Criteria
+from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
+from claude_sessions.store.plan import Op, Stmt
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class SQLiteDialect:
+    """The :class:`~.dialect.Dialect` of SQLite (3.35 or newer)."""
+
+    def sql(self, text: str) -> str:
+        return text
+
+    def time(self, epoch: float) -> Any:
+        return epoch
+
+    def epoch(self, value: Any) -> float:
+        return float(value)
+
+    def moment(self, value: Any) -> datetime:
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+
+    def sort_value(self, value: Any) -> float | int:
+        return float(value)  # epoch seconds or a cost, as stored: the cursor repeats them
+
+    def sort_param(self, value: float | int, column: str) -> Any:
+        return value
+
+    def text(self, value: str | None) -> str | None:
+        return None if value is None else clean_text(value)
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        return tuple(sorted(orjson.loads(value)))
+
+    def any_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({_placeholders(len(values))})", list(values)
+
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
+        # A range, not LIKE: SQLite's LIKE ignores case, and a range uses the index.
+        return f"{column} >= ? AND {column} < ?", [prefix, prefix + "\U0010ffff"]
+
+    def lock(self, *names: str) -> Op[None]:
+        return  # every write transaction is BEGIN IMMEDIATE: writers already queue
+        yield  # pragma: no cover - makes this a generator
+
+    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
+        row = yield Stmt(
+            "INSERT INTO sessions (session_id, project_key, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?) RETURNING id",
+            (session_id, self.text(project_key), now, now),
+            "one",
+        )
+        ref = int(row["id"])
+        yield Stmt("INSERT INTO sessions_fts (rowid, body, meta) VALUES (?, '', '')", (ref,))
+        return ref
+
+    def entry_columns(self) -> str:
+        return "data"
+
+    def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return decode_entry(row["data"])
+
+    def insert_entries(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Stmt:
+        return Stmt(
+            "INSERT INTO entries (session_ref, subpath, seq, entry_key, data) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(ref, subpath, r.seq, self.text(r.key), r.text) for r in rows],
+            many=True,
+        )
+
+    def replace_entry(self, ref: int, subpath: str, key: str, text: str) -> Stmt:
+        return Stmt(
+            "UPDATE entries SET data = ? WHERE entry_key = ? AND session_ref = ? AND subpath = ?",
+            (text, self.text(key), ref, subpath),
+        )
+
+    def refresh_tags(self, ref: int) -> Stmt:
+        return Stmt(
+            "UPDATE sessions SET tags = (SELECT coalesce(json_group_array(tag), '[]') FROM "
+            "(SELECT tag FROM tags WHERE session_ref = ?1 ORDER BY tag)) WHERE id = ?1",
+            (ref,),
+        )
+
+    def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
+        yield Stmt("DELETE FROM sessions_fts WHERE rowid = ?", (ref,))
+        yield Stmt(
+            "INSERT INTO sessions_fts (rowid, body, meta) VALUES (?, ?, ?)",
+            (ref, body, clean_text(meta)),
+        )
+
+    def append_text(self, ref: int, body: str, meta: str) -> Op[None]:
+        yield Stmt(
+            "UPDATE sessions_fts SET body = CASE WHEN ?1 = '' THEN body WHEN body = '' THEN ?1 "
+            "ELSE body || char(10) || ?1 END, meta = ?2 WHERE rowid = ?3",
+            (body, clean_text(meta), ref),
+        )
+
+    def set_meta_text(self, ref: int, meta: str) -> Op[None]:
+        yield Stmt("UPDATE sessions_fts SET meta = ? WHERE rowid = ?", (clean_text(meta), ref))
+
+    def drop_text(self, refs: Sequence[int]) -> Op[None]:
+        yield Stmt(
+            f"DELETE FROM sessions_fts WHERE rowid IN ({_placeholders(len(refs))})", list(refs)
+        )
+
+    # -- search -------------------------------------------------------------------------
+
+    def _filters(self, criteria: Criteria) -> tuple[list[str], list[Any]]:
+        clauses = ["s.trashed_at IS NOT NULL" if criteria.trashed else "s.trashed_at IS NULL"]
+        params: list[Any] = []
+        if criteria.tags:
+            tags = [self.text(tag) for tag in criteria.tags]
+            marks = _placeholders(len(tags))
+            if criteria.match_all_tags:
+                clauses.append(
+                    f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}) "
+                    "GROUP BY session_ref HAVING count(*) = ?)"
+                )
+                params.extend((*tags, len(tags)))
+            else:
+                clauses.append(f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}))")
+                params.extend(tags)
+        for clause, value in (
+            ("s.created_at >= ?", criteria.after),
+            ("s.created_at <= ?", criteria.before),
+            ("s.total_cost >= ?", criteria.min_cost),
+            ("s.total_cost <= ?", criteria.max_cost),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        if criteria.model:
+            escaped = re.sub(r"([\\%_])", r"\\\1", self.text(criteria.model) or "")
+            clauses.append("s.model LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if criteria.project:
+            clauses.append("(s.project = ? OR s.project_key = ?)")
+            params.extend([self.text(criteria.project)] * 2)
+        if criteria.forked_from:
+            clauses.append("s.forked_from = ?")
+            params.append(self.text(criteria.forked_from))
+        return clauses, params
+
+    def search(self, criteria: Criteria) -> Op[list[Found]]:
+        clauses, params = self._filters(criteria)
+        limit = -1 if criteria.limit is None else criteria.limit
+        if criteria.text is None:
+            return (yield from self._listing(criteria, clauses, params, limit))
+        return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
+
+    def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        clauses, params = self._filters(criteria)
+        # The covering index in the order of the first grouping, named: without
+        # statistics the planner may pick a narrower one and read every wide row.
+        table = f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}"
+        sql = usage_sql(_DAY, by, clauses, table=table)
+        rows = yield Stmt(sql, params, "all")
+        return list(rows)
+
+    def _listing(
+        self, criteria: Criteria, clauses: list[str], params: list[Any], limit: int
+    ) -> Op[list[Found]]:
+        column = sort_column(criteria)
+        order = f"s.{column} DESC, s.id DESC"
+        if criteria.cursor is not None:
+            # A row value: the index seeks to the cursor (an OR of comparisons scans).
+            clauses = [*clauses, f"(s.{column}, s.id) < (?, ?)"]
+            params = [*params, criteria.cursor.value, criteria.cursor.ref]
+        # Two phases: the page of ids from the indexes alone, then only those rows
+        # (a sort over full rows would read every candidate).
+        sql = (
+            f"SELECT {META_COLUMNS} FROM (SELECT s.id FROM sessions s "
+            f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?) AS page "
+            f"JOIN sessions s ON s.id = page.id ORDER BY {order}"
+        )
+        rows = yield Stmt(sql, (*params, limit, criteria.offset), "all")
+        return [found(self, row, column) for row in rows]
+
+    def _ranked(
+        self,
+        criteria: Criteria,
+        node: text_query.Node,
+        clauses: list[str],
+        params: list[Any],
+        limit: int,
+    ) -> Op[list[Found]]:
+        if criteria.trashed:  # trashed sessions leave the index
+            return []
+        match = fts_query(node)
+        page: list[str] = []
+        page_params: list[Any] = []
+        if criteria.cursor is not None:
+            position = criteria.cursor
+            page.append("(score, ref) > (?, ?)")
+            page_params = [position.value, position.ref]
+        hits_where = f"WHERE {' AND '.join(page)}" if page else ""
+        if len(clauses) > 1:
+            ranked = (
+                "SELECT s.id AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
+                "JOIN sessions s ON s.id = sessions_fts.rowid "
+                f"WHERE sessions_fts MATCH ? AND {' AND '.join(clauses)}"
+            )
+        else:  # the full-text index alone ranks fastest (it holds live sessions only)
+            ranked = (
+                "SELECT rowid AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
+                "WHERE sessions_fts MATCH ?"
+            )
+            params = []
+        hits = yield Stmt(
+            f"SELECT ref, score FROM ({ranked}) {hits_where} ORDER BY score, ref LIMIT ? OFFSET ?",
+            (match, *params, *page_params, limit, criteria.offset),
+            "all",
+        )
+        refs = [int(hit["ref"]) for hit in hits]
+        rows_by_ref: dict[int, Any] = {}
+        texts: dict[int, tuple[str, str]] = {}
+        for start in range(0, len(refs), 500):
+            chunk = refs[start : start + 500]
+            marks = _placeholders(len(chunk))
+            rows = yield Stmt(
+                f"SELECT {META_COLUMNS} FROM sessions s WHERE s.id IN ({marks})", chunk, "all"
+            )
+            rows_by_ref.update((int(row["id"]), row) for row in rows)
+            found_texts = yield Stmt(
+                "SELECT rowid, meta, substr(body, 1, ?) AS body FROM sessions_fts "
+                f"WHERE rowid IN ({marks})",
+                (snippets.SCAN_CHARS, *chunk),
+                "all",
+            )
+            texts.update((int(row["rowid"]), (row["meta"], row["body"])) for row in found_texts)
+        return [
+            found(
+                self,
+                rows_by_ref[ref],
+                "updated_at",
+                snippet=snippets.snippet(texts.get(ref, ()), node),
+                rank=hit["score"],
+            )
+            for hit, ref in zip(hits, refs, strict=True)
+            if ref in rows_by_ref
+        ]
+
+
+# The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
+DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
+_DAY = DAY_NUMBER.format("s.")
+# What the usage aggregates filter on and add up: each usage index covers it all, and
+# leads with its grouping, so grouping reads it in order and needs no sort.
+USAGE_COLUMNS = (
+    "created_at",
+    "total_cost",
+    "model",
+    "project",
+    "project_key",
+    "turns",
+    "message_count",
+    "input_tokens",
+    "output_tokens",
+    "tags",
+    "unpriced",
+    "trashed_at",  # always NULL in these partial indexes; named so the planner needs no row
+)
+USAGE_INDEXES = {
+    "day": "usage_by_day",
+    "model": "usage_by_model",
+    "project": "usage_by_project",
+    "tags": "usage_by_tags",
+}
+
+
+def sort_column(criteria: Criteria) -> str:
+    """The column a listing is ordered by (newest or dearest first)."""
+    if criteria.trashed:
+        return "trashed_at"
+    return "total_cost" if criteria.by_cost else "updated_at"
+
+
+def fts_query(node: text_query.Node) -> str:
+    """A parsed query in FTS5 syntax: every term a quoted string, so no user text is syntax."""
+    if isinstance(node, text_query.Term):
+        quoted = '"' + " ".join(node.words).replace('"', '""') + '"'
+        return quoted + " *" if node.prefix else quoted
+    if isinstance(node, text_query.Without):
+        return f"({fts_query(node.keep)} NOT {fts_query(node.drop)})"
+    joiner = " AND " if isinstance(node, text_query.AllOf) else " OR "
+    return "(" + joiner.join(fts_query(part) for part in node.parts) + ")"

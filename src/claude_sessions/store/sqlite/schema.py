@@ -1,0 +1,346 @@
+"""The SQLite schema and its versioned migrations, applied on open.
+
+``PRAGMA user_version`` holds the schema version. Opening a store runs every
+migration above it, in order, inside one ``BEGIN IMMEDIATE`` transaction, so
+two processes opening an old store at once upgrade it exactly once; a fresh
+store runs them all. A migration is a function of the connection: SQL, or
+Python where data must be rewritten.
+
+Version 1: sessions, entries, tags, store_meta.
+Version 2: the full-text index ``sessions_fts`` (one row per session).
+Version 3: the created_at and total_cost indexes also cover updated_at, so a
+date or cost search finds its page of ids without reading session rows.
+Version 4: input_tokens and output_tokens, computed for stored sessions by
+folding their entries again (which also gives their fold state the counts).
+Version 5: the trash (``trashed_at``: a session id is unique among live
+sessions only, so the ``sessions`` table is rebuilt), ``forked_at``, subagent
+figures and unpriced models (stored sessions are counted again), the
+per-file import positions (``import_files``, written in the same transaction
+as the entries they account for), and ``entries.uuid`` becomes ``entry_key``
+(a uuid, or a line's place in its file for imported entries without one).
+Version 6: usage aggregates read covering indexes kept in the order they group
+by (day, model, project, tags), so grouping needs no sort: one per grouping
+replaces the created_at-ordered one.
+Version 7: the entry key index leads with the session (a batch of new entries
+touches the few index pages of its own session, where keys first spread every
+batch over the whole index), and fork evidence is looked up by each session's
+root entry (``root_key``, found for stored sessions).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from claude_sessions.model.derive import derive, entries_text, fold
+from claude_sessions.store.dialect import meta_text
+from claude_sessions.store.plan import Op, Stmt, fetched
+from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.writes import fill_root_keys, recount
+
+_USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
+
+SCHEMA_V1 = """
+CREATE TABLE sessions (
+    id            INTEGER PRIMARY KEY,
+    session_id    TEXT NOT NULL,
+    project_key   TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    mtime_ms      INTEGER NOT NULL DEFAULT 0,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    turns         INTEGER NOT NULL DEFAULT 0,
+    total_cost    REAL NOT NULL DEFAULT 0,
+    tags          TEXT NOT NULL DEFAULT '[]',
+    description   TEXT,
+    model         TEXT,
+    project       TEXT,
+    first_prompt  TEXT,
+    title         TEXT,
+    git_branch    TEXT,
+    forked_from   TEXT,
+    fold_state    TEXT NOT NULL DEFAULT '{}',
+    sdk_summary   TEXT,
+    UNIQUE (session_id, project_key)
+);
+CREATE INDEX sessions_by_updated ON sessions (updated_at);
+CREATE INDEX sessions_by_created ON sessions (created_at);
+CREATE INDEX sessions_by_cost ON sessions (total_cost);
+CREATE INDEX sessions_by_project_key ON sessions (project_key);
+
+CREATE TABLE entries (
+    id          INTEGER PRIMARY KEY,
+    session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    subpath     TEXT NOT NULL DEFAULT '',
+    seq         INTEGER NOT NULL,
+    uuid        TEXT,
+    data        TEXT NOT NULL,
+    UNIQUE (session_ref, subpath, seq)
+);
+CREATE UNIQUE INDEX entries_by_uuid ON entries (uuid, session_ref, subpath)
+    WHERE uuid IS NOT NULL;
+
+CREATE TABLE tags (
+    session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    tag         TEXT NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'user',
+    PRIMARY KEY (session_ref, tag)
+) WITHOUT ROWID;
+CREATE INDEX tags_by_tag ON tags (tag, session_ref);
+
+CREATE TABLE store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# One FTS row per session, rowid = sessions.id. Searches return sessions, so
+# ranking one document per session avoids grouping millions of per-message
+# hits into sessions at query time (the 100k-session full-text goal), and the
+# index keeps one doclist entry per session instead of one per message.
+# Appends extend the row's text; only an upsert that changes an entry
+# rebuilds it. The table keeps its own copy of the text for snippet().
+SCHEMA_V2 = (
+    """CREATE VIRTUAL TABLE sessions_fts USING fts5 (
+        body, meta, tokenize = 'unicode61 remove_diacritics 2'
+    )""",
+    """CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
+        DELETE FROM sessions_fts WHERE rowid = old.id;
+    END""",
+)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V2:
+        conn.execute(statement)
+    sessions = conn.execute("SELECT id, description, title FROM sessions").fetchall()
+    for ref, description, title in sessions:
+        rows = conn.execute(
+            "SELECT data FROM entries WHERE session_ref = ? AND subpath = '' ORDER BY seq",
+            (ref,),
+        )
+        body = entries_text(json.loads(data) for (data,) in rows)
+        conn.execute(
+            "INSERT INTO sessions_fts (rowid, body, meta) VALUES (?, ?, ?)",
+            (ref, body, meta_text(description, title)),
+        )
+
+
+SCHEMA_V3 = (
+    "DROP INDEX sessions_by_created",
+    "CREATE INDEX sessions_by_created ON sessions (created_at, updated_at)",
+    "DROP INDEX sessions_by_cost",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at)",
+)
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V3:
+        conn.execute(statement)
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0")
+    for (ref,) in conn.execute("SELECT id FROM sessions").fetchall():
+        rows = conn.execute(
+            "SELECT data FROM entries WHERE session_ref = ? AND subpath = '' ORDER BY seq",
+            (ref,),
+        )
+        state = fold(None, (json.loads(data) for (data,) in rows))
+        derived = derive(state)
+        conn.execute(
+            "UPDATE sessions SET input_tokens = ?, output_tokens = ?, fold_state = ? WHERE id = ?",
+            (derived.input_tokens, derived.output_tokens, json.dumps(state), ref),
+        )
+
+
+# Live sessions only: a trashed session keeps its id, and a new one may take it.
+SESSIONS_V5 = """
+CREATE TABLE sessions_v5 (
+    id            INTEGER PRIMARY KEY,
+    session_id    TEXT NOT NULL,
+    project_key   TEXT NOT NULL DEFAULT '',
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    mtime_ms      INTEGER NOT NULL DEFAULT 0,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    turns         INTEGER NOT NULL DEFAULT 0,
+    total_cost    REAL NOT NULL DEFAULT 0,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    tags          TEXT NOT NULL DEFAULT '[]',
+    description   TEXT,
+    model         TEXT,
+    project       TEXT,
+    first_prompt  TEXT,
+    title         TEXT,
+    git_branch    TEXT,
+    forked_from   TEXT,
+    forked_at     TEXT,
+    fold_state    TEXT NOT NULL DEFAULT '{}',
+    sdk_summary   TEXT,
+    trashed_at    REAL,
+    trash_reason  TEXT,
+    subagent_cost          REAL NOT NULL DEFAULT 0,
+    subagent_input_tokens  INTEGER NOT NULL DEFAULT 0,
+    subagent_output_tokens INTEGER NOT NULL DEFAULT 0,
+    unpriced      TEXT
+)"""
+
+_V4_COLUMNS = (
+    "id, session_id, project_key, created_at, updated_at, mtime_ms, message_count, turns, "
+    "total_cost, input_tokens, output_tokens, tags, description, model, project, "
+    "first_prompt, title, git_branch, forked_from, fold_state, sdk_summary"
+)
+
+SCHEMA_V5 = (
+    SESSIONS_V5,
+    f"INSERT INTO sessions_v5 ({_V4_COLUMNS}) SELECT {_V4_COLUMNS} FROM sessions",
+    "DROP TABLE sessions",
+    "ALTER TABLE sessions_v5 RENAME TO sessions",
+    "CREATE UNIQUE INDEX sessions_by_key ON sessions (session_id, project_key) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_updated ON sessions (updated_at, id) WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_created ON sessions (created_at, updated_at) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_cost ON sessions (total_cost, updated_at) WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_project_key ON sessions (project_key, mtime_ms)",
+    "CREATE INDEX sessions_by_mtime ON sessions (mtime_ms)",
+    # Covers usage aggregates: they read this index, not the wide session rows.
+    "CREATE INDEX sessions_usage ON sessions (created_at, total_cost, model, project, "
+    "project_key, turns, message_count, input_tokens, output_tokens, tags, unpriced) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX sessions_by_origin ON sessions (forked_from) WHERE forked_from IS NOT NULL",
+    "CREATE INDEX sessions_in_trash ON sessions (trashed_at) WHERE trashed_at IS NOT NULL",
+    """CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
+        DELETE FROM sessions_fts WHERE rowid = old.id;
+    END""",
+    "ALTER TABLE entries RENAME COLUMN uuid TO entry_key",
+    "DROP INDEX entries_by_uuid",
+    "CREATE UNIQUE INDEX entries_by_key ON entries (entry_key, session_ref, subpath) "
+    "WHERE entry_key IS NOT NULL",
+    """CREATE TABLE import_files (
+        source   TEXT PRIMARY KEY,
+        size     INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        consumed INTEGER NOT NULL,
+        head     TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V5:
+        conn.execute(statement)
+    problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise sqlite3.IntegrityError(f"foreign keys broken by the upgrade: {problems[:3]}")
+
+
+def _run(conn: sqlite3.Connection, op: Op[None]) -> None:
+    """Run one of the store's transaction bodies inside the migration's transaction."""
+    try:
+        stmt = next(op)
+        while True:
+            stmt = op.send(execute(conn, stmt))
+    except StopIteration:
+        return
+
+
+def execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
+    """Run one statement of an op; what it sends back (see :class:`~.plan.Stmt`)."""
+    if stmt.many:
+        cursor = conn.executemany(stmt.sql, stmt.params)
+    else:
+        cursor = conn.execute(stmt.sql, stmt.params)
+    return fetched(cursor, stmt.fetch)
+
+
+SCHEMA_V6 = (
+    "DROP INDEX sessions_usage",
+    # The day exactly as the usage query computes it: an expression index must match.
+    f"CREATE INDEX usage_by_day ON sessions ({DAY_NUMBER.format('')}, model, "
+    f"{_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_model ON sessions (model, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_project ON sessions (project, project_key, {_USAGE_COLUMNS}) "
+    "WHERE trashed_at IS NULL",
+    f"CREATE INDEX usage_by_tags ON sessions (tags, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+)
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V6:
+        conn.execute(statement)
+
+
+SCHEMA_V7 = (
+    "ALTER TABLE sessions ADD COLUMN root_key TEXT",
+    "DROP INDEX entries_by_key",
+    "CREATE UNIQUE INDEX entries_by_key ON entries (session_ref, subpath, entry_key) "
+    "WHERE entry_key IS NOT NULL",
+    "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
+)
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V7:
+        conn.execute(statement)
+    _run(conn, fill_root_keys(SQLiteDialect()))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+RECOUNTED = 5  # the version from which figures are counted as today
+
+
+class SchemaTooNewError(Exception):
+    """The database's schema is newer than this code (the driver names the store)."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION`; returns the version found.
+
+    Foreign keys are off while migrating: version 5 rebuilds ``sessions``,
+    which must not cascade into the rows that refer to it.
+    """
+    (found,) = conn.execute("PRAGMA user_version").fetchone()
+    if found == SCHEMA_VERSION:
+        return int(found)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        (found,) = conn.execute("PRAGMA user_version").fetchone()
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"store schema version {found} is newer than this claude-sessions "
+                f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
+            )
+        for migration in MIGRATIONS[found:]:
+            migration(conn)
+        if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
+            _run(conn, recount(SQLiteDialect()))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    return int(found)

@@ -1,0 +1,430 @@
+"""A session as a conversation: the read model every face renders (terminal, HTML, web, MCP).
+
+:func:`build_conversation` turns stored messages (stream-json messages, CLI
+transcript entries, or both) into :class:`Turn` items of :class:`Block`s:
+
+- a tool call carries its result (``Block.result``), found by ``tool_use_id``;
+  user messages that only carried results then drop out;
+- a subagent call (``Task``/``Agent``) carries the subagent's own transcript
+  (``Block.subagent``), linked by the ``agentId`` the CLI records on the call's
+  result; subagent transcripts linked to no call (compaction agents, a trimmed
+  transcript) are kept in ``Conversation.unlinked``;
+- compaction, summaries and the session's start and end become markers
+  (``Turn.marker`` says which);
+- a tool result's images ride on it (``Block.attachments``);
+- assistant turns carry their tokens and cost (each API request counted once,
+  on its last entry: the CLI splits one response into several entries whose
+  last one has the final usage), and duration where the CLI recorded one.
+
+Bookkeeping entries (progress, queue operations, file snapshots, ...) carry
+nothing to read and are left out; ``Turn.index`` keeps each turn's position in
+the stored messages, so a face can page through them, and :func:`settled` says how
+many leading turns can no longer change as the session grows (for a live view).
+:func:`join_replies` makes one turn of each response the CLI split over entries, for a
+face that shows a reply as one piece.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
+
+from claude_sessions.model.message import Message
+
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "result": "Result"}
+
+BlockKind = Literal["text", "thinking", "tool_use", "tool_result", "image", "marker"]
+Role = Literal["user", "assistant", "system", "result"]
+# What a marker turn stands for: the session's start, a compaction (its boundary, then the
+# summary the conversation went on from), a summary entry, the end of a run.
+MarkerKind = Literal["start", "compact", "compact_summary", "summary", "result"]
+SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
+
+
+@dataclass
+class Block:
+    """One readable piece of a message."""
+
+    kind: BlockKind
+    text: str = ""
+    name: str | None = None  # a tool call's tool
+    tool_use_id: str | None = None
+    input: Any = None  # a tool call's arguments
+    is_error: bool = False
+    media_type: str | None = None  # an image's type
+    data: str | None = None  # an image's base64 data, when inline
+    size: int | None = None  # an image's size in bytes, when known
+    result: Block | None = None  # a tool call's result, once paired
+    subagent: Conversation | None = None  # a subagent call's transcript
+    agent_id: str | None = None
+    attachments: list[Block] = field(default_factory=list)  # a tool result's images
+
+
+@dataclass
+class Turn:
+    """One message of the conversation, with what is known about it."""
+
+    role: Role
+    blocks: list[Block]
+    index: int
+    uuid: str | None = None
+    timestamp: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    duration_ms: int | None = None
+    marker: MarkerKind | None = None  # set on the marker turns of system and result
+    message_id: str | None = None  # an assistant turn's API message (the CLI splits one)
+    joined_uuids: list[str] = field(default_factory=list)  # see join_replies
+
+
+@dataclass
+class Conversation:
+    """The turns of one transcript; ``unlinked``: subagent transcripts no call names."""
+
+    turns: list[Turn] = field(default_factory=list)
+    unlinked: dict[str, Conversation] = field(default_factory=dict)
+
+    def blocks(self) -> Iterable[Block]:
+        """Every block, nested results and subagents included, depth first."""
+        for turn in self.turns:
+            for block in turn.blocks:
+                yield from _walk(block)
+        for agent in self.unlinked.values():
+            yield from agent.blocks()
+
+
+def _walk(block: Block) -> Iterable[Block]:
+    yield block
+    yield from block.attachments
+    if block.result is not None:
+        yield from _walk(block.result)
+    if block.subagent is not None:
+        yield from block.subagent.blocks()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _image(source: Any) -> Block:
+    source = source if isinstance(source, Mapping) else {}
+    data = _str(source.get("data")) if source.get("type") == "base64" else None
+    media = _str(source.get("media_type")) or "image"
+    size = len(data) * 3 // 4 if data else None
+    return Block("image", media_type=media, data=data, size=size)
+
+
+def _result_blocks(content: Any) -> tuple[str, list[Block]]:
+    """A tool result's text and any images it holds."""
+    if isinstance(content, str):
+        return content, []
+    pieces: list[str] = []
+    images: list[Block] = []
+    for item in content if isinstance(content, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("type") == "image":
+            images.append(_image(item.get("source")))
+        elif isinstance(item.get("text"), str):
+            pieces.append(item["text"])
+    return "\n".join(pieces), images
+
+
+def _content_blocks(message: Message) -> list[Block]:
+    blocks: list[Block] = []
+    for raw in message.content:
+        kind = raw.get("type")
+        if kind == "text" and isinstance(raw.get("text"), str) and raw["text"].strip():
+            blocks.append(Block("text", raw["text"]))
+        elif (
+            kind == "thinking" and isinstance(raw.get("thinking"), str) and raw["thinking"].strip()
+        ):
+            blocks.append(Block("thinking", raw["thinking"]))
+        elif kind == "tool_use":
+            name = _str(raw.get("name")) or "tool"
+            blocks.append(
+                Block(
+                    "tool_use", name=name, tool_use_id=_str(raw.get("id")), input=raw.get("input")
+                )
+            )
+        elif kind == "tool_result":
+            text, images = _result_blocks(raw.get("content"))
+            result = Block(
+                "tool_result",
+                text,
+                tool_use_id=_str(raw.get("tool_use_id")),
+                is_error=raw.get("is_error") is True,
+                attachments=images,
+            )
+            blocks.append(result)
+        elif kind == "image":
+            blocks.append(_image(raw.get("source")))
+    return blocks
+
+
+def _marker(message: Message) -> tuple[MarkerKind, str] | None:
+    """The marker a bookkeeping message stands for, if any."""
+    data = message.to_dict() if message.type in ("summary", "system") else {}
+    if message.type == "summary" and _str(data.get("summary")):
+        return "summary", f"Summary: {data['summary']}"
+    if message.is_init:
+        return "start", f"Session started ({message.model or 'unknown model'})"
+    if message.type == "system" and message.subtype == "compact_boundary":
+        meta = data.get("compactMetadata")
+        meta = meta if isinstance(meta, Mapping) else {}
+        details = [_str(meta.get("trigger"))]
+        before = _int(meta.get("preTokens"))
+        details.append(f"{before:,} tokens before" if before else None)
+        shown = ", ".join(d for d in details if d)
+        return "compact", "Conversation compacted" + (f" ({shown})" if shown else "")
+    return None
+
+
+def _result_marker(message: Message) -> str:
+    details = [message.subtype or "result"]
+    if message.num_turns is not None:
+        details.append(f"{message.num_turns} turn(s)")
+    cost = message.total_cost_usd
+    if cost is not None:
+        details.append(f"${cost:.4f}")
+    return "Result: " + ", ".join(details)
+
+
+def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
+    """The index of the last entry of each API request, with its usage."""
+    last: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        if message.is_assistant and message.usage:
+            key = _str(message.body.get("id")) or f"#{index}"
+            request = _str(message.get("requestId")) or ""
+            last[f"{key}/{request}"] = index
+    return {index: messages[index].usage for index in last.values()}
+
+
+def _request_cost(model: str | None, usage: Mapping[str, Any], message: Message) -> float | None:
+    recorded = message.get("costUSD")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return float(recorded)
+    from claude_sessions.model.pricing import default_price_table
+
+    return default_price_table().cost(model, usage)
+
+
+def _agent_id(entry: Message) -> str | None:
+    result = entry.get("toolUseResult")
+    return _str(result.get("agentId")) if isinstance(result, Mapping) else None
+
+
+def build_conversation(
+    messages: Iterable[Message | Mapping[str, Any]],
+    subagents: Mapping[str, Iterable[Message | Mapping[str, Any]]] | None = None,
+) -> Conversation:
+    """The conversation of ``messages``, with ``subagents`` (by subpath) nested in it."""
+    found = [Message.coerce(m) for m in messages]
+    agents = {
+        path: [Message.coerce(m) for m in entries] for path, entries in (subagents or {}).items()
+    }
+    by_agent_id = {path.rsplit("/", 1)[-1].removeprefix("agent-"): path for path in agents}
+    usage = _usage_owners(found)
+    conversation = Conversation()
+    calls: dict[str, Block] = {}
+    linked: set[str] = set()
+    last_assistant: Turn | None = None
+    for index, message in enumerate(found):
+        marker = _marker(message)
+        if marker is not None:
+            kind, text = marker
+            conversation.turns.append(
+                Turn(
+                    "system",
+                    [Block("marker", text)],
+                    index,
+                    message.uuid,
+                    message.timestamp,
+                    marker=kind,
+                )
+            )
+            continue
+        if message.is_result:
+            if last_assistant is not None and _int(message.get("duration_ms")):
+                last_assistant.duration_ms = _int(message.get("duration_ms"))
+            conversation.turns.append(
+                Turn(
+                    "result",
+                    [Block("marker", _result_marker(message), is_error=message.is_error)],
+                    index,
+                    timestamp=message.timestamp,
+                    marker="result",
+                )
+            )
+            continue
+        if message.type == "system" and message.subtype == "turn_duration":
+            if last_assistant is not None:
+                last_assistant.duration_ms = _int(message.get("durationMs"))
+            continue
+        if message.type not in ("user", "assistant") or message.get("isMeta") is True:
+            continue
+        if message.get("isCompactSummary") is True:
+            text = message.text or "(compaction summary)"
+            block = Block("marker", "Compaction summary")
+            block.result = Block("text", text)
+            conversation.turns.append(
+                Turn(
+                    "system",
+                    [block],
+                    index,
+                    message.uuid,
+                    message.timestamp,
+                    marker="compact_summary",
+                )
+            )
+            continue
+        blocks = []
+        agent = _agent_id(message)
+        for block in _content_blocks(message):
+            call = calls.get(block.tool_use_id or "") if block.kind == "tool_result" else None
+            if call is None:
+                blocks.append(block)
+                continue
+            call.result = block
+            path = by_agent_id.get(agent or "")
+            if path is not None and call.name in SUBAGENT_TOOLS and call.subagent is None:
+                call.agent_id = agent
+                call.subagent = build_conversation(agents[path])
+                linked.add(path)
+        for block in blocks:
+            if block.kind == "tool_use" and block.tool_use_id:
+                calls[block.tool_use_id] = block
+        if not blocks:
+            continue
+        turn = Turn(
+            message.type,  # type: ignore[arg-type]
+            blocks,
+            index,
+            message.uuid,
+            message.timestamp,
+            message.model if message.is_assistant else None,
+            message_id=_str(message.body.get("id")) if message.is_assistant else None,
+        )
+        if index in usage:
+            counts = usage[index]
+            turn.input_tokens = sum(
+                _int(counts.get(key)) or 0
+                for key in (
+                    "input_tokens",
+                    "cache_creation_input_tokens",
+                    "cache_read_input_tokens",
+                )
+            )
+            turn.output_tokens = _int(counts.get("output_tokens"))
+            turn.cost = _request_cost(turn.model, counts, message)
+        if message.is_assistant:
+            last_assistant = turn
+        conversation.turns.append(turn)
+    for path in agents:
+        if path not in linked:
+            conversation.unlinked[path] = build_conversation(agents[path])
+    return conversation
+
+
+_Figure = TypeVar("_Figure", int, float)
+
+
+def _plus(total: _Figure | None, more: _Figure | None) -> _Figure | None:
+    return more if total is None else total if more is None else total + more
+
+
+def join_replies(conversation: Conversation) -> Conversation:
+    """The conversation with one assistant turn per API response, subagents' included.
+
+    The CLI writes a response as several entries (one a block) with one message id; here
+    consecutive assistant turns of one message id become one: its blocks in order, its
+    figures added up (the last entry carries them), the first entry's uuid, time and index,
+    the later entries' uuids in ``joined_uuids``. ``conversation`` is left as it was.
+    """
+    turns: list[Turn] = []
+    for turn in conversation.turns:
+        blocks = [
+            replace(b, subagent=join_replies(b.subagent)) if b.subagent is not None else b
+            for b in turn.blocks
+        ]
+        last = turns[-1] if turns else None
+        if (
+            last is not None
+            and turn.role == last.role == "assistant"
+            and turn.message_id is not None
+            and turn.message_id == last.message_id
+        ):
+            last.blocks.extend(blocks)
+            last.input_tokens = _plus(last.input_tokens, turn.input_tokens)
+            last.output_tokens = _plus(last.output_tokens, turn.output_tokens)
+            last.cost = _plus(last.cost, turn.cost)
+            if turn.duration_ms is not None:
+                last.duration_ms = turn.duration_ms
+            last.model = last.model or turn.model
+            last.joined_uuids += [turn.uuid] if turn.uuid else []
+            last.joined_uuids += turn.joined_uuids
+            continue
+        turns.append(replace(turn, blocks=blocks, joined_uuids=list(turn.joined_uuids)))
+    unlinked = {path: join_replies(agent) for path, agent in conversation.unlinked.items()}
+    return Conversation(turns, unlinked)
+
+
+# A call unanswered this many turns later was abandoned (an interrupted run), not pending.
+PENDING_WINDOW = 50
+
+
+def settled(conversation: Conversation) -> int:
+    """How many leading turns can no longer change as the session grows.
+
+    What comes later changes only the last turn (a later entry of the same API request
+    takes its tokens, or joins it; a duration lands on it) and the tool calls still waiting
+    for their result (and, with it, a subagent's transcript): so the turns before the last
+    one and before a recent unanswered call are settled. This holds of a conversation
+    :func:`join_replies` made too.
+    """
+    turns = conversation.turns
+    last = max(len(turns) - 1, 0)
+    for index in range(max(last - PENDING_WINDOW, 0), last):
+        if any(b.kind == "tool_use" and b.result is None for b in turns[index].blocks):
+            return index
+    return last
+
+
+# -- labels every face shows ---------------------------------------------------------------
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "linked"
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} B"
+
+
+def image_label(block: Block) -> str:
+    return f"[image: {block.media_type}, {_size(block.size)}]"
+
+
+def turn_label(turn: Turn) -> str:
+    """``Assistant (model · tokens · cost · duration)``: what is known about a turn."""
+    facts = [turn.model] if turn.model else []
+    if turn.input_tokens is not None or turn.output_tokens is not None:
+        facts.append(f"{turn.input_tokens or 0:,} in / {turn.output_tokens or 0:,} out")
+    if turn.cost is not None:
+        facts.append(f"${turn.cost:.4f}")
+    if turn.duration_ms is not None:
+        facts.append(f"{turn.duration_ms / 1000:.1f}s")
+    name = _ROLES[turn.role]
+    return f"{name} ({' · '.join(facts)})" if facts else name
+
+
+def call_arguments(block: Block) -> str:
+    return json.dumps(block.input if block.input is not None else {}, indent=2, ensure_ascii=False)

@@ -1,0 +1,401 @@
+"""Readable transcripts: plain text, Markdown, JSON and HTML.
+
+Every format renders the conversation read model (:mod:`.conversation`):
+turns of text, thinking, tool calls with their results, images and markers,
+with each subagent's transcript nested under the call that started it. JSON
+keeps the messages verbatim (subagent transcripts beside them, with the call
+each belongs to). HTML goes through Jinja2 with autoescaping, so nothing a
+message holds can inject markup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.views.conversation import (
+    Block,
+    Conversation,
+    build_conversation,
+    call_arguments,
+    image_label,
+    turn_label,
+)
+
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionData, SessionMetadata, SessionStore
+
+Format = Literal["text", "markdown", "json", "html"]
+FORMATS: tuple[str, ...] = ("text", "markdown", "json", "html")
+EXTENSIONS = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
+
+
+def session_title(metadata: SessionMetadata) -> str:
+    """The best short name of a session: title, description, first prompt or id."""
+    return metadata.title or metadata.description or metadata.first_prompt or metadata.session_id
+
+
+def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
+    cost = f"${metadata.total_cost:.4f}"
+    if metadata.subagent_cost:
+        cost += f" (subagents ${metadata.subagent_cost:.4f})"
+    if metadata.unpriced_models:
+        cost += f", without {', '.join(metadata.unpriced_models)} (no price)"
+    rows = [
+        ("Session", metadata.session_id),
+        ("Created", metadata.created_at.isoformat(timespec="seconds")),
+        ("Updated", metadata.updated_at.isoformat(timespec="seconds")),
+        ("Model", metadata.model or "-"),
+        ("Turns", str(metadata.turns)),
+        ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
+        ("Cost", cost),
+    ]
+    for name, value in (
+        ("Tags", ", ".join(metadata.tags)),
+        ("Project", metadata.project),
+        ("Forked from", metadata.forked_from),
+        ("Description", metadata.description),
+    ):
+        if value:
+            rows.append((name, value))
+    return rows
+
+
+def _one_line(text: str, length: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "\u2026"
+
+
+# -- plain text -----------------------------------------------------------------------------
+
+
+def _text_block(block: Block, indent: str) -> Iterator[str]:
+    if block.kind == "image":
+        yield indent + image_label(block)
+        return
+    if block.kind == "marker":
+        yield f"{indent}── {block.text} ──"
+        if block.result is not None:
+            yield from _indented(block.result.text, indent + "   ")
+        return
+    if block.kind == "tool_use":
+        yield f"{indent}── Tool call: {block.name} ──"
+        yield from _indented(call_arguments(block), indent)
+        if block.result is not None:
+            yield from _text_block(block.result, indent + "   ")
+        if block.subagent is not None:
+            yield f"{indent}   ── Subagent {block.agent_id} ──"
+            yield from _text_conversation(block.subagent, indent + "   │ ")
+        return
+    heading = {"tool_result": "Tool result", "thinking": "Thinking"}.get(block.kind)
+    if heading:
+        yield f"{indent}── {heading}{' (error)' if block.is_error else ''} ──"
+    yield from _indented(block.text, indent)
+    for image in block.attachments:
+        yield indent + image_label(image)
+
+
+def _indented(text: str, indent: str) -> Iterator[str]:
+    for line in text.split("\n"):
+        yield indent + line
+
+
+def _text_conversation(
+    conversation: Conversation, indent: str = "", *, uuids: bool = False
+) -> Iterator[str]:
+    for turn in conversation.turns:
+        yield ""
+        if turn.role in ("user", "assistant"):
+            where = f" · {turn.uuid}" if uuids and turn.uuid else ""
+            yield f"{indent}── {turn_label(turn)}{where} ──"
+        for block in turn.blocks:
+            yield from _text_block(block, indent)
+    for path, agent in conversation.unlinked.items():
+        yield ""
+        yield f"{indent}── Subagent {path} ──"
+        yield from _text_conversation(agent, indent + "│ ")
+
+
+def _conversation(session: SessionData) -> Conversation:
+    return build_conversation(session.messages, session.subagents)
+
+
+def render_text(session: SessionData, *, uuids: bool = False) -> str:
+    """A plain-text transcript, subagents nested (and indented) under their calls;
+    ``uuids`` puts each message's uuid beside its heading (to fork or resume at it)."""
+    lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
+    lines += _text_conversation(_conversation(session), uuids=uuids)
+    return "\n".join(lines) + "\n"
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def _fence(text: str, language: str = "") -> str:
+    """``text`` in a code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def markdown_header(metadata: SessionMetadata) -> str:
+    """The Markdown title and facts of a session (no trailing newline)."""
+    lines = [f"# {_one_line(session_title(metadata))}", ""]
+    lines += [f"- **{name}:** {value}" for name, value in _header_lines(metadata)]
+    return "\n".join(lines)
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+
+
+def _markdown_block(block: Block) -> str:
+    if block.kind == "image":
+        return f"*{image_label(block)}*"
+    if block.kind == "marker":
+        text = f"*— {block.text} —*"
+        return text if block.result is None else text + "\n\n" + _fence(block.result.text)
+    if block.kind == "thinking":
+        return "**Thinking**\n\n" + _fence(block.text)
+    if block.kind == "tool_result":
+        parts = [f"**Tool result{' (error)' if block.is_error else ''}**", _fence(block.text)]
+        parts += [f"*{image_label(image)}*" for image in block.attachments]
+        return "\n\n".join(parts)
+    if block.kind == "tool_use":
+        parts = [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+        if block.result is not None:
+            parts.append(_markdown_block(block.result))
+        if block.subagent is not None:
+            nested = "\n\n".join(_markdown_turns(block.subagent, level=4))
+            parts.append(_quote(f"**Subagent {block.agent_id}**\n\n{nested}"))
+        return "\n\n".join(parts)
+    return block.text
+
+
+def _markdown_turns(conversation: Conversation, *, level: int = 2) -> list[str]:
+    heading = "#" * level
+    sections = []
+    for turn in conversation.turns:
+        body = "\n\n".join(_markdown_block(block) for block in turn.blocks)
+        if turn.role in ("user", "assistant"):
+            body = f"{heading} {turn_label(turn)}\n\n{body}"
+        sections.append(body)
+    for path, agent in conversation.unlinked.items():
+        nested = "\n\n".join(_markdown_turns(agent, level=level + 1))
+        sections.append(f"{heading} Subagent {path}\n\n{_quote(nested)}")
+    return sections
+
+
+def markdown_blocks(session: SessionData) -> list[str]:
+    """The Markdown transcript in blocks: the header, then one block per turn."""
+    return [markdown_header(session.metadata), *_markdown_turns(_conversation(session))]
+
+
+def render_markdown(session: SessionData) -> str:
+    """A Markdown transcript; tool calls and results go in code fences, subagents in quotes."""
+    return "\n\n".join(markdown_blocks(session)) + "\n"
+
+
+CONTINUED = "*(continued)*\n\n"
+
+
+@dataclass(frozen=True)
+class MarkdownPage:
+    """A stretch of a Markdown transcript that fits a character budget.
+
+    Positions count blocks of :func:`markdown_blocks` (0 is the header) and
+    characters within a block. ``next_block``/``next_offset`` are where the
+    next page starts, ``None`` on the last page.
+    """
+
+    text: str
+    block: int
+    offset: int
+    next_block: int | None
+    next_offset: int
+    blocks: int
+
+
+def markdown_page(
+    session: SessionData, *, block: int = 0, offset: int = 0, max_chars: int = 20_000
+) -> MarkdownPage:
+    """The Markdown transcript from ``block`` (at ``offset`` characters into it), as many
+    whole blocks as fit in ``max_chars``; a block longer than a page is split across
+    pages, a page that starts inside a block says it continues."""
+    blocks = markdown_blocks(session)
+    if max_chars < 2 * len(CONTINUED):
+        raise InvalidInputError(f"max_chars must be at least {2 * len(CONTINUED)}")
+    if not 0 <= block < len(blocks) or not 0 <= offset < max(1, len(blocks[block])):
+        raise InvalidInputError(
+            f"position {block}:{offset} is outside this transcript of {len(blocks)} blocks"
+        )
+    pieces: list[str] = []
+    used = 0
+    position, start = block, offset
+    while position < len(blocks):
+        text = blocks[position][start:]
+        if start:
+            text = CONTINUED + text
+        separator = 2 if pieces else 0
+        room = max_chars - used - separator
+        if len(text) <= room:
+            pieces.append(text)
+            used += separator + len(text)
+            position, start = position + 1, 0
+            continue
+        if pieces and room < max_chars // 4:  # the next page starts this block afresh
+            break
+        taken = room - (len(CONTINUED) if start else 0)
+        pieces.append(text[:room])
+        start += taken
+        break
+    more = position < len(blocks)
+    return MarkdownPage(
+        text="\n\n".join(pieces),
+        block=block,
+        offset=offset,
+        next_block=position if more else None,
+        next_offset=start if more else 0,
+        blocks=len(blocks),
+    )
+
+
+# -- JSON and HTML ------------------------------------------------------------------------------
+
+
+def _agent_calls(conversation: Conversation) -> dict[str, str]:
+    """Agent id -> the id of the tool call that started that subagent."""
+    return {
+        block.agent_id: block.tool_use_id or ""
+        for block in conversation.blocks()
+        if block.subagent is not None and block.agent_id
+    }
+
+
+def session_json(session: SessionData) -> dict[str, Any]:
+    """The session as JSON-ready data: metadata, every message verbatim, and each subagent
+    transcript verbatim with the tool call that started it (``null``: none found)."""
+    calls = _agent_calls(_conversation(session)) if session.subagents else {}
+    subagents = []
+    for path, messages in session.subagents.items():
+        agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
+        subagents.append(
+            {
+                "subpath": path,
+                "agent_id": agent,
+                "tool_use_id": calls.get(agent) or None,
+                "messages": [message.to_dict() for message in messages],
+            }
+        )
+    return {
+        "session": session.metadata.to_dict(),
+        "messages": [message.to_dict() for message in session.messages],
+        "subagents": subagents,
+    }
+
+
+def render_json(session: SessionData) -> str:
+    return json.dumps(session_json(session), ensure_ascii=False, indent=2) + "\n"
+
+
+def render_html(session: SessionData) -> str:
+    """A self-contained HTML page; every value is escaped by Jinja2's autoescaping."""
+    from claude_sessions.views.export_html import html_page  # Jinja2 only when HTML is asked for
+
+    return html_page(
+        title=_one_line(session_title(session.metadata)),
+        header=_header_lines(session.metadata),
+        conversation=_conversation(session),
+    )
+
+
+def render(session: SessionData, fmt: str = "text") -> str:
+    """``session`` in one of :data:`FORMATS`."""
+    renderers = {
+        "text": render_text,
+        "markdown": render_markdown,
+        "json": render_json,
+        "html": render_html,
+    }
+    if fmt not in renderers:
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return renderers[fmt](session)
+
+
+def export_filename(metadata: SessionMetadata, fmt: str) -> str:
+    """The file name ``export --all`` gives a session: ``<session id>.<extension>``."""
+    return f"{metadata.session_id}.{EXTENSIONS[fmt]}"
+
+
+def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
+    """A search snippet split into ``(text, is_match)`` pieces (the store marks ``[match]``)."""
+    spans: list[tuple[str, bool]] = []
+    position = 0
+    for match in re.finditer(r"\[([^\[\]\n]+)\]", snippet):
+        if match.start() > position:
+            spans.append((snippet[position : match.start()], False))
+        spans.append((match.group(1), True))
+        position = match.end()
+    if position < len(snippet):
+        spans.append((snippet[position:], False))
+    return spans
+
+
+def export_session(
+    store: SessionStore, session_id: str, fmt: str = "markdown", *, uuids: bool = False
+) -> str:
+    """One stored session, subagents included, rendered in ``fmt`` (``uuids``: see
+    :func:`render_text`; the other formats hold them anyway, or have no place for them)."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    session = store.load_session(session_id, subagents=True)
+    return render_text(session, uuids=True) if uuids and fmt == "text" else render(session, fmt)
+
+
+def export_all(
+    store: SessionStore, directory: str | os.PathLike[str], fmt: str = "markdown"
+) -> list[Path]:
+    """Every stored session written to ``directory`` as ``<id>.<ext>``; the paths written."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for metadata in store.list_sessions():
+        session = store.get_session(metadata.session_id, subagents=True)
+        if session is None:  # deleted meanwhile
+            continue
+        path = target / export_filename(metadata, fmt)
+        write_export(path, render(session, fmt))
+        written.append(path)
+    return written
+
+
+def export_bytes(text: str) -> bytes:
+    """A rendered session as a file or a pipe gets it: UTF-8, as stored.
+
+    The one exception is a lone surrogate (text that never was valid Unicode,
+    such as a name that is not UTF-8): UTF-8 cannot hold it, so it is written
+    as the escape ``\\udcff``, which inside a JSON string reads back as the same text.
+    """
+    return text.encode("utf-8", "backslashreplace")
+
+
+def write_export(path: Path, text: str) -> None:
+    """``text`` written to ``path`` (see :func:`export_bytes`).
+
+    A full disk often shows only when the file is closed, by an error naming no
+    file: the error raised names ``path`` whatever failed.
+    """
+    try:
+        path.write_bytes(export_bytes(text))
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error

@@ -1,0 +1,215 @@
+"""Usage statistics over the stored sessions, for every face (terminal, web, MCP).
+
+The store adds up sessions, turns, cost and tokens in SQL (``store.usage``),
+so the figures cost one aggregate query each, whatever the store's size.
+Periods (day, week, month) are those the sessions were created in, in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from claude_sessions.store.criteria import period_key
+
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionMetadata, SessionStore, UsageBucket
+
+PERIODS = ("day", "week", "month")
+GROUPS = ("project", "model", "tag")
+DEFAULT_BY = ("day", "model", "tag", "project")
+
+
+@dataclass
+class Bucket:
+    """One group (a period, a model, a tag or a project) and its figures."""
+
+    key: str
+    sessions: int = 0
+    turns: int = 0
+    cost: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    unpriced_sessions: int = 0
+
+    @classmethod
+    def of(cls, found: UsageBucket) -> Bucket:
+        return cls(
+            found.key[0],
+            found.sessions,
+            found.turns,
+            found.cost,
+            found.input_tokens,
+            found.output_tokens,
+            found.unpriced_sessions,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "sessions": self.sessions,
+            "turns": self.turns,
+            "cost": self.cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "unpriced_sessions": self.unpriced_sessions,
+        }
+
+
+@dataclass
+class Stats:
+    """What :func:`compute_stats` found. Periods come newest first, other groups by
+    cost, highest first. A session with several tags counts under each.
+    ``unpriced_sessions`` have requests of a model without a price: their
+    tokens are counted, that part of their cost is not."""
+
+    sessions: int = 0
+    unpriced_sessions: int = 0
+    messages: int = 0
+    turns: int = 0
+    total_cost: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    by: dict[str, list[Bucket]] = field(default_factory=dict)
+    top: list[SessionMetadata] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sessions": self.sessions,
+            "unpriced_sessions": self.unpriced_sessions,
+            "messages": self.messages,
+            "turns": self.turns,
+            "total_cost": self.total_cost,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "by": {name: [b.to_dict() for b in buckets] for name, buckets in self.by.items()},
+            "top": [m.to_dict() for m in self.top],
+        }
+
+
+def _sorted(name: str, buckets: list[Bucket]) -> list[Bucket]:
+    if name in PERIODS:
+        return sorted(buckets, key=lambda b: b.key, reverse=True)
+    return sorted(buckets, key=lambda b: (-b.cost, -b.sessions, b.key))
+
+
+def _roll_up(buckets: Iterable[UsageBucket], key: Callable[[UsageBucket], str]) -> list[Bucket]:
+    groups: dict[str, Bucket] = {}
+    for found in buckets:
+        name = key(found)
+        bucket = groups.setdefault(name, Bucket(name))
+        bucket.sessions += found.sessions
+        bucket.turns += found.turns
+        bucket.cost = round(bucket.cost + found.cost, 10)
+        bucket.input_tokens += found.input_tokens
+        bucket.output_tokens += found.output_tokens
+        bucket.unpriced_sessions += found.unpriced_sessions
+    return list(groups.values())
+
+
+def _period(name: str) -> Callable[[UsageBucket], str]:
+    def key(found: UsageBucket) -> str:
+        day = date.fromisoformat(found.key[0])
+        return period_key(name, (day - date(1970, 1, 1)).days)
+
+    return key
+
+
+def compute_stats(
+    store: SessionStore,
+    *,
+    by: Iterable[str] = DEFAULT_BY,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    project: str | None = None,
+    tags: Iterable[str] | None = None,
+    match_all_tags: bool = False,
+    model: str | None = None,
+    min_cost: float | None = None,
+    max_cost: float | None = None,
+    top: int = 10,
+) -> Stats:
+    """Statistics over the sessions created between ``since`` and ``until`` (inclusive)
+    and matching the other criteria; ``by`` names the groupings to break them down by.
+
+    One aggregate query for every period asked (days, rolled up into the totals,
+    weeks and months) and one for each other grouping, each reading an index in
+    its own order (no sorting).
+    """
+    criteria: dict[str, Any] = {
+        "after": since,
+        "before": until,
+        "project": project,
+        "tags": list(tags) if tags else None,
+        "match_all_tags": match_all_tags,
+        "model": model,
+        "min_cost": min_cost,
+        "max_cost": max_cost,
+    }
+    wanted = list(dict.fromkeys(by))
+    found = {name: store.usage(name, **criteria) for name in wanted if name not in PERIODS}
+    if set(PERIODS) & set(wanted):
+        found["day"] = store.usage("day", **criteria)
+    # The totals: the sum of a grouping that puts each session in one bucket (days,
+    # a model, a project; not tags, which count a session under each of its tags).
+    whole = next((found[name] for name in ("day", "model", "project") if name in found), None)
+    stats = Stats()
+    for bucket in whole if whole is not None else store.usage((), **criteria):
+        stats.sessions += bucket.sessions
+        stats.unpriced_sessions += bucket.unpriced_sessions
+        stats.messages += bucket.messages
+        stats.turns += bucket.turns
+        stats.total_cost = round(stats.total_cost + bucket.cost, 10)
+        stats.input_tokens += bucket.input_tokens
+        stats.output_tokens += bucket.output_tokens
+    for name in wanted:
+        if name in PERIODS:
+            buckets = _roll_up(found["day"], _period(name))
+        else:
+            buckets = [Bucket.of(usage) for usage in found[name]]
+        stats.by[name] = _sorted(name, buckets)
+    if top and stats.sessions:
+        stats.top = store.search(limit=top, order="cost", **criteria)
+    return stats
+
+
+@dataclass
+class Series:
+    """Figures per period, split by a second grouping (for stacked charts).
+
+    ``periods`` run oldest first; ``cost[stack][i]`` and ``tokens[stack][i]`` belong
+    to ``periods[i]``. Stacks come most expensive first.
+    """
+
+    period: str
+    stack: str
+    periods: list[str]
+    cost: dict[str, list[float]]
+    tokens: dict[str, list[int]]
+
+
+def usage_series(
+    store: SessionStore, period: str = "day", stack: str = "model", **criteria: Any
+) -> Series:
+    """Cost and tokens per ``period``, stacked by ``stack`` (model, project or tag)."""
+    found = store.usage((period, stack), **criteria)
+    periods = sorted({bucket.key[0] for bucket in found})
+    index = {key: position for position, key in enumerate(periods)}
+    cost: dict[str, list[float]] = {}
+    tokens: dict[str, list[int]] = {}
+    for bucket in found:
+        when, name = bucket.key
+        cost.setdefault(name, [0.0] * len(periods))[index[when]] += bucket.cost
+        tokens.setdefault(name, [0] * len(periods))[index[when]] += (
+            bucket.input_tokens + bucket.output_tokens
+        )
+    order = sorted(cost, key=lambda name: -sum(cost[name]))
+    return Series(
+        period,
+        stack,
+        periods,
+        {name: cost[name] for name in order},
+        {name: tokens[name] for name in order},
+    )
