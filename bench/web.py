@@ -165,8 +165,8 @@ async def run(work: Path, count: int) -> int:
             results["list, pages 1 to 500 (keyset)"] = walk
             results["list, page 500 (keyset)"] = await timings(lambda: get(url), 30)
             common, rare = corpus.COMMON_WORD, corpus.RARE_WORD
-            results["full-text (common word)"] = await timings(lambda: get(f"/?q={common}"), 10)
-            results["full-text (rare word)"] = await timings(lambda: get(f"/?q={rare}"), 10)
+            results["full-text (common word)"] = await timings(lambda: get(f"/?text={common}"), 10)
+            results["full-text (rare word)"] = await timings(lambda: get(f"/?text={rare}"), 10)
             results["session, 2,000 messages"] = await timings(lambda: get(f"/s/{LONG_ID}"), 10)
             results["usage page"] = await timings(lambda: get("/usage"), 10)
             results["usage page, last 90 days"] = await timings(lambda: get("/usage?last=90"), 5)

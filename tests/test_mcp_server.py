@@ -83,7 +83,7 @@ def test_every_tool_answers_from_the_store(filled, log):
         assert ids(answer(await call("search_sessions", both_tags))) == [LOGIN]
 
         assert ids(answer(await call("list_sessions", {}))) == [LONG, JWT, POSTGRES, LOGIN]
-        assert ids(answer(await call("list_sessions", {"tag": "auth"}))) == [JWT, LOGIN]
+        assert ids(answer(await call("list_sessions", {"tags": ["auth"]}))) == [JWT, LOGIN]
 
         markdown = text(await call("get_session", {"session_id": LOGIN[:8]}))
         assert markdown.startswith("# Login bug fixed by rotating the CSRF secret\n")
@@ -98,7 +98,7 @@ def test_every_tool_answers_from_the_store(filled, log):
         models = {row["key"]: row["sessions"] for row in stats["by"]["model"]}
         assert models == {"claude-sonnet-4-5-20250929": 3, "claude-opus-4-1": 1}
         assert [s["session_id"] for s in stats["most_expensive"]][:2] == [LONG, POSTGRES]
-        narrowed = answer(await call("session_stats", {"since": "2026-03-12", "by": ["tag"]}))
+        narrowed = answer(await call("session_stats", {"after": "2026-03-12", "by": ["tag"]}))
         assert narrowed["sessions"] == 3 and list(narrowed["by"]) == ["tag"]
         assert {row["key"] for row in narrowed["by"]["tag"]} == {"infra", "auth", "(none)"}
         totals = answer(await call("session_stats", {"by": [], "top": 0, "model": "opus"}))
@@ -339,3 +339,38 @@ def test_importing_the_command_line_leaves_the_server_unloaded():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_interrupt_stays_an_interrupt_whatever_task_group_it_stopped(tmp_path, monkeypatch):
+    """Ctrl-C during start-up arrives wrapped in a task group's exception group: the
+    command must still see KeyboardInterrupt (and exit 130, not print a traceback)."""
+    import anyio
+
+    from claude_sessions.mcp import server
+
+    SessionStore(tmp_path / "s", cleanup_after_days=None).close()
+
+    async def interrupted(store, *, allow_write=False):
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.sleep_forever)
+            await anyio.sleep(0)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(server, "serve_stdio", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        server.run_stdio(tmp_path / "s")
+
+    async def fail() -> None:
+        raise ValueError("a bug")
+
+    async def broken(store, *, allow_write=False):
+        async with anyio.create_task_group() as group:
+            group.start_soon(fail)
+            await anyio.sleep(0)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(server, "serve_stdio", broken)
+    with pytest.raises(BaseException, match="unhandled errors") as caught:  # not taken for Ctrl-C
+        server.run_stdio(tmp_path / "s")
+    assert not isinstance(caught.value, KeyboardInterrupt)
+    assert "a bug" in repr(caught.value.exceptions)

@@ -42,7 +42,7 @@ def test_stats_rows_are_capped_with_a_note(store):
     assert [row["key"] for row in stats["by"]["day"]][:2] == ["2026-05-25", "2026-05-24"]
     assert len(stats["by"]["day"]) == len(stats["by"]["tag"]) == STATS_ROWS
     assert stats["notes"] == [
-        f"by {name}: {STATS_ROWS} of {STATS_ROWS + 5} rows shown; narrow with since, until, "
+        f"by {name}: {STATS_ROWS} of {STATS_ROWS + 5} rows shown; narrow with after, before, "
         "project, tags or model to see the others."
         for name in ("day", "tag")
     ]

@@ -88,7 +88,7 @@ def test_list_sessions_newest_first_with_paging(store_factory, fake_clock):
         fake_clock.advance(minutes=1)
     assert [m.session_id for m in store.list_sessions()] == [f"s-{i}" for i in range(4, -1, -1)]
     assert [m.session_id for m in store.list_sessions(2, 1)] == ["s-3", "s-2"]
-    assert [m.session_id for m in store.list_sessions(tag="even")] == ["s-4", "s-2", "s-0"]
+    assert [m.session_id for m in store.list_sessions(tags="even")] == ["s-4", "s-2", "s-0"]
     assert len(store.list_sessions(project="/work/app")) == 5
     assert store.list_sessions(project="/elsewhere") == []
 

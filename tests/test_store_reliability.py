@@ -39,7 +39,7 @@ def test_concurrent_processes(store_location):
         assert len(found) == WORKERS * SAVES
         assert {m.message_count for m in found} == {12}
         for worker in range(WORKERS):
-            assert len(store.list_sessions(tag=f"w{worker}")) == SAVES
+            assert len(store.list_sessions(tags=f"w{worker}")) == SAVES
 
 
 @pytest.mark.timeout(120)

@@ -133,13 +133,15 @@ def test_sqlite_usage_reads_an_index_in_group_order(tmp_path, by):
     import sqlite3
 
     from claude_sessions import SessionStore
-    from claude_sessions.store.criteria import build_criteria
+    from claude_sessions.model.filters import SessionFilter
     from claude_sessions.store.dialect import usage_sql
     from claude_sessions.store.sqlite.dialect import _DAY, USAGE_INDEXES, SQLiteDialect
+    from claude_sessions.store.where import conditions
 
     SessionStore(tmp_path / "s", cleanup_after_days=None).close()
     dialect = SQLiteDialect()
-    clauses, params = dialect._filters(build_criteria(after=datetime(2026, 1, 1)))
+    where = SessionFilter(after=datetime(2026, 1, 1))
+    clauses, params = conditions(dialect, where, trashed=False)
     index = USAGE_INDEXES[by[0] if by else "day"]
     sql = usage_sql(_DAY, by, clauses, table=f"sessions s INDEXED BY {index}")
     with sqlite3.connect(tmp_path / "s" / "sessions.db") as conn:

@@ -50,7 +50,7 @@ def test_sessions_page_lists_the_newest_first(client: TestClient, ids: dict[str,
 def test_full_text_search_marks_matches_after_escaping(
     client: TestClient, ids: dict[str, str]
 ) -> None:
-    response = client.get("/", params={"q": "limiter"})
+    response = client.get("/", params={"text": "limiter"})
     assert response.status_code == 200
     assert titles(response.text) == [ids["auth"]]
     assert "Here is the <mark>limiter</mark>, a sliding window" in response.text
@@ -60,7 +60,7 @@ def test_full_text_search_marks_matches_after_escaping(
     ("params", "expected"),
     [
         ({"tags": "nginx"}, ["fork2"]),
-        ({"tags": "auth, nginx", "all_tags": "1"}, ["fork2"]),
+        ({"tags": "auth, nginx", "match_all_tags": "1"}, ["fork2"]),
         ({"tags": "design security"}, ["design", "auth"]),
         ({"model": "opus", "after": "2026-03-10"}, ["design"]),
         ({"project": "/home/alice/work/site"}, ["design"]),
@@ -82,11 +82,11 @@ def test_filters_come_from_the_url(
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"after": "yesterday"}, "after is not a date"),
-        ({"min_cost": "cheap"}, "min cost is not a number"),
-        ({"min_cost": "2", "max_cost": "1"}, "greater than max_cost"),
+        ({"after": "yesterday"}, "after: not a date"),
+        ({"min_cost": "cheap"}, "min_cost is not a number"),
+        ({"min_cost": "2", "max_cost": "1"}, "is above max_cost"),
         ({"cursor": "not-a-cursor"}, "not a page cursor"),
-        ({"q": '"unbalanced'}, ""),
+        ({"text": '"unbalanced'}, ""),
     ],
 )
 def test_a_bad_filter_is_a_400_page_with_the_message(
@@ -267,11 +267,11 @@ def test_usage_looks_back_30_days_unless_told(store: SessionStore, client: TestC
     html = client.get("/usage").text
     assert f"Sessions created since {since.isoformat()}" in html
     assert '<span class="figure">1</span><span class="what">sessions</span>' in html
-    assert compute_stats(store, since=since).sessions == 1
+    assert compute_stats(store, after=since).sessions == 1
     every = client.get("/usage", params={"last": "all"}).text
     assert f'<span class="figure">{compute_stats(store).sessions}</span>' in every
     dated = client.get("/usage", params={"after": "2026-03-13", "before": "2026-03-14"}).text
-    chosen = compute_stats(store, since=date(2026, 3, 13), until=date(2026, 3, 14)).sessions
+    chosen = compute_stats(store, after=date(2026, 3, 13), before=date(2026, 3, 14)).sessions
     assert 0 < chosen < compute_stats(store).sessions
     assert f'<span class="figure">{chosen}</span><span class="what">sessions</span>' in dated
 
@@ -310,7 +310,7 @@ def test_usage_with_a_bad_choice_is_a_400(client: TestClient, params: dict[str, 
     ("page", "escaped"),
     [
         ("/", "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"),
-        ("/?q=alert", "&lt;img src=x onerror=<mark>alert</mark>(1)&gt;"),
+        ("/?text=alert", "&lt;img src=x onerror=<mark>alert</mark>(1)&gt;"),
         ("/s/{xss}", "&lt;img src=x onerror=alert(1)&gt;"),
         ("/s/{xss}/turns", "&lt;svg onload=alert(2)&gt;"),
         ("/s/{xss}/lineage", "desc &lt;script&gt;"),

@@ -100,7 +100,7 @@ def test_list_search_and_open_with_the_keyboard(site: Any, tab: Watched) -> None
     assert page.evaluate("document.activeElement.id") == "search"
     page.keyboard.type("limiter")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/?q=limiter")
+    page.wait_for_url("**/?text=limiter")
     assert page.locator(".snippet mark").first.inner_text() == "limiter"
     page.locator("body").click(position={"x": 5, "y": 300})
     page.keyboard.press("j")
@@ -192,7 +192,7 @@ def test_fork_links_and_the_lineage_graph(site: Any, tab: Watched) -> None:
 def test_an_xss_payload_neither_runs_nor_disappears(site: Any, tab: Watched) -> None:
     _store, ids, server = site
     page = tab.page
-    for path in (f"/s/{ids['xss']}", f"/s/{ids['xss']}/lineage", "/?q=alert", "/usage?last=all"):
+    for path in (f"/s/{ids['xss']}", f"/s/{ids['xss']}/lineage", "/?text=alert", "/usage?last=all"):
         page.goto(server.url + path)
         page.wait_for_load_state("networkidle")
     page.goto(f"{server.url}/s/{ids['xss']}")
@@ -268,7 +268,7 @@ def take_screenshots(tab: Watched, ids: dict[str, str], url: str, tmp_path: Path
         "session.png": f"/s/{ids['auth']}",
         "usage.png": "/usage?last=all",
         "lineage.png": f"/s/{ids['auth']}/lineage",
-        "search.png": "/?q=endpoint",
+        "search.png": "/?text=endpoint",
     }
     keep = os.environ.get(SCREENSHOTS_ENV)
     for name, path in shots.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,6 @@ from rich.table import Table
 from rich.text import Text
 
 from claude_sessions.cli.common import (
-    WHEN,
     console,
     echo_json,
     echo_json_text,
@@ -25,7 +24,9 @@ from claude_sessions.cli.common import (
     stdout_is_terminal,
     store_option,
 )
+from claude_sessions.cli.filtering import filter_options
 from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionMetadata, cleanup_policy
 from claude_sessions.views.render import (
     FORMATS,
@@ -100,60 +101,29 @@ def _print_sessions(
 
 @click.command("list")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True)
-@click.option("--project", help="Only sessions of this project directory (or project key).")
-@click.option("--tag", help="Only sessions with this tag.")
+@filter_options()
 @store_option
 @json_option
 def list_command(
-    limit: int, project: str | None, tag: str | None, store_location: str | None, as_json: bool
+    limit: int, where: SessionFilter, store_location: str | None, as_json: bool
 ) -> None:
-    """List stored sessions, most recently updated first."""
+    """List stored sessions, most recently updated first (the options narrow them)."""
     store = open_store(store_location)
-    _print_sessions(store.list_sessions(limit or None, project=project, tag=tag), as_json)
+    _print_sessions(store.list_sessions(limit or None, where=where), as_json)
 
 
 @click.command("search")
-@click.argument("text", nargs=-1)
-@click.option("--tag", "tags", multiple=True, help="Has this tag (repeatable: any of them).")
-@click.option("--all-tags", is_flag=True, help="Require every --tag instead of any.")
-@click.option("--after", type=WHEN, help="Created on or after: 2026-01-31, an ISO time, or 7d.")
-@click.option("--before", type=WHEN, help="Created on or before (same forms as --after).")
-@click.option("--min-cost", type=click.FloatRange(min=0), help="Cost at least (USD).")
-@click.option("--max-cost", type=click.FloatRange(min=0), help="Cost at most (USD).")
-@click.option("--model", help="Model name contains this (e.g. sonnet).")
-@click.option("--project", help="Project directory or project key.")
+@filter_options(words=True)
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True)
 @store_option
 @json_option
 def search_command(
-    text: tuple[str, ...],
-    tags: tuple[str, ...],
-    all_tags: bool,
-    after: date | datetime | None,
-    before: date | datetime | None,
-    min_cost: float | None,
-    max_cost: float | None,
-    model: str | None,
-    project: str | None,
-    limit: int,
-    store_location: str | None,
-    as_json: bool,
+    where: SessionFilter, limit: int, store_location: str | None, as_json: bool
 ) -> None:
-    """Find sessions by words in their messages, tags, dates, cost, model or project."""
+    """Find sessions by words in their messages (best match first), tags, dates, cost,
+    model, project or fork."""
     store = open_store(store_location)
-    found = store.search(
-        tags=list(tags) or None,
-        match_all_tags=all_tags,
-        after=after,
-        before=before,
-        min_cost=min_cost,
-        max_cost=max_cost,
-        model=model,
-        project=project,
-        text=" ".join(text) if text else None,
-        limit=limit or None,
-    )
-    _print_sessions(found, as_json, snippets=True)
+    _print_sessions(store.search(where, limit=limit or None), as_json, snippets=True)
 
 
 @click.command("show")
@@ -205,6 +175,7 @@ def _echo_rendered(text: str, fmt: str) -> None:
     type=click.Path(),
     help="File to write (default: stdout); a directory with --all.",
 )
+@filter_options()
 @store_option
 @json_option
 def export_command(
@@ -212,17 +183,21 @@ def export_command(
     everything: bool,
     fmt: str,
     output: str | None,
+    where: SessionFilter,
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Export session ID (or --all sessions) as Markdown, JSON or HTML."""
+    """Export session ID, or with --all every session the options select, as Markdown,
+    JSON or HTML."""
     if everything == (session_id is not None):
         raise click.UsageError("give either a session ID or --all")
+    if session_id is not None and where != SessionFilter():
+        raise click.UsageError("the filter options go with --all, not with an ID")
     store = open_store(store_location)
     if everything:
         if output is None:
             raise click.UsageError("--all needs --output DIRECTORY")
-        written = export_all(store, output, fmt)
+        written = export_all(store, output, fmt, where)
         if as_json:
             echo_json([str(path) for path in written])
         else:
@@ -313,25 +288,13 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
     type=click.Choice([*PERIODS, *GROUPS]),
     help="Break down by this (repeatable; default: day, model, tag, project).",
 )
-@click.option("--since", type=WHEN, help="Sessions created on or after (2026-01-31, ISO, 7d).")
-@click.option("--until", type=WHEN, help="Sessions created on or before.")
-@click.option("--after", type=WHEN, hidden=True)
-@click.option("--before", type=WHEN, hidden=True)
-@click.option("--project", help="Only this project directory or project key.")
-@click.option("--tag", "tags", multiple=True, help="Only sessions with this tag (repeatable).")
-@click.option("--model", help="Only models whose name contains this.")
+@filter_options()
 @click.option("--top", type=click.IntRange(min=0, max=1000), default=10, show_default=True)
 @store_option
 @json_option
 def stats_command(
     groupings: tuple[str, ...],
-    since: date | datetime | None,
-    until: date | datetime | None,
-    after: date | datetime | None,
-    before: date | datetime | None,
-    project: str | None,
-    tags: tuple[str, ...],
-    model: str | None,
+    where: SessionFilter,
     top: int,
     store_location: str | None,
     as_json: bool,
@@ -339,16 +302,7 @@ def stats_command(
     """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
     expensive sessions. Periods are those sessions were created in (UTC)."""
     store = open_store(store_location)
-    stats = compute_stats(
-        store,
-        by=groupings or DEFAULT_BY,
-        since=since or after,
-        until=until or before,
-        project=project,
-        tags=tags,
-        model=model,
-        top=top,
-    )
+    stats = compute_stats(store, where, by=groupings or DEFAULT_BY, top=top)
     if as_json:
         echo_json(stats.to_dict())
         return

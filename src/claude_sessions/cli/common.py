@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from claude_sessions.runs.locate import ClaudeCode
 
 if TYPE_CHECKING:  # click 8.2+ makes ParamType generic; older ones cannot be subscripted
-    _ParamType = click.ParamType[Any]
+    ParamType = click.ParamType[Any]
 else:
-    _ParamType = click.ParamType
+    ParamType = click.ParamType
 
 STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
 ID_PREFIX_LENGTH = 8
@@ -136,7 +136,7 @@ def short_id(session_id: str) -> str:
     return session_id[:ID_PREFIX_LENGTH]
 
 
-class WhenType(_ParamType):
+class WhenType(ParamType):
     name = "WHEN"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -148,7 +148,7 @@ class WhenType(_ParamType):
             self.fail(str(error), param, ctx)
 
 
-class AgeType(_ParamType):
+class AgeType(ParamType):
     name = "AGE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:

@@ -147,4 +147,19 @@ def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bo
     else:
         store = SessionStore(location, read_only=True)
     with store:
-        anyio.run(lambda: serve_stdio(store, allow_write=allow_write))
+        try:
+            anyio.run(lambda: serve_stdio(store, allow_write=allow_write))
+        except BaseException as error:
+            # Ctrl-C (or SIGTERM, raised so by the command line) may reach us wrapped in
+            # the exception group of a task group it stopped: it stays an interrupt.
+            if _only_interrupts(error):
+                raise KeyboardInterrupt from None
+            raise
+
+
+def _only_interrupts(error: BaseException) -> bool:
+    """``error`` is KeyboardInterrupt, or an exception group holding nothing else."""
+    inner = getattr(error, "exceptions", None)
+    if isinstance(inner, tuple) and inner:
+        return all(_only_interrupts(part) for part in inner)
+    return isinstance(error, KeyboardInterrupt)

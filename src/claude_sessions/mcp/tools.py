@@ -13,14 +13,14 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import jsonschema
 
 from claude_sessions.mcp.bounds import NAME_CHARS, one_line_error, shorten, shown_tags
 from claude_sessions.model.exceptions import ClaudeSessionsError, InvalidInputError
-from claude_sessions.model.when import parse_when
+from claude_sessions.model.filters import Kind, SessionFilter, read_text, specs
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
 from claude_sessions.views.render import markdown_page, session_title
@@ -46,7 +46,6 @@ _SESSION_ID = {
     "maxLength": 255,
     "description": "A session id, or any unique prefix of one (the first 8 characters will do).",
 }
-_WHEN = "a date (2026-01-31), an ISO 8601 time (2026-01-31T12:00:00Z) or an age ago (7d, 12h, 2w)"
 _CURSOR = {
     "type": "string",
     "minLength": 1,
@@ -66,54 +65,50 @@ _TAGS = {
     "maxItems": 50,
 }
 
+# Each filter's schema, by the kind of value it takes (its description is its help).
+_FILTER_SCHEMAS: dict[Kind, dict[str, Any]] = {
+    Kind.WORDS: {"type": "string", "minLength": 1},
+    Kind.TAGS: _TAGS,
+    Kind.FLAG: {"type": "boolean", "default": False},
+    Kind.MOMENT: {"type": "string", "minLength": 1},
+    Kind.DOLLARS: {"type": "number", "minimum": 0},
+    Kind.NAME: {"type": "string", "minLength": 1},
+}
+_WORDS_NOTE = (
+    " Results then come best match first, each with a snippet marking matches [like this]."
+)
+
+
+def filter_properties(*, words: bool) -> dict[str, Any]:
+    """Every filter of SessionFilter as a schema property (the full-text one if ``words``)."""
+    properties: dict[str, Any] = {}
+    for name, spec in specs().items():
+        if spec.kind is Kind.WORDS and not words:
+            continue
+        note = _WORDS_NOTE if spec.kind is Kind.WORDS else ""
+        properties[name] = {**_FILTER_SCHEMAS[spec.kind], "description": spec.help + note}
+    return properties
+
+
+def session_filter(arguments: dict[str, Any]) -> SessionFilter:
+    """The filters among a tool's arguments (schema-checked already), as a SessionFilter."""
+    given = {}
+    for name, spec in specs().items():
+        if name in arguments:
+            value = arguments[name]
+            given[name] = read_text(name, value) if spec.kind is Kind.MOMENT else value
+    return SessionFilter(**given)
+
+
 SEARCH_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {
-        "text": {
-            "type": "string",
-            "minLength": 1,
-            "description": "Words to find in the messages, titles and descriptions. Every word "
-            'must occur; "an exact phrase", prefix*, AND, OR, NOT and parentheses work. '
-            "Results then come best match first, each with a snippet marking matches "
-            "[like this].",
-        },
-        "tags": {**_TAGS, "description": "Only sessions with any of these tags."},
-        "match_all_tags": {
-            "type": "boolean",
-            "default": False,
-            "description": "Require every tag in tags instead of any one.",
-        },
-        "after": {"type": "string", "description": f"Created on or after this: {_WHEN}."},
-        "before": {
-            "type": "string",
-            "description": f"Created on or before this: {_WHEN}; a date includes that whole day.",
-        },
-        "min_cost": {"type": "number", "minimum": 0, "description": "Cost at least (USD)."},
-        "max_cost": {"type": "number", "minimum": 0, "description": "Cost at most (USD)."},
-        "model": {
-            "type": "string",
-            "minLength": 1,
-            "description": "The model's name contains this (e.g. opus, sonnet).",
-        },
-        "project": {
-            "type": "string",
-            "minLength": 1,
-            "description": "Only sessions run in this project directory (an absolute path).",
-        },
-        "limit": _LIMIT,
-        "cursor": _CURSOR,
-    },
+    "properties": {**filter_properties(words=True), "limit": _LIMIT, "cursor": _CURSOR},
     "additionalProperties": False,
 }
 
 LIST_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {
-        "project": SEARCH_SCHEMA["properties"]["project"],
-        "tag": {"type": "string", "minLength": 1, "description": "Only sessions with this tag."},
-        "limit": _LIMIT,
-        "cursor": _CURSOR,
-    },
+    "properties": {**filter_properties(words=False), "limit": _LIMIT, "cursor": _CURSOR},
     "additionalProperties": False,
 }
 
@@ -142,11 +137,7 @@ GET_SCHEMA: dict[str, Any] = {
 STATS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "since": {"type": "string", "description": f"Sessions created on or after: {_WHEN}."},
-        "until": {"type": "string", "description": f"Sessions created on or before: {_WHEN}."},
-        "project": SEARCH_SCHEMA["properties"]["project"],
-        "tags": {**_TAGS, "description": "Only sessions with any of these tags."},
-        "model": SEARCH_SCHEMA["properties"]["model"],
+        **filter_properties(words=False),
         "by": {
             "type": "array",
             "items": {"type": "string", "enum": [*PERIODS, *GROUPS]},
@@ -265,16 +256,6 @@ def _largest_fit(render: Callable[[int], str], count: int, budget: int) -> int:
     return low
 
 
-def _when(arguments: dict[str, Any], name: str) -> date | datetime | None:
-    value = arguments.get(name)
-    if value is None:
-        return None
-    try:
-        return parse_when(value)
-    except ValueError as error:
-        raise InvalidInputError(f"{name}: {error}") from None
-
-
 def _page_text(summaries: list[dict[str, Any]], next_cursor: str | None, tool: str) -> str:
     payload: dict[str, Any] = {"sessions": summaries}
     if next_cursor:
@@ -292,10 +273,10 @@ _CURSOR_ROOM = "x" * 100  # longer than any page cursor the store makes
 
 
 def _session_page(
-    store: SessionStore, tool: str, criteria: dict[str, Any], limit: int, cursor: str | None
+    store: SessionStore, tool: str, where: SessionFilter, limit: int, cursor: str | None
 ) -> str:
     """One page of sessions as JSON, cut to what fits the budget, with the cursor of the rest."""
-    page = store.search_page(limit=limit, cursor=cursor, **criteria)
+    page = store.search_page(where, limit=limit, cursor=cursor)
     summaries = [session_summary(metadata) for metadata in page.sessions]
 
     def render(count: int) -> str:
@@ -304,38 +285,26 @@ def _session_page(
 
     fits = _largest_fit(render, len(summaries), CHAR_BUDGET)
     if fits < len(summaries):  # fetch a shorter page, for the cursor after what fits
-        page = store.search_page(limit=max(fits, 1), cursor=cursor, **criteria)
+        page = store.search_page(where, limit=max(fits, 1), cursor=cursor)
         summaries = [session_summary(metadata) for metadata in page.sessions]
     return _page_text(summaries, page.next_cursor, tool)
 
 
 def search_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
-    criteria = {
-        "text": arguments.get("text"),
-        "tags": arguments.get("tags"),
-        "match_all_tags": arguments.get("match_all_tags", False),
-        "after": _when(arguments, "after"),
-        "before": _when(arguments, "before"),
-        "min_cost": arguments.get("min_cost"),
-        "max_cost": arguments.get("max_cost"),
-        "model": arguments.get("model"),
-        "project": arguments.get("project"),
-    }
     return _session_page(
         store,
         "search_sessions",
-        criteria,
+        session_filter(arguments),
         arguments.get("limit", PAGE_SIZE),
         arguments.get("cursor"),
     )
 
 
 def list_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
-    criteria = {"project": arguments.get("project"), "tags": arguments.get("tag")}
     return _session_page(
         store,
         "list_sessions",
-        criteria,
+        session_filter(arguments),
         arguments.get("limit", PAGE_SIZE),
         arguments.get("cursor"),
     )
@@ -385,12 +354,8 @@ def get_session(store: SessionStore, arguments: dict[str, Any]) -> str:
 def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
     stats = compute_stats(
         store,
+        session_filter(arguments),
         by=arguments.get("by", DEFAULT_BY),
-        since=_when(arguments, "since"),
-        until=_when(arguments, "until"),
-        project=arguments.get("project"),
-        tags=arguments.get("tags"),
-        model=arguments.get("model"),
         top=arguments.get("top", 5),
     )
     totals = {
@@ -419,8 +384,8 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
             ]
             if len(buckets) > rows:
                 notes.append(
-                    f"by {name}: {rows} of {len(buckets)} rows shown; narrow with since, "
-                    "until, project, tags or model to see the others."
+                    f"by {name}: {rows} of {len(buckets)} rows shown; narrow with after, "
+                    "before, project, tags or model to see the others."
                 )
         payload: dict[str, Any] = {
             **totals,
@@ -564,7 +529,7 @@ TOOLS: tuple[Tool, ...] = (
         "Totals of the saved sessions (sessions, messages, turns, tokens in and out, cost in "
         "USD), broken down by day, week, month, model, tag or project, and the most expensive "
         'sessions. Use it for questions about usage and spending ("what did I spend on opus '
-        'this month?"). Narrow with since, until, project, tags and model.',
+        'this month?"). Narrow with the same filters as search_sessions but text.',
         STATS_SCHEMA,
         session_stats,
     ),

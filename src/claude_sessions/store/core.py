@@ -31,6 +31,7 @@ from claude_sessions.model.exceptions import (
     SessionNotFoundError,
     StoreError,
 )
+from claude_sessions.model.filters import SessionFilter, moment_bound
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
 from claude_sessions.store import imports, reads, trash, writes
@@ -40,6 +41,7 @@ from claude_sessions.store.criteria import (
     build_criteria,
     check_grouping,
     period_key,
+    session_filter,
 )
 from claude_sessions.store.dialect import Dialect, Found, usage_group
 from claude_sessions.store.plan import Plan, Txn, single
@@ -449,7 +451,10 @@ class StoreCore:
         """Restore every session in the trash (trashed at or after ``since``, with any of
         ``tags``) as ``restore_session`` would, in batches: each batch commits on its own,
         and an id a live session holds stays in the trash, reported, not fatal."""
-        wanted = build_criteria(after=since, tags=tags)
+        wanted = SessionFilter(
+            after=since, tags=[tags] if isinstance(tags, str) else list(tags or ())
+        )
+        trashed_since = moment_bound(wanted.after, end_of_day=False) if wanted.after else None
         now = self.now()
         restored = 0
         conflicts: list[str] = []
@@ -457,7 +462,7 @@ class StoreCore:
         while True:
             batch: trash.RestoredBatch = yield self._write(
                 # partial, not a lambda: each batch keeps the ``after`` it began with
-                partial(trash.restore_batch, self.d, after, wanted.after, wanted.tags, now)
+                partial(trash.restore_batch, self.d, after, trashed_since, wanted.tags, now)
             )
             restored += batch.restored
             conflicts.extend(batch.conflicts)
@@ -536,9 +541,26 @@ class StoreCore:
         row = yield Txn(lambda: writes.find_live(self.d, session_id, None))
         return None if row is None else row.metadata()
 
-    def search_page(self, **criteria: Any) -> Plan[SessionPage]:
+    def search_page(
+        self,
+        where: SessionFilter | None = None,
+        *,
+        limit: Any = None,
+        offset: Any = 0,
+        cursor: Any = None,
+        order: Any = "updated",
+        trashed: bool = False,
+        **criteria: Any,
+    ) -> Plan[SessionPage]:
         """One page of :meth:`search` results and the cursor of the next page."""
-        checked = build_criteria(**criteria)
+        checked = build_criteria(
+            session_filter(where, criteria),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            order=order,
+            trashed=trashed,
+        )
         time_limit = TEXT_SEARCH_SECONDS if checked.text is not None else None
         found: list[Found] = yield Txn(lambda: self.d.search(checked), time_limit=time_limit)
         next_cursor = None
@@ -547,13 +569,17 @@ class StoreCore:
             next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
         return SessionPage([hit.metadata for hit in found], next_cursor)
 
-    def search(self, **criteria: Any) -> Plan[list[SessionMetadata]]:
-        page = yield from self.search_page(**criteria)
+    def search(
+        self, where: SessionFilter | None = None, **arguments: Any
+    ) -> Plan[list[SessionMetadata]]:
+        page = yield from self.search_page(where, **arguments)
         return page.sessions
 
-    def usage(self, by: Any = (), **criteria: Any) -> Plan[list[UsageBucket]]:
+    def usage(
+        self, by: Any = (), where: SessionFilter | None = None, **criteria: Any
+    ) -> Plan[list[UsageBucket]]:
         groups = check_grouping(by)
-        checked = build_criteria(**criteria)
+        checked = build_criteria(session_filter(where, criteria))
         if checked.text is not None:
             raise InvalidQueryError("usage cannot be narrowed by text; use the other criteria")
         # Periods are counted by day in SQL (integer arithmetic, one index scan) and

@@ -1,9 +1,9 @@
 """Search and listing criteria, checked once and turned into :class:`Criteria`.
 
-Every mistake becomes :class:`InvalidQueryError` (a ``ValueError``) here,
-before any SQL runs: wrong types, ranges upside down, numbers no database
-column can hold, a page cursor that was not ours, and full-text queries that
-are malformed or too costly (see :mod:`.text_query`).
+Which sessions is a :class:`~claude_sessions.model.filters.SessionFilter`,
+checked when it is made; here the rest: the page (limit, offset, a keyset
+cursor that must be ours), the order, the trash. Every mistake becomes
+:class:`InvalidQueryError` (a ``ValueError``) before any SQL runs.
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError
+from claude_sessions.model.filters import SessionFilter, specs
 
 # The largest integer SQLite and PostgreSQL (bigint) can hold.
 MAX_INTEGER = 2**63 - 1
-_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
-_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
 
 
 @dataclass(frozen=True)
@@ -60,24 +59,31 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Criteria:
-    """Validated search criteria (see ``SessionStore.search``). Times in epoch seconds."""
+    """A checked search or listing: which sessions (``where``), which page, in what order."""
 
-    tags: tuple[str, ...] = ()
-    match_all_tags: bool = False
-    after: float | None = None
-    before: float | None = None
-    min_cost: float | None = None
-    max_cost: float | None = None
-    model: str | None = None
-    project: str | None = None
-    forked_from: str | None = None
-    text: text_query.Node | None = None
-    text_source: str | None = None
+    where: SessionFilter = field(default_factory=SessionFilter)
     limit: int | None = None
     offset: int = 0
     cursor: Cursor | None = None
     trashed: bool = False
     by_cost: bool = False
+
+    @property
+    def text(self) -> text_query.Node | None:
+        return self.where.parsed_text
+
+
+def session_filter(where: SessionFilter | None, criteria: Mapping[str, Any]) -> SessionFilter:
+    """``where`` narrowed further by keyword ``criteria`` (the filters' field names)."""
+    unknown = set(criteria) - set(specs())
+    if unknown:
+        raise InvalidQueryError(
+            f"unknown filter {sorted(unknown)[0]!r}; the filters are {', '.join(specs())}"
+        )
+    base = where if where is not None else SessionFilter()
+    if not isinstance(base, SessionFilter):
+        raise InvalidQueryError(f"where must be a SessionFilter, not {type(base).__name__}")
+    return replace(base, **criteria) if criteria else base
 
 
 PERIODS = ("day", "week", "month")
@@ -104,60 +110,6 @@ def check_grouping(by: Any) -> tuple[str, ...]:
     return found
 
 
-def _bound(value: Any, name: str, *, end_of_day: bool) -> float | None:
-    """Epoch seconds of a date or datetime (naive = UTC); a date ``before`` covers its day."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        try:
-            return min(max(moment.timestamp(), _EARLIEST), _LATEST)
-        except (OverflowError, ValueError):  # an offset pushes it past year 1 or 9999
-            return _EARLIEST if moment.year < 5000 else _LATEST
-    if isinstance(value, date):
-        start = datetime.combine(value, time(), tzinfo=timezone.utc)
-        if end_of_day:
-            return min(start.timestamp() + timedelta(days=1).total_seconds() - 1e-6, _LATEST)
-        return start.timestamp()
-    raise InvalidQueryError(f"{name} must be a date or datetime, not {type(value).__name__}")
-
-
-def _cost(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidQueryError(f"{name} must be a number, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise InvalidQueryError(f"{name} must be a finite number >= 0, not {value!r}")
-    return float(value)
-
-
-def _text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidQueryError(f"{name} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise InvalidQueryError(f"{name} cannot be empty")
-    return value.strip()
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Iterable):
-        raise InvalidQueryError(f"tags must be a list of strings, not {type(value).__name__}")
-    tags: list[str] = []
-    for tag in value:
-        if not isinstance(tag, str):
-            raise InvalidQueryError(f"a tag is a string, not {type(tag).__name__}")
-        if tag.strip() and tag.strip() not in tags:
-            tags.append(tag.strip())
-    return tuple(tags)
-
-
 def _count(value: Any, name: str, *, allow_none: bool) -> int | None:
     if value is None and allow_none:
         return None
@@ -170,62 +122,32 @@ def _count(value: Any, name: str, *, allow_none: bool) -> int | None:
 
 
 def build_criteria(
+    where: SessionFilter,
     *,
-    tags: Any = None,
-    match_all_tags: Any = False,
-    after: Any = None,
-    before: Any = None,
-    min_cost: Any = None,
-    max_cost: Any = None,
-    model: Any = None,
-    project: Any = None,
-    forked_from: Any = None,
-    text: Any = None,
     limit: Any = None,
     offset: Any = 0,
     cursor: Any = None,
     trashed: bool = False,
     order: Any = "updated",
 ) -> Criteria:
-    if not isinstance(match_all_tags, bool):
-        raise InvalidQueryError("match_all_tags must be True or False")
-    low = _bound(after, "after", end_of_day=False)
-    high = _bound(before, "before", end_of_day=True)
-    if low is not None and high is not None and low > high:
-        raise InvalidQueryError(f"after ({after}) is later than before ({before})")
-    cheap = _cost(min_cost, "min_cost")
-    dear = _cost(max_cost, "max_cost")
-    if cheap is not None and dear is not None and cheap > dear:
-        raise InvalidQueryError(f"min_cost ({min_cost}) is greater than max_cost ({max_cost})")
-    words = _text(text, "text")
-    parsed = text_query.parse(words) if words is not None else None
+    """Paging and order checked, beside the (already checked) filter."""
     position: Cursor | None = None
     if cursor is not None:
         if not isinstance(cursor, str):
             raise InvalidQueryError(f"cursor must be a string, not {type(cursor).__name__}")
         position = Cursor.decode(cursor)
-        if position.ranked != (parsed is not None):
+        if position.ranked != (where.text is not None):
             raise InvalidQueryError("this page cursor belongs to a different search")
     if order not in ("updated", "cost"):
         raise InvalidQueryError(f"order must be 'updated' or 'cost', not {order!r}")
-    if order == "cost" and (words is not None or cursor is not None):
+    if order == "cost" and (where.text is not None or cursor is not None):
         raise InvalidQueryError("order='cost' goes with neither a text search nor a cursor")
     skip = _count(offset, "offset", allow_none=False)
     assert skip is not None
     if position is not None and skip:
         raise InvalidQueryError("give a cursor or an offset, not both")
     return Criteria(
-        tags=_tags(tags),
-        match_all_tags=match_all_tags,
-        after=low,
-        before=high,
-        min_cost=cheap,
-        max_cost=dear,
-        model=_text(model, "model"),
-        project=_text(project, "project"),
-        forked_from=_text(forked_from, "forked_from"),
-        text=parsed,
-        text_source=words,
+        where=where,
         limit=_count(limit, "limit", allow_none=True),
         offset=skip,
         cursor=position,

@@ -196,6 +196,14 @@ class Dialect(Protocol):
         """A condition: ``column`` starts with ``prefix`` (case matters)."""
         ...
 
+    def contains(self, column: str, text: str) -> tuple[str, list[Any]]:
+        """A condition: ``column`` contains ``text``, whatever the case."""
+        ...
+
+    def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
+        """A condition: the session has any of ``tags`` (``every``: all of them)."""
+        ...
+
     def lock(self, *names: str) -> Op[None]:
         """Serialise writers on ``names`` until the transaction ends (when the engine needs it)."""
         ...

@@ -38,7 +38,12 @@ from claude_sessions.store.records import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from claude_sessions.model.filters import FilterArgs
     from claude_sessions.store.sdk_adapter import SDKSessionStore
+
+from claude_sessions.model.filters import SessionFilter
 
 Location = str | os.PathLike[str]
 T = TypeVar("T")
@@ -360,82 +365,63 @@ class SessionStore:
         self,
         limit: int | None = None,
         offset: int = 0,
-        *,
-        project: str | None = None,
-        tag: str | None = None,
+        where: SessionFilter | None = None,
+        **criteria: Unpack[FilterArgs],
     ) -> list[SessionMetadata]:
-        """Sessions, most recently updated first."""
-        return self._run(self._core.search(tags=tag, project=project, limit=limit, offset=offset))
+        """Sessions, most recently updated first; ``where`` (a :class:`SessionFilter`) and
+        keyword filters narrow them as in :meth:`search`."""
+        return self._run(self._core.search(where, limit=limit, offset=offset, **criteria))
 
     def search(
         self,
+        where: SessionFilter | None = None,
+        /,
         *,
-        tags: Iterable[str] | str | None = None,
-        match_all_tags: bool = False,
-        after: date | datetime | None = None,
-        before: date | datetime | None = None,
-        min_cost: float | None = None,
-        max_cost: float | None = None,
-        model: str | None = None,
-        project: str | None = None,
-        forked_from: str | None = None,
-        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
         order: Literal["updated", "cost"] = "updated",
+        **criteria: Unpack[FilterArgs],
     ) -> list[SessionMetadata]:
-        """Sessions matching every given criterion.
+        """Sessions matching every given filter: ``where``, a :class:`SessionFilter`, and
+        its fields as keywords (``search(tags=["auth"], after=date(2026, 1, 1))``).
 
-        - ``tags``: any of them (all of them with ``match_all_tags=True``);
-        - ``after``/``before``: ``created_at`` bounds, inclusive; a date or
-          datetime (naive means UTC); a date ``before`` includes that day;
-        - ``min_cost``/``max_cost``: inclusive bounds on ``total_cost``;
-        - ``model``: case-insensitive substring (``"sonnet"``);
-        - ``project``: the project directory or the SDK project key;
-        - ``forked_from``: forks of that session id;
-        - ``text``: full-text search over message text, description and
-          title: words (all must occur), ``"a phrase"``, ``prefix*``,
-          ``AND``/``OR``/``NOT`` and parentheses. Results are ranked best
-          first, with ``snippet`` (matches marked ``[like this]``) and
-          ``rank`` (lower is better). A text search answers within a second
-          or raises :class:`QueryTooExpensiveError`.
-
-        Without ``text`` the newest ``updated_at`` comes first, or with
-        ``order="cost"`` the most expensive. Bad criteria raise
-        :class:`~claude_sessions.InvalidQueryError`.
+        Filters combine with AND (see :class:`SessionFilter` for each one: tags,
+        dates, cost, model, project, forks, text). Without ``text`` the newest
+        ``updated_at`` comes first, or with ``order="cost"`` the most expensive.
+        With ``text``, results are ranked best first, with ``snippet`` (matches
+        marked ``[like this]``) and ``rank`` (lower is better); a text search
+        answers within a second or raises :class:`QueryTooExpensiveError`. Bad
+        filters raise :class:`~claude_sessions.InvalidQueryError`.
         """
         return self._run(
-            self._core.search(
-                tags=tags,
-                match_all_tags=match_all_tags,
-                after=after,
-                before=before,
-                min_cost=min_cost,
-                max_cost=max_cost,
-                model=model,
-                project=project,
-                forked_from=forked_from,
-                text=text,
-                limit=limit,
-                offset=offset,
-                order=order,
-            )
+            self._core.search(where, limit=limit, offset=offset, order=order, **criteria)
         )
 
     def search_page(
-        self, *, limit: int = 50, cursor: str | None = None, **criteria: Any
+        self,
+        where: SessionFilter | None = None,
+        /,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        **criteria: Unpack[FilterArgs],
     ) -> SessionPage:
-        """One page of :meth:`search` (same criteria), found by keyset: page 500 costs what
+        """One page of :meth:`search` (same filters), found by keyset: page 500 costs what
         page 1 costs. Pass the returned ``next_cursor`` for the next page."""
-        return self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+        return self._run(self._core.search_page(where, limit=limit, cursor=cursor, **criteria))
 
-    def usage(self, by: str | Iterable[str] = (), **criteria: Any) -> list[UsageBucket]:
+    def usage(
+        self,
+        by: str | Iterable[str] = (),
+        where: SessionFilter | None = None,
+        **criteria: Unpack[FilterArgs],
+    ) -> list[UsageBucket]:
         """Sessions, turns, cost and tokens grouped ``by`` one or two of ``day``,
         ``week``, ``month``, ``model``, ``project``, ``tag`` (nothing: the totals),
-        over the sessions matching the :meth:`search` criteria (text aside).
+        over the sessions the filters select (text aside, as in :meth:`search`).
         Days, weeks and months are those sessions were created in (UTC).
         """
-        return self._run(self._core.usage(by, **criteria))
+        return self._run(self._core.usage(by, where, **criteria))
 
     def version(self) -> str:
         """A value that changes whenever a session is written, tagged, trashed or deleted."""
@@ -676,57 +662,46 @@ class AsyncSessionStore:
         self,
         limit: int | None = None,
         offset: int = 0,
-        *,
-        project: str | None = None,
-        tag: str | None = None,
+        where: SessionFilter | None = None,
+        **criteria: Unpack[FilterArgs],
     ) -> list[SessionMetadata]:
-        return await self._run(
-            self._core.search(tags=tag, project=project, limit=limit, offset=offset)
-        )
+        return await self._run(self._core.search(where, limit=limit, offset=offset, **criteria))
 
     async def search(
         self,
+        where: SessionFilter | None = None,
+        /,
         *,
-        tags: Iterable[str] | str | None = None,
-        match_all_tags: bool = False,
-        after: date | datetime | None = None,
-        before: date | datetime | None = None,
-        min_cost: float | None = None,
-        max_cost: float | None = None,
-        model: str | None = None,
-        project: str | None = None,
-        forked_from: str | None = None,
-        text: str | None = None,
         limit: int | None = None,
         offset: int = 0,
         order: Literal["updated", "cost"] = "updated",
+        **criteria: Unpack[FilterArgs],
     ) -> list[SessionMetadata]:
-        """Same criteria as :meth:`SessionStore.search`."""
+        """The filters of :meth:`SessionStore.search`."""
         return await self._run(
-            self._core.search(
-                tags=tags,
-                match_all_tags=match_all_tags,
-                after=after,
-                before=before,
-                min_cost=min_cost,
-                max_cost=max_cost,
-                model=model,
-                project=project,
-                forked_from=forked_from,
-                text=text,
-                limit=limit,
-                offset=offset,
-                order=order,
-            )
+            self._core.search(where, limit=limit, offset=offset, order=order, **criteria)
         )
 
     async def search_page(
-        self, *, limit: int = 50, cursor: str | None = None, **criteria: Any
+        self,
+        where: SessionFilter | None = None,
+        /,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        **criteria: Unpack[FilterArgs],
     ) -> SessionPage:
-        return await self._run(self._core.search_page(limit=limit, cursor=cursor, **criteria))
+        return await self._run(
+            self._core.search_page(where, limit=limit, cursor=cursor, **criteria)
+        )
 
-    async def usage(self, by: str | Iterable[str] = (), **criteria: Any) -> list[UsageBucket]:
-        return await self._run(self._core.usage(by, **criteria))
+    async def usage(
+        self,
+        by: str | Iterable[str] = (),
+        where: SessionFilter | None = None,
+        **criteria: Unpack[FilterArgs],
+    ) -> list[UsageBucket]:
+        return await self._run(self._core.usage(by, where, **criteria))
 
     async def version(self) -> str:
         return await self._run(self._core.version())

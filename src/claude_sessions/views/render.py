@@ -29,6 +29,7 @@ from claude_sessions.views.conversation import (
 )
 
 if TYPE_CHECKING:
+    from claude_sessions.model.filters import SessionFilter
     from claude_sessions.store import SessionData, SessionMetadata, SessionStore
 
 Format = Literal["text", "markdown", "json", "html"]
@@ -359,15 +360,19 @@ def export_session(
 
 
 def export_all(
-    store: SessionStore, directory: str | os.PathLike[str], fmt: str = "markdown"
+    store: SessionStore,
+    directory: str | os.PathLike[str],
+    fmt: str = "markdown",
+    where: SessionFilter | None = None,
 ) -> list[Path]:
-    """Every stored session written to ``directory`` as ``<id>.<ext>``; the paths written."""
+    """Every stored session ``where`` selects (all of them by default) written to
+    ``directory`` as ``<id>.<ext>``; the paths written."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for metadata in store.list_sessions():
+    for metadata in store.list_sessions(where=where):
         session = store.get_session(metadata.session_id, subagents=True)
         if session is None:  # deleted meanwhile
             continue

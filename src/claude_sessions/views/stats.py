@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.store.criteria import period_key
+from claude_sessions.store.criteria import period_key, session_filter
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from claude_sessions.model.filters import FilterArgs, SessionFilter
     from claude_sessions.store import SessionMetadata, SessionStore, UsageBucket
 
 PERIODS = ("day", "week", "month")
@@ -119,44 +122,29 @@ def _period(name: str) -> Callable[[UsageBucket], str]:
 
 def compute_stats(
     store: SessionStore,
+    where: SessionFilter | None = None,
     *,
     by: Iterable[str] = DEFAULT_BY,
-    since: date | datetime | None = None,
-    until: date | datetime | None = None,
-    project: str | None = None,
-    tags: Iterable[str] | None = None,
-    match_all_tags: bool = False,
-    model: str | None = None,
-    min_cost: float | None = None,
-    max_cost: float | None = None,
     top: int = 10,
+    **criteria: Unpack[FilterArgs],
 ) -> Stats:
-    """Statistics over the sessions created between ``since`` and ``until`` (inclusive)
-    and matching the other criteria; ``by`` names the groupings to break them down by.
+    """Statistics over the sessions ``where`` and keyword filters select (text aside, as
+    in ``SessionStore.usage``); ``by`` names the groupings to break them down by.
 
     One aggregate query for every period asked (days, rolled up into the totals,
     weeks and months) and one for each other grouping, each reading an index in
     its own order (no sorting).
     """
-    criteria: dict[str, Any] = {
-        "after": since,
-        "before": until,
-        "project": project,
-        "tags": list(tags) if tags else None,
-        "match_all_tags": match_all_tags,
-        "model": model,
-        "min_cost": min_cost,
-        "max_cost": max_cost,
-    }
+    chosen = session_filter(where, criteria)
     wanted = list(dict.fromkeys(by))
-    found = {name: store.usage(name, **criteria) for name in wanted if name not in PERIODS}
+    found = {name: store.usage(name, chosen) for name in wanted if name not in PERIODS}
     if set(PERIODS) & set(wanted):
-        found["day"] = store.usage("day", **criteria)
+        found["day"] = store.usage("day", chosen)
     # The totals: the sum of a grouping that puts each session in one bucket (days,
     # a model, a project; not tags, which count a session under each of its tags).
     whole = next((found[name] for name in ("day", "model", "project") if name in found), None)
     stats = Stats()
-    for bucket in whole if whole is not None else store.usage((), **criteria):
+    for bucket in whole if whole is not None else store.usage((), chosen):
         stats.sessions += bucket.sessions
         stats.unpriced_sessions += bucket.unpriced_sessions
         stats.messages += bucket.messages
@@ -171,7 +159,7 @@ def compute_stats(
             buckets = [Bucket.of(usage) for usage in found[name]]
         stats.by[name] = _sorted(name, buckets)
     if top and stats.sessions:
-        stats.top = store.search(limit=top, order="cost", **criteria)
+        stats.top = store.search(chosen, limit=top, order="cost")
     return stats
 
 
@@ -191,10 +179,13 @@ class Series:
 
 
 def usage_series(
-    store: SessionStore, period: str = "day", stack: str = "model", **criteria: Any
+    store: SessionStore,
+    period: str = "day",
+    stack: str = "model",
+    where: SessionFilter | None = None,
 ) -> Series:
     """Cost and tokens per ``period``, stacked by ``stack`` (model, project or tag)."""
-    found = store.usage((period, stack), **criteria)
+    found = store.usage((period, stack), where)
     periods = sorted({bucket.key[0] for bucket in found})
     index = {key: position for position, key in enumerate(periods)}
     cost: dict[str, list[float]] = {}

@@ -114,9 +114,9 @@ class Site:
         )
 
     def _sessions(self, filters: Filters, cursor: str | None) -> tuple[str, Any]:
-        criteria = filters.criteria()
+        where = filters.session_filter()
         version = self.store.version()  # first: a change after this read shows at the next poll
-        return version, self.store.search_page(limit=PAGE_SIZE, cursor=cursor, **criteria)
+        return version, self.store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
 
     # -- one session ---------------------------------------------------------------------
 
@@ -243,8 +243,9 @@ class Site:
         )
 
     def _usage(self, view: UsageView) -> tuple[Any, Any]:
-        stats = compute_stats(self.store, by=USAGE_GROUPS, **view.stats_criteria())
-        series = usage_series(self.store, view.period, view.stack, **view.criteria())
+        where = view.session_filter()
+        stats = compute_stats(self.store, where, by=USAGE_GROUPS)
+        series = usage_series(self.store, view.period, view.stack, where)
         return stats, series
 
 

@@ -26,6 +26,7 @@ from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.sqlite.dialect import sort_column
+from claude_sessions.store.where import conditions, ranged
 
 # Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
 TS_CONFIG = "simple"
@@ -109,6 +110,13 @@ class PostgresDialect:
         escaped = re.sub(r"([\\%_])", r"\\\1", _clean(prefix) or "")
         return f"({column} COLLATE \"C\") LIKE ? ESCAPE '\\'", [escaped + "%"]
 
+    def contains(self, column: str, text: str) -> tuple[str, list[Any]]:
+        escaped = re.sub(r"([\\%_])", r"\\\1", text)
+        return f"{column} ILIKE %s ESCAPE '\\'", [f"%{escaped}%"]
+
+    def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
+        return f"s.tags {'@>' if every else '&&'} %s::text[]", [list(tags)]
+
     def lock(self, *names: str) -> Op[None]:
         yield lock(self.schema, *names)
 
@@ -184,47 +192,14 @@ class PostgresDialect:
 
     # -- search -------------------------------------------------------------------------
 
-    def _filters(self, criteria: Criteria) -> tuple[list[str], list[Any]]:
-        clauses = ["s.trashed_at IS NOT NULL" if criteria.trashed else "s.trashed_at IS NULL"]
-        params: list[Any] = []
-        if criteria.tags:
-            operator = "@>" if criteria.match_all_tags else "&&"
-            clauses.append(f"s.tags {operator} %s::text[]")
-            params.append([_clean(tag) for tag in criteria.tags])
-        for clause, moment in (
-            ("s.created_at >= %s", criteria.after),
-            ("s.created_at <= %s", criteria.before),
-        ):
-            if moment is not None:
-                clauses.append(clause)
-                params.append(self.time(moment))
-        for clause, cost in (
-            ("s.total_cost >= %s", criteria.min_cost),
-            ("s.total_cost <= %s", criteria.max_cost),
-        ):
-            if cost is not None:
-                clauses.append(clause)
-                params.append(cost)
-        if criteria.model:
-            escaped = re.sub(r"([\\%_])", r"\\\1", _clean(criteria.model) or "")
-            clauses.append("s.model ILIKE %s ESCAPE '\\'")
-            params.append(f"%{escaped}%")
-        if criteria.project:
-            clauses.append("(s.project = %s OR s.project_key = %s)")
-            params.extend([_clean(criteria.project)] * 2)
-        if criteria.forked_from:
-            clauses.append("s.forked_from = %s")
-            params.append(_clean(criteria.forked_from))
-        return clauses, params
-
     def search(self, criteria: Criteria) -> Op[list[Found]]:
-        clauses, params = self._filters(criteria)
+        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         if criteria.text is None:
             return (yield from self._listing(criteria, clauses, params))
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
-        clauses, params = self._filters(criteria)
+        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         rows = yield Stmt(usage_sql(_DAY, by, clauses), params, "all")
         return list(rows)
 
@@ -238,11 +213,8 @@ class PostgresDialect:
             clauses = [*clauses, f"({key}, s.id) < (%s, %s)"]
             params = [*params, position, criteria.cursor.ref]
         where = " AND ".join(clauses)
-        ranged = criteria.by_cost or any(
-            bound is not None
-            for bound in (criteria.after, criteria.before, criteria.min_cost, criteria.max_cost)
-        )
-        if not ranged:  # walk the updated_at index, newest first, filtering on the way
+        if not (criteria.by_cost or ranged(criteria.where)):
+            # Walk the updated_at index, newest first, filtering on the way.
             sql = (
                 f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} "
                 f"ORDER BY {key} DESC, s.id DESC LIMIT %s OFFSET %s"

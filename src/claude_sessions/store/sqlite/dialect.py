@@ -24,6 +24,7 @@ from claude_sessions.store import snippets
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.where import conditions
 
 
 def _placeholders(count: int) -> str:
@@ -63,6 +64,20 @@ class SQLiteDialect:
     def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
         # A range, not LIKE: SQLite's LIKE ignores case, and a range uses the index.
         return f"{column} >= ? AND {column} < ?", [prefix, prefix + "\U0010ffff"]
+
+    def contains(self, column: str, text: str) -> tuple[str, list[Any]]:
+        escaped = re.sub(r"([\\%_])", r"\\\1", text)
+        return f"{column} LIKE ? ESCAPE '\\'", [f"%{escaped}%"]  # LIKE ignores ASCII case
+
+    def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
+        marks = _placeholders(len(tags))
+        if every:
+            return (
+                f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}) "
+                "GROUP BY session_ref HAVING count(*) = ?)",
+                [*tags, len(tags)],
+            )
+        return f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}))", list(tags)
 
     def lock(self, *names: str) -> Op[None]:
         return  # every write transaction is BEGIN IMMEDIATE: writers already queue
@@ -130,51 +145,15 @@ class SQLiteDialect:
 
     # -- search -------------------------------------------------------------------------
 
-    def _filters(self, criteria: Criteria) -> tuple[list[str], list[Any]]:
-        clauses = ["s.trashed_at IS NOT NULL" if criteria.trashed else "s.trashed_at IS NULL"]
-        params: list[Any] = []
-        if criteria.tags:
-            tags = [self.text(tag) for tag in criteria.tags]
-            marks = _placeholders(len(tags))
-            if criteria.match_all_tags:
-                clauses.append(
-                    f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}) "
-                    "GROUP BY session_ref HAVING count(*) = ?)"
-                )
-                params.extend((*tags, len(tags)))
-            else:
-                clauses.append(f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}))")
-                params.extend(tags)
-        for clause, value in (
-            ("s.created_at >= ?", criteria.after),
-            ("s.created_at <= ?", criteria.before),
-            ("s.total_cost >= ?", criteria.min_cost),
-            ("s.total_cost <= ?", criteria.max_cost),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                params.append(value)
-        if criteria.model:
-            escaped = re.sub(r"([\\%_])", r"\\\1", self.text(criteria.model) or "")
-            clauses.append("s.model LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
-        if criteria.project:
-            clauses.append("(s.project = ? OR s.project_key = ?)")
-            params.extend([self.text(criteria.project)] * 2)
-        if criteria.forked_from:
-            clauses.append("s.forked_from = ?")
-            params.append(self.text(criteria.forked_from))
-        return clauses, params
-
     def search(self, criteria: Criteria) -> Op[list[Found]]:
-        clauses, params = self._filters(criteria)
+        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         limit = -1 if criteria.limit is None else criteria.limit
         if criteria.text is None:
             return (yield from self._listing(criteria, clauses, params, limit))
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
-        clauses, params = self._filters(criteria)
+        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         # The covering index in the order of the first grouping, named: without
         # statistics the planner may pick a narrower one and read every wide row.
         table = f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}"

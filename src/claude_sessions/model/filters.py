@@ -1,0 +1,371 @@
+"""Which sessions: every filter defined once, with what each face makes of it.
+
+A :class:`SessionFilter` says which sessions a search, a listing, the usage
+figures or an export cover. Every face builds one from its input (command-line
+options, a page's URL, an MCP tool's arguments) and hands it whole to the store.
+
+Each field carries a :class:`Spec` in its metadata: the session column it
+narrows and how (an :class:`Operator`, which both SQL dialects compile in one
+loop), its help text, and its :class:`Kind`, which says how the value is read
+from text and what an option, a form field or a JSON schema makes of it. The
+faces are generated from the specs: a field added here appears on the command
+line, in the web app and in the MCP tools' schemas, on both databases.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time, timezone
+from typing import Any, TypedDict
+
+from claude_sessions.model import text_query
+from claude_sessions.model.exceptions import InvalidQueryError
+from claude_sessions.model.when import parse_when
+
+_EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
+_YES = ("1", "on", "true", "yes")
+
+
+class Kind(enum.Enum):
+    """What sort of value a filter takes, and so how it is read from text."""
+
+    WORDS = "words"  # a full-text query: words, "phrases", prefix*, AND/OR/NOT
+    TAGS = "tags"  # tags, any of them
+    FLAG = "flag"  # yes or no
+    MOMENT = "moment"  # a date, an ISO 8601 time, or an age ago (7d)
+    DOLLARS = "dollars"  # an amount in US dollars, >= 0
+    NAME = "name"  # a piece of text, compared as it is
+
+
+class Operator(enum.Enum):
+    """How a filter narrows the sessions (the SQL dialects compile each one)."""
+
+    MATCHES = "matches"  # full text: the ranked search path
+    HAS_TAGS = "has tags"  # any of the tags (every one with match_all_tags)
+    MODIFIES = "modifies"  # changes how another filter narrows: no condition of its own
+    AT_LEAST = ">="
+    AT_MOST = "<="
+    EQUALS = "="  # equals one of the columns
+    CONTAINS = "contains"  # contains the text, whatever the case
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything a face or a dialect needs to know about one filter.
+
+    ``columns``: the ``sessions`` columns it compares (``EQUALS`` accepts any
+    of them). ``label``: a form field's caption; ``help``: one line for an
+    option, a form field's tooltip and a schema's description. ``aliases``:
+    more option names on the command line. ``usage``: the usage figures can be
+    narrowed by it (they cannot by text).
+    """
+
+    kind: Kind
+    operator: Operator
+    label: str
+    help: str
+    columns: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    placeholder: str = ""
+    usage: bool = True
+
+
+def _spec(kind: Kind, operator: Operator, label: str, text: str, **more: Any) -> dict[str, Spec]:
+    """A field's metadata: its :class:`Spec`."""
+    return {"spec": Spec(kind, operator, label, text, **more)}
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """Which sessions: each given field narrows them further (criteria combine with AND).
+
+    Build one from keyword arguments (``SessionFilter(tags=["auth"], min_cost=0.1)``)
+    and pass it to ``SessionStore.search``, ``list_sessions``, ``usage``,
+    :func:`~claude_sessions.views.stats.compute_stats` or an export. Bad values
+    raise :class:`~claude_sessions.InvalidQueryError` here, before any query runs.
+    Dates are ``date`` or ``datetime`` (naive means UTC); a ``before`` date covers
+    its whole day.
+    """
+
+    text: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.WORDS,
+            Operator.MATCHES,
+            "Search",
+            "Words in the messages, title or description: all must occur; "
+            '"a phrase", prefix*, AND, OR, NOT and parentheses work.',
+            usage=False,
+        ),
+    )
+    tags: Sequence[str] = field(
+        default=(),
+        metadata=_spec(
+            Kind.TAGS,
+            Operator.HAS_TAGS,
+            "Tags",
+            "Has any of these tags.",
+            aliases=("--tag",),
+            placeholder="auth, api",
+        ),
+    )
+    match_all_tags: bool = field(
+        default=False,
+        metadata=_spec(
+            Kind.FLAG,
+            Operator.MODIFIES,
+            "all of them",
+            "Require every tag instead of any.",
+            aliases=("--all-tags",),
+        ),
+    )
+    after: date | datetime | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.MOMENT,
+            Operator.AT_LEAST,
+            "Created from",
+            "Created on or after: 2026-01-31, an ISO time, or an age such as 7d.",
+            columns=("created_at",),
+            aliases=("--since",),
+        ),
+    )
+    before: date | datetime | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.MOMENT,
+            Operator.AT_MOST,
+            "to",
+            "Created on or before (a date includes that whole day).",
+            columns=("created_at",),
+            aliases=("--until",),
+        ),
+    )
+    min_cost: float | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.DOLLARS,
+            Operator.AT_LEAST,
+            "Cost from $",
+            "Cost at least (USD).",
+            columns=("total_cost",),
+        ),
+    )
+    max_cost: float | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.DOLLARS, Operator.AT_MOST, "to $", "Cost at most (USD).", columns=("total_cost",)
+        ),
+    )
+    model: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.CONTAINS,
+            "Model",
+            "The model's name contains this, whatever the case (sonnet, opus).",
+            columns=("model",),
+            placeholder="sonnet",
+        ),
+    )
+    project: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.EQUALS,
+            "Project",
+            "Run in this project directory (or with this project key).",
+            columns=("project", "project_key"),
+            placeholder="/home/me/app",
+        ),
+    )
+    forked_from: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.EQUALS,
+            "Forked from",
+            "Forks of this session id.",
+            columns=("forked_from",),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            spec = spec_of(item.name)
+            object.__setattr__(self, item.name, _checked(spec, item.name, getattr(self, item.name)))
+        _check_ranges(self)
+        if self.text is not None:
+            text_query.parse(self.text)  # malformed or too costly: refused now
+
+    @functools.cached_property
+    def parsed_text(self) -> text_query.Node | None:
+        """The parsed full-text query (``None`` without ``text``)."""
+        return text_query.parse(self.text) if self.text is not None else None
+
+    def given(self) -> Iterator[tuple[str, Spec, Any]]:
+        """The fields that narrow something: name, spec and value."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value not in (None, (), False):
+                yield item.name, spec_of(item.name), value
+
+    def without_text(self) -> SessionFilter:
+        return replace(self, text=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The given fields, JSON-ready (dates as ISO 8601 strings, tags as a list)."""
+        shown: dict[str, Any] = {}
+        for name, _, value in self.given():
+            if isinstance(value, date):
+                shown[name] = value.isoformat()
+            else:
+                shown[name] = list(value) if isinstance(value, tuple) else value
+        return shown
+
+
+class FilterArgs(TypedDict, total=False):
+    """The fields of :class:`SessionFilter` as keyword arguments (``search(tags=...)``),
+    for type checkers; a test keeps the two the same."""
+
+    text: str | None
+    tags: Sequence[str] | str | None
+    match_all_tags: bool
+    after: date | datetime | None
+    before: date | datetime | None
+    min_cost: float | None
+    max_cost: float | None
+    model: str | None
+    project: str | None
+    forked_from: str | None
+
+
+@functools.cache
+def specs() -> dict[str, Spec]:
+    """Every filter's spec, by field name, in the order of :class:`SessionFilter`."""
+    return {item.name: item.metadata["spec"] for item in fields(SessionFilter)}
+
+
+def spec_of(name: str) -> Spec:
+    return specs()[name]
+
+
+def read_text(name: str, text: str) -> Any:
+    """A filter's value from text as a form, a URL or a tool argument gives it
+    (``None`` when empty); checked when the :class:`SessionFilter` is made."""
+    kind, value = spec_of(name).kind, text.strip()
+    if kind is Kind.FLAG:
+        return value.lower() in _YES
+    if not value:
+        return None
+    if kind is Kind.TAGS:
+        return [tag for tag in value.replace(",", " ").split() if tag]
+    if kind is Kind.MOMENT:
+        try:
+            return parse_when(value)
+        except ValueError as error:
+            raise InvalidQueryError(f"{name}: {error}") from None
+    if kind is Kind.DOLLARS:
+        try:
+            return float(value.lstrip("$"))
+        except ValueError:
+            raise InvalidQueryError(f"{name} is not a number of dollars: {text!r}") from None
+    return value
+
+
+def moment_bound(value: date | datetime, *, end_of_day: bool) -> float:
+    """Epoch seconds of a filter's date or datetime (naive is UTC); with ``end_of_day`` a
+    date stands for its last microsecond."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        try:
+            return min(max(moment.timestamp(), _EARLIEST), _LATEST)
+        except (OverflowError, ValueError):  # an offset pushes it past year 1 or 9999
+            return _EARLIEST if moment.year < 5000 else _LATEST
+    start = datetime.combine(value, time(), tzinfo=timezone.utc).timestamp()
+    return min(start + 86400 - 1e-6, _LATEST) if end_of_day else start
+
+
+# -- checking values ----------------------------------------------------------------------
+
+
+def _checked(spec: Spec, name: str, value: Any) -> Any:
+    if value is None:
+        return () if spec.kind is Kind.TAGS else (False if spec.kind is Kind.FLAG else None)
+    return _CHECKS[spec.kind](value, name)
+
+
+def _words(value: Any, name: str) -> str | None:
+    if not isinstance(value, str):
+        raise InvalidQueryError(f"{name} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidQueryError(f"{name} cannot be empty")
+    return value.strip()
+
+
+def _tags(value: Any, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable):
+        raise InvalidQueryError(f"{name} must be a list of strings, not {type(value).__name__}")
+    tags: list[str] = []
+    for tag in value:
+        if not isinstance(tag, str):
+            raise InvalidQueryError(f"a tag is a string, not {type(tag).__name__}")
+        if tag.strip() and tag.strip() not in tags:
+            tags.append(tag.strip())
+    return tuple(tags)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidQueryError(f"{name} must be True or False")
+    return value
+
+
+def _moment(value: Any, name: str) -> date | datetime:
+    if not isinstance(value, date):
+        raise InvalidQueryError(f"{name} must be a date or datetime, not {type(value).__name__}")
+    return value
+
+
+def _dollars(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidQueryError(f"{name} must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise InvalidQueryError(f"{name} must be a finite number >= 0, not {value!r}")
+    return float(value)
+
+
+_CHECKS = {
+    Kind.WORDS: _words,
+    Kind.TAGS: _tags,
+    Kind.FLAG: _flag,
+    Kind.MOMENT: _moment,
+    Kind.DOLLARS: _dollars,
+    Kind.NAME: _words,
+}
+
+
+def _check_ranges(where: SessionFilter) -> None:
+    """A lower bound above the upper bound of the same column is a mistake, not an
+    empty result."""
+    low: dict[str, tuple[str, float]] = {}
+    high: dict[str, tuple[str, float]] = {}
+    for name, spec, value in where.given():
+        if spec.operator in (Operator.AT_LEAST, Operator.AT_MOST):
+            at_most = spec.operator is Operator.AT_MOST
+            number = moment_bound(value, end_of_day=at_most) if spec.kind is Kind.MOMENT else value
+            (high if at_most else low)[spec.columns[0]] = (name, number)
+    for column, (low_name, bottom) in low.items():
+        if column in high and bottom > high[column][1]:
+            top_name = high[column][0]
+            raise InvalidQueryError(
+                f"{low_name} ({getattr(where, low_name)}) is above {top_name} "
+                f"({getattr(where, top_name)})"
+            )
