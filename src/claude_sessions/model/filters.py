@@ -194,6 +194,17 @@ class SessionFilter:
             columns=("forked_from",),
         ),
     )
+    branch: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.EQUALS,
+            "Git branch",
+            "Run on this git branch.",
+            columns=("git_branch",),
+            placeholder="main",
+        ),
+    )
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -243,6 +254,7 @@ class FilterArgs(TypedDict, total=False):
     model: str | None
     project: str | None
     forked_from: str | None
+    branch: str | None
 
 
 @functools.cache
