@@ -178,6 +178,3 @@ class StoreReadOnlyError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store's schema is newer than this claude-sessions understands."""
-
-
-SessionNotFound = SessionNotFoundError

@@ -49,19 +49,6 @@ def load_subagents(d: Dialect, ref: int) -> Op[dict[str, list[dict[str, Any]]]]:
     return found
 
 
-def find_trashed(d: Dialect, session_id: str) -> Op[SessionRow | None]:
-    """The most recently trashed session with this id."""
-    row = yield Stmt(
-        d.sql(
-            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
-            "AND s.trashed_at IS NOT NULL ORDER BY s.trashed_at DESC, s.id DESC LIMIT 1"
-        ),
-        (session_id,),
-        "one",
-    )
-    return None if row is None else session_row(d, row)
-
-
 def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> Op[list[str]]:
     """Distinct session ids starting with ``prefix``; an exact match alone when there is one."""
     state = "IS NOT NULL" if trashed else "IS NULL"

@@ -21,8 +21,6 @@ keys across sessions (its pages took a random write for every new entry).
 
 from __future__ import annotations
 
-import re
-
 from claude_sessions.model.exceptions import StoreVersionError
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
@@ -146,12 +144,6 @@ SCHEMA_V3: tuple[str, ...] = (
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
 SCHEMA_VERSION = len(MIGRATIONS)
-
-_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-def valid_schema_name(name: str) -> bool:
-    return bool(_IDENT_RE.match(name))
 
 
 def quote_ident(name: str) -> str:
