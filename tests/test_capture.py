@@ -16,6 +16,7 @@ from claude_sessions import (
     InvalidInputError,
     MessageNotFoundError,
     Options,
+    SessionNotFoundError,
     SessionStore,
     TranscriptExistsError,
 )
@@ -24,7 +25,7 @@ from claude_sessions.capture.restore import restore_to_claude
 from claude_sessions.capture.watch import watch
 from claude_sessions.model.message import Message
 from claude_sessions.runs.run import build_invocation
-from claude_sessions.views.lineage import find_message_uuid
+from claude_sessions.views.lineage import branch_point, find_message_uuid
 
 SID = "11111111-2222-4333-8444-555555555555"
 
@@ -487,6 +488,37 @@ def test_find_message_uuid_by_prefix():
         find_message_uuid(messages, "zzz")
     with pytest.raises(MessageNotFoundError):
         find_message_uuid(messages, "  ")
+
+
+def test_branch_point_reads_the_transcript_its_caller_finds(tmp_path):
+    path = write_transcript(tmp_path / f"{SID}.jsonl", transcript_lines(turns=2))
+    second_prompt = "u0000001-0000-4000-8000-555555555555"  # the second user entry's uuid
+    asked: list[str] = []
+
+    def lookup(session_id):
+        asked.append(session_id)
+        return path
+
+    assert branch_point(SID, "u0000001", local_transcript=lookup) == second_prompt
+    assert asked == [SID]
+    with pytest.raises(SessionNotFoundError):
+        branch_point(SID, "u0000001", local_transcript=lambda session_id: None)
+    with pytest.raises(SessionNotFoundError):
+        branch_point(SID, "u0000001")  # no store, no transcript lookup
+
+
+def test_fork_at_looks_in_the_cli_transcripts_when_nothing_is_stored(claude_home, tmp_path):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    projects = claude_home / ".claude" / "projects"
+    write_transcript(projects / "-work-project" / f"{SID}.jsonl", transcript_lines(turns=1))
+    done = CliRunner().invoke(
+        cli, ["fork", SID, "--at", "ffffffff", "x", "--store", str(tmp_path / "none")]
+    )
+    assert done.exit_code == 2
+    assert "no message uuid starts with 'ffffffff'" in done.output  # the transcript was read
 
 
 # -- watch -----------------------------------------------------------------------------
