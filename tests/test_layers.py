@@ -38,3 +38,12 @@ def test_the_layer_folders_are_read():
 def test_views_import_nothing_of_the_capture_layer(path):
     above = ("claude_sessions.importer", "claude_sessions.capture")
     assert {name for name in imports_of(path) if name.startswith(above)} == set()
+
+
+@pytest.mark.parametrize("path", layer_files("importer"), ids=lambda p: p.name)
+def test_the_importer_reaches_the_store_only_through_its_face(path):
+    import claude_sessions.store as store
+
+    face = {f"claude_sessions.store.{name}" for name in store.__all__}
+    reached = {name for name in imports_of(path) if name.startswith("claude_sessions.store.")}
+    assert reached - face == set()

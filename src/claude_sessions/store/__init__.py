@@ -8,7 +8,8 @@ they share (:mod:`.core`), the transactions written once for both databases
 """
 
 from claude_sessions.store.core import CleanupPolicy, cleanup_policy
-from claude_sessions.store.location import default_location
+from claude_sessions.store.imports import FileBatch, FileState, Landed
+from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
     RestoreReport,
     SessionData,
@@ -21,6 +22,9 @@ from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
 __all__ = [
     "AsyncSessionStore",
     "CleanupPolicy",
+    "FileBatch",
+    "FileState",
+    "Landed",
     "RestoreReport",
     "SessionData",
     "SessionMetadata",
@@ -29,6 +33,8 @@ __all__ = [
     "UsageBucket",
     "cleanup_policy",
     "default_location",
+    "mask_password",
+    "sqlite_path",
 ]
 
 
