@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from claude_sessions.model.derive import BatchFacts, State, batch_state, combine, facts_of
+from claude_sessions.model.derive import BatchFacts, batch_state, combine, facts_of
 from claude_sessions.model.entries import Merge, NewEntry, decode_entry, parsed, same_entry
+from claude_sessions.model.fold_state import FoldState
 
 
 class Line(NamedTuple):
@@ -90,7 +91,7 @@ class Preparing:
         self._texts: dict[str, str] = {}  # the new entries' texts by key, to compare
         self._duplicates = 0
         self._conflicts = 0
-        self._state: State | None = None
+        self._state: FoldState | None = None
         self._bodies: list[str] = []
         self._root: dict[str, Any] | None = None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -40,6 +40,7 @@ from claude_sessions.model.entries import (
     parsed,
     root_entry,
 )
+from claude_sessions.model.fold_state import FoldState
 from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.records import SessionMetadata
@@ -157,6 +158,11 @@ def fill_root_keys(d: Dialect) -> Op[None]:
             )
 
 
+def stored_state(row: SessionRow) -> FoldState:
+    """The fold state a session's row holds."""
+    return FoldState.from_dict(row.fold_state)
+
+
 # -- the shared steps of every write -----------------------------------------------------
 
 
@@ -225,7 +231,7 @@ def _write_derived(
     d: Dialect,
     ref: int,
     project_key: str,
-    state: dict[str, Any],
+    state: FoldState,
     summary: dict[str, Any] | None,
     *,
     created_at: float,
@@ -255,7 +261,7 @@ def _write_derived(
             d.text(forked_from),
             d.text(forked_at),
             d.text(root_key),
-            _json(state),
+            state.to_json(),
             _json(summary) if summary is not None else None,
             ref,
         ),
@@ -289,14 +295,14 @@ def _figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
     )
 
 
-def _derive(d: Dialect, state: dict[str, Any], forked_from: str | None) -> Op[Derived]:
+def _derive(d: Dialect, state: FoldState, forked_from: str | None) -> Op[Derived]:
     """The figures of a state; a fork leaves the requests it replays to its origin."""
     if forked_from is None:
         return derive(state)
     origin = yield from find_live(d, forked_from, None)
     if origin is None:
         return derive(state)
-    return derive(state, inherited=request_keys(origin.fold_state) & request_keys(state))
+    return derive(state, inherited=request_keys(stored_state(origin)) & request_keys(state))
 
 
 def recount(d: Dialect) -> Op[None]:
@@ -312,7 +318,7 @@ def recount(d: Dialect) -> Op[None]:
         derived = yield from _derive(d, state, row["forked_from"])
         yield Stmt(
             d.sql(f"UPDATE sessions SET {_FIGURES}, fold_state = ? WHERE id = ?"),
-            (*_figures(d, derived), _json(state), ref),
+            (*_figures(d, derived), state.to_json(), ref),
         )
 
 
@@ -329,7 +335,7 @@ def _subagent_entries(d: Dialect, ref: int) -> Op[list[dict[str, Any]]]:
 
 
 def _json(value: Any) -> str:
-    """State JSON: orjson for speed (a session's state is rewritten with every batch);
+    """The summary's JSON: orjson for speed (it is rewritten with every batch);
     ``json`` for what orjson refuses (lone surrogates), escaped to ASCII."""
     try:
         return orjson.dumps(value).decode()
@@ -389,14 +395,14 @@ def _store_transcript(
         yield Stmt(d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ''"), (ref,))
     if rows:
         yield d.insert_entries(ref, "", rows)
-    state = fold({"project": new.project} if new.project else None, entries)
+    state = fold(FoldState(project=new.project) if new.project else None, entries)
     derived = derive(state)
     root = root_entry(entries)
     origin = new.forked_from or derived.forked_from
     if origin is None:
         origin = yield from _origin(d, new.session_id, root)
     created = row.created_at if row is not None else derived.first_timestamp or now
-    old = derive(row.fold_state) if row is not None else None
+    old = derive(stored_state(row)) if row is not None else None
     yield from _sync_tags(d, ref, replace=new.tags, add=(), old=old, new=derived)
     yield from _write_derived(
         d,
@@ -566,7 +572,7 @@ def apply_main(
         new_entries = [item.entry for item in merge.new]
         if facts is None:
             facts = facts_of([parsed(item.entry, item.text) for item in merge.new])
-        state = combine(row.fold_state, facts.state)
+        state = combine(stored_state(row), facts.state)
         summary = _summary(
             row.project_key, row.session_id, row.sdk_summary, new_entries, fresh=was_empty
         )
@@ -585,7 +591,7 @@ def apply_main(
         if forked_from is None and row.root_key is None:
             forked_from = yield from _origin(d, row.session_id, root)
     yield from _sync_tags(
-        d, row.ref, replace=None, add=add_tags, old=derive(row.fold_state), new=derived
+        d, row.ref, replace=None, add=add_tags, old=derive(stored_state(row)), new=derived
     )
     yield from _write_derived(
         d,
@@ -623,17 +629,17 @@ def apply_subagent(
     yield from insert_merged(d, row.ref, subpath, merge)
     if merge.changed:  # an upsert rewrote a stored entry: recount every subagent
         every = yield from _subagent_entries(d, row.ref)
-        state = fold_subagents({**row.fold_state, "sub": None}, every)
+        state = fold_subagents(replace(stored_state(row), sub=None), every)
     elif facts is not None:
-        state = combine_subagents(row.fold_state, facts.state)
+        state = combine_subagents(stored_state(row), facts.state)
     else:
         state = fold_subagents(
-            row.fold_state, [parsed(item.entry, item.text) for item in merge.new]
+            stored_state(row), [parsed(item.entry, item.text) for item in merge.new]
         )
     derived = derive(state)
     created = row.created_at
     if derived.first_timestamp is not None:
-        empty = row.message_count == 0 and not row.fold_state.get("sub")
+        empty = row.message_count == 0 and stored_state(row).sub is None
         created = derived.first_timestamp if empty else min(created, derived.first_timestamp)
     yield from _write_derived(
         d,

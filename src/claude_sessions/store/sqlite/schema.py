@@ -159,7 +159,7 @@ def _v4(conn: sqlite3.Connection) -> None:
         derived = derive(state)
         conn.execute(
             "UPDATE sessions SET input_tokens = ?, output_tokens = ?, fold_state = ? WHERE id = ?",
-            (derived.input_tokens, derived.output_tokens, json.dumps(state), ref),
+            (derived.input_tokens, derived.output_tokens, state.to_json(), ref),
         )
 
 
