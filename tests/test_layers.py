@@ -47,3 +47,14 @@ def test_the_importer_reaches_the_store_only_through_its_face(path):
     face = {f"claude_sessions.store.{name}" for name in store.__all__}
     reached = {name for name in imports_of(path) if name.startswith("claude_sessions.store.")}
     assert reached - face == set()
+
+
+def test_the_store_s_reads_import_none_of_its_writes():
+    reached = imports_of(PACKAGE / "store" / "reads.py")
+    assert {name for name in reached if "writes" in name} == set()
+
+
+def test_the_store_s_write_rules_run_no_sql():
+    """The decisions of the writes are pure: nothing of the store below them."""
+    reached = imports_of(PACKAGE / "store" / "write_rules.py")
+    assert {name for name in reached if name.startswith("claude_sessions.store")} == set()

@@ -1,10 +1,11 @@
 """The persistent session store (SQLite by default, or PostgreSQL) and its official-SDK adapter.
 
 The layers, from the top: the faces (:mod:`.session_store`), the decisions
-they share (:mod:`.core`), the transactions written once for both databases
-(:mod:`.writes`, :mod:`.trash`, :mod:`.reads`), and per database a dialect
-(SQL spelling, full text) and a driver (connections, transactions). Pure pieces beside them:
-:mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
+they share (:mod:`.core`, and the writes' own in :mod:`.write_rules`), the
+transactions written once for both databases (:mod:`.writes`,
+:mod:`.entry_writes`, :mod:`.imports`, :mod:`.trash`, :mod:`.reads`), and per
+database a dialect (SQL spelling, full text) and a driver (connections,
+transactions). The pure pieces they use live in :mod:`claude_sessions.model`.
 """
 
 from claude_sessions.store.core import CleanupPolicy, cleanup_policy

@@ -19,14 +19,9 @@ from typing import Any, NamedTuple
 from claude_sessions.model.entries import Merge, parsed, same_entry
 from claude_sessions.model.preparing import Line, Prepared, line_key, merge_lines
 from claude_sessions.store.dialect import Dialect
+from claude_sessions.store.entry_writes import apply_main, apply_subagent
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.writes import (
-    apply_main,
-    apply_subagent,
-    by_ref,
-    find_live,
-    stored_entries,
-)
+from claude_sessions.store.reads import by_ref, find_live, stored_entries
 
 
 @dataclass(frozen=True)

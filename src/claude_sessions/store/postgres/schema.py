@@ -24,7 +24,7 @@ from __future__ import annotations
 from claude_sessions.model.exceptions import StoreVersionError
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
-from claude_sessions.store.writes import fill_root_keys, recount
+from claude_sessions.store.upgrades import fill_root_keys, recount
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"

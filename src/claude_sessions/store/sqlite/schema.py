@@ -38,7 +38,7 @@ from claude_sessions.model.derive import derive, entries_text, fold
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
-from claude_sessions.store.writes import fill_root_keys, recount
+from claude_sessions.store.upgrades import fill_root_keys, recount
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 
