@@ -1,4 +1,4 @@
-"""Capture hooks, the watcher, restore into Claude Code and branch points, without the CLI."""
+"""Capture hooks, the watcher, writing back into Claude Code and branch points, without the CLI."""
 
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ from claude_sessions import (
     InvalidInputError,
     MessageNotFoundError,
     Options,
+    SessionNotFoundError,
     SessionStore,
     TranscriptExistsError,
 )
 from claude_sessions.capture import hooks
-from claude_sessions.capture.restore import restore_to_claude
 from claude_sessions.capture.watch import watch
+from claude_sessions.capture.write_back import write_back
 from claude_sessions.model.message import Message
 from claude_sessions.runs.run import build_invocation
-from claude_sessions.views.lineage import find_message_uuid
+from claude_sessions.views.lineage import branch_point, find_message_uuid
 
 SID = "11111111-2222-4333-8444-555555555555"
 
@@ -340,7 +341,7 @@ def test_captures_from_claude_config_dir_and_real_transcripts_pass(tmp_path, mon
         assert len(store.list_sessions()) == 7
 
 
-# -- restore into Claude Code ----------------------------------------------------------
+# -- writing back into Claude Code ----------------------------------------------------
 
 
 def captured_store(tmp_path, claude_home, entries=None):
@@ -357,15 +358,15 @@ def captured_store(tmp_path, claude_home, entries=None):
     return store, transcript, sub
 
 
-def test_restore_writes_the_captured_transcript_back_entry_for_entry(tmp_path, claude_home):
+def test_write_back_writes_the_captured_transcript_back_entry_for_entry(tmp_path, claude_home):
     store, transcript, sub = captured_store(tmp_path, claude_home)
     original, original_sub = transcript.read_text(), sub.read_text()
     transcript.unlink()
     sub.unlink()
-    done = restore_to_claude(store, SID)
+    done = write_back(store, SID)
     assert done.path == transcript and not done.converted and done.entries == 9
-    restored = [json.loads(line) for line in transcript.read_text().splitlines()]
-    assert restored == [json.loads(line) for line in original.splitlines()]
+    written = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert written == [json.loads(line) for line in original.splitlines()]
     assert [json.loads(line) for line in sub.read_text().splitlines()] == [
         json.loads(line) for line in original_sub.splitlines()
     ]
@@ -373,27 +374,27 @@ def test_restore_writes_the_captured_transcript_back_entry_for_entry(tmp_path, c
     assert (transcript.stat().st_mode & 0o777) == 0o600
 
 
-def test_restore_never_replaces_without_force_nor_truncates_a_longer_transcript(
+def test_write_back_never_replaces_without_force_nor_truncates_a_longer_transcript(
     tmp_path, claude_home
 ):
     store, transcript, _ = captured_store(tmp_path, claude_home)
     with pytest.raises(TranscriptExistsError, match="force"):
-        restore_to_claude(store, SID)
+        write_back(store, SID)
     longer = transcript.read_text() + json.dumps({"type": "user", "uuid": "later-1"}) + "\n"
     transcript.write_text(longer)
     with pytest.raises(TranscriptExistsError, match="1 the store lacks"):
-        restore_to_claude(store, SID, force=True)
+        write_back(store, SID, force=True)
     assert transcript.read_text() == longer  # untouched
     shorter = "".join(transcript.read_text().splitlines(keepends=True)[:2])
     transcript.write_text(shorter)
-    assert restore_to_claude(store, SID, force=True).entries == 9
+    assert write_back(store, SID, force=True).entries == 9
     assert len(transcript.read_text().splitlines()) == 9
 
 
-def test_restore_to_another_config_dir_and_directory(tmp_path, claude_home):
+def test_write_back_to_another_config_dir_and_directory(tmp_path, claude_home):
     store, _transcript, _ = captured_store(tmp_path, claude_home)
     elsewhere = tmp_path / "other-config"
-    done = restore_to_claude(store, SID, config_dir=elsewhere, cwd=tmp_path)
+    done = write_back(store, SID, config_dir=elsewhere, cwd=tmp_path)
     from claude_agent_sdk import project_key_for_directory
 
     assert done.path == elsewhere / "projects" / project_key_for_directory(tmp_path) / (
@@ -401,12 +402,12 @@ def test_restore_to_another_config_dir_and_directory(tmp_path, claude_home):
     )
 
 
-def test_restore_refuses_an_unsafe_subagent_path(tmp_path, claude_home):
+def test_write_back_refuses_an_unsafe_subagent_path(tmp_path, claude_home):
     store, transcript, _ = captured_store(tmp_path, claude_home)
     store.append_messages(SID, [{"type": "user", "uuid": "x"}], subpath="../../escape")
     transcript.unlink()
     with pytest.raises(InvalidInputError, match="unsafe"):
-        restore_to_claude(store, SID)
+        write_back(store, SID)
     assert not transcript.exists()  # nothing written at all
 
 
@@ -425,7 +426,7 @@ def stream_run(session_id, prompt, answer, cwd="/work/project"):
     ]  # fmt: skip
 
 
-def test_restore_converts_a_stream_json_session_and_a_fork_starts_with_its_origin(
+def test_write_back_converts_a_stream_json_session_and_a_fork_starts_with_its_origin(
     tmp_path, claude_home
 ):
     store = SessionStore(tmp_path / "store", cleanup_after_days=None)
@@ -434,7 +435,7 @@ def test_restore_converts_a_stream_json_session_and_a_fork_starts_with_its_origi
     store.record_run(origin, stream_run(origin, "two", "2"))
     store.record_run(origin, stream_run(origin, "three", "3"))
     store.record_run(fork, stream_run(fork, "branch", "b"), forked_from=origin, forked_at="a-two")
-    done = restore_to_claude(store, fork)
+    done = write_back(store, fork)
     assert done.converted
     entries = [json.loads(line) for line in done.path.read_text().splitlines()]
     assert [e["uuid"] for e in entries] == ["u-one", "a-one", "u-two", "a-two", "u-branch",
@@ -487,6 +488,37 @@ def test_find_message_uuid_by_prefix():
         find_message_uuid(messages, "zzz")
     with pytest.raises(MessageNotFoundError):
         find_message_uuid(messages, "  ")
+
+
+def test_branch_point_reads_the_transcript_its_caller_finds(tmp_path):
+    path = write_transcript(tmp_path / f"{SID}.jsonl", transcript_lines(turns=2))
+    second_prompt = "u0000001-0000-4000-8000-555555555555"  # the second user entry's uuid
+    asked: list[str] = []
+
+    def lookup(session_id):
+        asked.append(session_id)
+        return path
+
+    assert branch_point(SID, "u0000001", local_transcript=lookup) == second_prompt
+    assert asked == [SID]
+    with pytest.raises(SessionNotFoundError):
+        branch_point(SID, "u0000001", local_transcript=lambda session_id: None)
+    with pytest.raises(SessionNotFoundError):
+        branch_point(SID, "u0000001")  # no store, no transcript lookup
+
+
+def test_fork_at_looks_in_the_cli_transcripts_when_nothing_is_stored(claude_home, tmp_path):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    projects = claude_home / ".claude" / "projects"
+    write_transcript(projects / "-work-project" / f"{SID}.jsonl", transcript_lines(turns=1))
+    done = CliRunner().invoke(
+        cli, ["fork", SID, "--at", "ffffffff", "x", "--store", str(tmp_path / "none")]
+    )
+    assert done.exit_code == 2
+    assert "no message uuid starts with 'ffffffff'" in done.output  # the transcript was read
 
 
 # -- watch -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Never lose a session, end to end: the real CLI, its hooks, the watcher, restore and
+"""Never lose a session, end to end: the real CLI, its hooks, the watcher, write-back and
 fork-at, on both databases."""
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_hooks_capture_every_turn_a_resume_and_a_fork_without_any_import(
     assert "Removed" in cs("hooks", "uninstall").stdout
 
 
-def test_restore_a_lost_transcript_and_the_cli_resumes_the_whole_history(
+def test_write_back_a_lost_transcript_and_the_cli_resumes_the_whole_history(
     cs, fake_claude, store_location
 ):
     cs("hooks", "install")
@@ -92,9 +92,9 @@ def test_restore_a_lost_transcript_and_the_cli_resumes_the_whole_history(
     list(resume(origin, "two"))
     shutil.rmtree(projects_dir())  # what the CLI's own 30-day cleanup does
 
-    restored = json.loads(cs("restore", origin[:8], "--json").stdout)
-    assert Path(restored["path"]).is_file() and not restored["converted"]
-    assert cs("restore", origin[:8], code=1).stderr.startswith("Error: ")  # exists: --force
+    written = json.loads(cs("write-back", origin[:8], "--json").stdout)
+    assert Path(written["path"]).is_file() and not written["converted"]
+    assert cs("write-back", origin[:8], code=1).stderr.startswith("Error: ")  # exists: --force
 
     fake_claude.clear()
     plain = subprocess.run(  # the plain CLI, as a user would: claude --resume ID
@@ -110,11 +110,11 @@ def test_restore_a_lost_transcript_and_the_cli_resumes_the_whole_history(
     assert "one" in shown.all_text and "two" in shown.all_text
 
 
-def test_restore_a_session_saved_from_stream_json_runs(cs, fake_claude, store_location):
+def test_write_back_a_session_saved_from_stream_json_runs(cs, fake_claude, store_location):
     origin = cs("query", "alpha", "--save").stderr.split("session: ")[1].split()[0]
     cs("resume", origin, "beta", "--save")
     shutil.rmtree(projects_dir())
-    assert json.loads(cs("restore", origin, "--json").stdout)["converted"] is True
+    assert json.loads(cs("write-back", origin, "--json").stdout)["converted"] is True
     fake_claude.clear()
     list(resume(origin, "gamma"))
     shown = fake_claude.model_requests[-1]

@@ -105,4 +105,4 @@ def test_combined_batches_land_as_one_batch(stored, first, second):
 def test_requests_without_a_message_id_are_numbered_as_if_folded_at_once():
     entry = {"type": "assistant", "message": {"model": "claude-sonnet-4-5", "usage": {}}}
     state = fold(fold(None, [entry, entry]), [entry])
-    assert sorted(state["requests"]) == ["#0/", "#1/", "#2/"]
+    assert sorted(state.requests) == ["#0/", "#1/", "#2/"]

@@ -73,3 +73,17 @@ def test_lazy_names_are_the_functions_whatever_was_imported_first():
         "assert sorted(cs.__all__) == sorted(n for n in cs.__all__ if hasattr(cs, n))"
     )
     loaded_after(code)
+
+
+def test_every_public_exception_has_one_name():
+    """The package exports each error class once, under its own name (no aliases)."""
+    import claude_sessions as cs
+
+    errors = {
+        name: getattr(cs, name)
+        for name in cs.__all__
+        if isinstance(getattr(cs, name), type) and issubclass(getattr(cs, name), Exception)
+    }
+    assert errors, "the package exports its errors"
+    assert {name: error.__name__ for name, error in errors.items()} == {n: n for n in errors}
+    assert len(set(errors.values())) == len(errors)

@@ -2,7 +2,7 @@
 rest (URLs typed raw or percent-encoded, passwords in the query, keyword/value strings).
 
 Everything a user sees is checked: ``store.location``, ``repr``, the error of a server that
-refuses the connection, ``claude-sessions path --json`` and ``migrate``.
+refuses the connection, ``claude-sessions path --json`` and ``copy``.
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def test_a_real_server_gets_the_password_and_nobody_sees_it(
 
 
 @pytest.mark.postgres
-def test_a_keyword_string_opens_the_store_and_migrate_keeps_it_secret(
+def test_a_keyword_string_opens_the_store_and_copy_keeps_it_secret(
     postgres_url: str,
     postgres_database: str,
     role: str,
@@ -271,7 +271,7 @@ def test_a_keyword_string_opens_the_store_and_migrate_keeps_it_secret(
     with SessionStore(source, cleanup_after_days=None) as store:
         store.save_session("s-1", run("s-1"))
     runner = CliRunner()
-    copied = runner.invoke(cli, ["migrate", "--from", str(source), "--to", text, "--json"])
+    copied = runner.invoke(cli, ["copy", "--from", str(source), "--to", text, "--json"])
     assert copied.exit_code == 0, copied.output
     assert_no_words(copied.output)
     report = json.loads(copied.stdout)
@@ -283,7 +283,7 @@ def test_a_keyword_string_opens_the_store_and_migrate_keeps_it_secret(
         "user": role,
         "password": "***",
     }
-    back = runner.invoke(cli, ["migrate", "--from", text, "--to", str(tmp_path / "back")])
+    back = runner.invoke(cli, ["copy", "--from", text, "--to", str(tmp_path / "back")])
     assert back.exit_code == 0, back.output
     assert_no_words(back.output)
     with SessionStore(text, cleanup_after_days=None) as store:

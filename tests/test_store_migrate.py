@@ -1,4 +1,4 @@
-"""``copy_store`` and ``claude-sessions migrate``: SQLite -> PostgreSQL -> SQLite, losslessly."""
+"""``copy_store`` and ``claude-sessions copy``: SQLite -> PostgreSQL -> SQLite, losslessly."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_a_bad_copy_is_reported(
     assert not report.ok
     assert report.mismatches == ["s-2 (-elsewhere-proj)"]
     result = CliRunner().invoke(
-        cli, ["migrate", "--from", str(tmp_path / "src"), "--to", postgres_database]
+        cli, ["copy", "--from", str(tmp_path / "src"), "--to", postgres_database]
     )
     assert result.exit_code == 1
     assert "MISMATCHED" in result.output
@@ -143,11 +143,11 @@ def test_same_store_is_refused(tmp_path: Path) -> None:
         copy_store(str(tmp_path / "one"), str(tmp_path / "one"))
 
 
-def test_cli_migrate(tmp_path: Path, postgres_database: str, fake_clock: FakeClock) -> None:
+def test_cli_copy(tmp_path: Path, postgres_database: str, fake_clock: FakeClock) -> None:
     fill(tmp_path / "src", fake_clock).close()
     runner = CliRunner()
     result = runner.invoke(
-        cli, ["migrate", "--from", str(tmp_path / "src"), "--to", postgres_database]
+        cli, ["copy", "--from", str(tmp_path / "src"), "--to", postgres_database]
     )
     assert result.exit_code == 0, result.output
     assert "copied 6 sessions" in result.output and "6 verified" in result.output
@@ -157,15 +157,15 @@ def test_cli_migrate(tmp_path: Path, postgres_database: str, fake_clock: FakeClo
     assert password not in result.output
     result = runner.invoke(
         cli,
-        ["migrate", "--from", postgres_database, "--to", str(tmp_path / "back"), "--json"],
+        ["copy", "--from", postgres_database, "--to", str(tmp_path / "back"), "--json"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["ok"] is True and data["sessions"] == 6 and data["verified"] == 6
-    bad = runner.invoke(cli, ["migrate", "--from", str(tmp_path / "src")])
+    bad = runner.invoke(cli, ["copy", "--from", str(tmp_path / "src")])
     assert bad.exit_code == 2
     missing = runner.invoke(
-        cli, ["migrate", "--from", str(tmp_path / "nothing"), "--to", str(tmp_path / "x")]
+        cli, ["copy", "--from", str(tmp_path / "nothing"), "--to", str(tmp_path / "x")]
     )
     assert missing.exit_code == 2 and "no store at" in missing.output
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "x").exists()

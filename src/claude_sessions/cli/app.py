@@ -6,6 +6,7 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import copy
 import errno
 import importlib
 import logging
@@ -53,13 +54,16 @@ COMMANDS = {
     "trash": "trash:trash_group",
     "hooks": "capture:hooks_group",
     "watch": "capture:watch_command",
-    "restore": "capture:restore_command",
-    "migrate": "migrate:migrate_command",
+    "write-back": "capture:write_back_command",
+    "copy": "copy:copy_command",
     "prices": "prices:prices_command",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",
     "demo": "demo:demo",
 }
+# Former names, kept so that users' scripts go on working: hidden from the help, and
+# each says on stderr which command to use instead.
+DEPRECATED = {"restore": "write-back", "migrate": "copy"}
 
 
 class ErrorHandlingGroup(click.Group):
@@ -76,6 +80,9 @@ class ErrorHandlingGroup(click.Group):
         return sorted({*super().list_commands(ctx), *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in DEPRECATED:
+            current = self.get_command(ctx, DEPRECATED[cmd_name])
+            return _deprecated_alias(cmd_name, current) if current is not None else None
         if cmd_name not in COMMANDS:
             return super().get_command(ctx, cmd_name)
         module, name = COMMANDS[cmd_name].split(":")
@@ -99,6 +106,23 @@ class ErrorHandlingGroup(click.Group):
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (see main): cleanup ran on the way here
             signum = _stopped_by[-1] if _stopped_by else signal.SIGINT
             raise click.exceptions.Exit(128 + signum) from None
+
+
+def _deprecated_alias(old_name: str, command: click.Command) -> click.Command:
+    """``command`` under its former name: hidden, and saying which name to use now."""
+    run = command.callback
+
+    def warn_then_run(*args: object, **kwargs: object) -> object:
+        click.echo(
+            f"claude-sessions {old_name} is deprecated: use claude-sessions {command.name}",
+            err=True,
+        )
+        return run(*args, **kwargs) if run is not None else None
+
+    alias = copy.copy(command)
+    alias.name, alias.hidden, alias.callback = old_name, True, warn_then_run
+    alias.help = f"Deprecated: use `claude-sessions {command.name}`."
+    return alias
 
 
 class _UsageLineError(Exception):

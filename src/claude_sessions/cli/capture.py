@@ -1,4 +1,4 @@
-"""Keeping every session: ``hooks``, ``watch`` and ``restore``."""
+"""Keeping every session: ``hooks``, ``watch`` and ``write-back``."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def watch_command(directory: str | None, debounce: float, store_location: str | 
         raise
 
 
-@click.command("restore")
+@click.command("write-back")
 @click.argument("session_id", metavar="ID")
 @click.option(
     "--config-dir",
@@ -157,7 +157,7 @@ def watch_command(directory: str | None, debounce: float, store_location: str | 
 @click.option("--force", is_flag=True, help="Replace a shorter transcript already on disk.")
 @store_option
 @json_option
-def restore_command(
+def write_back_command(
     session_id: str,
     config_dir: str | None,
     force: bool,
@@ -165,18 +165,16 @@ def restore_command(
     as_json: bool,
 ) -> None:
     """Write stored session ID back as a Claude Code transcript, so `claude --resume` finds it."""
-    from claude_sessions.capture.restore import restore_to_claude
+    from claude_sessions.capture.write_back import write_back
 
     store = open_store(store_location)
-    done = restore_to_claude(
-        store, resolve_id(store, session_id), config_dir=config_dir, force=force
-    )
+    done = write_back(store, resolve_id(store, session_id), config_dir=config_dir, force=force)
     if as_json:
         echo_json(done.to_dict())
         return
     click.echo(
         for_terminal(
-            f"Restored {done.session_id}: {done.entries} entries to {done.path}"
+            f"Wrote {done.session_id} back: {done.entries} entries to {done.path}"
             + (f" and {len(done.subagents)} subagent transcript(s)" if done.subagents else "")
         )
     )

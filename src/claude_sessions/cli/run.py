@@ -19,7 +19,7 @@ from claude_sessions.cli.common import (
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
-from claude_sessions.importer.discovery import has_local_transcript
+from claude_sessions.importer.discovery import has_local_transcript, local_transcript
 from claude_sessions.model.message import Message
 from claude_sessions.model.session import Session
 from claude_sessions.runs.options import Options
@@ -242,8 +242,14 @@ def _run_from(
         from claude_sessions.views.lineage import branch_point
 
         known = store if store is not None else existing_store(store_location)
+        env = options.env
         options = options.replace(
-            resume_session_at=branch_point(resolved, at, store=known, env=options.env)
+            resume_session_at=branch_point(
+                resolved,
+                at,
+                store=known,
+                local_transcript=lambda sid: local_transcript(sid, env),
+            )
         )
     _run(
         function,

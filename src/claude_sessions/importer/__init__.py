@@ -13,7 +13,7 @@ every entry verbatim into the store, so the history outlives the files.
   batches share one), so an import killed at any point resumes where it
   stopped; a file whose size and mtime did not change is skipped, one that
   only grew is read from where the last import stopped, a rewritten one is
-  read again (nothing is duplicated: see :mod:`claude_sessions.store.imports`).
+  read again (nothing is duplicated: see :mod:`claude_sessions.model.preparing`).
   Two imports at once duplicate nothing.
 - One reader at a time: each session is claimed before it is read, and one
   another import, ``watch`` or capture hook is reading is left to it, which
@@ -64,7 +64,7 @@ from claude_sessions.importer.reading import (
     read_jobs,
 )
 from claude_sessions.model.exceptions import InvalidInputError
-from claude_sessions.store.imports import FileBatch, FileState, Landed
+from claude_sessions.store import FileBatch, FileState, Landed
 
 if TYPE_CHECKING:
     from claude_sessions.store import SessionStore

@@ -37,7 +37,7 @@ import os
 import threading
 from pathlib import Path
 
-from claude_sessions.store.location import default_location, mask_password, sqlite_path
+from claude_sessions.store import default_location, mask_password, sqlite_path
 
 FOLDER = "capture-handover"
 _LOCKS = "locks"

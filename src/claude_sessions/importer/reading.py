@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from claude_sessions.model.entries import MAX_DEPTH
-from claude_sessions.store.imports import Line, Prepared, Preparing
+from claude_sessions.model.preparing import Line, Prepared, Preparing
 
 BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024

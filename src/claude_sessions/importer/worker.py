@@ -2,7 +2,7 @@
 
 Half of a large import is work that needs no database: reading lines, parsing
 them, merging each batch with itself and folding its metadata
-(:class:`~claude_sessions.store.imports.Preparing`). A worker process does that,
+(:class:`~claude_sessions.model.preparing.Preparing`). A worker process does that,
 file after file, while the importing process stores the batches it sends, so
 the two halves overlap where a core is free for each (on two cores, which
 SQLite's checkpoint thread shares too, the gain is small: see
@@ -53,7 +53,7 @@ from claude_sessions.importer.reading import (
 )
 from claude_sessions.model.derive import BatchFacts
 from claude_sessions.model.entries import Merge, NewEntry
-from claude_sessions.store.imports import Line, Prepared
+from claude_sessions.model.preparing import Line, Prepared
 
 log = logging.getLogger("claude_sessions.importer")
 

@@ -1,12 +1,13 @@
 """Metadata derived from messages: pure functions, shared by every database.
 
-Derivation is a *fold*: :func:`fold` takes the previous state (a JSON-ready
-dict kept beside the session) and a batch of new entries, so appending a
-batch never re-reads the transcript. A full recompute is ``fold(None, all)``.
-A batch also folds on its own (:func:`batch_state`, knowing nothing stored)
-and :func:`combine` adds it to a stored state exactly as folding it in would:
-an import folds where it reads, in another process. Subagent transcripts
-fold into their own state (``state["sub"]``), so a session's figures keep
+Derivation is a *fold*: :func:`fold` takes the previous state (a
+:class:`~.fold_state.FoldState`, kept beside the session as JSON) and a batch
+of new entries, so appending a batch never re-reads the transcript. A full
+recompute is ``fold(None, all)``. A batch also folds on its own
+(:func:`batch_state`, knowing nothing stored) and :func:`combine` adds it to a
+stored state exactly as folding it in would: an import folds where it reads,
+in another process. Subagent transcripts
+fold into their own state (``state.sub``), so a session's figures keep
 its main transcript and its subagents apart.
 Whichever path wrote the entries (``save_session`` with stream-json messages,
 ``append_messages`` with CLI transcript entries, the official SDK's mirror,
@@ -44,12 +45,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from claude_sessions.model.entries import clean_text, root_entry
 from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.model.fold_state import FoldState, Request
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
@@ -63,7 +65,6 @@ _SKIP_PROMPT_RE = re.compile(
 )
 _COMMAND_NAME_RE = re.compile(r"<command-name>(.*?)</command-name>")
 
-State = dict[str, Any]
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 
@@ -198,187 +199,210 @@ def _request_key(entry: Mapping[str, Any], body: Mapping[str, Any], number: int)
     return f"{message_id}/{_str(entry.get('requestId')) or ''}"
 
 
-def _requests(state: State) -> dict[str, list[Any]]:
-    """The requests of a state: ``key -> [cost or None, input, output, model]``.
-
-    States written before requests were kept (``usage_cost`` and
-    ``usage_tokens`` by message id) are read into the same form.
-    """
-    if "requests" in state:
-        return dict(state["requests"])
-    tokens = state.get("usage_tokens", {})
-    return {
-        f"{key}/": [cost, *tokens.get(key, [0, 0]), None]
-        for key, cost in state.get("usage_cost", {}).items()
-    }
-
-
-def fold(previous: State | None, entries: Iterable[Mapping[str, Any]]) -> State:
+def fold(previous: FoldState | None, entries: Iterable[Mapping[str, Any]]) -> FoldState:
     """The state after ``entries`` were added to a transcript whose state was ``previous``:
     ``combine(previous, batch_state(entries))``."""
     return combine(previous, batch_state(entries))
 
 
-# Fields the first batch that has them sets, and fields the last one does.
-_FIRST = ("model_assistant", "model_init", "project", "forked_from")
-_LAST = ("summary_title", "title", "ai_title", "git_branch", "cli_tag")
+def _first(known: Any, new: Any) -> Any:
+    """A field the first batch that has it sets."""
+    return known if known is not None else new
 
 
-def combine(previous: State | None, batch: State) -> State:
+def _last(known: Any, new: Any) -> Any:
+    """A field the last batch that has it sets."""
+    return new if new is not None else known
+
+
+def _extreme(pick: Any, known: float | None, new: float | None) -> float | None:
+    if known is None or new is None:
+        return new if known is None else known
+    return pick(known, new)  # type: ignore[no-any-return]
+
+
+def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
     """``previous`` with a :func:`batch_state` added, as if its entries had been folded
     one by one after the entries ``previous`` came from.
 
     So a batch is folded where it was read (an import's reading process), knowing
     nothing of what is stored, and combined with the stored state when it lands.
     A combined state is itself a batch: a batch read in parts lands as their
-    combination (see :class:`.imports.Preparing`).
+    combination (see :class:`.preparing.Preparing`).
     """
-    state: State = dict(previous) if previous else {}
-    for old in ("usage_cost", "usage_tokens"):
-        state.pop(old, None)
-    requests = _requests(previous or {})
-    for key, value in batch["requests"].items():
+    known = previous if previous is not None else FoldState()
+    requests = dict(known.requests)
+    for key, value in batch.requests.items():
         if key[:1] == "#":  # numbered by position (no message id): number it here
             key = f"#{len(requests)}{key[key.index('/') :]}"
         requests[key] = value
-    state["requests"] = requests
-    for name in _FIRST:
-        if name in batch and name not in state:
-            state[name] = batch[name]
-    for name in _LAST:
-        if name in batch:
-            state[name] = batch[name]
-    if "first_prompt" not in state:
-        if "first_prompt" in batch:
-            state["first_prompt"] = batch["first_prompt"]
-        if "command_prompt" in batch and "command_prompt" not in state:
-            state["command_prompt"] = batch["command_prompt"]
-    result_cost = dict(state.get("result_cost", {}))
-    result_cost.update(batch["result_cost"])
-    state["result_cost"] = result_cost
-    for name, pick in (("first_ts", min), ("last_ts", max)):
-        if name in batch:
-            known = state.get(name)
-            state[name] = batch[name] if known is None else pick(known, batch[name])
-    state["turns"] = int(state.get("turns", 0)) + batch["turns"]
-    return state
+    first_prompt, command_prompt = known.first_prompt, known.command_prompt
+    if first_prompt is None:
+        first_prompt = batch.first_prompt
+        command_prompt = _first(command_prompt, batch.command_prompt)
+    tag_from = batch if batch.cli_tag_set else known
+    return FoldState(
+        requests=requests,
+        result_cost={**known.result_cost, **batch.result_cost},
+        turns=known.turns + batch.turns,
+        model_assistant=_first(known.model_assistant, batch.model_assistant),
+        model_init=_first(known.model_init, batch.model_init),
+        project=_first(known.project, batch.project),
+        forked_from=_first(known.forked_from, batch.forked_from),
+        summary_title=_last(known.summary_title, batch.summary_title),
+        title=_last(known.title, batch.title),
+        ai_title=_last(known.ai_title, batch.ai_title),
+        git_branch=_last(known.git_branch, batch.git_branch),
+        first_prompt=first_prompt,
+        command_prompt=command_prompt,
+        cli_tag=tag_from.cli_tag,
+        cli_tag_set=tag_from.cli_tag_set,
+        first_ts=_extreme(min, known.first_ts, batch.first_ts),
+        last_ts=_extreme(max, known.last_ts, batch.last_ts),
+        sub=known.sub,
+    )
 
 
-def batch_state(entries: Iterable[Mapping[str, Any]]) -> State:
+def batch_state(entries: Iterable[Mapping[str, Any]]) -> FoldState:
     """The fold state of ``entries`` alone (see :func:`combine`).
 
     This is the import's hot loop: one pass, one lookup per field, and the CLI's
-    timestamps compared as text (see :func:`_times`).
+    timestamps compared as text (see :class:`_BatchFold`).
     """
-    from claude_sessions.model.pricing import (  # writes only: reads skip it
-        default_price_table,
-        usage_counts,
-    )
-
-    price_for = default_price_table().price_for
-    state: State = {}
-    result_cost: dict[str, float] = {}
-    requests: dict[str, list[Any]] = {}
-    turns = 0
-    first_text: str | None = None
-    last_text: str | None = None
-    # Fields set once are tested once: locals, not state lookups, on every entry.
-    need_project = need_prompt = True
-    branch: str | None = None
+    folding = _BatchFold()
+    add = folding.add
     for entry in entries:
+        add(entry)
+    return folding.state()
+
+
+class _BatchFold:
+    """A batch's state as its entries come, kept in attributes (not a dict) and with the
+    fields set once tested once: this runs for every entry an import reads.
+
+    The CLI writes one form of timestamp (``2026-03-01T10:00:00.000Z``), whose text
+    order is its time order: those are compared as text and only the extremes parsed.
+    """
+
+    def __init__(self) -> None:
+        from claude_sessions.model.pricing import (  # writes only: reads skip it
+            default_price_table,
+            usage_counts,
+        )
+
+        self.price_for = default_price_table().price_for
+        self.usage_counts = usage_counts
+        self.requests: dict[str, Request] = {}
+        self.result_cost: dict[str, float] = {}
+        self.turns = 0
+        self.text: dict[str, Any] = {}  # the text fields found, by name
+        self.cli_tag: str | None = None
+        self.cli_tag_set = False
+        self.need_project = self.need_prompt = True
+        self.first_text: str | None = None
+        self.last_text: str | None = None
+        self.first_ts: float | None = None
+        self.last_ts: float | None = None
+
+    def add(self, entry: Mapping[str, Any]) -> None:
+        text = self.text
         kind = entry.get("type")
         if kind == "assistant":
-            turns += 1
-            body = _body(entry)
-            model = _str(body.get("model"))
-            if model == SYNTHETIC_MODEL:
-                model = None
-            if model and "model_assistant" not in state:
-                state["model_assistant"] = model
-            usage = body.get("usage")
-            if isinstance(usage, dict):
-                counts = usage_counts(usage)
-                cost = _number(entry.get("costUSD"))
-                if cost is None:
-                    price = price_for(model)
-                    cost = price.cost(counts) if price is not None else None
-                key = _request_key(entry, body, len(requests))
-                requests[key] = [cost, counts.prompt, counts.output, model]
+            self._assistant(entry)
         elif kind == "user":
-            if need_prompt:
-                prompt, command = _prompt_of(entry)
-                if prompt:
-                    state["first_prompt"] = prompt
-                    need_prompt = False
-                elif command and "command_prompt" not in state:
-                    state["command_prompt"] = command
-        elif kind == "system" and "model_init" not in state:
+            if self.need_prompt:
+                self._prompt(entry)
+        elif kind == "system" and "model_init" not in text:
             if entry.get("subtype") == "init" and _str(entry.get("model")):
-                state["model_init"] = entry["model"]
+                text["model_init"] = entry["model"]
         elif kind == "result":
             cost = _number(entry.get("total_cost_usd"))
             if cost is not None:
                 sid = _str(entry.get("session_id")) or _str(entry.get("sessionId")) or ""
-                result_cost[sid] = cost
+                self.result_cost[sid] = cost
         elif kind == "tag":
             tag = _str(entry.get("tag"))
-            state["cli_tag"] = tag.strip() if tag else None
+            self.cli_tag, self.cli_tag_set = (tag.strip() if tag else None), True
         elif kind == "summary" and _str(entry.get("summary")):
-            state["summary_title"] = entry["summary"]
-        if need_project and _str(entry.get("cwd")):
-            state["project"] = entry["cwd"]
-            need_project = False
+            text["summary_title"] = entry["summary"]
+        if self.need_project and _str(entry.get("cwd")):
+            text["project"] = entry["cwd"]
+            self.need_project = False
         if "customTitle" in entry and _str(entry["customTitle"]):
-            state["title"] = entry["customTitle"]
+            text["title"] = entry["customTitle"]
         if "aiTitle" in entry and _str(entry["aiTitle"]):
-            state["ai_title"] = entry["aiTitle"]
+            text["ai_title"] = entry["aiTitle"]
         found = entry.get("gitBranch")
         if found and type(found) is str:
-            branch = found
-        if "forkedFrom" in entry and "forked_from" not in state:
+            text["git_branch"] = found
+        if "forkedFrom" in entry and "forked_from" not in text:
             forked = entry["forkedFrom"]
             origin = _str(forked.get("sessionId")) if isinstance(forked, dict) else None
             if origin:
-                state["forked_from"] = origin
+                text["forked_from"] = origin
         stamp = entry.get("timestamp")
         if type(stamp) is str and len(stamp) == 24 and stamp[-1] == "Z" and stamp[10] == "T":
-            if first_text is None or stamp < first_text:
-                first_text = stamp
-            if last_text is None or stamp > last_text:
-                last_text = stamp
+            if self.first_text is None or stamp < self.first_text:
+                self.first_text = stamp
+            if self.last_text is None or stamp > self.last_text:
+                self.last_text = stamp
         elif stamp:  # another form: by its parsed value, at once
-            _times(state, stamp, stamp)
-    if branch is not None:
-        state["git_branch"] = branch
-    _times(state, first_text, last_text)
-    state["turns"] = turns
-    state["result_cost"] = result_cost
-    state["requests"] = requests
-    return state
+            self._times(stamp, stamp)
+
+    def _assistant(self, entry: Mapping[str, Any]) -> None:
+        self.turns += 1
+        body = _body(entry)
+        model = _str(body.get("model"))
+        if model == SYNTHETIC_MODEL:
+            model = None
+        if model and "model_assistant" not in self.text:
+            self.text["model_assistant"] = model
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            counts = self.usage_counts(usage)
+            cost = _number(entry.get("costUSD"))
+            if cost is None:
+                price = self.price_for(model)
+                cost = price.cost(counts) if price is not None else None
+            key = _request_key(entry, body, len(self.requests))
+            self.requests[key] = [cost, counts.prompt, counts.output, model]
+
+    def _prompt(self, entry: Mapping[str, Any]) -> None:
+        prompt, command = _prompt_of(entry)
+        if prompt:
+            self.text["first_prompt"] = prompt
+            self.need_prompt = False
+        elif command and "command_prompt" not in self.text:
+            self.text["command_prompt"] = command
+
+    def _times(self, first: Any, last: Any) -> None:
+        """Fold the earliest and latest timestamps seen (by their parsed value)."""
+        early = parse_timestamp(first) if first else None
+        late = parse_timestamp(last) if last else None
+        self.first_ts = _extreme(min, self.first_ts, early)
+        self.last_ts = _extreme(max, self.last_ts, late)
+
+    def state(self) -> FoldState:
+        self._times(self.first_text, self.last_text)
+        return FoldState(
+            requests=self.requests,
+            result_cost=self.result_cost,
+            turns=self.turns,
+            cli_tag=self.cli_tag,
+            cli_tag_set=self.cli_tag_set,
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            **self.text,
+        )
 
 
-def _times(state: State, first: Any, last: Any) -> None:
-    """Fold the earliest and latest timestamps seen into the state (by their parsed value).
-
-    The CLI writes one form (``2026-03-01T10:00:00.000Z``), whose text order is its
-    time order: :func:`fold` compares those as text and parses only its extremes.
-    """
-    for text, name, pick in ((first, "first_ts", min), (last, "last_ts", max)):
-        moment = parse_timestamp(text) if text else None
-        if moment is not None:
-            known = state.get(name)
-            state[name] = moment if known is None else pick(known, moment)
-
-
-def fold_subagents(previous: State, entries: Iterable[Mapping[str, Any]]) -> State:
-    """The session state after subagent ``entries`` were added (kept in ``state["sub"]``)."""
+def fold_subagents(previous: FoldState, entries: Iterable[Mapping[str, Any]]) -> FoldState:
+    """The session state after subagent ``entries`` were added (kept in ``state.sub``)."""
     return combine_subagents(previous, batch_state(entries))
 
 
-def combine_subagents(previous: State, batch: State) -> State:
-    state = dict(previous)
-    state["sub"] = combine(previous.get("sub"), batch)
-    return state
+def combine_subagents(previous: FoldState, batch: FoldState) -> FoldState:
+    return replace(previous, sub=combine(previous.sub, batch))
 
 
 @dataclass(frozen=True)
@@ -386,7 +410,7 @@ class BatchFacts:
     """What a batch of new entries adds to its session: its :func:`batch_state`, its
     searchable text and its root entry (see :func:`.entries.root_entry`)."""
 
-    state: State
+    state: FoldState
     body: str
     root: dict[str, Any] | None
 
@@ -396,7 +420,7 @@ def facts_of(entries: Sequence[Mapping[str, Any]]) -> BatchFacts:
 
 
 def _tally(
-    requests: Mapping[str, list[Any]], skip: Collection[str]
+    requests: Mapping[str, Request], skip: Collection[str]
 ) -> tuple[float, int, int, set[str]]:
     cost, tokens_in, tokens_out, unpriced = 0.0, 0, 0, set()
     for key, (price, count_in, count_out, model) in requests.items():
@@ -411,24 +435,23 @@ def _tally(
     return cost, tokens_in, tokens_out, unpriced
 
 
-def request_keys(state: State) -> set[str]:
+def request_keys(state: FoldState) -> set[str]:
     """Every request a session's state counts (main and subagents): what a fork replays."""
-    return set(_requests(state)) | set(_requests(state.get("sub") or {}))
+    return set(state.requests) | set(state.sub.requests if state.sub is not None else ())
 
 
-def derive(state: State, *, inherited: Collection[str] = ()) -> Derived:
+def derive(state: FoldState, *, inherited: Collection[str] = ()) -> Derived:
     """The metadata fields of a fold state; ``inherited``: request keys a fork replays
     from its origin, which are its origin's to count."""
-    sub = state.get("sub") or {}
-    main_cost, main_in, main_out, unpriced = _tally(_requests(state), inherited)
-    sub_cost, sub_in, sub_out, sub_unpriced = _tally(_requests(sub), inherited)
-    result_cost: Mapping[str, float] = state.get("result_cost", {})
-    if result_cost:
-        main_cost = sum(result_cost.values(), 0.0)
-    times = [t for t in (state.get("first_ts"), sub.get("first_ts")) if t is not None]
-    ends = [t for t in (state.get("last_ts"), sub.get("last_ts")) if t is not None]
+    sub = state.sub if state.sub is not None else FoldState()
+    main_cost, main_in, main_out, unpriced = _tally(state.requests, inherited)
+    sub_cost, sub_in, sub_out, sub_unpriced = _tally(sub.requests, inherited)
+    if state.result_cost:
+        main_cost = sum(state.result_cost.values(), 0.0)
+    times = [t for t in (state.first_ts, sub.first_ts) if t is not None]
+    ends = [t for t in (state.last_ts, sub.last_ts) if t is not None]
     return Derived(
-        turns=int(state.get("turns", 0)),
+        turns=state.turns,
         total_cost=round(main_cost + sub_cost, 10),
         input_tokens=main_in + sub_in,
         output_tokens=main_out + sub_out,
@@ -436,15 +459,15 @@ def derive(state: State, *, inherited: Collection[str] = ()) -> Derived:
         subagent_input_tokens=sub_in,
         subagent_output_tokens=sub_out,
         unpriced_models=tuple(sorted(unpriced | sub_unpriced)),
-        model=state.get("model_init") or state.get("model_assistant"),
-        project=state.get("project") or sub.get("project"),
-        first_prompt=state.get("first_prompt") or state.get("command_prompt"),
-        title=state.get("title") or state.get("ai_title") or state.get("summary_title"),
-        git_branch=state.get("git_branch") or sub.get("git_branch"),
+        model=state.model_init or state.model_assistant,
+        project=state.project or sub.project,
+        first_prompt=state.first_prompt or state.command_prompt,
+        title=state.title or state.ai_title or state.summary_title,
+        git_branch=state.git_branch or sub.git_branch,
         first_timestamp=min(times) if times else None,
         last_timestamp=max(ends) if ends else None,
-        cli_tag=state.get("cli_tag"),
-        forked_from=state.get("forked_from"),
+        cli_tag=state.cli_tag,
+        forked_from=state.forked_from,
     )
 
 

@@ -17,7 +17,7 @@ ClaudeSessionsError
 ├── SessionNotFoundError                (also a LookupError)
 ├── PriceTableError                     (a bad $CLAUDE_SESSIONS_PRICES file)
 ├── ClaudeConfigError                   (a Claude Code settings file we cannot safely change)
-├── TranscriptExistsError               (restore would replace a transcript on disk)
+├── TranscriptExistsError               (write-back would replace a transcript on disk)
 └── StoreError
     ├── AmbiguousSessionIdError         (also a LookupError)
     ├── SessionConflictError            (restoring over a live session with the same id)
@@ -143,7 +143,7 @@ class ClaudeConfigError(ClaudeSessionsError):
 
 
 class TranscriptExistsError(ClaudeSessionsError):
-    """Restoring a session would replace a transcript already on disk.
+    """Writing a stored session back would replace a transcript already on disk.
 
     ``path`` is that transcript. Without ``force`` nothing is replaced; with
     it a transcript holding entries the store lacks is still kept.
@@ -178,6 +178,3 @@ class StoreReadOnlyError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store's schema is newer than this claude-sessions understands."""
-
-
-SessionNotFound = SessionNotFoundError

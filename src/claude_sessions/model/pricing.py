@@ -108,13 +108,6 @@ class ModelId:
         """``opus 4.1``: how the table and the price file name it."""
         return f"{self.family} {self.version}"
 
-    @property
-    def display_name(self) -> str:
-        """``Claude Opus 4.1`` (``Claude 2.1`` for the unnamed family)."""
-        if self.family == "claude":
-            return f"Claude {self.version}"
-        return f"Claude {self.family.capitalize()} {self.version}"
-
     def __str__(self) -> str:
         return self.key
 

@@ -111,7 +111,7 @@ class _Saver:
         self.forked_at = forked_at
 
     def arguments(
-        self, messages: list[Message], restored: StoreResume | None
+        self, messages: list[Message], from_store: StoreResume | None
     ) -> dict[str, Any] | None:
         """Keyword arguments for ``store.record_run``: none when the run had no session.
 
@@ -122,7 +122,7 @@ class _Saver:
         session_id = Session.extract_session_id(messages)
         if session_id is None:
             return None
-        saved = restored.new_entries(session_id) if restored is not None else messages
+        saved = from_store.new_entries(session_id) if from_store is not None else messages
         forked = self.forked_from is not None and self.forked_from != session_id
         return {
             "session_id": session_id,
@@ -131,7 +131,7 @@ class _Saver:
             "description": self.description,
             "forked_from": self.forked_from if forked else None,
             "forked_at": self.forked_at if forked else None,
-            "project_key": restored.project_key if restored is not None else None,
+            "project_key": from_store.project_key if from_store is not None else None,
         }
 
 
@@ -147,44 +147,48 @@ def _resume_saver(
 
 def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> Iterator[Message]:
     # it imports the official SDK: only with a store
-    from claude_sessions.runs import resume_from_store as restore
+    from claude_sessions.runs import resume_from_store
 
-    restored = restore.prepare_sync(invocation, store) if store is not None else None
+    from_store = resume_from_store.prepare_sync(invocation, store) if store is not None else None
     seen: list[Message] = []
     # Closing this generator closes the driver's at once, so the CLI has stopped
     # by the time close() returns (not whenever the driver is collected).
     try:
-        with contextlib.closing(run_sync(restored.invocation if restored else invocation)) as run:
+        with contextlib.closing(
+            run_sync(from_store.invocation if from_store else invocation)
+        ) as run:
             for message in run:
                 seen.append(message)
                 yield message
-        if store is not None and (arguments := saver.arguments(seen, restored)):
+        if store is not None and (arguments := saver.arguments(seen, from_store)):
             store.record_run(**arguments)
     finally:
-        if restored is not None:
-            restore.cleanup_sync(restored)
+        if from_store is not None:
+            resume_from_store.cleanup_sync(from_store)
 
 
 async def _arun(
     invocation: Invocation, store: AsyncSessionStore | None, saver: _Saver
 ) -> AsyncIterator[Message]:
-    from claude_sessions.runs import resume_from_store as restore
+    from claude_sessions.runs import resume_from_store
     from claude_sessions.runs.process_async import run_async
 
-    restored = await restore.prepare_async(invocation, store) if store is not None else None
+    from_store = (
+        await resume_from_store.prepare_async(invocation, store) if store is not None else None
+    )
     seen: list[Message] = []
     try:
         async with contextlib.aclosing(
-            run_async(restored.invocation if restored else invocation)
+            run_async(from_store.invocation if from_store else invocation)
         ) as run:
             async for message in run:
                 seen.append(message)
                 yield message
-        if store is not None and (arguments := saver.arguments(seen, restored)):
+        if store is not None and (arguments := saver.arguments(seen, from_store)):
             await store.record_run(**arguments)
     finally:
-        if restored is not None:
-            await restored.materialized.cleanup()
+        if from_store is not None:
+            await from_store.materialized.cleanup()
 
 
 def query(

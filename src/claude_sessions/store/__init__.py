@@ -1,14 +1,16 @@
 """The persistent session store (SQLite by default, or PostgreSQL) and its official-SDK adapter.
 
 The layers, from the top: the faces (:mod:`.session_store`), the decisions
-they share (:mod:`.core`), the transactions written once for both databases
-(:mod:`.writes`, :mod:`.trash`, :mod:`.reads`), and per database a dialect
-(SQL spelling, full text) and a driver (connections, transactions). Pure pieces beside them:
-:mod:`.entries`, :mod:`.derive`, :mod:`.criteria`, :mod:`.text_query`.
+they share (:mod:`.core`, and the writes' own in :mod:`.write_rules`), the
+transactions written once for both databases (:mod:`.writes`,
+:mod:`.entry_writes`, :mod:`.imports`, :mod:`.trash`, :mod:`.reads`), and per
+database a dialect (SQL spelling, full text) and a driver (connections,
+transactions). The pure pieces they use live in :mod:`claude_sessions.model`.
 """
 
 from claude_sessions.store.core import CleanupPolicy, cleanup_policy
-from claude_sessions.store.location import default_location
+from claude_sessions.store.imports import FileBatch, FileState, Landed
+from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
     RestoreReport,
     SessionData,
@@ -21,6 +23,9 @@ from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
 __all__ = [
     "AsyncSessionStore",
     "CleanupPolicy",
+    "FileBatch",
+    "FileState",
+    "Landed",
     "RestoreReport",
     "SessionData",
     "SessionMetadata",
@@ -29,6 +34,8 @@ __all__ = [
     "UsageBucket",
     "cleanup_policy",
     "default_location",
+    "mask_password",
+    "sqlite_path",
 ]
 
 

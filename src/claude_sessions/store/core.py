@@ -538,7 +538,7 @@ class StoreCore:
 
     def get_metadata(self, session_id: str) -> Plan[SessionMetadata | None]:
         validate_session_id(session_id)
-        row = yield Txn(lambda: writes.find_live(self.d, session_id, None))
+        row = yield Txn(lambda: reads.find_live(self.d, session_id, None))
         return None if row is None else row.metadata()
 
     def search_page(

@@ -19,7 +19,7 @@ def open_driver(
     read_only: bool = False,
     busy_timeout: float | None = None,
 ) -> tuple[Driver, Dialect]:
-    """The blocking driver for a location (opened, schema migrated) and its dialect."""
+    """The blocking driver for a location (opened, schema upgraded) and its dialect."""
     path = sqlite_path(location)
     if path is not None:
         from claude_sessions.store.sqlite.dialect import SQLiteDialect

@@ -1,13 +1,14 @@
-"""The store's read transactions, written once for every database (see :mod:`.writes`)."""
+"""The store's read transactions, written once for every database (see :mod:`.writes`):
+finding a session's row and reading its entries, for the faces and for the writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, session_row
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.writes import find_live, load_entries
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,93 @@ class ProjectSession:
     session_id: str
     mtime_ms: int
     summary: dict[str, Any] | None
+
+
+# -- finding rows -------------------------------------------------------------------------
+
+
+def by_ref(d: Dialect, ref: int) -> Op[SessionRow]:
+    row = yield Stmt(d.sql(f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.id = ?"), (ref,), "one")
+    return session_row(d, row)
+
+
+def find_live(d: Dialect, session_id: str, project_key: str | None) -> Op[SessionRow | None]:
+    """The live session with this id (and project key; ``None``: the newest of any)."""
+    if project_key is None:
+        sql = (
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.trashed_at IS NULL ORDER BY s.updated_at DESC, s.id DESC LIMIT 1"
+        )
+        params: tuple[Any, ...] = (session_id,)
+    else:
+        sql = (
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            "AND s.project_key = ? AND s.trashed_at IS NULL"
+        )
+        params = (session_id, d.text(project_key))
+    row = yield Stmt(d.sql(sql), params, "one")
+    return None if row is None else session_row(d, row)
+
+
+# -- reading entries ----------------------------------------------------------------------
+
+
+def load_entries(d: Dialect, ref: int, subpath: str) -> Op[list[dict[str, Any]]]:
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {d.entry_columns()} FROM entries WHERE session_ref = ? AND subpath = ? "
+            "ORDER BY seq"
+        ),
+        (ref, d.text(subpath)),
+        "all",
+    )
+    return [d.entry(row) for row in rows]
+
+
+def subagent_entries(d: Dialect, ref: int) -> Op[list[dict[str, Any]]]:
+    """Every subagent entry of session ``ref``, one transcript after another."""
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT {d.entry_columns()} FROM entries WHERE session_ref = ? AND subpath <> '' "
+            "ORDER BY subpath, seq"
+        ),
+        (ref,),
+        "all",
+    )
+    return [d.entry(row) for row in rows]
+
+
+def stored_entries(
+    d: Dialect, ref: int, subpath: str, keys: Sequence[str]
+) -> Op[tuple[dict[str, dict[str, Any]], int]]:
+    """The stored entries of a transcript under ``keys``, and its next free position
+    (an empty transcript, as every new one is, is not searched)."""
+    top = yield Stmt(
+        d.sql(
+            "SELECT coalesce(max(seq) + 1, 0) AS next FROM entries "
+            "WHERE session_ref = ? AND subpath = ?"
+        ),
+        (ref, d.text(subpath)),
+        "one",
+    )
+    next_seq = int(top["next"])
+    stored: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys) if next_seq else 0, 500):
+        chunk = [d.text(key) for key in keys[start : start + 500]]
+        condition, params = d.any_of("entry_key", chunk)
+        rows = yield Stmt(
+            d.sql(
+                f"SELECT entry_key, {d.entry_columns()} FROM entries "
+                f"WHERE session_ref = ? AND subpath = ? AND {condition}"
+            ),
+            (ref, d.text(subpath), *params),
+            "all",
+        )
+        stored.update((r["entry_key"], d.entry(r)) for r in rows)
+    return stored, next_seq
+
+
+# -- for the faces ------------------------------------------------------------------------
 
 
 def load(
@@ -47,19 +135,6 @@ def load_subagents(d: Dialect, ref: int) -> Op[dict[str, list[dict[str, Any]]]]:
     for row in rows:
         found.setdefault(row["subpath"], []).append(d.entry(row))
     return found
-
-
-def find_trashed(d: Dialect, session_id: str) -> Op[SessionRow | None]:
-    """The most recently trashed session with this id."""
-    row = yield Stmt(
-        d.sql(
-            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
-            "AND s.trashed_at IS NOT NULL ORDER BY s.trashed_at DESC, s.id DESC LIMIT 1"
-        ),
-        (session_id,),
-        "one",
-    )
-    return None if row is None else session_row(d, row)
 
 
 def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> Op[list[str]]:

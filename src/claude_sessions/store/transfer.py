@@ -31,8 +31,8 @@ from claude_sessions.model.entries import NewEntry, encode_entry
 from claude_sessions.model.exceptions import StoreError
 from claude_sessions.store.dialect import Dialect, meta_text
 from claude_sessions.store.plan import Op, Stmt, Txn, single
+from claude_sessions.store.reads import load_entries
 from claude_sessions.store.session_store import Location, SessionStore
-from claude_sessions.store.writes import load_entries
 
 Record = dict[str, Any]
 BATCH = 200

@@ -17,9 +17,10 @@ from typing import Any
 
 from claude_sessions.model.exceptions import SessionConflictError
 from claude_sessions.store.dialect import META_COLUMNS, Dialect, SessionRow, meta_text, session_row
+from claude_sessions.store.entry_writes import body_text, touch
 from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.reads import by_ref, find_live, load_entries
 from claude_sessions.store.records import SessionMetadata
-from claude_sessions.store.writes import body_text, by_ref, find_live, load_entries, touch
 
 CLEANUP_BATCH = 500
 _NEWEST_FIRST = "s.trashed_at DESC, s.updated_at DESC, s.id DESC"

@@ -351,96 +351,100 @@ def _sse_events(
     yield "message_stop", {"type": "message_stop"}
 
 
-def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(BaseHTTPRequestHandler):
+    """The fake API's requests: each recorded, ``/v1/messages`` answered with the next reply."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            """Silence the default stderr access log; requests are recorded instead."""
+    api: FakeMessagesAPI  # set on the class each server makes (see _make_handler)
+    protocol_version = "HTTP/1.1"
 
-        def handle(self) -> None:
-            # The client may leave mid-reply (a stopped CLI): nothing to report.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                super().handle()
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silence the default stderr access log; requests are recorded instead."""
 
-        def _read_body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if not raw:
-                return None
-            try:
-                return json.loads(raw)
-            except ValueError:
-                return raw.decode("utf-8", "replace")
+    def handle(self) -> None:
+        # The client may leave mid-reply (a stopped CLI): nothing to report.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
 
-        def _record(self) -> RecordedRequest:
-            request = RecordedRequest(
-                self.command, self.path, dict(self.headers.items()), self._read_body()
-            )
-            api._record(request)
-            return request
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
 
-        def _send_json(self, status: int, payload: Any) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def _record(self) -> RecordedRequest:
+        request = RecordedRequest(
+            self.command, self.path, dict(self.headers.items()), self._read_body()
+        )
+        self.api._record(request)
+        return request
 
-        def do_HEAD(self) -> None:
-            self._record()
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        def do_GET(self) -> None:
-            self._record()
+    def do_HEAD(self) -> None:
+        self._record()
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self._record()
+        self._send_json(200, {})
+
+    def do_POST(self) -> None:
+        request = self._record()
+        if request.path.split("?")[0] != "/v1/messages":
             self._send_json(200, {})
-
-        def do_POST(self) -> None:
-            request = self._record()
-            if request.path.split("?")[0] != "/v1/messages":
-                self._send_json(200, {})
-                return
-            reply = api._next_reply(request)
-            if reply.delay:
-                time.sleep(reply.delay)
-            model = reply.model or api.model
-            if reply.status != 200:
-                self._send_json(
-                    reply.status,
-                    {
-                        "type": "error",
-                        "error": {
-                            "type": reply.error_type,
-                            "message": reply.text or "injected error",
-                        },
+            return
+        reply = self.api._next_reply(request)
+        if reply.delay:
+            time.sleep(reply.delay)
+        model = reply.model or self.api.model
+        if reply.status != 200:
+            self._send_json(
+                reply.status,
+                {
+                    "type": "error",
+                    "error": {
+                        "type": reply.error_type,
+                        "message": reply.text or "injected error",
                     },
-                )
-                return
-            message_id = api._message_id()
-            content = _content(reply, api._tool_use_id)
-            body = request.body if isinstance(request.body, dict) else {}
-            if body.get("stream"):
-                self._stream(reply, content, message_id, model)
-            else:
-                self._send_json(200, _plain_message(reply, content, message_id, model))
+                },
+            )
+            return
+        message_id = self.api._message_id()
+        content = _content(reply, self.api._tool_use_id)
+        body = request.body if isinstance(request.body, dict) else {}
+        if body.get("stream"):
+            self._stream(reply, content, message_id, model)
+        else:
+            self._send_json(200, _plain_message(reply, content, message_id, model))
 
-        def _stream(
-            self, reply: Reply, content: list[dict[str, Any]], message_id: str, model: str
-        ) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            for name, payload in _sse_events(reply, content, message_id, model):
-                self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
-                self.wfile.flush()
-            self.close_connection = True
+    def _stream(
+        self, reply: Reply, content: list[dict[str, Any]], message_id: str, model: str
+    ) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for name, payload in _sse_events(reply, content, message_id, model):
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(payload)}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
 
-    return Handler
+
+def _make_handler(api: FakeMessagesAPI) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"api": api})
 
 
 def _plain_message(

@@ -233,79 +233,93 @@ def build_conversation(
     agents = {
         path: [Message.coerce(m) for m in entries] for path, entries in (subagents or {}).items()
     }
-    by_agent_id = {path.rsplit("/", 1)[-1].removeprefix("agent-"): path for path in agents}
-    usage = _usage_owners(found)
-    conversation = Conversation()
-    calls: dict[str, Block] = {}
-    linked: set[str] = set()
-    last_assistant: Turn | None = None
+    builder = _Builder(agents, _usage_owners(found))
     for index, message in enumerate(found):
+        builder.add(index, message)
+    return builder.finish()
+
+
+class _Builder:
+    """The conversation of one transcript as its messages come, in order."""
+
+    def __init__(
+        self, agents: dict[str, list[Message]], usage: dict[int, Mapping[str, Any]]
+    ) -> None:
+        self.agents = agents
+        self.by_agent_id = {path.rsplit("/", 1)[-1].removeprefix("agent-"): path for path in agents}
+        self.usage = usage
+        self.conversation = Conversation()
+        self.calls: dict[str, Block] = {}  # tool calls by id, waiting for their results
+        self.linked: set[str] = set()  # subagent transcripts a call took
+        self.last_assistant: Turn | None = None
+
+    def add(self, index: int, message: Message) -> None:
+        if self._bookkeeping(index, message):
+            return
+        if message.type not in ("user", "assistant") or message.get("isMeta") is True:
+            return
+        if message.get("isCompactSummary") is True:
+            block = Block("marker", "Compaction summary")
+            block.result = Block("text", message.text or "(compaction summary)")
+            self._marker_turn(index, message, block, "compact_summary")
+            return
+        blocks = self._unpaired_blocks(message)
+        if blocks:
+            self._message_turn(index, message, blocks)
+
+    def finish(self) -> Conversation:
+        for path, entries in self.agents.items():
+            if path not in self.linked:
+                self.conversation.unlinked[path] = build_conversation(entries)
+        return self.conversation
+
+    def _bookkeeping(self, index: int, message: Message) -> bool:
+        """Markers, results and turn durations: whether ``message`` was one of them."""
         marker = _marker(message)
         if marker is not None:
             kind, text = marker
-            conversation.turns.append(
-                Turn(
-                    "system",
-                    [Block("marker", text)],
-                    index,
-                    message.uuid,
-                    message.timestamp,
-                    marker=kind,
-                )
+            self._marker_turn(index, message, Block("marker", text), kind)
+        elif message.is_result:
+            if self.last_assistant is not None and _int(message.get("duration_ms")):
+                self.last_assistant.duration_ms = _int(message.get("duration_ms"))
+            block = Block("marker", _result_marker(message), is_error=message.is_error)
+            self.conversation.turns.append(
+                Turn("result", [block], index, timestamp=message.timestamp, marker="result")
             )
-            continue
-        if message.is_result:
-            if last_assistant is not None and _int(message.get("duration_ms")):
-                last_assistant.duration_ms = _int(message.get("duration_ms"))
-            conversation.turns.append(
-                Turn(
-                    "result",
-                    [Block("marker", _result_marker(message), is_error=message.is_error)],
-                    index,
-                    timestamp=message.timestamp,
-                    marker="result",
-                )
-            )
-            continue
-        if message.type == "system" and message.subtype == "turn_duration":
-            if last_assistant is not None:
-                last_assistant.duration_ms = _int(message.get("durationMs"))
-            continue
-        if message.type not in ("user", "assistant") or message.get("isMeta") is True:
-            continue
-        if message.get("isCompactSummary") is True:
-            text = message.text or "(compaction summary)"
-            block = Block("marker", "Compaction summary")
-            block.result = Block("text", text)
-            conversation.turns.append(
-                Turn(
-                    "system",
-                    [block],
-                    index,
-                    message.uuid,
-                    message.timestamp,
-                    marker="compact_summary",
-                )
-            )
-            continue
+        elif message.type == "system" and message.subtype == "turn_duration":
+            if self.last_assistant is not None:
+                self.last_assistant.duration_ms = _int(message.get("durationMs"))
+        else:
+            return False
+        return True
+
+    def _marker_turn(self, index: int, message: Message, block: Block, kind: MarkerKind) -> None:
+        self.conversation.turns.append(
+            Turn("system", [block], index, message.uuid, message.timestamp, marker=kind)
+        )
+
+    def _unpaired_blocks(self, message: Message) -> list[Block]:
+        """The message's blocks, less the tool results that went to their calls (a
+        subagent call's result also brings the subagent's transcript)."""
         blocks = []
         agent = _agent_id(message)
         for block in _content_blocks(message):
-            call = calls.get(block.tool_use_id or "") if block.kind == "tool_result" else None
+            call = self.calls.get(block.tool_use_id or "") if block.kind == "tool_result" else None
             if call is None:
                 blocks.append(block)
                 continue
             call.result = block
-            path = by_agent_id.get(agent or "")
+            path = self.by_agent_id.get(agent or "")
             if path is not None and call.name in SUBAGENT_TOOLS and call.subagent is None:
                 call.agent_id = agent
-                call.subagent = build_conversation(agents[path])
-                linked.add(path)
+                call.subagent = build_conversation(self.agents[path])
+                self.linked.add(path)
         for block in blocks:
             if block.kind == "tool_use" and block.tool_use_id:
-                calls[block.tool_use_id] = block
-        if not blocks:
-            continue
+                self.calls[block.tool_use_id] = block
+        return blocks
+
+    def _message_turn(self, index: int, message: Message, blocks: list[Block]) -> None:
         turn = Turn(
             message.type,  # type: ignore[arg-type]
             blocks,
@@ -315,8 +329,8 @@ def build_conversation(
             message.model if message.is_assistant else None,
             message_id=_str(message.body.get("id")) if message.is_assistant else None,
         )
-        if index in usage:
-            counts = usage[index]
+        if index in self.usage:
+            counts = self.usage[index]
             turn.input_tokens = sum(
                 _int(counts.get(key)) or 0
                 for key in (
@@ -328,12 +342,8 @@ def build_conversation(
             turn.output_tokens = _int(counts.get("output_tokens"))
             turn.cost = _request_cost(turn.model, counts, message)
         if message.is_assistant:
-            last_assistant = turn
-        conversation.turns.append(turn)
-    for path in agents:
-        if path not in linked:
-            conversation.unlinked[path] = build_conversation(agents[path])
-    return conversation
+            self.last_assistant = turn
+        self.conversation.turns.append(turn)
 
 
 _Figure = TypeVar("_Figure", int, float)

@@ -10,8 +10,9 @@ the family, not of the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.exceptions import MessageNotFoundError, SessionNotFoundError
@@ -120,21 +121,18 @@ def branch_point(
     prefix: str,
     *,
     store: SessionStore | None = None,
-    env: Mapping[str, str] | None = None,
+    local_transcript: Callable[[str], Path | None] | None = None,
 ) -> str:
     """The full uuid of the message of ``session_id`` that ``prefix`` names (``fork --at``).
 
     The store's copy of the session is searched, else the CLI's transcript on
-    disk (for a run with ``env``).
+    disk that ``local_transcript`` finds for the session id (the caller knows
+    where the CLI keeps its files: views read none of their own).
     """
     stored = store.get_session(session_id) if store is not None else None
     if stored is not None:
         return find_message_uuid(stored.messages, prefix)
-    from claude_sessions.importer.discovery import (
-        local_transcript,  # the importer package: only here
-    )
-
-    path = local_transcript(session_id, env or {})
+    path = local_transcript(session_id) if local_transcript is not None else None
     if path is None:
         raise SessionNotFoundError(session_id)
     return find_message_uuid(read_jsonl(path), prefix)

@@ -204,8 +204,8 @@ class _Base:
         if txn.write and self._read_only:
             raise StoreReadOnlyError(f"the session store at {self.location} was opened read-only")
 
-    def _migration(self) -> Txn[int]:
-        return Txn(lambda: schema.migrate(self._loc.schema), write=True)
+    def _upgrade(self) -> Txn[int]:
+        return Txn(lambda: schema.upgrade(self._loc.schema), write=True)
 
     def _connect_error(self, error: BaseException) -> StoreConnectionError:
         return StoreConnectionError(
@@ -261,7 +261,7 @@ class PostgresDriver(_Base):
                             f"(schema {version}), which a read-only open cannot do"
                         )
                     with conn.transaction():
-                        _drive(conn, self._migration())
+                        _drive(conn, self._upgrade())
         except psycopg.Error as error:
             if _is_connection_error(error):
                 raise self._connect_error(error) from None
@@ -370,7 +370,7 @@ class AsyncPostgresDriver(_Base):
                             f"(schema {version}), which a read-only open cannot do"
                         )
                     async with conn.transaction():
-                        await _adrive(conn, self._migration())
+                        await _adrive(conn, self._upgrade())
         except psycopg.Error as error:
             raise self._translate(error) from None
         # min_size=0: the pool then connects only while a caller waits for it. A pool

@@ -1,8 +1,8 @@
-"""The PostgreSQL schema and its versioned migrations, applied on open.
+"""The PostgreSQL schema and its versioned upgrades, applied on open.
 
 The tables live in their own schema (``claude_sessions`` unless the URL says
 ``?schema=``); ``store_meta`` holds the version. Opening a store applies the
-missing migrations in one transaction under an advisory lock, so machines
+missing upgrades in one transaction under an advisory lock, so machines
 opening an old store at once upgrade it exactly once. The schema itself is
 created only when missing, so a role without CREATE on the database can use
 a schema an administrator made for it.
@@ -21,12 +21,10 @@ keys across sessions (its pages took a random write for every new entry).
 
 from __future__ import annotations
 
-import re
-
 from claude_sessions.model.exceptions import StoreVersionError
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
-from claude_sessions.store.writes import fill_root_keys, recount
+from claude_sessions.store.upgrades import fill_root_keys, recount
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -144,14 +142,8 @@ SCHEMA_V3: tuple[str, ...] = (
     "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-def valid_schema_name(name: str) -> bool:
-    return bool(_IDENT_RE.match(name))
+UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+SCHEMA_VERSION = len(UPGRADES)
 
 
 def quote_ident(name: str) -> str:
@@ -167,8 +159,9 @@ def schema_version() -> Op[int | None]:
     return int(row["value"]) if row else 0
 
 
-def migrate(schema: str) -> Op[int]:
-    """Create the schema if needed and apply the missing migrations; returns the version found."""
+def upgrade(schema: str) -> Op[int]:
+    """Create the schema if needed and apply the missing upgrades; returns the version found."""
+    # The lock's name predates "upgrade": stores opened by older versions take the same one.
     yield lock("claude-sessions-migrate", schema)
     exists = yield Stmt(
         "SELECT 1 AS found FROM pg_namespace WHERE nspname = %s", (schema,), fetch="one"
@@ -181,8 +174,8 @@ def migrate(schema: str) -> Op[int]:
             f"store schema version {version} is newer than this claude-sessions "
             f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
         )
-    for migration in MIGRATIONS[version:]:
-        for statement in migration:
+    for step in UPGRADES[version:]:
+        for statement in step:
             yield Stmt(statement)
     if 0 < version < 3:  # version 3 finds the root entry of stored sessions
         yield from fill_root_keys(PostgresDialect(schema))

@@ -7,7 +7,7 @@ writer wait for the lock instead of failing. ``synchronous=NORMAL`` in WAL
 mode keeps every committed transaction across a process crash (SIGKILL); a
 power cut may lose the last commits but never corrupts the file. Opening is
 safe when many processes open a fresh store at once: the switch to WAL and the
-migrations retry while another process holds the lock.
+schema upgrades retry while another process holds the lock.
 
 Each thread gets its own connection (sqlite3 connections must not be shared
 across threads while in use), closed when the thread ends;
@@ -48,7 +48,7 @@ from claude_sessions.model.exceptions import (
     StoreVersionError,
 )
 from claude_sessions.store.plan import Txn
-from claude_sessions.store.sqlite.schema import SchemaTooNewError, execute, migrate
+from claude_sessions.store.sqlite.schema import SchemaTooNewError, execute, upgrade
 
 T = TypeVar("T")
 log = logging.getLogger("claude_sessions.store")
@@ -141,7 +141,7 @@ class SQLiteDriver:
                 prepare_files(path)
             if not _writable(path):
                 self._why_read_only = "this user may not write it"
-        self._connect()  # open, configure and migrate now: errors surface at open
+        self._connect()  # open, configure and upgrade now: errors surface at open
 
     @property
     def location(self) -> str:
@@ -199,7 +199,7 @@ class SQLiteDriver:
             conn.execute("PRAGMA synchronous = NORMAL")
             self._autocheckpoint(conn, on=True)
             conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_BYTES}")
-            self._patiently(lambda: migrate(conn))
+            self._patiently(lambda: upgrade(conn))
         except BaseException:
             conn.close()
             raise
@@ -218,7 +218,7 @@ class SQLiteDriver:
 
     def _patiently(self, step: Callable[[], Any]) -> None:
         """Run ``step``, retrying while another process holds a lock SQLite will not
-        wait for (switching to WAL, or a migration racing another one)."""
+        wait for (switching to WAL, or a schema upgrade racing another one)."""
         deadline = time.monotonic() + self._busy_timeout
         pause = 0.005
         while True:

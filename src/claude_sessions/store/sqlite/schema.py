@@ -1,9 +1,9 @@
-"""The SQLite schema and its versioned migrations, applied on open.
+"""The SQLite schema and its versioned upgrades, applied on open.
 
 ``PRAGMA user_version`` holds the schema version. Opening a store runs every
-migration above it, in order, inside one ``BEGIN IMMEDIATE`` transaction, so
+upgrade above it, in order, inside one ``BEGIN IMMEDIATE`` transaction, so
 two processes opening an old store at once upgrade it exactly once; a fresh
-store runs them all. A migration is a function of the connection: SQL, or
+store runs them all. An upgrade is a function of the connection: SQL, or
 Python where data must be rewritten.
 
 Version 1: sessions, entries, tags, store_meta.
@@ -38,7 +38,7 @@ from claude_sessions.model.derive import derive, entries_text, fold
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
-from claude_sessions.store.writes import fill_root_keys, recount
+from claude_sessions.store.upgrades import fill_root_keys, recount
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 
@@ -159,7 +159,7 @@ def _v4(conn: sqlite3.Connection) -> None:
         derived = derive(state)
         conn.execute(
             "UPDATE sessions SET input_tokens = ?, output_tokens = ?, fold_state = ? WHERE id = ?",
-            (derived.input_tokens, derived.output_tokens, json.dumps(state), ref),
+            (derived.input_tokens, derived.output_tokens, state.to_json(), ref),
         )
 
 
@@ -247,7 +247,7 @@ def _v5(conn: sqlite3.Connection) -> None:
 
 
 def _run(conn: sqlite3.Connection, op: Op[None]) -> None:
-    """Run one of the store's transaction bodies inside the migration's transaction."""
+    """Run one of the store's transaction bodies inside the upgrade's transaction."""
     try:
         stmt = next(op)
         while True:
@@ -297,7 +297,7 @@ def _v7(conn: sqlite3.Connection) -> None:
     _run(conn, fill_root_keys(SQLiteDialect()))
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
     _v3,
@@ -306,7 +306,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6,
     _v7,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 5  # the version from which figures are counted as today
 
 
@@ -314,10 +314,10 @@ class SchemaTooNewError(Exception):
     """The database's schema is newer than this code (the driver names the store)."""
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+def upgrade(conn: sqlite3.Connection) -> int:
     """Bring the schema up to :data:`SCHEMA_VERSION`; returns the version found.
 
-    Foreign keys are off while migrating: version 5 rebuilds ``sessions``,
+    Foreign keys are off while upgrading: version 5 rebuilds ``sessions``,
     which must not cascade into the rows that refer to it.
     """
     (found,) = conn.execute("PRAGMA user_version").fetchone()
@@ -332,8 +332,8 @@ def migrate(conn: sqlite3.Connection) -> int:
                 f"store schema version {found} is newer than this claude-sessions "
                 f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
             )
-        for migration in MIGRATIONS[found:]:
-            migration(conn)
+        for step in UPGRADES[found:]:
+            step(conn)
         if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
             _run(conn, recount(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

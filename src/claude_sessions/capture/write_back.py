@@ -37,8 +37,8 @@ _MAX_FORK_DEPTH = 100
 
 
 @dataclass(frozen=True)
-class RestoredSession:
-    """What :func:`restore_to_claude` wrote."""
+class WrittenBack:
+    """What :func:`write_back` wrote."""
 
     session_id: str
     path: Path
@@ -181,7 +181,7 @@ def _check_existing(path: Path, entries: list[dict[str, Any]], force: bool) -> N
         return
     if not force:
         raise TranscriptExistsError(
-            f"{path} exists; restore with force to replace it", path=str(path)
+            f"{path} exists; write it back with force to replace it", path=str(path)
         )
     lines, uuids = 0, set()
     with path.open(encoding="utf-8", errors="replace") as existing:
@@ -219,15 +219,15 @@ def _write_jsonl(path: Path, entries: Iterable[Mapping[str, Any]]) -> None:
         raise
 
 
-def restore_to_claude(
+def write_back(
     store: SessionStore,
     session_id: str,
     *,
     config_dir: str | os.PathLike[str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     force: bool = False,
-) -> RestoredSession:
-    """Write ``session_id`` from ``store`` as a transcript the CLI resumes.
+) -> WrittenBack:
+    """Write ``session_id`` from ``store`` back as a transcript the CLI resumes.
 
     ``config_dir``: the CLI's configuration directory (default:
     ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``). ``cwd`` overrides the
@@ -239,7 +239,7 @@ def restore_to_claude(
     session = store.load_session(session_id, subagents=True)
     entries, converted = transcript_entries(store, session)
     if not entries:
-        raise InvalidInputError(f"session {session_id} holds no conversation to restore")
+        raise InvalidInputError(f"session {session_id} holds no conversation to write back")
     root = Path(config_dir).expanduser() if config_dir is not None else claude_config_dir()
     key = _project_key(session, os.fspath(cwd) if cwd is not None else None)
     project = root / "projects" / key
@@ -254,6 +254,6 @@ def restore_to_claude(
         _check_existing(path, planned_entries, force)
     for path, planned_entries in planned:
         _write_jsonl(path, planned_entries)
-    return RestoredSession(
+    return WrittenBack(
         session.session_id, main, len(entries), [path for path, _ in planned[1:]], converted
     )

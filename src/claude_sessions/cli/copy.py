@@ -1,4 +1,4 @@
-"""``claude-sessions migrate --from SRC --to DST``: copy a whole store between backends."""
+"""``claude-sessions copy --from SRC --to DST``: copy a whole store, between backends too."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ def _open(location: str) -> SessionStore:
     return store
 
 
-@click.command("migrate")
+@click.command("copy")
 @click.option("--from", "source", required=True, metavar="SRC", help="Store to copy from.")
 @click.option("--to", "destination", required=True, metavar="DST", help="Store to copy into.")
 @json_option
-def migrate_command(source: str, destination: str, as_json: bool) -> None:
+def copy_command(source: str, destination: str, as_json: bool) -> None:
     """Copy every session from store SRC into store DST and verify the copy.
 
     SRC and DST are store locations: a directory or .db file (SQLite), a
@@ -49,4 +49,4 @@ def migrate_command(source: str, destination: str, as_json: bool) -> None:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-__all__ = ["migrate_command"]
+__all__ = ["copy_command"]
