@@ -189,7 +189,7 @@ def _session_data(found: tuple[Any, list[dict[str, Any]]] | None) -> SessionData
     if found is None:
         return None
     row, entries = found
-    return SessionData(row.session_id, [Message(entry) for entry in entries], row.metadata())
+    return SessionData(row.metadata.session_id, [Message(entry) for entry in entries], row.metadata)
 
 
 class StoreCore:
@@ -539,7 +539,7 @@ class StoreCore:
     def get_metadata(self, session_id: str) -> Plan[SessionMetadata | None]:
         validate_session_id(session_id)
         row = yield Txn(lambda: reads.find_live(self.d, session_id, None))
-        return None if row is None else row.metadata()
+        return None if row is None else row.metadata
 
     def search_page(
         self,

@@ -12,86 +12,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol
 
 from claude_sessions.model.entries import NewEntry, decode_entry
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.records import SessionMetadata
+from claude_sessions.store.records import SessionMetadata, stored_fields
 
-# Metadata columns, for listings; ROW_COLUMNS adds what writes need.
-META_COLUMNS = (
-    "s.id, s.session_id, s.project_key, s.created_at, s.updated_at, s.mtime_ms, "
-    "s.message_count, s.turns, s.total_cost, s.input_tokens, s.output_tokens, "
-    "s.subagent_cost, s.subagent_input_tokens, s.subagent_output_tokens, s.unpriced, s.tags, "
-    "s.description, s.model, s.project, s.first_prompt, s.title, s.git_branch, "
-    "s.forked_from, s.forked_at, s.trashed_at"
-)
-ROW_COLUMNS = META_COLUMNS + ", s.root_key, s.fold_state, s.sdk_summary"
+# A session's columns follow SessionMetadata's fields (records.stored_fields); writes
+# also read ROW_ONLY, which no face sees.
+META_COLUMNS = ", ".join(["s.id", *(f"s.{kept.column}" for kept in stored_fields())])
+ROW_ONLY = ("mtime_ms", "root_key", "fold_state", "sdk_summary")
+ROW_COLUMNS = ", ".join([META_COLUMNS, *(f"s.{column}" for column in ROW_ONLY)])
 
 
 @dataclass(frozen=True)
 class SessionRow:
-    """One row of ``sessions``; times in epoch seconds."""
+    """One row of ``sessions``: the session's metadata, and what only writes read.
+
+    ``created_at`` is also kept as stored (epoch seconds), so that a write that
+    keeps it keeps it exactly.
+    """
 
     ref: int
-    session_id: str
-    project_key: str
+    metadata: SessionMetadata
     created_at: float
-    updated_at: float
     mtime_ms: int
-    message_count: int
-    turns: int
-    total_cost: float
-    input_tokens: int
-    output_tokens: int
-    subagent_cost: float
-    subagent_input_tokens: int
-    subagent_output_tokens: int
-    unpriced: str | None
-    tags: tuple[str, ...]
-    description: str | None
-    model: str | None
-    project: str | None
-    first_prompt: str | None
-    title: str | None
-    git_branch: str | None
-    forked_from: str | None
-    forked_at: str | None
-    trashed_at: float | None
     root_key: str | None  # the key of the main transcript's root entry (see entries.root_entry)
     fold_state: dict[str, Any]
     sdk_summary: dict[str, Any] | None
-
-    def metadata(self, snippet: str | None = None, rank: float | None = None) -> SessionMetadata:
-        return SessionMetadata(
-            session_id=self.session_id,
-            created_at=utc(self.created_at),
-            updated_at=utc(self.updated_at),
-            message_count=self.message_count,
-            turns=self.turns,
-            total_cost=self.total_cost,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            subagent_cost=self.subagent_cost,
-            subagent_input_tokens=self.subagent_input_tokens,
-            subagent_output_tokens=self.subagent_output_tokens,
-            unpriced_models=_unpriced(self.unpriced),
-            tags=self.tags,
-            description=self.description,
-            model=self.model,
-            project=self.project,
-            project_key=self.project_key,
-            first_prompt=self.first_prompt,
-            title=self.title,
-            git_branch=self.git_branch,
-            forked_from=self.forked_from,
-            forked_at=self.forked_at,
-            trashed_at=utc(self.trashed_at) if self.trashed_at is not None else None,
-            snippet=snippet,
-            rank=rank,
-        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +55,23 @@ class Found:
     sort: float | int
 
 
+def read_metadata(
+    d: Dialect, row: Mapping[str, Any], *, snippet: str | None = None, rank: float | None = None
+) -> SessionMetadata:
+    """The metadata of a row selected with ``META_COLUMNS`` (or ``ROW_COLUMNS``)."""
+    values: dict[str, Any] = {}
+    for kept in stored_fields():
+        value = row[kept.column]
+        if kept.read == "moment":
+            value = d.moment(value) if value is not None else None
+        elif kept.read == "tags":
+            value = d.tags(value)
+        elif kept.read == "names":  # a comma-separated column
+            value = tuple(value.split(",")) if value else ()
+        values[kept.name] = value
+    return SessionMetadata(**values, snippet=snippet, rank=rank)
+
+
 def found(
     d: Dialect,
     row: Mapping[str, Any],
@@ -113,46 +80,9 @@ def found(
     snippet: str | None = None,
     rank: float | None = None,
 ) -> Found:
-    """A hit from a row selected with ``META_COLUMNS``: metadata straight from the row
-    (listings read 50 at a time, so no intermediate objects)."""
-    trashed = row["trashed_at"]
-    metadata = SessionMetadata(
-        session_id=row["session_id"],
-        created_at=d.moment(row["created_at"]),
-        updated_at=d.moment(row["updated_at"]),
-        message_count=row["message_count"],
-        turns=row["turns"],
-        total_cost=row["total_cost"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        subagent_cost=row["subagent_cost"],
-        subagent_input_tokens=row["subagent_input_tokens"],
-        subagent_output_tokens=row["subagent_output_tokens"],
-        unpriced_models=_unpriced(row["unpriced"]),
-        tags=d.tags(row["tags"]),
-        description=row["description"],
-        model=row["model"],
-        project=row["project"],
-        project_key=row["project_key"],
-        first_prompt=row["first_prompt"],
-        title=row["title"],
-        git_branch=row["git_branch"],
-        forked_from=row["forked_from"],
-        forked_at=row["forked_at"],
-        trashed_at=d.moment(trashed) if trashed is not None else None,
-        snippet=snippet,
-        rank=rank,
-    )
+    """A hit from a row selected with ``META_COLUMNS``."""
     sort = rank if rank is not None else d.sort_value(row[sort_column])
-    return Found(metadata, int(row["id"]), sort)
-
-
-def _unpriced(value: str | None) -> tuple[str, ...]:
-    return tuple(value.split(",")) if value else ()
-
-
-def utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return Found(read_metadata(d, row, snippet=snippet, rank=rank), int(row["id"]), sort)
 
 
 class Dialect(Protocol):
@@ -252,38 +182,14 @@ class Dialect(Protocol):
 
 
 def session_row(dialect: Dialect, row: Mapping[str, Any]) -> SessionRow:
-    """A ``sessions`` row selected with ``ROW_COLUMNS`` or ``META_COLUMNS``."""
-    full = "fold_state" in row.keys()  # noqa: SIM118 - ROW_COLUMNS, not META_COLUMNS
-    state = row["fold_state"] if full else None
-    summary = row["sdk_summary"] if full else None
-    trashed = row["trashed_at"]
+    """A ``sessions`` row selected with ``ROW_COLUMNS``."""
+    state, summary = row["fold_state"], row["sdk_summary"]
     return SessionRow(
         ref=int(row["id"]),
-        session_id=row["session_id"],
-        project_key=row["project_key"],
+        metadata=read_metadata(dialect, row),
         created_at=dialect.epoch(row["created_at"]),
-        updated_at=dialect.epoch(row["updated_at"]),
         mtime_ms=int(row["mtime_ms"]),
-        message_count=int(row["message_count"]),
-        turns=int(row["turns"]),
-        total_cost=float(row["total_cost"]),
-        input_tokens=int(row["input_tokens"]),
-        output_tokens=int(row["output_tokens"]),
-        subagent_cost=float(row["subagent_cost"]),
-        subagent_input_tokens=int(row["subagent_input_tokens"]),
-        subagent_output_tokens=int(row["subagent_output_tokens"]),
-        unpriced=row["unpriced"],
-        tags=dialect.tags(row["tags"]),
-        description=row["description"],
-        model=row["model"],
-        project=row["project"],
-        first_prompt=row["first_prompt"],
-        title=row["title"],
-        git_branch=row["git_branch"],
-        forked_from=row["forked_from"],
-        forked_at=row["forked_at"],
-        trashed_at=dialect.epoch(trashed) if trashed is not None else None,
-        root_key=row["root_key"] if full else None,
+        root_key=row["root_key"],
         fold_state=decode_entry(state) if state else {},
         sdk_summary=decode_entry(summary) if summary else None,
     )

@@ -297,14 +297,20 @@ def _main_fold(
     if merge.changed:  # an upsert rewrote a stored entry: recompute from everything
         every = yield from load_entries(d, row.ref, "")
         facts = facts_of(every)
-        summary = sdk_summary(row.project_key, row.session_id, None, every, fresh=True)
+        summary = sdk_summary(
+            row.metadata.project_key, row.metadata.session_id, None, every, fresh=True
+        )
         return combine(None, facts.state), facts, summary
     if facts is None:
         facts = facts_of([parsed(item.entry, item.text) for item in merge.new])
     new_entries = [item.entry for item in merge.new]
-    was_empty = row.message_count == 0
+    was_empty = row.metadata.message_count == 0
     summary = sdk_summary(
-        row.project_key, row.session_id, row.sdk_summary, new_entries, fresh=was_empty
+        row.metadata.project_key,
+        row.metadata.session_id,
+        row.sdk_summary,
+        new_entries,
+        fresh=was_empty,
     )
     return combine(stored_state(row), facts.state), facts, summary
 
@@ -328,34 +334,36 @@ def apply_main(
     yield from insert_merged(d, row.ref, "", merge)
     state, facts, summary = yield from _main_fold(d, row, merge, facts)
     derived = derive(state)
-    link = fork_link(ForkLink(row.forked_from, row.forked_at), fork, derived.forked_from)
+    link = fork_link(
+        ForkLink(row.metadata.forked_from, row.metadata.forked_at), fork, derived.forked_from
+    )
     root_key = row.root_key
     if merge.changed or root_key is None:
         root_key = entry_uuid(facts.root) if facts.root is not None else None
     if seek_shared_root(link, had_root=row.root_key is not None):
-        origin = yield from origin_by_shared_root(d, row.session_id, facts.root)
+        origin = yield from origin_by_shared_root(d, row.metadata.session_id, facts.root)
         link = ForkLink(origin, link.forked_at)
     old = derive(stored_state(row))
     yield from sync_tags(d, row.ref, replace=None, add=add_tags, old=old, new=derived)
     created = created_after_batch(
-        row.created_at, derived.first_timestamp, was_empty=row.message_count == 0
+        row.created_at, derived.first_timestamp, was_empty=row.metadata.message_count == 0
     )
     yield from write_derived(
         d,
         row.ref,
-        row.project_key,
+        row.metadata.project_key,
         state,
         summary,
         created_at=created,
-        message_count=row.message_count + len(merge.new),
+        message_count=row.metadata.message_count + len(merge.new),
         link=link,
         root_key=root_key,
         now=now,
     )
-    meta = meta_text(row.description, derived.title)
+    meta = meta_text(row.metadata.description, derived.title)
     if merge.changed:
         yield from d.set_text(row.ref, facts.body, meta)
-    elif merge.new or derived.title != row.title:
+    elif merge.new or derived.title != row.metadata.title:
         yield from d.append_text(row.ref, facts.body, meta)
     return (yield from by_ref(d, row.ref))
 
@@ -382,16 +390,16 @@ def apply_subagent(
     else:
         state = fold_subagents(held, [parsed(item.entry, item.text) for item in merge.new])
     derived = derive(state)
-    empty = row.message_count == 0 and held.sub is None
+    empty = row.metadata.message_count == 0 and held.sub is None
     yield from write_derived(
         d,
         row.ref,
-        row.project_key,
+        row.metadata.project_key,
         state,
         row.sdk_summary,
         created_at=created_after_batch(row.created_at, derived.first_timestamp, was_empty=empty),
-        message_count=row.message_count,
-        link=ForkLink(row.forked_from, row.forked_at),
+        message_count=row.metadata.message_count,
+        link=ForkLink(row.metadata.forked_from, row.metadata.forked_at),
         root_key=row.root_key,
         now=now,
     )

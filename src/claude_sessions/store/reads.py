@@ -170,7 +170,7 @@ def project_sessions(d: Dialect, project_key: str) -> Op[list[ProjectSession]]:
         "all",
     )
     found = [session_row(d, row) for row in rows]
-    return [ProjectSession(s.session_id, s.mtime_ms, s.sdk_summary) for s in found]
+    return [ProjectSession(s.metadata.session_id, s.mtime_ms, s.sdk_summary) for s in found]
 
 
 def subkeys(d: Dialect, project_key: str, session_id: str) -> Op[list[str]]:

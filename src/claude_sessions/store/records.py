@@ -3,11 +3,18 @@ other reports (frozen)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
 from claude_sessions.model.message import Message
+
+
+def _kept(column: str | None = None, *, read: str = "") -> dict[str, Any]:
+    """A field's metadata: the ``sessions`` column keeping it (``column``, when not its
+    own name), and how a row's value becomes it (``read``: ``moment``, ``tags``, ``names``)."""
+    return {"column": column, "read": read}
 
 
 @dataclass(frozen=True)
@@ -24,11 +31,15 @@ class SessionMetadata:
     match. ``forked_at`` is the uuid of the message a fork branched after,
     when it was not the last one. ``trashed_at`` is set on sessions in the
     trash (see ``SessionStore.list_trash``).
+
+    This class is the one list of a session's facts: the store's columns, the
+    rows it reads, ``to_dict``, a copy between stores and the web app's panel
+    all follow its fields (see :func:`stored_fields`).
     """
 
     session_id: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = field(metadata=_kept(read="moment"))
+    updated_at: datetime = field(metadata=_kept(read="moment"))
     message_count: int = 0
     turns: int = 0
     total_cost: float = 0.0
@@ -37,8 +48,8 @@ class SessionMetadata:
     subagent_cost: float = 0.0
     subagent_input_tokens: int = 0
     subagent_output_tokens: int = 0
-    unpriced_models: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
+    unpriced_models: tuple[str, ...] = field(default=(), metadata=_kept("unpriced", read="names"))
+    tags: tuple[str, ...] = field(default=(), metadata=_kept(read="tags"))
     description: str | None = None
     model: str | None = None
     project: str | None = None
@@ -48,39 +59,41 @@ class SessionMetadata:
     git_branch: str | None = None
     forked_from: str | None = None
     forked_at: str | None = None
-    trashed_at: datetime | None = None
-    snippet: str | None = field(default=None, compare=False)
-    rank: float | None = field(default=None, compare=False)
+    trashed_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
+    # Set on search results only: not kept.
+    snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
+    rank: float | None = field(default=None, compare=False, metadata={"kept": False})
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO 8601 strings, tags as a list."""
-        return {
-            "session_id": self.session_id,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "message_count": self.message_count,
-            "turns": self.turns,
-            "total_cost": self.total_cost,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "subagent_cost": self.subagent_cost,
-            "subagent_input_tokens": self.subagent_input_tokens,
-            "subagent_output_tokens": self.subagent_output_tokens,
-            "unpriced_models": list(self.unpriced_models),
-            "tags": list(self.tags),
-            "description": self.description,
-            "model": self.model,
-            "project": self.project,
-            "project_key": self.project_key,
-            "first_prompt": self.first_prompt,
-            "title": self.title,
-            "git_branch": self.git_branch,
-            "forked_from": self.forked_from,
-            "forked_at": self.forked_at,
-            "trashed_at": self.trashed_at.isoformat() if self.trashed_at else None,
-            "snippet": self.snippet,
-            "rank": self.rank,
-        }
+        return {item.name: _json_ready(getattr(self, item.name)) for item in fields(self)}
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class StoredField:
+    """A :class:`SessionMetadata` field as the ``sessions`` table keeps it."""
+
+    name: str
+    column: str
+    read: str  # how a row's value becomes the field: "", "moment", "tags" or "names"
+
+
+@functools.cache
+def stored_fields() -> tuple[StoredField, ...]:
+    """The fields of :class:`SessionMetadata` kept in ``sessions`` columns, in order."""
+    return tuple(
+        StoredField(
+            item.name, item.metadata.get("column") or item.name, item.metadata.get("read", "")
+        )
+        for item in fields(SessionMetadata)
+        if item.metadata.get("kept", True)
+    )
 
 
 @dataclass(frozen=True)

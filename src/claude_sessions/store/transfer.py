@@ -29,44 +29,26 @@ from typing import Any
 from claude_sessions.model.derive import entries_text
 from claude_sessions.model.entries import NewEntry, encode_entry
 from claude_sessions.model.exceptions import StoreError
-from claude_sessions.store.dialect import Dialect, meta_text
+from claude_sessions.store.dialect import ROW_ONLY, Dialect, meta_text
 from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.reads import load_entries
+from claude_sessions.store.records import stored_fields
 from claude_sessions.store.session_store import Location, SessionStore
 
 Record = dict[str, Any]
 BATCH = 200
 
+_IDENTITY = ("session_id", "project_key")
+# What a copy carries of a session: its identity first, then every column SessionMetadata
+# keeps (but the tags, copied with their origin from the tags table), what writes keep
+# beside them, and why it is in the trash.
 _COLUMNS = (
-    "session_id",
-    "project_key",
-    "created_at",
-    "updated_at",
-    "mtime_ms",
-    "message_count",
-    "turns",
-    "total_cost",
-    "input_tokens",
-    "output_tokens",
-    "subagent_cost",
-    "subagent_input_tokens",
-    "subagent_output_tokens",
-    "unpriced",
-    "description",
-    "model",
-    "project",
-    "first_prompt",
-    "title",
-    "git_branch",
-    "forked_from",
-    "forked_at",
-    "root_key",
-    "fold_state",
-    "sdk_summary",
-    "trashed_at",
+    *_IDENTITY,
+    *(kept.column for kept in stored_fields() if kept.column not in (*_IDENTITY, "tags")),
+    *ROW_ONLY,
     "trash_reason",
 )
-_TIMES = ("created_at", "updated_at", "trashed_at")
+_TIMES = tuple(kept.column for kept in stored_fields() if kept.read == "moment")
 _JSON = ("fold_state", "sdk_summary")
 
 
@@ -200,7 +182,7 @@ def _import(d: Dialect, record: Record) -> Op[None]:
         )
     ref = yield from d.insert_session(session_id, record["project_key"], record["created_at"])
     values: list[Any] = []
-    for name in _COLUMNS[2:]:
+    for name in _COLUMNS[len(_IDENTITY) :]:
         value = record[name]
         if name in _TIMES and value is not None:
             value = d.time(value)
@@ -209,7 +191,7 @@ def _import(d: Dialect, record: Record) -> Op[None]:
         elif isinstance(value, str):
             value = d.text(value)
         values.append(value)
-    assignments = ", ".join(f"{name} = ?" for name in _COLUMNS[2:])
+    assignments = ", ".join(f"{name} = ?" for name in _COLUMNS[len(_IDENTITY) :])
     yield Stmt(d.sql(f"UPDATE sessions SET {assignments} WHERE id = ?"), (*values, ref))
     if record["tags"]:
         yield Stmt(

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from claude_sessions.model.exceptions import SessionConflictError
-from claude_sessions.store.dialect import META_COLUMNS, Dialect, SessionRow, meta_text, session_row
+from claude_sessions.store.dialect import (
+    META_COLUMNS,
+    ROW_COLUMNS,
+    Dialect,
+    SessionRow,
+    meta_text,
+    read_metadata,
+    session_row,
+)
 from claude_sessions.store.entry_writes import body_text, touch
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.reads import by_ref, find_live, load_entries
@@ -65,7 +73,7 @@ def restore(d: Dialect, session_id: str, now: float) -> Op[SessionMetadata | Non
     yield from d.lock(session_id)
     row = yield Stmt(
         d.sql(
-            f"SELECT {META_COLUMNS} FROM sessions s WHERE s.session_id = ? "
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE s.session_id = ? "
             f"AND s.trashed_at IS NOT NULL ORDER BY {_NEWEST_FIRST} LIMIT 1"
         ),
         (session_id,),
@@ -77,13 +85,13 @@ def restore(d: Dialect, session_id: str, now: float) -> Op[SessionMetadata | Non
     if live is not None:
         raise SessionConflictError(
             f"cannot restore {session_id}: a live session has this id"
-            + (f" (project key {live.project_key})" if live.project_key else "")
+            + (f" (project key {live.metadata.project_key})" if live.metadata.project_key else "")
             + "; trash or purge it first"
         )
     restored = session_row(d, row)
     yield from _bring_back(d, restored, now)
     final = yield from by_ref(d, restored.ref)
-    return final.metadata()
+    return final.metadata
 
 
 def _bring_back(d: Dialect, row: SessionRow, now: float) -> Op[None]:
@@ -92,9 +100,11 @@ def _bring_back(d: Dialect, row: SessionRow, now: float) -> Op[None]:
         d.sql("UPDATE sessions SET trashed_at = NULL, trash_reason = NULL WHERE id = ?"),
         (row.ref,),
     )
-    yield from touch(d, row.ref, row.project_key, now)
+    yield from touch(d, row.ref, row.metadata.project_key, now)
     entries = yield from load_entries(d, row.ref, "")
-    yield from d.set_text(row.ref, body_text(entries), meta_text(row.description, row.title))
+    yield from d.set_text(
+        row.ref, body_text(entries), meta_text(row.metadata.description, row.metadata.title)
+    )
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,7 @@ def _newest_trashed(
     condition, listed = d.any_of("s.session_id", list(ids))
     rows = yield Stmt(
         d.sql(
-            f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} AND {condition} "
+            f"SELECT {ROW_COLUMNS} FROM sessions s WHERE {where} AND {condition} "
             f"ORDER BY s.session_id, {_NEWEST_FIRST}"
         ),
         (*params, *listed),
@@ -255,7 +265,7 @@ def expired(d: Dialect, cutoff: float, protected: Sequence[str]) -> Op[list[Sess
         (d.time(cutoff), *params),
         "all",
     )
-    return [session_row(d, row).metadata() for row in rows]
+    return [read_metadata(d, row) for row in rows]
 
 
 def trash_expired_batch(

@@ -137,14 +137,14 @@ def save(d: Dialect, new: NewTranscript, now: float) -> Op[SessionMetadata]:
         project_key = new.project_key
     else:
         ref = row.ref
-        project_key = adopted_project_key(row.project_key, new.project_key)
-        if project_key != row.project_key:  # no live row holds that key yet
+        project_key = adopted_project_key(row.metadata.project_key, new.project_key)
+        if project_key != row.metadata.project_key:  # no live row holds that key yet
             yield Stmt(
                 d.sql("UPDATE sessions SET project_key = ? WHERE id = ?"),
                 (d.text(project_key), ref),
             )
     stored = yield from _store_transcript(d, ref, row, project_key, new, now)
-    return stored.metadata()
+    return stored.metadata
 
 
 def record_run(
@@ -160,12 +160,12 @@ def record_run(
     if row is None:
         ref = yield from d.insert_session(new.session_id, new.project_key, now)
         stored = yield from _store_transcript(d, ref, None, new.project_key, new, now)
-        return stored.metadata()
+        return stored.metadata
     merge = yield from merge_batch(d, row.ref, "", new.batch)
     final = yield from apply_main(d, row, merge, now, add_tags=new.tags, fork=new.fork)
     if new.description is not None:
         final = yield from _describe(d, final, new.description)
-    return final.metadata()
+    return final.metadata
 
 
 def append(
@@ -188,13 +188,13 @@ def append(
         ref = yield from d.insert_session(session_id, project_key or new_key, now)
         row = yield from by_ref(d, ref)
     if not batch:
-        return row.metadata()
+        return row.metadata
     merge = yield from merge_batch(d, row.ref, subpath, batch)
     if subpath:
         final = yield from apply_subagent(d, row, subpath, merge, now)
     else:
         final = yield from apply_main(d, row, merge, now)
-    return final.metadata()
+    return final.metadata
 
 
 # -- tags and description -----------------------------------------------------------------
@@ -204,7 +204,7 @@ def _describe(d: Dialect, row: SessionRow, description: str | None) -> Op[Sessio
     yield Stmt(
         d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(description), row.ref)
     )
-    yield from d.set_meta_text(row.ref, meta_text(description, row.title))
+    yield from d.set_meta_text(row.ref, meta_text(description, row.metadata.title))
     return (yield from by_ref(d, row.ref))
 
 
@@ -223,7 +223,7 @@ def update(
     row = yield from find_live(d, session_id, None)
     if row is None:
         return None
-    yield from touch(d, row.ref, row.project_key, now)
+    yield from touch(d, row.ref, row.metadata.project_key, now)
     if add_tags:
         yield add_user_tags(d, row.ref, add_tags)
     if remove_tags:
@@ -236,7 +236,7 @@ def update(
     if describe:
         row = yield from _describe(d, row, description)
     final = yield from by_ref(d, row.ref)
-    return final.metadata()
+    return final.metadata
 
 
 # -- subagent transcripts -----------------------------------------------------------------

@@ -37,9 +37,15 @@ FORMATS: tuple[str, ...] = ("text", "markdown", "json", "html")
 EXTENSIONS = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
 
 
+# What a session's title is made of, best first.
+TITLE_FIELDS = ("title", "description", "first_prompt", "session_id")
+
+
 def session_title(metadata: SessionMetadata) -> str:
     """The best short name of a session: title, description, first prompt or id."""
-    return metadata.title or metadata.description or metadata.first_prompt or metadata.session_id
+    return next(
+        (str(getattr(metadata, name)) for name in TITLE_FIELDS if getattr(metadata, name)), ""
+    )
 
 
 def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:

@@ -9,12 +9,15 @@ conversation every face reads) and :mod:`claude_sessions.views.render` do.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,6 +33,7 @@ from claude_sessions.views.conversation import (
     settled,
 )
 from claude_sessions.views.lineage import fork_tree
+from claude_sessions.views.render import TITLE_FIELDS
 from claude_sessions.views.stats import compute_stats, usage_series
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
@@ -40,36 +44,20 @@ SLICE = 100  # turns per piece of a long session: the first screen, then as the 
 FORKS_SHOWN = 50
 USAGE_GROUPS = ("model", "project", "tag")
 DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
-# Fields the side panel shows by name; any other metadata field is listed as it is.
-SHOWN_FIELDS = frozenset(
-    {
-        "session_id",
-        "created_at",
-        "updated_at",
-        "message_count",
-        "turns",
-        "total_cost",
-        "input_tokens",
-        "output_tokens",
-        "subagent_cost",
-        "subagent_input_tokens",
-        "subagent_output_tokens",
-        "unpriced_models",
-        "tags",
-        "description",
-        "model",
-        "project",
-        "project_key",
-        "first_prompt",
-        "title",
-        "git_branch",
-        "forked_from",
-        "forked_at",
-        "trashed_at",
-        "snippet",
-        "rank",
-    }
-)
+# The session page's templates: a metadata field they name (``m.<field>``) is shown
+# where they put it; the panel lists any other field as it is.
+SESSION_TEMPLATES = ("session.html", "facts.html")
+
+
+@functools.cache
+def shown_fields(environment: jinja2.Environment) -> frozenset[str]:
+    """The metadata fields the session page shows by name (its title is made of some)."""
+    assert environment.loader is not None
+    named = set(TITLE_FIELDS)
+    for template in SESSION_TEMPLATES:
+        source, _, _ = environment.loader.get_source(environment, template)
+        named.update(re.findall(r"\bm\.(\w+)", source))
+    return frozenset(named)
 
 
 def session_version(metadata: SessionMetadata) -> str:
@@ -78,12 +66,12 @@ def session_version(metadata: SessionMetadata) -> str:
     return hashlib.sha256(facts).hexdigest()[:20]
 
 
-def extra_fields(metadata: SessionMetadata) -> list[tuple[str, Any]]:
-    """Metadata fields the panel has no place for yet, with a value worth showing."""
+def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple[str, Any]]:
+    """Metadata fields the page shows nowhere by name, with a value worth showing."""
     return [
         (name.replace("_", " "), value)
         for name, value in metadata.to_dict().items()
-        if name not in SHOWN_FIELDS and value not in (None, "", [], {}, 0, 0.0)
+        if name not in shown and value not in (None, "", [], {}, 0, 0.0)
     ]
 
 
@@ -152,7 +140,7 @@ class Site:
             m=loaded.metadata,
             parent=loaded.parent,
             forks=loaded.forks,
-            extra=extra_fields(loaded.metadata),
+            extra=extra_fields(loaded.metadata, shown_fields(self.pages.environment)),
             version=session_version(loaded.metadata),
             **self._slice(loaded, 0, turns),
         )
@@ -187,7 +175,8 @@ class Site:
         metadata = await run_in_threadpool(self.store.get_metadata, session_id)
         if metadata is None:
             raise SessionNotFoundError(session_id)
-        return self.pages.response(request, "facts.html", m=metadata, extra=extra_fields(metadata))
+        extra = extra_fields(metadata, shown_fields(self.pages.environment))
+        return self.pages.response(request, "facts.html", m=metadata, extra=extra)
 
     async def download(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
