@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -46,8 +48,35 @@ def create_app(
     read_only = read_only or store.read_only
     secret = secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)
-    site = Site(store, pages)
     live = Live()
+    routes = _page_routes(Site(store, pages)) + _live_routes(store, live)
+    if not read_only:
+        routes += _action_routes(Actions(store, secret))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, token=token)],
+        exception_handlers=ErrorPages(pages).handlers(),
+    )
+    app.state.live = live
+    app.state.has_token = token is not None
+    return app
+
+
+def _page_routes(site: Site) -> list[BaseRoute]:
+    return [
+        Route("/", site.sessions, name="sessions"),
+        Route("/usage", site.usage, name="usage"),
+        Route("/s/{session_id}", site.session, name="session"),
+        Route("/s/{session_id}/turns", site.turns),
+        Route("/s/{session_id}/facts", site.facts),
+        Route("/s/{session_id}/lineage", site.lineage, name="lineage"),
+        Route("/s/{session_id}/download/{fmt}", site.download),
+        Mount("/static", StaticFiles(packages=[("claude_sessions.web", "static")]), name="static"),
+    ]
+
+
+def _live_routes(store: SessionStore, live: Live) -> list[BaseRoute]:
+    """The live-update streams: of the whole store, and of one session."""
 
     async def list_events(request: Request) -> Response:
         return live.response(request, store.version)
@@ -61,73 +90,59 @@ def create_app(
 
         return live.response(request, read)
 
-    routes: list[BaseRoute] = [
-        Route("/", site.sessions, name="sessions"),
-        Route("/events", list_events),
-        Route("/usage", site.usage, name="usage"),
-        Route("/s/{session_id}", site.session, name="session"),
-        Route("/s/{session_id}/turns", site.turns),
-        Route("/s/{session_id}/facts", site.facts),
-        Route("/s/{session_id}/events", session_events),
-        Route("/s/{session_id}/lineage", site.lineage, name="lineage"),
-        Route("/s/{session_id}/download/{fmt}", site.download),
-        Mount("/static", StaticFiles(packages=[("claude_sessions.web", "static")]), name="static"),
-    ]
-    if not read_only:
-        actions = Actions(store, secret)
-        routes += [
-            Route("/s/{session_id}/tags", actions.protected(actions.add_tags), methods=["POST"]),
-            Route(
-                "/s/{session_id}/tags/remove",
-                actions.protected(actions.remove_tag),
-                methods=["POST"],
-            ),
-            Route(
-                "/s/{session_id}/description",
-                actions.protected(actions.describe),
-                methods=["POST"],
-            ),
-        ]
+    return [Route("/events", list_events), Route("/s/{session_id}/events", session_events)]
 
-    def error_page(request: Request, status: int, title: str, message: str) -> Response:
-        response = pages.response(
+
+def _action_routes(actions: Actions) -> list[BaseRoute]:
+    """What changes a session: each a POST behind the CSRF check."""
+    return [
+        Route("/s/{session_id}/tags", actions.protected(actions.add_tags), methods=["POST"]),
+        Route(
+            "/s/{session_id}/tags/remove", actions.protected(actions.remove_tag), methods=["POST"]
+        ),
+        Route("/s/{session_id}/description", actions.protected(actions.describe), methods=["POST"]),
+    ]
+
+
+class ErrorPages:
+    """What an error becomes: a page saying it, with the status it deserves."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+
+    def handlers(self) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+        return {
+            SessionNotFoundError: self.not_found,
+            AmbiguousSessionIdError: self.not_found,
+            InvalidInputError: self.bad_request,
+            StoreConnectionError: self.unavailable,
+            HTTPException: self.http_error,
+            Exception: self.server_error,
+        }
+
+    def page(self, request: Request, status: int, title: str, message: str) -> Response:
+        response = self.pages.response(
             request, "error.html", status, status=status, title=title, message=message
         )
         add_security_headers(response.headers)  # a 500 is sent outside the guard
         return response
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return error_page(request, 404, "Not found", str(exc) or "No such session.")
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.page(request, 404, "Not found", str(exc) or "No such session.")
 
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        return error_page(request, 400, "Bad request", str(exc))
+    async def bad_request(self, request: Request, exc: Exception) -> Response:
+        return self.page(request, 400, "Bad request", str(exc))
 
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        return error_page(request, 503, "The store is unavailable", str(exc))
+    async def unavailable(self, request: Request, exc: Exception) -> Response:
+        return self.page(request, 503, "The store is unavailable", str(exc))
 
-    async def http_error(request: Request, exc: Exception) -> Response:
+    async def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         titles = {404: "Not found", 405: "Method not allowed"}
         title = titles.get(exc.status_code, "Error")
         message = "There is no such page." if exc.status_code == 404 else str(exc.detail)
-        return error_page(request, exc.status_code, title, message)
+        return self.page(request, exc.status_code, title, message)
 
-    async def server_error(request: Request, exc: Exception) -> Response:
+    async def server_error(self, request: Request, exc: Exception) -> Response:
         # Starlette raises the error on after this response, and the server logs it.
-        return error_page(request, 500, "Something went wrong", "The error has been logged.")
-
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(Guard, token=token)],
-        exception_handlers={
-            SessionNotFoundError: not_found,
-            AmbiguousSessionIdError: not_found,
-            InvalidInputError: bad_request,
-            StoreConnectionError: unavailable,
-            HTTPException: http_error,
-            Exception: server_error,
-        },
-    )
-    app.state.live = live
-    app.state.has_token = token is not None
-    return app
+        return self.page(request, 500, "Something went wrong", "The error has been logged.")
