@@ -31,6 +31,7 @@ from claude_sessions.model.exceptions import (
 
 if TYPE_CHECKING:
     from claude_sessions.model.message import Message
+    from claude_sessions.model.filters import SessionFilter
     from claude_sessions.model.session import Session
     from claude_sessions.runs.options import Options
     from claude_sessions.runs.run import (
@@ -57,6 +58,7 @@ _LAZY = {
     "Message": "model.message",
     "Options": "runs.options",
     "Session": "model.session",
+    "SessionFilter": "model.filters",
     **dict.fromkeys(
         ["AsyncSessionStore", "SessionData", "SessionMetadata", "SessionPage", "SessionStore"],
         "store",
@@ -117,6 +119,7 @@ __all__ = [
     "Session",
     "SessionConflictError",
     "SessionData",
+    "SessionFilter",
     "SessionMetadata",
     "SessionNotFoundError",
     "SessionPage",
