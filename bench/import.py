@@ -36,8 +36,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from claude_sessions import SessionStore, importer
-from claude_sessions.importer import import_transcripts, worker
+from claude_sessions import SessionStore
+from claude_sessions.importer import import_transcripts, reading, worker
 
 WORDS = [
     "the",
@@ -278,7 +278,7 @@ def insert_floor(root: Path, store_dir: Path) -> dict[str, Any]:
 
 def run_import(root: Path, store_dir: Path, mode: str, profile: bool) -> dict[str, Any]:
     if mode == "here":  # the same import, its reading done in this process
-        worker.read_in_worker = importer.read_jobs  # type: ignore[assignment]
+        worker.read_in_worker = reading.read_jobs  # type: ignore[assignment]
     with SessionStore(store_dir, cleanup_after_days=None) as store:
         profiler = cProfile.Profile() if profile else None
         if profiler:

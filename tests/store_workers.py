@@ -82,10 +82,10 @@ def open_fresh(location: str, barrier: Any) -> None:
 def _reading(reader: str) -> None:
     """``worker``: import as a large import does (a reading process, bulk writes)."""
     if reader == "worker":
-        from claude_sessions import importer
+        from claude_sessions.importer import importing, reading
 
-        importer.LARGE_IMPORT_BYTES = 0
-        importer.reading.BATCH_ENTRIES = 50  # many transactions, while it still reads
+        importing.LARGE_IMPORT_BYTES = 0
+        reading.BATCH_ENTRIES = 50  # many transactions, while it still reads
 
 
 def import_forever(location: str, root: str, reader: str) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_sessions import Session, SessionStore, fork, importer, query, resume
-from claude_sessions.importer import default_projects_dir, import_transcripts
+from claude_sessions import Session, SessionStore, fork, query, resume
+from claude_sessions.importer import default_projects_dir, import_transcripts, importing
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.parametrize("reader", ["here", "worker"])
 def test_imports_real_transcripts_with_forks(fake_claude, tmp_path, reader, monkeypatch):
     if reader == "worker":  # read in a second process, as a large import is
-        monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+        monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
     fake_claude.set_script(["Hello Alice.", "Tables: users.", "GraphQL it is."])
     original = Session.extract_session_id(list(query("My name is Alice")))
     list(resume(original, "Design the tables"))

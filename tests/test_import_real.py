@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_sessions import importer
-from claude_sessions.importer import import_transcripts
+from claude_sessions.importer import import_transcripts, importing
 from claude_sessions.views.render import render_json, render_text
 
 from .transcript_ledger import build_ledger
@@ -26,7 +25,7 @@ def ledger():
 def imported(request, store, tmp_path, monkeypatch):
     """The fixtures imported; read in this process, or in a worker as a large import is."""
     if request.param == "worker":
-        monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+        monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
     root = tmp_path / "config"
     shutil.copytree(FIXTURES / "projects", root / "projects")
     report = import_transcripts(store, [root])

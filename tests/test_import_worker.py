@@ -13,8 +13,15 @@ from typing import Any
 
 import pytest
 
-from claude_sessions import SessionStore, importer
-from claude_sessions.importer import import_transcripts, reading, worker
+from claude_sessions import SessionStore
+from claude_sessions.importer import (
+    ImportProgress,
+    ImportReport,
+    import_transcripts,
+    importing,
+    reading,
+    worker,
+)
 
 from .transcript_samples import conversation, fork_of, project_dir, sid, write
 
@@ -81,13 +88,13 @@ def contents(store: SessionStore) -> dict[str, Any]:
 def import_both(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     with SessionStore(tmp_path / "here", cleanup_after_days=None) as store:
         here = import_transcripts(store, [root]), contents(store)
-    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+    monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
     with SessionStore(tmp_path / "worker", cleanup_after_days=None) as store:
         there = import_transcripts(store, [root]), contents(store)
     return here, there
 
 
-def same_reports(here: importer.ImportReport, there: importer.ImportReport) -> None:
+def same_reports(here: ImportReport, there: ImportReport) -> None:
     left, right = here.to_dict(), there.to_dict()
     for report in (left, right):
         report.pop("seconds")
@@ -147,12 +154,12 @@ def test_a_file_that_changed_since_the_worker_read_it_is_read_again_here(
         return real(self, sent)
 
     monkeypatch.setattr(worker._Texts, "of", rewrite_first)
-    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+    monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
     logs = caplog.at_level(logging.WARNING, logger="claude_sessions.importer")
     with logs, SessionStore(tmp_path / "worker", cleanup_after_days=None) as store:
         report, stored = import_transcripts(store, [every_kind_of_line]), contents(store)
     assert rewritten and "changed while it was read" in caplog.text
-    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 1 << 40)
+    monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 1 << 40)
     with SessionStore(tmp_path / "here", cleanup_after_days=None) as store:
         plain, expected = import_transcripts(store, [every_kind_of_line]), contents(store)
     same_reports(plain, report)
@@ -162,7 +169,7 @@ def test_a_file_that_changed_since_the_worker_read_it_is_read_again_here(
 
 
 def test_a_worker_that_dies_half_way_is_taken_over(every_kind_of_line, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer.reading, "BATCH_ENTRIES", 7)  # many batches to stop between
+    monkeypatch.setattr(reading, "BATCH_ENTRIES", 7)  # many batches to stop between
     real = worker._Worker.__iter__
 
     def dies_after_three(self: Any) -> Any:
@@ -181,8 +188,8 @@ def test_a_worker_that_dies_half_way_is_taken_over(every_kind_of_line, tmp_path,
 
 
 def test_no_worker_outlives_an_interrupted_import(every_kind_of_line, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
-    monkeypatch.setattr(importer.reading, "BATCH_ENTRIES", 7)
+    monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
+    monkeypatch.setattr(reading, "BATCH_ENTRIES", 7)
     spawned = []
     real = subprocess.Popen
 
@@ -190,7 +197,7 @@ def test_no_worker_outlives_an_interrupted_import(every_kind_of_line, tmp_path, 
         spawned.append(real(*args, **kwargs))
         return spawned[-1]
 
-    def interrupt(progress: importer.ImportProgress) -> None:
+    def interrupt(progress: ImportProgress) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(worker.subprocess, "Popen", spy)
@@ -207,7 +214,7 @@ def test_no_worker_outlives_an_interrupted_import(every_kind_of_line, tmp_path, 
 def test_an_unreadable_file_is_reported_and_the_rest_imported(
     every_kind_of_line, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(importer, "LARGE_IMPORT_BYTES", 0)
+    monkeypatch.setattr(importing, "LARGE_IMPORT_BYTES", 0)
     real = reading.read_batches
 
     def refuse_one(path: Path, start: int, **options: Any) -> Any:

@@ -30,8 +30,8 @@ from claude_sessions.model.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from claude_sessions.model.message import Message
     from claude_sessions.model.filters import SessionFilter
+    from claude_sessions.model.message import Message
     from claude_sessions.model.session import Session
     from claude_sessions.runs.options import Options
     from claude_sessions.runs.run import (

@@ -28,6 +28,7 @@ from claude_sessions.cli.filtering import filter_options
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionMetadata, cleanup_policy
+from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.render import (
     FORMATS,
     export_all,
@@ -37,12 +38,12 @@ from claude_sessions.views.render import (
     snippet_spans,
     write_export,
 )
-from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, compute_stats
 
 if TYPE_CHECKING:
     from rich.tree import Tree
 
     from claude_sessions.views.lineage import LineageNode
+    from claude_sessions.views.stats import Bucket
 
 _TITLE_WIDTH = 60
 
@@ -285,7 +286,7 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
     "--by",
     "groupings",
     multiple=True,
-    type=click.Choice([*PERIODS, *GROUPS]),
+    type=click.Choice(GROUPINGS),
     help="Break down by this (repeatable; default: day, model, tag, project).",
 )
 @filter_options()
@@ -301,6 +302,8 @@ def stats_command(
 ) -> None:
     """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
     expensive sessions. Periods are those sessions were created in (UTC)."""
+    from claude_sessions.views.stats import DEFAULT_BY, compute_stats  # only this command adds up
+
     store = open_store(store_location)
     stats = compute_stats(store, where, by=groupings or DEFAULT_BY, top=top)
     if as_json:

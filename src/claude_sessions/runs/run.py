@@ -101,7 +101,7 @@ class _Saver:
         forked_at: str | None = None,
     ) -> None:
         if tags or description:  # refused now, not once the finished run is saved
-            from claude_sessions.model.derive import normalize_tags, user_text
+            from claude_sessions.model.user_fields import normalize_tags, user_text
 
             normalize_tags(tags)
             user_text(description, "a description")

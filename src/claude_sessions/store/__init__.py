@@ -8,8 +8,9 @@ database a dialect (SQL spelling, full text) and a driver (connections,
 transactions). The pure pieces they use live in :mod:`claude_sessions.model`.
 """
 
+from typing import TYPE_CHECKING
+
 from claude_sessions.store.core import CleanupPolicy, cleanup_policy
-from claude_sessions.store.imports import FileBatch, FileState, Landed
 from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
     RestoreReport,
@@ -19,6 +20,9 @@ from claude_sessions.store.records import (
     UsageBucket,
 )
 from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
+
+if TYPE_CHECKING:
+    from claude_sessions.store.imports import FileBatch, FileState, Landed
 
 __all__ = [
     "AsyncSessionStore",
@@ -40,6 +44,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    # What only an import uses, loaded by the first import.
+    if name in ("FileBatch", "FileState", "Landed"):
+        from claude_sessions.store import imports
+
+        return getattr(imports, name)
     # The adapter imports the official SDK (most of a second): only when asked for.
     if name == "SDKSessionStore":
         from claude_sessions.store.sdk_adapter import SDKSessionStore

@@ -12,6 +12,7 @@ longer than ``trash_days``. It never runs on a store opened read-only.
 from __future__ import annotations
 
 import enum
+import importlib
 import itertools
 import logging
 import math
@@ -20,9 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import partial
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from claude_sessions.model.derive import normalize_tags, user_text
 from claude_sessions.model.entries import as_entry, keyed
 from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
@@ -34,7 +34,8 @@ from claude_sessions.model.exceptions import (
 from claude_sessions.model.filters import SessionFilter, moment_bound
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
-from claude_sessions.store import imports, reads, trash, writes
+from claude_sessions.model.user_fields import normalize_tags, user_text
+from claude_sessions.store import reads
 from claude_sessions.store.criteria import (
     PERIODS,
     Cursor,
@@ -52,6 +53,24 @@ from claude_sessions.store.records import (
     SessionPage,
     UsageBucket,
 )
+
+
+class _Later:
+    """A module imported when first used (``import_module`` holds the import lock)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+if TYPE_CHECKING:
+    from claude_sessions.store import imports, trash, writes
+else:  # the write path loads with the first write: a command that only reads never pays
+    imports = _Later("claude_sessions.store.imports")
+    trash = _Later("claude_sessions.store.trash")
+    writes = _Later("claude_sessions.store.writes")
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")

@@ -28,9 +28,9 @@ from claude_agent_sdk.types import (
 )
 from claude_agent_sdk.types import SessionStore as SDKSessionStoreProtocol
 
-from claude_sessions.model.derive import user_text
 from claude_sessions.model.exceptions import InvalidInputError
 from claude_sessions.model.ids import validate_session_id
+from claude_sessions.model.user_fields import user_text
 
 if TYPE_CHECKING:
     from claude_sessions.store.core import StoreCore

@@ -24,7 +24,6 @@ from __future__ import annotations
 from claude_sessions.model.exceptions import StoreVersionError
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
-from claude_sessions.store.upgrades import fill_root_keys, recount
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -177,10 +176,13 @@ def upgrade(schema: str) -> Op[int]:
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
-    if 0 < version < 3:  # version 3 finds the root entry of stored sessions
+    if 0 < version < 3:
+        from claude_sessions.store.upgrades import fill_root_keys, recount  # an old store only
+
+        # version 3 finds the root entry of stored sessions
         yield from fill_root_keys(PostgresDialect(schema))
-    if 0 < version < 2:  # version 2 counts figures anew: fold the stored sessions again
-        yield from recount(PostgresDialect(schema))
+        if version < 2:  # version 2 counts figures anew: fold the stored sessions again
+            yield from recount(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

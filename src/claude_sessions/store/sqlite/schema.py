@@ -34,11 +34,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.model.derive import derive, entries_text, fold
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
-from claude_sessions.store.upgrades import fill_root_keys, recount
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 
@@ -119,6 +117,8 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
+    from claude_sessions.model.derive import entries_text  # only an old store's upgrade
+
     for statement in SCHEMA_V2:
         conn.execute(statement)
     sessions = conn.execute("SELECT id, description, title FROM sessions").fetchall()
@@ -148,6 +148,8 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 def _v4(conn: sqlite3.Connection) -> None:
+    from claude_sessions.model.derive import derive, fold  # only an old store's upgrade
+
     conn.execute("ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0")
     conn.execute("ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0")
     for (ref,) in conn.execute("SELECT id FROM sessions").fetchall():
@@ -294,6 +296,8 @@ SCHEMA_V7 = (
 def _v7(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V7:
         conn.execute(statement)
+    from claude_sessions.store.upgrades import fill_root_keys  # only an old store's upgrade
+
     _run(conn, fill_root_keys(SQLiteDialect()))
 
 
@@ -335,6 +339,8 @@ def upgrade(conn: sqlite3.Connection) -> int:
         for step in UPGRADES[found:]:
             step(conn)
         if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
+            from claude_sessions.store.upgrades import recount
+
             _run(conn, recount(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
