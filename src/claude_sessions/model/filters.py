@@ -20,11 +20,13 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timezone
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError
 from claude_sessions.model.when import parse_when
+
+if TYPE_CHECKING:  # the query language loads with the first text filter
+    from claude_sessions.model import text_query
 
 _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
@@ -212,12 +214,16 @@ class SessionFilter:
             object.__setattr__(self, item.name, _checked(spec, item.name, getattr(self, item.name)))
         _check_ranges(self)
         if self.text is not None:
-            text_query.parse(self.text)  # malformed or too costly: refused now
+            _ = self.parsed_text  # malformed or too costly: refused now
 
     @functools.cached_property
     def parsed_text(self) -> text_query.Node | None:
         """The parsed full-text query (``None`` without ``text``)."""
-        return text_query.parse(self.text) if self.text is not None else None
+        if self.text is None:
+            return None
+        from claude_sessions.model import text_query
+
+        return text_query.parse(self.text)
 
     def given(self) -> Iterator[tuple[str, Spec, Any]]:
         """The fields that narrow something: name, spec and value."""

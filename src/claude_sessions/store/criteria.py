@@ -14,11 +14,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError
 from claude_sessions.model.filters import SessionFilter, specs
+
+if TYPE_CHECKING:
+    from claude_sessions.model import text_query
 
 # The largest integer SQLite and PostgreSQL (bigint) can hold.
 MAX_INTEGER = 2**63 - 1

@@ -17,16 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from claude_sessions.model import text_query
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
-from claude_sessions.store import snippets
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.sqlite.dialect import sort_column
 from claude_sessions.store.where import conditions, ranged
+
+if TYPE_CHECKING:  # the query language loads with the first text search
+    from claude_sessions.model import text_query
 
 # Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
 TS_CONFIG = "simple"
@@ -239,6 +240,9 @@ class PostgresDialect:
         clauses: list[str],
         params: list[Any],
     ) -> Op[list[Found]]:
+
+        from claude_sessions.store import snippets  # with the first text search
+
         tsparams: list[Any] = []
         tsquery = tsquery_sql(node, tsparams)
         page = ""
@@ -288,6 +292,8 @@ _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:
     """SQL for the ``tsquery`` of a parsed query; its values go to ``params``."""
+    from claude_sessions.model import text_query
+
     if isinstance(node, text_query.Term):
         if not node.prefix:
             params.append(_clean(" ".join(node.words)))

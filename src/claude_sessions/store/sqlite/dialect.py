@@ -14,17 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from claude_sessions.model import text_query
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
-from claude_sessions.store import snippets
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.where import conditions
+
+if TYPE_CHECKING:  # the query language loads with the first text search
+    from claude_sessions.model import text_query
 
 
 def _placeholders(count: int) -> str:
@@ -188,6 +189,9 @@ class SQLiteDialect:
         params: list[Any],
         limit: int,
     ) -> Op[list[Found]]:
+
+        from claude_sessions.store import snippets  # with the first text search
+
         if criteria.trashed:  # trashed sessions leave the index
             return []
         match = fts_query(node)
@@ -281,6 +285,8 @@ def sort_column(criteria: Criteria) -> str:
 
 def fts_query(node: text_query.Node) -> str:
     """A parsed query in FTS5 syntax: every term a quoted string, so no user text is syntax."""
+    from claude_sessions.model import text_query
+
     if isinstance(node, text_query.Term):
         quoted = '"' + " ".join(node.words).replace('"', '""') + '"'
         return quoted + " *" if node.prefix else quoted
