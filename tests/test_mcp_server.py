@@ -339,38 +339,3 @@ def test_importing_the_command_line_leaves_the_server_unloaded():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_an_interrupt_stays_an_interrupt_whatever_task_group_it_stopped(tmp_path, monkeypatch):
-    """Ctrl-C during start-up arrives wrapped in a task group's exception group: the
-    command must still see KeyboardInterrupt (and exit 130, not print a traceback)."""
-    import anyio
-
-    from claude_sessions.mcp import server
-
-    SessionStore(tmp_path / "s", cleanup_after_days=None).close()
-
-    async def interrupted(store, *, allow_write=False):
-        async with anyio.create_task_group() as group:
-            group.start_soon(anyio.sleep_forever)
-            await anyio.sleep(0)
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(server, "serve_stdio", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        server.run_stdio(tmp_path / "s")
-
-    async def fail() -> None:
-        raise ValueError("a bug")
-
-    async def broken(store, *, allow_write=False):
-        async with anyio.create_task_group() as group:
-            group.start_soon(fail)
-            await anyio.sleep(0)
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(server, "serve_stdio", broken)
-    with pytest.raises(BaseException, match="unhandled errors") as caught:  # not taken for Ctrl-C
-        server.run_stdio(tmp_path / "s")
-    assert not isinstance(caught.value, KeyboardInterrupt)
-    assert "a bug" in repr(caught.value.exceptions)

@@ -74,11 +74,13 @@ def command(*args: str, **kwargs: object) -> subprocess.Popen[str]:
     )
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, timeout: float = 30.0, every: float = 0.02
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+        time.sleep(every)
 
 
 def opened(pid: int, path: Path) -> bool:
@@ -185,3 +187,21 @@ def test_servers_stop_with_the_signals_exit_code(tmp_path: Path, signum: int) ->
     wait_for(lambda: opened(mcp.pid, location / "sessions.db"), "the MCP server to start")
     took, _ = stop(mcp, signum)
     assert took < STOPS_WITHIN, took
+
+
+@pytest.mark.parametrize("server", ["serve", "mcp"])
+def test_a_signal_at_any_moment_of_start_up_ends_a_server_cleanly(tmp_path: Path, server: str):
+    """Sent while the event loop is still being made, too: the exit code says which signal
+    (not a death by SIGINT), nothing is printed, nothing hangs."""
+    location = tmp_path / "store"
+    SessionStore(location, cleanup_after_days=None).close()
+    arguments = ["--port", "0"] if server == "serve" else []
+    for attempt in range(20):
+        signum = (signal.SIGINT, signal.SIGTERM)[attempt % 2]
+        child = command(server, "--store", str(location), *arguments, stdin=subprocess.PIPE)
+        database, pid = location / "sessions.db", child.pid
+        wait_for(lambda: opened(pid, database), "the store", every=0.002)  # noqa: B023 - at once
+        time.sleep(0.0005 * attempt)  # a little further into its start-up each time
+        took, stderr = stop(child, signum)
+        assert took < STOPS_WITHIN, (attempt, took)
+        assert "Exception" not in stderr and "Warning" not in stderr, stderr

@@ -6,6 +6,7 @@ function; library errors become a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import importlib
@@ -15,6 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
 import click
 
@@ -213,4 +215,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # nohup and `&` ignore it
         signal.signal(signal.SIGINT, _stop)
-    cli.main(args=list(argv) if argv is not None else None, prog_name="claude-sessions")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="claude-sessions")
+    except SystemExit as done:
+        if _stopped_by:
+            _exit_now(done.code)
+        raise
+
+
+def _exit_now(code: object) -> NoReturn:
+    """End a command a signal stopped, its cleanup done, with its exit code, at once.
+
+    Python's own exit would wait for threads that may be stuck in a blocking
+    call, and it exits by SIGINT instead of the code when the interrupt passed
+    through code run by ``exec`` on its way (a dataclass being made, say).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else EXIT_FAILURE)

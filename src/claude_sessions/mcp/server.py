@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import socket
 import sys
 import threading
@@ -139,27 +140,55 @@ class _StoppableStdin:
             self.end()
 
 
+# What ends a server at once (and is raised again once it is gone).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bool = False) -> None:
     """Open the store at ``location`` (read-only unless ``allow_write``) and serve it over
-    stdio until the client goes. The server never deletes and never cleans up."""
+    stdio until the client goes, or until Ctrl-C or SIGTERM: the server then ends at
+    once, and the signal is raised again, for whatever handles it outside (Ctrl-C is a
+    KeyboardInterrupt by default). The server never deletes and never cleans up."""
     if allow_write:
         store = SessionStore(location, cleanup_after_days=None, trash_days=None)
     else:
         store = SessionStore(location, read_only=True)
     with store:
-        try:
-            anyio.run(lambda: serve_stdio(store, allow_write=allow_write))
-        except BaseException as error:
-            # Ctrl-C (or SIGTERM, raised so by the command line) may reach us wrapped in
-            # the exception group of a task group it stopped: it stays an interrupt.
-            if _only_interrupts(error):
-                raise KeyboardInterrupt from None
-            raise
+        received = _serve_until_signalled(store, allow_write)
+    if received is not None:
+        signal.raise_signal(received)
 
 
-def _only_interrupts(error: BaseException) -> bool:
-    """``error`` is KeyboardInterrupt, or an exception group holding nothing else."""
-    inner = getattr(error, "exceptions", None)
-    if isinstance(inner, tuple) and inner:
-        return all(_only_interrupts(part) for part in inner)
-    return isinstance(error, KeyboardInterrupt)
+def _serve_until_signalled(store: SessionStore, allow_write: bool) -> int | None:
+    """Serve; a stop signal is the event loop's to handle (it cancels the server), never
+    an exception raised on whatever line of the loop it lands. The signals wait, blocked,
+    while the loop starts; the handlers they had are theirs again afterwards."""
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return anyio.run(_serve, store, allow_write, mask)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+async def _serve(
+    store: SessionStore, allow_write: bool, mask: set[int | signal.Signals]
+) -> int | None:
+    received: list[int] = []
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # from now on, the receiver's
+        async with anyio.create_task_group() as group:
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    received.append(signum)
+                    group.cancel_scope.cancel()
+                    return
+
+            group.start_soon(stop_on_signal)
+            await serve_stdio(store, allow_write=allow_write)
+            group.cancel_scope.cancel()
+    return received[0] if received else None

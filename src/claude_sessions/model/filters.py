@@ -209,9 +209,13 @@ class SessionFilter:
     )
 
     def __post_init__(self) -> None:
-        for item in fields(self):
-            spec = spec_of(item.name)
-            object.__setattr__(self, item.name, _checked(spec, item.name, getattr(self, item.name)))
+        for name, spec in specs().items():
+            value = getattr(self, name)
+            if value is None or value is False or value == ():
+                if spec.kind in _DEFAULTS and value != _DEFAULTS[spec.kind]:
+                    object.__setattr__(self, name, _DEFAULTS[spec.kind])
+                continue
+            object.__setattr__(self, name, _CHECKS[spec.kind](value, name))
         _check_ranges(self)
         if self.text is not None:
             _ = self.parsed_text  # malformed or too costly: refused now
@@ -227,10 +231,10 @@ class SessionFilter:
 
     def given(self) -> Iterator[tuple[str, Spec, Any]]:
         """The fields that narrow something: name, spec and value."""
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if value not in (None, (), False):
-                yield item.name, spec_of(item.name), value
+        for name, spec in specs().items():
+            value = getattr(self, name)
+            if value is not None and value is not False and value != ():
+                yield name, spec, value
 
     def without_text(self) -> SessionFilter:
         return replace(self, text=None)
@@ -312,12 +316,6 @@ def moment_bound(value: date | datetime, *, end_of_day: bool) -> float:
 # -- checking values ----------------------------------------------------------------------
 
 
-def _checked(spec: Spec, name: str, value: Any) -> Any:
-    if value is None:
-        return () if spec.kind is Kind.TAGS else (False if spec.kind is Kind.FLAG else None)
-    return _CHECKS[spec.kind](value, name)
-
-
 def _words(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise InvalidQueryError(f"{name} must be a string, not {type(value).__name__}")
@@ -360,6 +358,7 @@ def _dollars(value: Any, name: str) -> float:
     return float(value)
 
 
+_DEFAULTS: dict[Kind, Any] = {Kind.TAGS: (), Kind.FLAG: False}  # what None stands for
 _CHECKS = {
     Kind.WORDS: _words,
     Kind.TAGS: _tags,

@@ -82,10 +82,11 @@ def session_filter(where: SessionFilter | None, criteria: Mapping[str, Any]) -> 
         raise InvalidQueryError(
             f"unknown filter {sorted(unknown)[0]!r}; the filters are {', '.join(specs())}"
         )
-    base = where if where is not None else SessionFilter()
-    if not isinstance(base, SessionFilter):
-        raise InvalidQueryError(f"where must be a SessionFilter, not {type(base).__name__}")
-    return replace(base, **criteria) if criteria else base
+    if where is None:
+        return SessionFilter(**criteria)
+    if not isinstance(where, SessionFilter):
+        raise InvalidQueryError(f"where must be a SessionFilter, not {type(where).__name__}")
+    return replace(where, **criteria) if criteria else where
 
 
 PERIODS = ("day", "week", "month")

@@ -10,6 +10,7 @@ advisory lock PostgreSQL needs, the full-text index and the search query.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,21 +56,28 @@ class Found:
     sort: float | int
 
 
+# A row's columns in the order of SessionMetadata's fields (all read in one C call), and
+# those whose value needs converting.
+_READ_COLUMNS = operator.itemgetter(*(kept.column for kept in stored_fields()))
+_CONVERTED = tuple((index, kept.read) for index, kept in enumerate(stored_fields()) if kept.read)
+
+
 def read_metadata(
     d: Dialect, row: Mapping[str, Any], *, snippet: str | None = None, rank: float | None = None
 ) -> SessionMetadata:
     """The metadata of a row selected with ``META_COLUMNS`` (or ``ROW_COLUMNS``)."""
-    values: dict[str, Any] = {}
-    for kept in stored_fields():
-        value = row[kept.column]
-        if kept.read == "moment":
-            value = d.moment(value) if value is not None else None
-        elif kept.read == "tags":
-            value = d.tags(value)
-        elif kept.read == "names":  # a comma-separated column
-            value = tuple(value.split(",")) if value else ()
-        values[kept.name] = value
-    return SessionMetadata(**values, snippet=snippet, rank=rank)
+    values = list(_READ_COLUMNS(row))
+    for index, read in _CONVERTED:
+        value = values[index]
+        if read == "moment":
+            values[index] = d.moment(value) if value is not None else None
+        elif read == "tags":
+            values[index] = d.tags(value)
+        else:  # "names": a comma-separated column
+            values[index] = tuple(value.split(",")) if value else ()
+    # Stored fields come first, in order: the rest (snippet, rank) are a search's.
+    values += (snippet, rank)
+    return SessionMetadata(*values)
 
 
 def found(

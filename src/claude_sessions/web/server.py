@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 
 import uvicorn
 from starlette.applications import Starlette
@@ -13,6 +15,7 @@ from claude_sessions.web.security import check_exposure
 # Once the live streams are told to end, every response finishes within a poll;
 # past this, uvicorn cancels what is left rather than hang.
 GRACEFUL_SECONDS = 5
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Server(uvicorn.Server):
@@ -25,6 +28,22 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.web_app = app
         self.on_started = on_started
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until stopped. Ctrl-C and SIGTERM wait (blocked) while the event loop
+        starts, until uvicorn's handlers take them: a signal must not land inside the
+        loop's own start-up."""
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            super().run(sockets)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        with super().capture_signals():
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)  # uvicorn's from now on
+            yield
 
     @property
     def port(self) -> int:
