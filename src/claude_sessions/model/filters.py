@@ -18,7 +18,7 @@ import enum
 import functools
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -63,8 +63,7 @@ class Spec:
     ``columns``: the ``sessions`` columns it compares (``EQUALS`` accepts any
     of them). ``label``: a form field's caption; ``help``: one line for an
     option, a form field's tooltip and a schema's description. ``aliases``:
-    more option names on the command line. ``usage``: the usage figures can be
-    narrowed by it (they cannot by text).
+    more option names on the command line.
     """
 
     kind: Kind
@@ -74,7 +73,6 @@ class Spec:
     columns: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     placeholder: str = ""
-    usage: bool = True
 
 
 def _spec(kind: Kind, operator: Operator, label: str, text: str, **more: Any) -> dict[str, Spec]:
@@ -102,7 +100,6 @@ class SessionFilter:
             "Search",
             "Words in the messages, title or description: all must occur; "
             '"a phrase", prefix*, AND, OR, NOT and parentheses work.',
-            usage=False,
         ),
     )
     tags: Sequence[str] = field(
@@ -236,9 +233,6 @@ class SessionFilter:
             if value is not None and value is not False and value != ():
                 yield name, spec, value
 
-    def without_text(self) -> SessionFilter:
-        return replace(self, text=None)
-
     def to_dict(self) -> dict[str, Any]:
         """The given fields, JSON-ready (dates as ISO 8601 strings, tags as a list)."""
         shown: dict[str, Any] = {}
@@ -273,14 +267,10 @@ def specs() -> dict[str, Spec]:
     return {item.name: item.metadata["spec"] for item in fields(SessionFilter)}
 
 
-def spec_of(name: str) -> Spec:
-    return specs()[name]
-
-
 def read_text(name: str, text: str) -> Any:
     """A filter's value from text as a form, a URL or a tool argument gives it
     (``None`` when empty); checked when the :class:`SessionFilter` is made."""
-    kind, value = spec_of(name).kind, text.strip()
+    kind, value = specs()[name].kind, text.strip()
     if kind is Kind.FLAG:
         return value.lower() in _YES
     if not value:

@@ -29,7 +29,6 @@ STACKS = ("model", "project", "tag")
 # adding up every session ever stored costs the store a full pass over them.
 LAST_DAYS = ("7", "30", "90", "365", "all")
 DEFAULT_LAST = "30"
-WORDS = "text"  # the field the search box sets
 
 
 def split_tags(text: str) -> list[str]:
