@@ -112,7 +112,7 @@ def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
         import_transcripts(store, [root])
     conn = sqlite3.connect(path)  # back to version 6: the key index led by the key, no roots
     conn.executescript(
-        "DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
+        "DROP TABLE summaries; DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
         "ALTER TABLE sessions DROP COLUMN root_key; "
         "CREATE UNIQUE INDEX entries_by_key ON entries (entry_key, session_ref, subpath) "
         "WHERE entry_key IS NOT NULL; PRAGMA user_version = 6;"

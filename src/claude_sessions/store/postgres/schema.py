@@ -17,6 +17,9 @@ and ``entries.uuid`` becomes ``entry_key``.
 Version 3: fork evidence is looked up by each session's root entry
 (``root_key``, found for stored sessions), so entries need no index of their
 keys across sessions (its pages took a random write for every new entry).
+Version 4: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are folded again (fork marks of
+copied entries), their fork links settled by content and their summaries matched.
 """
 
 from __future__ import annotations
@@ -141,7 +144,18 @@ SCHEMA_V3: tuple[str, ...] = (
     "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+SCHEMA_V4: tuple[str, ...] = (
+    """CREATE TABLE summaries (
+        leaf_key    text PRIMARY KEY,
+        summary     text NOT NULL,
+        session_ref bigint REFERENCES sessions (id) ON DELETE SET NULL,
+        leaf_seq    integer
+    )""",
+    "CREATE INDEX summaries_by_session ON summaries (session_ref, leaf_seq) "
+    "WHERE session_ref IS NOT NULL",
+)
+
+UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
 SCHEMA_VERSION = len(UPGRADES)
 
 
@@ -176,13 +190,16 @@ def upgrade(schema: str) -> Op[int]:
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
-    if 0 < version < 3:
-        from claude_sessions.store.upgrades import fill_root_keys, recount  # an old store only
+    if 0 < version < 4:
+        from claude_sessions.store.upgrades import (  # an old store only
+            fill_root_keys,
+            settle_stored,
+        )
 
-        # version 3 finds the root entry of stored sessions
-        yield from fill_root_keys(PostgresDialect(schema))
-        if version < 2:  # version 2 counts figures anew: fold the stored sessions again
-            yield from recount(PostgresDialect(schema))
+        if version < 3:  # version 3 finds the root entry of stored sessions
+            yield from fill_root_keys(PostgresDialect(schema))
+        # version 4 folds the stored sessions again, counting them as today
+        yield from settle_stored(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -25,6 +25,10 @@ Version 7: the entry key index leads with the session (a batch of new entries
 touches the few index pages of its own session, where keys first spread every
 batch over the whole index), and fork evidence is looked up by each session's
 root entry (``root_key``, found for stored sessions).
+Version 8: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are folded again (counted as today,
+with the fork marks of copied entries), their fork links settled by content and
+their summaries matched. Being the last step, it runs on the finished schema.
 """
 
 from __future__ import annotations
@@ -301,6 +305,26 @@ def _v7(conn: sqlite3.Connection) -> None:
     _run(conn, fill_root_keys(SQLiteDialect()))
 
 
+SCHEMA_V8 = (
+    """CREATE TABLE summaries (
+        leaf_key    TEXT PRIMARY KEY,
+        summary     TEXT NOT NULL,
+        session_ref INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
+        leaf_seq    INTEGER
+    )""",
+    "CREATE INDEX summaries_by_session ON summaries (session_ref, leaf_seq) "
+    "WHERE session_ref IS NOT NULL",
+)
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V8:
+        conn.execute(statement)
+    from claude_sessions.store.upgrades import settle_stored  # only an old store's upgrade
+
+    _run(conn, settle_stored(SQLiteDialect()))
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -309,9 +333,9 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 5  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
@@ -338,10 +362,6 @@ def upgrade(conn: sqlite3.Connection) -> int:
             )
         for step in UPGRADES[found:]:
             step(conn)
-        if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
-            from claude_sessions.store.upgrades import recount
-
-            _run(conn, recount(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
