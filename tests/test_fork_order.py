@@ -152,12 +152,14 @@ def test_a_fork_read_while_the_cli_writes_its_copy_ends_linked_to_its_origin(
     assert_own_figures(store, ledger, family.origin, family.fork)
 
 
-def test_show_and_the_web_page_give_an_origin_imported_after_its_fork_its_figures(
-    store_location: str, family: Family, home: Path
+@pytest.mark.parametrize("order", ORDERS)
+def test_show_and_the_web_page_give_the_origin_its_own_figures(
+    store_location: str, family: Family, home: Path, order: str
 ) -> None:
     env = {"CLAUDE_SESSIONS_STORE": store_location, "HOME": str(home), "NO_COLOR": "1"}
     runner = CliRunner()
-    for session_id in (family.fork, family.origin):  # the fork's file first
+    pair = [family.origin, family.fork]
+    for session_id in pair if order == "origin first" else pair[::-1]:
         done = runner.invoke(cli, ["import", str(family.path(session_id))], env=env)
         assert done.exit_code == 0, done.output
 
