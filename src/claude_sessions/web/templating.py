@@ -14,7 +14,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from claude_sessions.views.conversation import image_label
+from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.render import session_title
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
@@ -146,6 +146,7 @@ def _environment() -> jinja2.Environment:
         data_url=markup.data_url,
         tool_brief=tool_brief,
         image_label=image_label,
+        reminder_brief=reminder_brief,
     )
     return environment
 
