@@ -36,6 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
+from claude_sessions.model.derive import SYNTHETIC_MODEL
 from claude_sessions.model.message import Message
 from claude_sessions.model.wrappers import Piece, command_output, read_user_text, with_reminders
 
@@ -219,12 +220,17 @@ def _marker(message: Message) -> tuple[MarkerKind, str] | None:
 
 def _result_marker(message: Message) -> str:
     details = [message.subtype or "result"]
-    if message.num_turns is not None:
-        details.append(f"{message.num_turns} turn(s)")
+    if message.num_turns is not None:  # the CLI's count of its requests to the model
+        details.append(f"{message.num_turns} API request(s)")
     cost = message.total_cost_usd
     if cost is not None:
         details.append(f"${cost:.4f}")
     return "Result: " + ", ".join(details)
+
+
+def _request_key(message: Message, index: int) -> str:
+    """The API request an assistant entry belongs to (the CLI splits one over entries)."""
+    return f"{_str(message.body.get('id')) or f'#{index}'}/{_str(message.get('requestId')) or ''}"
 
 
 def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
@@ -232,10 +238,22 @@ def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
     last: dict[str, int] = {}
     for index, message in enumerate(messages):
         if message.is_assistant and message.usage:
-            key = _str(message.body.get("id")) or f"#{index}"
-            request = _str(message.get("requestId")) or ""
-            last[f"{key}/{request}"] = index
+            last[_request_key(message, index)] = index
     return {index: messages[index].usage for index in last.values()}
+
+
+def api_requests(messages: Iterable[Message | Mapping[str, Any]]) -> int:
+    """How many requests to the model ``messages`` record, each once: the assistant
+    entries with usage, by message id and request id (Claude Code's ``<synthetic>``
+    placeholders are none)."""
+    found = [Message.coerce(m) for m in messages]
+    return len(
+        {
+            _request_key(message, index)
+            for index, message in enumerate(found)
+            if message.is_assistant and message.usage and message.model != SYNTHETIC_MODEL
+        }
+    )
 
 
 def _request_cost(model: str | None, usage: Mapping[str, Any], message: Message) -> float | None:

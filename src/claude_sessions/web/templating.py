@@ -99,8 +99,9 @@ def thousands(value: int) -> str:
     return f"{value:,}"
 
 
-def short_id(session_id: str) -> str:
-    return session_id[:8]
+def short_uuid(uuid: str) -> str:
+    """A message uuid shown short (session ids: ``SessionStore.unique_prefixes``)."""
+    return uuid[:8]
 
 
 # The argument that says most about a call, for its one-line summary.
@@ -132,7 +133,7 @@ def _environment() -> jinja2.Environment:
         stamp=stamp,
         duration=duration,
         one_line=one_line,
-        short_id=short_id,
+        short_uuid=short_uuid,
         model_name=model_name,
         basename=basename,
         thousands=thousands,

@@ -130,7 +130,7 @@
         watch();
       }).catch(function () {
         delete link.dataset.loading;
-        link.textContent = "Could not load the next turns; click to try again";
+        link.textContent = "Could not load the next exchanges; click to try again";
       });
     }
 
