@@ -97,6 +97,9 @@ class Site:
     def __init__(self, store: SessionStore, pages: Pages) -> None:
         self.store = store
         self.pages = pages
+        # The session last loaded, with the store's version then: a live page asks for
+        # its new turns, then for the panel's figures, at one version.
+        self._last: tuple[str, str, Loaded] | None = None
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -124,12 +127,17 @@ class Site:
         return self.store.resolve_id(session_id)
 
     def _load(self, session_id: str, *, neighbours: bool) -> Loaded | str:
+        version = self.store.version()  # first: a change after this read loads again
+        last = self._last
+        if not neighbours and last is not None and last[:2] == (session_id, version):
+            return last[2]
         found = self._resolve(session_id)
         if isinstance(found, str):
             return found
         data = self.store.load_session(found.session_id, subagents=True)
         conversation = join_replies(build_conversation(data.messages, data.subagents))
         loaded = Loaded(data.metadata, conversation, api_requests(data.messages))
+        self._last = (found.session_id, version, loaded)
         if neighbours:
             if data.metadata.forked_from:
                 loaded.parent = self.store.get_metadata(data.metadata.forked_from)

@@ -183,7 +183,7 @@
     watch();
     reveal(0);
     live(turns.dataset.live, turns.dataset.version, function () {
-      return Promise.all([refreshTurns(), refreshFacts()]);
+      return refreshTurns().then(refreshFacts);  /* the server loads the session once for both */
     });
   }
 
