@@ -333,6 +333,7 @@ class _Builder:
             if self.last_assistant is not None and _int(message.get("duration_ms")):
                 self.last_assistant.duration_ms = _int(message.get("duration_ms"))
             block = Block("marker", _result_marker(message), is_error=message.is_error)
+            self.command = None
             self.conversation.turns.append(
                 Turn("result", [block], index, timestamp=message.timestamp, marker="result")
             )
