@@ -16,7 +16,7 @@ from claude_sessions.views.render import render_json, render_text, session_title
 from .transcript_ledger import build_ledger
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
-TASK_NOTIFIED = "258c7280-ae70-4798-800f-63464d01a85d"
+TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"
 # What Claude Code wraps around user text, never part of a title.
 WRAPPERS = re.compile(
     r"<(?:system-reminder|command-|local-command-|task-notification|bash-)|"
@@ -88,7 +88,7 @@ def test_first_prompts_are_what_a_person_typed(imported, ledger):
         sdk_prompt = _extract_first_prompt_from_head(whole) or None
         assert (info.first_prompt if info else None) == sdk_prompt
     # What the wrappers hid: a task notification before the prompt, a reminder inside it.
-    assert store.get_metadata(TASK_NOTIFIED).first_prompt == "did you push?"
+    assert store.get_metadata(TASK_NOTIFIED).first_prompt == "continue until all are done"
     reminded = store.get_metadata("system_reminder")
     assert reminded.first_prompt == (
         "Please review the change. # Project notes The tail content still renders as user text."

@@ -144,7 +144,7 @@ def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
 
 
 REAL = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
-TASK_NOTIFIED = "258c7280-ae70-4798-800f-63464d01a85d"  # a task notification, then a prompt
+TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"  # a task notification, then a prompt
 
 
 def _rewind_sqlite(location: str, first_prompt: str) -> None:
@@ -187,7 +187,7 @@ def test_an_older_store_finds_first_prompts_again(backend, request, tmp_path):
         location, rewind = str(tmp_path / "old.db"), _rewind_sqlite
     else:
         location, rewind = request.getfixturevalue("postgres_database"), _rewind_postgres
-    source = REAL / "-home-marco-projects-spotter-worktrees-spotter-gqc"
+    source = REAL / "-home-marco-projects-spotter-worktrees-spotter-a0y"
     with SessionStore(location, cleanup_after_days=None) as store:
         import_transcripts(store, [source])
     # Older versions kept the official SDK's first prompt: here, the task notification.
@@ -196,6 +196,7 @@ def test_an_older_store_finds_first_prompts_again(backend, request, tmp_path):
     rewind(location, stored)
     with SessionStore(location, cleanup_after_days=None) as store:
         meta = store.get_metadata(TASK_NOTIFIED)
-        assert meta.first_prompt == "did you push?"
-        assert session_title(meta) == "did you push?"
-        assert meta.turns == 5 and meta.total_cost > 0  # the figures, counted again alike
+        assert meta.first_prompt == "continue until all are done"
+        assert session_title(meta) == "continue until all are done"
+        lines = (source / f"{TASK_NOTIFIED}.jsonl").read_text().splitlines()
+        assert meta.turns == sum(json.loads(line)["type"] == "assistant" for line in lines)

@@ -132,10 +132,10 @@ def test_mcp_reads_the_command_and_folds_reminders(imported: SessionStore) -> No
 def test_titles_show_no_wrapper(location: str) -> None:
     listed = _cli(location, "list", "--json")
     titles = {m["session_id"]: m["first_prompt"] for m in json.loads(listed)}
-    assert titles["258c7280-ae70-4798-800f-63464d01a85d"] == "did you push?"
+    assert titles["fa812bfe-b295-4cca-9c2f-fdf01028cb46"] == "continue until all are done"
     assert not any(RAW.search(title or "") for title in titles.values())
     table = _cli(location, "list")
-    assert "did you push?" in table and "task-notification" not in table
+    assert "continue until all are done" in table and "task-notification" not in table
 
 
 def test_a_local_command_s_colours_are_left_out(tmp_path: Path) -> None:
