@@ -333,12 +333,12 @@ def test_captures_from_claude_config_dir_and_real_transcripts_pass(tmp_path, mon
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(fixtures))
     monkeypatch.delenv("CLAUDE_SESSIONS_TRANSCRIPT_DIRS", raising=False)
     mains = sorted((fixtures / "projects").glob("*/*.jsonl"))
-    assert len(mains) == 7
+    assert len(mains) == 9
     for transcript in mains:
         line = hooks.capture(hook_input(transcript, session_id=transcript.stem), tmp_path / "s")
         assert "+" in line and "refused" not in line and "error" not in line, line
     with SessionStore(tmp_path / "s", cleanup_after_days=None) as store:
-        assert len(store.list_sessions()) == 7
+        assert len(store.list_sessions()) == 9
 
 
 # -- writing back into Claude Code ----------------------------------------------------

@@ -57,15 +57,14 @@ def test_tokens_and_cost_match_the_independent_count(imported, ledger):
 
 
 def test_titles_and_first_prompts_as_the_official_sdk_gives_them(imported, ledger):
-    # The SDK's own rules over the whole transcript (it reads only the first 64 KB of a
-    # file, which would make the answer depend on where a file happens to be cut).
-    from claude_agent_sdk._internal.sessions import _extract_first_prompt_from_head
-
+    # The SDK's own rules over the whole main conversation (it reads only the first 64 KB
+    # of a file, which would make the answer depend on where a file happens to be cut);
+    # a subagent's prompt written into the main transcript (a sidechain) is not the
+    # session's.
     store, _, _ = imported
     for session in ledger.sessions.values():
         meta = store.get_metadata(session.session_id)
-        whole = session.main_file.read_text(encoding="utf-8") if session.main_file else ""
-        assert meta.first_prompt == (_extract_first_prompt_from_head(whole) or None), meta
+        assert meta.first_prompt == session.first_prompt_main_chain, meta
         if session.sdk_custom_title:
             assert meta.title == session.sdk_custom_title
     edge = store.get_metadata("edge_cases")

@@ -159,8 +159,35 @@ def test_title_and_first_prompt_as_the_sdk_gives_them(root):
 
 def test_the_fixtures_are_laid_out_as_a_config_dir():
     ledger = build_ledger(FIXTURES, built_in_price_table(), sdk=False)
-    assert len(ledger.sessions) == 7
+    assert len(ledger.sessions) == 9
     total = sum(p.stat().st_size for p in FIXTURES.rglob("*.jsonl"))
     assert total < 2_000_000
     for session in ledger.sessions.values():
         assert session.main_file is not None and session.json_objects > 0
+
+
+def test_sidechain_lines_in_the_main_transcript_are_the_subagents(tmp_path):
+    """Older CLIs wrote a subagent's conversation into the main transcript (isSidechain)."""
+    project = tmp_path / "projects" / PROJECT
+    prompt = _user("u1", None, "Build the parser")
+    call = _assistant("a1", "u1", "msg_1", "req_1", {"input_tokens": 10, "output_tokens": 1})
+    side_prompt = {**_user("s1", None, "Read the grammar"), "isSidechain": True}
+    side_reply = _assistant(
+        "s2", "s1", "msg_2", "req_2", {"output_tokens": 7}, model="claude-haiku", isSidechain=True
+    )
+    other = {**_user("s3", "a1", "Write the tests"), "isSidechain": True}  # a second one
+    _write(project / f"{PARENT}.jsonl", [prompt, call, side_prompt, side_reply, other])
+    session = build_ledger(tmp_path, built_in_price_table()).sessions[PARENT]
+    assert (session.sidechain_lines, session.sidechains) == (3, 2)
+    assert session.tokens_main == (10, 1) and session.tokens_subagents == (0, 7)
+    assert (session.assistant_lines_main, session.assistant_lines_subagents) == (1, 1)
+    assert (session.model_main, session.model_subagents) == (
+        "claude-opus-4-20250514",
+        "claude-haiku",
+    )
+    assert session.sdk_first_prompt == "Build the parser"
+    assert session.first_prompt_main_chain == "Build the parser"
+    # a sidechain that comes first is still not the session's prompt
+    _write(project / f"{PARENT}.jsonl", [side_prompt, side_reply, prompt, call])
+    session = build_ledger(tmp_path, built_in_price_table()).sessions[PARENT]
+    assert session.first_prompt_main_chain == "Build the parser"

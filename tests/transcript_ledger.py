@@ -18,7 +18,9 @@ Per session (a main transcript plus its subagent transcripts):
   final one). An entry with neither id is a request of its own. The CLI's
   ``<synthetic>`` placeholder messages are not API requests. Usage copied into
   other entries (``progress`` entries that echo a subagent's messages) is not
-  counted: the subagent's own transcript is;
+  counted: the subagent's own transcript is. Lines of the main transcript marked
+  ``isSidechain`` (older CLIs wrote each subagent's conversation there) are
+  the subagents' too;
 - tokens ``(input incl. cache writes and reads, output)`` for the main
   transcript, the subagents, and the session (requests deduplicated across
   both);
@@ -28,7 +30,13 @@ Per session (a main transcript plus its subagent transcripts):
   figure; models the table does not price are listed with their request
   count and add nothing to the cost;
 - the title and first prompt the official SDK gives the session
-  (``claude_agent_sdk``: ``summary``, ``custom_title``, ``first_prompt``).
+  (``claude_agent_sdk``: ``summary``, ``custom_title``, ``first_prompt``), and
+  the first prompt its helper finds in the main transcript's own lines (its
+  ``isSidechain`` lines left out) and in the first subagent transcript;
+- sidechains in the main transcript: their lines, and how many conversations
+  they hold (a line whose ``parentUuid`` names no sidechain line starts one);
+- assistant lines of the main conversation and of the subagents (in-file
+  sidechains and subagent transcripts), and the first model each names.
 
 Across sessions (:class:`Ledger`): a fork copies its parent's entries with the
 same uuids and the same request ids into its own file, so a request is counted
@@ -94,6 +102,14 @@ class SessionLedger:
     sdk_summary: str | None = None
     sdk_custom_title: str | None = None
     sdk_first_prompt: str | None = None
+    first_prompt_main_chain: str | None = None
+    first_prompt_subagent: str | None = None
+    sidechain_lines: int = 0
+    sidechains: int = 0
+    assistant_lines_main: int = 0
+    assistant_lines_subagents: int = 0
+    model_main: str | None = None
+    model_subagents: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +135,14 @@ class SessionLedger:
             "sdk_summary": self.sdk_summary,
             "sdk_custom_title": self.sdk_custom_title,
             "sdk_first_prompt": self.sdk_first_prompt,
+            "first_prompt_main_chain": self.first_prompt_main_chain,
+            "first_prompt_subagent": self.first_prompt_subagent,
+            "sidechain_lines": self.sidechain_lines,
+            "sidechains": self.sidechains,
+            "assistant_lines_main": self.assistant_lines_main,
+            "assistant_lines_subagents": self.assistant_lines_subagents,
+            "model_main": self.model_main,
+            "model_subagents": self.model_subagents,
         }
 
 
@@ -144,6 +168,7 @@ def _str(value: Any) -> str | None:
 def _read_file(
     path: Path, session: SessionLedger, in_subagent: bool, uuids: dict[str, set[str]]
 ) -> None:
+    sidechain_uuids: set[str] = set()
     with path.open("rb") as handle:
         for position, raw in enumerate(handle):
             if not raw.strip():
@@ -163,11 +188,15 @@ def _read_file(
             uuid = _str(entry.get("uuid"))
             if uuid:
                 uuids.setdefault(uuid, set()).add(json.dumps(entry, sort_keys=True))
+            subagents = in_subagent or entry.get("isSidechain") is True
+            if not in_subagent and subagents:
+                _sidechain_line(session, entry, sidechain_uuids)
             message = entry.get("message")
             if kind != "assistant" or not isinstance(message, Mapping):
                 continue
-            usage = message.get("usage")
             model = _str(message.get("model"))
+            _assistant_line(session, model, subagents)
+            usage = message.get("usage")
             if not isinstance(usage, Mapping) or model == SYNTHETIC_MODEL:
                 continue
             message_id = _str(message.get("id"))
@@ -177,8 +206,28 @@ def _read_file(
             else:
                 key = ("", f"{path}#{position}")
             session.requests[key] = Request(
-                key, model, usage, _costusd(entry.get("costUSD")), in_subagent
+                key, model, usage, _costusd(entry.get("costUSD")), subagents
             )
+
+
+def _sidechain_line(session: SessionLedger, entry: dict[str, Any], seen: set[str]) -> None:
+    """Count a main-transcript line marked ``isSidechain``: a conversation starts at each
+    one whose parent is no sidechain line seen before it."""
+    session.sidechain_lines += 1
+    if _str(entry.get("parentUuid")) not in seen:
+        session.sidechains += 1
+    if _str(entry.get("uuid")):
+        seen.add(entry["uuid"])
+
+
+def _assistant_line(session: SessionLedger, model: str | None, subagents: bool) -> None:
+    known = model if model != SYNTHETIC_MODEL else None
+    if subagents:
+        session.assistant_lines_subagents += 1
+        session.model_subagents = session.model_subagents or known
+    else:
+        session.assistant_lines_main += 1
+        session.model_main = session.model_main or known
 
 
 def _count_uuids(
@@ -215,10 +264,16 @@ def _sdk_info(session: SessionLedger) -> None:
     project path; here the file is known, so its own two helpers that those
     functions call are used on it directly.
     """
-    if session.main_file is None:
-        return
     from claude_agent_sdk._internal import sessions as sdk_sessions
 
+    if session.subagent_files:
+        head = session.subagent_files[0].read_text(encoding="utf-8", errors="replace")
+        session.first_prompt_subagent = sdk_sessions._extract_first_prompt_from_head(head) or None
+    if session.main_file is None:
+        return
+    lines = session.main_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    own = "\n".join(line for line in lines if not _is_sidechain_line(line))
+    session.first_prompt_main_chain = sdk_sessions._extract_first_prompt_from_head(own) or None
     lite = sdk_sessions._read_session_lite(session.main_file)
     if lite is None:
         return
@@ -228,6 +283,14 @@ def _sdk_info(session: SessionLedger) -> None:
     session.sdk_summary = info.summary
     session.sdk_custom_title = info.custom_title
     session.sdk_first_prompt = info.first_prompt
+
+
+def _is_sidechain_line(line: str) -> bool:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("isSidechain") is True
 
 
 def _session_files(projects: Path) -> Iterable[tuple[str, str, Path, bool]]:
