@@ -157,6 +157,23 @@ def test_title_and_first_prompt_as_the_sdk_gives_them(root):
     assert off.sdk_first_prompt is None
 
 
+def test_a_subagent_transcript_beside_the_sessions_counts_for_its_session(tmp_path):
+    """Claude Code 2.0 wrote ``<project>/agent-<id>.jsonl`` beside the sessions, its lines
+    naming the session they belong to; an ``agent-*`` file of a session of its own is one."""
+    project = tmp_path / "projects" / PROJECT
+    _write(project / f"{PARENT}.jsonl", [_user("u1", None, "Run the tests")])
+    first = {**_user("s0", None, "Run the test suite"), "isSidechain": True, "agentId": "ab12"}
+    usage = {"input_tokens": 3, "output_tokens": 4}
+    answer = _assistant("s1", "s0", "msg_1", "req_1", usage, isSidechain=True, agentId="ab12")
+    _write(project / "agent-ab12.jsonl", [first, answer])
+    alone = _user("o1", None, "A session named like an agent", "agent-cd34")
+    _write(project / "agent-cd34.jsonl", [alone])
+    sessions = build_ledger(tmp_path, built_in_price_table(), sdk=False).sessions
+    assert set(sessions) == {PARENT, "agent-cd34"}
+    assert sessions[PARENT].subagent_files == [project / "agent-ab12.jsonl"]
+    assert sessions[PARENT].tokens_subagents == (3, 4)
+
+
 def test_the_fixtures_are_laid_out_as_a_config_dir():
     ledger = build_ledger(FIXTURES, built_in_price_table(), sdk=False)
     assert len(ledger.sessions) == 9

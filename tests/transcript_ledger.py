@@ -2,8 +2,10 @@
 
 It imports neither our importer nor our store: it reads a CLI config dir
 (``<root>/projects/<project>/<session>.jsonl`` and every
-``<session>/subagents/**/agent-*.jsonl`` under it) line by line and counts
-what a user could count by hand, to check the importer against later.
+``<session>/subagents/**/agent-*.jsonl`` under it, and the subagent transcripts
+Claude Code 2.0 wrote beside the sessions, ``<project>/agent-<id>.jsonl``, whose
+first line names their session) line by line and counts what a user could count
+by hand, to check the importer against later.
 
 Per session (a main transcript plus its subagent transcripts):
 
@@ -293,11 +295,33 @@ def _is_sidechain_line(line: str) -> bool:
     return isinstance(entry, dict) and entry.get("isSidechain") is True
 
 
+def _legacy_parent(path: Path) -> str | None:
+    """The session a Claude Code 2.0 subagent transcript beside the sessions
+    (``<project>/agent-<id>.jsonl``) belongs to: the ``sessionId`` of its first line,
+    a sidechain's; ``None`` for any other file."""
+    if not path.name.startswith("agent-"):
+        return None
+    with path.open("rb") as handle:
+        first = next((raw for raw in handle if raw.strip()), b"")
+    try:
+        entry = json.loads(first.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("isSidechain") is not True:
+        return None
+    parent = _str(entry.get("sessionId"))
+    return parent if parent != path.stem else None
+
+
 def _session_files(projects: Path) -> Iterable[tuple[str, str, Path, bool]]:
     """``(project, session id, path, is subagent)`` for every transcript under ``projects``."""
     for project in sorted(p for p in projects.iterdir() if p.is_dir()):
         for main in sorted(project.glob("*.jsonl")):
-            yield project.name, main.stem, main, False
+            parent = _legacy_parent(main)
+            if parent is None:
+                yield project.name, main.stem, main, False
+            else:
+                yield project.name, parent, main, True
         for session_dir in sorted(p for p in project.iterdir() if p.is_dir()):
             subagents = session_dir / "subagents"
             if subagents.is_dir():
