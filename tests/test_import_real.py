@@ -66,7 +66,8 @@ def test_tokens_and_cost_match_the_independent_count(imported, ledger):
 
 def test_first_prompts_are_what_a_person_typed(imported, ledger):
     """A session's first prompt (its title when it has no other) leaves out what Claude Code
-    wraps around user text, as the independent recount finds it; what the SDK protocol
+    wraps around user text, and a subagent's prompt written into the main transcript (a
+    sidechain), as the independent recount finds it; what the SDK protocol
     returns keeps the official SDK's own rules (over the whole transcript: the SDK reads
     only the first 64 KB of a file, which would make the answer depend on where a file is
     cut)."""

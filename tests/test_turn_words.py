@@ -40,7 +40,7 @@ def test_the_panel_counts_turns_exchanges_and_api_requests(store: SessionStore, 
         html = client.get(f"/s/{session.session_id}").text
         panel = _panel(html)
         main_requests = sum(1 for r in session.requests.values() if not r.in_subagent)
-        assert panel["Turns"] == f"{session.assistant_entries_main:,}", session.session_id
+        assert panel["Turns"] == f"{session.assistant_lines_main:,}", session.session_id
         assert panel["API requests"] == f"{main_requests:,}", session.session_id
         exchanges = int(panel["Exchanges"].replace(",", ""))
         shown = len(re.findall(r'<article class="turn [^"]*" id="[^"]+" data-index=', html))

@@ -172,6 +172,10 @@ def _summary(report: ImportReport) -> str:
     if report.unknown_types:
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(report.unknown_types.items()))
         lines.append(f"Unknown entry types (kept): {kinds}")
+    if report.untyped_entries:
+        lines.append(f"Entries without a type (kept): {report.untyped_entries}")
+    for skipped in report.skipped:
+        lines.append(f"Skipped {skipped}")
     for error in report.errors:
         lines.append(f"Error: {error}")
     return "\n".join(lines)
@@ -184,8 +188,9 @@ def _summary(report: ImportReport) -> str:
 def import_command(paths: tuple[str, ...], store_location: str | None, as_json: bool) -> None:
     """Copy the Claude Code CLI's transcripts into the store (new and grown files only).
 
-    PATHS: transcript files or directories (default: $CLAUDE_CONFIG_DIR/projects or
-    ~/.claude/projects).
+    PATHS: transcript files (.jsonl or .jsonl.gz; a session's brings its subagents') or
+    folders holding them at any depth (default: $CLAUDE_CONFIG_DIR/projects or
+    ~/.claude/projects). Files that hold no transcript are named, with why.
     """
     store = open_store(store_location, write=True)
     show_bar = not as_json and sys.stderr.isatty()

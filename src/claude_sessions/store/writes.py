@@ -31,6 +31,7 @@ from claude_sessions.store.entry_writes import (
     stored_state,
     sync_tags,
     touch,
+    with_subagents_of,
     write_derived,
 )
 from claude_sessions.store.plan import Op, Stmt
@@ -96,6 +97,7 @@ def _store_transcript(
     if rows:
         yield d.insert_entries(ref, "", rows)
     state = fold(FoldState(project=new.project) if new.project else None, entries)
+    state = with_subagents_of(row, state)
     derived = derive(state)
     root = root_entry(entries)
     link = fork_link(NOT_FORKED, new.fork, derived.forked_from)

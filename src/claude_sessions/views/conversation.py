@@ -7,8 +7,9 @@ transcript entries, or both) into :class:`Turn` items of :class:`Block`s:
   user messages that only carried results then drop out;
 - a subagent call (``Task``/``Agent``) carries the subagent's own transcript
   (``Block.subagent``), linked by the ``agentId`` the CLI records on the call's
-  result; subagent transcripts linked to no call (compaction agents, a trimmed
-  transcript) are kept in ``Conversation.unlinked``;
+  result, or its conversation when an older CLI wrote it into the main
+  transcript (see :mod:`.sidechains`); subagent transcripts linked to no call
+  (compaction agents, a trimmed transcript) are kept in ``Conversation.unlinked``;
 - compaction, summaries and the session's start and end become markers
   (``Turn.marker`` says which);
 - a tool result's images and system reminders ride on it (``Block.attachments``);
@@ -39,6 +40,7 @@ from typing import Any, Literal, TypeVar
 from claude_sessions.model.derive import SYNTHETIC_MODEL
 from claude_sessions.model.message import Message
 from claude_sessions.model.wrappers import Piece, command_output, read_user_text, with_reminders
+from claude_sessions.views.sidechains import SUBAGENT_TOOLS, Sidechain, split_sidechains
 
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "result": "Result"}
@@ -51,7 +53,6 @@ Role = Literal["user", "assistant", "system", "result"]
 # What a marker turn stands for: the session's start, a compaction (its boundary, then the
 # summary the conversation went on from), a summary entry, the end of a run.
 MarkerKind = Literal["start", "compact", "compact_summary", "summary", "result"]
-SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 
 
 @dataclass
@@ -243,15 +244,18 @@ def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
 
 
 def api_requests(messages: Iterable[Message | Mapping[str, Any]]) -> int:
-    """How many requests to the model ``messages`` record, each once: the assistant
-    entries with usage, by message id and request id (Claude Code's ``<synthetic>``
-    placeholders are none)."""
+    """How many requests to the model the main conversation of ``messages`` made, each
+    once: the assistant entries with usage, by message id and request id (Claude Code's
+    ``<synthetic>`` placeholders are none, a subagent's sidechain lines are its own)."""
     found = [Message.coerce(m) for m in messages]
     return len(
         {
             _request_key(message, index)
             for index, message in enumerate(found)
-            if message.is_assistant and message.usage and message.model != SYNTHETIC_MODEL
+            if message.is_assistant
+            and message.usage
+            and message.model != SYNTHETIC_MODEL
+            and message.get("isSidechain") is not True
         }
     )
 
@@ -279,7 +283,7 @@ def build_conversation(
     agents = {
         path: [Message.coerce(m) for m in entries] for path, entries in (subagents or {}).items()
     }
-    builder = _Builder(agents, _usage_owners(found))
+    builder = _Builder(agents, _usage_owners(found), split_sidechains(found))
     for index, message in enumerate(found):
         builder.add(index, message)
     return builder.finish()
@@ -289,9 +293,15 @@ class _Builder:
     """The conversation of one transcript as its messages come, in order."""
 
     def __init__(
-        self, agents: dict[str, list[Message]], usage: dict[int, Mapping[str, Any]]
+        self,
+        agents: dict[str, list[Message]],
+        usage: dict[int, Mapping[str, Any]],
+        sidechains: list[Sidechain],
     ) -> None:
         self.agents = agents
+        self.sidechains = sidechains
+        self.sidechain_lines = {p for chain in sidechains for p in chain.positions}
+        self.sidechain_calls = {c.tool_use_id: c for c in sidechains if c.tool_use_id}
         self.by_agent_id = {path.rsplit("/", 1)[-1].removeprefix("agent-"): path for path in agents}
         self.usage = usage
         self.conversation = Conversation()
@@ -301,7 +311,7 @@ class _Builder:
         self.command: Block | None = None  # the last turn's command, waiting for its output
 
     def add(self, index: int, message: Message) -> None:
-        if self._bookkeeping(index, message):
+        if index in self.sidechain_lines or self._bookkeeping(index, message):
             return
         if message.type == "system" and message.subtype == "local_command":
             self._command_output(index, message)
@@ -321,6 +331,9 @@ class _Builder:
         for path, entries in self.agents.items():
             if path not in self.linked:
                 self.conversation.unlinked[path] = build_conversation(entries)
+        unlinked = [chain for chain in self.sidechains if chain.tool_use_id is None]
+        for number, chain in enumerate(unlinked, 1):
+            self.conversation.unlinked[f"sidechain {number}"] = build_conversation(chain.messages)
         return self.conversation
 
     def _bookkeeping(self, index: int, message: Message) -> bool:
@@ -390,6 +403,10 @@ class _Builder:
         for block in blocks:
             if block.kind == "tool_use" and block.tool_use_id:
                 self.calls[block.tool_use_id] = block
+                chain = self.sidechain_calls.get(block.tool_use_id)
+                if chain is not None:
+                    block.agent_id = chain.agent_id
+                    block.subagent = build_conversation(chain.messages)
         return blocks
 
     def _message_turn(
@@ -522,6 +539,11 @@ def turn_label(turn: Turn) -> str:
         facts.append(f"{turn.duration_ms / 1000:.1f}s")
     name = _ROLES[turn.role]
     return f"{name} ({' · '.join(facts)})" if facts else name
+
+
+def subagent_label(block: Block) -> str:
+    """``Subagent <agent id>``, or ``Subagent`` for one an older CLI wrote without an id."""
+    return f"Subagent {block.agent_id}" if block.agent_id else "Subagent"
 
 
 def call_arguments(block: Block) -> str:

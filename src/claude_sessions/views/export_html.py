@@ -16,6 +16,7 @@ from claude_sessions.views.conversation import (
     Conversation,
     call_arguments,
     image_label,
+    subagent_label,
     turn_label,
 )
 
@@ -70,7 +71,7 @@ src="data:{{ block.media_type }};base64,{{ block.data }}">{% else %}<p>{{ label(
 {% elif block.kind == "tool_use" %}<details><summary>Tool call: {{ block.name }}</summary>
 <pre>{{ arguments(block) }}</pre>{% if block.result %}{{ render_block(block.result) }}{% endif %}
 </details>
-{% if block.subagent %}<details class="subagent"><summary>Subagent {{ block.agent_id }}
+{% if block.subagent %}<details class="subagent"><summary>{{ subagent_label(block) }}
 </summary>{{ render_turns(block.subagent) }}</details>{% endif %}
 {% endif %}
 {%- endmacro -%}
@@ -105,4 +106,5 @@ def html_page(title: str, header: list[tuple[str, str]], conversation: Conversat
         label=image_label,
         arguments=call_arguments,
         turn_label=turn_label,
+        subagent_label=subagent_label,
     )

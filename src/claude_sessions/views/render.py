@@ -5,8 +5,9 @@ turns of text, thinking, tool calls with their results, images and markers,
 slash commands with their output, system reminders folded to a label, with
 each subagent's transcript nested under the call that started it. JSON
 keeps the messages verbatim (subagent transcripts beside them, with the call
-each belongs to). HTML goes through Jinja2 with autoescaping, so nothing a
-message holds can inject markup.
+each belongs to, and so the subagent conversations older CLIs wrote into the
+main transcript, see :mod:`.sidechains`). HTML goes through Jinja2 with
+autoescaping, so nothing a message holds can inject markup.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from claude_sessions.views.conversation import (
     call_arguments,
     image_label,
     reminder_label,
+    subagent_label,
     turn_label,
 )
+from claude_sessions.views.sidechains import split_sidechains
 
 if TYPE_CHECKING:
     from claude_sessions.model.filters import SessionFilter
@@ -107,7 +110,7 @@ def _text_block(block: Block, indent: str) -> Iterator[str]:
         if block.result is not None:
             yield from _text_block(block.result, indent + "   ")
         if block.subagent is not None:
-            yield f"{indent}   ── Subagent {block.agent_id} ──"
+            yield f"{indent}   ── {subagent_label(block)} ──"
             yield from _text_conversation(block.subagent, indent + "   │ ")
         return
     heading = {"tool_result": "Tool result", "thinking": "Thinking", "output": "Output"}.get(
@@ -211,7 +214,7 @@ def _markdown_block(block: Block) -> str:
             parts.append(_markdown_block(block.result))
         if block.subagent is not None:
             nested = "\n\n".join(_markdown_turns(block.subagent, level=4))
-            parts.append(_quote(f"**Subagent {block.agent_id}**\n\n{nested}"))
+            parts.append(_quote(f"**{subagent_label(block)}**\n\n{nested}"))
         return "\n\n".join(parts)
     return block.text
 
@@ -318,9 +321,12 @@ def _agent_calls(conversation: Conversation) -> dict[str, str]:
 
 def session_json(session: SessionData) -> dict[str, Any]:
     """The session as JSON-ready data: metadata, every message verbatim, and each subagent
-    transcript verbatim with the tool call that started it (``null``: none found)."""
+    transcript verbatim with the tool call that started it (``null``: none found).
+
+    A subagent conversation an older CLI wrote into the main transcript is listed with
+    the subagents (its ``subpath`` ``null``), its lines taken out of ``messages``."""
     calls = _agent_calls(_conversation(session)) if session.subagents else {}
-    subagents = []
+    subagents: list[dict[str, Any]] = []
     for path, messages in session.subagents.items():
         agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
         subagents.append(
@@ -331,9 +337,20 @@ def session_json(session: SessionData) -> dict[str, Any]:
                 "messages": [message.to_dict() for message in messages],
             }
         )
+    sidechains = split_sidechains(session.messages)
+    for chain in sidechains:
+        subagents.append(
+            {
+                "subpath": None,
+                "agent_id": chain.agent_id,
+                "tool_use_id": chain.tool_use_id,
+                "messages": [message.to_dict() for message in chain.messages],
+            }
+        )
+    taken = {position for chain in sidechains for position in chain.positions}
     return {
         "session": session.metadata.to_dict(),
-        "messages": [message.to_dict() for message in session.messages],
+        "messages": [m.to_dict() for i, m in enumerate(session.messages) if i not in taken],
         "subagents": subagents,
     }
 
