@@ -157,6 +157,29 @@ def test_title_and_first_prompt_as_the_sdk_gives_them(root):
     assert off.sdk_first_prompt is None
 
 
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["<task-notification>\n<task-id>b1</task-id>\n</task-notification>", "push?"], "push?"),
+        (["This session is being continued from a previous conversation. ...", "go"], "go"),
+        (["Stop hook feedback:\n[x.sh]: say ok", "[Request interrupted by user]", "a"], "a"),
+        (["Look.\n<system-reminder>\ncontext\n</system-reminder>\nHere"], "Look. Here"),
+        (["<command-name>/init</command-name>\n<command-args></command-args>"], "/init"),
+        (["<command-name>/x</command-name><command-args>a\nb</command-args>", "real"], "real"),
+        (["<command-name>/x</command-name><command-args>a\nb</command-args>"], "/x a b"),
+        (
+            ["<local-command-stdout>done</local-command-stdout>", "<bash-input>ls</bash-input>"],
+            "!ls",
+        ),
+    ],
+)
+def test_the_first_prompt_a_person_sees(tmp_path, texts, expected):
+    lines = [_user(f"u{n}", None, text) for n, text in enumerate(texts)]
+    _write(tmp_path / "projects" / PROJECT / f"{PARENT}.jsonl", lines)
+    session = build_ledger(tmp_path, built_in_price_table(), sdk=False).sessions[PARENT]
+    assert session.shown_first_prompt == expected
+
+
 def test_a_subagent_transcript_beside_the_sessions_counts_for_its_session(tmp_path):
     """Claude Code 2.0 wrote ``<project>/agent-<id>.jsonl`` beside the sessions, its lines
     naming the session they belong to; an ``agent-*`` file of a session of its own is one."""
@@ -177,7 +200,7 @@ def test_a_subagent_transcript_beside_the_sessions_counts_for_its_session(tmp_pa
 def test_the_fixtures_are_laid_out_as_a_config_dir():
     ledger = build_ledger(FIXTURES, built_in_price_table(), sdk=False)
     mains = [p for p in FIXTURES.glob("projects/*/*.jsonl") if not p.name.startswith("agent-")]
-    assert len(ledger.sessions) == len(mains) == 11
+    assert len(ledger.sessions) == len(mains) == 13
     total = sum(p.stat().st_size for p in FIXTURES.rglob("*.jsonl"))
     assert total < 2_000_000
     for session in ledger.sessions.values():

@@ -23,7 +23,6 @@ from claude_sessions.cli.common import (
     json_option,
     open_store,
     resolve_id,
-    short_id,
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
@@ -69,7 +68,7 @@ def tag_command(
         echo_json({"session_id": resolved, "tags": tags})
     else:
         shown = ", ".join(tags) if tags else "(no tags)"
-        click.echo(for_terminal(f"{short_id(resolved)}: {shown}"))
+        click.echo(for_terminal(f"{store.unique_prefixes([resolved])[resolved]}: {shown}"))
 
 
 @click.command("describe")
@@ -85,7 +84,8 @@ def describe_command(session_id: str, text: str, store_location: str | None, as_
         echo_json(metadata.to_dict())
     else:
         description = metadata.description or "(no description)"
-        click.echo(for_terminal(f"{short_id(metadata.session_id)}: {description}"))
+        shown = store.unique_prefixes([metadata.session_id])[metadata.session_id]
+        click.echo(for_terminal(f"{shown}: {description}"))
 
 
 @click.command("delete")
@@ -115,7 +115,10 @@ def delete_command(
     elif purge:
         click.echo(f"Deleted {shown} for good")
     else:
-        click.echo(f"Moved {shown} to the trash (claude-sessions trash restore {shown[:8]})")
+        prefix = store.unique_prefixes([resolved], trashed=True)[resolved]
+        click.echo(
+            f"Moved {shown} to the trash (claude-sessions trash restore {for_terminal(prefix)})"
+        )
 
 
 @click.command("cleanup")
@@ -138,9 +141,10 @@ def cleanup_command(
         if as_json:
             echo_json({"dry_run": True, "sessions": [m.to_dict() for m in doomed]})
             return
+        shown_ids = store.unique_prefixes(m.session_id for m in doomed)
         for metadata in doomed:
             click.echo(
-                f"{for_terminal(short_id(metadata.session_id))}  {metadata.updated_at:%Y-%m-%d}  "
+                f"{for_terminal(shown_ids[metadata.session_id])}  {metadata.updated_at:%Y-%m-%d}  "
                 f"{format_cost(metadata.total_cost)}"
             )
         click.echo(f"Would move {len(doomed)} session(s) to the trash.", err=True)

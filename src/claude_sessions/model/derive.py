@@ -31,10 +31,14 @@ an import), the same rules apply:
   (the CLI's ``<synthetic>`` placeholder is ignored);
 - turns: assistant entries of the main conversation;
 - project: the first ``cwd`` seen;
-- first prompt: as the official SDK finds it: the first user text that is not
-  a tool result, meta or compaction summary, auto-generated marker or IDE
-  context; a slash command only when nothing else is found. A subagent's
-  prompt (a sidechain's) is never the session's;
+- first prompt: what a person typed first: the first user text that is not a
+  tool result, meta or compaction summary, nor a notice Claude Code wrote
+  (:mod:`.wrappers`: a local command's output, a task notification, a stop
+  hook's feedback, an interruption, a continued session's summary), without
+  the system reminders and IDE context it holds; a slash command, with its
+  arguments, only when nothing else is found. The official SDK's rules are
+  narrower (the SDK protocol's summaries keep them: see ``sdk_summary``). A
+  subagent's prompt (a sidechain's) is never the session's;
 - a session whose main transcript holds no conversation yet (only its
   subagents' transcripts were captured) takes its turns, model and first
   prompt from its subagents;
@@ -49,7 +53,6 @@ an import), the same rules apply:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -57,18 +60,11 @@ from typing import Any
 
 from claude_sessions.model.entries import clean_text, root_entry
 from claude_sessions.model.fold_state import FoldState, Request
+from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
 
-# The official SDK's rules for a first prompt (claude_agent_sdk/_internal/sessions.py).
-_SKIP_PROMPT_RE = re.compile(
-    r"^(?:<local-command-stdout>|<session-start-hook>|<tick>|<goal>|"
-    r"\[Request interrupted by user[^\]]*\]|"
-    r"\s*<ide_opened_file>[\s\S]*</ide_opened_file>\s*$|"
-    r"\s*<ide_selection>[\s\S]*</ide_selection>\s*$)"
-)
-_COMMAND_NAME_RE = re.compile(r"<command-name>(.*?)</command-name>")
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
@@ -171,7 +167,7 @@ def entries_text(entries: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _prompt_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(prompt, slash command)`` of a user entry, by the official SDK's rules."""
+    """``(prompt, typed command)`` of a user entry (see the first prompt above)."""
     if entry.get("type") != "user" or entry.get("isMeta") is True:
         return None, None
     if entry.get("isCompactSummary") is True:
@@ -184,19 +180,21 @@ def _prompt_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         raw = block.get("text")
         if block.get("type") != "text" or not isinstance(raw, str):
             continue
-        text = raw.replace("\n", " ").strip()
-        if not text:
+        typed = typed_command(raw)
+        if typed is not None:
+            command = command or _shortened(typed)
             continue
-        found = _COMMAND_NAME_RE.search(text)
-        if found:
-            command = command or found.group(1)
+        text = prompt_text(raw)
+        if text is None:
             continue
-        if _SKIP_PROMPT_RE.match(text):
-            continue
-        if len(text) > FIRST_PROMPT_LENGTH:
-            text = text[:FIRST_PROMPT_LENGTH].rstrip() + "\u2026"
-        return text, command
+        return _shortened(text), command
     return None, command
+
+
+def _shortened(text: str) -> str:
+    if len(text) > FIRST_PROMPT_LENGTH:
+        return text[:FIRST_PROMPT_LENGTH].rstrip() + "\u2026"
+    return text
 
 
 def _request_key(entry: Mapping[str, Any], body: Mapping[str, Any], number: int) -> str:

@@ -17,6 +17,9 @@ and ``entries.uuid`` becomes ``entry_key``.
 Version 3: fork evidence is looked up by each session's root entry
 (``root_key``, found for stored sessions), so entries need no index of their
 keys across sessions (its pages took a random write for every new entry).
+Version 4: a first prompt is what a person typed, without the wrappers and
+notices Claude Code writes around it (no change of schema: stored sessions are
+counted again).
 """
 
 from __future__ import annotations
@@ -141,8 +144,9 @@ SCHEMA_V3: tuple[str, ...] = (
     "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, ())
 SCHEMA_VERSION = len(UPGRADES)
+RECOUNTED = 4  # the version from which figures are counted as today
 
 
 def quote_ident(name: str) -> str:
@@ -176,13 +180,12 @@ def upgrade(schema: str) -> Op[int]:
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
-    if 0 < version < 3:
+    if 0 < version < RECOUNTED:
         from claude_sessions.store.upgrades import fill_root_keys, recount  # an old store only
 
-        # version 3 finds the root entry of stored sessions
-        yield from fill_root_keys(PostgresDialect(schema))
-        if version < 2:  # version 2 counts figures anew: fold the stored sessions again
-            yield from recount(PostgresDialect(schema))
+        if version < 3:  # version 3 finds the root entry of stored sessions
+            yield from fill_root_keys(PostgresDialect(schema))
+        yield from recount(PostgresDialect(schema))  # fold the stored sessions again
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

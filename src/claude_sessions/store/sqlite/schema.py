@@ -25,6 +25,8 @@ Version 7: the entry key index leads with the session (a batch of new entries
 touches the few index pages of its own session, where keys first spread every
 batch over the whole index), and fork evidence is looked up by each session's
 root entry (``root_key``, found for stored sessions).
+Version 8: a first prompt is what a person typed, without the wrappers and
+notices Claude Code writes around it (stored sessions are counted again).
 """
 
 from __future__ import annotations
@@ -301,6 +303,10 @@ def _v7(conn: sqlite3.Connection) -> None:
     _run(conn, fill_root_keys(SQLiteDialect()))
 
 
+def _v8(conn: sqlite3.Connection) -> None:
+    """No change of schema: the sessions are counted again (see :data:`RECOUNTED`)."""
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -309,9 +315,10 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 5  # the version from which figures are counted as today
+RECOUNTED = 8  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
