@@ -27,6 +27,8 @@ from claude_sessions.model.message import Message
 from claude_sessions.runs.run import build_invocation
 from claude_sessions.views.lineage import branch_point, find_message_uuid
 
+from .transcript_ledger import build_ledger
+
 SID = "11111111-2222-4333-8444-555555555555"
 
 
@@ -332,13 +334,16 @@ def test_captures_from_claude_config_dir_and_real_transcripts_pass(tmp_path, mon
     fixtures = Path(__file__).parent / "fixtures" / "transcripts"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(fixtures))
     monkeypatch.delenv("CLAUDE_SESSIONS_TRANSCRIPT_DIRS", raising=False)
-    mains = sorted((fixtures / "projects").glob("*/*.jsonl"))
-    assert len(mains) == 7
-    for transcript in mains:
+    # Each file a hook may name beside the sessions: transcripts, and Claude Code 2.0's
+    # subagent transcripts (agent-*.jsonl), which go under their session.
+    named = sorted((fixtures / "projects").glob("*/*.jsonl"))
+    sessions = build_ledger(fixtures, sdk=False).sessions
+    assert len(named) == len(sessions) + 2
+    for transcript in named:
         line = hooks.capture(hook_input(transcript, session_id=transcript.stem), tmp_path / "s")
         assert "+" in line and "refused" not in line and "error" not in line, line
     with SessionStore(tmp_path / "s", cleanup_after_days=None) as store:
-        assert len(store.list_sessions()) == 7
+        assert sorted(m.session_id for m in store.list_sessions()) == sorted(sessions)
 
 
 # -- writing back into Claude Code ----------------------------------------------------

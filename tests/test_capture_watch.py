@@ -107,3 +107,26 @@ def test_watch_reads_a_transcript_written_at_once_in_a_new_project_folder(
     with SessionStore(store_location, cleanup_after_days=None) as store:
         session = store.load_session(subagents.parent.name, subagents=True)
         assert [m.uuid for m in session.subagents["subagents/agent-a1"]] == ["sub-1"]
+
+
+def test_watch_files_a_subagent_transcript_beside_its_session_under_it(projects, store_location):
+    """Claude Code 2.0 wrote a subagent's transcript beside the session's, as
+    ``agent-<id>.jsonl``: the bundled CLI's pair of tests/fixtures, moved that way,
+    written the agent's first, then the session's."""
+    pair = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
+    pair = pair / "-tmp-cli-legacy-project"
+    session, agent = "de8da286-393f-4bc4-b788-e53a75607f7b", "agent-a93b5aa99978c49c2"
+    agent_uuids = [json.loads(line).get("uuid") for line in (pair / f"{agent}.jsonl").open()]
+    folder = projects / OLD_PROJECT
+    (folder / f"{agent}.jsonl").write_bytes((pair / f"{agent}.jsonl").read_bytes())
+    (folder / f"{session}.jsonl").write_bytes((pair / f"{session}.jsonl").read_bytes())
+    deadline = time.monotonic() + 30
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        while time.monotonic() < deadline:
+            found = store.get_session(session, subagents=True)
+            if found and found.messages and f"subagents/{agent}" in found.subagents:
+                break
+            time.sleep(0.2)
+        assert found is not None and found.messages
+        assert [m.uuid for m in found.subagents[f"subagents/{agent}"]] == agent_uuids
+        assert [m.session_id for m in store.list_sessions()] == [session]

@@ -68,6 +68,8 @@ def entries(draw: Any) -> dict[str, Any]:
             entry[field] = draw(st.sampled_from(["/home/a", "main", "feature", ""]))
     if draw(st.integers(0, 8)) == 0:
         entry["forkedFrom"] = {"sessionId": draw(st.sampled_from(["origin-1", "origin-2"]))}
+    if draw(st.integers(0, 4)) == 0:  # a subagent's line in the main transcript (older CLIs)
+        entry["isSidechain"] = True
     return entry
 
 

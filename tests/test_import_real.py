@@ -3,17 +3,25 @@ independent count of their raw lines (tests/transcript_ledger.py) and the offici
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from claude_sessions.importer import import_transcripts, importing
-from claude_sessions.views.render import render_json, render_text
+from claude_sessions.views.render import render_json, render_text, session_title
 
 from .transcript_ledger import build_ledger
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"
+# What Claude Code wraps around user text, never part of a title.
+WRAPPERS = re.compile(
+    r"<(?:system-reminder|command-|local-command-|task-notification|bash-)|"
+    r"Stop hook feedback|\[Request interrupted|This session is being continued"
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +64,36 @@ def test_tokens_and_cost_match_the_independent_count(imported, ledger):
         assert set(meta.unpriced_models) == set(session.unpriced)
 
 
-def test_titles_and_first_prompts_as_the_official_sdk_gives_them(imported, ledger):
-    # The SDK's own rules over the whole transcript (it reads only the first 64 KB of a
-    # file, which would make the answer depend on where a file happens to be cut).
+def test_first_prompts_are_what_a_person_typed(imported, ledger):
+    """A session's first prompt (its title when it has no other) leaves out what Claude Code
+    wraps around user text, and a subagent's prompt written into the main transcript (a
+    sidechain), as the independent recount finds it; what the SDK protocol
+    returns keeps the official SDK's own rules (over the whole transcript: the SDK reads
+    only the first 64 KB of a file, which would make the answer depend on where a file is
+    cut)."""
+    from claude_agent_sdk._internal.session_summary import summary_entry_to_sdk_info
     from claude_agent_sdk._internal.sessions import _extract_first_prompt_from_head
 
     store, _, _ = imported
+    sdk = store.sdk_store()
     for session in ledger.sessions.values():
         meta = store.get_metadata(session.session_id)
-        whole = session.main_file.read_text(encoding="utf-8") if session.main_file else ""
-        assert meta.first_prompt == (_extract_first_prompt_from_head(whole) or None), meta
+        assert meta.first_prompt == session.shown_first_prompt, meta
+        assert not WRAPPERS.search(session_title(meta)), meta
         if session.sdk_custom_title:
             assert meta.title == session.sdk_custom_title
+        summaries = asyncio.run(sdk.list_session_summaries(meta.project_key))
+        summary = next(s for s in summaries if s["session_id"] == session.session_id)
+        info = summary_entry_to_sdk_info(summary, None)
+        whole = session.main_file.read_text(encoding="utf-8") if session.main_file else ""
+        sdk_prompt = _extract_first_prompt_from_head(whole) or None
+        assert (info.first_prompt if info else None) == sdk_prompt
+    # What the wrappers hid: a task notification before the prompt, a reminder inside it.
+    assert store.get_metadata(TASK_NOTIFIED).first_prompt == "continue until all are done"
+    reminded = store.get_metadata("system_reminder")
+    assert reminded.first_prompt == (
+        "Please review the change. # Project notes The tail content still renders as user text."
+    )
     edge = store.get_metadata("edge_cases")
     assert edge.title and edge.title.startswith("Tested various edge cases")
     assert [m.session_id for m in store.search(text="edge cases transcript viewer")] == [

@@ -179,6 +179,59 @@ def test_first_prompt_follows_the_official_sdk(entries, expected):
     assert md.derive(md.fold(None, entries)).first_prompt == expected
 
 
+# Claude Code's wrappers and notices, in the shapes real transcripts hold them (the spotter
+# and claude-code-log files of tests/fixtures/transcripts, the bundled CLI's own).
+_CONTINUED = (
+    "This session is being continued from a previous conversation that ran out of "
+    "context. The summary below covers the earlier portion of the conversation."
+)
+_NOTIFIED = (
+    "<task-notification>\n<task-id>bd0afab</task-id>\n<status>completed</status>\n"
+    "<summary>Background command completed</summary>\n</task-notification>\n"
+    "Read the output file to retrieve the result: /tmp/bd0afab.output"
+)
+_ORCHESTRATOR = (
+    "<command-message>orchestrator</command-message>\n<command-name>/orchestrator</command-name>"
+    "\n<command-args>create TODO app by Next.js</command-args>"
+)
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([_user(_NOTIFIED), _user("did you push?")], "did you push?"),
+        ([_user(_CONTINUED), _user("go on")], "go on"),
+        (
+            [_user([{"type": "text", "text": "Stop hook feedback:\n[x.sh]: say ok"}]), _user("a")],
+            "a",
+        ),
+        (
+            [_user("Review it.\n<system-reminder>\ncwd changed\n</system-reminder>\n# Notes")],
+            "Review it. # Notes",
+        ),
+        ([_user("<system-reminder>only context</system-reminder>"), _user("b")], "b"),
+        ([_user("<ide_opened_file>a.py</ide_opened_file> explain this")], "explain this"),
+        ([_user(_ORCHESTRATOR)], "/orchestrator create TODO app by Next.js"),  # only a command
+        ([_user(_ORCHESTRATOR), _user("now deploy it")], "now deploy it"),
+        (
+            [_user("<command-name>test-command</command-name><command-args>-v</command-args>")],
+            "/test-command -v",
+        ),
+        (
+            [
+                _user("<local-command-stderr>boom</local-command-stderr>"),
+                _user("<local-command-caveat>Caveat: local</local-command-caveat>"),
+                _user("<bash-input>ls</bash-input>"),
+                _user("<bash-stdout>a.py</bash-stdout><bash-stderr></bash-stderr>"),
+            ],
+            "!ls",
+        ),
+    ],
+)
+def test_first_prompt_leaves_out_what_claude_code_wraps(entries, expected):
+    assert md.derive(md.fold(None, entries)).first_prompt == expected
+
+
 def test_title_prefers_the_user_then_the_ai_then_the_newest_summary():
     summaries = [{"type": "summary", "summary": "Old"}, {"type": "summary", "summary": "New"}]
     assert md.derive(md.fold(None, summaries)).title == "New"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from claude_sessions import SessionStore
 from claude_sessions.store.sqlite import schema as sqlite_schema
 
+from .store_fixtures import BACKENDS
 from .store_samples import run
 
 # The version-1 schema, written out here as it shipped (no full-text index).
@@ -136,3 +141,64 @@ def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
     assert leading == ["session_ref", "subpath", "entry_key"]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+REAL = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
+TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"  # a task notification, then a prompt
+
+
+def _rewind_sqlite(location: str, first_prompt: str) -> None:
+    conn = sqlite3.connect(location)
+    _rewind(conn, "?", first_prompt)
+    conn.execute("DROP TABLE summaries")  # version 9's
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+
+
+def _rewind_postgres(location: str, first_prompt: str) -> None:
+    import psycopg
+
+    with psycopg.connect(location, autocommit=True) as conn:
+        conn.execute("SET search_path TO claude_sessions")
+        _rewind(conn, "%s", first_prompt)
+        conn.execute("DROP TABLE summaries")  # version 5's
+        conn.execute("UPDATE store_meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def _rewind(conn: Any, mark: str, first_prompt: str) -> None:
+    """The session's first prompt as versions before 8 (SQLite) and 4 (PostgreSQL) stored it."""
+    (state,) = conn.execute("SELECT fold_state FROM sessions").fetchone()
+    old = {**json.loads(state), "first_prompt": first_prompt}
+    conn.execute(
+        f"UPDATE sessions SET first_prompt = {mark}, fold_state = {mark}",
+        (first_prompt, json.dumps(old)),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_older_store_finds_first_prompts_again(backend, request, tmp_path):
+    """Stored sessions are folded again when a store from before first prompts left Claude
+    Code's wrappers out is opened: their titles lose the wrappers."""
+    from claude_agent_sdk._internal.sessions import _extract_first_prompt_from_head
+
+    from claude_sessions.importer import import_transcripts
+    from claude_sessions.views.render import session_title
+
+    if backend == "sqlite":
+        location, rewind = str(tmp_path / "old.db"), _rewind_sqlite
+    else:
+        location, rewind = request.getfixturevalue("postgres_database"), _rewind_postgres
+    source = REAL / "-home-marco-projects-spotter-worktrees-spotter-a0y"
+    with SessionStore(location, cleanup_after_days=None) as store:
+        import_transcripts(store, [source])
+    # Older versions kept the official SDK's first prompt: here, the task notification.
+    stored = _extract_first_prompt_from_head((source / f"{TASK_NOTIFIED}.jsonl").read_text())
+    assert stored.startswith("<task-notification>")
+    rewind(location, stored)
+    with SessionStore(location, cleanup_after_days=None) as store:
+        meta = store.get_metadata(TASK_NOTIFIED)
+        assert meta.first_prompt == "continue until all are done"
+        assert session_title(meta) == "continue until all are done"
+        lines = (source / f"{TASK_NOTIFIED}.jsonl").read_text().splitlines()
+        assert meta.turns == sum(json.loads(line)["type"] == "assistant" for line in lines)

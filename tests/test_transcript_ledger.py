@@ -157,10 +157,78 @@ def test_title_and_first_prompt_as_the_sdk_gives_them(root):
     assert off.sdk_first_prompt is None
 
 
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["<task-notification>\n<task-id>b1</task-id>\n</task-notification>", "push?"], "push?"),
+        (["This session is being continued from a previous conversation. ...", "go"], "go"),
+        (["Stop hook feedback:\n[x.sh]: say ok", "[Request interrupted by user]", "a"], "a"),
+        (["Look.\n<system-reminder>\ncontext\n</system-reminder>\nHere"], "Look. Here"),
+        (["<command-name>/init</command-name>\n<command-args></command-args>"], "/init"),
+        (["<command-name>/x</command-name><command-args>a\nb</command-args>", "real"], "real"),
+        (["<command-name>/x</command-name><command-args>a\nb</command-args>"], "/x a b"),
+        (
+            ["<local-command-stdout>done</local-command-stdout>", "<bash-input>ls</bash-input>"],
+            "!ls",
+        ),
+    ],
+)
+def test_the_first_prompt_a_person_sees(tmp_path, texts, expected):
+    lines = [_user(f"u{n}", None, text) for n, text in enumerate(texts)]
+    _write(tmp_path / "projects" / PROJECT / f"{PARENT}.jsonl", lines)
+    session = build_ledger(tmp_path, built_in_price_table(), sdk=False).sessions[PARENT]
+    assert session.shown_first_prompt == expected
+
+
+def test_a_subagent_transcript_beside_the_sessions_counts_for_its_session(tmp_path):
+    """Claude Code 2.0 wrote ``<project>/agent-<id>.jsonl`` beside the sessions, its lines
+    naming the session they belong to; an ``agent-*`` file of a session of its own is one."""
+    project = tmp_path / "projects" / PROJECT
+    _write(project / f"{PARENT}.jsonl", [_user("u1", None, "Run the tests")])
+    first = {**_user("s0", None, "Run the test suite"), "isSidechain": True, "agentId": "ab12"}
+    usage = {"input_tokens": 3, "output_tokens": 4}
+    answer = _assistant("s1", "s0", "msg_1", "req_1", usage, isSidechain=True, agentId="ab12")
+    _write(project / "agent-ab12.jsonl", [first, answer])
+    alone = _user("o1", None, "A session named like an agent", "agent-cd34")
+    _write(project / "agent-cd34.jsonl", [alone])
+    sessions = build_ledger(tmp_path, built_in_price_table(), sdk=False).sessions
+    assert set(sessions) == {PARENT, "agent-cd34"}
+    assert sessions[PARENT].subagent_files == [project / "agent-ab12.jsonl"]
+    assert sessions[PARENT].tokens_subagents == (3, 4)
+
+
 def test_the_fixtures_are_laid_out_as_a_config_dir():
     ledger = build_ledger(FIXTURES, built_in_price_table(), sdk=False)
-    assert len(ledger.sessions) == 7
+    mains = [p for p in FIXTURES.glob("projects/*/*.jsonl") if not p.name.startswith("agent-")]
+    assert len(ledger.sessions) == len(mains) == 13
     total = sum(p.stat().st_size for p in FIXTURES.rglob("*.jsonl"))
     assert total < 2_000_000
     for session in ledger.sessions.values():
         assert session.main_file is not None and session.json_objects > 0
+
+
+def test_sidechain_lines_in_the_main_transcript_are_the_subagents(tmp_path):
+    """Older CLIs wrote a subagent's conversation into the main transcript (isSidechain)."""
+    project = tmp_path / "projects" / PROJECT
+    prompt = _user("u1", None, "Build the parser")
+    call = _assistant("a1", "u1", "msg_1", "req_1", {"input_tokens": 10, "output_tokens": 1})
+    side_prompt = {**_user("s1", None, "Read the grammar"), "isSidechain": True}
+    side_reply = _assistant(
+        "s2", "s1", "msg_2", "req_2", {"output_tokens": 7}, model="claude-haiku", isSidechain=True
+    )
+    other = {**_user("s3", "a1", "Write the tests"), "isSidechain": True}  # a second one
+    _write(project / f"{PARENT}.jsonl", [prompt, call, side_prompt, side_reply, other])
+    session = build_ledger(tmp_path, built_in_price_table()).sessions[PARENT]
+    assert (session.sidechain_lines, session.sidechains) == (3, 2)
+    assert session.tokens_main == (10, 1) and session.tokens_subagents == (0, 7)
+    assert (session.assistant_lines_main, session.assistant_lines_subagents) == (1, 1)
+    assert (session.model_main, session.model_subagents) == (
+        "claude-opus-4-20250514",
+        "claude-haiku",
+    )
+    assert session.sdk_first_prompt == "Build the parser"
+    assert session.first_prompt_main_chain == "Build the parser"
+    # a sidechain that comes first is still not the session's prompt
+    _write(project / f"{PARENT}.jsonl", [side_prompt, side_reply, prompt, call])
+    session = build_ledger(tmp_path, built_in_price_table()).sessions[PARENT]
+    assert session.first_prompt_main_chain == "Build the parser"

@@ -361,7 +361,7 @@ def test_real_transcripts_read_right(tmp_path: Path) -> None:
         joined = html.index(f'id="m-{reply.joined_uuids[-1]}"')
         assert start < joined < html.index("</article>", start)
         nested = next(b.subagent for b in found.blocks() if b.subagent)
-        assert f"Subagent transcript · {len(nested.turns)} turns" in html
+        assert f"Subagent transcript · {len(nested.turns)} exchanges" in html
         assert html.index('<section class="unlinked">') > html.rindex(" data-index=")
         assert "Subagent <code>subagents/agent-acompact-946d2b</code>" in html
         meta = data.metadata

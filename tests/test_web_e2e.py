@@ -254,6 +254,40 @@ def test_live_updates_without_reload(site: Any, tab: Watched) -> None:
     assert not tab.errors
 
 
+def test_a_subagent_written_into_the_main_transcript_unfolds_under_its_call(
+    tmp_path: Path, tab: Watched
+) -> None:
+    """A real Claude Code 1.0.108 transcript (tests/fixtures/transcripts/sample-project):
+    its subagents' conversations sit folded inside their Task calls, not in the chat."""
+    from claude_sessions.importer import import_transcripts
+
+    session = "5c0375b4-57a5-4f26-b12d-d022ee4e51b7"
+    prompt = "Examine the package.json file(s) in /path/to/Demo and any subdirectories."
+    projects = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
+    root = tmp_path / "config" / "projects" / "sample-project"
+    root.mkdir(parents=True)
+    shutil.copy(projects / "sample-project" / f"{session}.jsonl", root)
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [root.parent.parent])
+        with running(create_app(store)) as server:
+            page = tab.page
+            page.goto(f"{server.url}/s/{session}")
+            yours = page.locator("#turns .turn.user[data-index]")  # the chat's own prompts
+            assert yours.count() > 0 and yours.filter(has_text=prompt).count() == 0
+            call = page.locator("details.tool").filter(has_text="Check package configuration")
+            subagent = call.locator("details.subagent").first
+            task = subagent.locator(".turn.user").first
+            assert not task.is_visible()
+            call.locator("summary").first.click()
+            subagent.locator("summary").first.click()
+            assert task.is_visible() and prompt in task.inner_text()
+            subagent.evaluate("e => { e.scrollIntoView(); window.scrollBy(0, -160); }")
+            target = tmp_path / "sidechain.png"
+            page.screenshot(path=str(target))
+            assert target.read_bytes().startswith(b"\x89PNG")
+            assert not tab.errors
+
+
 def test_screenshots(tab: Watched, tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "store", cleanup_after_days=None)
     ids = populate(store, hostile=False)
@@ -284,3 +318,46 @@ def take_screenshots(tab: Watched, ids: dict[str, str], url: str, tmp_path: Path
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(target, Path(keep) / name)
     assert not tab.errors
+
+
+def test_commands_their_output_and_folded_reminders(tab: Watched, tmp_path: Path) -> None:
+    """A real transcript (spotter's tool_heavy): ``/mcp`` as typed with its output, and the
+    system reminders of Read results folded under a label until opened."""
+    from claude_sessions.importer import import_transcripts
+
+    fixtures = Path(__file__).parent / "fixtures" / "transcripts" / "projects"
+    session = "d6e0bada-1959-4eec-a9d2-0bfade768d8f"
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [fixtures])
+        with running(create_app(store)) as server:
+            page = tab.page
+            page.goto(f"{server.url}/s/{session}")
+            command = page.locator(".command code", has_text="/mcp")
+            command.scroll_into_view_if_needed()
+            assert command.inner_text() == "/mcp"
+            output = page.locator(".command-output pre.output").first
+            assert output.is_visible() and output.inner_text().startswith("Reconnected")
+            page.wait_for_load_state("networkidle")
+            shot(page, tmp_path, "session-command.png")
+            read = page.locator("details.tool", has=page.locator(".reminder")).first
+            read.locator("summary").first.click()
+            reminder = read.locator("details.reminder")
+            reminder.scroll_into_view_if_needed()
+            assert reminder.locator("summary").inner_text().startswith("System reminder")
+            assert not reminder.locator("pre").is_visible()
+            shot(page, tmp_path, "session-reminder-folded.png")
+            reminder.locator("summary").click()
+            assert "malware" in reminder.locator("pre").inner_text()
+            shot(page, tmp_path, "session-reminder-open.png")
+            assert not tab.errors
+
+
+def shot(page: Any, tmp_path: Path, name: str) -> None:
+    """A screenshot of what the reader sees, kept in $CLAUDE_SESSIONS_SCREENSHOTS if set."""
+    target = tmp_path / name
+    page.screenshot(path=str(target))
+    assert target.read_bytes().startswith(b"\x89PNG")
+    keep = os.environ.get(SCREENSHOTS_ENV)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(target, Path(keep) / name)

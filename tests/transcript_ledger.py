@@ -2,8 +2,10 @@
 
 It imports neither our importer nor our store: it reads a CLI config dir
 (``<root>/projects/<project>/<session>.jsonl`` and every
-``<session>/subagents/**/agent-*.jsonl`` under it) line by line and counts
-what a user could count by hand, to check the importer against later.
+``<session>/subagents/**/agent-*.jsonl`` under it, and the subagent transcripts
+Claude Code 2.0 wrote beside the sessions, ``<project>/agent-<id>.jsonl``, whose
+first line names their session) line by line and counts what a user could count
+by hand, to check the importer against later.
 
 Per session (a main transcript plus its subagent transcripts):
 
@@ -18,7 +20,9 @@ Per session (a main transcript plus its subagent transcripts):
   final one). An entry with neither id is a request of its own. The CLI's
   ``<synthetic>`` placeholder messages are not API requests. Usage copied into
   other entries (``progress`` entries that echo a subagent's messages) is not
-  counted: the subagent's own transcript is;
+  counted: the subagent's own transcript is. Lines of the main transcript marked
+  ``isSidechain`` (older CLIs wrote each subagent's conversation there) are
+  the subagents' too;
 - tokens ``(input incl. cache writes and reads, output)`` for the main
   transcript, the subagents, and the session (requests deduplicated across
   both);
@@ -28,7 +32,15 @@ Per session (a main transcript plus its subagent transcripts):
   figure; models the table does not price are listed with their request
   count and add nothing to the cost;
 - the title and first prompt the official SDK gives the session
-  (``claude_agent_sdk``: ``summary``, ``custom_title``, ``first_prompt``).
+  (``claude_agent_sdk``: ``summary``, ``custom_title``, ``first_prompt``), and
+  the first prompt its helper finds in the main transcript's own lines (its
+  ``isSidechain`` lines left out) and in the first subagent transcript;
+- sidechains in the main transcript: their lines, and how many conversations
+  they hold (a line whose ``parentUuid`` names no sidechain line starts one);
+- assistant lines of the main conversation and of the subagents (in-file
+  sidechains and subagent transcripts), and the first model each names;
+- the first prompt a person sees (:func:`shown_first_prompt`): the first text
+  the main conversation's user typed, without Claude Code's wrappers and notices.
 
 Across sessions (:class:`Ledger`): a fork copies its parent's entries with the
 same uuids and the same request ids into its own file, so a request is counted
@@ -104,6 +116,15 @@ class SessionLedger:
     sdk_summary: str | None = None
     sdk_custom_title: str | None = None
     sdk_first_prompt: str | None = None
+    first_prompt_main_chain: str | None = None
+    first_prompt_subagent: str | None = None
+    sidechain_lines: int = 0
+    sidechains: int = 0
+    assistant_lines_main: int = 0
+    assistant_lines_subagents: int = 0
+    model_main: str | None = None
+    model_subagents: str | None = None
+    shown_first_prompt: str | None = None
     tokens_own: tuple[int, int] = (0, 0)
     cost_own: float = 0.0
     summaries: dict[str, str] = field(default_factory=dict)  # by the leafUuid they name
@@ -133,6 +154,15 @@ class SessionLedger:
             "sdk_summary": self.sdk_summary,
             "sdk_custom_title": self.sdk_custom_title,
             "sdk_first_prompt": self.sdk_first_prompt,
+            "first_prompt_main_chain": self.first_prompt_main_chain,
+            "first_prompt_subagent": self.first_prompt_subagent,
+            "sidechain_lines": self.sidechain_lines,
+            "sidechains": self.sidechains,
+            "assistant_lines_main": self.assistant_lines_main,
+            "assistant_lines_subagents": self.assistant_lines_subagents,
+            "model_main": self.model_main,
+            "model_subagents": self.model_subagents,
+            "shown_first_prompt": self.shown_first_prompt,
         }
 
 
@@ -158,6 +188,7 @@ def _str(value: Any) -> str | None:
 def _read_file(
     path: Path, session: SessionLedger, in_subagent: bool, uuids: dict[str, set[str]]
 ) -> None:
+    sidechain_uuids: set[str] = set()
     with path.open("rb") as handle:
         for position, raw in enumerate(handle):
             if not raw.strip():
@@ -181,11 +212,15 @@ def _read_file(
                     session.main_uuids.add(uuid)
             if kind == "summary" and _str(entry.get("leafUuid")) and _str(entry.get("summary")):
                 session.summaries[entry["leafUuid"]] = entry["summary"]
+            subagents = in_subagent or entry.get("isSidechain") is True
+            if not in_subagent and subagents:
+                _sidechain_line(session, entry, sidechain_uuids)
             message = entry.get("message")
             if kind != "assistant" or not isinstance(message, Mapping):
                 continue
-            usage = message.get("usage")
             model = _str(message.get("model"))
+            _assistant_line(session, model, subagents)
+            usage = message.get("usage")
             if not isinstance(usage, Mapping) or model == SYNTHETIC_MODEL:
                 continue
             message_id = _str(message.get("id"))
@@ -195,7 +230,7 @@ def _read_file(
             else:
                 key = ("", f"{path}#{position}")
             session.requests[key] = Request(
-                key, model, usage, _costusd(entry.get("costUSD")), in_subagent, _made_by(entry)
+                key, model, usage, _costusd(entry.get("costUSD")), subagents, _made_by(entry)
             )
 
 
@@ -206,6 +241,26 @@ def _made_by(entry: Mapping[str, Any]) -> str | None:
         _str(forked.get("sessionId")) if isinstance(forked, Mapping) else None
     )
     return named if named != entry.get("sessionId") else None
+
+
+def _sidechain_line(session: SessionLedger, entry: dict[str, Any], seen: set[str]) -> None:
+    """Count a main-transcript line marked ``isSidechain``: a conversation starts at each
+    one whose parent is no sidechain line seen before it."""
+    session.sidechain_lines += 1
+    if _str(entry.get("parentUuid")) not in seen:
+        session.sidechains += 1
+    if _str(entry.get("uuid")):
+        seen.add(entry["uuid"])
+
+
+def _assistant_line(session: SessionLedger, model: str | None, subagents: bool) -> None:
+    known = model if model != SYNTHETIC_MODEL else None
+    if subagents:
+        session.assistant_lines_subagents += 1
+        session.model_subagents = session.model_subagents or known
+    else:
+        session.assistant_lines_main += 1
+        session.model_main = session.model_main or known
 
 
 def _count_uuids(
@@ -242,10 +297,16 @@ def _sdk_info(session: SessionLedger) -> None:
     project path; here the file is known, so its own two helpers that those
     functions call are used on it directly.
     """
-    if session.main_file is None:
-        return
     from claude_agent_sdk._internal import sessions as sdk_sessions
 
+    if session.subagent_files:
+        head = session.subagent_files[0].read_text(encoding="utf-8", errors="replace")
+        session.first_prompt_subagent = sdk_sessions._extract_first_prompt_from_head(head) or None
+    if session.main_file is None:
+        return
+    lines = session.main_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    own = "\n".join(line for line in lines if not _is_sidechain_line(line))
+    session.first_prompt_main_chain = sdk_sessions._extract_first_prompt_from_head(own) or None
     lite = sdk_sessions._read_session_lite(session.main_file)
     if lite is None:
         return
@@ -257,11 +318,41 @@ def _sdk_info(session: SessionLedger) -> None:
     session.sdk_first_prompt = info.first_prompt
 
 
+def _is_sidechain_line(line: str) -> bool:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("isSidechain") is True
+
+
+def _legacy_parent(path: Path) -> str | None:
+    """The session a Claude Code 2.0 subagent transcript beside the sessions
+    (``<project>/agent-<id>.jsonl``) belongs to: the ``sessionId`` of its first line,
+    a sidechain's; ``None`` for any other file."""
+    if not path.name.startswith("agent-"):
+        return None
+    with path.open("rb") as handle:
+        first = next((raw for raw in handle if raw.strip()), b"")
+    try:
+        entry = json.loads(first.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("isSidechain") is not True:
+        return None
+    parent = _str(entry.get("sessionId"))
+    return parent if parent != path.stem else None
+
+
 def _session_files(projects: Path) -> Iterable[tuple[str, str, Path, bool]]:
     """``(project, session id, path, is subagent)`` for every transcript under ``projects``."""
     for project in sorted(p for p in projects.iterdir() if p.is_dir()):
         for main in sorted(project.glob("*.jsonl")):
-            yield project.name, main.stem, main, False
+            parent = _legacy_parent(main)
+            if parent is None:
+                yield project.name, main.stem, main, False
+            else:
+                yield project.name, parent, main, True
         for session_dir in sorted(p for p in project.iterdir() if p.is_dir()):
             subagents = session_dir / "subagents"
             if subagents.is_dir():
@@ -315,12 +406,117 @@ def build_ledger(root: str | Path, table: PriceTable | None = None, *, sdk: bool
             everything.setdefault(request.key, request)
         if sdk:
             _sdk_info(session)
+        if session.main_file is not None:
+            _read_prompts(session.main_file, session)
     ledger = Ledger(sessions, requests_total=len(everything))
     scratch = SessionLedger("(all)", "")
     for request in everything.values():
         ledger.tokens_total = _add(ledger.tokens_total, request.tokens)
         ledger.cost_total += _request_cost(request, prices, scratch)
     return ledger
+
+
+# -- the first prompt a person sees --------------------------------------------------------
+# Claude Code's own notices, written as user text: the ones agentsview skips
+# (internal/parser/claude.go), the official SDK's, and the caveat older versions wrote.
+NOTICE_STARTS = (
+    "<local-command-",
+    "<command-",
+    "<bash-",
+    "<task-notification>",
+    "<session-start-hook>",
+    "<tick>",
+    "<goal>",
+    "[Request interrupted by user",
+    "Stop hook feedback:",
+    "This session is being continued from a previous conversation",
+    "Caveat: The messages below were generated by the user while running local commands",
+)
+CONTEXT_TAGS = ("system-reminder", "ide_opened_file", "ide_selection")
+PROMPT_LENGTH = 200
+
+
+def _between(text: str, start: str, end: str) -> str | None:
+    first = text.find(start)
+    if first < 0:
+        return None
+    last = text.find(end, first + len(start))
+    return text[first + len(start) : last] if last >= 0 else None
+
+
+def _typed_command(text: str) -> str | None:
+    name = _between(text, "<command-name>", "</command-name>")
+    if name is not None:
+        name = " ".join(name.split())
+        name = name if not name or name.startswith("/") else "/" + name
+        args = " ".join((_between(text, "<command-args>", "</command-args>") or "").split())
+        return f"{name} {args}".strip() or None
+    stripped = text.strip()
+    if stripped.startswith("<bash-input>") and stripped.endswith("</bash-input>"):
+        return "!" + stripped[len("<bash-input>") : -len("</bash-input>")].strip()
+    return None
+
+
+def _without_context(text: str) -> str:
+    for tag in CONTEXT_TAGS:
+        while (start := text.find(f"<{tag}>")) >= 0:
+            end = text.find(f"</{tag}>", start)
+            if end < 0:
+                break
+            text = text[:start] + " " + text[end + len(tag) + 3 :]
+    return text
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= PROMPT_LENGTH else text[:PROMPT_LENGTH].rstrip() + "\u2026"
+
+
+def _user_texts(entry: Mapping[str, Any]) -> list[str]:
+    """The texts of a user entry a person may have typed ([] for results, meta, summaries)."""
+    if entry.get("type") != "user" or entry.get("isMeta") is True:
+        return []
+    if entry.get("isCompactSummary") is True:
+        return []
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return []
+    blocks = [block for block in content if isinstance(block, Mapping)]
+    if any(block.get("type") == "tool_result" for block in blocks):
+        return []
+    return [b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str)]
+
+
+def shown_first_prompt(entries: Iterable[Mapping[str, Any]]) -> str | None:
+    """The first text a person typed, on one line, without system reminders and IDE
+    context; a slash (or ``!``) command with its arguments when there is nothing else."""
+    command = None
+    for entry in entries:
+        for text in _user_texts(entry):
+            typed = _typed_command(text)
+            if typed is not None:
+                command = command or _cut(typed)
+                continue
+            shown = " ".join(_without_context(text).split())
+            if shown and not shown.startswith(NOTICE_STARTS):
+                return _cut(shown)
+    return command
+
+
+def _read_prompts(path: Path, session: SessionLedger) -> None:
+    """The first prompt of the main conversation (its sidechains, a subagent's, left out)."""
+    entries = []
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                entry = json.loads(raw.decode("utf-8", "replace"))
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("isSidechain") is not True:
+                entries.append(entry)
+    session.shown_first_prompt = shown_first_prompt(entries)
 
 
 def _uuid_occurrences(path: Path) -> Counter[str]:

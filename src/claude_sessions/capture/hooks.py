@@ -6,8 +6,9 @@ there (see :mod:`claude_sessions.capture.claude_config`); ``uninstall`` removes 
 ours; ``status`` says what is installed and what the last capture did.
 
 The hook command (:func:`capture`) gets the hook's JSON on stdin (with
-``session_id``, ``transcript_path``, ``cwd``, ``hook_event_name``) and imports
-that transcript and its subagents incrementally. It reads only what looks like
+``session_id``, ``transcript_path``, ``cwd``, ``hook_event_name``, and for
+``SubagentStop`` the subagent's ``agent_transcript_path``) and imports that
+transcript and its subagents incrementally. It reads only what looks like
 a transcript where transcripts live (:func:`admitted`): a ``.jsonl`` file under
 Claude Code's ``projects`` folder or a folder the user named. It must never slow
 down or break Claude Code: when another capture or an import is reading the same
@@ -237,8 +238,11 @@ def capture(
         transcript = payload.get("transcript_path")
         if not isinstance(transcript, str) or not transcript:
             raise ValueError("the hook's input names no transcript_path")
+        folders = transcript_dirs(transcripts)
+        agent = payload.get("agent_transcript_path")  # SubagentStop's, from CLI 2.0.42
+        agent_path = admitted(agent, folders) if isinstance(agent, str) and agent else None
         line = f"{event} {session}: " + _import(
-            admitted(transcript, transcript_dirs(transcripts)), location, started
+            admitted(transcript, folders), location, started, agent_path
         )
     except BaseException as error:  # a hook must never break Claude Code
         line = f"{event} {session}: error: {type(error).__name__}: {error}"
@@ -246,12 +250,22 @@ def capture(
     return line
 
 
-def _import(transcript: Path, location: str | os.PathLike[str] | None, started: float) -> str:
-    """What importing ``transcript`` did, or that another process reads it for us."""
+def _import(
+    transcript: Path,
+    location: str | os.PathLike[str] | None,
+    started: float,
+    agent_transcript: Path | None = None,
+) -> str:
+    """What importing ``transcript`` (and the subagent's ``agent_transcript`` a
+    SubagentStop hook names) did, or that another process reads it for us."""
     claim = Desk(location).claim(transcript)
     if claim is None:
-        took = (time.perf_counter() - started) * 1000
-        return f"handed over to the capture or import reading it, in {took:.0f} ms"
+        if agent_transcript is None or "subagents" in agent_transcript.parts:
+            took = (time.perf_counter() - started) * 1000
+            return f"handed over to the capture or import reading it, in {took:.0f} ms"
+        # The session's reader reads its subagents' folder, not a transcript beside the
+        # session's (Claude Code 2.0 wrote them there): that one is read here.
+        transcript, agent_transcript = agent_transcript, None
     try:  # claimed before the store is opened: others hand over meanwhile
         from claude_sessions.importer import import_session_files
         from claude_sessions.store import SessionStore
@@ -261,9 +275,12 @@ def _import(transcript: Path, location: str | os.PathLike[str] | None, started: 
         with SessionStore(
             location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
         ) as store:
-            report = import_session_files(store, transcript, claim=claim)
+            report = import_session_files(
+                store, transcript, claim=claim, agent_transcript=agent_transcript
+            )
     except BaseException:
-        claim.release()  # the mark stays, for the next capture or import
+        if claim is not None:
+            claim.release()  # the mark stays, for the next capture or import
         raise
     took = (time.perf_counter() - started) * 1000
     problems = report.errors + report.skipped

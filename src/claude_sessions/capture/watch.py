@@ -131,6 +131,6 @@ def watch(
             paths = _transcripts(changes, root)
             if not paths:
                 continue
-            found = discover(paths)
+            found = discover(paths, with_subagents=False)  # each changed file, no more
         state.add(import_found(store, found), {f.session_id for f in found.files})
         yield state

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,14 +20,14 @@ from claude_sessions.cli.common import (
     json_option,
     open_store,
     resolve_id,
-    short_id,
+    short_uuid,
     stdout_is_terminal,
     store_option,
 )
 from claude_sessions.cli.filtering import filter_options
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.model.filters import SessionFilter
-from claude_sessions.store import SessionMetadata, cleanup_policy
+from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.render import (
     FORMATS,
@@ -62,7 +62,10 @@ def _stored(text: str, style: str = "") -> Text:
     return Text(for_terminal(text), style=style)
 
 
-def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = False) -> Table:
+def sessions_table(
+    sessions: Sequence[SessionMetadata], shown_ids: Mapping[str, str], *, snippets: bool = False
+) -> Table:
+    """The sessions as a table, each id as ``shown_ids`` has it (its shortest unique prefix)."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("ID", style="cyan", no_wrap=True)
     table.add_column("Updated", no_wrap=True)
@@ -78,7 +81,7 @@ def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = Fals
             for piece, is_match in snippet_spans(_one_line(metadata.snippet, 200)):
                 title.append_text(_stored(piece, "bold yellow" if is_match else "dim"))
         table.add_row(
-            _stored(short_id(metadata.session_id)),
+            _stored(shown_ids[metadata.session_id]),
             _when(metadata.updated_at),
             _stored(metadata.model or "-"),
             str(metadata.turns),
@@ -90,14 +93,19 @@ def sessions_table(sessions: Sequence[SessionMetadata], *, snippets: bool = Fals
 
 
 def _print_sessions(
-    sessions: Sequence[SessionMetadata], as_json: bool, *, snippets: bool = False
+    store: SessionStore,
+    sessions: Sequence[SessionMetadata],
+    as_json: bool,
+    *,
+    snippets: bool = False,
 ) -> None:
     if as_json:
         echo_json([m.to_dict() for m in sessions])
     elif not sessions:
         click.echo("No sessions.", err=True)
     else:
-        console().print(sessions_table(sessions, snippets=snippets))
+        shown_ids = store.unique_prefixes(m.session_id for m in sessions)
+        console().print(sessions_table(sessions, shown_ids, snippets=snippets))
 
 
 @click.command("list")
@@ -110,7 +118,7 @@ def list_command(
 ) -> None:
     """List stored sessions, most recently updated first (the options narrow them)."""
     store = open_store(store_location)
-    _print_sessions(store.list_sessions(limit or None, where=where), as_json)
+    _print_sessions(store, store.list_sessions(limit or None, where=where), as_json)
 
 
 @click.command("search")
@@ -124,7 +132,7 @@ def search_command(
     """Find sessions by words in their messages (best match first), tags, dates, cost,
     model, project or fork."""
     store = open_store(store_location)
-    _print_sessions(store.search(where, limit=limit or None), as_json, snippets=True)
+    _print_sessions(store, store.search(where, limit=limit or None), as_json, snippets=True)
 
 
 @click.command("show")
@@ -219,16 +227,16 @@ def export_command(
         click.echo(f"Wrote {output}", err=True)
 
 
-def _node_label(node: LineageNode, focus: str) -> Text:
+def _node_label(node: LineageNode, focus: str, shown_ids: Mapping[str, str]) -> Text:
     metadata = node.metadata
     label = _stored(
-        short_id(metadata.session_id), "bold cyan" if node.session_id == focus else "cyan"
+        shown_ids[metadata.session_id], "bold cyan" if node.session_id == focus else "cyan"
     )
     label.append(f"  {_when(metadata.updated_at)}  {metadata.turns} turns  ")
     label.append(format_cost(metadata.total_cost))
     label.append_text(_stored(f"  {_one_line(session_title(metadata), 50)}", "dim"))
     if metadata.forked_at:
-        label.append_text(_stored(f"  (branched at {short_id(metadata.forked_at)})", "yellow"))
+        label.append_text(_stored(f"  (branched at {short_uuid(metadata.forked_at)})", "yellow"))
     if node.session_id == focus:
         label.append("  \u25c0", style="bold")
     return label
@@ -249,16 +257,17 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
     if as_json:
         echo_json(lineage.to_dict())
         return
-    top = Tree(_node_label(lineage.root, lineage.focus))
+    shown_ids = store.unique_prefixes(node.session_id for node in lineage.root.walk())
+    top = Tree(_node_label(lineage.root, lineage.focus, shown_ids))
     if lineage.missing_origin:
-        top = Tree(_stored(f"{short_id(lineage.missing_origin)} (no longer stored)", "dim"))
-        branch = top.add(_node_label(lineage.root, lineage.focus))
+        top = Tree(_stored(f"{lineage.missing_origin} (no longer stored)", "dim"))
+        branch = top.add(_node_label(lineage.root, lineage.focus, shown_ids))
     else:
         branch = top
 
     def grow(tree: Tree, node: LineageNode) -> None:
         for child in node.children:
-            grow(tree.add(_node_label(child, lineage.focus)), child)
+            grow(tree.add(_node_label(child, lineage.focus, shown_ids)), child)
 
     grow(branch, lineage.root)
     console().print(top)
@@ -335,7 +344,8 @@ def stats_command(
     if stats.top:
         out.print()
         out.print("[bold]Most expensive sessions[/bold]")
-        out.print(sessions_table(stats.top))
+        shown_ids = store.unique_prefixes(m.session_id for m in stats.top)
+        out.print(sessions_table(stats.top, shown_ids))
 
 
 @click.command("path")

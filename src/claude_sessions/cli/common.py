@@ -30,7 +30,7 @@ else:
     ParamType = click.ParamType
 
 STORE_ENV_VAR = "CLAUDE_SESSIONS_STORE"
-ID_PREFIX_LENGTH = 8
+UUID_SHOWN = 8  # a message uuid shown short (uuid4s do not share prefixes)
 PIPE_WIDTH = 200
 
 
@@ -132,8 +132,9 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
 
 
-def short_id(session_id: str) -> str:
-    return session_id[:ID_PREFIX_LENGTH]
+def short_uuid(uuid: str) -> str:
+    """A message uuid shown short (session ids: ``SessionStore.unique_prefixes``)."""
+    return uuid[:UUID_SHOWN]
 
 
 class WhenType(ParamType):

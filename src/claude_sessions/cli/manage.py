@@ -23,7 +23,6 @@ from claude_sessions.cli.common import (
     json_option,
     open_store,
     resolve_id,
-    short_id,
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
@@ -69,7 +68,7 @@ def tag_command(
         echo_json({"session_id": resolved, "tags": tags})
     else:
         shown = ", ".join(tags) if tags else "(no tags)"
-        click.echo(for_terminal(f"{short_id(resolved)}: {shown}"))
+        click.echo(for_terminal(f"{store.unique_prefixes([resolved])[resolved]}: {shown}"))
 
 
 @click.command("describe")
@@ -85,7 +84,8 @@ def describe_command(session_id: str, text: str, store_location: str | None, as_
         echo_json(metadata.to_dict())
     else:
         description = metadata.description or "(no description)"
-        click.echo(for_terminal(f"{short_id(metadata.session_id)}: {description}"))
+        shown = store.unique_prefixes([metadata.session_id])[metadata.session_id]
+        click.echo(for_terminal(f"{shown}: {description}"))
 
 
 @click.command("delete")
@@ -115,7 +115,10 @@ def delete_command(
     elif purge:
         click.echo(f"Deleted {shown} for good")
     else:
-        click.echo(f"Moved {shown} to the trash (claude-sessions trash restore {shown[:8]})")
+        prefix = store.unique_prefixes([resolved], trashed=True)[resolved]
+        click.echo(
+            f"Moved {shown} to the trash (claude-sessions trash restore {for_terminal(prefix)})"
+        )
 
 
 @click.command("cleanup")
@@ -138,9 +141,10 @@ def cleanup_command(
         if as_json:
             echo_json({"dry_run": True, "sessions": [m.to_dict() for m in doomed]})
             return
+        shown_ids = store.unique_prefixes(m.session_id for m in doomed)
         for metadata in doomed:
             click.echo(
-                f"{for_terminal(short_id(metadata.session_id))}  {metadata.updated_at:%Y-%m-%d}  "
+                f"{for_terminal(shown_ids[metadata.session_id])}  {metadata.updated_at:%Y-%m-%d}  "
                 f"{format_cost(metadata.total_cost)}"
             )
         click.echo(f"Would move {len(doomed)} session(s) to the trash.", err=True)
@@ -168,6 +172,10 @@ def _summary(report: ImportReport) -> str:
     if report.unknown_types:
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(report.unknown_types.items()))
         lines.append(f"Unknown entry types (kept): {kinds}")
+    if report.untyped_entries:
+        lines.append(f"Entries without a type (kept): {report.untyped_entries}")
+    for skipped in report.skipped:
+        lines.append(f"Skipped {skipped}")
     for error in report.errors:
         lines.append(f"Error: {error}")
     return "\n".join(lines)
@@ -180,8 +188,9 @@ def _summary(report: ImportReport) -> str:
 def import_command(paths: tuple[str, ...], store_location: str | None, as_json: bool) -> None:
     """Copy the Claude Code CLI's transcripts into the store (new and grown files only).
 
-    PATHS: transcript files or directories (default: $CLAUDE_CONFIG_DIR/projects or
-    ~/.claude/projects).
+    PATHS: transcript files (.jsonl or .jsonl.gz; a session's brings its subagents') or
+    folders holding them at any depth (default: $CLAUDE_CONFIG_DIR/projects or
+    ~/.claude/projects). Files that hold no transcript are named, with why.
     """
     store = open_store(store_location, write=True)
     show_bar = not as_json and sys.stderr.isatty()

@@ -31,7 +31,11 @@ def run_options(function: F) -> F:
     """The options every run command takes."""
     decorators: list[Callable[[Any], Any]] = [
         click.option("--model", help="Model to use (e.g. sonnet, opus, or a full model id)."),
-        click.option("--max-turns", type=click.IntRange(min=1), help="Stop after this many turns."),
+        click.option(
+            "--max-turns",
+            type=click.IntRange(min=1),
+            help="Stop after this many API requests (the CLI's --max-turns).",
+        ),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0, min_open=True),

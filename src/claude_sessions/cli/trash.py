@@ -13,11 +13,10 @@ from claude_sessions.cli.common import (
     format_cost,
     json_option,
     open_store,
-    short_id,
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
-from claude_sessions.store import RestoreReport
+from claude_sessions.store import RestoreReport, SessionStore
 
 CONFLICTS_SHOWN = 5
 
@@ -42,12 +41,13 @@ def list_command(limit: int | None, store_location: str | None, as_json: bool) -
     if as_json:
         echo_json([m.to_dict() for m in trashed])
         return
+    shown_ids = store.unique_prefixes((m.session_id for m in trashed), trashed=True)
     for metadata in trashed:
         when = f"{metadata.trashed_at:%Y-%m-%d %H:%M}" if metadata.trashed_at else "?"
         title = metadata.title or metadata.first_prompt or metadata.description or ""
         click.echo(
             for_terminal(
-                f"{short_id(metadata.session_id)}  trashed {when}  "
+                f"{shown_ids[metadata.session_id]}  trashed {when}  "
                 f"updated {metadata.updated_at:%Y-%m-%d}  {format_cost(metadata.total_cost)}  "
                 f"{' '.join(title.split())[:60]}"
             )
@@ -85,7 +85,7 @@ def restore_command(
         if session_id is not None:
             raise click.UsageError("give a session ID or --all, not both")
         store = open_store(store_location, write=True)
-        _echo_report(store.restore_sessions(since=since, tags=tags), as_json)
+        _echo_report(store, store.restore_sessions(since=since, tags=tags), as_json)
         return
     if session_id is None:
         raise click.UsageError("give the ID of the session to restore, or --all")
@@ -99,13 +99,14 @@ def restore_command(
         click.echo(for_terminal(f"Restored {metadata.session_id}"))
 
 
-def _echo_report(report: RestoreReport, as_json: bool) -> None:
+def _echo_report(store: SessionStore, report: RestoreReport, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
         return
     line = f"Restored {report.restored} session(s) from the trash."
     if report.conflicts:
-        shown = [short_id(sid) for sid in report.conflicts[:CONFLICTS_SHOWN]]
+        named = store.unique_prefixes(report.conflicts[:CONFLICTS_SHOWN], trashed=True)
+        shown = list(named.values())
         if len(report.conflicts) > CONFLICTS_SHOWN:
             shown.append(f"{len(report.conflicts) - CONFLICTS_SHOWN} more (--json lists them)")
         line += (

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from claude_sessions.importer.discovery import (
-        TranscriptFile,
         claude_config_dir,
         default_projects_dir,
         discover,
     )
+    from claude_sessions.importer.identify import TranscriptFile
     from claude_sessions.importer.importing import (
         import_found,
         import_session_files,
@@ -27,9 +27,8 @@ if TYPE_CHECKING:
     from claude_sessions.importer.reading import KNOWN_ENTRY_TYPES, ImportProgress, ImportReport
 
 _HOME = {
-    **dict.fromkeys(
-        ["TranscriptFile", "claude_config_dir", "default_projects_dir", "discover"], "discovery"
-    ),
+    **dict.fromkeys(["claude_config_dir", "default_projects_dir", "discover"], "discovery"),
+    "TranscriptFile": "identify",
     **dict.fromkeys(
         ["import_found", "import_session_files", "import_transcripts", "source_name"], "importing"
     ),

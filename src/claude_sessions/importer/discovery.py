@@ -1,5 +1,8 @@
 """Finding the CLI's transcripts, and ordering them so forks come after their origins.
 
+What each file found is (a session's transcript, a subagent's, or none) is
+:mod:`.identify`'s to say.
+
 Links are followed only while they stay inside the tree being imported: a
 symlinked project directory or transcript that points elsewhere (another
 user's files, ``/etc/passwd``) is reported as skipped, never read.
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from claude_sessions.importer.identify import TranscriptFile, identify, open_text, stem
 
 _FORK_SCAN_BYTES = 256 * 1024
 _FORK_MARK_RE = re.compile(rb'"requestSessionId"\s*:\s*"([^"\\]{1,200})"')
@@ -46,16 +52,6 @@ def has_local_transcript(session_id: str, env: Mapping[str, str]) -> bool:
     return local_transcript(session_id, env) is not None
 
 
-@dataclass(frozen=True)
-class TranscriptFile:
-    """One transcript on disk and where it goes in the store."""
-
-    path: Path
-    session_id: str
-    project_key: str
-    subpath: str | None = None  # "subagents/.../agent-<id>" for a subagent transcript
-
-
 @dataclass
 class Found:
     """What :func:`discover` found: transcripts, and files it left alone (with why)."""
@@ -65,7 +61,7 @@ class Found:
 
 
 class _Walk:
-    """Transcripts under one root, refusing links that leave it."""
+    """Transcripts under one root, at any depth, refusing links that leave it."""
 
     def __init__(self, root: Path, found: Found) -> None:
         self.root = root.resolve()
@@ -82,71 +78,90 @@ class _Walk:
         self.found.skipped.append(f"{path}: links outside {self.root}")
         return False
 
-    def children(self, directory: Path) -> list[Path]:
-        try:
-            return sorted(directory.iterdir())
-        except OSError:
-            return []
+    def paths(self, top: Path) -> Iterator[Path]:
+        """Every ``.jsonl`` and ``.jsonl.gz`` file under ``top``: a folder's files (by
+        name), then its folders'. Only links are resolved (the rest is inside by how
+        it was reached); a folder two links lead to is walked once."""
+        start = os.path.realpath(top)
+        folders, walked = [(top, start)], {start}
+        while folders:
+            folder, real = folders.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda entry: entry.name)
+            except OSError as error:
+                self.found.skipped.append(f"{folder}: unreadable folder ({error.strerror})")
+                continue
+            below = []
+            for entry in entries:
+                path = folder / entry.name
+                transcript = stem(entry.name) is not None
+                link = entry.is_symlink()
+                if link and (transcript or entry.is_dir()) and not self.inside(path):
+                    continue
+                if entry.is_dir():
+                    inner = os.path.realpath(path) if link else os.path.join(real, entry.name)
+                    if inner not in walked:
+                        walked.add(inner)
+                        below.append((path, inner))
+                elif transcript and entry.is_file():
+                    yield path
+            folders.extend(reversed(below))
 
-    def project(self, project_dir: Path) -> Iterator[TranscriptFile]:
-        key = project_dir.name
-        children = self.children(project_dir)
-        for child in children:
-            if child.suffix == ".jsonl" and child.is_file() and self.inside(child):
-                yield TranscriptFile(child, child.stem, key)
-        for child in children:
-            subagents = child / "subagents"
-            if child.is_dir() and subagents.is_dir() and self.inside(subagents):
-                yield from self.subagents(subagents, child.name, key)
-
-    def subagents(self, directory: Path, session_id: str, key: str) -> Iterator[TranscriptFile]:
-        """Subagent transcripts, also in nested folders (``subagents/workflows/<id>/``)."""
-        for path in sorted(directory.rglob("*.jsonl")):
-            if path.is_file() and self.inside(path):
-                relative = path.relative_to(directory).with_suffix("")
-                yield TranscriptFile(path, session_id, key, f"subagents/{relative.as_posix()}")
+    def transcripts(self, top: Path) -> Iterator[TranscriptFile]:
+        for path in self.paths(top):
+            item = identify(path, self.found.skipped)
+            if item is not None:
+                yield item
 
 
-def _single_file(path: Path) -> TranscriptFile:
-    parts = path.parts
-    if "subagents" in parts[:-1]:
-        at = len(parts) - 1 - parts[::-1].index("subagents")
-        session_dir = Path(*parts[:at])
-        relative = Path(*parts[at + 1 :]).with_suffix("")
-        return TranscriptFile(
-            path, session_dir.name, session_dir.parent.name, f"subagents/{relative.as_posix()}"
-        )
-    return TranscriptFile(path, path.stem, path.parent.name)
+def _with_subagents(path: Path, found: Found) -> Iterator[TranscriptFile]:
+    """One named file, and when it is a session's main transcript, its subagents'
+    transcripts: those under ``<session>/subagents/`` and those beside it."""
+    item = identify(path, found.skipped)
+    if item is None:
+        return
+    yield item
+    if item.subpath is not None:
+        return
+    walk = _Walk(path.parent, found)
+    subagents = path.parent / item.session_id / "subagents"
+    if subagents.is_dir() and walk.inside(subagents):
+        yield from walk.transcripts(subagents)
+    for sibling in sorted(path.parent.glob("agent-*.jsonl*")):
+        if sibling.is_file() and walk.inside(sibling):
+            agent = identify(sibling, found.skipped)
+            if agent is not None and agent.beside and agent.session_id == item.session_id:
+                yield agent
 
 
-def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> Found:
+def discover(
+    paths: Iterable[str | os.PathLike[str]] | None = None, *, with_subagents: bool = True
+) -> Found:
     """The transcripts under ``paths`` (default: the CLI's projects directory).
 
-    A path may be a ``.jsonl`` file, a project directory (holding ``.jsonl``
-    files), a projects root (holding project directories), or a config
-    directory (holding ``projects/``). Missing paths are ignored.
+    A path may be a transcript (``.jsonl`` or ``.jsonl.gz``; a session's brings its
+    subagents' unless ``with_subagents`` is false), or a folder holding transcripts at
+    any depth: a project directory, a projects root, a backup of either. A folder
+    holding ``projects/`` (a config directory) is read from there. A transcript's
+    project is the folder it lies in. ``.jsonl`` files that hold no transcript, and
+    files that cannot be read, are listed in ``skipped`` with why. Missing paths are
+    ignored.
     """
     roots = [Path(p).expanduser() for p in paths] if paths else [default_projects_dir()]
     found = Found([], [])
     seen: set[Path] = set()
     for root in roots:
         if root.is_file():
-            candidates: Iterable[TranscriptFile] = [_single_file(root)]
+            candidates: Iterable[TranscriptFile] = (
+                _with_subagents(root, found) if with_subagents else _one(root, found)
+            )
         elif not root.is_dir():
             continue
         else:
             if (root / "projects").is_dir():
                 root = root / "projects"
-            walk = _Walk(root, found)
-            if any(root.glob("*.jsonl")):
-                candidates = walk.project(root)
-            else:
-                candidates = (
-                    item
-                    for project in walk.children(root)
-                    if project.is_dir() and walk.inside(project)
-                    for item in walk.project(project)
-                )
+            candidates = _Walk(root, found).transcripts(root)
         for item in candidates:
             resolved = item.path.resolve()
             if resolved not in seen:
@@ -155,26 +170,40 @@ def discover(paths: Iterable[str | os.PathLike[str]] | None = None) -> Found:
     return found
 
 
-def session_files(transcript: str | os.PathLike[str]) -> Found:
-    """One session's transcript and its subagent transcripts (``<session>/subagents/``),
-    as the CLI names them to its hooks: its project directory is the tree walked."""
+def _one(path: Path, found: Found) -> list[TranscriptFile]:
+    item = identify(path, found.skipped)
+    return [] if item is None else [item]
+
+
+def session_files(
+    transcript: str | os.PathLike[str], *, agent_transcript: str | os.PathLike[str] | None = None
+) -> Found:
+    """One session's transcript and its subagent transcripts (``<session>/subagents/``), as
+    the CLI names them to its hooks: its project directory is the tree walked. A hook
+    that names a subagent's transcript (``agent_transcript``) brings it too: Claude
+    Code 2.0 wrote it beside the session's, where only its first line tells whose it is."""
     path = Path(transcript).expanduser()
     found = Found([], [])
     walk = _Walk(path.parent, found)
-    if path.is_file() and walk.inside(path):
-        found.files.append(TranscriptFile(path, path.stem, path.parent.name))
-    subagents = path.with_suffix("") / "subagents"
-    if subagents.is_dir() and walk.inside(subagents):
-        found.files.extend(walk.subagents(subagents, path.stem, path.parent.name))
+    named = [path] if agent_transcript is None else [path, Path(agent_transcript).expanduser()]
+    for each in named:
+        if each.is_file() and walk.inside(each):
+            item = identify(each, found.skipped)
+            if item is not None and item not in found.files:
+                found.files.append(item)
+    name = stem(path.name)
+    subagents = path.parent / name / "subagents" if name else None
+    if subagents is not None and subagents.is_dir() and walk.inside(subagents):
+        found.files.extend(f for f in walk.transcripts(subagents) if f not in found.files)
     return found
 
 
 def fork_origins(path: Path, session_id: str) -> set[str]:
     """Session ids named by ``requestSessionId`` near the start of a transcript."""
     try:
-        with path.open("rb") as handle:
+        with open_text(path) as handle:
             head = handle.read(_FORK_SCAN_BYTES)
-    except OSError:
+    except (OSError, EOFError, zlib.error):  # a damaged .gz file: its import says why
         return set()
     found = {m.group(1).decode("utf-8", "replace") for m in _FORK_MARK_RE.finditer(head)}
     found.discard(session_id)

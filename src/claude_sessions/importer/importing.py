@@ -2,8 +2,9 @@
 
 The CLI writes every session to ``<config>/projects/<project>/<session_id>.jsonl``
 (``<config>`` is ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``), subagent transcripts
-under ``<project>/<session_id>/subagents/`` (also in nested folders), and
-deletes them after ``cleanupPeriodDays``. :func:`import_transcripts` copies
+under ``<project>/<session_id>/subagents/`` (also in nested folders; Claude Code
+2.0 wrote them beside the session's: see :mod:`.identify`), and deletes them
+after ``cleanupPeriodDays``. :func:`import_transcripts` copies
 every entry verbatim into the store, so the history outlives the files.
 
 - Streaming: files are read line by line and stored in batches, so memory
@@ -21,7 +22,9 @@ every entry verbatim into the store, so the history outlives the files.
 - Respectful: a session the user moved to the trash is not brought back, and
   a file deleted on disk stays in the store.
 - Forgiving: a bad line (not JSON, NaN, nested too deep, ...) is counted
-  with its reason, never fatal; so are unknown entry types.
+  with its reason, never fatal; so are unknown entry types and entries without
+  one. Transcripts are found at any depth, ``.jsonl.gz`` files read as the text
+  they pack, and a file that holds no transcript is named, with why.
 - Forks: a ``--fork-session`` transcript copies its origin's entries (same
   uuids). Origins are imported first, so the store links the fork.
 - Fast when large: an import with more than :data:`LARGE_IMPORT_BYTES` to
@@ -44,14 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from claude_sessions.importer import reading
-from claude_sessions.importer.discovery import (
-    Found,
-    TranscriptFile,
-    discover,
-    origins_first,
-    session_files,
-)
+from claude_sessions.importer.discovery import Found, discover, origins_first, session_files
 from claude_sessions.importer.handover import Claim, Desk
+from claude_sessions.importer.identify import TranscriptFile, is_packed, text_size
 from claude_sessions.importer.reading import (
     Failed,
     ImportProgress,
@@ -115,6 +113,8 @@ def _start(previous: FileState | None, stat: os.stat_result, path: Path, state: 
         return 0
     if stat.st_size == previous.size and stat.st_mtime_ns == previous.mtime_ns:
         return None
+    if is_packed(path):  # its positions are in the text it packs: read it whole again
+        return 0
     if stat.st_size >= previous.consumed and head_hash(path, previous.consumed) == previous.head:
         return previous.consumed  # it only grew
     return 0  # rewritten
@@ -136,6 +136,7 @@ class _File:
     session: _Session
     heads: _Heads
     position: int
+    length: int  # of the text it holds (a .gz file's, uncompressed)
 
 
 class _Pending(NamedTuple):
@@ -187,7 +188,8 @@ class _Run:
             self.report.files_unchanged += 1
             return None
         session = self.sessions.setdefault(item.session_id, _Session())
-        return _File(item, stat, source, session, _Heads(path), start)
+        length = text_size(path, stat.st_size)
+        return _File(item, stat, source, session, _Heads(path), start, length)
 
     def land(self, file: _File, read: Read | Failed) -> None:
         """Queue a batch of the file for storing (or report why it could not be read)."""
@@ -273,11 +275,17 @@ def import_transcripts(
 
 
 def import_session_files(
-    store: SessionStore, transcript: str | os.PathLike[str], *, claim: Claim | None = None
+    store: SessionStore,
+    transcript: str | os.PathLike[str],
+    *,
+    claim: Claim | None = None,
+    agent_transcript: str | os.PathLike[str] | None = None,
 ) -> ImportReport:
-    """Copy one session's transcript and its subagent transcripts (what a hook names);
-    ``claim``: the caller's claim on ``transcript``, which the import takes over."""
-    return import_found(store, session_files(transcript), claimed=[claim] if claim else [])
+    """Copy one session's transcript and its subagent transcripts (what a hook names:
+    ``agent_transcript`` too); ``claim``: the caller's claim on ``transcript``, which
+    the import takes over."""
+    found = session_files(transcript, agent_transcript=agent_transcript)
+    return import_found(store, found, claimed=[claim] if claim else [])
 
 
 def import_found(
@@ -301,7 +309,7 @@ def import_found(
     run = _Run(store, report, progress, files_total=len(found.files))
     for item in found.files:
         with contextlib.suppress(OSError):
-            run.bytes_total += item.path.stat().st_size
+            run.bytes_total += text_size(item.path, item.path.stat().st_size)
     desk, ordered, every = Desk(store.location), origins_first(found.files), set()
     given = list(claimed)
     for start in range(0, max(len(ordered), 1), CLAIM_FILES):  # once at least, for ``given``
@@ -332,14 +340,6 @@ def _read_claimed(run: _Run, held: dict[str, Claim], mine: list[TranscriptFile])
             claim.release()
 
 
-def _main_transcript(item: TranscriptFile) -> Path:
-    """The main transcript of ``item``'s session: the file a hook names, and claims."""
-    if item.subpath is None:
-        return item.path
-    session_dir = item.path.parents[item.subpath.count("/")]  # above "subagents/.../agent"
-    return session_dir.parent / f"{session_dir.name}.jsonl"
-
-
 def _claim(
     desk: Desk, files: list[TranscriptFile], report: ImportReport, claimed: Iterable[Claim]
 ) -> tuple[dict[str, Claim], list[TranscriptFile]]:
@@ -348,7 +348,7 @@ def _claim(
     claims: dict[str, Claim | None] = {claim.real: claim for claim in claimed}
     mine = []
     for item in files:
-        main = _main_transcript(item)
+        main = item.claimed_as
         real = desk.real(main)
         if real not in claims:
             claims[real] = desk.claim(main, real)
@@ -377,7 +377,7 @@ def _read_and_store(run: _Run, items: list[TranscriptFile]) -> None:
     jobs = [Job(file.item.path, file.position) for file in files]
     # A hook's import of one session, or an import that finds little new, pays for
     # neither a reading process nor a checkpoint thread.
-    to_read = sum(max(file.stat.st_size - file.position, 0) for file in files)
+    to_read = sum(max(file.length - file.position, 0) for file in files)
     large = bool(jobs) and to_read >= LARGE_IMPORT_BYTES
     if large and _usable_cpus() >= READER_CPUS:
         from claude_sessions.importer.worker import (

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from claude_sessions.importer.identify import is_packed, open_text
 from claude_sessions.model.entries import MAX_DEPTH
 from claude_sessions.model.preparing import Line, Prepared, Preparing
 
@@ -69,8 +70,10 @@ class ImportReport:
     Every non-blank line read is accounted for: ``lines_read ==
     entries_imported + duplicates + bad_lines``. ``conflicts`` counts stored
     lines whose uuid another stored line already had with other content
-    (both are kept). ``bad_reasons`` says why lines were bad; ``skipped``
-    lists files left alone (links leaving the tree, sessions in the trash);
+    (both are kept). ``bad_reasons`` says why lines were bad; ``unknown_types``
+    counts the entries of each type this version does not know, ``untyped_entries``
+    those without a type (all are kept); ``skipped`` lists files left alone, with
+    why (not a transcript, unreadable, links leaving the tree, sessions in the trash);
     ``handed_over``, files another capture or import was reading, which it
     reads for this one too (see :mod:`claude_sessions.importer.handover`).
     """
@@ -89,6 +92,7 @@ class ImportReport:
     bad_reasons: dict[str, int] = field(default_factory=dict)
     repaired_lines: int = 0
     unknown_types: dict[str, int] = field(default_factory=dict)
+    untyped_entries: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
@@ -108,6 +112,7 @@ class ImportReport:
         self.bytes_read += counts.bytes_read
         self.bad_lines += counts.bad_lines
         self.repaired_lines += counts.repaired_lines
+        self.untyped_entries += counts.untyped_entries
         for mine, theirs in (
             (self.bad_reasons, counts.bad_reasons),
             (self.unknown_types, counts.unknown_types),
@@ -189,21 +194,24 @@ def parse_line(
             report.bad(f"nested deeper than {MAX_DEPTH} levels")
             return None
     kind = value.get("type")
-    if kind not in KNOWN_ENTRY_TYPES:
-        name = kind if isinstance(kind, str) else repr(kind)
-        report.unknown_types[name] = report.unknown_types.get(name, 0) + 1
+    if not isinstance(kind, str):  # missing, null, or no name at all (a list, say)
+        report.untyped_entries += 1
+    elif kind not in KNOWN_ENTRY_TYPES:
+        report.unknown_types[kind] = report.unknown_types.get(kind, 0) + 1
     uuid = value.get("uuid")
     return Line(offset, None, text, uuid if type(uuid) is str and uuid else None), value
 
 
 class Batch(NamedTuple):
     """Lines read from ``start`` to ``end``, whether the file ends there, and what reading
-    them counted (lines, bytes, bad lines and why, unknown entry types).
+    them counted (lines, bytes, bad lines and why, unknown entry types). Offsets are in
+    the text read: a ``.gz`` file's, uncompressed.
 
     ``sizes`` and ``crc`` are kept only when asked for (``locate``): the bytes each
     line's text takes in the file at its offset (-1: its text is not those bytes, as
-    read: indented or repaired), and the CRC-32 of the bytes from ``start`` to ``end``.
-    So another process can take the text from the file, and tell if it changed.
+    read: indented, repaired, or packed in a .gz file), and the CRC-32 of the bytes
+    from ``start`` to ``end``. So another process can take the text from the file, and
+    tell if it changed.
     """
 
     lines: list[Line]
@@ -228,8 +236,10 @@ def read_batches(
     batch_bytes = bytes_read = lines_read = crc = 0
     offset = begun = start
     limit_entries, limit_bytes = BATCH_ENTRIES, BATCH_BYTES
+    # Where the text is a .gz file's, no line's text is the file's bytes: each is sent.
+    verbatim_file = not is_packed(path)
     # A large buffer: the file is split into lines in far fewer, larger reads.
-    with path.open("rb", buffering=READ_BYTES) as handle:
+    with open_text(path, READ_BYTES) as handle:
         handle.seek(start)
         for raw in handle:
             size = len(raw)
@@ -250,7 +260,7 @@ def read_batches(
                     batch_bytes += size
                     if locate:
                         verbatim = raw[0] == stripped[0] and counts.repaired_lines == repaired
-                        sizes.append(length if verbatim else -1)
+                        sizes.append(length if verbatim and verbatim_file else -1)
                     if len(entries) >= FOLD_LINES:
                         preparing.add(batch[-len(entries) :], entries)
                         entries = []
@@ -315,5 +325,5 @@ def read_job(index: int, job: Job, *, locate: bool = False) -> Iterator[Read | F
     try:
         for batch, prepared in read_batches(job.path, job.start, locate=locate):
             yield Read(index, batch, prepared)
-    except OSError as error:
+    except (OSError, EOFError, zlib.error) as error:  # a .gz file's damage is one of these
         yield Failed(index, str(error))

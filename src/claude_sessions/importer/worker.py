@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from claude_sessions.importer import reading
+from claude_sessions.importer.identify import is_packed
 from claude_sessions.importer.reading import (
     Batch,
     Failed,
@@ -269,6 +270,8 @@ class _Texts:
         if not sent.offsets:
             return []
         path = self._jobs[sent.job].path
+        if is_packed(path):  # every text was sent: the file holds them compressed
+            return [sent.exact[index] for index in range(len(sent.offsets))]
         try:
             region = os.pread(self._file(sent.job), sent.end - sent.start, sent.start)
         except OSError as error:

@@ -480,8 +480,9 @@ class Tool:
 
 _SUMMARY = (
     "Each session comes as session_id, title, created_at, updated_at (UTC), model, project, "
-    "git_branch, tags, turns, cost_usd, and when they add something description, first_prompt, "
-    "forked_from and snippet. Long values are cut, marked \u2026[cut: N characters in all]\u2026; "
+    "git_branch, tags, turns (your messages in it), cost_usd, and when they add something "
+    "description, first_prompt, forked_from and snippet. Long values are cut, marked "
+    "\u2026[cut: N characters in all]\u2026; "
     "tags_not_shown counts the tags a long list leaves out."
 )
 _PAGING = (

@@ -7,8 +7,10 @@ recompute is ``fold(None, all)``. A batch also folds on its own
 (:func:`batch_state`, knowing nothing stored) and :func:`combine` adds it to a
 stored state exactly as folding it in would: an import folds where it reads,
 in another process. Subagent transcripts
-fold into their own state (``state.sub``), so a session's figures keep
-its main transcript and its subagents apart.
+fold into their own state (``state.sub``), and so do the subagent conversations
+older CLIs wrote into the main transcript itself, marked ``isSidechain``
+(``state.side``): a session's figures keep its main conversation and its
+subagents apart.
 Whichever path wrote the entries (``save_session`` with stream-json messages,
 ``append_messages`` with CLI transcript entries, the official SDK's mirror,
 an import), the same rules apply:
@@ -27,11 +29,19 @@ an import), the same rules apply:
 - tokens: input (cache writes and reads included) and output of the requests;
 - model: the init message's model, else the first assistant ``message.model``
   (the CLI's ``<synthetic>`` placeholder is ignored);
-- turns: assistant entries of the main transcript;
+- turns: assistant entries of the main conversation;
 - project: the first ``cwd`` seen;
-- first prompt: as the official SDK finds it: the first user text that is not
-  a tool result, meta or compaction summary, auto-generated marker or IDE
-  context; a slash command only when nothing else is found;
+- first prompt: what a person typed first: the first user text that is not a
+  tool result, meta or compaction summary, nor a notice Claude Code wrote
+  (:mod:`.wrappers`: a local command's output, a task notification, a stop
+  hook's feedback, an interruption, a continued session's summary), without
+  the system reminders and IDE context it holds; a slash command, with its
+  arguments, only when nothing else is found. The official SDK's rules are
+  narrower (the SDK protocol's summaries keep them: see ``sdk_summary``). A
+  subagent's prompt (a sidechain's) is never the session's;
+- a session whose main transcript holds no conversation yet (only its
+  subagents' transcripts were captured) takes its turns, model and first
+  prompt from its subagents;
 - title: the last ``customTitle`` (set by the user), else the last
   ``aiTitle``, else the summary that names one of the session's entries as
   its leaf (``summary`` entries are often written into ANOTHER session's file:
@@ -51,7 +61,6 @@ an import), the same rules apply:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -59,18 +68,11 @@ from typing import Any
 
 from claude_sessions.model.entries import clean_text, root_entry
 from claude_sessions.model.fold_state import FoldState, Request
+from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
 
-# The official SDK's rules for a first prompt (claude_agent_sdk/_internal/sessions.py).
-_SKIP_PROMPT_RE = re.compile(
-    r"^(?:<local-command-stdout>|<session-start-hook>|<tick>|<goal>|"
-    r"\[Request interrupted by user[^\]]*\]|"
-    r"\s*<ide_opened_file>[\s\S]*</ide_opened_file>\s*$|"
-    r"\s*<ide_selection>[\s\S]*</ide_selection>\s*$)"
-)
-_COMMAND_NAME_RE = re.compile(r"<command-name>(.*?)</command-name>")
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
@@ -173,7 +175,7 @@ def entries_text(entries: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _prompt_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """``(prompt, slash command)`` of a user entry, by the official SDK's rules."""
+    """``(prompt, typed command)`` of a user entry (see the first prompt above)."""
     if entry.get("type") != "user" or entry.get("isMeta") is True:
         return None, None
     if entry.get("isCompactSummary") is True:
@@ -186,19 +188,21 @@ def _prompt_of(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
         raw = block.get("text")
         if block.get("type") != "text" or not isinstance(raw, str):
             continue
-        text = raw.replace("\n", " ").strip()
-        if not text:
+        typed = typed_command(raw)
+        if typed is not None:
+            command = command or _shortened(typed)
             continue
-        found = _COMMAND_NAME_RE.search(text)
-        if found:
-            command = command or found.group(1)
+        text = prompt_text(raw)
+        if text is None:
             continue
-        if _SKIP_PROMPT_RE.match(text):
-            continue
-        if len(text) > FIRST_PROMPT_LENGTH:
-            text = text[:FIRST_PROMPT_LENGTH].rstrip() + "\u2026"
-        return text, command
+        return _shortened(text), command
     return None, command
+
+
+def _shortened(text: str) -> str:
+    if len(text) > FIRST_PROMPT_LENGTH:
+        return text[:FIRST_PROMPT_LENGTH].rstrip() + "\u2026"
+    return text
 
 
 def _request_key(entry: Mapping[str, Any], body: Mapping[str, Any], number: int) -> str:
@@ -248,6 +252,7 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
         first_prompt = batch.first_prompt
         command_prompt = _first(command_prompt, batch.command_prompt)
     tag_from = batch if batch.cli_tag_set else known
+    side = known.side if batch.side is None else combine(known.side, batch.side)
     return FoldState(
         requests=requests,
         result_cost={**known.result_cost, **batch.result_cost},
@@ -267,6 +272,7 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
         first_ts=_extreme(min, known.first_ts, batch.first_ts),
         last_ts=_extreme(max, known.last_ts, batch.last_ts),
         sub=known.sub,
+        side=side,
     )
 
 
@@ -293,9 +299,11 @@ class _BatchFold:
 
     The CLI writes one form of timestamp (``2026-03-01T10:00:00.000Z``), whose text
     order is its time order: those are compared as text and only the extremes parsed.
+    ``isSidechain`` entries (a subagent's, which older CLIs wrote into the main
+    transcript) fold apart, into ``side``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, nested: bool = False) -> None:
         from claude_sessions.model.pricing import (  # writes only: reads skip it
             default_price_table,
             usage_counts,
@@ -315,8 +323,15 @@ class _BatchFold:
         self.last_text: str | None = None
         self.first_ts: float | None = None
         self.last_ts: float | None = None
+        self.nested = nested
+        self.side: _BatchFold | None = None
 
     def add(self, entry: Mapping[str, Any]) -> None:
+        if entry.get("isSidechain") is True and not self.nested:
+            if self.side is None:
+                self.side = _BatchFold(nested=True)
+            self.side.add(entry)
+            return
         text = self.text
         kind = entry.get("type")
         if kind == "assistant":
@@ -407,6 +422,7 @@ class _BatchFold:
             cli_tag_set=self.cli_tag_set,
             first_ts=self.first_ts,
             last_ts=self.last_ts,
+            side=self.side.state() if self.side is not None else None,
             **self.text,
         )
 
@@ -428,7 +444,10 @@ def fold_subagents(previous: FoldState, entries: Iterable[Mapping[str, Any]]) ->
 
 
 def combine_subagents(previous: FoldState, batch: FoldState) -> FoldState:
-    return replace(previous, sub=combine(previous.sub, batch))
+    """``previous`` with a batch of subagent entries added to ``sub``: all of them, its
+    ``isSidechain`` ones (which a subagent's transcript is made of) included."""
+    whole = batch if batch.side is None else combine(replace(batch, side=None), batch.side)
+    return replace(previous, sub=combine(previous.sub, whole))
 
 
 @dataclass(frozen=True)
@@ -472,7 +491,27 @@ def _tally(
 
 def request_keys(state: FoldState) -> set[str]:
     """Every request a session's state counts (main and subagents): what a fork replays."""
-    return set(state.requests) | set(state.sub.requests if state.sub is not None else ())
+    return set(state.requests) | set(_subagents(state).requests)
+
+
+def _subagents(state: FoldState) -> FoldState:
+    """The subagents' state: their transcripts' and the main transcript's sidechains."""
+    if state.side is None:
+        return state.sub if state.sub is not None else FoldState()
+    return state.side if state.sub is None else combine(state.side, state.sub)
+
+
+def _model(state: FoldState) -> str | None:
+    return state.model_init or state.model_assistant
+
+
+def _prompt(state: FoldState) -> str | None:
+    return state.first_prompt or state.command_prompt
+
+
+def _silent(state: FoldState) -> bool:
+    """Whether the main transcript holds no conversation (yet): no prompt, no reply."""
+    return state.turns == 0 and _prompt(state) is None
 
 
 def derive(
@@ -480,16 +519,17 @@ def derive(
 ) -> Derived:
     """The metadata fields of a fold state; ``inherited``: request keys a fork replays
     from its origin, which are its origin's to count; ``summary``: the text of the
-    summary whose leaf the session holds (found store-wide)."""
-    sub = state.sub if state.sub is not None else FoldState()
+    summary whose leaf the session holds (the store finds it across sessions)."""
+    sub = _subagents(state)
     main_cost, main_in, main_out, unpriced = _tally(state.requests, inherited)
     sub_cost, sub_in, sub_out, sub_unpriced = _tally(sub.requests, inherited)
     if state.result_cost:
         main_cost = sum(state.result_cost.values(), 0.0)
     times = [t for t in (state.first_ts, sub.first_ts) if t is not None]
     ends = [t for t in (state.last_ts, sub.last_ts) if t is not None]
+    stand_in = sub if _silent(state) else state  # a session known from its subagents alone
     return Derived(
-        turns=state.turns,
+        turns=state.turns or stand_in.turns,
         total_cost=round(main_cost + sub_cost, 10),
         input_tokens=main_in + sub_in,
         output_tokens=main_out + sub_out,
@@ -497,9 +537,9 @@ def derive(
         subagent_input_tokens=sub_in,
         subagent_output_tokens=sub_out,
         unpriced_models=tuple(sorted(unpriced | sub_unpriced)),
-        model=state.model_init or state.model_assistant,
+        model=_model(state) or _model(stand_in),
         project=state.project or sub.project,
-        first_prompt=state.first_prompt or state.command_prompt,
+        first_prompt=_prompt(state) or _prompt(stand_in),
         title=state.title or state.ai_title or summary or state.summary_title,
         git_branch=state.git_branch or sub.git_branch,
         first_timestamp=min(times) if times else None,

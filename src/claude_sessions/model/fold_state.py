@@ -44,7 +44,9 @@ class FoldState:
     ``requests``: each API request once, by ``<message id>/<request id>``;
     ``result_cost``: the last ``total_cost_usd`` of each session id's results.
     ``cli_tag_set``: a ``tag`` entry was seen, so ``cli_tag`` (``None``: the tag was
-    cleared) replaces any earlier one. ``sub``: the subagent transcripts' own state.
+    cleared) replaces any earlier one. ``sub``: the subagent transcripts' own state;
+    ``side``: that of the subagent conversations older CLIs wrote into the main
+    transcript itself (its ``isSidechain`` lines).
     """
 
     requests: dict[str, Request] = field(default_factory=dict)
@@ -65,6 +67,7 @@ class FoldState:
     first_ts: float | None = None
     last_ts: float | None = None
     sub: FoldState | None = None
+    side: FoldState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The state as the store's JSON object (see the module docstring)."""
@@ -85,6 +88,8 @@ class FoldState:
             data["last_ts"] = self.last_ts
         if self.sub is not None:
             data["sub"] = self.sub.to_dict()
+        if self.side is not None:
+            data["side"] = self.side.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -99,7 +104,7 @@ class FoldState:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FoldState:
         """The state of a stored JSON object (``{}``: nothing folded yet)."""
-        sub = data.get("sub")
+        sub, side = data.get("sub"), data.get("side")
         return cls(
             requests=_requests(data),
             result_cost=dict(data.get("result_cost") or {}),
@@ -110,6 +115,7 @@ class FoldState:
             first_ts=data.get("first_ts"),
             last_ts=data.get("last_ts"),
             sub=cls.from_dict(sub) if sub else None,
+            side=cls.from_dict(side) if side else None,
         )
 
     @classmethod

@@ -87,6 +87,7 @@ TEXT_SEARCH_SECONDS = 0.8  # a full-text query stops here: every search answers 
 IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
+SHORT_ID_LENGTH = 8  # a session id shown short is never shorter (as git shows commits)
 _SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens", "unpriced")
 
 
@@ -648,6 +649,15 @@ class StoreCore:
         if len(found) > 1:
             raise AmbiguousSessionIdError(prefix, found[:AMBIGUOUS_SHOWN])
         return found[0]  # type: ignore[no-any-return]
+
+    def unique_prefixes(
+        self, session_ids: Iterable[str], *, shortest: int = SHORT_ID_LENGTH, trashed: bool = False
+    ) -> Plan[dict[str, str]]:
+        ids = list(dict.fromkeys(session_ids))
+        if shortest < 1:
+            raise InvalidInputError(f"a prefix has at least one character, not {shortest}")
+        found = yield Txn(lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed))
+        return found  # type: ignore[no-any-return]
 
     # -- the official SDK protocol -------------------------------------------------------
 

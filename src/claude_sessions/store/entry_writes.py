@@ -73,6 +73,12 @@ def stored_state(row: SessionRow) -> FoldState:
     return FoldState.from_dict(row.fold_state)
 
 
+def with_subagents_of(row: SessionRow | None, state: FoldState) -> FoldState:
+    """``state``, a main transcript's folded anew, with the subagent transcripts' part that
+    ``row`` holds (their entries stay where they are)."""
+    return state if row is None else replace(state, sub=stored_state(row).sub)
+
+
 def body_text(entries: Sequence[dict[str, Any]]) -> str:
     return clean_text(entries_text(entries))
 
@@ -306,13 +312,13 @@ def _main_fold(
 ) -> Op[tuple[FoldState, BatchFacts, dict[str, Any] | None]]:
     """The main transcript's state after a merged batch, the facts it folded, and the
     SDK's summary."""
-    if merge.changed:  # an upsert rewrote a stored entry: recompute from everything
+    if merge.changed:  # an upsert rewrote a stored entry: recompute the main transcript
         every = yield from load_entries(d, row.ref, "")
         facts = facts_of(every)
         summary = sdk_summary(
             row.metadata.project_key, row.metadata.session_id, None, every, fresh=True
         )
-        return combine(None, facts.state), facts, summary
+        return with_subagents_of(row, combine(None, facts.state)), facts, summary
     if facts is None:
         facts = facts_of([parsed(item.entry, item.text) for item in merge.new])
     new_entries = [item.entry for item in merge.new]

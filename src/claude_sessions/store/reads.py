@@ -147,6 +147,10 @@ def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> O
     )
     if exact is not None:
         return [prefix]
+    return (yield from _ids_starting(d, prefix, limit, state))
+
+
+def _ids_starting(d: Dialect, prefix: str, limit: int, state: str) -> Op[list[str]]:
     condition, params = d.starts_with("session_id", prefix)
     rows = yield Stmt(
         d.sql(
@@ -157,6 +161,24 @@ def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> O
         "all",
     )
     return sorted(row["session_id"] for row in rows)
+
+
+def unique_prefixes(
+    d: Dialect, session_ids: Sequence[str], shortest: int, *, trashed: bool = False
+) -> Op[dict[str, str]]:
+    """Each id's shortest prefix, of at least ``shortest`` characters, that :func:`find_ids`
+    resolves to it alone among the live (or trashed) sessions; an id that is the prefix of
+    another comes whole (an exact id always wins)."""
+    state = "IS NOT NULL" if trashed else "IS NULL"
+    found: dict[str, str] = {}
+    for session_id in session_ids:
+        low, high = min(shortest, len(session_id)), len(session_id)
+        while low < high:  # the shortest length naming it alone (the whole id always does)
+            middle = (low + high) // 2
+            named = yield from _ids_starting(d, session_id[:middle], 2, state)
+            low, high = (low, middle) if len(named) <= 1 else (middle + 1, high)
+        found[session_id] = session_id[:low]
+    return found
 
 
 def project_sessions(d: Dialect, project_key: str) -> Op[list[ProjectSession]]:

@@ -18,7 +18,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from claude_sessions.model.exceptions import StoreError
-from claude_sessions.store.core import FROM_ENVIRONMENT, PROTECTED_TAGS, Days, StoreCore
+from claude_sessions.store.core import (
+    FROM_ENVIRONMENT,
+    PROTECTED_TAGS,
+    SHORT_ID_LENGTH,
+    Days,
+    StoreCore,
+)
 from claude_sessions.store.drivers import open_async_driver, open_driver
 from claude_sessions.store.location import default_location, is_server_location
 from claude_sessions.store.plan import (
@@ -432,6 +438,15 @@ class SessionStore:
         (an exact id always wins)."""
         return self._run(self._core.resolve_id(prefix, trashed=trashed))
 
+    def unique_prefixes(
+        self, session_ids: Iterable[str], *, shortest: int = SHORT_ID_LENGTH, trashed: bool = False
+    ) -> dict[str, str]:
+        """Each id's shortest prefix (``shortest`` characters at least, as git shows commits)
+        that :meth:`resolve_id` takes back to it: what to show where ids are shown short."""
+        return self._run(
+            self._core.unique_prefixes(session_ids, shortest=shortest, trashed=trashed)
+        )
+
     def sdk_store(self) -> SDKSessionStore:
         """This store as the official ``claude_agent_sdk.types.SessionStore`` protocol.
 
@@ -708,6 +723,13 @@ class AsyncSessionStore:
 
     async def resolve_id(self, prefix: str, *, trashed: bool = False) -> str:
         return await self._run(self._core.resolve_id(prefix, trashed=trashed))
+
+    async def unique_prefixes(
+        self, session_ids: Iterable[str], *, shortest: int = SHORT_ID_LENGTH, trashed: bool = False
+    ) -> dict[str, str]:
+        return await self._run(
+            self._core.unique_prefixes(session_ids, shortest=shortest, trashed=trashed)
+        )
 
     def sdk_store(self) -> SDKSessionStore:
         """The official SDK protocol over this store (see :meth:`SessionStore.sdk_store`)."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from claude_sessions.model.derive import facts_of, fold_subagents
+from claude_sessions.model.derive import combine, facts_of, fold_subagents
 from claude_sessions.model.entries import entry_uuid, root_entry
 from claude_sessions.store.dialect import Dialect, meta_text
 from claude_sessions.store.entry_writes import (
@@ -44,11 +44,11 @@ def fill_root_keys(d: Dialect) -> Op[None]:
             )
 
 
-def settle_stored(d: Dialect) -> Op[None]:
-    """Fold every session again, as today's rules count it, and settle what the order
-    sessions arrived in decided (the schema upgrade adding ``summaries``): the fork
-    marks of copied entries, fork links by content, summaries matched to the session
-    holding their leaf."""
+def recount(d: Dialect) -> Op[None]:
+    """Fold every session again, as today's rules count it (a schema upgrade that changes
+    how figures are counted), and settle what the order sessions arrived in decided:
+    fork links (the marks of copied entries, then content) and summaries matched to
+    the session holding their leaf."""
     rows = yield Stmt(d.sql("SELECT id FROM sessions ORDER BY id"), (), "all")
     refs = [int(row["id"]) for row in rows]
     for ref in refs:
@@ -78,7 +78,8 @@ def _refold_keeping_summaries(d: Dialect, ref: int) -> Op[None]:
     main = yield from load_entries(d, ref, "")
     facts = facts_of(main)
     agents = yield from subagent_entries(d, ref)
-    state = fold_subagents(facts.state, agents) if agents else facts.state
+    state = combine(None, facts.state)
+    state = fold_subagents(state, agents) if agents else state
     yield Stmt(d.sql("UPDATE sessions SET fold_state = ? WHERE id = ?"), (state.to_json(), ref))
     if facts.summaries:
         yield Stmt(

@@ -33,6 +33,7 @@ from claude_sessions.store.entry_writes import (
     stored_state,
     sync_tags,
     touch,
+    with_subagents_of,
     write_derived,
 )
 from claude_sessions.store.plan import Op, Stmt
@@ -97,6 +98,7 @@ def _store_transcript(
         yield d.insert_entries(ref, "", rows)
     facts = facts_of(entries)
     state = combine(FoldState(project=new.project) if new.project else None, facts.state)
+    state = with_subagents_of(row, state)
     own = derive(state)
     root_key = entry_uuid(facts.root) if facts.root is not None else None
     current = row if row is not None else (yield from by_ref(d, ref))

@@ -7,11 +7,17 @@ transcript entries, or both) into :class:`Turn` items of :class:`Block`s:
   user messages that only carried results then drop out;
 - a subagent call (``Task``/``Agent``) carries the subagent's own transcript
   (``Block.subagent``), linked by the ``agentId`` the CLI records on the call's
-  result; subagent transcripts linked to no call (compaction agents, a trimmed
-  transcript) are kept in ``Conversation.unlinked``;
+  result, or its conversation when an older CLI wrote it into the main
+  transcript (see :mod:`.sidechains`); subagent transcripts linked to no call
+  (compaction agents, a trimmed transcript) are kept in ``Conversation.unlinked``;
 - compaction, summaries and the session's start and end become markers
   (``Turn.marker`` says which);
-- a tool result's images ride on it (``Block.attachments``);
+- a tool result's images and system reminders ride on it (``Block.attachments``);
+- what Claude Code wraps in user text is read for a person (:mod:`..model.wrappers`):
+  a slash command becomes a ``command`` block as typed, with its arguments, and
+  the output of a local command its ``result`` (an ``output`` block; on its own
+  when no command precedes it); a system reminder becomes a ``reminder`` block,
+  which faces show folded and labelled;
 - assistant turns carry their tokens and cost (each API request counted once,
   on its last entry: the CLI splits one response into several entries whose
   last one has the final usage), and duration where the CLI recorded one.
@@ -31,17 +37,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
+from claude_sessions.model.derive import SYNTHETIC_MODEL
 from claude_sessions.model.message import Message
+from claude_sessions.model.wrappers import Piece, command_output, read_user_text, with_reminders
+from claude_sessions.views.sidechains import SUBAGENT_TOOLS, Sidechain, split_sidechains
 
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "result": "Result"}
 
-BlockKind = Literal["text", "thinking", "tool_use", "tool_result", "image", "marker"]
+BlockKind = Literal[
+    "text", "thinking", "tool_use", "tool_result", "image", "marker",
+    "command", "output", "reminder",
+]  # fmt: skip
 Role = Literal["user", "assistant", "system", "result"]
 # What a marker turn stands for: the session's start, a compaction (its boundary, then the
 # summary the conversation went on from), a summary entry, the end of a run.
 MarkerKind = Literal["start", "compact", "compact_summary", "summary", "result"]
-SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 
 
 @dataclass
@@ -57,10 +68,10 @@ class Block:
     media_type: str | None = None  # an image's type
     data: str | None = None  # an image's base64 data, when inline
     size: int | None = None  # an image's size in bytes, when known
-    result: Block | None = None  # a tool call's result, once paired
+    result: Block | None = None  # a tool call's result, once paired; a command's output
     subagent: Conversation | None = None  # a subagent call's transcript
     agent_id: str | None = None
-    attachments: list[Block] = field(default_factory=list)  # a tool result's images
+    attachments: list[Block] = field(default_factory=list)  # a tool result's images, reminders
 
 
 @dataclass
@@ -124,9 +135,9 @@ def _image(source: Any) -> Block:
 
 
 def _result_blocks(content: Any) -> tuple[str, list[Block]]:
-    """A tool result's text and any images it holds."""
+    """A tool result's text, and the images and system reminders it holds."""
     if isinstance(content, str):
-        return content, []
+        return _without_reminders(content, [])
     pieces: list[str] = []
     images: list[Block] = []
     for item in content if isinstance(content, list) else []:
@@ -136,7 +147,23 @@ def _result_blocks(content: Any) -> tuple[str, list[Block]]:
             images.append(_image(item.get("source")))
         elif isinstance(item.get("text"), str):
             pieces.append(item["text"])
-    return "\n".join(pieces), images
+    return _without_reminders("\n".join(pieces), images)
+
+
+def _without_reminders(text: str, images: list[Block]) -> tuple[str, list[Block]]:
+    pieces = with_reminders(text)
+    if all(piece.kind == "text" for piece in pieces):
+        return text, images
+    kept = "\n".join(piece.text for piece in pieces if piece.kind == "text")
+    return kept, images + [_piece_block(p) for p in pieces if p.kind == "reminder"]
+
+
+def _piece_block(piece: Piece) -> Block:
+    return Block(piece.kind, piece.text, is_error=piece.is_error)
+
+
+def _user_text_blocks(text: str) -> list[Block]:
+    return [_piece_block(piece) for piece in read_user_text(text)]
 
 
 def _content_blocks(message: Message) -> list[Block]:
@@ -144,7 +171,10 @@ def _content_blocks(message: Message) -> list[Block]:
     for raw in message.content:
         kind = raw.get("type")
         if kind == "text" and isinstance(raw.get("text"), str) and raw["text"].strip():
-            blocks.append(Block("text", raw["text"]))
+            if message.type == "user":
+                blocks.extend(_user_text_blocks(raw["text"]))
+            else:
+                blocks.append(Block("text", raw["text"]))
         elif (
             kind == "thinking" and isinstance(raw.get("thinking"), str) and raw["thinking"].strip()
         ):
@@ -191,12 +221,17 @@ def _marker(message: Message) -> tuple[MarkerKind, str] | None:
 
 def _result_marker(message: Message) -> str:
     details = [message.subtype or "result"]
-    if message.num_turns is not None:
-        details.append(f"{message.num_turns} turn(s)")
+    if message.num_turns is not None:  # the CLI's count of its requests to the model
+        details.append(f"{message.num_turns} API request(s)")
     cost = message.total_cost_usd
     if cost is not None:
         details.append(f"${cost:.4f}")
     return "Result: " + ", ".join(details)
+
+
+def _request_key(message: Message, index: int) -> str:
+    """The API request an assistant entry belongs to (the CLI splits one over entries)."""
+    return f"{_str(message.body.get('id')) or f'#{index}'}/{_str(message.get('requestId')) or ''}"
 
 
 def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
@@ -204,10 +239,25 @@ def _usage_owners(messages: list[Message]) -> dict[int, Mapping[str, Any]]:
     last: dict[str, int] = {}
     for index, message in enumerate(messages):
         if message.is_assistant and message.usage:
-            key = _str(message.body.get("id")) or f"#{index}"
-            request = _str(message.get("requestId")) or ""
-            last[f"{key}/{request}"] = index
+            last[_request_key(message, index)] = index
     return {index: messages[index].usage for index in last.values()}
+
+
+def api_requests(messages: Iterable[Message | Mapping[str, Any]]) -> int:
+    """How many requests to the model the main conversation of ``messages`` made, each
+    once: the assistant entries with usage, by message id and request id (Claude Code's
+    ``<synthetic>`` placeholders are none, a subagent's sidechain lines are its own)."""
+    found = [Message.coerce(m) for m in messages]
+    return len(
+        {
+            _request_key(message, index)
+            for index, message in enumerate(found)
+            if message.is_assistant
+            and message.usage
+            and message.model != SYNTHETIC_MODEL
+            and message.get("isSidechain") is not True
+        }
+    )
 
 
 def _request_cost(model: str | None, usage: Mapping[str, Any], message: Message) -> float | None:
@@ -233,7 +283,7 @@ def build_conversation(
     agents = {
         path: [Message.coerce(m) for m in entries] for path, entries in (subagents or {}).items()
     }
-    builder = _Builder(agents, _usage_owners(found))
+    builder = _Builder(agents, _usage_owners(found), split_sidechains(found))
     for index, message in enumerate(found):
         builder.add(index, message)
     return builder.finish()
@@ -243,18 +293,28 @@ class _Builder:
     """The conversation of one transcript as its messages come, in order."""
 
     def __init__(
-        self, agents: dict[str, list[Message]], usage: dict[int, Mapping[str, Any]]
+        self,
+        agents: dict[str, list[Message]],
+        usage: dict[int, Mapping[str, Any]],
+        sidechains: list[Sidechain],
     ) -> None:
         self.agents = agents
+        self.sidechains = sidechains
+        self.sidechain_lines = {p for chain in sidechains for p in chain.positions}
+        self.sidechain_calls = {c.tool_use_id: c for c in sidechains if c.tool_use_id}
         self.by_agent_id = {path.rsplit("/", 1)[-1].removeprefix("agent-"): path for path in agents}
         self.usage = usage
         self.conversation = Conversation()
         self.calls: dict[str, Block] = {}  # tool calls by id, waiting for their results
         self.linked: set[str] = set()  # subagent transcripts a call took
         self.last_assistant: Turn | None = None
+        self.command: Block | None = None  # the last turn's command, waiting for its output
 
     def add(self, index: int, message: Message) -> None:
-        if self._bookkeeping(index, message):
+        if index in self.sidechain_lines or self._bookkeeping(index, message):
+            return
+        if message.type == "system" and message.subtype == "local_command":
+            self._command_output(index, message)
             return
         if message.type not in ("user", "assistant") or message.get("isMeta") is True:
             return
@@ -264,13 +324,16 @@ class _Builder:
             self._marker_turn(index, message, block, "compact_summary")
             return
         blocks = self._unpaired_blocks(message)
-        if blocks:
+        if blocks and not self._took_output(blocks):
             self._message_turn(index, message, blocks)
 
     def finish(self) -> Conversation:
         for path, entries in self.agents.items():
             if path not in self.linked:
                 self.conversation.unlinked[path] = build_conversation(entries)
+        unlinked = [chain for chain in self.sidechains if chain.tool_use_id is None]
+        for number, chain in enumerate(unlinked, 1):
+            self.conversation.unlinked[f"sidechain {number}"] = build_conversation(chain.messages)
         return self.conversation
 
     def _bookkeeping(self, index: int, message: Message) -> bool:
@@ -283,6 +346,7 @@ class _Builder:
             if self.last_assistant is not None and _int(message.get("duration_ms")):
                 self.last_assistant.duration_ms = _int(message.get("duration_ms"))
             block = Block("marker", _result_marker(message), is_error=message.is_error)
+            self.command = None
             self.conversation.turns.append(
                 Turn("result", [block], index, timestamp=message.timestamp, marker="result")
             )
@@ -294,9 +358,31 @@ class _Builder:
         return True
 
     def _marker_turn(self, index: int, message: Message, block: Block, kind: MarkerKind) -> None:
+        self.command = None
         self.conversation.turns.append(
             Turn("system", [block], index, message.uuid, message.timestamp, marker=kind)
         )
+
+    def _command_output(self, index: int, message: Message) -> None:
+        """A local command's output as newer versions write it: a ``system`` entry."""
+        content = message.get("content")
+        output = command_output(content) if isinstance(content, str) else None
+        if output is not None:
+            blocks = [_piece_block(output)]
+            if not self._took_output(blocks):
+                self._message_turn(index, message, blocks, role="user")
+
+    def _took_output(self, blocks: list[Block]) -> bool:
+        """Whether ``blocks``, a command's output alone, went to the command before it
+        (after any output it already has: a command may write several)."""
+        if self.command is None or len(blocks) != 1 or blocks[0].kind != "output":
+            return False
+        earlier, output = self.command.result, blocks[0]
+        if earlier is not None:
+            text = "\n".join(part for part in (earlier.text, output.text) if part)
+            output = Block("output", text, is_error=earlier.is_error and output.is_error)
+        self.command.result = output
+        return True
 
     def _unpaired_blocks(self, message: Message) -> list[Block]:
         """The message's blocks, less the tool results that went to their calls (a
@@ -317,11 +403,17 @@ class _Builder:
         for block in blocks:
             if block.kind == "tool_use" and block.tool_use_id:
                 self.calls[block.tool_use_id] = block
+                chain = self.sidechain_calls.get(block.tool_use_id)
+                if chain is not None:
+                    block.agent_id = chain.agent_id
+                    block.subagent = build_conversation(chain.messages)
         return blocks
 
-    def _message_turn(self, index: int, message: Message, blocks: list[Block]) -> None:
+    def _message_turn(
+        self, index: int, message: Message, blocks: list[Block], role: Role | None = None
+    ) -> None:
         turn = Turn(
-            message.type,  # type: ignore[arg-type]
+            role or message.type,  # type: ignore[arg-type]
             blocks,
             index,
             message.uuid,
@@ -343,6 +435,7 @@ class _Builder:
             turn.cost = _request_cost(turn.model, counts, message)
         if message.is_assistant:
             self.last_assistant = turn
+        self.command = blocks[-1] if blocks[-1].kind == "command" else None
         self.conversation.turns.append(turn)
 
 
@@ -423,6 +516,18 @@ def image_label(block: Block) -> str:
     return f"[image: {block.media_type}, {_size(block.size)}]"
 
 
+def reminder_brief(block: Block, length: int = 100) -> str:
+    """A system reminder's first line, cut to ``length``: what a folded reminder shows."""
+    first = next((line.strip() for line in block.text.splitlines() if line.strip()), "")
+    return first if len(first) <= length else first[: length - 1] + "\u2026"
+
+
+def reminder_label(block: Block) -> str:
+    """A system reminder folded to one line: ``[system reminder: its first line]``."""
+    brief = reminder_brief(block)
+    return f"[system reminder: {brief}]" if brief else "[system reminder]"
+
+
 def turn_label(turn: Turn) -> str:
     """``Assistant (model · tokens · cost · duration)``: what is known about a turn."""
     facts = [turn.model] if turn.model else []
@@ -434,6 +539,11 @@ def turn_label(turn: Turn) -> str:
         facts.append(f"{turn.duration_ms / 1000:.1f}s")
     name = _ROLES[turn.role]
     return f"{name} ({' · '.join(facts)})" if facts else name
+
+
+def subagent_label(block: Block) -> str:
+    """``Subagent <agent id>``, or ``Subagent`` for one an older CLI wrote without an id."""
+    return f"Subagent {block.agent_id}" if block.agent_id else "Subagent"
 
 
 def call_arguments(block: Block) -> str:

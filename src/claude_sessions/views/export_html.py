@@ -1,7 +1,8 @@
 """A session as one self-contained HTML file (``export --format html``).
 
 Jinja2 autoescapes every value, so nothing a message holds can inject markup;
-tool calls, results, thinking and subagents are collapsible ``<details>``;
+tool calls, results, thinking, system reminders and subagents are collapsible
+``<details>``;
 images are shown from their base64 data, for the image types browsers render
 safely only (an SVG could carry script).
 """
@@ -15,6 +16,7 @@ from claude_sessions.views.conversation import (
     Conversation,
     call_arguments,
     image_label,
+    subagent_label,
     turn_label,
 )
 
@@ -32,7 +34,9 @@ table.meta td { padding: 0.1rem 0.8rem 0.1rem 0; vertical-align: top; }
 .turn h2 { font-size: 0.8rem; margin: 0 0 0.3rem; text-transform: uppercase; color: #555; }
 .user { border-color: #2b6cb0; } .assistant { border-color: #2f855a; }
 .marker { color: #666; font-style: italic; border: none; text-align: center; }
-.error > summary { color: #c53030; }
+.error > summary, pre.error { color: #c53030; }
+.command code { background: #f6f6f6; padding: 0.1rem 0.3rem; }
+.reminder > summary { color: #666; font-size: 0.85rem; }
 details { margin: 0.4rem 0; } summary { cursor: pointer; color: #7b4f00; }
 .subagent { border-left: 3px dashed #b7791f; padding-left: 0.8rem; }
 pre { white-space: pre-wrap; word-wrap: break-word; margin: 0.2rem 0; background: #f6f6f6;
@@ -49,6 +53,12 @@ src="data:{{ block.media_type }};base64,{{ block.data }}">{% else %}<p>{{ label(
 {%- macro render_block(block) -%}
 {% if block.kind == "text" %}<pre>{{ block.text }}</pre>
 {% elif block.kind == "image" %}{{ image(block) }}
+{% elif block.kind == "command" %}<p class="command"><code>{{ block.text }}</code></p>
+{% if block.result %}{{ render_block(block.result) }}{% endif %}
+{% elif block.kind == "output" %}<pre class="output{% if block.is_error %} error{% endif %}">
+{{- block.text or "(no output)" }}</pre>
+{% elif block.kind == "reminder" %}<details class="reminder"><summary>System reminder</summary>
+<pre>{{ block.text }}</pre></details>
 {% elif block.kind == "marker" %}<p class="marker">{{ block.text }}</p>
 {% if block.result %}<details><summary>Show</summary><pre>{{ block.result.text }}</pre>
 </details>{% endif %}
@@ -56,12 +66,12 @@ src="data:{{ block.media_type }};base64,{{ block.data }}">{% else %}<p>{{ label(
 </details>
 {% elif block.kind == "tool_result" %}<details{% if block.is_error %} class="error"{% endif %}>
 <summary>Tool result{% if block.is_error %} (error){% endif %}</summary>
-<pre>{{ block.text }}</pre>{% for item in block.attachments %}{{ image(item) }}{% endfor %}
+<pre>{{ block.text }}</pre>{% for item in block.attachments %}{{ render_block(item) }}{% endfor %}
 </details>
 {% elif block.kind == "tool_use" %}<details><summary>Tool call: {{ block.name }}</summary>
 <pre>{{ arguments(block) }}</pre>{% if block.result %}{{ render_block(block.result) }}{% endif %}
 </details>
-{% if block.subagent %}<details class="subagent"><summary>Subagent {{ block.agent_id }}
+{% if block.subagent %}<details class="subagent"><summary>{{ subagent_label(block) }}
 </summary>{{ render_turns(block.subagent) }}</details>{% endif %}
 {% endif %}
 {%- endmacro -%}
@@ -96,4 +106,5 @@ def html_page(title: str, header: list[tuple[str, str]], conversation: Conversat
         label=image_label,
         arguments=call_arguments,
         turn_label=turn_label,
+        subagent_label=subagent_label,
     )

@@ -2,10 +2,12 @@
 
 Every format renders the conversation read model (:mod:`.conversation`):
 turns of text, thinking, tool calls with their results, images and markers,
-with each subagent's transcript nested under the call that started it. JSON
+slash commands with their output, system reminders folded to a label, with
+each subagent's transcript nested under the call that started it. JSON
 keeps the messages verbatim (subagent transcripts beside them, with the call
-each belongs to). HTML goes through Jinja2 with autoescaping, so nothing a
-message holds can inject markup.
+each belongs to, and so the subagent conversations older CLIs wrote into the
+main transcript, see :mod:`.sidechains`). HTML goes through Jinja2 with
+autoescaping, so nothing a message holds can inject markup.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from claude_sessions.views.conversation import (
     build_conversation,
     call_arguments,
     image_label,
+    reminder_label,
+    subagent_label,
     turn_label,
 )
+from claude_sessions.views.sidechains import split_sidechains
 
 if TYPE_CHECKING:
     from claude_sessions.model.filters import SessionFilter
@@ -86,6 +91,14 @@ def _text_block(block: Block, indent: str) -> Iterator[str]:
     if block.kind == "image":
         yield indent + image_label(block)
         return
+    if block.kind == "reminder":
+        yield indent + reminder_label(block)
+        return
+    if block.kind == "command":
+        yield indent + block.text
+        if block.result is not None:
+            yield from _text_block(block.result, indent)
+        return
     if block.kind == "marker":
         yield f"{indent}── {block.text} ──"
         if block.result is not None:
@@ -97,15 +110,21 @@ def _text_block(block: Block, indent: str) -> Iterator[str]:
         if block.result is not None:
             yield from _text_block(block.result, indent + "   ")
         if block.subagent is not None:
-            yield f"{indent}   ── Subagent {block.agent_id} ──"
+            yield f"{indent}   ── {subagent_label(block)} ──"
             yield from _text_conversation(block.subagent, indent + "   │ ")
         return
-    heading = {"tool_result": "Tool result", "thinking": "Thinking"}.get(block.kind)
+    heading = {"tool_result": "Tool result", "thinking": "Thinking", "output": "Output"}.get(
+        block.kind
+    )
     if heading:
         yield f"{indent}── {heading}{' (error)' if block.is_error else ''} ──"
-    yield from _indented(block.text, indent)
-    for image in block.attachments:
-        yield indent + image_label(image)
+    yield from _indented(_shown_output(block), indent)
+    for item in block.attachments:
+        yield from _text_block(item, indent)
+
+
+def _shown_output(block: Block) -> str:
+    return "(no output)" if block.kind == "output" and not block.text else block.text
 
 
 def _indented(text: str, indent: str) -> Iterator[str]:
@@ -158,6 +177,14 @@ def markdown_header(metadata: SessionMetadata) -> str:
     return "\n".join(lines)
 
 
+def _code_span(text: str) -> str:
+    """``text`` as inline code: delimiters longer than any backtick run inside it, and a
+    space inside each (which Markdown takes off again)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}"
+
+
 def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
 
@@ -165,6 +192,13 @@ def _quote(text: str) -> str:
 def _markdown_block(block: Block) -> str:
     if block.kind == "image":
         return f"*{image_label(block)}*"
+    if block.kind == "reminder":
+        return f"<details><summary>System reminder</summary>\n\n{_fence(block.text)}\n\n</details>"
+    if block.kind == "command":
+        command = _code_span(block.text)
+        return command if block.result is None else f"{command}\n\n{_markdown_block(block.result)}"
+    if block.kind == "output":
+        return f"**Output{' (error)' if block.is_error else ''}**\n\n{_fence(_shown_output(block))}"
     if block.kind == "marker":
         text = f"*— {block.text} —*"
         return text if block.result is None else text + "\n\n" + _fence(block.result.text)
@@ -172,7 +206,7 @@ def _markdown_block(block: Block) -> str:
         return "**Thinking**\n\n" + _fence(block.text)
     if block.kind == "tool_result":
         parts = [f"**Tool result{' (error)' if block.is_error else ''}**", _fence(block.text)]
-        parts += [f"*{image_label(image)}*" for image in block.attachments]
+        parts += [_markdown_block(item) for item in block.attachments]
         return "\n\n".join(parts)
     if block.kind == "tool_use":
         parts = [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
@@ -180,7 +214,7 @@ def _markdown_block(block: Block) -> str:
             parts.append(_markdown_block(block.result))
         if block.subagent is not None:
             nested = "\n\n".join(_markdown_turns(block.subagent, level=4))
-            parts.append(_quote(f"**Subagent {block.agent_id}**\n\n{nested}"))
+            parts.append(_quote(f"**{subagent_label(block)}**\n\n{nested}"))
         return "\n\n".join(parts)
     return block.text
 
@@ -287,9 +321,12 @@ def _agent_calls(conversation: Conversation) -> dict[str, str]:
 
 def session_json(session: SessionData) -> dict[str, Any]:
     """The session as JSON-ready data: metadata, every message verbatim, and each subagent
-    transcript verbatim with the tool call that started it (``null``: none found)."""
+    transcript verbatim with the tool call that started it (``null``: none found).
+
+    A subagent conversation an older CLI wrote into the main transcript is listed with
+    the subagents (its ``subpath`` ``null``), its lines taken out of ``messages``."""
     calls = _agent_calls(_conversation(session)) if session.subagents else {}
-    subagents = []
+    subagents: list[dict[str, Any]] = []
     for path, messages in session.subagents.items():
         agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
         subagents.append(
@@ -300,9 +337,20 @@ def session_json(session: SessionData) -> dict[str, Any]:
                 "messages": [message.to_dict() for message in messages],
             }
         )
+    sidechains = split_sidechains(session.messages)
+    for chain in sidechains:
+        subagents.append(
+            {
+                "subpath": None,
+                "agent_id": chain.agent_id,
+                "tool_use_id": chain.tool_use_id,
+                "messages": [message.to_dict() for message in chain.messages],
+            }
+        )
+    taken = {position for chain in sidechains for position in chain.positions}
     return {
         "session": session.metadata.to_dict(),
-        "messages": [message.to_dict() for message in session.messages],
+        "messages": [m.to_dict() for i, m in enumerate(session.messages) if i not in taken],
         "subagents": subagents,
     }
 

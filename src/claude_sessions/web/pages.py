@@ -28,11 +28,12 @@ from claude_sessions.views import render
 from claude_sessions.views.conversation import (
     Conversation,
     Turn,
+    api_requests,
     build_conversation,
     join_replies,
     settled,
 )
-from claude_sessions.views.lineage import fork_tree
+from claude_sessions.views.lineage import Lineage, fork_tree
 from claude_sessions.views.render import TITLE_FIELDS
 from claude_sessions.views.stats import compute_stats, usage_series
 from claude_sessions.web import charts, tree
@@ -77,10 +78,17 @@ def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple
 
 @dataclass
 class Loaded:
+    """A session as its page shows it; ``requests``: the main transcript's API requests."""
+
     metadata: SessionMetadata
     conversation: Conversation
+    requests: int
     parent: SessionMetadata | None = None
     forks: list[SessionMetadata] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """What the panel counts beside the turns: the chat's exchanges, the API requests."""
+        return {"exchanges": len(self.conversation.turns), "requests": self.requests}
 
 
 class Site:
@@ -89,6 +97,9 @@ class Site:
     def __init__(self, store: SessionStore, pages: Pages) -> None:
         self.store = store
         self.pages = pages
+        # The session last loaded, with the store's version then: a live page asks for
+        # its new turns, then for the panel's figures, at one version.
+        self._last: tuple[str, str, Loaded] | None = None
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -116,12 +127,17 @@ class Site:
         return self.store.resolve_id(session_id)
 
     def _load(self, session_id: str, *, neighbours: bool) -> Loaded | str:
+        version = self.store.version()  # first: a change after this read loads again
+        last = self._last
+        if not neighbours and last is not None and last[:2] == (session_id, version):
+            return last[2]
         found = self._resolve(session_id)
         if isinstance(found, str):
             return found
         data = self.store.load_session(found.session_id, subagents=True)
         conversation = join_replies(build_conversation(data.messages, data.subagents))
-        loaded = Loaded(data.metadata, conversation)
+        loaded = Loaded(data.metadata, conversation, api_requests(data.messages))
+        self._last = (found.session_id, version, loaded)
         if neighbours:
             if data.metadata.forked_from:
                 loaded.parent = self.store.get_metadata(data.metadata.forked_from)
@@ -142,6 +158,7 @@ class Site:
             forks=loaded.forks,
             extra=extra_fields(loaded.metadata, shown_fields(self.pages.environment)),
             version=session_version(loaded.metadata),
+            counts=loaded.counts(),
             **self._slice(loaded, 0, turns),
         )
 
@@ -172,11 +189,14 @@ class Site:
     async def facts(self, request: Request) -> Response:
         """The side panel's figures, for a live page to refresh."""
         session_id = request.path_params["session_id"]
-        metadata = await run_in_threadpool(self.store.get_metadata, session_id)
-        if metadata is None:
+        loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
+        if isinstance(loaded, str):
             raise SessionNotFoundError(session_id)
+        metadata = loaded.metadata
         extra = extra_fields(metadata, shown_fields(self.pages.environment))
-        return self.pages.response(request, "facts.html", m=metadata, extra=extra)
+        return self.pages.response(
+            request, "facts.html", m=metadata, extra=extra, counts=loaded.counts()
+        )
 
     async def download(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
@@ -198,14 +218,20 @@ class Site:
 
     async def lineage(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        found = await run_in_threadpool(fork_tree, self.store, session_id)
+        found, shown_ids = await run_in_threadpool(self._lineage, session_id)
         return self.pages.response(
             request,
             "lineage.html",
             lineage=found,
             drawing=tree.layout(found),
             focus=next(n.metadata for n in found.root.walk() if n.session_id == found.focus),
+            shown_ids=shown_ids,
         )
+
+    def _lineage(self, session_id: str) -> tuple[Lineage, dict[str, str]]:
+        """The fork tree, and each of its sessions' shortest unique id prefix."""
+        found = fork_tree(self.store, session_id)
+        return found, self.store.unique_prefixes(n.session_id for n in found.root.walk())
 
     # -- usage ---------------------------------------------------------------------------
 

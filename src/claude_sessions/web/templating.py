@@ -14,7 +14,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from claude_sessions.views.conversation import image_label
+from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.render import session_title
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
@@ -99,8 +99,9 @@ def thousands(value: int) -> str:
     return f"{value:,}"
 
 
-def short_id(session_id: str) -> str:
-    return session_id[:8]
+def short_uuid(uuid: str) -> str:
+    """A message uuid shown short (session ids: ``SessionStore.unique_prefixes``)."""
+    return uuid[:8]
 
 
 # The argument that says most about a call, for its one-line summary.
@@ -132,7 +133,7 @@ def _environment() -> jinja2.Environment:
         stamp=stamp,
         duration=duration,
         one_line=one_line,
-        short_id=short_id,
+        short_uuid=short_uuid,
         model_name=model_name,
         basename=basename,
         thousands=thousands,
@@ -146,6 +147,7 @@ def _environment() -> jinja2.Environment:
         data_url=markup.data_url,
         tool_brief=tool_brief,
         image_label=image_label,
+        reminder_brief=reminder_brief,
     )
     return environment
 

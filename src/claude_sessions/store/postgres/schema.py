@@ -17,9 +17,13 @@ and ``entries.uuid`` becomes ``entry_key``.
 Version 3: fork evidence is looked up by each session's root entry
 (``root_key``, found for stored sessions), so entries need no index of their
 keys across sessions (its pages took a random write for every new entry).
-Version 4: ``summaries``, kept by the uuid of the entry each names and matched
-to the session holding it; stored sessions are folded again (fork marks of
-copied entries), their fork links settled by content and their summaries matched.
+Version 4: a first prompt is what a person typed, without the wrappers and
+notices Claude Code writes around it (no change of schema: stored sessions are
+counted again).
+Version 5: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are counted again (with the fork
+marks of copied entries), their fork links settled by content and their
+summaries matched.
 """
 
 from __future__ import annotations
@@ -144,7 +148,7 @@ SCHEMA_V3: tuple[str, ...] = (
     "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
 )
 
-SCHEMA_V4: tuple[str, ...] = (
+SCHEMA_V5: tuple[str, ...] = (
     """CREATE TABLE summaries (
         leaf_key    text PRIMARY KEY,
         summary     text NOT NULL,
@@ -155,8 +159,9 @@ SCHEMA_V4: tuple[str, ...] = (
     "WHERE session_ref IS NOT NULL",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
+UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, (), SCHEMA_V5)
 SCHEMA_VERSION = len(UPGRADES)
+RECOUNTED = 5  # the version from which figures are counted as today
 
 
 def quote_ident(name: str) -> str:
@@ -190,16 +195,12 @@ def upgrade(schema: str) -> Op[int]:
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
-    if 0 < version < 4:
-        from claude_sessions.store.upgrades import (  # an old store only
-            fill_root_keys,
-            settle_stored,
-        )
+    if 0 < version < RECOUNTED:
+        from claude_sessions.store.upgrades import fill_root_keys, recount  # an old store only
 
         if version < 3:  # version 3 finds the root entry of stored sessions
             yield from fill_root_keys(PostgresDialect(schema))
-        # version 4 folds the stored sessions again, counting them as today
-        yield from settle_stored(PostgresDialect(schema))
+        yield from recount(PostgresDialect(schema))  # fold the stored sessions again
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

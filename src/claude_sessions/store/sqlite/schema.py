@@ -25,10 +25,12 @@ Version 7: the entry key index leads with the session (a batch of new entries
 touches the few index pages of its own session, where keys first spread every
 batch over the whole index), and fork evidence is looked up by each session's
 root entry (``root_key``, found for stored sessions).
-Version 8: ``summaries``, kept by the uuid of the entry each names and matched
-to the session holding it; stored sessions are folded again (counted as today,
-with the fork marks of copied entries), their fork links settled by content and
-their summaries matched. Being the last step, it runs on the finished schema.
+Version 8: a first prompt is what a person typed, without the wrappers and
+notices Claude Code writes around it (stored sessions are counted again).
+Version 9: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are counted again (with the fork
+marks of copied entries), their fork links settled by content and their
+summaries matched.
 """
 
 from __future__ import annotations
@@ -305,7 +307,11 @@ def _v7(conn: sqlite3.Connection) -> None:
     _run(conn, fill_root_keys(SQLiteDialect()))
 
 
-SCHEMA_V8 = (
+def _v8(conn: sqlite3.Connection) -> None:
+    """No change of schema: the sessions are counted again (see :data:`RECOUNTED`)."""
+
+
+SCHEMA_V9 = (
     """CREATE TABLE summaries (
         leaf_key    TEXT PRIMARY KEY,
         summary     TEXT NOT NULL,
@@ -317,12 +323,9 @@ SCHEMA_V8 = (
 )
 
 
-def _v8(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA_V8:
+def _v9(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V9:
         conn.execute(statement)
-    from claude_sessions.store.upgrades import settle_stored  # only an old store's upgrade
-
-    _run(conn, settle_stored(SQLiteDialect()))
 
 
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
@@ -334,8 +337,10 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6,
     _v7,
     _v8,
+    _v9,
 )
 SCHEMA_VERSION = len(UPGRADES)
+RECOUNTED = 9  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
@@ -362,6 +367,10 @@ def upgrade(conn: sqlite3.Connection) -> int:
             )
         for step in UPGRADES[found:]:
             step(conn)
+        if 0 < found < RECOUNTED:  # fold every session again, on the finished schema
+            from claude_sessions.store.upgrades import recount
+
+            _run(conn, recount(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -130,7 +130,7 @@
         watch();
       }).catch(function () {
         delete link.dataset.loading;
-        link.textContent = "Could not load the next turns; click to try again";
+        link.textContent = "Could not load the next exchanges; click to try again";
       });
     }
 
@@ -183,7 +183,7 @@
     watch();
     reveal(0);
     live(turns.dataset.live, turns.dataset.version, function () {
-      return Promise.all([refreshTurns(), refreshFacts()]);
+      return refreshTurns().then(refreshFacts);  /* the server loads the session once for both */
     });
   }
 
