@@ -77,8 +77,10 @@ def keep_summaries(d: Dialect, row: SessionRow, found: Mapping[str, str]) -> Op[
     changed = {
         int(ref) for leaf, (text, ref) in held.items() if ref is not None and text != found[leaf]
     }
-    waiting = [leaf for leaf in leaves if held.get(leaf, ("", None))[1] is None]
-    holders = yield from _holders_in_project(d, row.metadata.project_key, waiting)
+    # Only summaries new to the store are looked for: one kept before was looked for
+    # then, and every entry stored since claimed what was waiting for it.
+    unseen = [leaf for leaf in leaves if leaf not in held]
+    holders = yield from _holders_in_project(d, row.metadata.project_key, unseen)
     for leaf, candidates in holders.items():
         chosen = summary_holder(candidates)
         if chosen is not None:
