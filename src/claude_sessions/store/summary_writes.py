@@ -66,14 +66,16 @@ def keep_summaries(d: Dialect, row: SessionRow, found: Mapping[str, str]) -> Op[
             "all",
         )
         held.update((r["leaf_key"], (r["summary"], r["session_ref"])) for r in rows)
-    yield Stmt(
-        d.sql(
-            "INSERT INTO summaries (leaf_key, summary) VALUES (?, ?) "
-            "ON CONFLICT (leaf_key) DO UPDATE SET summary = excluded.summary"
-        ),
-        [(d.text(leaf), d.text(found[leaf])) for leaf in leaves],
-        many=True,
-    )
+    fresh = [leaf for leaf in leaves if held.get(leaf, ("", None))[0] != found[leaf]]
+    if fresh:  # Claude Code repeats the summaries of earlier sessions in each new file
+        yield Stmt(
+            d.sql(
+                "INSERT INTO summaries (leaf_key, summary) VALUES (?, ?) "
+                "ON CONFLICT (leaf_key) DO UPDATE SET summary = excluded.summary"
+            ),
+            [(d.text(leaf), d.text(found[leaf])) for leaf in fresh],
+            many=True,
+        )
     changed = {
         int(ref) for leaf, (text, ref) in held.items() if ref is not None and text != found[leaf]
     }
@@ -92,21 +94,43 @@ def keep_summaries(d: Dialect, row: SessionRow, found: Mapping[str, str]) -> Op[
 def _holders_in_project(
     d: Dialect, project_key: str, leaves: Sequence[str]
 ) -> Op[dict[str, list[Holder]]]:
-    """The live sessions of a project holding each of ``leaves`` in their main transcript."""
+    """The live sessions of a project holding each of ``leaves`` in their main transcript.
+
+    Looked for session by session (the entry key index leads with the session): a
+    join would let PostgreSQL read that whole index instead.
+    """
+    if not leaves:
+        return {}
+    rows = yield Stmt(
+        d.sql("SELECT id FROM sessions WHERE project_key = ?"), (d.text(project_key),), "all"
+    )
+    refs = sorted(int(r["id"]) for r in rows)
+    hits: list[Any] = []
+    for start in range(0, len(refs), _CHUNK):
+        chunk = refs[start : start + _CHUNK]
+        for keys in _chunks(leaves):
+            condition, params = d.any_of("entry_key", [d.text(leaf) for leaf in keys])
+            hits += yield Stmt(
+                d.sql(
+                    "SELECT session_ref, entry_key, seq FROM entries "
+                    f"WHERE session_ref IN ({', '.join('?' * len(chunk))}) AND subpath = '' "
+                    f"AND {condition}"
+                ),
+                (*chunk, *params),
+                "all",
+            )
+    return (yield from _holding(d, hits))
+
+
+def _holding(d: Dialect, hits: Sequence[Any]) -> Op[dict[str, list[Holder]]]:
+    """The live sessions among ``hits`` (entries' session, key and position), by key."""
+    live = yield from _live(d, sorted({int(hit["session_ref"]) for hit in hits}))
     found: dict[str, list[Holder]] = {}
-    for chunk in _chunks(leaves):
-        condition, params = d.any_of("e.entry_key", [d.text(leaf) for leaf in chunk])
-        rows = yield Stmt(
-            d.sql(
-                "SELECT e.entry_key, e.seq, s.id, s.session_id, s.forked_from FROM sessions s "
-                "JOIN entries e ON e.session_ref = s.id AND e.subpath = '' "
-                f"WHERE s.project_key = ? AND s.trashed_at IS NULL AND {condition}"
-            ),
-            (d.text(project_key), *params),
-            "all",
-        )
-        for r in rows:
-            found.setdefault(r["entry_key"], []).append(_holder(r))
+    for hit in hits:
+        session = live.get(int(hit["session_ref"]))
+        if session is not None:
+            holder = replace(session, seq=int(hit["seq"]))
+            found.setdefault(hit["entry_key"], []).append(holder)
     return found
 
 
@@ -199,13 +223,7 @@ def match_stored(d: Dialect) -> Op[None]:
             params,
             "all",
         )
-        sessions = yield from _live(d, sorted({int(r["session_ref"]) for r in found}))
-        holders: dict[str, list[Holder]] = {}
-        for r in found:
-            live = sessions.get(int(r["session_ref"]))
-            if live is not None:
-                holder = replace(live, seq=int(r["seq"]))
-                holders.setdefault(r["entry_key"], []).append(holder)
+        holders = yield from _holding(d, found)
         for leaf, candidates in holders.items():
             chosen = summary_holder(candidates)
             if chosen is not None:
