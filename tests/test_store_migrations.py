@@ -117,7 +117,7 @@ def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
         import_transcripts(store, [root])
     conn = sqlite3.connect(path)  # back to version 6: the key index led by the key, no roots
     conn.executescript(
-        "DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
+        "DROP TABLE summaries; DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
         "ALTER TABLE sessions DROP COLUMN root_key; "
         "CREATE UNIQUE INDEX entries_by_key ON entries (entry_key, session_ref, subpath) "
         "WHERE entry_key IS NOT NULL; PRAGMA user_version = 6;"
@@ -150,6 +150,7 @@ TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"  # a task notification, t
 def _rewind_sqlite(location: str, first_prompt: str) -> None:
     conn = sqlite3.connect(location)
     _rewind(conn, "?", first_prompt)
+    conn.execute("DROP TABLE summaries")  # version 9's
     conn.execute("PRAGMA user_version = 7")
     conn.commit()
     conn.close()
@@ -161,6 +162,7 @@ def _rewind_postgres(location: str, first_prompt: str) -> None:
     with psycopg.connect(location, autocommit=True) as conn:
         conn.execute("SET search_path TO claude_sessions")
         _rewind(conn, "%s", first_prompt)
+        conn.execute("DROP TABLE summaries")  # version 5's
         conn.execute("UPDATE store_meta SET value = '3' WHERE key = 'schema_version'")
 
 

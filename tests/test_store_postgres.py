@@ -348,7 +348,7 @@ def test_schema_is_versioned_and_created_once_under_concurrency(postgres_databas
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'racing'"
         ).fetchone()
     assert version == (str(postgres_schema.SCHEMA_VERSION),)
-    assert tables == (5,)
+    assert tables == (6,)
 
 
 def test_newer_schema_is_refused(postgres_database: str) -> None:
@@ -380,6 +380,7 @@ def test_version_2_store_finds_root_entries_and_links_later_forks(
         import_transcripts(store, [root])
     with psycopg.connect(postgres_database, autocommit=True) as conn:  # back to version 2
         conn.execute("SET search_path TO claude_sessions")
+        conn.execute("DROP TABLE summaries")
         conn.execute("DROP INDEX sessions_by_root")
         conn.execute("ALTER TABLE sessions DROP COLUMN root_key")
         conn.execute(

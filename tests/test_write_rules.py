@@ -9,6 +9,8 @@ from claude_sessions.store.write_rules import (
     NOT_FORKED,
     CliTagChange,
     ForkLink,
+    Holder,
+    Kin,
     adopted_project_key,
     cli_tag_change,
     created_after_batch,
@@ -17,8 +19,9 @@ from claude_sessions.store.write_rules import (
     job_due,
     numbered,
     same_root,
-    seek_shared_root,
+    settle_kin,
     store_version,
+    summary_holder,
     updated_at,
 )
 
@@ -46,9 +49,11 @@ def test_a_run_never_moves_a_session_to_another_origin_or_branch_point():
     assert fork_link(pinned, ForkLink(ORIGIN, "msg-7"), None) == pinned
 
 
-def test_the_sdk_marker_names_the_origin_only_when_nothing_else_does():
+def test_the_marks_of_copied_entries_name_the_origin_over_what_the_session_held():
     assert fork_link(NOT_FORKED, NOT_FORKED, ORIGIN) == ForkLink(ORIGIN, None)
-    assert fork_link(ForkLink(OTHER, None), NOT_FORKED, ORIGIN) == ForkLink(OTHER, None)
+    # held from weaker evidence (a shared root, first come): the marks win
+    assert fork_link(ForkLink(OTHER, None), NOT_FORKED, ORIGIN) == ForkLink(ORIGIN, None)
+    assert fork_link(ForkLink(ORIGIN, "msg-3"), NOT_FORKED, ORIGIN) == ForkLink(ORIGIN, "msg-3")
     assert fork_link(NOT_FORKED, NOT_FORKED, None) == NOT_FORKED
 
 
@@ -58,17 +63,65 @@ def test_a_report_without_an_origin_changes_nothing():
     assert fork_link(NOT_FORKED, ForkLink(None, "msg-9"), None) == NOT_FORKED
 
 
-def test_a_shared_root_is_sought_only_without_an_origin_and_for_a_new_root():
-    assert seek_shared_root(NOT_FORKED, had_root=False)
-    assert not seek_shared_root(NOT_FORKED, had_root=True)
-    assert not seek_shared_root(ForkLink(ORIGIN, None), had_root=False)
-
-
 def test_a_shared_root_needs_the_same_message_and_time_not_only_the_uuid():
     root = {"uuid": "u-1", "message": {"role": "user", "content": "hi"}, "timestamp": "T1"}
     assert same_root({**root, "sessionId": OTHER}, root)  # only the session id differs
     assert not same_root({**root, "message": {"role": "user", "content": "bye"}}, root)
     assert not same_root({**root, "timestamp": "T2"}, root)
+
+
+def kin(ref: int, name: str, keys: str, link: str | None = None, *, pinned: bool = False) -> Kin:
+    """A session sharing the root entry ``r``; ``keys``: its other entries, one letter each."""
+    return Kin(ref, name, ForkLink(link, None), pinned, frozenset({"r", *keys}))
+
+
+def test_the_session_holding_all_of_another_s_entries_and_more_is_its_fork():
+    for stored_first in (True, False):  # the order they were stored in does not matter
+        origin, fork = kin(1, "O", "ab"), kin(2, "F", "abc")
+        pair = [origin, fork] if stored_first else [fork, origin]
+        assert settle_kin(pair) == {1: NOT_FORKED, 2: ForkLink("O", None)}
+
+
+def test_a_fork_of_a_fork_is_linked_to_the_fullest_session_it_holds():
+    family = [kin(1, "O", "a"), kin(2, "F", "ab"), kin(3, "G", "abc")]
+    links = settle_kin(family)
+    assert links == {1: NOT_FORKED, 2: ForkLink("O", None), 3: ForkLink("F", None)}
+
+
+def test_the_marks_of_copied_entries_outweigh_content():
+    # F's marks name O though F holds less (its copy is still being written)
+    family = [kin(1, "O", "ab"), kin(2, "F", "a", "O", pinned=True)]
+    assert settle_kin(family) == {1: NOT_FORKED, 2: ForkLink("O", None)}
+
+
+def test_a_link_held_into_a_session_found_to_be_its_own_fork_goes():
+    # O was taken for a fork of F while F held less; now F holds all of O and more
+    family = [kin(1, "O", "ab", "F"), kin(2, "F", "abc")]
+    assert settle_kin(family) == {1: NOT_FORKED, 2: ForkLink("O", None)}
+
+
+def test_content_keeps_the_branch_point_a_run_reported():
+    fork = Kin(2, "F", ForkLink("O", "msg-3"), False, frozenset({"r", "a", "b"}))
+    assert settle_kin([kin(1, "O", "a"), fork])[2] == ForkLink("O", "msg-3")
+
+
+def test_without_evidence_a_newly_rooted_session_is_a_fork_of_the_first_stored():
+    # neither holds all of the other's entries: the one stored first is the origin...
+    assert settle_kin([kin(1, "A", "ab"), kin(2, "B", "ac")], newly_rooted=2)[2] == ForkLink(
+        "A", None
+    )
+    assert settle_kin([kin(1, "A", "ab"), kin(2, "B", "ac")]) == {1: NOT_FORKED, 2: NOT_FORKED}
+    # ... unless that one holds all of the new one's entries: then it is its descendant
+    family = [kin(1, "G", "abc", "F", pinned=True), kin(2, "O", "a")]
+    assert settle_kin(family, newly_rooted=2)[2] == NOT_FORKED
+
+
+def test_a_summary_titles_the_origin_of_the_sessions_holding_its_leaf():
+    origin, fork = Holder(5, "O", None, 7), Holder(2, "F", "O", 7)
+    assert summary_holder([fork, origin]) == origin  # the fork holds a copy
+    unrelated = [Holder(9, "B", None, 1), Holder(4, "A", None, 3)]
+    assert summary_holder(unrelated) == unrelated[1]  # the one stored first
+    assert summary_holder([]) is None
 
 
 # -- times ------------------------------------------------------------------------------

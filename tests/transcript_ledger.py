@@ -45,7 +45,16 @@ Per session (a main transcript plus its subagent transcripts):
 Across sessions (:class:`Ledger`): a fork copies its parent's entries with the
 same uuids and the same request ids into its own file, so a request is counted
 once in the ledger's totals however many sessions replay it; each session also
-reports how many of its requests appear in another session's files.
+reports how many of its requests appear in another session's files, and its
+OWN requests: those its file does not say another session made. The CLI
+writes ``requestSessionId`` on the requests a fork copies (the session that
+made them; the official SDK's forks write ``forkedFrom.sessionId``), so a
+request is owned by the session its counted entry names, else by the session
+whose file holds it.
+
+Summaries: each session's ``summary`` entries by the ``leafUuid`` they name,
+and the uuids of its main transcript's entries, so a reader can tell which
+session holds the entry a summary names.
 """
 
 from __future__ import annotations
@@ -74,6 +83,7 @@ class Request:
     usage: Mapping[str, Any]
     cost_usd: float | None  # the entry's own costUSD, when it has one
     in_subagent: bool
+    made_by: str | None = None  # the session the entry says made it (a fork's copy)
 
     @property
     def tokens(self) -> tuple[int, int]:
@@ -115,6 +125,10 @@ class SessionLedger:
     model_main: str | None = None
     model_subagents: str | None = None
     shown_first_prompt: str | None = None
+    tokens_own: tuple[int, int] = (0, 0)
+    cost_own: float = 0.0
+    summaries: dict[str, str] = field(default_factory=dict)  # by the leafUuid they name
+    main_uuids: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +208,10 @@ def _read_file(
             uuid = _str(entry.get("uuid"))
             if uuid:
                 uuids.setdefault(uuid, set()).add(json.dumps(entry, sort_keys=True))
+                if not in_subagent:
+                    session.main_uuids.add(uuid)
+            if kind == "summary" and _str(entry.get("leafUuid")) and _str(entry.get("summary")):
+                session.summaries[entry["leafUuid"]] = entry["summary"]
             subagents = in_subagent or entry.get("isSidechain") is True
             if not in_subagent and subagents:
                 _sidechain_line(session, entry, sidechain_uuids)
@@ -212,8 +230,17 @@ def _read_file(
             else:
                 key = ("", f"{path}#{position}")
             session.requests[key] = Request(
-                key, model, usage, _costusd(entry.get("costUSD")), subagents
+                key, model, usage, _costusd(entry.get("costUSD")), subagents, _made_by(entry)
             )
+
+
+def _made_by(entry: Mapping[str, Any]) -> str | None:
+    """The other session a copied request names as its maker, if any."""
+    forked = entry.get("forkedFrom")
+    named = _str(entry.get("requestSessionId")) or (
+        _str(forked.get("sessionId")) if isinstance(forked, Mapping) else None
+    )
+    return named if named != entry.get("sessionId") else None
 
 
 def _sidechain_line(session: SessionLedger, entry: dict[str, Any], seen: set[str]) -> None:
@@ -371,6 +398,9 @@ def build_ledger(root: str | Path, table: PriceTable | None = None, *, sdk: bool
                 session.cost_main += cost
             session.tokens_total = _add(session.tokens_total, tokens)
             session.cost_total += cost
+            if request.made_by in (None, session.session_id):
+                session.tokens_own = _add(session.tokens_own, tokens)
+                session.cost_own += cost
             if owners[request.key] > 1:
                 session.requests_in_other_sessions += 1
             everything.setdefault(request.key, request)

@@ -43,18 +43,26 @@ an import), the same rules apply:
   subagents' transcripts were captured) takes its turns, model and first
   prompt from its subagents;
 - title: the last ``customTitle`` (set by the user), else the last
-  ``aiTitle``, else the newest ``summary`` entry's text;
+  ``aiTitle``, else the summary that names one of the session's entries as
+  its leaf (``summary`` entries are often written into ANOTHER session's file:
+  the store matches them by ``leafUuid``, see
+  :mod:`claude_sessions.store.summary_writes`), else the newest ``summary``
+  entry without a ``leafUuid``;
 - git branch: the last ``gitBranch``; the CLI's tag: the last ``tag`` entry;
 - first/last timestamp: the earliest and latest entry ``timestamp``, subagents
   included (a session whose main transcript is missing still has its times);
-- forked from: the ``forkedFrom.sessionId`` the SDK writes into forked entries.
+- forked from: the last other session an entry names as the one it was copied
+  from: the CLI's ``requestSessionId`` (the session that made a request, which
+  ``--fork-session`` and ``/branch`` write into the entries they copy), else the
+  SDK's ``forkedFrom.sessionId``. A fork of a fork copies its grand-origin's
+  marks first and its origin's last.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -252,7 +260,7 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
         model_assistant=_first(known.model_assistant, batch.model_assistant),
         model_init=_first(known.model_init, batch.model_init),
         project=_first(known.project, batch.project),
-        forked_from=_first(known.forked_from, batch.forked_from),
+        forked_from=_last(known.forked_from, batch.forked_from),
         summary_title=_last(known.summary_title, batch.summary_title),
         title=_last(known.title, batch.title),
         ai_title=_last(known.ai_title, batch.ai_title),
@@ -274,11 +282,15 @@ def batch_state(entries: Iterable[Mapping[str, Any]]) -> FoldState:
     This is the import's hot loop: one pass, one lookup per field, and the CLI's
     timestamps compared as text (see :class:`_BatchFold`).
     """
+    return _folded(entries).state()
+
+
+def _folded(entries: Iterable[Mapping[str, Any]]) -> _BatchFold:
     folding = _BatchFold()
     add = folding.add
     for entry in entries:
         add(entry)
-    return folding.state()
+    return folding
 
 
 class _BatchFold:
@@ -305,6 +317,7 @@ class _BatchFold:
         self.text: dict[str, Any] = {}  # the text fields found, by name
         self.cli_tag: str | None = None
         self.cli_tag_set = False
+        self.summaries: dict[str, str] = {}  # by the uuid of the entry they name
         self.need_project = self.need_prompt = True
         self.first_text: str | None = None
         self.last_text: str | None = None
@@ -338,7 +351,11 @@ class _BatchFold:
             tag = _str(entry.get("tag"))
             self.cli_tag, self.cli_tag_set = (tag.strip() if tag else None), True
         elif kind == "summary" and _str(entry.get("summary")):
-            text["summary_title"] = entry["summary"]
+            leaf = _str(entry.get("leafUuid"))
+            if leaf is not None:
+                self.summaries[leaf] = entry["summary"]
+            else:
+                text["summary_title"] = entry["summary"]
         if self.need_project and _str(entry.get("cwd")):
             text["project"] = entry["cwd"]
             self.need_project = False
@@ -349,10 +366,9 @@ class _BatchFold:
         found = entry.get("gitBranch")
         if found and type(found) is str:
             text["git_branch"] = found
-        if "forkedFrom" in entry and "forked_from" not in text:
-            forked = entry["forkedFrom"]
-            origin = _str(forked.get("sessionId")) if isinstance(forked, dict) else None
-            if origin:
+        if "requestSessionId" in entry or "forkedFrom" in entry:
+            origin = copied_from(entry)
+            if origin is not None:
                 text["forked_from"] = origin
         stamp = entry.get("timestamp")
         if type(stamp) is str and len(stamp) == 24 and stamp[-1] == "Z" and stamp[10] == "T":
@@ -411,6 +427,17 @@ class _BatchFold:
         )
 
 
+def copied_from(entry: Mapping[str, Any]) -> str | None:
+    """The other session an entry was copied from, as the CLI reads it back: the
+    ``requestSessionId`` it wrote on a copied request, else the SDK's
+    ``forkedFrom.sessionId``; ``None`` when that is the entry's own session."""
+    named = _str(entry.get("requestSessionId"))
+    if named is None:
+        forked = entry.get("forkedFrom")
+        named = _str(forked.get("sessionId")) if isinstance(forked, dict) else None
+    return named if named is not None and named != entry.get("sessionId") else None
+
+
 def fold_subagents(previous: FoldState, entries: Iterable[Mapping[str, Any]]) -> FoldState:
     """The session state after subagent ``entries`` were added (kept in ``state.sub``)."""
     return combine_subagents(previous, batch_state(entries))
@@ -426,15 +453,24 @@ def combine_subagents(previous: FoldState, batch: FoldState) -> FoldState:
 @dataclass(frozen=True)
 class BatchFacts:
     """What a batch of new entries adds to its session: its :func:`batch_state`, its
-    searchable text and its root entry (see :func:`.entries.root_entry`)."""
+    searchable text, its root entry (see :func:`.entries.root_entry`), and the
+    ``summary`` entries it holds by the uuid of the entry each names
+    (``leafUuid``), which may be another session's: the store matches them."""
 
     state: FoldState
     body: str
     root: dict[str, Any] | None
+    summaries: dict[str, str] = field(default_factory=dict)
 
 
 def facts_of(entries: Sequence[Mapping[str, Any]]) -> BatchFacts:
-    return BatchFacts(batch_state(entries), clean_text(entries_text(entries)), root_entry(entries))
+    folding = _folded(entries)
+    return BatchFacts(
+        folding.state(),
+        clean_text(entries_text(entries)),
+        root_entry(entries),
+        folding.summaries,
+    )
 
 
 def _tally(
@@ -478,9 +514,12 @@ def _silent(state: FoldState) -> bool:
     return state.turns == 0 and _prompt(state) is None
 
 
-def derive(state: FoldState, *, inherited: Collection[str] = ()) -> Derived:
+def derive(
+    state: FoldState, *, inherited: Collection[str] = (), summary: str | None = None
+) -> Derived:
     """The metadata fields of a fold state; ``inherited``: request keys a fork replays
-    from its origin, which are its origin's to count."""
+    from its origin, which are its origin's to count; ``summary``: the text of the
+    summary whose leaf the session holds (the store finds it across sessions)."""
     sub = _subagents(state)
     main_cost, main_in, main_out, unpriced = _tally(state.requests, inherited)
     sub_cost, sub_in, sub_out, sub_unpriced = _tally(sub.requests, inherited)
@@ -501,7 +540,7 @@ def derive(state: FoldState, *, inherited: Collection[str] = ()) -> Derived:
         model=_model(state) or _model(stand_in),
         project=state.project or sub.project,
         first_prompt=_prompt(state) or _prompt(stand_in),
-        title=state.title or state.ai_title or state.summary_title,
+        title=state.title or state.ai_title or summary or state.summary_title,
         git_branch=state.git_branch or sub.git_branch,
         first_timestamp=min(times) if times else None,
         last_timestamp=max(ends) if ends else None,

@@ -94,6 +94,7 @@ class Preparing:
         self._state: FoldState | None = None
         self._bodies: list[str] = []
         self._root: dict[str, Any] | None = None
+        self._summaries: dict[str, str] = {}
 
     def add(self, lines: Sequence[Line], entries: Sequence[dict[str, Any]]) -> None:
         """The next lines (read without their entries) and their parsed ``entries``."""
@@ -126,10 +127,11 @@ class Preparing:
             self._bodies.append(facts.body)
         if self._root is None:
             self._root = facts.root
+        self._summaries.update(facts.summaries)
 
     def prepared(self) -> Prepared:
         state = self._state if self._state is not None else batch_state(())
-        facts = BatchFacts(state, "\n".join(self._bodies), self._root)
+        facts = BatchFacts(state, "\n".join(self._bodies), self._root, self._summaries)
         return Prepared(Merge(self._new, {}, self._duplicates), self._conflicts, facts)
 
 

@@ -4,8 +4,11 @@ Each function here runs inside a transaction that :mod:`.writes` or
 :mod:`.imports` opened: entries land in the ``entries`` table, the fold state
 (:class:`~claude_sessions.model.fold_state.FoldState`) and the figures derived
 from it, the tags, the official SDK's summary sidecar and the full-text index
-are brought up to date in the same transaction. What to write is decided in
-:mod:`.write_rules`; this module runs the SQL.
+are brought up to date in the same transaction. So are the other sessions a
+write concerns: those sharing its root entry, whose fork links are settled again
+(:mod:`.fork_writes`), its forks, which leave their origin's requests to it, and
+those a summary it brings titles (:mod:`.summary_writes`). What to write is
+decided in :mod:`.write_rules`; this module runs the SQL.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -26,13 +29,20 @@ from claude_sessions.model.derive import (
     derive,
     entries_text,
     facts_of,
-    fold,
     fold_subagents,
     request_keys,
 )
-from claude_sessions.model.entries import Merge, clean_text, entry_uuid, merge_upserts, parsed
+from claude_sessions.model.entries import (
+    Merge,
+    NewEntry,
+    clean_text,
+    entry_uuid,
+    merge_upserts,
+    parsed,
+)
 from claude_sessions.model.fold_state import FoldState
 from claude_sessions.store.dialect import Dialect, SessionRow, meta_text
+from claude_sessions.store.fork_writes import forks_replaying, settle_forks, write_link
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.reads import (
     by_ref,
@@ -41,6 +51,12 @@ from claude_sessions.store.reads import (
     stored_entries,
     subagent_entries,
 )
+from claude_sessions.store.summary_writes import (
+    claim_leaves,
+    keep_summaries,
+    leaf_summary,
+    rehome,
+)
 from claude_sessions.store.write_rules import (
     NOT_FORKED,
     ForkLink,
@@ -48,8 +64,6 @@ from claude_sessions.store.write_rules import (
     cli_tag_change,
     created_after_batch,
     fork_link,
-    same_root,
-    seek_shared_root,
     updated_at,
 )
 
@@ -168,14 +182,34 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
     )
 
 
-def derive_figures(d: Dialect, state: FoldState, forked_from: str | None) -> Op[Derived]:
-    """The figures of a state; a fork leaves the requests it replays to its origin."""
-    if forked_from is None:
-        return derive(state)
-    origin = yield from find_live(d, forked_from, None)
-    if origin is None:
-        return derive(state)
-    return derive(state, inherited=request_keys(stored_state(origin)) & request_keys(state))
+def derive_figures(d: Dialect, ref: int, state: FoldState, forked_from: str | None) -> Op[Derived]:
+    """Session ``ref``'s figures from its state: a fork leaves the requests it replays
+    to its origin, and the title falls back to the summary of the session's leaf."""
+    summary = yield from leaf_summary(d, ref)
+    inherited: set[str] = set()
+    if forked_from is not None:
+        origin = yield from find_live(d, forked_from, None)
+        if origin is not None:
+            inherited = request_keys(stored_state(origin)) & request_keys(state)
+    return derive(state, inherited=inherited, summary=summary)
+
+
+def refresh(d: Dialect, ref: int, now: float) -> Op[None]:
+    """Derive session ``ref``'s figures again: another session's write changed what they
+    rest on (its fork link, its origin's requests, the summary of its leaf)."""
+    found = yield Stmt(d.sql("SELECT session_id FROM sessions WHERE id = ?"), (ref,), "one")
+    if found is None:
+        return
+    yield from d.lock(str(found["session_id"]))
+    row = yield from by_ref(d, ref)
+    derived = yield from derive_figures(d, ref, stored_state(row), row.metadata.forked_from)
+    mtime = yield from _next_mtime(d, row.metadata.project_key, now)
+    yield Stmt(
+        d.sql(f"UPDATE sessions SET {FIGURES}, mtime_ms = ? WHERE id = ?"),
+        (*figures(d, derived), mtime, ref),
+    )
+    if derived.title != row.metadata.title:
+        yield from d.set_meta_text(ref, meta_text(row.metadata.description, derived.title))
 
 
 def write_derived(
@@ -192,7 +226,7 @@ def write_derived(
     now: float,
 ) -> Op[Derived]:
     """Write a session's new state, its figures, times, fork link and SDK summary."""
-    derived = yield from derive_figures(d, state, link.forked_from)
+    derived = yield from derive_figures(d, ref, state, link.forked_from)
     mtime = yield from _next_mtime(d, project_key, now)
     if summary is not None:
         summary["mtime"] = mtime
@@ -256,28 +290,6 @@ def sdk_summary(
     return dict(fold_session_summary(start, key, list(entries)))  # type: ignore[arg-type]
 
 
-def origin_by_shared_root(
-    d: Dialect, session_id: str, root: dict[str, Any] | None
-) -> Op[str | None]:
-    """The oldest other stored session whose root entry ``root`` repeats (see
-    :func:`.write_rules.same_root`), the weakest evidence of a fork."""
-    if root is None:
-        return None
-    rows = yield Stmt(
-        d.sql(
-            f"SELECT s.session_id, {d.entry_columns()} FROM sessions s JOIN entries e "
-            "ON e.session_ref = s.id AND e.subpath = '' AND e.entry_key = s.root_key "
-            "WHERE s.root_key = ? AND s.session_id <> ? ORDER BY s.id"
-        ),
-        (d.text(entry_uuid(root)), session_id),
-        "all",
-    )
-    for row in rows:
-        if same_root(d.entry(row), root):
-            return str(row["session_id"])
-    return None
-
-
 # -- merged batches -----------------------------------------------------------------------
 
 
@@ -339,22 +351,29 @@ def apply_main(
     """
     yield from insert_merged(d, row.ref, "", merge)
     state, facts, summary = yield from _main_fold(d, row, merge, facts)
-    derived = derive(state)
-    link = fork_link(
-        ForkLink(row.metadata.forked_from, row.metadata.forked_at), fork, derived.forked_from
-    )
+    own = derive(state)
     root_key = row.root_key
     if merge.changed or root_key is None:
         root_key = entry_uuid(facts.root) if facts.root is not None else None
-    if seek_shared_root(link, had_root=row.root_key is not None):
-        origin = yield from origin_by_shared_root(d, row.metadata.session_id, facts.root)
-        link = ForkLink(origin, link.forked_at)
-    old = derive(stored_state(row))
-    yield from sync_tags(d, row.ref, replace=None, add=add_tags, old=old, new=derived)
-    created = created_after_batch(
-        row.created_at, derived.first_timestamp, was_empty=row.metadata.message_count == 0
+    link, others = yield from settle(
+        d,
+        row,
+        state,
+        Settling(
+            held=ForkLink(row.metadata.forked_from, row.metadata.forked_at),
+            reported=fork,
+            root_key=root_key,
+            newly_rooted=row.root_key is None and root_key is not None,
+            summaries=facts.summaries,
+            new=merge.new,
+        ),
     )
-    yield from write_derived(
+    old = stored_state(row)
+    yield from sync_tags(d, row.ref, replace=None, add=add_tags, old=derive(old), new=own)
+    created = created_after_batch(
+        row.created_at, own.first_timestamp, was_empty=row.metadata.message_count == 0
+    )
+    derived = yield from write_derived(
         d,
         row.ref,
         row.metadata.project_key,
@@ -371,7 +390,77 @@ def apply_main(
         yield from d.set_text(row.ref, facts.body, meta)
     elif merge.new or derived.title != row.metadata.title:
         yield from d.append_text(row.ref, facts.body, meta)
+    yield from refresh_others(d, row, others, old, state, now)
     return (yield from by_ref(d, row.ref))
+
+
+@dataclass(frozen=True)
+class Settling:
+    """What a main-transcript write brings to :func:`settle`: the link the session
+    held, the one a run reports, its root entry's key (``newly_rooted``: found in
+    this write), the summaries among its new entries (by leaf), and those entries."""
+
+    held: ForkLink
+    reported: ForkLink
+    root_key: str | None
+    newly_rooted: bool
+    summaries: dict[str, str]
+    new: Sequence[NewEntry]
+
+
+def settle(
+    d: Dialect, row: SessionRow, state: FoldState, what: Settling
+) -> Op[tuple[ForkLink, set[int]]]:
+    """Before a session's new figures are written: settle its fork link with the
+    sessions sharing its root entry, and match summaries to the sessions holding
+    their leaf. Returns its link, and the other sessions whose figures must be
+    derived again (:func:`refresh_others`)."""
+    marker = state.forked_from
+    own = fork_link(what.held, what.reported, marker)
+    pinned = marker is not None or (own.forked_from or "") == what.reported.forked_from
+    if what.root_key != row.root_key or own != what.held:
+        yield Stmt(
+            d.sql("UPDATE sessions SET root_key = ?, forked_from = ?, forked_at = ? WHERE id = ?"),
+            (d.text(what.root_key), d.text(own.forked_from), d.text(own.forked_at), row.ref),
+        )
+        row = replace(row, root_key=what.root_key)
+    settled = yield from settle_forks(d, row, own, pinned=pinned, newly_rooted=what.newly_rooted)
+    if settled.link != own:
+        yield write_link(d, row.ref, settled.link)
+    others = set(settled.relinked)
+    moved = dict(settled.relinked)
+    if settled.link != what.held:
+        moved[row.ref] = settled.link
+    for ref, link in moved.items():
+        if link.forked_from is not None:
+            others |= yield from _rehome(d, ref, link.forked_from)
+    others |= yield from keep_summaries(d, row, what.summaries)
+    others |= yield from claim_leaves(d, row, settled.link.forked_from, what.new)
+    others.discard(row.ref)
+    return settled.link, others
+
+
+def _rehome(d: Dialect, fork: int, origin_id: str) -> Op[set[int]]:
+    origin = yield from find_live(d, origin_id, None)
+    if origin is None or origin.ref == fork:
+        return set()
+    return (yield from rehome(d, fork, origin.ref))
+
+
+def refresh_others(
+    d: Dialect,
+    row: SessionRow,
+    others: set[int],
+    before: FoldState,
+    after: FoldState,
+    now: float,
+) -> Op[None]:
+    """Derive again the figures of ``others`` and of ``row``'s forks that replay its
+    new requests (a fork stored before its origin counted them as its own)."""
+    fresh = sorted(request_keys(after) - request_keys(before))
+    forks = yield from forks_replaying(d, row.metadata.session_id, fresh)
+    for ref in sorted((others | forks) - {row.ref}):
+        yield from refresh(d, ref, now)
 
 
 def apply_subagent(
@@ -410,11 +499,3 @@ def apply_subagent(
         now=now,
     )
     return (yield from by_ref(d, row.ref))
-
-
-def refold(d: Dialect, ref: int) -> Op[FoldState]:
-    """Session ``ref``'s state folded again from all its stored entries."""
-    main = yield from load_entries(d, ref, "")
-    agents = yield from subagent_entries(d, ref)
-    state = fold(None, main)
-    return fold_subagents(state, agents) if agents else state

@@ -4,7 +4,8 @@
 included: every entry of the main transcript and of subagent transcripts (in
 order, with its key), tags with their origin (user or the CLI's ``tag``
 entry), the description, ``created_at``/``updated_at``, the SDK's ``mtime``
-and summary, the derived metadata, and where a trashed session stands.
+and summary, the derived metadata, the summaries it holds the leaf of, and
+where a trashed session stands; then the summaries still waiting for theirs.
 Nothing is re-derived, so a session saved with an explicit ``project`` keeps
 it. A live session already in the destination under the same (session id,
 project key) is replaced; others are left alone.
@@ -165,6 +166,12 @@ def _export(d: Dialect, ref: int) -> Op[Record | None]:
     record["entries"] = sorted(
         found, key=lambda item: (item[0].encode("utf-8", "replace"), item[1])
     )
+    held = yield Stmt(
+        d.sql("SELECT leaf_key, summary, leaf_seq FROM summaries WHERE session_ref = ?"),
+        (ref,),
+        "all",
+    )
+    record["summaries"] = sorted((h["leaf_key"], h["summary"], h["leaf_seq"]) for h in held)
     return record
 
 
@@ -205,12 +212,43 @@ def _import(d: Dialect, record: Record) -> Op[None]:
         by_subpath.setdefault(subpath, []).append(NewEntry(seq, key, entry, encode_entry(entry)))
     for subpath, rows in by_subpath.items():
         yield d.insert_entries(ref, subpath, rows)
+    if record["summaries"]:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO summaries (leaf_key, summary, session_ref, leaf_seq) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (leaf_key) DO UPDATE SET "
+                "summary = excluded.summary, session_ref = excluded.session_ref, "
+                "leaf_seq = excluded.leaf_seq"
+            ),
+            [(d.text(leaf), d.text(text), ref, seq) for leaf, text, seq in record["summaries"]],
+            many=True,
+        )
     if record["trashed_at"] is None:
         main = yield from load_entries(d, ref, "")
         meta = meta_text(record["description"], record["title"])
         yield from d.set_text(ref, entries_text(main), meta)
     else:
         yield from d.drop_text([ref])
+
+
+def _waiting(d: Dialect) -> Op[list[tuple[str, str]]]:
+    """The summaries no stored session holds the leaf of yet."""
+    rows = yield Stmt(
+        d.sql("SELECT leaf_key, summary FROM summaries WHERE session_ref IS NULL"), (), "all"
+    )
+    return [(row["leaf_key"], row["summary"]) for row in rows]
+
+
+def _keep_waiting(d: Dialect, waiting: list[tuple[str, str]]) -> Op[None]:
+    if waiting:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO summaries (leaf_key, summary) VALUES (?, ?) "
+                "ON CONFLICT (leaf_key) DO NOTHING"
+            ),
+            [(d.text(leaf), d.text(text)) for leaf, text in waiting],
+            many=True,
+        )
 
 
 # -- the copy -------------------------------------------------------------------------------
@@ -270,6 +308,8 @@ def copy_store(
             report.entries += len(record["entries"])
             if progress is not None:
                 progress(report.sessions)
+        waiting = source.run(single(Txn(functools.partial(_waiting, read))))
+        destination.run(single(Txn(functools.partial(_keep_waiting, write, waiting), write=True)))
         overall = hashlib.sha256()
         for session_id, project_key, trashed_at, digest in sorted(
             digests, key=lambda item: (item[0], item[1], item[2] or 0.0)

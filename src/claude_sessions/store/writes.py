@@ -14,20 +14,22 @@ importing files' lines in :mod:`.imports`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from claude_sessions.model.derive import derive, fold
-from claude_sessions.model.entries import entry_uuid, root_entry
+from claude_sessions.model.derive import combine, derive, facts_of
+from claude_sessions.model.entries import entry_uuid
 from claude_sessions.model.fold_state import FoldState
 from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
 from claude_sessions.store.entry_writes import (
+    Settling,
     add_user_tags,
     apply_main,
     apply_subagent,
     body_text,
     merge_batch,
-    origin_by_shared_root,
+    refresh_others,
     sdk_summary,
+    settle,
     stored_state,
     sync_tags,
     touch,
@@ -43,10 +45,8 @@ from claude_sessions.store.write_rules import (
     Keyed,
     adopted_project_key,
     created_after_save,
-    fork_link,
     job_due,
     numbered,
-    seek_shared_root,
     store_version,
 )
 
@@ -96,33 +96,49 @@ def _store_transcript(
         yield Stmt(d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ''"), (ref,))
     if rows:
         yield d.insert_entries(ref, "", rows)
-    state = fold(FoldState(project=new.project) if new.project else None, entries)
+    facts = facts_of(entries)
+    state = combine(FoldState(project=new.project) if new.project else None, facts.state)
     state = with_subagents_of(row, state)
-    derived = derive(state)
-    root = root_entry(entries)
-    link = fork_link(NOT_FORKED, new.fork, derived.forked_from)
-    if seek_shared_root(link, had_root=False):  # a whole new transcript: a new root
-        link = ForkLink((yield from origin_by_shared_root(d, new.session_id, root)), None)
-    old = derive(stored_state(row)) if row is not None else None
-    yield from sync_tags(d, ref, replace=new.tags, add=(), old=old, new=derived)
-    yield from write_derived(
+    own = derive(state)
+    root_key = entry_uuid(facts.root) if facts.root is not None else None
+    current = row if row is not None else (yield from by_ref(d, ref))
+    link, others = yield from settle(
+        d,
+        replace(current, root_key=None),  # a whole new transcript: a new root
+        state,
+        Settling(
+            held=NOT_FORKED,
+            reported=new.fork,
+            root_key=root_key,
+            newly_rooted=root_key is not None,
+            summaries=facts.summaries,
+            new=rows,
+        ),
+    )
+    old = stored_state(row) if row is not None else None
+    yield from sync_tags(
+        d, ref, replace=new.tags, add=(), old=derive(old) if old is not None else None, new=own
+    )
+    derived = yield from write_derived(
         d,
         ref,
         project_key,
         state,
         sdk_summary(project_key, new.session_id, None, entries, fresh=True),
         created_at=created_after_save(
-            row.created_at if row is not None else None, derived.first_timestamp, now
+            row.created_at if row is not None else None, own.first_timestamp, now
         ),
         message_count=len(rows),
         link=link,
-        root_key=entry_uuid(root) if root is not None else None,
+        root_key=root_key,
         now=now,
     )
     yield Stmt(
         d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(new.description), ref)
     )
     yield from d.set_text(ref, body_text(entries), meta_text(new.description, derived.title))
+    before = old if old is not None else FoldState()
+    yield from refresh_others(d, current, others, before, state, now)
     return (yield from by_ref(d, ref))
 
 

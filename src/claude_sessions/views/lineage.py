@@ -1,8 +1,9 @@
 """Fork lineage: the tree of sessions forked from one another.
 
-The store records ``forked_from`` on a fork (from the SDK's ``forkedFrom``
-marker, the run that made it, or transcript entries shared with an earlier
-session) and ``forked_at`` when it branched before the origin's last message.
+The store records ``forked_from`` on a fork (from the marks its copied entries
+carry, the run that made it, or the entries it shares with its origin, whatever
+order they were stored in) and ``forked_at`` when it branched before the
+origin's last message.
 :func:`fork_tree` walks up to the root of a session's family and back down
 through every fork, one indexed query per session, so it costs the size of
 the family, not of the store.

@@ -20,6 +20,10 @@ keys across sessions (its pages took a random write for every new entry).
 Version 4: a first prompt is what a person typed, without the wrappers and
 notices Claude Code writes around it (no change of schema: stored sessions are
 counted again).
+Version 5: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are counted again (with the fork
+marks of copied entries), their fork links settled by content and their
+summaries matched.
 """
 
 from __future__ import annotations
@@ -144,9 +148,20 @@ SCHEMA_V3: tuple[str, ...] = (
     "CREATE INDEX sessions_by_root ON sessions (root_key) WHERE root_key IS NOT NULL",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, ())
+SCHEMA_V5: tuple[str, ...] = (
+    """CREATE TABLE summaries (
+        leaf_key    text PRIMARY KEY,
+        summary     text NOT NULL,
+        session_ref bigint REFERENCES sessions (id) ON DELETE SET NULL,
+        leaf_seq    integer
+    )""",
+    "CREATE INDEX summaries_by_session ON summaries (session_ref, leaf_seq) "
+    "WHERE session_ref IS NOT NULL",
+)
+
+UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, (), SCHEMA_V5)
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 4  # the version from which figures are counted as today
+RECOUNTED = 5  # the version from which figures are counted as today
 
 
 def quote_ident(name: str) -> str:

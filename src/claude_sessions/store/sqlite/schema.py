@@ -27,6 +27,10 @@ batch over the whole index), and fork evidence is looked up by each session's
 root entry (``root_key``, found for stored sessions).
 Version 8: a first prompt is what a person typed, without the wrappers and
 notices Claude Code writes around it (stored sessions are counted again).
+Version 9: ``summaries``, kept by the uuid of the entry each names and matched
+to the session holding it; stored sessions are counted again (with the fork
+marks of copied entries), their fork links settled by content and their
+summaries matched.
 """
 
 from __future__ import annotations
@@ -307,6 +311,23 @@ def _v8(conn: sqlite3.Connection) -> None:
     """No change of schema: the sessions are counted again (see :data:`RECOUNTED`)."""
 
 
+SCHEMA_V9 = (
+    """CREATE TABLE summaries (
+        leaf_key    TEXT PRIMARY KEY,
+        summary     TEXT NOT NULL,
+        session_ref INTEGER REFERENCES sessions (id) ON DELETE SET NULL,
+        leaf_seq    INTEGER
+    )""",
+    "CREATE INDEX summaries_by_session ON summaries (session_ref, leaf_seq) "
+    "WHERE session_ref IS NOT NULL",
+)
+
+
+def _v9(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V9:
+        conn.execute(statement)
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -316,9 +337,10 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6,
     _v7,
     _v8,
+    _v9,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 8  # the version from which figures are counted as today
+RECOUNTED = 9  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
