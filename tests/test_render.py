@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -342,3 +343,20 @@ def test_markdown_page_rejects_positions_outside_the_transcript():
         markdown_page(data, max_chars=10)
     whole = markdown_page(data, max_chars=100_000)
     assert whole.next_block is None and whole.text + "\n" == render_markdown(data)
+
+
+def test_a_summary_of_another_session_says_so_in_the_chat() -> None:
+    # Claude Code wrote the previous session's summary at the top of the next file: its
+    # leafUuid names no entry of this one (a real file: fe5e1c67's first line).
+    path = next(Path(__file__).parent.glob("fixtures/transcripts/projects/*/fe5e1c67-*.jsonl"))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    summary = lines[0]
+    assert summary["type"] == "summary"
+    assert summary["leafUuid"] not in {line.get("uuid") for line in lines}
+    found = build_conversation(lines)
+    shown = [b.text for t in found.turns if t.marker == "summary" for b in t.blocks]
+    assert shown == [f"Summary of another session: {summary['summary']}"]
+    own = dict(summary, leafUuid=lines[1]["uuid"])
+    again = build_conversation([own, *lines[1:]])
+    shown = [b.text for t in again.turns if t.marker == "summary" for b in t.blocks]
+    assert shown == [f"Summary: {summary['summary']}"]

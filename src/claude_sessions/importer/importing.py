@@ -26,7 +26,9 @@ every entry verbatim into the store, so the history outlives the files.
   one. Transcripts are found at any depth, ``.jsonl.gz`` files read as the text
   they pack, and a file that holds no transcript is named, with why.
 - Forks: a ``--fork-session`` transcript copies its origin's entries (same
-  uuids). Origins are imported first, so the store links the fork.
+  uuids). The store decides which is the fork from what the files hold, in
+  whatever order they arrive; one import reads origins first only to spare
+  the store a second count.
 - Fast when large: an import with more than :data:`LARGE_IMPORT_BYTES` to
   read parses in a second process (:mod:`.worker`) while this one stores,
   and SQLite checkpoints its log in a thread meanwhile

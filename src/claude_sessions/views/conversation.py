@@ -33,7 +33,7 @@ face that shows a reply as one piece.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
@@ -201,10 +201,15 @@ def _content_blocks(message: Message) -> list[Block]:
     return blocks
 
 
-def _marker(message: Message) -> tuple[MarkerKind, str] | None:
-    """The marker a bookkeeping message stands for, if any."""
+def _marker(message: Message, own: Collection[str]) -> tuple[MarkerKind, str] | None:
+    """The marker a bookkeeping message stands for, if any; ``own``: the uuids of the
+    transcript's messages (a summary whose leaf is not among them names another session,
+    often the one before it)."""
     data = message.to_dict() if message.type in ("summary", "system") else {}
     if message.type == "summary" and _str(data.get("summary")):
+        leaf = data.get("leafUuid")
+        if isinstance(leaf, str) and leaf not in own:
+            return "summary", f"Summary of another session: {data['summary']}"
         return "summary", f"Summary: {data['summary']}"
     if message.is_init:
         return "start", f"Session started ({message.model or 'unknown model'})"
@@ -283,7 +288,8 @@ def build_conversation(
     agents = {
         path: [Message.coerce(m) for m in entries] for path, entries in (subagents or {}).items()
     }
-    builder = _Builder(agents, _usage_owners(found), split_sidechains(found))
+    own_uuids = {m.uuid for m in found if m.uuid}
+    builder = _Builder(agents, _usage_owners(found), split_sidechains(found), own_uuids)
     for index, message in enumerate(found):
         builder.add(index, message)
     return builder.finish()
@@ -297,6 +303,7 @@ class _Builder:
         agents: dict[str, list[Message]],
         usage: dict[int, Mapping[str, Any]],
         sidechains: list[Sidechain],
+        own_uuids: Collection[str],
     ) -> None:
         self.agents = agents
         self.sidechains = sidechains
@@ -309,6 +316,7 @@ class _Builder:
         self.linked: set[str] = set()  # subagent transcripts a call took
         self.last_assistant: Turn | None = None
         self.command: Block | None = None  # the last turn's command, waiting for its output
+        self.own_uuids = own_uuids
 
     def add(self, index: int, message: Message) -> None:
         if index in self.sidechain_lines or self._bookkeeping(index, message):
@@ -338,7 +346,7 @@ class _Builder:
 
     def _bookkeeping(self, index: int, message: Message) -> bool:
         """Markers, results and turn durations: whether ``message`` was one of them."""
-        marker = _marker(message)
+        marker = _marker(message, self.own_uuids)
         if marker is not None:
             kind, text = marker
             self._marker_turn(index, message, Block("marker", text), kind)
