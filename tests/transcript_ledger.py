@@ -62,7 +62,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,31 +505,26 @@ def shown_first_prompt(entries: Iterable[Mapping[str, Any]]) -> str | None:
     return command
 
 
-def _read_prompts(path: Path, session: SessionLedger) -> None:
-    """The first prompt of the main conversation (its sidechains, a subagent's, left out)."""
-    entries = []
+def _json_objects(path: Path) -> Iterator[dict[str, Any]]:
+    """The lines of ``path`` that are JSON objects, parsed; the rest left out."""
     with path.open("rb") as handle:
         for raw in handle:
             try:
                 entry = json.loads(raw.decode("utf-8", "replace"))
             except ValueError:
                 continue
-            if isinstance(entry, dict) and entry.get("isSidechain") is not True:
-                entries.append(entry)
+            if isinstance(entry, dict):
+                yield entry
+
+
+def _read_prompts(path: Path, session: SessionLedger) -> None:
+    """The first prompt of the main conversation (its sidechains, a subagent's, left out)."""
+    entries = [e for e in _json_objects(path) if e.get("isSidechain") is not True]
     session.shown_first_prompt = shown_first_prompt(entries)
 
 
 def _uuid_occurrences(path: Path) -> Counter[str]:
-    found: Counter[str] = Counter()
-    with path.open("rb") as handle:
-        for raw in handle:
-            try:
-                entry = json.loads(raw.decode("utf-8", "replace"))
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and _str(entry.get("uuid")):
-                found[entry["uuid"]] += 1
-    return found
+    return Counter(e["uuid"] for e in _json_objects(path) if _str(e.get("uuid")))
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a tool for people
