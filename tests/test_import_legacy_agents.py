@@ -20,6 +20,7 @@ from claude_sessions.capture import hooks
 from claude_sessions.importer import import_transcripts, importing
 from claude_sessions.importer.handover import Desk
 
+from .older_store import before_summaries
 from .transcript_ledger import build_ledger
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
@@ -106,6 +107,28 @@ def test_every_pair_joins_in_one_import(store, tmp_path, ledger, reader, monkeyp
     )
     again = import_transcripts(store, [tmp_path / "spotter", tmp_path / "cli"])
     assert again.files_unchanged == again.files_seen == 4
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_an_upgrade_puts_an_agent_file_an_earlier_import_kept_apart_under_its_session(
+    store_location, tmp_path, ledger, pair
+):
+    """Earlier versions stored ``agent-<id>.jsonl`` as a session of its own, and its file
+    is then unchanged for every later import: opening the store moves it under its
+    session."""
+    project, session, main, agent = _files(pair)
+    (tmp_path / project).mkdir()
+    shutil.copy(main, tmp_path / project)
+    lines = [json.loads(raw) for raw in agent.read_bytes().splitlines() if raw.strip()]
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        import_transcripts(store, [tmp_path / project / main.name])
+        key = store.get_metadata(session).project_key
+        store.append_messages(agent.stem, lines, project_key=key)  # as an old import did
+        assert len(store.list_sessions()) == 2
+    with before_summaries(store_location):  # the version before this one
+        pass
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        _joined(store, pair, ledger)
 
 
 # -- the capture hook ------------------------------------------------------------------

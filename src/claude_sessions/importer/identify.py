@@ -21,6 +21,8 @@ from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
+from claude_sessions.model.entries import legacy_subagent_parent
+
 SUFFIXES = (".jsonl", ".jsonl.gz")
 # The longest first line read to tell what a file is (a subagent's first line is its
 # prompt): a file whose first line is longer is taken for what its name says.
@@ -100,7 +102,7 @@ def identify(path: Path, skipped: list[str]) -> TranscriptFile | None:
     except (OSError, EOFError, zlib.error) as error:  # a .gz file's damage is one of these
         skipped.append(f"{path}: unreadable ({_why(error)})")
         return None
-    parent = _legacy_parent(first, name)
+    parent = legacy_subagent_parent(name, first)
     if parent is not None:
         return TranscriptFile(path, parent, path.parent.name, f"subagents/{name}", beside=True)
     why = _not_an_entry(first)
@@ -136,17 +138,6 @@ def _parsed(line: bytes) -> Any:
             return json.loads(line.decode("utf-8", "replace"))
         except (ValueError, RecursionError):
             return _Unparsed("its first line is not JSON")
-
-
-def _legacy_parent(first: Any, name: str) -> str | None:
-    """The session an ``agent-*`` transcript beside the sessions belongs to: the one its
-    first line names, when that line is a subagent's (``isSidechain``) of another session."""
-    if not name.startswith("agent-") or not isinstance(first, dict):
-        return None
-    parent = first.get("sessionId")
-    if first.get("isSidechain") is True and isinstance(parent, str) and parent and parent != name:
-        return parent
-    return None
 
 
 def _not_an_entry(first: Any) -> str | None:

@@ -27,6 +27,18 @@ _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _CONTAINERS = (dict, list, tuple)
 
 
+def legacy_subagent_parent(name: str, first: Any) -> str | None:
+    """The session a transcript named ``name`` belongs to when it is a subagent's that
+    Claude Code 2.0 wrote beside the sessions (``<project>/agent-<id>.jsonl``): the one
+    its ``first`` entry names, a subagent's (``isSidechain``) of another session."""
+    if not name.startswith("agent-") or not isinstance(first, dict):
+        return None
+    parent = first.get("sessionId")
+    if first.get("isSidechain") is True and isinstance(parent, str) and parent and parent != name:
+        return parent
+    return None
+
+
 def as_entry(value: Any) -> dict[str, Any]:
     """A plain dict for a ``Message``, a mapping or an official SDK typed message."""
     if type(value) is dict:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from claude_sessions.model.derive import combine, facts_of, fold_subagents
-from claude_sessions.model.entries import entry_uuid, root_entry
+from claude_sessions.model.entries import entry_uuid, legacy_subagent_parent, root_entry
 from claude_sessions.store.dialect import Dialect, meta_text
 from claude_sessions.store.entry_writes import (
     FIGURES,
@@ -49,6 +49,7 @@ def recount(d: Dialect) -> Op[None]:
     how figures are counted), and settle what the order sessions arrived in decided:
     fork links (the marks of copied entries, then content) and summaries matched to
     the session holding their leaf."""
+    yield from adopt_legacy_subagents(d)
     rows = yield Stmt(d.sql("SELECT id FROM sessions ORDER BY id"), (), "all")
     refs = [int(row["id"]) for row in rows]
     for ref in refs:
@@ -90,3 +91,60 @@ def _refold_keeping_summaries(d: Dialect, ref: int) -> Op[None]:
             [(d.text(leaf), d.text(text)) for leaf, text in facts.summaries.items()],
             many=True,
         )
+
+
+def adopt_legacy_subagents(d: Dialect) -> Op[None]:
+    """Put under their session the subagent transcripts Claude Code 2.0 wrote beside the
+    sessions (``agent-<id>.jsonl``), which earlier imports stored as sessions of their
+    own: their entries move to ``subagents/agent-<id>`` of the session their first line
+    names (stored in the same project, else anywhere), and the stand-alone copy goes.
+    One whose session is not stored stays as it is."""
+    rows = yield Stmt(
+        d.sql("SELECT id, session_id, project_key FROM sessions WHERE session_id LIKE ?"),
+        ("agent-%",),
+        "all",
+    )
+    for row in rows:
+        ref, name = int(row["id"]), str(row["session_id"])
+        first = yield Stmt(
+            d.sql(
+                f"SELECT {d.entry_columns()} FROM entries WHERE session_ref = ? "
+                "AND subpath = '' ORDER BY seq LIMIT 1"
+            ),
+            (ref,),
+            "one",
+        )
+        parent = legacy_subagent_parent(name, d.entry(first)) if first is not None else None
+        if parent is None:
+            continue
+        holder = yield from _adopter(d, parent, str(row["project_key"]))
+        if holder is None:
+            continue
+        subpath = f"subagents/{name}"
+        held = yield Stmt(
+            d.sql("SELECT 1 AS found FROM entries WHERE session_ref = ? AND subpath = ? LIMIT 1"),
+            (holder, d.text(subpath)),
+            "one",
+        )
+        if held is None:  # else a later import already put the transcript there
+            yield Stmt(
+                d.sql(
+                    "UPDATE entries SET session_ref = ?, subpath = ? "
+                    "WHERE session_ref = ? AND subpath = ''"
+                ),
+                (holder, d.text(subpath), ref),
+            )
+        yield Stmt(d.sql("DELETE FROM sessions WHERE id = ?"), (ref,))
+
+
+def _adopter(d: Dialect, session_id: str, project_key: str) -> Op[int | None]:
+    rows = yield Stmt(
+        d.sql(
+            "SELECT id, project_key FROM sessions WHERE session_id = ? "
+            "ORDER BY trashed_at IS NOT NULL, updated_at DESC"
+        ),
+        (d.text(session_id),),
+        "all",
+    )
+    same = [int(r["id"]) for r in rows if r["project_key"] == project_key]
+    return same[0] if same else (int(rows[0]["id"]) if rows else None)
