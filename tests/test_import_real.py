@@ -4,6 +4,7 @@ independent count of their raw lines (tests/transcript_ledger.py) and the offici
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 from pathlib import Path
@@ -62,6 +63,36 @@ def test_tokens_and_cost_match_the_independent_count(imported, ledger):
         assert meta.total_cost == pytest.approx(session.cost_total, abs=1e-9), session.session_id
         assert meta.subagent_cost == pytest.approx(session.cost_subagents, abs=1e-9)
         assert set(meta.unpriced_models) == set(session.unpriced)
+
+
+def test_a_retired_model_is_priced_from_its_published_price(imported):
+    """edge_cases.jsonl talks to claude-3-sonnet-20240229, retired 2025-07-21: its cost is
+    its raw lines' usage at the $3 in / $15 out Anthropic published for Sonnet 3 (one line
+    of the file, pasted from another session, is Sonnet 4: $3 / $15 on the pricing page)."""
+    store, _, _ = imported
+    published = {"claude-3-sonnet-20240229": (3, 15), "claude-sonnet-4": (3, 15)}
+    expected, requests = 0.0, set()
+    for line in (FIXTURES / "projects" / "-tmp" / "edge_cases.jsonl").read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            assert message["id"] not in requests  # each request once: no repeated lines here
+            requests.add(message["id"])
+            per_million_in, per_million_out = published[message["model"]]
+            usage = message["usage"]
+            expected += (
+                usage["input_tokens"] * per_million_in
+                + usage["output_tokens"] * per_million_out
+                + usage.get("cache_creation_input_tokens", 0) * per_million_in * 1.25
+                + usage.get("cache_read_input_tokens", 0) * per_million_in * 0.1
+            ) / 1_000_000
+    meta = store.get_metadata("edge_cases")
+    assert len(requests) == 4 and expected > 0
+    assert meta.unpriced_models == ()
+    assert meta.total_cost == pytest.approx(expected, abs=1e-12)
 
 
 def test_first_prompts_are_what_a_person_typed(imported, ledger):

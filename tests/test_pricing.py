@@ -109,6 +109,55 @@ def test_a_date_is_never_a_version():
     assert table.cost("claude-opus-4-5-20251101", usage) == pytest.approx(30.0)
 
 
+# Retired models at the prices Anthropic published for them, USD per million tokens
+# in and out: Sonnet 3 at launch (anthropic.com/news/claude-3-family), Claude 2.x and
+# Instant 1.2 after the update that came with Claude 2.1 (anthropic.com/news/claude-2-1).
+RETIRED = [
+    ("claude-3-sonnet-20240229", 3, 15),
+    ("anthropic.claude-3-sonnet-20240229-v1:0", 3, 15),
+    ("claude-2.1", 8, 24),
+    ("claude-2.0", 8, 24),
+    ("claude-instant-1.2", 0.8, 2.4),
+]
+
+
+@pytest.mark.parametrize(("model", "per_million_in", "per_million_out"), RETIRED)
+def test_retired_models_are_priced_with_their_source(model, per_million_in, per_million_out):
+    price = built_in_price_table().price_for(model)
+    assert price is not None, model
+    assert "https://www.anthropic.com/news/" in price.source
+    assert "model-deprecations" in price.source
+    usage = {
+        "input_tokens": 1_000,
+        "output_tokens": 2_000,
+        "cache_creation_input_tokens": 400,
+        "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 100},
+        "cache_read_input_tokens": 5_000,
+    }
+    # Anthropic's caching multipliers of the input price: 5m write 1.25x, 1h 2x, read 0.1x.
+    expected = (
+        1_000 * per_million_in
+        + 2_000 * per_million_out
+        + 300 * per_million_in * 1.25
+        + 100 * per_million_in * 2
+        + 5_000 * per_million_in * 0.1
+    ) / 1_000_000
+    assert built_in_price_table().cost(model, usage) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model", ["claude-1.3", "claude-1.0", "claude-instant-1.1"])
+def test_models_without_a_published_price_stay_unpriced_with_a_reason(model):
+    table = built_in_price_table()
+    assert table.cost(model, {"input_tokens": 1_000}) is None
+    listed = {row["model"] for row in price_report(table)["unpriced"]}
+    assert parse_model(model).key in listed
+
+
+def test_every_built_in_price_names_where_it_comes_from():
+    for name, price in built_in_price_table().rows():
+        assert "https://" in price.source or "model catalog of Claude Code" in price.source, name
+
+
 def test_agrees_with_the_cli_catalog():
     """Every model the bundled CLI prices has the same figures here, except the
     long-context premium of Sonnet 4 and 4.5 that the CLI's catalog leaves out."""
@@ -339,6 +388,16 @@ def test_missing_or_unreadable_file(tmp_path, monkeypatch):
 
 
 # -------------------------------------------------------------------- command
+
+
+def test_the_prices_command_names_each_source_beside_the_pricing_page(monkeypatch):
+    monkeypatch.delenv(PRICES_ENV_VAR, raising=False)
+    shown = CliRunner().invoke(cli, ["prices"])
+    assert shown.exit_code == 0, shown.output
+    lines = {line.split(":", 1)[0]: line for line in shown.output.splitlines() if ": " in line}
+    assert "https://www.anthropic.com/news/claude-3-family" in lines["sonnet 3"]
+    assert "https://www.anthropic.com/news/claude-2-1" in lines["claude 2.1"]
+    assert "opus 4.1" not in lines  # from the pricing page, named once above
 
 
 def test_prices_command(tmp_path, monkeypatch):

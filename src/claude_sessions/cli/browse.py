@@ -29,6 +29,7 @@ from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
+from claude_sessions.views.costs import is_lower_bound, metadata_json
 from claude_sessions.views.render import (
     FORMATS,
     export_all,
@@ -85,7 +86,7 @@ def sessions_table(
             _when(metadata.updated_at),
             _stored(metadata.model or "-"),
             str(metadata.turns),
-            format_cost(metadata.total_cost),
+            format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata)),
             _stored(", ".join(metadata.tags)),
             title,
         )
@@ -100,7 +101,7 @@ def _print_sessions(
     snippets: bool = False,
 ) -> None:
     if as_json:
-        echo_json([m.to_dict() for m in sessions])
+        echo_json([metadata_json(m) for m in sessions])
     elif not sessions:
         click.echo("No sessions.", err=True)
     else:
@@ -233,7 +234,7 @@ def _node_label(node: LineageNode, focus: str, shown_ids: Mapping[str, str]) -> 
         shown_ids[metadata.session_id], "bold cyan" if node.session_id == focus else "cyan"
     )
     label.append(f"  {_when(metadata.updated_at)}  {metadata.turns} turns  ")
-    label.append(format_cost(metadata.total_cost))
+    label.append(format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata)))
     label.append_text(_stored(f"  {_one_line(session_title(metadata), 50)}", "dim"))
     if metadata.forked_at:
         label.append_text(_stored(f"  (branched at {short_uuid(metadata.forked_at)})", "yellow"))
@@ -285,7 +286,7 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
             str(bucket.turns),
             f"{bucket.input_tokens:,}",
             f"{bucket.output_tokens:,}",
-            format_cost(bucket.cost),
+            format_cost(bucket.cost, lower_bound=is_lower_bound(bucket)),
         )
     return table
 
@@ -319,10 +320,11 @@ def stats_command(
         echo_json(stats.to_dict())
         return
     out = console()
+    total = format_cost(stats.total_cost, lower_bound=is_lower_bound(stats))
     out.print(
         f"[bold]{stats.sessions}[/bold] sessions, [bold]{stats.turns}[/bold] turns, "
         f"{stats.input_tokens:,} tokens in, {stats.output_tokens:,} out, "
-        f"total cost [bold]{format_cost(stats.total_cost)}[/bold]"
+        f"total cost [bold]{total}[/bold]"
     )
     if stats.unpriced_sessions:
         out.print(

@@ -16,6 +16,7 @@ from claude_sessions.model.exceptions import SessionNotFoundError
 from claude_sessions.model.when import parse_age, parse_when
 from claude_sessions.store import SessionStore, default_location
 from claude_sessions.store.location import is_server_location
+from claude_sessions.views.costs import bounded
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -179,8 +180,9 @@ def stdout_is_terminal() -> bool:
         return False
 
 
-def format_cost(cost: float) -> str:
-    return f"${cost:.4f}" if cost < 100 else f"${cost:,.2f}"
+def format_cost(cost: float, *, lower_bound: bool = False) -> str:
+    """USD for the terminal; ``at least`` before it when part of the usage had no price."""
+    return bounded(f"${cost:.4f}" if cost < 100 else f"${cost:,.2f}", lower_bound)
 
 
 def echo_clis(clis: list[ClaudeCode]) -> None:

@@ -27,6 +27,7 @@ from claude_sessions.cli.common import (
 )
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.importer import ImportProgress, ImportReport, import_transcripts
+from claude_sessions.views.costs import is_lower_bound
 
 
 def parse_tag_changes(changes: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -145,7 +146,7 @@ def cleanup_command(
         for metadata in doomed:
             click.echo(
                 f"{for_terminal(shown_ids[metadata.session_id])}  {metadata.updated_at:%Y-%m-%d}  "
-                f"{format_cost(metadata.total_cost)}"
+                f"{format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata))}"
             )
         click.echo(f"Would move {len(doomed)} session(s) to the trash.", err=True)
         return

@@ -40,7 +40,8 @@ def prices_command(as_json: bool) -> None:
     """Show the model prices used to estimate costs (USD per million tokens).
 
     The built-in table comes from Anthropic's pricing page (its URL and the
-    date it was checked are printed); a JSON or TOML file named by
+    date it was checked are printed), retired models from Anthropic's
+    announcements (each row from elsewhere names its source); a JSON or TOML file named by
     $CLAUDE_SESSIONS_PRICES adds or replaces entries, marked "user".
     A model not listed is unpriced: its cost is reported as unknown, never $0.
     """
@@ -68,6 +69,9 @@ def prices_command(as_json: bool) -> None:
     out.print(table)
     out.print(f"Source: {report['source']} (and the model pages), checked {report['checked']}.")
     out.print(f"Also checked against the {report['cli_catalog']}.")
+    for row in report["models"]:
+        if row["origin"] == "built-in" and report["source"] not in row["source"]:
+            out.print(_plain(f"{row['model']}: {row['source']}"))
     out.print('Web search: $0.01 per request. US-only inference (inference_geo "us"): x1.1.')
     if report["user_file"]:
         out.print(_plain(f"User prices from ${PRICES_ENV_VAR}: {report['user_file']}"))

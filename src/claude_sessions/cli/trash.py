@@ -17,6 +17,7 @@ from claude_sessions.cli.common import (
 )
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.store import RestoreReport, SessionStore
+from claude_sessions.views.costs import is_lower_bound
 
 CONFLICTS_SHOWN = 5
 
@@ -48,7 +49,8 @@ def list_command(limit: int | None, store_location: str | None, as_json: bool) -
         click.echo(
             for_terminal(
                 f"{shown_ids[metadata.session_id]}  trashed {when}  "
-                f"updated {metadata.updated_at:%Y-%m-%d}  {format_cost(metadata.total_cost)}  "
+                f"updated {metadata.updated_at:%Y-%m-%d}  "
+                f"{format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata))}  "
                 f"{' '.join(title.split())[:60]}"
             )
         )

@@ -22,9 +22,10 @@ from claude_sessions.mcp.bounds import NAME_CHARS, one_line_error, shorten, show
 from claude_sessions.model.exceptions import ClaudeSessionsError, InvalidInputError
 from claude_sessions.model.filters import Kind, SessionFilter, read_text, specs
 from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.views.costs import is_lower_bound
 from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
 from claude_sessions.views.render import markdown_page, session_title
-from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, compute_stats
+from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, Stats, compute_stats
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,16 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def _cost_entry(cost: float, of: SessionMetadata | Bucket | Stats) -> dict[str, Any]:
+    """``cost_usd``, and ``cost_usd_is_lower_bound`` when part of the usage had no price."""
+    entry: dict[str, Any] = {"cost_usd": round(cost, 4)}
+    if is_lower_bound(of):
+        entry["cost_usd_is_lower_bound"] = True
+    if isinstance(of, SessionMetadata) and of.unpriced_models:
+        entry["unpriced_models"] = [shorten(name, NAME_CHARS) for name in of.unpriced_models]
+    return entry
+
+
 def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
     """What a listing says about one session: enough to choose it, bounded in size."""
     title = _clip(session_title(metadata), TITLE_CHARS)
@@ -216,7 +227,7 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         "git_branch": _cut(metadata.git_branch, NAME_CHARS),
         **_tags_entry(metadata.tags),
         "turns": metadata.turns,
-        "cost_usd": round(metadata.total_cost, 4),
+        **_cost_entry(metadata.total_cost, metadata),
     }
     for name in ("description", "first_prompt"):
         value = getattr(metadata, name)
@@ -364,7 +375,7 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
         "turns": stats.turns,
         "input_tokens": stats.input_tokens,
         "output_tokens": stats.output_tokens,
-        "cost_usd": round(stats.total_cost, 4),
+        **_cost_entry(stats.total_cost, stats),
     }
 
     def render(rows: int) -> str:
@@ -376,7 +387,7 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
                     "key": _clip(bucket.key, TEXT_CHARS),
                     "sessions": bucket.sessions,
                     "turns": bucket.turns,
-                    "cost_usd": round(bucket.cost, 4),
+                    **_cost_entry(bucket.cost, bucket),
                     "input_tokens": bucket.input_tokens,
                     "output_tokens": bucket.output_tokens,
                 }
@@ -406,7 +417,7 @@ def _lineage_entry(node: LineageNode, focus: str) -> dict[str, Any]:
         "title": _clip(session_title(metadata), TITLE_CHARS),
         "created_at": _stamp(metadata.created_at),
         "turns": metadata.turns,
-        "cost_usd": round(metadata.total_cost, 4),
+        **_cost_entry(metadata.total_cost, metadata),
     }
     if metadata.forked_at:
         entry["forked_at_message"] = shorten(metadata.forked_at, NAME_CHARS)

@@ -401,6 +401,24 @@ def _row(i: float, w5: float, w1: float, r: float, o: float, source: str, **extr
     return Price(i, o, w5, w1, r, source=source, **extra)
 
 
+#: Where the prices of retired models come from: Anthropic's own words at the time.
+DEPRECATIONS_URL = "https://platform.claude.com/docs/en/about-claude/model-deprecations"
+_CLAUDE_3_PRICE = "launch price (https://www.anthropic.com/news/claude-3-family)"
+_CLAUDE_2_PRICE = (
+    "API list price after the price update announced with Claude 2.1 "
+    "(https://www.anthropic.com/news/claude-2-1)"
+)
+_CROSS_CHECK = (
+    "cross-checked with LangChain's Anthropic price table "
+    "(https://reference.langchain.com/python/langchain-community/callbacks/"
+    "bedrock_anthropic_callback/MODEL_COST_PER_1K_INPUT_TOKENS)"
+)
+
+
+def _retired(price: str, retired_on: str) -> str:
+    return f"{price}; retired {retired_on} ({DEPRECATIONS_URL}); {_CROSS_CHECK}"
+
+
 # Sonnet 4 and 4.5 with the 1M-context beta: above 200K prompt tokens, input
 # $6 and output $22.50 (pricing page, "Long context pricing"); the cache
 # prices there follow the standard multipliers of the $6 input price.
@@ -451,15 +469,31 @@ _BUILT_IN: dict[ModelId, Price] = {
     ModelId("haiku", 4, 5): _row(1, 1.25, 2, 0.1, 5, _PAGE),
     ModelId("haiku", 3, 5): _row(0.8, 1, 1.6, 0.08, 4, _PAGE),
     ModelId("haiku", 3): _row(0.25, 0.3, 0.5, 0.03, 1.25, _PAGE),
+    # Retired before the pages above were checked: the input and output prices
+    # Anthropic announced and kept until retirement (dates on the deprecations
+    # page). None of them was offered prompt caching, so their usage holds no
+    # cache tokens; the cache prices follow the standard multipliers all the same.
+    ModelId("sonnet", 3): standard_price(3, 15, source=_retired(_CLAUDE_3_PRICE, "2025-07-21")),
+    ModelId("claude", 2, 1): standard_price(8, 24, source=_retired(_CLAUDE_2_PRICE, "2025-07-21")),
+    ModelId("claude", 2): standard_price(8, 24, source=_retired(_CLAUDE_2_PRICE, "2025-07-21")),
+    ModelId("instant", 1, 2): standard_price(
+        0.8, 2.4, source=_retired(_CLAUDE_2_PRICE, "2024-11-06")
+    ),
 }
 
-#: Models the CLI has shipped that are deliberately left unpriced: no figure
-#: on the pages checked or in the CLI's catalog.
+#: Models that have been served and are deliberately left unpriced: no figure
+#: on the pages checked, in Anthropic's announcements or in the CLI's catalog.
 KNOWN_UNPRICED: dict[str, str] = {
-    "sonnet 3": "Claude Sonnet 3 (claude-3-sonnet-20240229), retired 2025-07-21: "
-    "not on the pricing page",
-    "claude 2.1": "Claude 2.1, retired 2025-07-21: not on the pricing page",
-    "claude 2": "Claude 2.0, retired 2025-07-21: not on the pricing page",
+    **{
+        f"claude {version}": f"Claude {version} (claude-{version}), retired 2024-11-06: "
+        "repriced during its life, and no final list price is published"
+        for version in ("1", "1.1", "1.2", "1.3")
+    },
+    **{
+        f"instant {version}": f"Claude Instant {version}, retired 2024-11-06: no list "
+        "price is published for this version (Instant 1.2 is priced)"
+        for version in ("1", "1.1")
+    },
     "claude-mythos-preview": "an id without a version: no price is published for it",
 }
 
@@ -722,6 +756,7 @@ def price_report(table: PriceTable | None = None) -> dict[str, Any]:
     return {
         "source": SOURCE_URL,
         "model_pages": MODEL_PAGE_URL,
+        "deprecations": DEPRECATIONS_URL,
         "checked": CHECKED,
         "cli_catalog": CLI_CATALOG,
         "user_file": chosen.file,

@@ -31,6 +31,7 @@ from claude_sessions.views.conversation import (
     subagent_label,
     turn_label,
 )
+from claude_sessions.views.costs import bounded, is_lower_bound, metadata_json
 from claude_sessions.views.sidechains import split_sidechains
 
 if TYPE_CHECKING:
@@ -54,11 +55,11 @@ def session_title(metadata: SessionMetadata) -> str:
 
 
 def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
-    cost = f"${metadata.total_cost:.4f}"
+    cost = bounded(f"${metadata.total_cost:.4f}", is_lower_bound(metadata))
     if metadata.subagent_cost:
         cost += f" (subagents ${metadata.subagent_cost:.4f})"
     if metadata.unpriced_models:
-        cost += f", without {', '.join(metadata.unpriced_models)} (no price)"
+        cost += f", no price for {', '.join(metadata.unpriced_models)}"
     rows = [
         ("Session", metadata.session_id),
         ("Created", metadata.created_at.isoformat(timespec="seconds")),
@@ -349,7 +350,7 @@ def session_json(session: SessionData) -> dict[str, Any]:
         )
     taken = {position for chain in sidechains for position in chain.positions}
     return {
-        "session": session.metadata.to_dict(),
+        "session": metadata_json(session.metadata),
         "messages": [m.to_dict() for i, m in enumerate(session.messages) if i not in taken],
         "subagents": subagents,
     }

@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from claude_sessions.views.conversation import image_label, reminder_brief
+from claude_sessions.views.costs import bounded, is_lower_bound
 from claude_sessions.views.render import session_title
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
 
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionMetadata
+    from claude_sessions.views.stats import Bucket, Stats
+
 NONE = "\u2013"  # an en dash: the cell has no value
 
 
-def cost(value: float | None) -> str:
+def cost(value: float | None, of: SessionMetadata | Bucket | Stats | None = None) -> str:
+    """USD for a cell; ``at least`` before it when the usage of ``of`` (the session,
+    group or report it is the cost of) has requests without a price."""
     if value is None:
         return NONE
     if value == 0:
-        return "$0"
-    if value < 0.01:
-        return f"${value:.4f}"
-    return f"${value:,.2f}" if value >= 100 else f"${value:.2f}"
+        shown = "$0"
+    elif value < 0.01:
+        shown = f"${value:.4f}"
+    else:
+        shown = f"${value:,.2f}" if value >= 100 else f"${value:.2f}"
+    return bounded(shown, of is not None and is_lower_bound(of))
 
 
 def tokens(value: int | None) -> str:
