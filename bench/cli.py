@@ -12,7 +12,9 @@ compares like with like. Goal: every command at most 2x the floor.
 The children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` is
 removed from their environment), as users' installs do; one warm-up run of
 each command comes first. ``hooks capture`` imports a transcript that grows
-by one turn (12 lines) before each call, as it does in Claude Code.
+by one turn (12 lines) before each call, as it does in Claude Code;
+``statusline`` gets the JSON Claude Code passes its status line (a stored
+session). Goal for ``statusline`` alone: under 100 ms.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ GOAL = 2.0
 def build_store(location: Path, sessions: int) -> str:
     """A store of ``sessions`` small sessions; returns one of their ids."""
     from claude_sessions import SessionStore
+    from claude_sessions.store.budgets import Budgets
 
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -73,6 +76,8 @@ def build_store(location: Path, sessions: int) -> str:
                 ],
                 tags=["bench", f"t{n % 10}"],
             )
+        # Budgets set, so that the status line and stats work out their spend too.
+        store.run(store.core.set_budgets(Budgets(daily=1.0, monthly=30.0)))
     return sid
 
 
@@ -125,6 +130,12 @@ def main() -> None:
          "cwd": "/repo", "hook_event_name": "Stop"}
     ).encode()  # fmt: skip
 
+    status_payload = json.dumps(
+        {"session_id": sid, "transcript_path": str(transcript), "cwd": "/repo",
+         "model": {"id": "claude-sonnet-4-5", "display_name": "Sonnet 4.5"},
+         "workspace": {"current_dir": "/repo", "project_dir": "/repo"},
+         "cost": {"total_cost_usd": 0.01}}
+    ).encode()  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["CLAUDE_SESSIONS_STORE"] = str(store)
     env["CLAUDE_SESSIONS_CLEANUP_DAYS"] = "never"
@@ -137,6 +148,7 @@ def main() -> None:
         "show ID": [*tool, "show", sid[:8]],
         "stats": [*tool, "stats"],
         "hooks capture": [*tool, "hooks", "capture", "--store", str(store)],
+        "statusline": [*tool, "statusline", "--store", str(store)],
     }
     turn = [0]
 
@@ -147,12 +159,12 @@ def main() -> None:
 
     print(f"{'command':<16} {'median ms':>10} {'floor ms':>9} {'ratio':>6}  goal <= {GOAL:g}x")
     for name, argv in commands.items():
-        stdin = payload if name == "hooks capture" else None
+        stdin = {"hooks capture": payload, "statusline": status_payload}.get(name)
         timed(argv, env, stdin)  # warm-up: bytecode written, caches filled
         timed(FLOOR, env, None)
         ours, floor, ratios = [], [], []
         for _ in range(args.runs):
-            if stdin is not None:
+            if name == "hooks capture":
                 grow()
             a = timed(argv, env, stdin)
             b = timed(FLOOR, env, None)

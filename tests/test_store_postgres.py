@@ -348,7 +348,7 @@ def test_schema_is_versioned_and_created_once_under_concurrency(postgres_databas
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'racing'"
         ).fetchone()
     assert version == (str(postgres_schema.SCHEMA_VERSION),)
-    assert tables == (6,)
+    assert tables == (7,)  # store_meta, sessions, entries, tags, import_files, summaries, budgets
 
 
 def test_newer_schema_is_refused(postgres_database: str) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from claude_sessions.capture.claude_config import (
     ConfigChange,
@@ -38,8 +38,11 @@ from claude_sessions.capture.claude_config import (
 )
 from claude_sessions.importer.discovery import claude_config_dir
 from claude_sessions.importer.handover import Desk, capture_dir
-from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.model.exceptions import ClaudeSessionsError, InvalidInputError
 from claude_sessions.store.location import is_server_location
+
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionStore
 
 EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
 MARK = "-m claude_sessions hooks capture"
@@ -210,7 +213,7 @@ def _log(location: str | os.PathLike[str] | None, line: str) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(descriptor, "a", encoding="utf-8") as log:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            log.write(f"{stamp} {line}\n")
+            log.writelines(f"{stamp} {part}\n" for part in line.splitlines())
     except OSError:
         pass  # a hook must never fail: a log we cannot write is a lost line, nothing more
 
@@ -278,6 +281,7 @@ def _import(
             report = import_session_files(
                 store, transcript, claim=claim, agent_transcript=agent_transcript
             )
+            warning = _budget_warning(store)
     except BaseException:
         if claim is not None:
             claim.release()  # the mark stays, for the next capture or import
@@ -292,7 +296,18 @@ def _import(
         line += f"; {len(report.handed_over)} handed over to the capture or import reading it"
     if problems:
         line += f"; {len(problems)} problem(s): {problems[0]}"
-    return line
+    return line + (f"\n{warning}" if warning else "")
+
+
+def _budget_warning(store: SessionStore) -> str | None:
+    """One line for the log when a budget is past 80% or spent (nothing is stopped)."""
+    from claude_sessions.views.budgets import budget_status
+
+    try:
+        passed = [state for state in budget_status(store) if state.level in ("near", "over")]
+    except ClaudeSessionsError as error:  # the capture itself is done: say why, go on
+        return f"budget: not checked: {error}"
+    return "budget: " + "; ".join(state.describe() for state in passed) if passed else None
 
 
 @dataclass

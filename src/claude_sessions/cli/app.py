@@ -59,6 +59,8 @@ COMMANDS = {
     "write-back": "capture:write_back_command",
     "copy": "copy:copy_command",
     "prices": "prices:prices_command",
+    "budget": "budget:budget_group",
+    "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",
     "demo": "demo:demo",

@@ -312,12 +312,14 @@ def stats_command(
 ) -> None:
     """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
     expensive sessions. Periods are those sessions were created in (UTC)."""
-    from claude_sessions.views.stats import DEFAULT_BY, compute_stats  # only this command adds up
+    from claude_sessions.views.budgets import budget_status  # only this command adds up
+    from claude_sessions.views.stats import DEFAULT_BY, compute_stats
 
     store = open_store(store_location)
     stats = compute_stats(store, where, by=groupings or DEFAULT_BY, top=top)
+    budgets = budget_status(store)
     if as_json:
-        echo_json(stats.to_dict())
+        echo_json({**stats.to_dict(), "budgets": [state.to_dict() for state in budgets]})
         return
     out = console()
     total = format_cost(stats.total_cost, lower_bound=is_lower_bound(stats))
@@ -331,6 +333,9 @@ def stats_command(
             f"[yellow]{stats.unpriced_sessions} session(s) used a model without a price: "
             "their cost is counted without it (claude-sessions prices)[/yellow]"
         )
+    for state in budgets:
+        colour = {"over": "bold red", "near": "yellow"}.get(state.level, "")
+        out.print(Text(state.describe(), style=colour))
     policy = cleanup_policy()
     if policy.cleanup_after_days is not None:
         out.print(

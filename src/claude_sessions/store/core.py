@@ -35,6 +35,7 @@ from claude_sessions.model.filters import SessionFilter, moment_bound
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
 from claude_sessions.model.user_fields import normalize_tags, user_text
+from claude_sessions.store import budgets as budget_rows
 from claude_sessions.store import reads
 from claude_sessions.store.criteria import (
     PERIODS,
@@ -637,6 +638,18 @@ class StoreCore:
 
     def version(self) -> Plan[str]:
         return single(Txn(lambda: writes.version(self.d)))
+
+    # -- budgets -------------------------------------------------------------------------
+
+    def budgets(self) -> Plan[budget_rows.Budgets]:
+        return single(Txn(lambda: budget_rows.read_budgets(self.d)))
+
+    def set_budgets(self, limits: budget_rows.Budgets) -> Plan[budget_rows.Budgets]:
+        """Set the budgets ``limits`` names (the others stay); returns them all."""
+        return single(self._write(lambda: budget_rows.write_budgets(self.d, limits)))
+
+    def clear_budgets(self) -> Plan[int]:
+        return single(self._write(lambda: budget_rows.clear_budgets(self.d)))
 
     def resolve_id(self, prefix: str, *, trashed: bool = False) -> Plan[str]:
         validate_session_id(prefix)

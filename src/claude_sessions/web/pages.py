@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views import render
+from claude_sessions.views.budgets import BudgetState, budget_status
 from claude_sessions.views.conversation import (
     Conversation,
     Turn,
@@ -237,7 +238,7 @@ class Site:
 
     async def usage(self, request: Request) -> Response:
         view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
-        stats, series = await run_in_threadpool(self._usage, view)
+        stats, series, budgets = await run_in_threadpool(self._usage, view)
         title = f"per {view.period}, by {view.stack}"
         periods, costs = charts.spread(series.periods, series.cost, view.period)
         _, counts = charts.spread(
@@ -254,14 +255,15 @@ class Site:
             "usage.html",
             view=view,
             stats=stats,
+            budgets=budgets,
             charts=[cost_chart, token_chart],
         )
 
-    def _usage(self, view: UsageView) -> tuple[Any, Any]:
+    def _usage(self, view: UsageView) -> tuple[Any, Any, list[BudgetState]]:
         where = view.session_filter()
         stats = compute_stats(self.store, where, by=USAGE_GROUPS)
         series = usage_series(self.store, view.period, view.stack, where)
-        return stats, series
+        return stats, series, budget_status(self.store)
 
 
 def _int_param(request: Request, name: str) -> int:

@@ -24,6 +24,8 @@ Version 5: ``summaries``, kept by the uuid of the entry each names and matched
 to the session holding it; stored sessions are counted again (with the fork
 marks of copied entries), their fork links settled by content and their
 summaries matched.
+Version 6: ``budgets``, a spending limit per kind (daily, monthly, block), shared
+by every machine on the store.
 """
 
 from __future__ import annotations
@@ -159,7 +161,22 @@ SCHEMA_V5: tuple[str, ...] = (
     "WHERE session_ref IS NOT NULL",
 )
 
-UPGRADES: tuple[tuple[str, ...], ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, (), SCHEMA_V5)
+# IF NOT EXISTS: a store whose version was set back by hand keeps its budgets.
+SCHEMA_V6: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS budgets (
+        kind      text PRIMARY KEY,
+        limit_usd double precision NOT NULL
+    )""",
+)
+
+UPGRADES: tuple[tuple[str, ...], ...] = (
+    SCHEMA_V1,
+    SCHEMA_V2,
+    SCHEMA_V3,
+    (),
+    SCHEMA_V5,
+    SCHEMA_V6,
+)
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 5  # the version from which figures are counted as today
 

@@ -31,6 +31,7 @@ Version 9: ``summaries``, kept by the uuid of the entry each names and matched
 to the session holding it; stored sessions are counted again (with the fork
 marks of copied entries), their fork links settled by content and their
 summaries matched.
+Version 10: ``budgets``, a spending limit per kind (daily, monthly, block).
 """
 
 from __future__ import annotations
@@ -328,6 +329,17 @@ def _v9(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# IF NOT EXISTS: a store whose version was set back by hand keeps its budgets.
+SCHEMA_V10 = """CREATE TABLE IF NOT EXISTS budgets (
+    kind      TEXT PRIMARY KEY,
+    limit_usd REAL NOT NULL
+) WITHOUT ROWID"""
+
+
+def _v10(conn: sqlite3.Connection) -> None:
+    conn.execute(SCHEMA_V10)
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -338,6 +350,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v7,
     _v8,
     _v9,
+    _v10,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 9  # the version from which figures are counted as today

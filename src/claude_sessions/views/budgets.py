@@ -1,0 +1,133 @@
+"""Spending budgets and what was spent against each, for every face.
+
+The limits are kept in the store (:mod:`claude_sessions.store.budgets`). A
+daily budget counts the current UTC day, a monthly one the current UTC month
+(the days ``stats`` and the usage page show); a block budget counts the
+active 5-hour usage block (:func:`active_block`). Spend is what
+``SessionStore.usage`` counts for the sessions created in that period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from claude_sessions.store.budgets import KINDS, Budgets
+
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionStore
+
+NEAR = 0.8  # past this share of a budget, faces warn
+PERIOD_NAMES = {"daily": "today", "monthly": "this month", "block": "this block"}
+
+
+@dataclass(frozen=True)
+class ActiveBlock:
+    """The 5-hour usage block under way: its cost so far and the seconds left in it."""
+
+    cost: float
+    seconds_left: float
+
+
+def active_block(store: SessionStore, now: datetime) -> ActiveBlock | None:
+    """The active 5-hour usage block, or ``None`` when none is known.
+
+    The seam for the usage blocks of issue 23 (``stats --by block``): the merge
+    with that work returns its active block here. Until then no block is known,
+    so a block budget shows its limit without its spend.
+    """
+    return None
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """One budget and what was spent against it (``spent`` is ``None`` when unknown)."""
+
+    kind: str
+    limit: float
+    spent: float | None
+
+    @property
+    def share(self) -> float | None:
+        return None if self.spent is None else self.spent / self.limit
+
+    @property
+    def level(self) -> str:
+        """``over`` (100% or more), ``near`` (80% or more), ``ok`` or ``unknown``."""
+        share = self.share
+        if share is None:
+            return "unknown"
+        return "over" if share >= 1 else "near" if share >= NEAR else "ok"
+
+    def describe(self) -> str:
+        """One plain sentence: ``daily budget: $4.20 of $5.00 spent today (84%, past 80%)``."""
+        limit = f"${self.limit:,.2f}"
+        if self.spent is None:
+            return f"{self.kind} budget: {limit} ({PERIOD_NAMES[self.kind]}: not known yet)"
+        said = {"over": ", OVER BUDGET", "near": f", past {NEAR:.0%}", "ok": ""}[self.level]
+        return (
+            f"{self.kind} budget: ${self.spent:,.2f} of {limit} spent "
+            f"{PERIOD_NAMES[self.kind]} ({self.share:.0%}{said})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "limit": self.limit,
+            "spent": self.spent,
+            "share": self.share,
+            "level": self.level,
+        }
+
+
+def read_budgets(store: SessionStore) -> Budgets:
+    return store.run(store.core.budgets())
+
+
+def set_budgets(
+    store: SessionStore,
+    *,
+    daily: float | None = None,
+    monthly: float | None = None,
+    block: float | None = None,
+) -> Budgets:
+    """Set the budgets given (in USD; the others stay as they were); returns them all."""
+    return store.run(store.core.set_budgets(Budgets(daily, monthly, block)))
+
+
+def clear_budgets(store: SessionStore) -> int:
+    """Remove every budget; returns how many there were."""
+    return store.run(store.core.clear_budgets())
+
+
+def spent_since(store: SessionStore, start: datetime) -> float:
+    """The cost of the sessions created from ``start`` on."""
+    return round(sum(bucket.cost for bucket in store.usage((), after=start)), 10)
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def budget_status(
+    store: SessionStore,
+    *,
+    now: datetime | None = None,
+    block_cost: float | None = None,
+    limits: Budgets | None = None,
+) -> list[BudgetState]:
+    """Each budget set (``limits``, read from the store when not given), with what was
+    spent against it at ``now``; ``block_cost``: the active block's cost (see
+    :func:`active_block`), unknown when not given."""
+    limits = read_budgets(store) if limits is None else limits
+    found = limits.limits()
+    if not found:
+        return []
+    today = day_start(now or datetime.now(timezone.utc))
+    spent: dict[str, float | None] = {"block": block_cost}
+    if "daily" in found:
+        spent["daily"] = spent_since(store, today)
+    if "monthly" in found:
+        spent["monthly"] = spent_since(store, today.replace(day=1))
+    return [BudgetState(kind, found[kind], spent[kind]) for kind in KINDS if kind in found]
