@@ -36,6 +36,7 @@ from claude_sessions.views.render import (
     export_session,
     session_title,
     snippet_spans,
+    text_lines,
     write_export,
 )
 
@@ -151,8 +152,24 @@ def show_command(
     fmt = "json" if as_json else fmt
     if uuids and fmt != "text":
         raise click.UsageError("--uuids goes with the text format (JSON holds every uuid)")
-    text = export_session(store, resolve_id(store, session_id), fmt, uuids=uuids)
-    _echo_rendered(text, fmt)
+    found = resolve_id(store, session_id)
+    if fmt == "text" and stdout_is_terminal():
+        _print_coloured(text_lines(store.load_session(found, subagents=True), uuids=uuids))
+        return
+    _echo_rendered(export_session(store, found, fmt, uuids=uuids), fmt)
+
+
+# How a terminal shows the lines of a diff (see views.edits.diff_line_kind).
+_LINE_STYLES = {"file": "bold", "hunk": "cyan", "added": "green", "removed": "red"}
+
+
+def _print_coloured(lines: Sequence[str]) -> None:
+    """Transcript lines on a terminal, made safe, a diff's lines coloured."""
+    shown = Text(no_wrap=True)
+    for line in lines:
+        shown.append(for_terminal(line), _LINE_STYLES.get(getattr(line, "kind", ""), ""))
+        shown.append("\n")
+    console().print(shown, soft_wrap=True, end="")
 
 
 def _echo_rendered(text: str, fmt: str) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +31,7 @@ from claude_sessions.views.conversation import (
     subagent_label,
     turn_label,
 )
+from claude_sessions.views.edits import change_heading, diff_line_kind
 from claude_sessions.views.sidechains import split_sidechains
 
 if TYPE_CHECKING:
@@ -87,6 +88,30 @@ def _one_line(text: str, length: int = 120) -> str:
 # -- plain text -----------------------------------------------------------------------------
 
 
+class StyledLine(str):
+    """A line of the text transcript that a terminal may colour: ``kind`` says what it is
+    (a line of a diff: see :func:`~.edits.diff_line_kind`)."""
+
+    kind: str
+
+
+def _styled(text: str, kind: str) -> StyledLine:
+    line = StyledLine(text)
+    line.kind = kind
+    return line
+
+
+def _text_change(block: Block, indent: str) -> Iterator[str]:
+    assert block.change is not None and block.name is not None
+    change = block.change
+    yield f"{indent}── {change_heading(block.name, change)} ──"
+    if change.content is not None:
+        yield from _indented(change.content, indent)
+        return
+    for line in change.diff.split("\n") if change.diff else []:
+        yield _styled(indent + line, diff_line_kind(line))
+
+
 def _text_block(block: Block, indent: str) -> Iterator[str]:
     if block.kind == "image":
         yield indent + image_label(block)
@@ -105,8 +130,11 @@ def _text_block(block: Block, indent: str) -> Iterator[str]:
             yield from _indented(block.result.text, indent + "   ")
         return
     if block.kind == "tool_use":
-        yield f"{indent}── Tool call: {block.name} ──"
-        yield from _indented(call_arguments(block), indent)
+        if block.change is not None:
+            yield from _text_change(block, indent)
+        else:
+            yield f"{indent}── Tool call: {block.name} ──"
+            yield from _indented(call_arguments(block), indent)
         if block.result is not None:
             yield from _text_block(block.result, indent + "   ")
         if block.subagent is not None:
@@ -152,12 +180,16 @@ def _conversation(session: SessionData) -> Conversation:
     return build_conversation(session.messages, session.subagents)
 
 
+def text_lines(session: SessionData, *, uuids: bool = False) -> list[str]:
+    """The lines of :func:`render_text`; those a terminal may colour are :class:`StyledLine`."""
+    lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
+    return lines + list(_text_conversation(_conversation(session), uuids=uuids))
+
+
 def render_text(session: SessionData, *, uuids: bool = False) -> str:
     """A plain-text transcript, subagents nested (and indented) under their calls;
     ``uuids`` puts each message's uuid beside its heading (to fork or resume at it)."""
-    lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
-    lines += _text_conversation(_conversation(session), uuids=uuids)
-    return "\n".join(lines) + "\n"
+    return "\n".join(text_lines(session, uuids=uuids)) + "\n"
 
 
 # -- Markdown ---------------------------------------------------------------------------------
@@ -209,7 +241,7 @@ def _markdown_block(block: Block) -> str:
         parts += [_markdown_block(item) for item in block.attachments]
         return "\n\n".join(parts)
     if block.kind == "tool_use":
-        parts = [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+        parts = _markdown_call(block)
         if block.result is not None:
             parts.append(_markdown_block(block.result))
         if block.subagent is not None:
@@ -217,6 +249,17 @@ def _markdown_block(block: Block) -> str:
             parts.append(_quote(f"**{subagent_label(block)}**\n\n{nested}"))
         return "\n\n".join(parts)
     return block.text
+
+
+def _markdown_call(block: Block) -> list[str]:
+    """A tool call's heading and arguments; a file edit's as its diff or content."""
+    change = block.change
+    if change is None or block.name is None:
+        return [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+    heading = f"**{change_heading(block.name, replace(change, path=_code_span(change.path)))}**"
+    if change.content is not None:
+        return [heading, _fence(change.content.removesuffix("\n"), change.language)]
+    return [heading, _fence(change.diff, "diff")] if change.diff else [heading]
 
 
 def _markdown_turns(conversation: Conversation, *, level: int = 2) -> list[str]:
