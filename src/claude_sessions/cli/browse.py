@@ -37,6 +37,7 @@ from claude_sessions.views.render import (
     session_title,
     snippet_spans,
     text_lines,
+    text_lines_around,
     write_export,
 )
 
@@ -142,17 +143,35 @@ def search_command(
 @click.option(
     "--uuids", is_flag=True, help="Show each message's uuid, to fork or resume at it (--at)."
 )
+@click.option(
+    "--at",
+    metavar="UUID",
+    help="Only the messages around this one (a uuid or its start), as a search found it.",
+)
 @store_option
 @json_option
 def show_command(
-    session_id: str, fmt: str, uuids: bool, store_location: str | None, as_json: bool
+    session_id: str,
+    fmt: str,
+    uuids: bool,
+    at: str | None,
+    store_location: str | None,
+    as_json: bool,
 ) -> None:
     """Print the transcript of session ID (any unique prefix)."""
     store = open_store(store_location)
     fmt = "json" if as_json else fmt
-    if uuids and fmt != "text":
-        raise click.UsageError("--uuids goes with the text format (JSON holds every uuid)")
+    if (uuids or at is not None) and fmt != "text":
+        option = "--uuids" if uuids else "--at"
+        raise click.UsageError(f"{option} goes with the text format (JSON holds every uuid)")
     found = resolve_id(store, session_id)
+    if at is not None:
+        lines = text_lines_around(store.load_session(found, subagents=True), at)
+        if stdout_is_terminal():
+            _print_coloured(lines)
+        else:
+            click.echo(for_terminal("\n".join(lines) + "\n"), nl=False)
+        return
     if fmt == "text" and stdout_is_terminal():
         _print_coloured(text_lines(store.load_session(found, subagents=True), uuids=uuids))
         return
@@ -160,7 +179,13 @@ def show_command(
 
 
 # How a terminal shows the lines of a diff (see views.edits.diff_line_kind).
-_LINE_STYLES = {"file": "bold", "hunk": "cyan", "added": "green", "removed": "red"}
+_LINE_STYLES = {
+    "file": "bold",
+    "hunk": "cyan",
+    "added": "green",
+    "removed": "red",
+    "focus": "bold reverse",  # the message show --at asked for
+}
 
 
 def _print_coloured(lines: Sequence[str]) -> None:

@@ -192,6 +192,51 @@ def render_text(session: SessionData, *, uuids: bool = False) -> str:
     return "\n".join(text_lines(session, uuids=uuids)) + "\n"
 
 
+# How many messages either side of the one ``show --at`` asks for.
+AROUND = 3
+
+
+def _focus(session: SessionData, conversation: Conversation, uuid: str) -> int:
+    """The position of the turn that shows message ``uuid``: its own, or for a message that
+    shows inside another (a tool result, a subagent's line), the turn holding it."""
+    turns = conversation.turns
+    for position, turn in enumerate(turns):
+        if turn.uuid == uuid:
+            return position
+    for path, entries in session.subagents.items():
+        if any(entry.uuid == uuid for entry in entries):
+            agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
+            return next(
+                (p for p, t in enumerate(turns) if any(b.agent_id == agent for b in t.blocks)), 0
+            )
+    index = next(i for i, message in enumerate(session.messages) if message.uuid == uuid)
+    return max((p for p, turn in enumerate(turns) if turn.index <= index), default=0)
+
+
+def text_lines_around(session: SessionData, prefix: str, *, around: int = AROUND) -> list[str]:
+    """The text transcript near one message (a uuid, or its start): ``around`` messages
+    either side of it, uuids shown, its own heading marked."""
+    from claude_sessions.views.lineage import find_message_uuid
+
+    everything = [*session.messages, *(m for ms in session.subagents.values() for m in ms)]
+    uuid = find_message_uuid(everything, prefix)
+    conversation = _conversation(session)
+    turns = conversation.turns
+    focus = _focus(session, conversation, uuid)
+    start, end = max(focus - around, 0), min(focus + around + 1, len(turns))
+    lines = [f"Session: {session.metadata.session_id}", f"Around message: {uuid}"]
+    if start:
+        lines += ["", f"({start} earlier message(s) not shown)"]
+    for position in range(start, end):
+        shown = list(_text_conversation(Conversation([turns[position]]), uuids=True))
+        if position == focus and len(shown) > 1:
+            shown[1] = _styled(shown[1].replace("── ", "▶▶ ", 1), "focus")
+        lines += shown
+    if end < len(turns):
+        lines += ["", f"({len(turns) - end} later message(s) not shown)"]
+    return lines
+
+
 # -- Markdown ---------------------------------------------------------------------------------
 
 
