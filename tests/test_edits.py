@@ -202,3 +202,24 @@ def test_a_subagent_result_is_markdown_on_the_session_page(tmp_path: Path) -> No
             page = client.get(f"/s/{sid(1)}").text
     assert "<h2>Findings</h2>" in page and "<strong>cart</strong>" in page
     assert "&lt;b&gt;raw&lt;/b&gt; stays text" in page and "<b>raw</b>" not in page
+
+
+def test_show_highlights_a_new_file_in_its_language_on_a_terminal(tmp_path: Path) -> None:
+    source = '"""Prices."""\nTAX = 0.2  # a rate\nCLEAR = "\x1b[2J"\n'
+    messages = [
+        *edit_messages()[:2],
+        call("w1", "Write", {"file_path": "/src/tax.py", "content": source}),
+        answer("w1", "File created successfully at: /src/tax.py"),
+    ]
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        store.save_session(sid(1), messages)
+    shown = on_a_terminal(tmp_path / "store", "show", sid(1)[:8]).splitlines()
+    start = shown.index("── Write (new file): /src/tax.py ──")
+    written = shown[start + 1 : start + 4]
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in written]
+    assert plain == [*source.splitlines()[:2], 'CLEAR = "\\x1b[2J"']  # a control made visible
+    assert not any("\x1b[2J" in line for line in shown)
+    assert all("\x1b[" in line for line in written)  # each line coloured
+    comment = re.search(r"\x1b\[([0-9;]*)m# a rate", written[1])
+    number = re.search(r"\x1b\[([0-9;]*)m0\.2", written[1])
+    assert comment and number and comment.group(1) != number.group(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -189,12 +190,30 @@ _LINE_STYLES = {
 
 
 def _print_coloured(lines: Sequence[str]) -> None:
-    """Transcript lines on a terminal, made safe, a diff's lines coloured."""
+    """Transcript lines on a terminal, made safe: a diff's lines coloured, a file written
+    highlighted in its language."""
     shown = Text(no_wrap=True)
-    for line in lines:
-        shown.append(for_terminal(line), _LINE_STYLES.get(getattr(line, "kind", ""), ""))
-        shown.append("\n")
+    for kind, run in itertools.groupby(lines, key=lambda line: getattr(line, "kind", "")):
+        if kind.startswith("code:"):
+            _append_code(shown, list(run), kind.removeprefix("code:"))
+            continue
+        for line in run:
+            shown.append(for_terminal(line), _LINE_STYLES.get(kind, ""))
+            shown.append("\n")
     console().print(shown, soft_wrap=True, end="")
+
+
+def _append_code(shown: Text, run: list[str], language: str) -> None:
+    """The lines of a file written, highlighted together (a comment may span lines)."""
+    from rich.syntax import Syntax
+
+    indent = getattr(run[0], "indent", 0)
+    code = for_terminal("\n".join(line[indent:] for line in run))
+    highlighted = Syntax(code, language, background_color="default").highlight(code)
+    for part in highlighted.split("\n", allow_blank=True)[: len(run)]:
+        shown.append(run[0][:indent])
+        shown.append_text(part)
+        shown.append("\n")
 
 
 def _echo_rendered(text: str, fmt: str) -> None:

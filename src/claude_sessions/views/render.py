@@ -90,14 +90,17 @@ def _one_line(text: str, length: int = 120) -> str:
 
 class StyledLine(str):
     """A line of the text transcript that a terminal may colour: ``kind`` says what it is
-    (a line of a diff: see :func:`~.edits.diff_line_kind`)."""
+    (a line of a diff: see :func:`~.edits.diff_line_kind`; ``code:<language>``: a line of
+    a file written, after ``indent`` characters of indentation)."""
 
     kind: str
+    indent: int = 0
 
 
-def _styled(text: str, kind: str) -> StyledLine:
+def _styled(text: str, kind: str, indent: int = 0) -> StyledLine:
     line = StyledLine(text)
     line.kind = kind
+    line.indent = indent
     return line
 
 
@@ -106,7 +109,9 @@ def _text_change(block: Block, indent: str) -> Iterator[str]:
     change = block.change
     yield f"{indent}── {change_heading(block.name, change)} ──"
     if change.content is not None:
-        yield from _indented(change.content, indent)
+        kind = f"code:{change.language}" if change.language else ""
+        for line in change.content.split("\n"):
+            yield _styled(indent + line, kind, len(indent))
         return
     for line in change.diff.split("\n") if change.diff else []:
         yield _styled(indent + line, diff_line_kind(line))
