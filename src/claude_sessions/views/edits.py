@@ -27,7 +27,7 @@ from pygments.util import ClassNotFound
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
 # Calls after which the session has seen a file (so a later Write replaces it).
-_SEEING_TOOLS = frozenset({"Read", "NotebookEdit", *EDIT_TOOLS})
+_SEEING_TOOLS = frozenset({"Read", *EDIT_TOOLS})
 _CREATED = "File created successfully"
 _UPDATED = "has been updated"
 
