@@ -319,17 +319,30 @@ def test_the_server_never_cleans_up(tmp_path, log, options):
         assert len(store.list_sessions()) == 4 and not store.list_trash()
 
 
-def test_server_fails_fast_on_a_missing_store(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "claude_sessions", "mcp", "--store", str(tmp_path / "nothing")],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.startswith("Error: no session store at")
-    assert not (tmp_path / "nothing").exists()
+def test_a_server_on_a_missing_store_answers_empty_with_a_hint_until_one_appears(tmp_path, log):
+    """Right after ``mcp install`` on a new machine: no store yet, the server still serves
+    (and makes none); once an import makes one, it is served."""
+    location = str(tmp_path / "nothing")
+    hint = "run `claude-sessions import`"
+
+    async def body(session):
+        listed = await session.list_tools()
+        assert {tool.name for tool in listed.tools} == READ_TOOLS
+        for name, asked in (("search_sessions", {"text": "CSRF"}), ("list_sessions", {})):
+            found = answer(await session.call_tool(name, asked))
+            assert found["sessions"] == [] and hint in found["hint"]
+        stats = answer(await session.call_tool("session_stats", {}))
+        assert stats["sessions"] == 0 and hint in stats["hint"]
+        for name in ("get_session", "session_lineage"):
+            refused = error(await session.call_tool(name, {"session_id": LOGIN}))
+            assert "no session id stored" in refused and hint in refused
+        assert not (tmp_path / "nothing").exists()
+        with SessionStore(location, cleanup_after_days=None) as store:
+            fill(store)
+        found = answer(await session.call_tool("search_sessions", {"text": "CSRF login"}))
+        assert ids(found) == [LOGIN] and "hint" not in found
+
+    talk(location, log, body)
 
 
 def test_importing_the_command_line_leaves_the_server_unloaded():

@@ -361,3 +361,45 @@ def shot(page: Any, tmp_path: Path, name: str) -> None:
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(target, Path(keep) / name)
+
+
+def test_an_edit_shows_as_a_diff(tab: Watched, tmp_path: Path) -> None:
+    """A real transcript (sample-project's Demo): a subagent's Edit of page.tsx, open as a
+    diff whose removed lines are the old string's, and added lines the new one's."""
+    import json
+
+    from claude_sessions.importer import import_transcripts
+
+    session = "fe5e1c67-53e7-4862-81ae-d0e013e3270b"
+    source = Path(__file__).parent / "fixtures" / "transcripts" / "projects" / "sample-project"
+    root = tmp_path / "config" / "projects" / "sample-project"
+    root.mkdir(parents=True)
+    shutil.copy(source / f"{session}.jsonl", root)
+    lines = [json.loads(line) for line in (root / f"{session}.jsonl").read_text().splitlines()]
+    edit = next(
+        item["input"]
+        for line in lines
+        if isinstance(line.get("message", {}).get("content"), list)
+        for item in line["message"]["content"]
+        if item.get("type") == "tool_use" and item.get("name") == "Edit"
+    )
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [root.parent.parent])
+        with running(create_app(store)) as server:
+            page = tab.page
+            page.goto(f"{server.url}/s/{session}")
+            call = page.locator("details.tool").filter(has_text="Setup Next.js project").first
+            call.locator("summary").first.click()
+            call.locator("details.subagent summary").first.click()
+            diff = call.locator("details.tool[open] .file-change .diff").first
+            diff.scroll_into_view_if_needed()
+            assert diff.is_visible()
+            removed = [t[1:] for t in diff.locator(".gd").all_inner_texts() if t[:3] != "---"]
+            added = [t[1:] for t in diff.locator(".gi").all_inner_texts() if t[:3] != "+++"]
+            assert removed and set(removed) <= set(edit["old_string"].splitlines())
+            assert added and set(added) <= set(edit["new_string"].splitlines())
+            colour = diff.locator(".gi").nth(1).evaluate("e => getComputedStyle(e).color")
+            assert colour == "rgb(0, 132, 0)"  # pygments.css: .gi { color: #008400 }
+            diff.evaluate("e => { e.scrollIntoView(); window.scrollBy(0, -120); }")
+            shot(page, tmp_path, "session-edit-diff.png")
+            assert not tab.errors

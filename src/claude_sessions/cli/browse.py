@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -37,6 +38,8 @@ from claude_sessions.views.render import (
     export_session,
     session_title,
     snippet_spans,
+    text_lines,
+    text_lines_around,
     write_export,
 )
 
@@ -142,18 +145,76 @@ def search_command(
 @click.option(
     "--uuids", is_flag=True, help="Show each message's uuid, to fork or resume at it (--at)."
 )
+@click.option(
+    "--at",
+    metavar="UUID",
+    help="Only the messages around this one (a uuid or its start), as a search found it.",
+)
 @store_option
 @json_option
 def show_command(
-    session_id: str, fmt: str, uuids: bool, store_location: str | None, as_json: bool
+    session_id: str,
+    fmt: str,
+    uuids: bool,
+    at: str | None,
+    store_location: str | None,
+    as_json: bool,
 ) -> None:
     """Print the transcript of session ID (any unique prefix)."""
     store = open_store(store_location)
     fmt = "json" if as_json else fmt
-    if uuids and fmt != "text":
-        raise click.UsageError("--uuids goes with the text format (JSON holds every uuid)")
-    text = export_session(store, resolve_id(store, session_id), fmt, uuids=uuids)
-    _echo_rendered(text, fmt)
+    if (uuids or at is not None) and fmt != "text":
+        option = "--uuids" if uuids else "--at"
+        raise click.UsageError(f"{option} goes with the text format (JSON holds every uuid)")
+    found = resolve_id(store, session_id)
+    if at is not None:
+        lines = text_lines_around(store.load_session(found, subagents=True), at)
+        if stdout_is_terminal():
+            _print_coloured(lines)
+        else:
+            click.echo(for_terminal("\n".join(lines) + "\n"), nl=False)
+        return
+    if fmt == "text" and stdout_is_terminal():
+        _print_coloured(text_lines(store.load_session(found, subagents=True), uuids=uuids))
+        return
+    _echo_rendered(export_session(store, found, fmt, uuids=uuids), fmt)
+
+
+# How a terminal shows the lines of a diff (see views.edits.diff_line_kind).
+_LINE_STYLES = {
+    "file": "bold",
+    "hunk": "cyan",
+    "added": "green",
+    "removed": "red",
+    "focus": "bold reverse",  # the message show --at asked for
+}
+
+
+def _print_coloured(lines: Sequence[str]) -> None:
+    """Transcript lines on a terminal, made safe: a diff's lines coloured, a file written
+    highlighted in its language."""
+    shown = Text(no_wrap=True)
+    for kind, run in itertools.groupby(lines, key=lambda line: getattr(line, "kind", "")):
+        if kind.startswith("code:"):
+            _append_code(shown, list(run), kind.removeprefix("code:"))
+            continue
+        for line in run:
+            shown.append(for_terminal(line), _LINE_STYLES.get(kind, ""))
+            shown.append("\n")
+    console().print(shown, soft_wrap=True, end="")
+
+
+def _append_code(shown: Text, run: list[str], language: str) -> None:
+    """The lines of a file written, highlighted together (a comment may span lines)."""
+    from rich.syntax import Syntax
+
+    indent = getattr(run[0], "indent", 0)
+    code = for_terminal("\n".join(line[indent:] for line in run))
+    highlighted = Syntax(code, language, background_color="default").highlight(code)
+    for part in highlighted.split("\n", allow_blank=True)[: len(run)]:
+        shown.append(run[0][:indent])
+        shown.append_text(part)
+        shown.append("\n")
 
 
 def _echo_rendered(text: str, fmt: str) -> None:

@@ -23,8 +23,9 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from claude_sessions import __version__
+from claude_sessions.mcp.awaited import AwaitedStore, missing_store, with_hint
 from claude_sessions.mcp.install import SERVER_NAME
-from claude_sessions.mcp.tools import Tool, available_tools, call_tool
+from claude_sessions.mcp.tools import Outcome, Tool, available_tools, call_tool
 from claude_sessions.store import SessionStore
 
 INSTRUCTIONS = (
@@ -52,7 +53,23 @@ def _tool_definition(tool: Tool) -> types.Tool:
     )
 
 
-def create_server(store: SessionStore, *, allow_write: bool = False) -> Server[Any]:
+Served = SessionStore | AwaitedStore
+
+
+def _answer(
+    store: Served, name: str, arguments: dict[str, Any] | None, tools: list[Tool]
+) -> Outcome:
+    """A tool's answer from ``store`` (from a store still awaited: with how to fill it)."""
+    if isinstance(store, SessionStore):
+        return call_tool(store, name, arguments, tools)
+    current, hint = store.current()
+    outcome = call_tool(current, name, arguments, tools)
+    if hint is None:
+        return outcome
+    return Outcome(with_hint(outcome.text, hint, is_error=outcome.is_error), outcome.is_error)
+
+
+def create_server(store: Served, *, allow_write: bool = False) -> Server[Any]:
     """An MCP server offering ``store``'s sessions: read-only tools, and with ``allow_write``
     ``tag_session`` and ``describe_session``. The caller keeps and closes ``store``."""
     tools = available_tools(allow_write=allow_write)
@@ -67,7 +84,7 @@ def create_server(store: SessionStore, *, allow_write: bool = False) -> Server[A
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         outcome = await anyio.to_thread.run_sync(
-            call_tool, store, params.name, params.arguments, tools
+            _answer, store, params.name, params.arguments, tools
         )
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text)], is_error=outcome.is_error
@@ -84,7 +101,7 @@ def create_server(store: SessionStore, *, allow_write: bool = False) -> Server[A
     )
 
 
-async def serve_stdio(store: SessionStore, *, allow_write: bool = False) -> None:
+async def serve_stdio(store: Served, *, allow_write: bool = False) -> None:
     """Serve ``store`` over stdin and stdout until the client closes stdin, or until
     cancelled (Ctrl-C): then at once, without waiting for the client's next line."""
     server = create_server(store, allow_write=allow_write)
@@ -148,9 +165,16 @@ def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bo
     """Open the store at ``location`` (read-only unless ``allow_write``) and serve it over
     stdio until the client goes, or until Ctrl-C or SIGTERM: the server then ends at
     once, and the signal is raised again, for whatever handles it outside (Ctrl-C is a
-    KeyboardInterrupt by default). The server never deletes and never cleans up."""
+    KeyboardInterrupt by default). The server never deletes and never cleans up.
+
+    Read-only, where no store exists yet, it serves an empty one until one appears
+    (see :mod:`.awaited`): it never makes the store itself."""
+    store: Served
+    awaited = None if allow_write else missing_store(location)
     if allow_write:
         store = SessionStore(location, cleanup_after_days=None, trash_days=None)
+    elif awaited is not None:
+        store = AwaitedStore(location, awaited)
     else:
         store = SessionStore(location, read_only=True)
     with store:
@@ -159,7 +183,7 @@ def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bo
         signal.raise_signal(received)
 
 
-def _serve_until_signalled(store: SessionStore, allow_write: bool) -> int | None:
+def _serve_until_signalled(store: Served, allow_write: bool) -> int | None:
     """Serve; a stop signal is the event loop's to handle (it cancels the server), never
     an exception raised on whatever line of the loop it lands. The signals wait, blocked,
     while the loop starts; the handlers they had are theirs again afterwards."""
@@ -174,9 +198,7 @@ def _serve_until_signalled(store: SessionStore, allow_write: bool) -> int | None
                 signal.signal(sig, handler)
 
 
-async def _serve(
-    store: SessionStore, allow_write: bool, mask: set[int | signal.Signals]
-) -> int | None:
+async def _serve(store: Served, allow_write: bool, mask: set[int | signal.Signals]) -> int | None:
     received: list[int] = []
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # from now on, the receiver's

@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar
 from claude_sessions.model.derive import SYNTHETIC_MODEL
 from claude_sessions.model.message import Message
 from claude_sessions.model.wrappers import Piece, command_output, read_user_text, with_reminders
+from claude_sessions.views.edits import ChangeTracker, FileChange
 from claude_sessions.views.sidechains import SUBAGENT_TOOLS, Sidechain, split_sidechains
 
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -72,6 +73,7 @@ class Block:
     subagent: Conversation | None = None  # a subagent call's transcript
     agent_id: str | None = None
     attachments: list[Block] = field(default_factory=list)  # a tool result's images, reminders
+    change: FileChange | None = None  # what an Edit, MultiEdit or Write call changed
 
 
 @dataclass
@@ -342,6 +344,7 @@ class _Builder:
         unlinked = [chain for chain in self.sidechains if chain.tool_use_id is None]
         for number, chain in enumerate(unlinked, 1):
             self.conversation.unlinked[f"sidechain {number}"] = build_conversation(chain.messages)
+        _read_changes(self.conversation)
         return self.conversation
 
     def _bookkeeping(self, index: int, message: Message) -> bool:
@@ -445,6 +448,22 @@ class _Builder:
             self.last_assistant = turn
         self.command = blocks[-1] if blocks[-1].kind == "command" else None
         self.conversation.turns.append(turn)
+
+
+def _read_changes(conversation: Conversation) -> None:
+    """Each file-editing call of the transcript (not its subagents') with its change."""
+    tracker = ChangeTracker()
+    for turn in conversation.turns:
+        for block in turn.blocks:
+            if block.kind != "tool_use" or block.name is None:
+                continue
+            result = block.result
+            block.change = tracker.see(
+                block.name,
+                block.input,
+                result.text if result is not None else None,
+                result is not None and result.is_error,
+            )
 
 
 _Figure = TypeVar("_Figure", int, float)

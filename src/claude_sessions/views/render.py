@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,6 +32,7 @@ from claude_sessions.views.conversation import (
     turn_label,
 )
 from claude_sessions.views.costs import bounded, is_lower_bound, metadata_json
+from claude_sessions.views.edits import change_heading, diff_line_kind
 from claude_sessions.views.sidechains import split_sidechains
 
 if TYPE_CHECKING:
@@ -88,6 +89,35 @@ def _one_line(text: str, length: int = 120) -> str:
 # -- plain text -----------------------------------------------------------------------------
 
 
+class StyledLine(str):
+    """A line of the text transcript that a terminal may colour: ``kind`` says what it is
+    (a line of a diff: see :func:`~.edits.diff_line_kind`; ``code:<language>``: a line of
+    a file written, after ``indent`` characters of indentation)."""
+
+    kind: str
+    indent: int = 0
+
+
+def _styled(text: str, kind: str, indent: int = 0) -> StyledLine:
+    line = StyledLine(text)
+    line.kind = kind
+    line.indent = indent
+    return line
+
+
+def _text_change(block: Block, indent: str) -> Iterator[str]:
+    assert block.change is not None and block.name is not None
+    change = block.change
+    yield f"{indent}── {change_heading(block.name, change)} ──"
+    if change.content is not None:
+        kind = f"code:{change.language}" if change.language else ""
+        for line in change.content.split("\n"):
+            yield _styled(indent + line, kind, len(indent))
+        return
+    for line in change.diff.split("\n") if change.diff else []:
+        yield _styled(indent + line, diff_line_kind(line))
+
+
 def _text_block(block: Block, indent: str) -> Iterator[str]:
     if block.kind == "image":
         yield indent + image_label(block)
@@ -106,8 +136,11 @@ def _text_block(block: Block, indent: str) -> Iterator[str]:
             yield from _indented(block.result.text, indent + "   ")
         return
     if block.kind == "tool_use":
-        yield f"{indent}── Tool call: {block.name} ──"
-        yield from _indented(call_arguments(block), indent)
+        if block.change is not None:
+            yield from _text_change(block, indent)
+        else:
+            yield f"{indent}── Tool call: {block.name} ──"
+            yield from _indented(call_arguments(block), indent)
         if block.result is not None:
             yield from _text_block(block.result, indent + "   ")
         if block.subagent is not None:
@@ -153,12 +186,61 @@ def _conversation(session: SessionData) -> Conversation:
     return build_conversation(session.messages, session.subagents)
 
 
+def text_lines(session: SessionData, *, uuids: bool = False) -> list[str]:
+    """The lines of :func:`render_text`; those a terminal may colour are :class:`StyledLine`."""
+    lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
+    return lines + list(_text_conversation(_conversation(session), uuids=uuids))
+
+
 def render_text(session: SessionData, *, uuids: bool = False) -> str:
     """A plain-text transcript, subagents nested (and indented) under their calls;
     ``uuids`` puts each message's uuid beside its heading (to fork or resume at it)."""
-    lines = [f"{name}: {value}" for name, value in _header_lines(session.metadata)]
-    lines += _text_conversation(_conversation(session), uuids=uuids)
-    return "\n".join(lines) + "\n"
+    return "\n".join(text_lines(session, uuids=uuids)) + "\n"
+
+
+# How many messages either side of the one ``show --at`` asks for.
+AROUND = 3
+
+
+def _focus(session: SessionData, conversation: Conversation, uuid: str) -> int:
+    """The position of the turn that shows message ``uuid``: its own, or for a message that
+    shows inside another (a tool result, a subagent's line), the turn holding it."""
+    turns = conversation.turns
+    for position, turn in enumerate(turns):
+        if turn.uuid == uuid:
+            return position
+    for path, entries in session.subagents.items():
+        if any(entry.uuid == uuid for entry in entries):
+            agent = path.rsplit("/", 1)[-1].removeprefix("agent-")
+            return next(
+                (p for p, t in enumerate(turns) if any(b.agent_id == agent for b in t.blocks)), 0
+            )
+    index = next(i for i, message in enumerate(session.messages) if message.uuid == uuid)
+    return max((p for p, turn in enumerate(turns) if turn.index <= index), default=0)
+
+
+def text_lines_around(session: SessionData, prefix: str, *, around: int = AROUND) -> list[str]:
+    """The text transcript near one message (a uuid, or its start): ``around`` messages
+    either side of it, uuids shown, its own heading marked."""
+    from claude_sessions.views.lineage import find_message_uuid
+
+    everything = [*session.messages, *(m for ms in session.subagents.values() for m in ms)]
+    uuid = find_message_uuid(everything, prefix)
+    conversation = _conversation(session)
+    turns = conversation.turns
+    focus = _focus(session, conversation, uuid)
+    start, end = max(focus - around, 0), min(focus + around + 1, len(turns))
+    lines = [f"Session: {session.metadata.session_id}", f"Around message: {uuid}"]
+    if start:
+        lines += ["", f"({start} earlier message(s) not shown)"]
+    for position in range(start, end):
+        shown = list(_text_conversation(Conversation([turns[position]]), uuids=True))
+        if position == focus and len(shown) > 1:
+            shown[1] = _styled(shown[1].replace("── ", "▶▶ ", 1), "focus")
+        lines += shown
+    if end < len(turns):
+        lines += ["", f"({len(turns) - end} later message(s) not shown)"]
+    return lines
 
 
 # -- Markdown ---------------------------------------------------------------------------------
@@ -210,7 +292,7 @@ def _markdown_block(block: Block) -> str:
         parts += [_markdown_block(item) for item in block.attachments]
         return "\n\n".join(parts)
     if block.kind == "tool_use":
-        parts = [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+        parts = _markdown_call(block)
         if block.result is not None:
             parts.append(_markdown_block(block.result))
         if block.subagent is not None:
@@ -218,6 +300,17 @@ def _markdown_block(block: Block) -> str:
             parts.append(_quote(f"**{subagent_label(block)}**\n\n{nested}"))
         return "\n\n".join(parts)
     return block.text
+
+
+def _markdown_call(block: Block) -> list[str]:
+    """A tool call's heading and arguments; a file edit's as its diff or content."""
+    change = block.change
+    if change is None or block.name is None:
+        return [f"**Tool call: {block.name}**", _fence(call_arguments(block), "json")]
+    heading = f"**{change_heading(block.name, replace(change, path=_code_span(change.path)))}**"
+    if change.content is not None:
+        return [heading, _fence(change.content.removesuffix("\n"), change.language)]
+    return [heading, _fence(change.diff, "diff")] if change.diff else [heading]
 
 
 def _markdown_turns(conversation: Conversation, *, level: int = 2) -> list[str]:

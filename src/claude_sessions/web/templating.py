@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse
 
 from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.costs import bounded, is_lower_bound
+from claude_sessions.views.edits import change_heading
 from claude_sessions.views.render import session_title
+from claude_sessions.views.sidechains import SUBAGENT_TOOLS
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
 
@@ -155,6 +157,9 @@ def _environment() -> jinja2.Environment:
         split_lines=markup.split_lines,
         data_url=markup.data_url,
         tool_brief=tool_brief,
+        highlight_code=markup.highlight_code,
+        change_heading=change_heading,
+        subagent_tools=SUBAGENT_TOOLS,
         image_label=image_label,
         reminder_brief=reminder_brief,
     )
