@@ -101,18 +101,31 @@ def spread(
     }
 
 
+def palette(*charts: Mapping[str, Sequence[float]], limit: int = MAX_SERIES) -> dict[str, str]:
+    """One colour class per series name for every chart of a page, so a model, project
+    or tag looks the same in each: names ranked by their total in the first chart, then
+    the next (a model without a price still has tokens), the ``limit - 1`` first get a
+    colour each (all of them when they fit in ``limit``), the rest are "other"."""
+    names = {name for chart in charts for name in chart}
+
+    def rank(name: str) -> tuple[float | str, ...]:
+        return (*(-sum(chart.get(name, ())) for chart in charts), name)
+
+    ordered = sorted(names, key=rank)
+    kept = ordered if len(ordered) <= limit else ordered[: limit - 1]
+    return {name: f"s{index}" for index, name in enumerate(kept)}
+
+
 def fold_series(
-    series: Mapping[str, Sequence[float]], limit: int = MAX_SERIES
+    series: Mapping[str, Sequence[float]], colours: Mapping[str, str]
 ) -> list[tuple[str, list[float]]]:
-    """The ``limit - 1`` largest series (by total) and the rest summed as "other"
-    (kept whole when they fit in ``limit``)."""
-    ordered = sorted(series.items(), key=lambda item: -sum(item[1]))
-    if len(ordered) <= limit:
-        return [(name, list(values)) for name, values in ordered]
-    kept = [(name, list(values)) for name, values in ordered[: limit - 1]]
-    others = [values for _, values in ordered[limit - 1 :]]
-    rest = [sum(column) for column in zip(*others, strict=True)]
-    return [*kept, (OTHER, rest)]
+    """The series that have a colour, in the colours' order, and the rest summed as
+    "other" (when there is any)."""
+    kept = [(name, list(series[name])) for name in colours if name in series]
+    others = [values for name, values in series.items() if name not in colours]
+    if not others:
+        return kept
+    return [*kept, (OTHER, [sum(column) for column in zip(*others, strict=True)])]
 
 
 def stacked_bars(
@@ -121,13 +134,16 @@ def stacked_bars(
     series: Mapping[str, Sequence[float]],
     fmt: Callable[[float], str],
     *,
+    colours: Mapping[str, str] | None = None,
     width: int = 960,
     height: int = 280,
 ) -> Chart:
-    """Bars per period, each stacked by series, scaled to a rounded maximum."""
+    """Bars per period, each stacked by series, scaled to a rounded maximum; ``colours``
+    (from :func:`palette`, over every chart of the page) name each series' colour."""
     left, right, top, bottom = 64.0, 8.0, 12.0, 28.0
-    folded = fold_series(series)
-    css = {name: (OTHER if name == OTHER else f"s{i}") for i, (name, _) in enumerate(folded)}
+    colours = palette(series) if colours is None else colours
+    folded = fold_series(series, colours)
+    css = {name: colours.get(name, OTHER) for name, _ in folded}
     totals = [sum(values[i] for _, values in folded) for i in range(len(periods))]
     step = nice_step(max(totals, default=0.0) / TICKS)
     ceiling = step * TICKS

@@ -245,9 +245,10 @@ class Site:
             {name: [float(v) for v in values] for name, values in series.tokens.items()},
             view.period,
         )
-        cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost)
+        colours = charts.palette(costs, counts)
+        cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost, colours=colours)
         token_chart = charts.stacked_bars(
-            f"Tokens {title}", periods, counts, lambda value: tokens(round(value))
+            f"Tokens {title}", periods, counts, lambda value: tokens(round(value)), colours=colours
         )
         return self.pages.response(
             request,
