@@ -16,6 +16,7 @@ from claude_sessions.web import create_app
 from . import test_web_e2e
 from .test_web_e2e import SCREENSHOTS_ENV, Watched
 from .test_web_usage import costly_and_wordy
+from .web_samples import long_session, sid
 from .web_server import running
 
 pytestmark = pytest.mark.browser
@@ -23,10 +24,10 @@ browser = test_web_e2e.browser  # the fixtures, shared
 tab = test_web_e2e.tab
 
 
-def keep_screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+def keep_screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = True) -> Path:
     """A picture of the page (in ``$CLAUDE_SESSIONS_SCREENSHOTS`` too, when set)."""
     target = tmp_path / name
-    page.screenshot(path=str(target), full_page=True)
+    page.screenshot(path=str(target), full_page=full_page)
     keep = os.environ.get(SCREENSHOTS_ENV)
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
@@ -58,4 +59,36 @@ def test_a_model_keeps_its_colour_on_every_chart(tab: Watched, tmp_path: Path) -
     assert all(chart == stacked[0] for chart in stacked)
     assert len(set(stacked[0].values())) == 2  # two models, two colours
     assert all(chart == stacked[0] for chart in bar_colours if len(chart) == 2)
+    assert not tab.errors
+
+
+def test_a_search_result_link_scrolls_to_and_marks_the_match(tab: Watched, tmp_path: Path) -> None:
+    entries = long_session(sid(9), 110)  # 330 turns, shown 100 at a time
+    result = entries[4 * 80 + 2]  # step 80's tool result, in turn 242
+    assert result["message"]["content"][0]["content"] == "step 80 ok\n" * 3
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        store.save_session(sid(9), entries)
+        with running(create_app(store)) as server:
+            page = tab.page
+            page.goto(f"{server.url}/s/{sid(9)}?q=step-80#m-{result['uuid']}")
+            page.wait_for_selector("mark.hit", timeout=15_000)
+            found = page.evaluate(
+                """() => {
+                    const marks = Array.from(document.querySelectorAll("mark.hit"));
+                    const first = marks[0].getBoundingClientRect();
+                    const block = document.querySelector(".found");
+                    return {
+                        words: marks.map(mark => mark.textContent),
+                        inBlock: marks.every(mark => block.contains(mark)),
+                        blockIsTheCall: block.matches("details.tool") && block.open,
+                        firstOnScreen: first.top >= 0 && first.bottom <= window.innerHeight,
+                        turns: document.querySelectorAll("#turns .turn[data-index]").length,
+                    };
+                }"""
+            )
+            keep_screenshot(page, "session-jump.png", tmp_path, full_page=False)
+    # "make step-80" in the call's summary and arguments, "step 80 ok" thrice in its result
+    assert sorted(found["words"]) == sorted(["step", "80"] * 5)
+    assert found["inBlock"] and found["blockIsTheCall"] and found["firstOnScreen"]
+    assert found["turns"] == 300  # the pieces up to the match, in one request
     assert not tab.errors

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views import render
@@ -32,6 +33,7 @@ from claude_sessions.views.conversation import (
     build_conversation,
     join_replies,
     settled,
+    turn_showing,
 )
 from claude_sessions.views.lineage import Lineage, fork_tree
 from claude_sessions.views.render import TITLE_FIELDS
@@ -74,6 +76,18 @@ def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple
         for name, value in metadata.to_dict().items()
         if name not in shown and value not in (None, "", [], {}, 0, 0.0)
     ]
+
+
+def search_words(query: str | None) -> list[str]:
+    """The words of a search (a result's link passes it as ``?q=``) that the session
+    page highlights, as the store reads them; none for a query it would refuse."""
+    if not query:
+        return []
+    try:
+        found = text_query.terms(text_query.parse(query))
+    except InvalidQueryError:
+        return []
+    return list(dict.fromkeys(word for term in found for word in term.words))
 
 
 @dataclass
@@ -159,11 +173,17 @@ class Site:
             extra=extra_fields(loaded.metadata, shown_fields(self.pages.environment)),
             version=session_version(loaded.metadata),
             counts=loaded.counts(),
+            words=search_words(request.query_params.get("q")),
             **self._slice(loaded, 0, turns),
         )
 
-    def _slice(self, loaded: Loaded, start: int, turns: list[Turn]) -> dict[str, Any]:
-        end = min(start + SLICE, len(turns))
+    def _slice(
+        self, loaded: Loaded, start: int, turns: list[Turn], reach: int = 0
+    ) -> dict[str, Any]:
+        """The turns from ``start``: a piece of :data:`SLICE`, or as many pieces as it
+        takes to hold turn ``reach - 1`` (a link to a message further down)."""
+        pieces = max(1, -(-(reach - start) // SLICE))
+        end = min(start + SLICE * pieces, len(turns))
         return {
             "turns": list(enumerate(turns[start:end], start)),
             "start": start,
@@ -175,15 +195,19 @@ class Site:
         }
 
     async def turns(self, request: Request) -> Response:
-        """A piece of the conversation from ``start``: the next screen, or what changed."""
+        """A piece of the conversation from ``start``: the next screen, or what changed;
+        with ``at`` (a message uuid), through the turn that shows that message."""
         session_id = request.path_params["session_id"]
         start = _int_param(request, "start")
         loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
         if isinstance(loaded, str):
             raise SessionNotFoundError(session_id)
         turns = loaded.conversation.turns
+        at = request.query_params.get("at")
+        shown_at = turn_showing(loaded.conversation, at) if at else None
+        reach = 0 if shown_at is None else shown_at + 1
         return self.pages.response(
-            request, "turns.html", **self._slice(loaded, min(start, len(turns)), turns)
+            request, "turns.html", **self._slice(loaded, min(start, len(turns)), turns, reach)
         )
 
     async def facts(self, request: Request) -> Response:
