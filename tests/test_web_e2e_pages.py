@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from claude_sessions import SessionStore
+from claude_sessions.importer import import_transcripts
 from claude_sessions.web import create_app
 
 from . import test_web_e2e
@@ -92,3 +93,41 @@ def test_a_search_result_link_scrolls_to_and_marks_the_match(tab: Watched, tmp_p
     assert found["inBlock"] and found["blockIsTheCall"] and found["firstOnScreen"]
     assert found["turns"] == 300  # the pieces up to the match, in one request
     assert not tab.errors
+
+
+STYLED = ("body", ".session-head h1", ".turn.user .bubble", "details.tool > summary", ".facts dt")
+LOOKS = """selectors => selectors.map(selector => {
+    const style = getComputedStyle(document.querySelector(selector));
+    return [style.color, style.backgroundColor, style.fontFamily, style.fontSize].join(" | ");
+})"""
+
+
+def test_the_export_opens_offline_with_scripts_off(tab: Watched, tmp_path: Path) -> None:
+    """From file://, JavaScript off: it looks as the web page does, asks for nothing, and a
+    tool call still unfolds."""
+    from .test_web_export import REAL_TRANSCRIPTS, WITH_SUBAGENT
+
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [REAL_TRANSCRIPTS])
+        with running(create_app(store)) as server:
+            page = tab.page
+            page.goto(f"{server.url}/s/{WITH_SUBAGENT}")
+            served = page.evaluate(LOOKS, list(STYLED))
+            export = tmp_path / "session.html"
+            export.write_bytes(
+                page.request.get(f"{server.url}/s/{WITH_SUBAGENT}/download/html").body()
+            )
+    offline = tab.page.context.new_page()
+    requests: list[str] = []
+    offline.on("request", lambda request: requests.append(request.url))
+    cdp = offline.context.new_cdp_session(offline)
+    cdp.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    offline.goto(export.as_uri())
+    assert offline.evaluate(LOOKS, list(STYLED)) == served
+    tool = offline.locator("details.tool").first
+    assert not tool.locator(".tool-body").is_visible()
+    tool.locator("summary").first.click()
+    assert tool.locator(".tool-body").is_visible()
+    keep_screenshot(offline, "export-offline.png", tmp_path, full_page=False)
+    assert requests == [export.as_uri()]
+    offline.close()

@@ -31,6 +31,7 @@ from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.render import (
     FORMATS,
+    Renderer,
     export_all,
     export_bytes,
     export_session,
@@ -151,8 +152,19 @@ def show_command(
     fmt = "json" if as_json else fmt
     if uuids and fmt != "text":
         raise click.UsageError("--uuids goes with the text format (JSON holds every uuid)")
-    text = export_session(store, resolve_id(store, session_id), fmt, uuids=uuids)
+    html = _html_renderer(fmt)
+    text = export_session(store, resolve_id(store, session_id), fmt, uuids=uuids, html=html)
     _echo_rendered(text, fmt)
+
+
+def _html_renderer(fmt: str) -> Renderer | None:
+    """For HTML, the web app's session page as a file (its templates and styles); the
+    web app loads only when HTML is asked for."""
+    if fmt != "html":
+        return None
+    from claude_sessions.web.export import session_html
+
+    return session_html
 
 
 def _echo_rendered(text: str, fmt: str) -> None:
@@ -206,14 +218,14 @@ def export_command(
     if everything:
         if output is None:
             raise click.UsageError("--all needs --output DIRECTORY")
-        written = export_all(store, output, fmt, where)
+        written = export_all(store, output, fmt, where, html=_html_renderer(fmt))
         if as_json:
             echo_json([str(path) for path in written])
         else:
             click.echo(f"Exported {len(written)} session(s) to {output}", err=True)
         return
     assert session_id is not None
-    text = export_session(store, resolve_id(store, session_id), fmt)
+    text = export_session(store, resolve_id(store, session_id), fmt, html=_html_renderer(fmt))
     if output is None:
         _echo_rendered(text, fmt)
         return

@@ -49,7 +49,7 @@ USAGE_GROUPS = ("model", "project", "tag")
 DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
 # The session page's templates: a metadata field they name (``m.<field>``) is shown
 # where they put it; the panel lists any other field as it is.
-SESSION_TEMPLATES = ("session.html", "facts.html")
+SESSION_TEMPLATES = ("session.html", "session_head.html", "facts.html")
 
 
 @functools.cache
@@ -227,8 +227,10 @@ class Site:
         fmt = request.path_params["fmt"]
         if fmt not in DOWNLOADS:
             raise SessionNotFoundError(session_id, f"no download as {fmt!r}")
-        data = await run_in_threadpool(self.store.load_session, session_id)
-        body = render.render(data, fmt)
+        from claude_sessions.web.export import session_html  # it builds on this module
+
+        data = await run_in_threadpool(self.store.load_session, session_id, subagents=True)
+        body = render.render(data, fmt, html=session_html)
         name = render.export_filename(data.metadata, fmt)
         plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
