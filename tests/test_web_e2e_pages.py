@@ -43,20 +43,26 @@ def test_a_model_keeps_its_colour_on_every_chart(tab: Watched, tmp_path: Path) -
             page = tab.page
             page.goto(f"{server.url}/usage?last=all&stack=model")
             colours = page.evaluate(
-                """() => Array.from(document.querySelectorAll("figure.chart")).map(figure =>
+                """() => Array.from(document.querySelectorAll("figure.chart:not(.heatmap)"))
+                    .map(figure =>
                     Object.fromEntries(Array.from(figure.querySelectorAll(".legend li"))
                         .map(li => [li.textContent.trim(),
                             getComputedStyle(li.querySelector("rect")).fill])))"""
             )
             bar_colours = page.evaluate(
-                """() => Array.from(document.querySelectorAll("figure.chart")).map(figure =>
+                """() => Array.from(document.querySelectorAll("figure.chart:not(.heatmap)"))
+                    .map(figure =>
                     Object.fromEntries(Array.from(figure.querySelectorAll("svg.chart-svg rect.bar"))
                         .map(bar => [bar.querySelector("title").textContent.split(" · ")[1]
                             .split(":")[0], getComputedStyle(bar).fill])))"""
             )
+            cells = page.locator("figure.heatmap svg.chart-svg rect.cell")
+            assert cells.count() == 7 * 24
+            busiest = page.locator("figure.heatmap svg.chart-svg rect.cell.h4")
+            assert busiest.count() == 1 and "Mon 09: 2 sessions" in busiest.text_content()
             keep_screenshot(page, "usage-colours.png", tmp_path)
     stacked = [chart for chart in colours if len(chart) == 2]
-    assert len(stacked) >= 2
+    assert len(stacked) == 3  # cost, tokens, sessions
     assert all(chart == stacked[0] for chart in stacked)
     assert len(set(stacked[0].values())) == 2  # two models, two colours
     assert all(chart == stacked[0] for chart in bar_colours if len(chart) == 2)

@@ -76,3 +76,52 @@ def test_series_past_the_colours_fold_into_other_alike_in_every_chart() -> None:
     assert charts[0].legend == charts[1].legend
     expected = [(f"s{i}", names[-1 - i]) for i in range(MAX_SERIES - 1)] + [("other", "other")]
     assert charts[0].legend == expected
+
+
+STARTS = [
+    datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc),
+    datetime(2026, 3, 2, 9, 55, tzinfo=timezone.utc),
+    datetime(2026, 3, 3, 23, 10, tzinfo=timezone.utc),
+    datetime(2026, 3, 8, 0, 5, tzinfo=timezone.utc),
+]
+
+
+def sessions_started(store: SessionStore) -> None:
+    for n, start in enumerate(STARTS):
+        t = Transcript(sid(800 + n), model=HAIKU if n % 2 else OPUS, start=start)
+        t.user(f"Task {n}")
+        t.say("Done.")
+        store.save_session(t.session_id, t.entries)
+
+
+def test_usage_by_hour_of_the_week(store: SessionStore) -> None:
+    sessions_started(store)
+    expected: dict[str, int] = {}
+    for start in STARTS:
+        key = f"{start.strftime('%a')} {start.hour:02d}"  # C locale: Mon, Tue, ...
+        expected[key] = expected.get(key, 0) + 1
+    found = {bucket.key[0]: bucket.sessions for bucket in store.usage("hour")}
+    assert found == expected == {"Mon 09": 2, "Tue 23": 1, "Sun 00": 1}
+    by_model = {bucket.key: bucket.sessions for bucket in store.usage(("hour", "model"))}
+    assert by_model[("Mon 09", OPUS)] == 1 and by_model[("Mon 09", HAIKU)] == 1
+
+
+def test_the_timeline_counts_sessions_per_day_and_hour_of_the_week(store: SessionStore) -> None:
+    sessions_started(store)
+    with TestClient(create_app(store)) as client:
+        html = client.get("/usage", params={"last": "all", "stack": "model"}).text
+    timeline = html[html.index('<section class="timeline"') :]
+    timeline = timeline[: timeline.index("</section>")]
+    per_day: dict[str, int] = {}
+    for start in STARTS:
+        per_day[start.date().isoformat()] = per_day.get(start.date().isoformat(), 0) + 1
+    bars = re.findall(r"<title>(\d{4}-\d\d-\d\d) · [^:]+: (\d+)</title>", timeline)
+    summed: dict[str, int] = {}
+    for day, count in bars:
+        summed[day] = summed.get(day, 0) + int(count)
+    assert summed == per_day
+    cells = re.findall(r'<rect class="cell (h\d)"[^>]*><title>(\w+ \d\d): (\d+) sessions', timeline)
+    assert len(cells) == 7 * 24
+    busy = {where: (shade, int(count)) for shade, where, count in cells if count != "0"}
+    assert busy == {"Mon 09": ("h4", 2), "Tue 23": ("h2", 1), "Sun 00": ("h2", 1)}
+    assert {shade for shade, _, count in cells if count == "0"} == {"h0"}

@@ -135,17 +135,20 @@ def stacked_bars(
     fmt: Callable[[float], str],
     *,
     colours: Mapping[str, str] | None = None,
+    counts: bool = False,
     width: int = 960,
     height: int = 280,
 ) -> Chart:
     """Bars per period, each stacked by series, scaled to a rounded maximum; ``colours``
-    (from :func:`palette`, over every chart of the page) name each series' colour."""
+    (from :func:`palette`, over every chart of the page) name each series' colour;
+    ``counts``: the values are whole numbers, so are the ticks."""
     left, right, top, bottom = 64.0, 8.0, 12.0, 28.0
     colours = palette(series) if colours is None else colours
     folded = fold_series(series, colours)
     css = {name: colours.get(name, OTHER) for name, _ in folded}
     totals = [sum(values[i] for _, values in folded) for i in range(len(periods))]
     step = nice_step(max(totals, default=0.0) / TICKS)
+    step = max(step, 1.0) if counts else step
     ceiling = step * TICKS
     plot_width = width - left - right
     plot_height = height - top - bottom
@@ -196,4 +199,85 @@ def stacked_bars(
         legend=[(css[name], name) for name, _ in folded],
         periods=list(periods),
         rows=rows,
+    )
+
+
+HEAT_LEVELS = 4  # shades past "none": h1 (fewest) to h4 (most)
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A grid of cells shaded by count (classes ``h0`` to ``h4``), rows labelled."""
+
+    title: str
+    width: int
+    height: int
+    cells: list[Bar]
+    row_labels: list[Tick]
+    x_ticks: list[Tick]
+    label_right: float
+    plot_bottom: float
+    columns: list[str]
+    rows: list[tuple[str, list[str], str]]  # the table fallback: row, per column, total
+
+    @property
+    def empty(self) -> bool:
+        return not any(cell.css != "h0" for cell in self.cells)
+
+
+def shade(count: int, most: int) -> str:
+    """The class of a cell: ``h0`` for none, then up to :data:`HEAT_LEVELS` by share of
+    the busiest cell."""
+    if count <= 0 or most <= 0:
+        return "h0"
+    return f"h{max(1, math.ceil(HEAT_LEVELS * count / most))}"
+
+
+def heatmap(
+    title: str,
+    row_names: Sequence[str],
+    columns: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    what: str,
+    *,
+    width: int = 960,
+) -> Heatmap:
+    """``counts[row][column]`` as a grid of shaded cells, each titled with its count."""
+    left, right, top, bottom, row_height = 48.0, 8.0, 4.0, 22.0, 24.0
+    slot = (width - left - right) / max(len(columns), 1)
+    most = max((max(row, default=0) for row in counts), default=0)
+    cells = [
+        Bar(
+            x=round(left + column * slot + 1, 2),
+            y=round(top + row * row_height + 1, 2),
+            width=round(slot - 2, 2),
+            height=row_height - 2,
+            css=shade(count, most),
+            title=f"{row_names[row]} {columns[column]}: {count:,} {what}",
+        )
+        for row, values in enumerate(counts)
+        for column, count in enumerate(values)
+    ]
+    plot_bottom = top + row_height * len(row_names)
+    return Heatmap(
+        title=title,
+        width=width,
+        height=round(plot_bottom + bottom),
+        cells=cells,
+        row_labels=[
+            Tick(round(top + (row + 0.5) * row_height + 4, 2), name)
+            for row, name in enumerate(row_names)
+        ],
+        x_ticks=[
+            Tick(round(left + (column + 0.5) * slot, 2), name)
+            for column, name in enumerate(columns)
+            if column % 3 == 0
+        ],
+        label_right=left - 8,
+        plot_bottom=plot_bottom,
+        columns=list(columns),
+        rows=[
+            (name, [f"{v:,}" if v else "" for v in values], f"{sum(values):,}")
+            for name, values in zip(row_names, counts, strict=True)
+        ],
     )

@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.store.criteria import WEEKDAYS
 from claude_sessions.views import render
 from claude_sessions.views.conversation import (
     Conversation,
@@ -37,7 +38,7 @@ from claude_sessions.views.conversation import (
 )
 from claude_sessions.views.lineage import Lineage, fork_tree
 from claude_sessions.views.render import TITLE_FIELDS
-from claude_sessions.views.stats import compute_stats, usage_series
+from claude_sessions.views.stats import compute_stats, usage_series, week_hours
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
 from claude_sessions.web.templating import Pages, cost, tokens
@@ -263,32 +264,53 @@ class Site:
 
     async def usage(self, request: Request) -> Response:
         view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
-        stats, series = await run_in_threadpool(self._usage, view)
+        stats, series, week = await run_in_threadpool(self._usage, view)
         title = f"per {view.period}, by {view.stack}"
         periods, costs = charts.spread(series.periods, series.cost, view.period)
-        _, counts = charts.spread(
-            series.periods,
-            {name: [float(v) for v in values] for name, values in series.tokens.items()},
-            view.period,
+        counts, sessions = (
+            charts.spread(
+                series.periods,
+                {name: [float(v) for v in values] for name, values in figures.items()},
+                view.period,
+            )[1]
+            for figures in (series.tokens, series.sessions)
         )
         colours = charts.palette(costs, counts)
         cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost, colours=colours)
         token_chart = charts.stacked_bars(
             f"Tokens {title}", periods, counts, lambda value: tokens(round(value)), colours=colours
         )
+        timeline = {
+            "sessions": charts.stacked_bars(
+                f"Sessions {title}",
+                periods,
+                sessions,
+                lambda value: f"{round(value):,}",
+                colours=colours,
+                counts=True,
+            ),
+            "week": charts.heatmap(
+                "Sessions by weekday and hour they started (UTC)",
+                WEEKDAYS,
+                [f"{hour:02d}" for hour in range(24)],
+                week,
+                "sessions",
+            ),
+        }
         return self.pages.response(
             request,
             "usage.html",
             view=view,
             stats=stats,
             charts=[cost_chart, token_chart],
+            timeline=timeline,
         )
 
-    def _usage(self, view: UsageView) -> tuple[Any, Any]:
+    def _usage(self, view: UsageView) -> tuple[Any, Any, list[list[int]]]:
         where = view.session_filter()
         stats = compute_stats(self.store, where, by=USAGE_GROUPS)
         series = usage_series(self.store, view.period, view.stack, where)
-        return stats, series
+        return stats, series, week_hours(self.store, where)
 
 
 def _int_param(request: Request, name: str) -> int:

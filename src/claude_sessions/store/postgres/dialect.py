@@ -201,7 +201,7 @@ class PostgresDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
-        rows = yield Stmt(usage_sql(_DAY, by, clauses), params, "all")
+        rows = yield Stmt(usage_sql(_DAY, by, clauses, hour=_HOUR), params, "all")
         return list(rows)
 
     def _listing(
@@ -288,6 +288,7 @@ class PostgresDialect:
 
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
+_HOUR = "floor(extract(epoch FROM s.created_at) / 3600)::bigint"
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:
