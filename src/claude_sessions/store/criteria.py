@@ -104,8 +104,8 @@ def period_key(period: str, day: int) -> str:
 
 
 def hour_key(hour: int) -> str:
-    """The key of UTC hour ``hour`` (hours since 1970-01-01, a Thursday) in a week:
-    its weekday and hour of the day, ``Mon 09``."""
+    """The key of hour ``hour`` of the week (counted from Thursday 00:00 UTC, as
+    1970-01-01 began, or any hour since then): its weekday and hour, ``Mon 09``."""
     return f"{WEEKDAYS[(hour // 24 + 3) % 7]} {hour % 24:02d}"
 
 

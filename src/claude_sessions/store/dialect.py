@@ -225,9 +225,10 @@ def usage_sql(
 ) -> str:
     """The aggregate query behind ``SessionStore.usage`` (both dialects).
 
-    ``by`` names :data:`USAGE_GROUPS`, ``day`` or ``hour`` (``day`` and ``hour``
-    are this dialect's SQL for the UTC day and hour numbers since the epoch: the
-    store rolls days up into weeks and months, hours into an hour of a weekday).
+    ``by`` names :data:`USAGE_GROUPS`, ``day`` or ``hour`` (``day`` is this
+    dialect's SQL for the UTC day number since the epoch, which the store rolls up
+    into weeks and months; ``hour`` for the hour of the week, 0 to 167 from Thursday
+    00:00 UTC, the epoch's).
     Groups are plain columns, as stored (the store names what is missing), so an
     index in the same order serves the grouping without a sort. Tags are grouped
     as whole sets, which the store splits: far fewer groups than sessions, and no

@@ -252,7 +252,8 @@ class SQLiteDialect:
 # The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
 DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
 _DAY = DAY_NUMBER.format("s.")
-_HOUR = "CAST(s.created_at / 3600 AS INTEGER)"
+# The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
+_HOUR = "((CAST(s.created_at / 3600 AS INTEGER) % 168) + 168) % 168"
 # What the usage aggregates filter on and add up: each usage index covers it all, and
 # leads with its grouping, so grouping reads it in order and needs no sort.
 USAGE_COLUMNS = (
