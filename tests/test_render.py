@@ -18,12 +18,12 @@ from claude_sessions.views.render import (
     export_session,
     markdown_page,
     render,
-    render_html,
     render_json,
     render_markdown,
     render_text,
     snippet_spans,
 )
+from claude_sessions.web.export import session_html
 
 from .transcript_samples import conversation as transcript
 from .transcript_samples import sid
@@ -147,8 +147,9 @@ def test_subagents_nest_under_the_call_that_started_them():
     text = render_text(data)
     assert "── Subagent a1b2 ──" in text and "   │ " in text and "inside" in text
     assert "Subagent a1b2" in render_markdown(data) and "> inside" in render_markdown(data)
-    html = render_html(data)
-    assert '<details class="subagent"><summary>Subagent a1b2' in html and "inside" in html
+    html = session_html(data)
+    call = html.index('<span class="tool-name">Task</span>')
+    assert html.index('<details class="subagent">', call) < html.index("inside", call)
     exported = json.loads(render_json(data))["subagents"]
     assert {(a["agent_id"], a["tool_use_id"]) for a in exported} == {
         ("a1b2", "toolu_1"),
@@ -191,10 +192,11 @@ def test_images_and_compaction_markers():
         "[image: image/png, 6 B]" in text
         and "Conversation compacted (16,773 tokens before)" in text
     )
-    html = render_html(data)
+    html = session_html(data)
     assert 'src="data:image/png;base64,iVBORw0K"' in html
     assert "image/svg+xml" in html and "data:image/svg+xml" not in html  # shown as a label only
-    assert "Compaction summary" in html and "The story so far" in html
+    assert "Summary of the earlier conversation (compacted)" in html
+    assert "The story so far" in html
 
 
 def test_odd_messages_do_not_crash():
@@ -206,7 +208,7 @@ def test_odd_messages_do_not_crash():
         {"type": "result"},
     ]
     for fmt in FORMATS:
-        assert render(session(odd), fmt)
+        assert render(session(odd), fmt, html=session_html)
 
 
 def test_text_and_markdown():
@@ -251,7 +253,7 @@ def test_html_escapes_everything():
         description=EVIL,
         tags=(EVIL,),
     )
-    page = render_html(data)
+    page = session_html(data)
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;quotes&#34;" in page
     assert page.startswith("<!DOCTYPE html>")
@@ -260,6 +262,8 @@ def test_html_escapes_everything():
 def test_unknown_format():
     with pytest.raises(ValueError, match="unknown format"):
         render(session([]), "pdf")
+    with pytest.raises(ValueError, match="HTML is the web app's page"):
+        render(session([]), "html")  # the face that offers HTML passes its renderer
 
 
 def test_snippet_spans():
@@ -276,7 +280,7 @@ def test_export_from_store(store, tmp_path):
     store.save_session(sid(1), transcript(sid(1), ["first"]))
     store.save_session(sid(2), transcript(sid(2), ["second"]))
     assert "first" in export_session(store, sid(1), "markdown")
-    written = export_all(store, tmp_path / "out", "html")
+    written = export_all(store, tmp_path / "out", "html", html=session_html)
     assert sorted(p.name for p in written) == [f"{sid(1)}.html", f"{sid(2)}.html"]
     assert "second" in (tmp_path / "out" / f"{sid(2)}.html").read_text()
     with pytest.raises(ValueError, match="unknown format"):

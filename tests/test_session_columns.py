@@ -12,7 +12,7 @@ from claude_sessions.store.dialect import META_COLUMNS
 from claude_sessions.store.plan import Stmt, Txn
 from claude_sessions.store.records import stored_fields
 from claude_sessions.web.pages import extra_fields, shown_fields
-from claude_sessions.web.templating import _environment
+from claude_sessions.web.templating import page_environment
 
 from .store_samples import run
 
@@ -55,7 +55,7 @@ def test_to_dict_holds_every_field_json_ready():
 
 
 def test_the_panel_lists_what_no_template_names():
-    shown = shown_fields(_environment())
+    shown = shown_fields(page_environment())
     every = {item.name for item in dataclasses.fields(SessionMetadata)}
     assert every - shown == SEARCH_ONLY  # each fact has its place on the session page
     moment = datetime(2026, 3, 1, tzinfo=timezone.utc)

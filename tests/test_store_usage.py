@@ -68,7 +68,7 @@ def test_usage_refuses_what_it_cannot_do(spread):
     with pytest.raises(InvalidQueryError, match="group by"):
         spread.usage(("day", "model", "tag"))
     with pytest.raises(InvalidQueryError, match="cannot group by"):
-        spread.usage("hour")
+        spread.usage("minute")
     with pytest.raises(InvalidQueryError, match="text"):
         spread.usage("day", text="hello")
 

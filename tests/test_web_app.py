@@ -248,7 +248,7 @@ def test_usage_page_has_the_numbers_of_stats(store: SessionStore, client: TestCl
     stats = compute_stats(store)
     assert f'<span class="figure">{stats.sessions}</span>' in html
     assert f"${stats.total_cost:.2f}" in html
-    assert html.count('<figure class="chart">') == 2
+    assert html.count('<figure class="chart">') == 3  # cost, tokens and sessions
     assert '<rect class="bar s0"' in html and "<title>2026-03-13 · " in html
     assert "The figures as a table" in html
     assert "Most expensive sessions" in html

@@ -33,6 +33,7 @@ from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.costs import is_lower_bound, metadata_json
 from claude_sessions.views.render import (
     FORMATS,
+    Renderer,
     export_all,
     export_bytes,
     export_session,
@@ -177,7 +178,8 @@ def show_command(
     if fmt == "text" and stdout_is_terminal():
         _print_coloured(text_lines(store.load_session(found, subagents=True), uuids=uuids))
         return
-    _echo_rendered(export_session(store, found, fmt, uuids=uuids), fmt)
+    html = _html_renderer(fmt)
+    _echo_rendered(export_session(store, found, fmt, uuids=uuids, html=html), fmt)
 
 
 # How a terminal shows the lines of a diff (see views.edits.diff_line_kind).
@@ -215,6 +217,16 @@ def _append_code(shown: Text, run: list[str], language: str) -> None:
         shown.append(run[0][:indent])
         shown.append_text(part)
         shown.append("\n")
+
+
+def _html_renderer(fmt: str) -> Renderer | None:
+    """For HTML, the web app's session page as a file (its templates and styles); the
+    web app loads only when HTML is asked for."""
+    if fmt != "html":
+        return None
+    from claude_sessions.web.export import session_html
+
+    return session_html
 
 
 def _echo_rendered(text: str, fmt: str) -> None:
@@ -268,14 +280,14 @@ def export_command(
     if everything:
         if output is None:
             raise click.UsageError("--all needs --output DIRECTORY")
-        written = export_all(store, output, fmt, where)
+        written = export_all(store, output, fmt, where, html=_html_renderer(fmt))
         if as_json:
             echo_json([str(path) for path in written])
         else:
             click.echo(f"Exported {len(written)} session(s) to {output}", err=True)
         return
     assert session_id is not None
-    text = export_session(store, resolve_id(store, session_id), fmt)
+    text = export_session(store, resolve_id(store, session_id), fmt, html=_html_renderer(fmt))
     if output is None:
         _echo_rendered(text, fmt)
         return

@@ -42,6 +42,7 @@ from claude_sessions.store.criteria import (
     Cursor,
     build_criteria,
     check_grouping,
+    hour_key,
     period_key,
     session_filter,
 )
@@ -619,6 +620,8 @@ class StoreCore:
                     if (g, day) not in periods:
                         periods[g, day] = period_key(g, day)
                     choices.append([periods[g, day]])
+                elif g == "hour":
+                    choices.append([hour_key(int(found["hour"]))])
                 elif g == "tag":
                     choices.append(self.d.tags(found["tags"]) or ["(none)"])
                 else:

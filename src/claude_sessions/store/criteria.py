@@ -90,7 +90,8 @@ def session_filter(where: SessionFilter | None, criteria: Mapping[str, Any]) -> 
 
 
 PERIODS = ("day", "week", "month")
-GROUPINGS = (*PERIODS, "model", "project", "tag")
+GROUPINGS = (*PERIODS, "hour", "model", "project", "tag")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def period_key(period: str, day: int) -> str:
@@ -100,6 +101,12 @@ def period_key(period: str, day: int) -> str:
     if period == "week":
         moment -= timedelta(days=moment.weekday())
     return moment.strftime("%Y-%m") if period == "month" else moment.isoformat()
+
+
+def hour_key(hour: int) -> str:
+    """The key of hour ``hour`` of the week (counted from Thursday 00:00 UTC, as
+    1970-01-01 began, or any hour since then): its weekday and hour, ``Mon 09``."""
+    return f"{WEEKDAYS[(hour // 24 + 3) % 7]} {hour % 24:02d}"
 
 
 def check_grouping(by: Any) -> tuple[str, ...]:

@@ -216,19 +216,26 @@ USAGE_GROUPS = {
 
 
 def usage_sql(
-    day: str, by: tuple[str, ...], clauses: list[str], *, table: str = "sessions s"
+    day: str,
+    by: tuple[str, ...],
+    clauses: list[str],
+    *,
+    table: str = "sessions s",
+    hour: str = "NULL",
 ) -> str:
     """The aggregate query behind ``SessionStore.usage`` (both dialects).
 
-    ``by`` names :data:`USAGE_GROUPS` or ``day`` (``day`` is this dialect's SQL
-    for the UTC day number since the epoch: the store rolls days up into weeks
-    and months). Groups are plain columns, as stored (the store names what is
-    missing), so an index in the same order serves the grouping without a
-    sort. Tags are grouped as whole sets, which the store splits: far fewer
-    groups than sessions, and no join. ``table`` may name the index to read.
-    Each group's columns come back as ``g_<group>_<n>``.
+    ``by`` names :data:`USAGE_GROUPS`, ``day`` or ``hour`` (``day`` is this
+    dialect's SQL for the UTC day number since the epoch, which the store rolls up
+    into weeks and months; ``hour`` for the hour of the week, 0 to 167 from Thursday
+    00:00 UTC, the epoch's).
+    Groups are plain columns, as stored (the store names what is missing), so an
+    index in the same order serves the grouping without a sort. Tags are grouped
+    as whole sets, which the store splits: far fewer groups than sessions, and no
+    join. ``table`` may name the index to read. Each group's columns come back as
+    ``g_<group>_<n>``.
     """
-    groups = {**USAGE_GROUPS, "day": (day,)}
+    groups = {**USAGE_GROUPS, "day": (day,), "hour": (hour,)}
     keys = [
         f"{column} AS g_{name}_{position}"
         for name in by

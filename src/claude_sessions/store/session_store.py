@@ -423,9 +423,10 @@ class SessionStore:
         **criteria: Unpack[FilterArgs],
     ) -> list[UsageBucket]:
         """Sessions, turns, cost and tokens grouped ``by`` one or two of ``day``,
-        ``week``, ``month``, ``model``, ``project``, ``tag`` (nothing: the totals),
-        over the sessions the filters select (text aside, as in :meth:`search`).
-        Days, weeks and months are those sessions were created in (UTC).
+        ``week``, ``month``, ``hour``, ``model``, ``project``, ``tag`` (nothing: the
+        totals), over the sessions the filters select (text aside, as in :meth:`search`).
+        Days, weeks, months and hours are those sessions were created in (UTC); an hour
+        is one of the week, keyed by weekday and hour of the day (``Mon 09``).
         """
         return self._run(self._core.usage(by, where, **criteria))
 

@@ -33,7 +33,7 @@ face that shows a reply as one piece.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
@@ -74,6 +74,7 @@ class Block:
     agent_id: str | None = None
     attachments: list[Block] = field(default_factory=list)  # a tool result's images, reminders
     change: FileChange | None = None  # what an Edit, MultiEdit or Write call changed
+    uuid: str | None = None  # a paired tool result's own message, which a link may name
 
 
 @dataclass
@@ -406,6 +407,7 @@ class _Builder:
                 blocks.append(block)
                 continue
             call.result = block
+            block.uuid = message.uuid
             path = self.by_agent_id.get(agent or "")
             if path is not None and call.name in SUBAGENT_TOOLS and call.subagent is None:
                 call.agent_id = agent
@@ -507,6 +509,32 @@ def join_replies(conversation: Conversation) -> Conversation:
         turns.append(replace(turn, blocks=blocks, joined_uuids=list(turn.joined_uuids)))
     unlinked = {path: join_replies(agent) for path, agent in conversation.unlinked.items()}
     return Conversation(turns, unlinked)
+
+
+def message_uuids(turn: Turn) -> Iterator[str]:
+    """Every stored message ``turn`` shows: its own, the entries joined into it, its
+    calls' results and its subagents' messages (a search match names one of these)."""
+    if turn.uuid:
+        yield turn.uuid
+    yield from turn.joined_uuids
+    for block in turn.blocks:
+        if block.result is not None and block.result.uuid:
+            yield block.result.uuid
+        if block.subagent is not None:
+            for inner in block.subagent.turns:
+                yield from message_uuids(inner)
+
+
+def turn_showing(conversation: Conversation, uuid: str) -> int | None:
+    """The index of the turn that shows message ``uuid``: ``len(turns)`` when a subagent
+    no call names holds it (those come after the last turn), None when none does."""
+    for index, turn in enumerate(conversation.turns):
+        if uuid in message_uuids(turn):
+            return index
+    for agent in conversation.unlinked.values():
+        if any(uuid in message_uuids(turn) for turn in agent.turns):
+            return len(conversation.turns)
+    return None
 
 
 # A call unanswered this many turns later was abandoned (an interrupted run), not pending.

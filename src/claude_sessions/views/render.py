@@ -6,8 +6,8 @@ slash commands with their output, system reminders folded to a label, with
 each subagent's transcript nested under the call that started it. JSON
 keeps the messages verbatim (subagent transcripts beside them, with the call
 each belongs to, and so the subagent conversations older CLIs wrote into the
-main transcript, see :mod:`.sidechains`). HTML goes through Jinja2 with
-autoescaping, so nothing a message holds can inject markup.
+main transcript, see :mod:`.sidechains`). HTML is the web app's session page
+(``claude_sessions.web.export``): a face that offers it passes that renderer in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +45,7 @@ EXTENSIONS = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
 
 
 # What a session's title is made of, best first.
+Renderer = Callable[["SessionData"], str]
 TITLE_FIELDS = ("title", "description", "first_prompt", "session_id")
 
 
@@ -453,27 +454,20 @@ def render_json(session: SessionData) -> str:
     return json.dumps(session_json(session), ensure_ascii=False, indent=2) + "\n"
 
 
-def render_html(session: SessionData) -> str:
-    """A self-contained HTML page; every value is escaped by Jinja2's autoescaping."""
-    from claude_sessions.views.export_html import html_page  # Jinja2 only when HTML is asked for
-
-    return html_page(
-        title=_one_line(session_title(session.metadata)),
-        header=_header_lines(session.metadata),
-        conversation=_conversation(session),
-    )
-
-
-def render(session: SessionData, fmt: str = "text") -> str:
-    """``session`` in one of :data:`FORMATS`."""
-    renderers = {
+def render(session: SessionData, fmt: str = "text", *, html: Renderer | None = None) -> str:
+    """``session`` in one of :data:`FORMATS`; ``html``: the renderer of that one (the
+    web app's ``claude_sessions.web.export.session_html``, its session page as a file)."""
+    renderers: dict[str, Renderer] = {
         "text": render_text,
         "markdown": render_markdown,
         "json": render_json,
-        "html": render_html,
     }
-    if fmt not in renderers:
+    if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "html":
+        if html is None:
+            raise InvalidInputError("HTML is the web app's page: pass its renderer as html")
+        return html(session)
     return renderers[fmt](session)
 
 
@@ -497,14 +491,22 @@ def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
 
 
 def export_session(
-    store: SessionStore, session_id: str, fmt: str = "markdown", *, uuids: bool = False
+    store: SessionStore,
+    session_id: str,
+    fmt: str = "markdown",
+    *,
+    uuids: bool = False,
+    html: Renderer | None = None,
 ) -> str:
     """One stored session, subagents included, rendered in ``fmt`` (``uuids``: see
-    :func:`render_text`; the other formats hold them anyway, or have no place for them)."""
+    :func:`render_text`; the other formats hold them anyway, or have no place for them;
+    ``html``: see :func:`render`)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     session = store.load_session(session_id, subagents=True)
-    return render_text(session, uuids=True) if uuids and fmt == "text" else render(session, fmt)
+    if uuids and fmt == "text":
+        return render_text(session, uuids=True)
+    return render(session, fmt, html=html)
 
 
 def export_all(
@@ -512,9 +514,11 @@ def export_all(
     directory: str | os.PathLike[str],
     fmt: str = "markdown",
     where: SessionFilter | None = None,
+    *,
+    html: Renderer | None = None,
 ) -> list[Path]:
     """Every stored session ``where`` selects (all of them by default) written to
-    ``directory`` as ``<id>.<ext>``; the paths written."""
+    ``directory`` as ``<id>.<ext>``; the paths written (``html``: see :func:`render`)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     target = Path(directory)
@@ -525,7 +529,7 @@ def export_all(
         if session is None:  # deleted meanwhile
             continue
         path = target / export_filename(metadata, fmt)
-        write_export(path, render(session, fmt))
+        write_export(path, render(session, fmt, html=html))
         written.append(path)
     return written
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.store.criteria import period_key, session_filter
+from claude_sessions.store.criteria import WEEKDAYS, period_key, session_filter
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -167,8 +167,8 @@ def compute_stats(
 class Series:
     """Figures per period, split by a second grouping (for stacked charts).
 
-    ``periods`` run oldest first; ``cost[stack][i]`` and ``tokens[stack][i]`` belong
-    to ``periods[i]``. Stacks come most expensive first.
+    ``periods`` run oldest first; ``cost[stack][i]``, ``tokens[stack][i]`` and
+    ``sessions[stack][i]`` belong to ``periods[i]``. Stacks come most expensive first.
     """
 
     period: str
@@ -176,6 +176,7 @@ class Series:
     periods: list[str]
     cost: dict[str, list[float]]
     tokens: dict[str, list[int]]
+    sessions: dict[str, list[int]] = field(default_factory=dict)
 
 
 def usage_series(
@@ -184,18 +185,21 @@ def usage_series(
     stack: str = "model",
     where: SessionFilter | None = None,
 ) -> Series:
-    """Cost and tokens per ``period``, stacked by ``stack`` (model, project or tag)."""
+    """Cost, tokens and sessions per ``period``, stacked by ``stack`` (model, project or
+    tag; a session with several tags counts under each)."""
     found = store.usage((period, stack), where)
     periods = sorted({bucket.key[0] for bucket in found})
     index = {key: position for position, key in enumerate(periods)}
     cost: dict[str, list[float]] = {}
     tokens: dict[str, list[int]] = {}
+    sessions: dict[str, list[int]] = {}
     for bucket in found:
         when, name = bucket.key
         cost.setdefault(name, [0.0] * len(periods))[index[when]] += bucket.cost
         tokens.setdefault(name, [0] * len(periods))[index[when]] += (
             bucket.input_tokens + bucket.output_tokens
         )
+        sessions.setdefault(name, [0] * len(periods))[index[when]] += bucket.sessions
     order = sorted(cost, key=lambda name: -sum(cost[name]))
     return Series(
         period,
@@ -203,4 +207,15 @@ def usage_series(
         periods,
         {name: cost[name] for name in order},
         {name: tokens[name] for name in order},
+        {name: sessions[name] for name in order},
     )
+
+
+def week_hours(store: SessionStore, where: SessionFilter | None = None) -> list[list[int]]:
+    """Sessions by the hour of the week they were created in (UTC): ``[weekday][hour]``,
+    Monday first (one aggregate query)."""
+    cells = [[0] * 24 for _ in WEEKDAYS]
+    for bucket in store.usage("hour", where):
+        weekday, hour = bucket.key[0].split()
+        cells[WEEKDAYS.index(weekday)][int(hour)] += bucket.sessions
+    return cells

@@ -101,18 +101,31 @@ def spread(
     }
 
 
+def palette(*charts: Mapping[str, Sequence[float]], limit: int = MAX_SERIES) -> dict[str, str]:
+    """One colour class per series name for every chart of a page, so a model, project
+    or tag looks the same in each: names ranked by their total in the first chart, then
+    the next (a model without a price still has tokens), the ``limit - 1`` first get a
+    colour each (all of them when they fit in ``limit``), the rest are "other"."""
+    names = {name for chart in charts for name in chart}
+
+    def rank(name: str) -> tuple[float | str, ...]:
+        return (*(-sum(chart.get(name, ())) for chart in charts), name)
+
+    ordered = sorted(names, key=rank)
+    kept = ordered if len(ordered) <= limit else ordered[: limit - 1]
+    return {name: f"s{index}" for index, name in enumerate(kept)}
+
+
 def fold_series(
-    series: Mapping[str, Sequence[float]], limit: int = MAX_SERIES
+    series: Mapping[str, Sequence[float]], colours: Mapping[str, str]
 ) -> list[tuple[str, list[float]]]:
-    """The ``limit - 1`` largest series (by total) and the rest summed as "other"
-    (kept whole when they fit in ``limit``)."""
-    ordered = sorted(series.items(), key=lambda item: -sum(item[1]))
-    if len(ordered) <= limit:
-        return [(name, list(values)) for name, values in ordered]
-    kept = [(name, list(values)) for name, values in ordered[: limit - 1]]
-    others = [values for _, values in ordered[limit - 1 :]]
-    rest = [sum(column) for column in zip(*others, strict=True)]
-    return [*kept, (OTHER, rest)]
+    """The series that have a colour, in the colours' order, and the rest summed as
+    "other" (when there is any)."""
+    kept = [(name, list(series[name])) for name in colours if name in series]
+    others = [values for name, values in series.items() if name not in colours]
+    if not others:
+        return kept
+    return [*kept, (OTHER, [sum(column) for column in zip(*others, strict=True)])]
 
 
 def stacked_bars(
@@ -121,15 +134,21 @@ def stacked_bars(
     series: Mapping[str, Sequence[float]],
     fmt: Callable[[float], str],
     *,
+    colours: Mapping[str, str] | None = None,
+    counts: bool = False,
     width: int = 960,
     height: int = 280,
 ) -> Chart:
-    """Bars per period, each stacked by series, scaled to a rounded maximum."""
+    """Bars per period, each stacked by series, scaled to a rounded maximum; ``colours``
+    (from :func:`palette`, over every chart of the page) name each series' colour;
+    ``counts``: the values are whole numbers, so are the ticks."""
     left, right, top, bottom = 64.0, 8.0, 12.0, 28.0
-    folded = fold_series(series)
-    css = {name: (OTHER if name == OTHER else f"s{i}") for i, (name, _) in enumerate(folded)}
+    colours = palette(series) if colours is None else colours
+    folded = fold_series(series, colours)
+    css = {name: colours.get(name, OTHER) for name, _ in folded}
     totals = [sum(values[i] for _, values in folded) for i in range(len(periods))]
     step = nice_step(max(totals, default=0.0) / TICKS)
+    step = max(step, 1.0) if counts else step
     ceiling = step * TICKS
     plot_width = width - left - right
     plot_height = height - top - bottom
@@ -180,4 +199,85 @@ def stacked_bars(
         legend=[(css[name], name) for name, _ in folded],
         periods=list(periods),
         rows=rows,
+    )
+
+
+HEAT_LEVELS = 4  # shades past "none": h1 (fewest) to h4 (most)
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """A grid of cells shaded by count (classes ``h0`` to ``h4``), rows labelled."""
+
+    title: str
+    width: int
+    height: int
+    cells: list[Bar]
+    row_labels: list[Tick]
+    x_ticks: list[Tick]
+    label_right: float
+    plot_bottom: float
+    columns: list[str]
+    rows: list[tuple[str, list[str], str]]  # the table fallback: row, per column, total
+
+    @property
+    def empty(self) -> bool:
+        return not any(cell.css != "h0" for cell in self.cells)
+
+
+def shade(count: int, most: int) -> str:
+    """The class of a cell: ``h0`` for none, then up to :data:`HEAT_LEVELS` by share of
+    the busiest cell."""
+    if count <= 0 or most <= 0:
+        return "h0"
+    return f"h{max(1, math.ceil(HEAT_LEVELS * count / most))}"
+
+
+def heatmap(
+    title: str,
+    row_names: Sequence[str],
+    columns: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    what: str,
+    *,
+    width: int = 960,
+) -> Heatmap:
+    """``counts[row][column]`` as a grid of shaded cells, each titled with its count."""
+    left, right, top, bottom, row_height = 48.0, 8.0, 4.0, 22.0, 24.0
+    slot = (width - left - right) / max(len(columns), 1)
+    most = max((max(row, default=0) for row in counts), default=0)
+    cells = [
+        Bar(
+            x=round(left + column * slot + 1, 2),
+            y=round(top + row * row_height + 1, 2),
+            width=round(slot - 2, 2),
+            height=row_height - 2,
+            css=shade(count, most),
+            title=f"{row_names[row]} {columns[column]}: {count:,} {what}",
+        )
+        for row, values in enumerate(counts)
+        for column, count in enumerate(values)
+    ]
+    plot_bottom = top + row_height * len(row_names)
+    return Heatmap(
+        title=title,
+        width=width,
+        height=round(plot_bottom + bottom),
+        cells=cells,
+        row_labels=[
+            Tick(round(top + (row + 0.5) * row_height + 4, 2), name)
+            for row, name in enumerate(row_names)
+        ],
+        x_ticks=[
+            Tick(round(left + (column + 0.5) * slot, 2), name)
+            for column, name in enumerate(columns)
+            if column % 3 == 0
+        ],
+        label_right=left - 8,
+        plot_bottom=plot_bottom,
+        columns=list(columns),
+        rows=[
+            (name, [f"{v:,}" if v else "" for v in values], f"{sum(values):,}")
+            for name, values in zip(row_names, counts, strict=True)
+        ],
     )

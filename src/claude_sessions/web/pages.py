@@ -22,8 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.store.criteria import WEEKDAYS
 from claude_sessions.views import render
 from claude_sessions.views.budgets import BudgetState, budget_status
 from claude_sessions.views.conversation import (
@@ -33,10 +35,11 @@ from claude_sessions.views.conversation import (
     build_conversation,
     join_replies,
     settled,
+    turn_showing,
 )
 from claude_sessions.views.lineage import Lineage, fork_tree
 from claude_sessions.views.render import TITLE_FIELDS
-from claude_sessions.views.stats import compute_stats, usage_series
+from claude_sessions.views.stats import compute_stats, usage_series, week_hours
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
 from claude_sessions.web.templating import Pages, cost, tokens
@@ -48,7 +51,7 @@ USAGE_GROUPS = ("model", "project", "tag")
 DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
 # The session page's templates: a metadata field they name (``m.<field>``) is shown
 # where they put it; the panel lists any other field as it is.
-SESSION_TEMPLATES = ("session.html", "facts.html")
+SESSION_TEMPLATES = ("session.html", "session_head.html", "facts.html")
 
 
 @functools.cache
@@ -75,6 +78,18 @@ def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple
         for name, value in metadata.to_dict().items()
         if name not in shown and value not in (None, "", [], {}, 0, 0.0)
     ]
+
+
+def search_words(query: str | None) -> list[str]:
+    """The words of a search (a result's link passes it as ``?q=``) that the session
+    page highlights, as the store reads them; none for a query it would refuse."""
+    if not query:
+        return []
+    try:
+        found = text_query.terms(text_query.parse(query))
+    except InvalidQueryError:
+        return []
+    return list(dict.fromkeys(word for term in found for word in term.words))
 
 
 @dataclass
@@ -160,11 +175,17 @@ class Site:
             extra=extra_fields(loaded.metadata, shown_fields(self.pages.environment)),
             version=session_version(loaded.metadata),
             counts=loaded.counts(),
+            words=search_words(request.query_params.get("q")),
             **self._slice(loaded, 0, turns),
         )
 
-    def _slice(self, loaded: Loaded, start: int, turns: list[Turn]) -> dict[str, Any]:
-        end = min(start + SLICE, len(turns))
+    def _slice(
+        self, loaded: Loaded, start: int, turns: list[Turn], reach: int = 0
+    ) -> dict[str, Any]:
+        """The turns from ``start``: a piece of :data:`SLICE`, or as many pieces as it
+        takes to hold turn ``reach - 1`` (a link to a message further down)."""
+        pieces = max(1, -(-(reach - start) // SLICE))
+        end = min(start + SLICE * pieces, len(turns))
         return {
             "turns": list(enumerate(turns[start:end], start)),
             "start": start,
@@ -176,15 +197,19 @@ class Site:
         }
 
     async def turns(self, request: Request) -> Response:
-        """A piece of the conversation from ``start``: the next screen, or what changed."""
+        """A piece of the conversation from ``start``: the next screen, or what changed;
+        with ``at`` (a message uuid), through the turn that shows that message."""
         session_id = request.path_params["session_id"]
         start = _int_param(request, "start")
         loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
         if isinstance(loaded, str):
             raise SessionNotFoundError(session_id)
         turns = loaded.conversation.turns
+        at = request.query_params.get("at")
+        shown_at = turn_showing(loaded.conversation, at) if at else None
+        reach = 0 if shown_at is None else shown_at + 1
         return self.pages.response(
-            request, "turns.html", **self._slice(loaded, min(start, len(turns)), turns)
+            request, "turns.html", **self._slice(loaded, min(start, len(turns)), turns, reach)
         )
 
     async def facts(self, request: Request) -> Response:
@@ -204,8 +229,10 @@ class Site:
         fmt = request.path_params["fmt"]
         if fmt not in DOWNLOADS:
             raise SessionNotFoundError(session_id, f"no download as {fmt!r}")
-        data = await run_in_threadpool(self.store.load_session, session_id)
-        body = render.render(data, fmt)
+        from claude_sessions.web.export import session_html  # it builds on this module
+
+        data = await run_in_threadpool(self.store.load_session, session_id, subagents=True)
+        body = render.render(data, fmt, html=session_html)
         name = render.export_filename(data.metadata, fmt)
         plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
@@ -238,18 +265,39 @@ class Site:
 
     async def usage(self, request: Request) -> Response:
         view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
-        stats, series, budgets = await run_in_threadpool(self._usage, view)
+        stats, series, week, budgets = await run_in_threadpool(self._usage, view)
         title = f"per {view.period}, by {view.stack}"
         periods, costs = charts.spread(series.periods, series.cost, view.period)
-        _, counts = charts.spread(
-            series.periods,
-            {name: [float(v) for v in values] for name, values in series.tokens.items()},
-            view.period,
+        counts, sessions = (
+            charts.spread(
+                series.periods,
+                {name: [float(v) for v in values] for name, values in figures.items()},
+                view.period,
+            )[1]
+            for figures in (series.tokens, series.sessions)
         )
-        cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost)
+        colours = charts.palette(costs, counts)
+        cost_chart = charts.stacked_bars(f"Cost {title}", periods, costs, cost, colours=colours)
         token_chart = charts.stacked_bars(
-            f"Tokens {title}", periods, counts, lambda value: tokens(round(value))
+            f"Tokens {title}", periods, counts, lambda value: tokens(round(value)), colours=colours
         )
+        timeline = {
+            "sessions": charts.stacked_bars(
+                f"Sessions {title}",
+                periods,
+                sessions,
+                lambda value: f"{round(value):,}",
+                colours=colours,
+                counts=True,
+            ),
+            "week": charts.heatmap(
+                "Sessions by weekday and hour they started (UTC)",
+                WEEKDAYS,
+                [f"{hour:02d}" for hour in range(24)],
+                week,
+                "sessions",
+            ),
+        }
         return self.pages.response(
             request,
             "usage.html",
@@ -257,13 +305,14 @@ class Site:
             stats=stats,
             budgets=budgets,
             charts=[cost_chart, token_chart],
+            timeline=timeline,
         )
 
-    def _usage(self, view: UsageView) -> tuple[Any, Any, list[BudgetState]]:
+    def _usage(self, view: UsageView) -> tuple[Any, Any, list[list[int]], list[BudgetState]]:
         where = view.session_filter()
         stats = compute_stats(self.store, where, by=USAGE_GROUPS)
         series = usage_series(self.store, view.period, view.stack, where)
-        return stats, series, budget_status(self.store)
+        return stats, series, week_hours(self.store, where), budget_status(self.store)
 
 
 def _int_param(request: Request, name: str) -> int:

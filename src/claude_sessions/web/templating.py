@@ -128,7 +128,8 @@ def tool_brief(arguments: Any) -> str:
     return one_line(next((v for v in arguments.values() if isinstance(v, str)), ""), 90)
 
 
-def _environment() -> jinja2.Environment:
+def page_environment() -> jinja2.Environment:
+    """The environment of every page, the HTML export's included."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("claude_sessions.web", "templates"),
         autoescape=True,
@@ -170,7 +171,7 @@ class Pages:
     """Renders templates into responses, with what every page needs."""
 
     def __init__(self, *, read_only: bool, secret: bytes, location: str) -> None:
-        self.environment = _environment()
+        self.environment = page_environment()
         self.read_only = read_only
         self.secret = secret
         self.location = location

@@ -201,7 +201,7 @@ class PostgresDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
-        rows = yield Stmt(usage_sql(_DAY, by, clauses), params, "all")
+        rows = yield Stmt(usage_sql(_DAY, by, clauses, hour=_HOUR), params, "all")
         return list(rows)
 
     def _listing(
@@ -288,6 +288,8 @@ class PostgresDialect:
 
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
+# The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
+_HOUR = "((floor(extract(epoch FROM s.created_at) / 3600)::bigint % 168) + 168) % 168"
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:

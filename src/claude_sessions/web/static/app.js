@@ -143,14 +143,66 @@
       });
     }
 
-    /* A link to a message further down (a fork's branch point) loads up to it. */
+    /* A link to a message further down (a fork's branch point, a search result) loads
+       through it, in one request, then shows it. */
     function reveal(tries) {
       var id = decodeURIComponent(window.location.hash.slice(1));
       if (!id || tries > 200) return;
       var target = document.getElementById(id);
-      if (target) { target.scrollIntoView({ block: "center" }); return; }
+      if (target) { show(target); return; }
       var more = turns.querySelector("a.more[data-src]");
-      if (more) loadMore(more).then(function () { reveal(tries + 1); });
+      if (!more) return;
+      if (id.indexOf("m-") === 0 && more.dataset.src.indexOf("&at=") < 0) {
+        more.dataset.src += "&at=" + encodeURIComponent(id.slice(2));
+      }
+      loadMore(more).then(function () { reveal(tries + 1); });
+    }
+
+    /* The words of the search that led here, marked where they start a word. */
+    function markWords(region, words) {
+      var escaped = words.map(function (word) { return word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+      var pattern = new RegExp("(?<![\\p{L}\\p{N}_])(?:" + escaped.join("|") + ")", "giu");
+      var walker = document.createTreeWalker(region, NodeFilter.SHOW_TEXT);
+      var texts = [];
+      while (walker.nextNode()) texts.push(walker.currentNode);
+      var marks = [];
+      texts.forEach(function (node) {
+        var text = node.nodeValue;
+        var pieces = document.createDocumentFragment();
+        var last = 0;
+        pattern.lastIndex = 0;
+        var found;
+        while ((found = pattern.exec(text)) !== null) {
+          pieces.appendChild(document.createTextNode(text.slice(last, found.index)));
+          var mark = document.createElement("mark");
+          mark.className = "hit";
+          mark.textContent = found[0];
+          pieces.appendChild(mark);
+          marks.push(mark);
+          last = found.index + found[0].length;
+        }
+        if (!last) return;
+        pieces.appendChild(document.createTextNode(text.slice(last)));
+        node.replaceWith(pieces);
+      });
+      return marks;
+    }
+
+    function unfold(element) {
+      for (var at = element; at; at = at.parentElement) {
+        if (at.tagName === "DETAILS") at.open = true;
+      }
+    }
+
+    function show(target) {
+      var region = target.dataset.of === "next" ? target.nextElementSibling : target.closest(".turn");
+      region = region || target;
+      region.classList.add("found");
+      var words = (turns.dataset.words || "").split(" ").filter(Boolean);
+      var marks = words.length ? markWords(region, words) : [];
+      unfold(target);
+      marks.forEach(unfold);
+      (marks[0] || region).scrollIntoView({ block: "center" });
     }
 
     function refreshFacts() {
