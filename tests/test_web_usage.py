@@ -104,6 +104,9 @@ def test_usage_by_hour_of_the_week(store: SessionStore) -> None:
     assert found == expected == {"Mon 09": 2, "Tue 23": 1, "Sun 00": 1}
     by_model = {bucket.key: bucket.sessions for bucket in store.usage(("hour", "model"))}
     assert by_model[("Mon 09", OPUS)] == 1 and by_model[("Mon 09", HAIKU)] == 1
+    narrowed = {bucket.key[0]: bucket.sessions for bucket in store.usage("hour", model=OPUS)}
+    opus = [f"{s.strftime('%a')} {s.hour:02d}" for n, s in enumerate(STARTS) if n % 2 == 0]
+    assert narrowed == {key: opus.count(key) for key in opus}  # a filter's placeholder too
 
 
 def test_the_timeline_counts_sessions_per_day_and_hour_of_the_week(store: SessionStore) -> None:

@@ -289,7 +289,8 @@ class PostgresDialect:
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
-_HOUR = "((floor(extract(epoch FROM s.created_at) / 3600)::bigint % 168) + 168) % 168"
+# mod(), not %: the statement goes through psycopg's placeholders whenever a filter adds one.
+_HOUR = "mod(mod(floor(extract(epoch FROM s.created_at) / 3600)::bigint, 168) + 168, 168)"
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:
