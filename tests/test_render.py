@@ -262,7 +262,7 @@ def test_html_escapes_everything():
 def test_unknown_format():
     with pytest.raises(ValueError, match="unknown format"):
         render(session([]), "pdf")
-    with pytest.raises(ValueError, match="HTML is the web app's page"):
+    with pytest.raises(ValueError, match="HTML is the web app's session page"):
         render(session([]), "html")  # the face that offers HTML passes its renderer
 
 

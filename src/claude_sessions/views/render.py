@@ -466,7 +466,10 @@ def render(session: SessionData, fmt: str = "text", *, html: Renderer | None = N
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "html":
         if html is None:
-            raise InvalidInputError("HTML is the web app's page: pass its renderer as html")
+            raise InvalidInputError(
+                "HTML is the web app's session page: pass "
+                "html=claude_sessions.web.export.session_html"
+            )
         return html(session)
     return renderers[fmt](session)
 
