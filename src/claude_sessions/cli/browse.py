@@ -276,14 +276,17 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
 def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
     table = Table(title=f"By {name}", title_justify="left", show_edge=False, header_style="bold")
     table.add_column(name.capitalize())
-    for column in ("Sessions", "Turns", "Tokens in", "Tokens out", "Cost"):
+    turns = "Requests" if name == "model" else "Turns"
+    for column in ("Sessions", turns, "Input", "Cache write", "Cache read", "Output", "Cost"):
         table.add_column(column, justify="right")
     for bucket in buckets[:limit]:
         table.add_row(
             _stored(bucket.key),
             str(bucket.sessions),
             str(bucket.turns),
-            f"{bucket.input_tokens:,}",
+            f"{bucket.uncached_input_tokens:,}",
+            f"{bucket.cache_write_tokens:,}",
+            f"{bucket.cache_read_tokens:,}",
             f"{bucket.output_tokens:,}",
             format_cost(bucket.cost),
         )
@@ -321,8 +324,9 @@ def stats_command(
     out = console()
     out.print(
         f"[bold]{stats.sessions}[/bold] sessions, [bold]{stats.turns}[/bold] turns, "
-        f"{stats.input_tokens:,} tokens in, {stats.output_tokens:,} out, "
-        f"total cost [bold]{format_cost(stats.total_cost)}[/bold]"
+        f"{stats.uncached_input_tokens:,} tokens in, "
+        f"{stats.cache_write_tokens:,} cache writes, {stats.cache_read_tokens:,} cache reads, "
+        f"{stats.output_tokens:,} out, total cost [bold]{format_cost(stats.total_cost)}[/bold]"
     )
     if stats.unpriced_sessions:
         out.print(

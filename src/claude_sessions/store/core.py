@@ -88,7 +88,18 @@ IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
 SHORT_ID_LENGTH = 8  # a session id shown short is never shorter (as git shows commits)
-_SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens", "unpriced")
+_SUMS = (
+    "sessions",
+    "messages",
+    "turns",
+    "cost",
+    "input_tokens",
+    "output_tokens",
+    "unpriced",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 
 
 @dataclass(frozen=True)
@@ -631,8 +642,20 @@ class StoreCore:
                     for position, value in enumerate(values):
                         sums[position] += value
         return [
-            UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f), int(g))
-            for key, (a, b, c, d, e, f, g) in totals.items()
+            UsageBucket(
+                key,
+                int(a),
+                int(b),
+                int(c),
+                round(float(d), 10),
+                int(e),
+                int(f),
+                int(g),
+                int(h),
+                int(i),
+                int(j),
+            )
+            for key, (a, b, c, d, e, f, g, h, i, j) in totals.items()
         ]
 
     def version(self) -> Plan[str]:

@@ -209,14 +209,19 @@ def meta_text(description: str | None, title: str | None) -> str:
 
 
 USAGE_GROUPS = {
-    "model": ("s.model",),
+    "model": ("m.model",),
     "project": ("s.project", "s.project_key"),
     "tags": ("s.tags",),
 }
 
 
 def usage_sql(
-    day: str, by: tuple[str, ...], clauses: list[str], *, table: str = "sessions s"
+    day: str,
+    by: tuple[str, ...],
+    clauses: list[str],
+    *,
+    table: str = "sessions s",
+    join: str = "JOIN",
 ) -> str:
     """The aggregate query behind ``SessionStore.usage`` (both dialects).
 
@@ -226,7 +231,9 @@ def usage_sql(
     missing), so an index in the same order serves the grouping without a
     sort. Tags are grouped as whole sets, which the store splits: far fewer
     groups than sessions, and no join. ``table`` may name the index to read.
-    Each group's columns come back as ``g_<group>_<n>``.
+    Each group's columns come back as ``g_<group>_<n>``. By model, the figures
+    are each session's requests of that model (``session_models``), joined
+    (``join``: the dialect's keyword) to the sessions the filters select.
     """
     groups = {**USAGE_GROUPS, "day": (day,)}
     keys = [
@@ -235,15 +242,39 @@ def usage_sql(
         for position, column in enumerate(groups[name])
     ]
     group = f" GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}" if keys else ""
+    sums = _MODEL_SUMS if "model" in by else _SESSION_SUMS
+    if "model" in by:
+        table = f"{table} {join} session_models m ON m.session_ref = s.id"
     return (
-        f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, "
-        "coalesce(sum(s.message_count), 0) AS messages, "
-        "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
-        "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
-        "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
-        "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced "
+        f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, {sums} "
         f"FROM {table} WHERE {' AND '.join(clauses)}{group}"
     )
+
+
+_CACHE_SUMS = (
+    "coalesce(sum({t}.cache_write_5m_tokens), 0) AS cache_write_5m_tokens, "
+    "coalesce(sum({t}.cache_write_1h_tokens), 0) AS cache_write_1h_tokens, "
+    "coalesce(sum({t}.cache_read_tokens), 0) AS cache_read_tokens"
+)
+_SESSION_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
+    "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
+    "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
+    "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced, "
+    + _CACHE_SUMS.format(t="s")
+)
+# A session's requests of one model: their input counts what the model read, as a
+# session's does (session_models keeps plain input apart from the cache's part).
+_MODEL_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(m.requests), 0) AS turns, coalesce(sum(m.cost), 0) AS cost, "
+    "coalesce(sum(m.input_tokens + m.cache_write_5m_tokens + m.cache_write_1h_tokens "
+    "+ m.cache_read_tokens), 0) AS input_tokens, "
+    "coalesce(sum(m.output_tokens), 0) AS output_tokens, "
+    "coalesce(sum(CASE WHEN m.unpriced_requests = 0 THEN 0 ELSE 1 END), 0) AS unpriced, "
+    + _CACHE_SUMS.format(t="m")
+)
 
 
 def usage_group(row: Any, name: str) -> Any:

@@ -53,6 +53,14 @@ def session_title(metadata: SessionMetadata) -> str:
     )
 
 
+def _tokens_line(metadata: SessionMetadata) -> str:
+    writes = metadata.cache_write_5m_tokens + metadata.cache_write_1h_tokens
+    return (
+        f"{metadata.uncached_input_tokens:,} in, {writes:,} cache writes, "
+        f"{metadata.cache_read_tokens:,} cache reads, {metadata.output_tokens:,} out"
+    )
+
+
 def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
     cost = f"${metadata.total_cost:.4f}"
     if metadata.subagent_cost:
@@ -65,7 +73,7 @@ def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
         ("Updated", metadata.updated_at.isoformat(timespec="seconds")),
         ("Model", metadata.model or "-"),
         ("Turns", str(metadata.turns)),
-        ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
+        ("Tokens", _tokens_line(metadata)),
         ("Cost", cost),
     ]
     for name, value in (

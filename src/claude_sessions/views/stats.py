@@ -3,6 +3,10 @@
 The store adds up sessions, turns, cost and tokens in SQL (``store.usage``),
 so the figures cost one aggregate query each, whatever the store's size.
 Periods (day, week, month) are those the sessions were created in, in UTC.
+By model, each API request counts under its own model. Input tokens count
+everything the model read; the part written to the cache (5-minute and 1-hour
+writes) and read from it is also given apart, and ``uncached_input_tokens`` is
+the rest.
 """
 
 from __future__ import annotations
@@ -26,28 +30,66 @@ DEFAULT_BY = ("day", "model", "tag", "project")
 
 
 @dataclass
-class Bucket:
-    """One group (a period, a model, a tag or a project) and its figures."""
+class Tokens:
+    """Token figures: ``input_tokens`` is everything the model read, cache writes
+    (5-minute, 1-hour) and reads included; :meth:`token_dict` also gives them apart."""
 
-    key: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Plain input: what the model read neither from nor into the cache."""
+        return self.input_tokens - self.cache_write_tokens - self.cache_read_tokens
+
+    def add_tokens(self, found: UsageBucket) -> None:
+        self.input_tokens += found.input_tokens
+        self.output_tokens += found.output_tokens
+        self.cache_write_5m_tokens += found.cache_write_5m_tokens
+        self.cache_write_1h_tokens += found.cache_write_1h_tokens
+        self.cache_read_tokens += found.cache_read_tokens
+
+    def token_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "uncached_input_tokens": self.uncached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass
+class Bucket(Tokens):
+    """One group (a period, a model, a tag or a project) and its figures. By model,
+    ``turns`` are the group's API requests."""
+
+    key: str = ""
     sessions: int = 0
     turns: int = 0
     cost: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
     unpriced_sessions: int = 0
 
     @classmethod
     def of(cls, found: UsageBucket) -> Bucket:
-        return cls(
-            found.key[0],
-            found.sessions,
-            found.turns,
-            found.cost,
-            found.input_tokens,
-            found.output_tokens,
-            found.unpriced_sessions,
+        bucket = cls(
+            key=found.key[0],
+            sessions=found.sessions,
+            turns=found.turns,
+            cost=found.cost,
+            unpriced_sessions=found.unpriced_sessions,
         )
+        bucket.add_tokens(found)
+        return bucket
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,26 +97,23 @@ class Bucket:
             "sessions": self.sessions,
             "turns": self.turns,
             "cost": self.cost,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            **self.token_dict(),
             "unpriced_sessions": self.unpriced_sessions,
         }
 
 
 @dataclass
-class Stats:
+class Stats(Tokens):
     """What :func:`compute_stats` found. Periods come newest first, other groups by
-    cost, highest first. A session with several tags counts under each.
-    ``unpriced_sessions`` have requests of a model without a price: their
-    tokens are counted, that part of their cost is not."""
+    cost, highest first. A session with several tags counts under each, and under
+    each model it made requests of. ``unpriced_sessions`` have requests of a model
+    without a price: their tokens are counted, that part of their cost is not."""
 
     sessions: int = 0
     unpriced_sessions: int = 0
     messages: int = 0
     turns: int = 0
     total_cost: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
     by: dict[str, list[Bucket]] = field(default_factory=dict)
     top: list[SessionMetadata] = field(default_factory=list)
 
@@ -85,8 +124,7 @@ class Stats:
             "messages": self.messages,
             "turns": self.turns,
             "total_cost": self.total_cost,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            **self.token_dict(),
             "by": {name: [b.to_dict() for b in buckets] for name, buckets in self.by.items()},
             "top": [m.to_dict() for m in self.top],
         }
@@ -102,12 +140,11 @@ def _roll_up(buckets: Iterable[UsageBucket], key: Callable[[UsageBucket], str]) 
     groups: dict[str, Bucket] = {}
     for found in buckets:
         name = key(found)
-        bucket = groups.setdefault(name, Bucket(name))
+        bucket = groups.setdefault(name, Bucket(key=name))
         bucket.sessions += found.sessions
         bucket.turns += found.turns
         bucket.cost = round(bucket.cost + found.cost, 10)
-        bucket.input_tokens += found.input_tokens
-        bucket.output_tokens += found.output_tokens
+        bucket.add_tokens(found)
         bucket.unpriced_sessions += found.unpriced_sessions
     return list(groups.values())
 
@@ -140,9 +177,9 @@ def compute_stats(
     found = {name: store.usage(name, chosen) for name in wanted if name not in PERIODS}
     if set(PERIODS) & set(wanted):
         found["day"] = store.usage("day", chosen)
-    # The totals: the sum of a grouping that puts each session in one bucket (days,
-    # a model, a project; not tags, which count a session under each of its tags).
-    whole = next((found[name] for name in ("day", "model", "project") if name in found), None)
+    # The totals: the sum of a grouping that puts each session in one bucket (days, a
+    # project; not tags or models, which count a session under each of its own).
+    whole = next((found[name] for name in ("day", "project") if name in found), None)
     stats = Stats()
     for bucket in whole if whole is not None else store.usage((), chosen):
         stats.sessions += bucket.sessions
@@ -150,8 +187,7 @@ def compute_stats(
         stats.messages += bucket.messages
         stats.turns += bucket.turns
         stats.total_cost = round(stats.total_cost + bucket.cost, 10)
-        stats.input_tokens += bucket.input_tokens
-        stats.output_tokens += bucket.output_tokens
+        stats.add_tokens(bucket)
     for name in wanted:
         if name in PERIODS:
             buckets = _roll_up(found["day"], _period(name))

@@ -157,8 +157,11 @@ class SQLiteDialect:
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         # The covering index in the order of the first grouping, named: without
         # statistics the planner may pick a narrower one and read every wide row.
-        table = f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}"
-        sql = usage_sql(_DAY, by, clauses, table=table)
+        first = next((name for name in by if name != "model"), "day")
+        table = f"sessions s INDEXED BY {USAGE_INDEXES[first]}"
+        # By model: the sessions first, from that index, then each one's models by key
+        # (CROSS JOIN keeps that order).
+        sql = usage_sql(_DAY, by, clauses, table=table, join="CROSS JOIN")
         rows = yield Stmt(sql, params, "all")
         return list(rows)
 
@@ -264,13 +267,15 @@ USAGE_COLUMNS = (
     "message_count",
     "input_tokens",
     "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
     "tags",
     "unpriced",
     "trashed_at",  # always NULL in these partial indexes; named so the planner needs no row
 )
 USAGE_INDEXES = {
     "day": "usage_by_day",
-    "model": "usage_by_model",
     "project": "usage_by_project",
     "tags": "usage_by_tags",
 }
