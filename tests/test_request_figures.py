@@ -55,9 +55,9 @@ def test_a_session_with_two_models_charges_each_request_to_its_own(ledger: Ledge
     sees both models there (what makes the test below mean something)."""
     mixed = [s for s in ledger.sessions.values() if len(s.by_model) > 1]
     assert mixed, "the fixtures hold a session with requests of two models"
-    assert any(
-        "haiku" in model for session in mixed for model in session.by_model
-    ), "a session with Haiku requests"
+    assert any("haiku" in model for session in mixed for model in session.by_model), (
+        "a session with Haiku requests"
+    )
 
 
 def test_stats_by_model_and_cache_figures_match_the_raw_lines(

@@ -12,8 +12,8 @@ import pytest
 from claude_sessions import SessionStore
 from claude_sessions.store.sqlite import schema as sqlite_schema
 
-from .store_fixtures import BACKENDS
 from .older_store import undo_request_figures
+from .store_fixtures import BACKENDS
 from .store_samples import run
 
 # The version-1 schema, written out here as it shipped (no full-text index).

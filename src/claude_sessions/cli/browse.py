@@ -38,10 +38,12 @@ from claude_sessions.views.render import (
     snippet_spans,
     write_export,
 )
+from claude_sessions.views.stats import BLOCK
 
 if TYPE_CHECKING:
     from rich.tree import Tree
 
+    from claude_sessions.views.blocks import ActiveBlock
     from claude_sessions.views.lineage import LineageNode
     from claude_sessions.views.stats import Bucket
 
@@ -276,7 +278,7 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
 def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
     table = Table(title=f"By {name}", title_justify="left", show_edge=False, header_style="bold")
     table.add_column(name.capitalize())
-    turns = "Requests" if name == "model" else "Turns"
+    turns = "Requests" if name in ("model", BLOCK) else "Turns"
     for column in ("Sessions", turns, "Input", "Cache write", "Cache read", "Output", "Cost"):
         table.add_column(column, justify="right")
     for bucket in buckets[:limit]:
@@ -293,13 +295,32 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
     return table
 
 
+def _active_line(active: ActiveBlock | None) -> str:
+    if active is None:
+        return "No active block: no request in the last 5 hours."
+    block = active.block
+    left = int(active.seconds_left // 60)
+    line = (
+        f"Active block since {block.key}: {format_cost(block.cost)}, "
+        f"{block.input_tokens + block.output_tokens:,} tokens so far, "
+        f"{left // 60}h {left % 60:02d}m left"
+    )
+    if active.cost_per_hour is None or active.projected_cost is None:
+        return line + " (burn rate: after a second request)"
+    return (
+        f"{line}, burning {format_cost(active.cost_per_hour)}/h, "
+        f"projected {format_cost(active.projected_cost)}"
+    )
+
+
 @click.command("stats")
 @click.option(
     "--by",
     "groupings",
     multiple=True,
-    type=click.Choice(GROUPINGS),
-    help="Break down by this (repeatable; default: day, model, tag, project).",
+    type=click.Choice((*GROUPINGS, BLOCK)),
+    help="Break down by this (repeatable; default: day, model, tag, project; block: "
+    "5-hour usage blocks).",
 )
 @filter_options()
 @click.option("--top", type=click.IntRange(min=0, max=1000), default=10, show_default=True)
@@ -345,6 +366,8 @@ def stats_command(
     for name, buckets in stats.by.items():
         out.print()
         out.print(_bucket_table(name, buckets))
+        if name == BLOCK:
+            out.print(_active_line(stats.active_block))
     if stats.top:
         out.print()
         out.print("[bold]Most expensive sessions[/bold]")

@@ -47,6 +47,7 @@ from claude_sessions.store.criteria import (
 from claude_sessions.store.dialect import Dialect, Found, usage_group
 from claude_sessions.store.plan import Plan, Txn, single
 from claude_sessions.store.records import (
+    ApiRequest,
     RestoreReport,
     SessionData,
     SessionMetadata,
@@ -657,6 +658,32 @@ class StoreCore:
             )
             for key, (a, b, c, d, e, f, g, h, i, j) in totals.items()
         ]
+
+    def api_requests(
+        self,
+        where: SessionFilter | None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Plan[list[ApiRequest]]:
+        chosen = session_filter(where, {})
+        if chosen.text is not None:
+            raise InvalidQueryError("requests cannot be narrowed by text; use the other criteria")
+        from claude_sessions.store import request_reads  # reports by request time only
+
+        found: list[ApiRequest] = yield Txn(
+            lambda: request_reads.api_requests(
+                self.d,
+                chosen,
+                since=since,
+                until=until,
+                newest_first=newest_first,
+                limit=limit,
+            )
+        )
+        return found
 
     def version(self) -> Plan[str]:
         return single(Txn(lambda: writes.version(self.d)))

@@ -29,9 +29,9 @@ from claude_sessions.model.derive import (
     counted_requests,
     derive,
     entries_text,
-    model_figures,
     facts_of,
     fold_subagents,
+    model_figures,
     request_keys,
 )
 from claude_sessions.model.entries import (

@@ -173,6 +173,35 @@ class UsageBucket:
 
 
 @dataclass(frozen=True)
+class ApiRequest:
+    """One API request a stored session counts (see ``SessionStore.api_requests``):
+    its session, time (epoch seconds), model (``None``: unknown), tokens (plain input,
+    cache writes and reads apart), cost (``None``: its model has no price) and
+    whether a subagent made it."""
+
+    session_id: str
+    at: float
+    model: str | None
+    uncached_input_tokens: int
+    output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    cost: float | None
+    subagent: bool = False
+
+    @property
+    def input_tokens(self) -> int:
+        """Everything the model read: plain input, cache writes and reads."""
+        return (
+            self.uncached_input_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+            + self.cache_read_tokens
+        )
+
+
+@dataclass(frozen=True)
 class RestoreReport:
     """What a bulk restore from the trash did (see ``SessionStore.restore_sessions``).
 

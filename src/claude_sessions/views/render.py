@@ -53,11 +53,12 @@ def session_title(metadata: SessionMetadata) -> str:
     )
 
 
-def _tokens_line(metadata: SessionMetadata) -> str:
-    writes = metadata.cache_write_5m_tokens + metadata.cache_write_1h_tokens
+def _cache_line(metadata: SessionMetadata) -> str:
+    """The part of the input tokens written to the cache and read from it."""
+    five, hour = metadata.cache_write_5m_tokens, metadata.cache_write_1h_tokens
     return (
-        f"{metadata.uncached_input_tokens:,} in, {writes:,} cache writes, "
-        f"{metadata.cache_read_tokens:,} cache reads, {metadata.output_tokens:,} out"
+        f"{five + hour:,} written (5m {five:,}, 1h {hour:,}), "
+        f"{metadata.cache_read_tokens:,} read; {metadata.uncached_input_tokens:,} in uncached"
     )
 
 
@@ -73,7 +74,8 @@ def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
         ("Updated", metadata.updated_at.isoformat(timespec="seconds")),
         ("Model", metadata.model or "-"),
         ("Turns", str(metadata.turns)),
-        ("Tokens", _tokens_line(metadata)),
+        ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
+        ("Cache", _cache_line(metadata)),
         ("Cost", cost),
     ]
     for name, value in (

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store.criteria import period_key, session_filter
@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
     from claude_sessions.model.filters import FilterArgs, SessionFilter
     from claude_sessions.store import SessionMetadata, SessionStore, UsageBucket
+    from claude_sessions.views.blocks import ActiveBlock
 
 PERIODS = ("day", "week", "month")
 GROUPS = ("project", "model", "tag")
+BLOCK = "block"  # 5-hour usage blocks (see views.blocks), built from the requests' times
 DEFAULT_BY = ("day", "model", "tag", "project")
 
 
@@ -116,6 +118,7 @@ class Stats(Tokens):
     total_cost: float = 0.0
     by: dict[str, list[Bucket]] = field(default_factory=dict)
     top: list[SessionMetadata] = field(default_factory=list)
+    active_block: ActiveBlock | None = None  # with the blocks: the one at present
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,7 +130,12 @@ class Stats(Tokens):
             **self.token_dict(),
             "by": {name: [b.to_dict() for b in buckets] for name, buckets in self.by.items()},
             "top": [m.to_dict() for m in self.top],
+            **({"active_block": _active(self.active_block)} if BLOCK in self.by else {}),
         }
+
+
+def _active(block: ActiveBlock | None) -> dict[str, Any] | None:
+    return None if block is None else block.to_dict()
 
 
 def _sorted(name: str, buckets: list[Bucket]) -> list[Bucket]:
@@ -163,10 +171,12 @@ def compute_stats(
     *,
     by: Iterable[str] = DEFAULT_BY,
     top: int = 10,
+    now: float | None = None,
     **criteria: Unpack[FilterArgs],
 ) -> Stats:
     """Statistics over the sessions ``where`` and keyword filters select (text aside, as
-    in ``SessionStore.usage``); ``by`` names the groupings to break them down by.
+    in ``SessionStore.usage``); ``by`` names the groupings to break them down by
+    (``block``: 5-hour usage blocks, newest first, and the one active at ``now``).
 
     One aggregate query for every period asked (days, rolled up into the totals,
     weeks and months) and one for each other grouping, each reading an index in
@@ -174,7 +184,7 @@ def compute_stats(
     """
     chosen = session_filter(where, criteria)
     wanted = list(dict.fromkeys(by))
-    found = {name: store.usage(name, chosen) for name in wanted if name not in PERIODS}
+    found = {name: store.usage(name, chosen) for name in wanted if name not in (*PERIODS, BLOCK)}
     if set(PERIODS) & set(wanted):
         found["day"] = store.usage("day", chosen)
     # The totals: the sum of a grouping that puts each session in one bucket (days, a
@@ -189,6 +199,9 @@ def compute_stats(
         stats.total_cost = round(stats.total_cost + bucket.cost, 10)
         stats.add_tokens(bucket)
     for name in wanted:
+        if name == BLOCK:
+            stats.by[name], stats.active_block = _blocks(store, chosen, now)
+            continue
         if name in PERIODS:
             buckets = _roll_up(found["day"], _period(name))
         else:
@@ -197,6 +210,16 @@ def compute_stats(
     if top and stats.sessions:
         stats.top = store.search(chosen, limit=top, order="cost")
     return stats
+
+
+def _blocks(
+    store: SessionStore, where: SessionFilter, now: float | None
+) -> tuple[list[Bucket], ActiveBlock | None]:
+    from claude_sessions.views.blocks import current_of, usage_blocks  # built from requests
+
+    moment = datetime.now(timezone.utc).timestamp() if now is None else now
+    blocks = usage_blocks(store, where, now=moment)
+    return list(blocks), current_of(blocks, moment)
 
 
 @dataclass
