@@ -159,3 +159,27 @@ def test_an_older_store_keeps_its_requests_on_upgrade(
     buckets = {bucket["key"]: bucket for bucket in found["by"]["model"]}
     for model, tally in ledger.by_model.items():
         _check_bucket(buckets[model or "(none)"], tally)
+
+
+def test_a_copied_store_keeps_its_figures_by_model(
+    tmp_path: Path, postgres_database: str, ledger: Ledger
+) -> None:
+    from claude_sessions.store.transfer import copy_store
+
+    with SessionStore(tmp_path / "src", cleanup_after_days=None) as store:
+        _import(store, tmp_path)
+    there = copy_store(tmp_path / "src", postgres_database)
+    assert there.ok, there.mismatches
+    back = copy_store(postgres_database, str(tmp_path / "back"))
+    assert back.ok and back.checksum == there.checksum
+    for location in (postgres_database, str(tmp_path / "back")):
+        with SessionStore(location, cleanup_after_days=None) as copy:
+            found = compute_stats(copy, by=("model",), top=0).to_dict()
+        buckets = {bucket["key"]: bucket for bucket in found["by"]["model"]}
+        for model, tally in ledger.by_model.items():
+            _check_bucket(buckets[model or "(none)"], tally)
+        whole = ledger.all_models
+        with SessionStore(location, cleanup_after_days=None) as copy:
+            requests = copy.api_requests()
+        assert len(requests) == whole.requests
+        assert sum(r.cache_read_tokens for r in requests) == whole.cache_read
