@@ -11,7 +11,13 @@ from typing import Any
 
 Execute = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
-_REQUEST_FIGURE_COLUMNS = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
+_REQUEST_FIGURE_COLUMNS = (
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "requests",
+    "models_apart",
+)
 
 
 def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
@@ -27,7 +33,7 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
         run("DROP INDEX sessions_usage")
         indexes = [s for s in postgres_schema.SCHEMA_V2 if "INDEX sessions_usage" in s]
     else:
-        for name in ("day", "project", "tags"):
+        for name in ("day", "model", "project", "tags"):
             run(f"DROP INDEX usage_by_{name}")
         indexes = list(sqlite_schema.SCHEMA_V6[1:])
     for column in _REQUEST_FIGURE_COLUMNS:

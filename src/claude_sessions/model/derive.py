@@ -95,6 +95,8 @@ class Derived:
     cache_write_5m_tokens: int
     cache_write_1h_tokens: int
     cache_read_tokens: int
+    requests: int
+    models_apart: bool
     unpriced_models: tuple[str, ...]
     model: str | None
     project: str | None
@@ -496,7 +498,9 @@ class _Tally:
     cache_5m: int = 0
     cache_1h: int = 0
     cache_read: int = 0
+    requests: int = 0
     unpriced: set[str] = field(default_factory=set)
+    models: set[str | None] = field(default_factory=set)
 
 
 def _tally(requests: Mapping[str, Request], skip: Collection[str]) -> _Tally:
@@ -505,6 +509,8 @@ def _tally(requests: Mapping[str, Request], skip: Collection[str]) -> _Tally:
         if key in skip:
             continue
         price, count_in, count_out, model = request[:4]
+        tally.requests += 1
+        tally.models.add(model)
         tally.tokens_in += count_in
         tally.tokens_out += count_out
         if len(request) > 7:  # kept with its cache counts (see fold_state.Request)
@@ -603,6 +609,7 @@ def derive(
     times = [t for t in (state.first_ts, sub.first_ts) if t is not None]
     ends = [t for t in (state.last_ts, sub.last_ts) if t is not None]
     stand_in = sub if _silent(state) else state  # a session known from its subagents alone
+    model = _model(state) or _model(stand_in)
     return Derived(
         turns=state.turns or stand_in.turns,
         total_cost=round(main_cost + subs.cost, 10),
@@ -614,8 +621,10 @@ def derive(
         cache_write_5m_tokens=main.cache_5m + subs.cache_5m,
         cache_write_1h_tokens=main.cache_1h + subs.cache_1h,
         cache_read_tokens=main.cache_read + subs.cache_read,
+        requests=main.requests + subs.requests,
+        models_apart=bool((main.models | subs.models) - {model}),
         unpriced_models=tuple(sorted(main.unpriced | subs.unpriced)),
-        model=_model(state) or _model(stand_in),
+        model=model,
         project=state.project or sub.project,
         first_prompt=_prompt(state) or _prompt(stand_in),
         title=state.title or state.ai_title or summary or state.summary_title,

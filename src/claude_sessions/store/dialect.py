@@ -209,7 +209,7 @@ def meta_text(description: str | None, title: str | None) -> str:
 
 
 USAGE_GROUPS = {
-    "model": ("m.model",),
+    "model": ("s.model",),
     "project": ("s.project", "s.project_key"),
     "tags": ("s.tags",),
 }
@@ -221,9 +221,11 @@ def usage_sql(
     clauses: list[str],
     *,
     table: str = "sessions s",
+    joined: str = "sessions s",
     join: str = "JOIN",
-) -> str:
-    """The aggregate query behind ``SessionStore.usage`` (both dialects).
+) -> list[str]:
+    """The aggregate queries behind ``SessionStore.usage`` (both dialects): each gives
+    rows of sums by group, and the store adds up the rows of the same group.
 
     ``by`` names :data:`USAGE_GROUPS` or ``day`` (``day`` is this dialect's SQL
     for the UTC day number since the epoch: the store rolls days up into weeks
@@ -231,20 +233,35 @@ def usage_sql(
     missing), so an index in the same order serves the grouping without a
     sort. Tags are grouped as whole sets, which the store splits: far fewer
     groups than sessions, and no join. ``table`` may name the index to read.
-    Each group's columns come back as ``g_<group>_<n>``. By model, the figures
-    are each session's requests of that model (``session_models``), joined
-    (``join``: the dialect's keyword) to the sessions the filters select.
+    Each group's columns come back as ``g_<group>_<n>``.
+
+    By model, each request counts under its own model: the sessions whose requests
+    were all of their own model are grouped by it as they are (from ``table``, in
+    the index's order), and only the others (``models_apart``) by their sums per
+    model (``session_models``), joined (``join``: the dialect's keyword) to the
+    sessions the filters select (from ``joined``).
     """
-    groups = {**USAGE_GROUPS, "day": (day,)}
+    if "model" not in by:
+        return [_usage_query(day, by, clauses, table, _SESSION_SUMS, "s.model")]
+    own = [*clauses, "s.models_apart = 0"]
+    apart = [*clauses, "s.models_apart <> 0"]
+    joined = f"{joined} {join} session_models m ON m.session_ref = s.id"
+    return [
+        _usage_query(day, by, own, table, _OWN_MODEL_SUMS, "s.model"),
+        _usage_query(day, by, apart, joined, _MODEL_SUMS, "m.model"),
+    ]
+
+
+def _usage_query(
+    day: str, by: tuple[str, ...], clauses: list[str], table: str, sums: str, model: str
+) -> str:
+    groups = {**USAGE_GROUPS, "day": (day,), "model": (model,)}
     keys = [
         f"{column} AS g_{name}_{position}"
         for name in by
         for position, column in enumerate(groups[name])
     ]
     group = f" GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}" if keys else ""
-    sums = _MODEL_SUMS if "model" in by else _SESSION_SUMS
-    if "model" in by:
-        table = f"{table} {join} session_models m ON m.session_ref = s.id"
     return (
         f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, {sums} "
         f"FROM {table} WHERE {' AND '.join(clauses)}{group}"
@@ -256,13 +273,21 @@ _CACHE_SUMS = (
     "coalesce(sum({t}.cache_write_1h_tokens), 0) AS cache_write_1h_tokens, "
     "coalesce(sum({t}.cache_read_tokens), 0) AS cache_read_tokens"
 )
-_SESSION_SUMS = (
-    "coalesce(sum(s.message_count), 0) AS messages, "
-    "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
+_SESSION_FIGURES = (
+    "coalesce(sum(s.total_cost), 0) AS cost, "
     "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
     "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
     "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced, "
     + _CACHE_SUMS.format(t="s")
+)
+_SESSION_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(s.turns), 0) AS turns, " + _SESSION_FIGURES
+)
+# By model, a group's turns are its requests.
+_OWN_MODEL_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(s.requests), 0) AS turns, " + _SESSION_FIGURES
 )
 # A session's requests of one model: their input counts what the model read, as a
 # session's does (session_models keeps plain input apart from the cache's part).
@@ -278,7 +303,7 @@ _MODEL_SUMS = (
 
 
 def usage_group(row: Any, name: str) -> Any:
-    """The value of group ``name`` in a row of :func:`usage_sql`: a day number, a tag
+    """The value of group ``name`` in a row of :func:`usage_sql`'s: a day number, a tag
     set as stored, or the model's or project's name (``(none)`` when unknown)."""
     first = row[f"g_{name}_0"]
     if name == "project":

@@ -161,7 +161,8 @@ def sync_tags(
 FIGURES = (
     "turns = ?, total_cost = ?, input_tokens = ?, output_tokens = ?, subagent_cost = ?, "
     "subagent_input_tokens = ?, subagent_output_tokens = ?, cache_write_5m_tokens = ?, "
-    "cache_write_1h_tokens = ?, cache_read_tokens = ?, unpriced = ?, model = ?, "
+    "cache_write_1h_tokens = ?, cache_read_tokens = ?, requests = ?, models_apart = ?, "
+    "unpriced = ?, model = ?, "
     "project = ?, first_prompt = ?, title = ?, git_branch = ?"
 )
 
@@ -179,6 +180,8 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
         derived.cache_write_5m_tokens,
         derived.cache_write_1h_tokens,
         derived.cache_read_tokens,
+        derived.requests,
+        int(derived.models_apart),
         d.text(",".join(derived.unpriced_models)) or None,
         d.text(derived.model),
         d.text(derived.project),

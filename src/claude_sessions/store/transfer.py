@@ -44,12 +44,14 @@ BATCH = 200
 _IDENTITY = ("session_id", "project_key")
 # What a copy carries of a session: its identity first, then every column SessionMetadata
 # keeps (but the tags, copied with their origin from the tags table), what writes keep
-# beside them, and why it is in the trash.
+# beside them, why it is in the trash, and what figures by model read.
 _COLUMNS = (
     *_IDENTITY,
     *(kept.column for kept in stored_fields() if kept.column not in (*_IDENTITY, "tags")),
     *ROW_ONLY,
     "trash_reason",
+    "requests",
+    "models_apart",
 )
 _TIMES = tuple(kept.column for kept in stored_fields() if kept.read == "moment")
 # The tables of a session's figures by request, copied row by row (key columns first).

@@ -28,8 +28,9 @@ Version 6: each API request a session counts (``api_requests``: its time,
 model, tokens with cache writes and reads apart, and cost) and their sums by
 model (``session_models``), so figures by model charge each request to its own
 model and usage blocks follow the requests' times; the sessions' cache writes
-(5-minute, 1-hour) and reads, which the usage index also covers (stored
-sessions are counted again).
+(5-minute, 1-hour) and reads, their count of requests and whether any was not of
+their own model (``models_apart``: only those are read from ``session_models``),
+which the usage index also covers (stored sessions are counted again).
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ SCHEMA_V6: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN cache_write_5m_tokens bigint NOT NULL DEFAULT 0",
     "ALTER TABLE sessions ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0",
     "ALTER TABLE sessions ADD COLUMN cache_read_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN requests bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN models_apart integer NOT NULL DEFAULT 0",
     """CREATE TABLE api_requests (
         session_ref           bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
         request_key           text NOT NULL,
@@ -200,7 +203,8 @@ SCHEMA_V6: tuple[str, ...] = (
     "DROP INDEX sessions_usage",
     "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
     "project, project_key, turns, message_count, input_tokens, output_tokens, "
-    "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, tags, unpriced) "
+    "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, requests, models_apart, "
+    "tags, unpriced) "
     "WHERE trashed_at IS NULL",
 )
 

@@ -35,8 +35,9 @@ Version 10: each API request a session counts (``api_requests``: its time,
 model, tokens with cache writes and reads apart, and cost) and their sums by
 model (``session_models``), so figures by model charge each request to its own
 model and usage blocks follow the requests' times; the sessions' cache writes
-(5-minute, 1-hour) and reads, which the usage indexes also cover (stored
-sessions are counted again).
+(5-minute, 1-hour) and reads, their count of requests and whether any was not of
+their own model (``models_apart``: only those are read from ``session_models``),
+which the usage indexes also cover (stored sessions are counted again).
 """
 
 from __future__ import annotations
@@ -52,7 +53,12 @@ from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLi
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 6's indexes covered (later versions rebuild them).
-_USAGE_COLUMNS_V6 = ", ".join(column for column in USAGE_COLUMNS if "cache_" not in column)
+_USAGE_COLUMNS_V10 = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
+_USAGE_COLUMNS_V6 = ", ".join(
+    column
+    for column in USAGE_COLUMNS
+    if column not in (*_USAGE_COLUMNS_V10, "requests", "models_apart")
+)
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -350,6 +356,8 @@ SCHEMA_V10 = (
     "ALTER TABLE sessions ADD COLUMN cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE sessions ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN requests INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN models_apart INTEGER NOT NULL DEFAULT 0",
     """CREATE TABLE api_requests (
         session_ref           INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
         request_key           TEXT NOT NULL,
@@ -379,10 +387,10 @@ SCHEMA_V10 = (
         PRIMARY KEY (session_ref, model)
     ) WITHOUT ROWID""",
     "DROP INDEX usage_by_day",
-    "DROP INDEX usage_by_model",  # figures by model come from session_models
+    "DROP INDEX usage_by_model",
     "DROP INDEX usage_by_project",
     "DROP INDEX usage_by_tags",
-    *_usage_indexes(_USAGE_COLUMNS, ("day", "project", "tags")),
+    *_usage_indexes(_USAGE_COLUMNS, ("day", "model", "project", "tags")),
 )
 
 
