@@ -1,5 +1,5 @@
-"""Putting a store back as the version before ``summaries`` left it, on either database,
-to test its upgrade (no tests here)."""
+"""Putting a store back as an older version left it, on either database, to test its
+upgrade (no tests here)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,36 @@ from pathlib import Path
 from typing import Any
 
 Execute = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
+
+_REQUEST_FIGURE_COLUMNS = (
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "requests",
+    "models_apart",
+)
+
+
+def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
+    """Take out what the schema version keeping API requests added (SQLite 10,
+    PostgreSQL 6): its tables, the sessions' cache columns, and the usage indexes
+    covering them (put back as they were)."""
+    from claude_sessions.store.postgres import schema as postgres_schema
+    from claude_sessions.store.sqlite import schema as sqlite_schema
+
+    run("DROP TABLE api_requests")
+    run("DROP TABLE session_models")
+    if postgres:
+        run("DROP INDEX sessions_usage")
+        indexes = [s for s in postgres_schema.SCHEMA_V2 if "INDEX sessions_usage" in s]
+    else:
+        for name in ("day", "model", "project", "tags"):
+            run(f"DROP INDEX usage_by_{name}")
+        indexes = list(sqlite_schema.SCHEMA_V6[1:])
+    for column in _REQUEST_FIGURE_COLUMNS:
+        run(f"ALTER TABLE sessions DROP COLUMN {column}")
+    for statement in indexes:
+        run(statement)
 
 
 @contextmanager
@@ -22,6 +52,7 @@ def before_summaries(location: str) -> Iterator[Execute]:
 
         with psycopg.connect(location, autocommit=False) as conn:
             conn.execute("SET search_path TO claude_sessions")
+            undo_request_figures(conn.execute, postgres=True)
             conn.execute("DROP TABLE summaries")
 
             def run_pg(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -33,6 +64,7 @@ def before_summaries(location: str) -> Iterator[Execute]:
         return
     db = sqlite3.connect(Path(location) / "sessions.db")
     try:
+        undo_request_figures(db.execute, postgres=False)
         db.execute("DROP TABLE summaries")
 
         def run_sqlite(sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

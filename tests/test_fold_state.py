@@ -24,6 +24,7 @@ from tests.test_fold import TRANSCRIPTS
 WRITTEN = json.loads((Path(__file__).parent / "data" / "fold_state_before_typing.json").read_text())
 SID = WRITTEN["session_id"]
 EPOCH_0300_0900 = 1772269200.0  # 2026-02-28T09:00:00Z, the subagent's first entry
+EPOCH_0301_1003 = 1772359380.0  # 2026-03-01T10:03:00Z, the first reply's
 EPOCH_0301_1030 = 1772361000.0  # 2026-03-01T10:30:00Z (12:30+02:00), the last main entry
 # By hand: Sonnet 4.5 at $3 / $15 per million tokens in / out, cache reads $0.30.
 MAIN_SONNET = 1000 * 3e-6 + 2000 * 0.3e-6 + 100 * 15e-6  # 0.0051
@@ -57,13 +58,23 @@ def test_a_state_stored_before_gives_its_figures():
     assert (derived.first_timestamp, derived.last_timestamp) == (EPOCH_0300_0900, EPOCH_0301_1030)
 
 
+def _requests_as_before(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with its requests' first four figures: what was kept of them then."""
+    requests = {key: value[:4] for key, value in state["requests"].items()}
+    sub = state.get("sub")
+    return {**state, "requests": requests, **({"sub": _requests_as_before(sub)} if sub else {})}
+
+
 def test_folding_today_writes_what_was_written_before():
     state = fold_subagents(fold(None, WRITTEN["main"]), WRITTEN["subagent"])
     before = json.loads(WRITTEN["fold_state"])
-    # One change since: a summary naming a leaf entry ("leafUuid") titles the session
+    # Changes since: a summary naming a leaf entry ("leafUuid") titles the session
     # holding that entry, which the store finds; it is no longer this session's own.
     assert before.pop("summary_title") == "Parser work"
-    assert json.loads(state.to_json()) == before
+    # And each request also keeps its time and its cache writes (5m, 1h) and reads.
+    written = json.loads(state.to_json())
+    assert _requests_as_before(written) == before
+    assert written["requests"]["msg_1/req_1"][4:] == [EPOCH_0301_1003, 0, 0, 2000]
     assert facts_of(WRITTEN["main"]).summaries == {"x": "Parser work"}
 
 

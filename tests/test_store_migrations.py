@@ -12,6 +12,7 @@ import pytest
 from claude_sessions import SessionStore
 from claude_sessions.store.sqlite import schema as sqlite_schema
 
+from .older_store import undo_request_figures
 from .store_fixtures import BACKENDS
 from .store_samples import run
 
@@ -116,6 +117,7 @@ def test_v6_store_finds_root_entries_and_links_later_forks(tmp_path):
     with SessionStore(path, cleanup_after_days=None) as store:
         import_transcripts(store, [root])
     conn = sqlite3.connect(path)  # back to version 6: the key index led by the key, no roots
+    undo_request_figures(conn.execute, postgres=False)
     conn.executescript(
         "DROP TABLE summaries; DROP INDEX sessions_by_root; DROP INDEX entries_by_key; "
         "ALTER TABLE sessions DROP COLUMN root_key; "
@@ -150,6 +152,7 @@ TASK_NOTIFIED = "fa812bfe-b295-4cca-9c2f-fdf01028cb46"  # a task notification, t
 def _rewind_sqlite(location: str, first_prompt: str) -> None:
     conn = sqlite3.connect(location)
     _rewind(conn, "?", first_prompt)
+    undo_request_figures(conn.execute, postgres=False)
     conn.execute("DROP TABLE summaries")  # version 9's
     conn.execute("PRAGMA user_version = 7")
     conn.commit()
@@ -162,6 +165,7 @@ def _rewind_postgres(location: str, first_prompt: str) -> None:
     with psycopg.connect(location, autocommit=True) as conn:
         conn.execute("SET search_path TO claude_sessions")
         _rewind(conn, "%s", first_prompt)
+        undo_request_figures(conn.execute, postgres=True)
         conn.execute("DROP TABLE summaries")  # version 5's
         conn.execute("UPDATE store_meta SET value = '3' WHERE key = 'schema_version'")
 

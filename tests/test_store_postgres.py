@@ -36,6 +36,7 @@ from claude_sessions.testing.postgres import (
 )
 from claude_sessions.testing.postgres_plugin import POSTGRES_URL_ENV
 
+from .older_store import undo_request_figures
 from .store_samples import run, transcript
 from .store_workers import messages
 
@@ -348,7 +349,7 @@ def test_schema_is_versioned_and_created_once_under_concurrency(postgres_databas
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'racing'"
         ).fetchone()
     assert version == (str(postgres_schema.SCHEMA_VERSION),)
-    assert tables == (7,)  # store_meta, sessions, entries, tags, import_files, summaries, budgets
+    assert tables == (9,)  # ... summaries, budgets, api_requests, session_models
 
 
 def test_newer_schema_is_refused(postgres_database: str) -> None:
@@ -380,6 +381,7 @@ def test_version_2_store_finds_root_entries_and_links_later_forks(
         import_transcripts(store, [root])
     with psycopg.connect(postgres_database, autocommit=True) as conn:  # back to version 2
         conn.execute("SET search_path TO claude_sessions")
+        undo_request_figures(conn.execute, postgres=True)
         conn.execute("DROP TABLE summaries")
         conn.execute("DROP INDEX sessions_by_root")
         conn.execute("ALTER TABLE sessions DROP COLUMN root_key")

@@ -129,7 +129,10 @@ def test_version_moves_on_every_kind_of_write(spread):
 )
 def test_sqlite_usage_reads_an_index_in_group_order(tmp_path, by):
     """Grouping by day, model, project or tags reads a covering index in that order:
-    no sort (SQLite's GROUP BY otherwise sorts every session, most of the time taken)."""
+    no sort (SQLite's GROUP BY otherwise sorts every session, most of the time taken).
+    By model, so do the sessions whose requests were all of their own model; the
+    others' figures by model come from their sessions, from the other grouping's
+    index, and each one's models by key."""
     import sqlite3
 
     from claude_sessions import SessionStore
@@ -143,7 +146,23 @@ def test_sqlite_usage_reads_an_index_in_group_order(tmp_path, by):
     where = SessionFilter(after=datetime(2026, 1, 1))
     clauses, params = conditions(dialect, where, trashed=False)
     index = USAGE_INDEXES[by[0] if by else "day"]
-    sql = usage_sql(_DAY, by, clauses, table=f"sessions s INDEXED BY {index}")
+    other = USAGE_INDEXES[next((name for name in by if name != "model"), "day")]
+    queries = usage_sql(
+        _DAY,
+        by,
+        clauses,
+        table=f"sessions s INDEXED BY {index}",
+        joined=f"sessions s INDEXED BY {other}",
+        join="CROSS JOIN",
+    )
     with sqlite3.connect(tmp_path / "s" / "sessions.db") as conn:
-        plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-    assert f"USING COVERING INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+        plans = [
+            " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql in queries
+        ]
+    assert f"USING COVERING INDEX {index}" in plans[0] and "TEMP B-TREE" not in plans[0]
+    if "model" in by:
+        assert len(plans) == 2 and f"USING COVERING INDEX {other}" in plans[1], plans
+        assert "SEARCH m USING PRIMARY KEY (session_ref=?)" in plans[1], plans
+    else:
+        assert len(plans) == 1

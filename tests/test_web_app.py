@@ -219,7 +219,10 @@ def test_the_facts_fragment(store: SessionStore, client: TestClient, ids: dict[s
     assert metadata is not None
     assert response.text.startswith('<dl id="facts"')
     assert f"<dt>Messages</dt><dd>{metadata.message_count}</dd>" in response.text
-    assert f"{metadata.input_tokens:,} in" in response.text
+    assert f"{metadata.uncached_input_tokens:,} in" in response.text
+    writes = metadata.cache_write_5m_tokens + metadata.cache_write_1h_tokens
+    assert f"{writes:,} cache writes" in response.text
+    assert f"{metadata.cache_read_tokens:,} cache reads" in response.text
 
 
 def test_lineage_page_draws_the_fork_tree(client: TestClient, ids: dict[str, str]) -> None:

@@ -26,6 +26,12 @@ Per session (a main transcript plus its subagent transcripts):
 - tokens ``(input incl. cache writes and reads, output)`` for the main
   transcript, the subagents, and the session (requests deduplicated across
   both);
+- the same requests by model (:class:`ModelTally`): each request under the model
+  its counted entry names, with its cost and its tokens read straight from the
+  raw ``usage`` fields: plain ``input_tokens``, ``output_tokens``,
+  ``cache_creation_input_tokens`` split into 1-hour writes
+  (``cache_creation.ephemeral_1h_input_tokens``) and the rest (5-minute), and
+  ``cache_read_input_tokens``; and each request's ``timestamp``;
 - cost in USD with the project's price table
   (:func:`claude_sessions.model.pricing.default_price_table`), except that a request
   whose counted entry carries a numeric ``costUSD`` (older CLIs) takes that
@@ -63,7 +69,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +90,50 @@ class Request:
     cost_usd: float | None  # the entry's own costUSD, when it has one
     in_subagent: bool
     made_by: str | None = None  # the session the entry says made it (a fork's copy)
+    timestamp: str | None = None
 
     @property
     def tokens(self) -> tuple[int, int]:
         return token_counts(self.usage)
+
+    @property
+    def parts(self) -> tuple[int, int, int, int, int]:
+        """``(plain input, output, 5-minute cache writes, 1-hour writes, cache reads)``,
+        from the raw usage fields."""
+        usage = self.usage
+        split = usage.get("cache_creation")
+        hour = split.get("ephemeral_1h_input_tokens", 0) if isinstance(split, Mapping) else 0
+        written = usage.get("cache_creation_input_tokens", 0)
+        return (
+            usage.get("input_tokens", 0),
+            usage.get("output_tokens", 0),
+            written - hour,
+            hour,
+            usage.get("cache_read_input_tokens", 0),
+        )
+
+
+@dataclass
+class ModelTally:
+    """Requests of one model, added up (``input``: plain input)."""
+
+    requests: int = 0
+    cost: float = 0.0
+    input: int = 0
+    output: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+
+    def add(self, request: Request, cost: float) -> None:
+        self.requests += 1
+        self.cost += cost
+        plain, output, five, hour, read = request.parts
+        self.input += plain
+        self.output += output
+        self.cache_write_5m += five
+        self.cache_write_1h += hour
+        self.cache_read += read
 
 
 @dataclass
@@ -129,6 +175,7 @@ class SessionLedger:
     cost_own: float = 0.0
     summaries: dict[str, str] = field(default_factory=dict)  # by the leafUuid they name
     main_uuids: set[str] = field(default_factory=set)
+    by_model: dict[str, ModelTally] = field(default_factory=dict)  # all its requests
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +219,17 @@ class Ledger:
     tokens_total: tuple[int, int] = (0, 0)
     cost_total: float = 0.0
     requests_total: int = 0
+    by_model: dict[str, ModelTally] = field(default_factory=dict)  # each request once
+    requests: list[Request] = field(default_factory=list)  # each once, with its cost
+
+    @property
+    def all_models(self) -> ModelTally:
+        """Every model's figures added up."""
+        whole = ModelTally()
+        for tally in self.by_model.values():
+            for name in (item.name for item in fields(ModelTally)):
+                setattr(whole, name, getattr(whole, name) + getattr(tally, name))
+        return whole
 
 
 def _costusd(value: Any) -> float | None:
@@ -230,7 +288,13 @@ def _read_file(
             else:
                 key = ("", f"{path}#{position}")
             session.requests[key] = Request(
-                key, model, usage, _costusd(entry.get("costUSD")), subagents, _made_by(entry)
+                key,
+                model,
+                usage,
+                _costusd(entry.get("costUSD")),
+                subagents,
+                _made_by(entry),
+                _str(entry.get("timestamp")),
             )
 
 
@@ -398,6 +462,7 @@ def build_ledger(root: str | Path, table: PriceTable | None = None, *, sdk: bool
                 session.cost_main += cost
             session.tokens_total = _add(session.tokens_total, tokens)
             session.cost_total += cost
+            session.by_model.setdefault(request.model or "", ModelTally()).add(request, cost)
             if request.made_by in (None, session.session_id):
                 session.tokens_own = _add(session.tokens_own, tokens)
                 session.cost_own += cost
@@ -412,7 +477,10 @@ def build_ledger(root: str | Path, table: PriceTable | None = None, *, sdk: bool
     scratch = SessionLedger("(all)", "")
     for request in everything.values():
         ledger.tokens_total = _add(ledger.tokens_total, request.tokens)
-        ledger.cost_total += _request_cost(request, prices, scratch)
+        cost = _request_cost(request, prices, scratch)
+        ledger.cost_total += cost
+        ledger.by_model.setdefault(request.model or "", ModelTally()).add(request, cost)
+        ledger.requests.append(request)
     return ledger
 
 

@@ -43,10 +43,12 @@ from claude_sessions.views.render import (
     text_lines_around,
     write_export,
 )
+from claude_sessions.views.stats import BLOCK
 
 if TYPE_CHECKING:
     from rich.tree import Tree
 
+    from claude_sessions.views.blocks import ActiveBlock
     from claude_sessions.views.lineage import LineageNode
     from claude_sessions.views.stats import Bucket
 
@@ -350,18 +352,39 @@ def tree_command(session_id: str, store_location: str | None, as_json: bool) -> 
 def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Table:
     table = Table(title=f"By {name}", title_justify="left", show_edge=False, header_style="bold")
     table.add_column(name.capitalize())
-    for column in ("Sessions", "Turns", "Tokens in", "Tokens out", "Cost"):
+    turns = "Requests" if name in ("model", BLOCK) else "Turns"
+    for column in ("Sessions", turns, "Input", "Cache write", "Cache read", "Output", "Cost"):
         table.add_column(column, justify="right")
     for bucket in buckets[:limit]:
         table.add_row(
             _stored(bucket.key),
             str(bucket.sessions),
             str(bucket.turns),
-            f"{bucket.input_tokens:,}",
+            f"{bucket.uncached_input_tokens:,}",
+            f"{bucket.cache_write_tokens:,}",
+            f"{bucket.cache_read_tokens:,}",
             f"{bucket.output_tokens:,}",
             format_cost(bucket.cost, lower_bound=is_lower_bound(bucket)),
         )
     return table
+
+
+def _active_line(active: ActiveBlock | None) -> str:
+    if active is None:
+        return "No active block: no request in the last 5 hours."
+    block = active.block
+    left = int(active.seconds_left // 60)
+    line = (
+        f"Active block since {block.key}: {format_cost(block.cost)}, "
+        f"{block.input_tokens + block.output_tokens:,} tokens so far, "
+        f"{left // 60}h {left % 60:02d}m left"
+    )
+    if active.cost_per_hour is None or active.projected_cost is None:
+        return line + " (burn rate: after a second request)"
+    return (
+        f"{line}, burning {format_cost(active.cost_per_hour)}/h, "
+        f"projected {format_cost(active.projected_cost)}"
+    )
 
 
 @click.command("stats")
@@ -369,8 +392,9 @@ def _bucket_table(name: str, buckets: Sequence[Bucket], limit: int = 15) -> Tabl
     "--by",
     "groupings",
     multiple=True,
-    type=click.Choice(GROUPINGS),
-    help="Break down by this (repeatable; default: day, model, tag, project).",
+    type=click.Choice((*GROUPINGS, BLOCK)),
+    help="Break down by this (repeatable; default: day, model, tag, project; block: "
+    "5-hour usage blocks).",
 )
 @filter_options()
 @click.option("--top", type=click.IntRange(min=0, max=1000), default=10, show_default=True)
@@ -398,8 +422,9 @@ def stats_command(
     total = format_cost(stats.total_cost, lower_bound=is_lower_bound(stats))
     out.print(
         f"[bold]{stats.sessions}[/bold] sessions, [bold]{stats.turns}[/bold] turns, "
-        f"{stats.input_tokens:,} tokens in, {stats.output_tokens:,} out, "
-        f"total cost [bold]{total}[/bold]"
+        f"{stats.uncached_input_tokens:,} tokens in, "
+        f"{stats.cache_write_tokens:,} cache writes, {stats.cache_read_tokens:,} cache reads, "
+        f"{stats.output_tokens:,} out, total cost [bold]{total}[/bold]"
     )
     if stats.unpriced_sessions:
         out.print(
@@ -421,6 +446,8 @@ def stats_command(
     for name, buckets in stats.by.items():
         out.print()
         out.print(_bucket_table(name, buckets))
+        if name == BLOCK:
+            out.print(_active_line(stats.active_block))
     if stats.top:
         out.print()
         out.print("[bold]Most expensive sessions[/bold]")

@@ -25,7 +25,15 @@ from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views.costs import is_lower_bound
 from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
 from claude_sessions.views.render import markdown_page, session_title
-from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Bucket, Stats, compute_stats
+from claude_sessions.views.stats import (
+    DEFAULT_BY,
+    GROUPS,
+    PERIODS,
+    Bucket,
+    Stats,
+    Tokens,
+    compute_stats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +370,17 @@ def get_session(store: SessionStore, arguments: dict[str, Any]) -> str:
     return footer(page.text, shown, cursor)
 
 
+def _tokens(figures: Tokens) -> dict[str, int]:
+    """Tokens in (everything read), and apart: plain input, cache writes and reads."""
+    return {
+        "input_tokens": figures.input_tokens,
+        "uncached_input_tokens": figures.uncached_input_tokens,
+        "cache_write_tokens": figures.cache_write_tokens,
+        "cache_read_tokens": figures.cache_read_tokens,
+        "output_tokens": figures.output_tokens,
+    }
+
+
 def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
     stats = compute_stats(
         store,
@@ -373,8 +392,7 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
         "sessions": stats.sessions,
         "messages": stats.messages,
         "turns": stats.turns,
-        "input_tokens": stats.input_tokens,
-        "output_tokens": stats.output_tokens,
+        **_tokens(stats),
         **_cost_entry(stats.total_cost, stats),
     }
 
@@ -388,8 +406,7 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
                     "sessions": bucket.sessions,
                     "turns": bucket.turns,
                     **_cost_entry(bucket.cost, bucket),
-                    "input_tokens": bucket.input_tokens,
-                    "output_tokens": bucket.output_tokens,
+                    **_tokens(bucket),
                 }
                 for bucket in buckets[:rows]
             ]

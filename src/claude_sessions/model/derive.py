@@ -26,7 +26,10 @@ an import), the same rules apply:
   :meth:`claude_sessions.Session.calculate_cost`); otherwise the requests'.
   Subagents add theirs. A fork does not count the requests it replays from
   its origin (``derive(..., inherited=...)``);
-- tokens: input (cache writes and reads included) and output of the requests;
+- tokens: input (cache writes and reads included) and output of the requests,
+  and apart, their 5-minute and 1-hour cache writes and their cache reads; each
+  request keeps its time and model (:func:`counted_requests`), so figures by
+  model charge each request to its own model;
 - model: the init message's model, else the first assistant ``message.model``
   (the CLI's ``<synthetic>`` placeholder is ignored);
 - turns: assistant entries of the main conversation;
@@ -89,6 +92,11 @@ class Derived:
     subagent_cost: float
     subagent_input_tokens: int
     subagent_output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    requests: int
+    models_apart: bool
     unpriced_models: tuple[str, ...]
     model: str | None
     project: str | None
@@ -395,7 +403,16 @@ class _BatchFold:
                 price = self.price_for(model)
                 cost = price.cost(counts) if price is not None else None
             key = _request_key(entry, body, len(self.requests))
-            self.requests[key] = [cost, counts.prompt, counts.output, model]
+            self.requests[key] = [
+                cost,
+                counts.prompt,
+                counts.output,
+                model,
+                parse_timestamp(entry.get("timestamp")),
+                counts.cache_write_5m,
+                counts.cache_write_1h,
+                counts.cache_read,
+            ]
 
     def _prompt(self, entry: Mapping[str, Any]) -> None:
         prompt, command = _prompt_of(entry)
@@ -473,20 +490,83 @@ def facts_of(entries: Sequence[Mapping[str, Any]]) -> BatchFacts:
     )
 
 
-def _tally(
-    requests: Mapping[str, Request], skip: Collection[str]
-) -> tuple[float, int, int, set[str]]:
-    cost, tokens_in, tokens_out, unpriced = 0.0, 0, 0, set()
-    for key, (price, count_in, count_out, model) in requests.items():
+@dataclass
+class _Tally:
+    cost: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_5m: int = 0
+    cache_1h: int = 0
+    cache_read: int = 0
+    requests: int = 0
+    unpriced: set[str] = field(default_factory=set)
+    models: set[str | None] = field(default_factory=set)
+
+
+def _tally(requests: Mapping[str, Request], skip: Collection[str]) -> _Tally:
+    tally = _Tally()
+    for key, request in requests.items():
         if key in skip:
             continue
-        tokens_in += count_in
-        tokens_out += count_out
+        price, count_in, count_out, model = request[:4]
+        tally.requests += 1
+        tally.models.add(model)
+        tally.tokens_in += count_in
+        tally.tokens_out += count_out
+        if len(request) > 7:  # kept with its cache counts (see fold_state.Request)
+            tally.cache_5m += request[5]
+            tally.cache_1h += request[6]
+            tally.cache_read += request[7]
         if price is None:
-            unpriced.add(model or "(unknown model)")
+            tally.unpriced.add(model or "(unknown model)")
         else:
-            cost += price
-    return cost, tokens_in, tokens_out, unpriced
+            tally.cost += price
+    return tally
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """One API request a session counts: its key, time (epoch seconds, ``None`` when
+    its entry had none), model, tokens (``input``: plain input, cache writes and reads
+    apart), cost (``None``: unpriced) and whether a subagent made it."""
+
+    key: str
+    at: float | None
+    model: str | None
+    input: int
+    output: int
+    cache_write_5m: int
+    cache_write_1h: int
+    cache_read: int
+    cost: float | None
+    subagent: bool
+
+
+def counted_requests(state: FoldState, *, inherited: Collection[str] = ()) -> list[RequestFigures]:
+    """The requests a session's figures count (``inherited``: as for :func:`derive`),
+    main transcript first, then its subagents'."""
+    found: list[RequestFigures] = []
+    for requests, subagent in ((state.requests, False), (_subagents(state).requests, True)):
+        for key, request in requests.items():
+            if key in inherited:
+                continue
+            cost, prompt, output, model = request[:4]
+            at, five, hour, read = request[4:8] if len(request) > 7 else (None, 0, 0, 0)
+            found.append(
+                RequestFigures(
+                    key,
+                    at,
+                    model,
+                    prompt - five - hour - read,
+                    output,
+                    five,
+                    hour,
+                    read,
+                    cost,
+                    subagent,
+                )
+            )
+    return found
 
 
 def request_keys(state: FoldState) -> set[str]:
@@ -521,23 +601,30 @@ def derive(
     from its origin, which are its origin's to count; ``summary``: the text of the
     summary whose leaf the session holds (the store finds it across sessions)."""
     sub = _subagents(state)
-    main_cost, main_in, main_out, unpriced = _tally(state.requests, inherited)
-    sub_cost, sub_in, sub_out, sub_unpriced = _tally(sub.requests, inherited)
+    main = _tally(state.requests, inherited)
+    subs = _tally(sub.requests, inherited)
+    main_cost = main.cost
     if state.result_cost:
         main_cost = sum(state.result_cost.values(), 0.0)
     times = [t for t in (state.first_ts, sub.first_ts) if t is not None]
     ends = [t for t in (state.last_ts, sub.last_ts) if t is not None]
     stand_in = sub if _silent(state) else state  # a session known from its subagents alone
+    model = _model(state) or _model(stand_in)
     return Derived(
         turns=state.turns or stand_in.turns,
-        total_cost=round(main_cost + sub_cost, 10),
-        input_tokens=main_in + sub_in,
-        output_tokens=main_out + sub_out,
-        subagent_cost=round(sub_cost, 10),
-        subagent_input_tokens=sub_in,
-        subagent_output_tokens=sub_out,
-        unpriced_models=tuple(sorted(unpriced | sub_unpriced)),
-        model=_model(state) or _model(stand_in),
+        total_cost=round(main_cost + subs.cost, 10),
+        input_tokens=main.tokens_in + subs.tokens_in,
+        output_tokens=main.tokens_out + subs.tokens_out,
+        subagent_cost=round(subs.cost, 10),
+        subagent_input_tokens=subs.tokens_in,
+        subagent_output_tokens=subs.tokens_out,
+        cache_write_5m_tokens=main.cache_5m + subs.cache_5m,
+        cache_write_1h_tokens=main.cache_1h + subs.cache_1h,
+        cache_read_tokens=main.cache_read + subs.cache_read,
+        requests=main.requests + subs.requests,
+        models_apart=bool((main.models | subs.models) - {model}),
+        unpriced_models=tuple(sorted(main.unpriced | subs.unpriced)),
+        model=model,
         project=state.project or sub.project,
         first_prompt=_prompt(state) or _prompt(stand_in),
         title=state.title or state.ai_title or summary or state.summary_title,
@@ -547,3 +634,50 @@ def derive(
         cli_tag=state.cli_tag,
         forked_from=state.forked_from,
     )
+
+
+@dataclass
+class ModelFigures:
+    """A session's requests of one model, added up (``input``: plain input)."""
+
+    model: str
+    requests: int = 0
+    cost: float = 0.0
+    unpriced_requests: int = 0
+    input: int = 0
+    output: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+
+
+def model_figures(state: FoldState, requests: Iterable[RequestFigures]) -> list[ModelFigures]:
+    """A session's :func:`counted_requests` added up by model (``""``: unknown).
+
+    Where the CLI reported the main conversation's cost (``result`` messages: see
+    :func:`derive`), that figure stands: what the main requests' own costs leave of
+    it is charged to the session's model, so the models add up to its total.
+    """
+    found: dict[str, ModelFigures] = {}
+    main_cost = 0.0
+    for one in requests:
+        figures = found.setdefault(one.model or "", ModelFigures(one.model or ""))
+        figures.requests += 1
+        figures.input += one.input
+        figures.output += one.output
+        figures.cache_write_5m += one.cache_write_5m
+        figures.cache_write_1h += one.cache_write_1h
+        figures.cache_read += one.cache_read
+        if one.cost is None:
+            figures.unpriced_requests += 1
+            continue
+        figures.cost += one.cost
+        main_cost += 0.0 if one.subagent else one.cost
+    if state.result_cost:
+        rest = sum(state.result_cost.values(), 0.0) - main_cost
+        model = _model(state) or ""
+        figures = found.setdefault(model, ModelFigures(model))
+        figures.cost += rest
+    for figures in found.values():
+        figures.cost = round(figures.cost, 10)
+    return list(found.values())

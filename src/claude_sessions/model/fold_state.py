@@ -19,7 +19,10 @@ import orjson
 
 from claude_sessions.model.entries import decode_entry
 
-# A request: [cost in USD or None (unpriced), input tokens, output tokens, model or None].
+# A request: [cost in USD or None (unpriced), input tokens (cache writes and reads
+# included), output tokens, model or None, time (epoch seconds) or None, 5-minute cache
+# writes, 1-hour cache writes, cache reads]. States stored before requests had a time
+# and cache counts hold the first four (the store folds them again on upgrade).
 Request = list[Any]
 
 # The text fields, by their JSON key (the field's name).

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from claude_sessions.store.core import CleanupPolicy, cleanup_policy
 from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
+    ApiRequest,
     RestoreReport,
     SessionData,
     SessionMetadata,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from claude_sessions.store.imports import FileBatch, FileState, Landed
 
 __all__ = [
+    "ApiRequest",
     "AsyncSessionStore",
     "CleanupPolicy",
     "FileBatch",

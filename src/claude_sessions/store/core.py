@@ -49,6 +49,7 @@ from claude_sessions.store.criteria import (
 from claude_sessions.store.dialect import Dialect, Found, usage_group
 from claude_sessions.store.plan import Plan, Txn, single
 from claude_sessions.store.records import (
+    ApiRequest,
     RestoreReport,
     SessionData,
     SessionMetadata,
@@ -90,7 +91,18 @@ IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
 SHORT_ID_LENGTH = 8  # a session id shown short is never shorter (as git shows commits)
-_SUMS = ("sessions", "messages", "turns", "cost", "input_tokens", "output_tokens", "unpriced")
+_SUMS = (
+    "sessions",
+    "messages",
+    "turns",
+    "cost",
+    "input_tokens",
+    "output_tokens",
+    "unpriced",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+)
 
 
 @dataclass(frozen=True)
@@ -635,9 +647,47 @@ class StoreCore:
                     for position, value in enumerate(values):
                         sums[position] += value
         return [
-            UsageBucket(key, int(a), int(b), int(c), round(float(d), 10), int(e), int(f), int(g))
-            for key, (a, b, c, d, e, f, g) in totals.items()
+            UsageBucket(
+                key,
+                int(a),
+                int(b),
+                int(c),
+                round(float(d), 10),
+                int(e),
+                int(f),
+                int(g),
+                int(h),
+                int(i),
+                int(j),
+            )
+            for key, (a, b, c, d, e, f, g, h, i, j) in totals.items()
         ]
+
+    def api_requests(
+        self,
+        where: SessionFilter | None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Plan[list[ApiRequest]]:
+        chosen = session_filter(where, {})
+        if chosen.text is not None:
+            raise InvalidQueryError("requests cannot be narrowed by text; use the other criteria")
+        from claude_sessions.store import request_reads  # reports by request time only
+
+        found: list[ApiRequest] = yield Txn(
+            lambda: request_reads.api_requests(
+                self.d,
+                chosen,
+                since=since,
+                until=until,
+                newest_first=newest_first,
+                limit=limit,
+            )
+        )
+        return found
 
     def version(self) -> Plan[str]:
         return single(Txn(lambda: writes.version(self.d)))

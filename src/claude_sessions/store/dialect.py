@@ -222,20 +222,49 @@ def usage_sql(
     *,
     table: str = "sessions s",
     hour: str = "NULL",
-) -> str:
-    """The aggregate query behind ``SessionStore.usage`` (both dialects).
+    joined: str = "sessions s",
+    join: str = "JOIN",
+) -> list[str]:
+    """The aggregate queries behind ``SessionStore.usage`` (both dialects): each gives
+    rows of sums by group, and the store adds up the rows of the same group.
 
     ``by`` names :data:`USAGE_GROUPS`, ``day`` or ``hour`` (``day`` is this
     dialect's SQL for the UTC day number since the epoch, which the store rolls up
     into weeks and months; ``hour`` for the hour of the week, 0 to 167 from Thursday
-    00:00 UTC, the epoch's).
-    Groups are plain columns, as stored (the store names what is missing), so an
-    index in the same order serves the grouping without a sort. Tags are grouped
-    as whole sets, which the store splits: far fewer groups than sessions, and no
-    join. ``table`` may name the index to read. Each group's columns come back as
-    ``g_<group>_<n>``.
+    00:00 UTC, the epoch's). Groups are plain columns, as stored (the store names
+    what is missing), so an index in the same order serves the grouping without a
+    sort. Tags are grouped as whole sets, which the store splits: far fewer groups
+    than sessions, and no join. ``table`` may name the index to read. Each group's
+    columns come back as ``g_<group>_<n>``.
+
+    By model, each request counts under its own model: the sessions whose requests
+    were all of their own model are grouped by it as they are (from ``table``, in
+    the index's order), and only the others (``models_apart``) by their sums per
+    model (``session_models``), joined (``join``: the dialect's keyword) to the
+    sessions the filters select (from ``joined``).
     """
-    groups = {**USAGE_GROUPS, "day": (day,), "hour": (hour,)}
+    times = (day, hour)
+    if "model" not in by:
+        return [_usage_query(times, by, clauses, table, _SESSION_SUMS, "s.model")]
+    own = [*clauses, "s.models_apart = 0"]
+    apart = [*clauses, "s.models_apart <> 0"]
+    joined = f"{joined} {join} session_models m ON m.session_ref = s.id"
+    return [
+        _usage_query(times, by, own, table, _OWN_MODEL_SUMS, "s.model"),
+        _usage_query(times, by, apart, joined, _MODEL_SUMS, "m.model"),
+    ]
+
+
+def _usage_query(
+    times: tuple[str, str],
+    by: tuple[str, ...],
+    clauses: list[str],
+    table: str,
+    sums: str,
+    model: str,
+) -> str:
+    day, hour = times
+    groups = {**USAGE_GROUPS, "day": (day,), "hour": (hour,), "model": (model,)}
     keys = [
         f"{column} AS g_{name}_{position}"
         for name in by
@@ -243,18 +272,47 @@ def usage_sql(
     ]
     group = f" GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}" if keys else ""
     return (
-        f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, "
-        "coalesce(sum(s.message_count), 0) AS messages, "
-        "coalesce(sum(s.turns), 0) AS turns, coalesce(sum(s.total_cost), 0) AS cost, "
-        "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
-        "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
-        "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced "
+        f"SELECT {', '.join([*keys, 'count(*) AS sessions'])}, {sums} "
         f"FROM {table} WHERE {' AND '.join(clauses)}{group}"
     )
 
 
+_CACHE_SUMS = (
+    "coalesce(sum({t}.cache_write_5m_tokens), 0) AS cache_write_5m_tokens, "
+    "coalesce(sum({t}.cache_write_1h_tokens), 0) AS cache_write_1h_tokens, "
+    "coalesce(sum({t}.cache_read_tokens), 0) AS cache_read_tokens"
+)
+_SESSION_FIGURES = (
+    "coalesce(sum(s.total_cost), 0) AS cost, "
+    "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
+    "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
+    "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced, "
+    + _CACHE_SUMS.format(t="s")
+)
+_SESSION_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(s.turns), 0) AS turns, " + _SESSION_FIGURES
+)
+# By model, a group's turns are its requests.
+_OWN_MODEL_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(s.requests), 0) AS turns, " + _SESSION_FIGURES
+)
+# A session's requests of one model: their input counts what the model read, as a
+# session's does (session_models keeps plain input apart from the cache's part).
+_MODEL_SUMS = (
+    "coalesce(sum(s.message_count), 0) AS messages, "
+    "coalesce(sum(m.requests), 0) AS turns, coalesce(sum(m.cost), 0) AS cost, "
+    "coalesce(sum(m.input_tokens + m.cache_write_5m_tokens + m.cache_write_1h_tokens "
+    "+ m.cache_read_tokens), 0) AS input_tokens, "
+    "coalesce(sum(m.output_tokens), 0) AS output_tokens, "
+    "coalesce(sum(CASE WHEN m.unpriced_requests = 0 THEN 0 ELSE 1 END), 0) AS unpriced, "
+    + _CACHE_SUMS.format(t="m")
+)
+
+
 def usage_group(row: Any, name: str) -> Any:
-    """The value of group ``name`` in a row of :func:`usage_sql`: a day number, a tag
+    """The value of group ``name`` in a row of :func:`usage_sql`'s: a day number, a tag
     set as stored, or the model's or project's name (``(none)`` when unknown)."""
     first = row[f"g_{name}_0"]
     if name == "project":

@@ -26,10 +26,12 @@ from claude_sessions.model.derive import (
     Derived,
     combine,
     combine_subagents,
+    counted_requests,
     derive,
     entries_text,
     facts_of,
     fold_subagents,
+    model_figures,
     request_keys,
 )
 from claude_sessions.model.entries import (
@@ -158,7 +160,9 @@ def sync_tags(
 
 FIGURES = (
     "turns = ?, total_cost = ?, input_tokens = ?, output_tokens = ?, subagent_cost = ?, "
-    "subagent_input_tokens = ?, subagent_output_tokens = ?, unpriced = ?, model = ?, "
+    "subagent_input_tokens = ?, subagent_output_tokens = ?, cache_write_5m_tokens = ?, "
+    "cache_write_1h_tokens = ?, cache_read_tokens = ?, requests = ?, models_apart = ?, "
+    "unpriced = ?, model = ?, "
     "project = ?, first_prompt = ?, title = ?, git_branch = ?"
 )
 
@@ -173,6 +177,11 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
         derived.subagent_cost,
         derived.subagent_input_tokens,
         derived.subagent_output_tokens,
+        derived.cache_write_5m_tokens,
+        derived.cache_write_1h_tokens,
+        derived.cache_read_tokens,
+        derived.requests,
+        int(derived.models_apart),
         d.text(",".join(derived.unpriced_models)) or None,
         d.text(derived.model),
         d.text(derived.project),
@@ -184,14 +193,78 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
 
 def derive_figures(d: Dialect, ref: int, state: FoldState, forked_from: str | None) -> Op[Derived]:
     """Session ``ref``'s figures from its state: a fork leaves the requests it replays
-    to its origin, and the title falls back to the summary of the session's leaf."""
+    to its origin, and the title falls back to the summary of the session's leaf.
+    The requests it counts are written too (:func:`write_requests`)."""
     summary = yield from leaf_summary(d, ref)
     inherited: set[str] = set()
     if forked_from is not None:
         origin = yield from find_live(d, forked_from, None)
         if origin is not None:
             inherited = request_keys(stored_state(origin)) & request_keys(state)
+    yield from write_requests(d, ref, state, inherited)
     return derive(state, inherited=inherited, summary=summary)
+
+
+_REQUEST_COLUMNS = (
+    "session_ref, request_key, at, model, input_tokens, output_tokens, "
+    "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost, subagent"
+)
+
+
+def write_requests(d: Dialect, ref: int, state: FoldState, inherited: set[str]) -> Op[None]:
+    """Keep the API requests session ``ref`` counts (``api_requests``) and their sums by
+    model (``session_models``): rewritten whole, as a fork's inherited requests may
+    change with any write."""
+    yield Stmt(d.sql("DELETE FROM api_requests WHERE session_ref = ?"), (ref,))
+    yield Stmt(d.sql("DELETE FROM session_models WHERE session_ref = ?"), (ref,))
+    requests = counted_requests(state, inherited=inherited)
+    if requests:
+        yield Stmt(
+            d.sql(f"INSERT INTO api_requests ({_REQUEST_COLUMNS}) VALUES (?{', ?' * 10})"),
+            [
+                (
+                    ref,
+                    d.text(one.key),
+                    one.at,
+                    d.text(one.model or ""),
+                    one.input,
+                    one.output,
+                    one.cache_write_5m,
+                    one.cache_write_1h,
+                    one.cache_read,
+                    one.cost,
+                    int(one.subagent),
+                )
+                for one in requests
+            ],
+            many=True,
+        )
+    by_model = model_figures(state, requests)
+    if not by_model:
+        return
+    yield Stmt(
+        d.sql(
+            "INSERT INTO session_models (session_ref, model, requests, cost, "
+            "unpriced_requests, input_tokens, output_tokens, cache_write_5m_tokens, "
+            "cache_write_1h_tokens, cache_read_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        [
+            (
+                ref,
+                d.text(one.model),
+                one.requests,
+                one.cost,
+                one.unpriced_requests,
+                one.input,
+                one.output,
+                one.cache_write_5m,
+                one.cache_write_1h,
+                one.cache_read,
+            )
+            for one in by_model
+        ],
+        many=True,
+    )
 
 
 def refresh(d: Dialect, ref: int, now: float) -> Op[None]:

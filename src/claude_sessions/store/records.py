@@ -24,6 +24,9 @@ class SessionMetadata:
     ``created_at`` and ``updated_at`` are timezone-aware UTC datetimes.
     ``total_cost``, ``input_tokens`` and ``output_tokens`` count the main
     transcript and the subagents; ``subagent_*`` is the subagents' part.
+    ``input_tokens`` counts everything the model read: the part of it that was
+    written to the cache (``cache_write_5m_tokens``, ``cache_write_1h_tokens``)
+    and read from it (``cache_read_tokens``) included.
     ``unpriced_models`` names the models whose requests have no price (their
     tokens are counted, their cost is not: the total is then a lower bound).
     ``snippet`` and ``rank`` are set only on results of a full-text search:
@@ -48,6 +51,9 @@ class SessionMetadata:
     subagent_cost: float = 0.0
     subagent_input_tokens: int = 0
     subagent_output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
     unpriced_models: tuple[str, ...] = field(default=(), metadata=_kept("unpriced", read="names"))
     tags: tuple[str, ...] = field(default=(), metadata=_kept(read="tags"))
     description: str | None = None
@@ -63,6 +69,12 @@ class SessionMetadata:
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Plain input: what the model read neither from nor into the cache."""
+        cached = self.cache_write_5m_tokens + self.cache_write_1h_tokens + self.cache_read_tokens
+        return self.input_tokens - cached
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: datetimes as ISO 8601 strings, tags as a list."""
@@ -125,7 +137,11 @@ class UsageBucket:
     ``key`` holds one value per grouping asked for: a day (``2026-03-01``), a week
     (its Monday), a month (``2026-03``), a model, a project or a tag; ``(none)``
     when a session has none. A session with several tags counts under each.
-    ``unpriced_sessions``: how many of them have requests without a price.
+    By model, each API request counts under its own model: a session counts
+    under every model it made requests of, with those requests' cost and tokens
+    (its turns there: those requests). ``unpriced_sessions``: how many of them
+    have requests without a price. ``input_tokens`` counts everything the model
+    read, the cache writes (5-minute, 1-hour) and reads, also given apart, included.
     """
 
     key: tuple[str, ...]
@@ -136,6 +152,9 @@ class UsageBucket:
     input_tokens: int
     output_tokens: int
     unpriced_sessions: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,7 +166,39 @@ class UsageBucket:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "unpriced_sessions": self.unpriced_sessions,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
         }
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One API request a stored session counts (see ``SessionStore.api_requests``):
+    its session, time (epoch seconds), model (``None``: unknown), tokens (plain input,
+    cache writes and reads apart), cost (``None``: its model has no price) and
+    whether a subagent made it."""
+
+    session_id: str
+    at: float
+    model: str | None
+    uncached_input_tokens: int
+    output_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    cache_read_tokens: int
+    cost: float | None
+    subagent: bool = False
+
+    @property
+    def input_tokens(self) -> int:
+        """Everything the model read: plain input, cache writes and reads."""
+        return (
+            self.uncached_input_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+            + self.cache_read_tokens
+        )
 
 
 @dataclass(frozen=True)

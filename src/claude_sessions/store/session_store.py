@@ -36,6 +36,7 @@ from claude_sessions.store.plan import (
     run_plan,
 )
 from claude_sessions.store.records import (
+    ApiRequest,
     RestoreReport,
     SessionData,
     SessionMetadata,
@@ -430,6 +431,24 @@ class SessionStore:
         """
         return self._run(self._core.usage(by, where, **criteria))
 
+    def api_requests(
+        self,
+        where: SessionFilter | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ApiRequest]:
+        """The API requests of the live sessions ``where`` selects (text aside), each
+        once as its session counts it, whose time (epoch seconds) is in ``[since,
+        until)``: oldest first (``newest_first``: the other way), at most ``limit``."""
+        return self._run(
+            self._core.api_requests(
+                where, since=since, until=until, newest_first=newest_first, limit=limit
+            )
+        )
+
     def version(self) -> str:
         """A value that changes whenever a session is written, tagged, trashed or deleted."""
         return self._run(self._core.version())
@@ -718,6 +737,21 @@ class AsyncSessionStore:
         **criteria: Unpack[FilterArgs],
     ) -> list[UsageBucket]:
         return await self._run(self._core.usage(by, where, **criteria))
+
+    async def api_requests(
+        self,
+        where: SessionFilter | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ApiRequest]:
+        return await self._run(
+            self._core.api_requests(
+                where, since=since, until=until, newest_first=newest_first, limit=limit
+            )
+        )
 
     async def version(self) -> str:
         return await self._run(self._core.version())

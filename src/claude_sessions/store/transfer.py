@@ -4,7 +4,8 @@
 included: every entry of the main transcript and of subagent transcripts (in
 order, with its key), tags with their origin (user or the CLI's ``tag``
 entry), the description, ``created_at``/``updated_at``, the SDK's ``mtime``
-and summary, the derived metadata, the summaries it holds the leaf of, and
+and summary, the derived metadata (the API requests it counts and their sums by
+model included), the summaries it holds the leaf of, and
 where a trashed session stands; then the summaries still waiting for theirs.
 Nothing is re-derived, so a session saved with an explicit ``project`` keeps
 it. A live session already in the destination under the same (session id,
@@ -25,6 +26,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from claude_sessions.model.derive import entries_text
@@ -42,14 +44,27 @@ BATCH = 200
 _IDENTITY = ("session_id", "project_key")
 # What a copy carries of a session: its identity first, then every column SessionMetadata
 # keeps (but the tags, copied with their origin from the tags table), what writes keep
-# beside them, and why it is in the trash.
+# beside them, why it is in the trash, and what figures by model read.
 _COLUMNS = (
     *_IDENTITY,
     *(kept.column for kept in stored_fields() if kept.column not in (*_IDENTITY, "tags")),
     *ROW_ONLY,
     "trash_reason",
+    "requests",
+    "models_apart",
 )
 _TIMES = tuple(kept.column for kept in stored_fields() if kept.read == "moment")
+# The tables of a session's figures by request, copied row by row (key columns first).
+_FIGURE_TABLES = {
+    "api_requests": (
+        "subagent, request_key, at, model, input_tokens, output_tokens, "
+        "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost"
+    ),
+    "session_models": (
+        "model, requests, cost, unpriced_requests, input_tokens, output_tokens, "
+        "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens"
+    ),
+}
 _JSON = ("fold_state", "sdk_summary")
 
 
@@ -172,7 +187,17 @@ def _export(d: Dialect, ref: int) -> Op[Record | None]:
         "all",
     )
     record["summaries"] = sorted((h["leaf_key"], h["summary"], h["leaf_seq"]) for h in held)
+    for table, columns in _FIGURE_TABLES.items():
+        rows = yield Stmt(
+            d.sql(f"SELECT {columns} FROM {table} WHERE session_ref = ?"), (ref,), "all"
+        )
+        record[table] = sorted([_plain(value) for value in row.values()] for row in map(dict, rows))
     return record
+
+
+def _plain(value: Any) -> Any:
+    """A figure as both databases give it back (PostgreSQL sums come as decimals)."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def _import(d: Dialect, record: Record) -> Op[None]:
@@ -223,6 +248,17 @@ def _import(d: Dialect, record: Record) -> Op[None]:
             [(d.text(leaf), d.text(text), ref, seq) for leaf, text, seq in record["summaries"]],
             many=True,
         )
+    for table, columns in _FIGURE_TABLES.items():
+        if record[table]:
+            marks = ", ".join("?" * (columns.count(",") + 2))
+            yield Stmt(
+                d.sql(f"INSERT INTO {table} (session_ref, {columns}) VALUES ({marks})"),
+                [
+                    (ref, *(d.text(v) if isinstance(v, str) else v for v in row))
+                    for row in record[table]
+                ],
+                many=True,
+            )
     if record["trashed_at"] is None:
         main = yield from load_entries(d, ref, "")
         meta = meta_text(record["description"], record["title"])

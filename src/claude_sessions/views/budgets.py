@@ -3,7 +3,7 @@
 The limits are kept in the store (:mod:`claude_sessions.store.budgets`). A
 daily budget counts the current UTC day, a monthly one the current UTC month
 (the days ``stats`` and the usage page show); a block budget counts the
-active 5-hour usage block (:func:`active_block`). Spend is what
+active 5-hour usage block (:func:`claude_sessions.views.blocks.active_block`). Spend is what
 ``SessionStore.usage`` counts for the sessions created in that period.
 """
 
@@ -20,24 +20,6 @@ if TYPE_CHECKING:
 
 NEAR = 0.8  # past this share of a budget, faces warn
 PERIOD_NAMES = {"daily": "today", "monthly": "this month", "block": "this block"}
-
-
-@dataclass(frozen=True)
-class ActiveBlock:
-    """The 5-hour usage block under way: its cost so far and the seconds left in it."""
-
-    cost: float
-    seconds_left: float
-
-
-def active_block(store: SessionStore, now: datetime) -> ActiveBlock | None:
-    """The active 5-hour usage block, or ``None`` when none is known.
-
-    The seam for the usage blocks of issue 23 (``stats --by block``): the merge
-    with that work returns its active block here. Until then no block is known,
-    so a block budget shows its limit without its spend.
-    """
-    return None
 
 
 @dataclass(frozen=True)
@@ -118,13 +100,19 @@ def budget_status(
     limits: Budgets | None = None,
 ) -> list[BudgetState]:
     """Each budget set (``limits``, read from the store when not given), with what was
-    spent against it at ``now``; ``block_cost``: the active block's cost (see
-    :func:`active_block`), unknown when not given."""
+    spent against it at ``now``; ``block_cost``: the active block's cost, when the
+    caller has it already (0 when no block is active)."""
     limits = read_budgets(store) if limits is None else limits
     found = limits.limits()
     if not found:
         return []
-    today = day_start(now or datetime.now(timezone.utc))
+    moment = now or datetime.now(timezone.utc)
+    today = day_start(moment)
+    if "block" in found and block_cost is None:
+        from claude_sessions.views.blocks import active_block
+
+        active = active_block(store, now=moment.timestamp())
+        block_cost = active.block.cost if active is not None else 0.0
     spent: dict[str, float | None] = {"block": block_cost}
     if "daily" in found:
         spent["daily"] = spent_since(store, today)

@@ -56,6 +56,15 @@ def session_title(metadata: SessionMetadata) -> str:
     )
 
 
+def _cache_line(metadata: SessionMetadata) -> str:
+    """The part of the input tokens written to the cache and read from it."""
+    five, hour = metadata.cache_write_5m_tokens, metadata.cache_write_1h_tokens
+    return (
+        f"{five + hour:,} written (5m {five:,}, 1h {hour:,}), "
+        f"{metadata.cache_read_tokens:,} read; {metadata.uncached_input_tokens:,} in uncached"
+    )
+
+
 def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
     cost = bounded(f"${metadata.total_cost:.4f}", is_lower_bound(metadata))
     if metadata.subagent_cost:
@@ -69,6 +78,7 @@ def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
         ("Model", metadata.model or "-"),
         ("Turns", str(metadata.turns)),
         ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
+        ("Cache", _cache_line(metadata)),
         ("Cost", cost),
     ]
     for name, value in (

@@ -3,13 +3,17 @@
 The store adds up sessions, turns, cost and tokens in SQL (``store.usage``),
 so the figures cost one aggregate query each, whatever the store's size.
 Periods (day, week, month) are those the sessions were created in, in UTC.
+By model, each API request counts under its own model. Input tokens count
+everything the model read; the part written to the cache (5-minute and 1-hour
+writes) and read from it is also given apart, and ``uncached_input_tokens`` is
+the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store.criteria import WEEKDAYS, period_key, session_filter
@@ -19,35 +23,75 @@ if TYPE_CHECKING:
 
     from claude_sessions.model.filters import FilterArgs, SessionFilter
     from claude_sessions.store import SessionMetadata, SessionStore, UsageBucket
+    from claude_sessions.views.blocks import ActiveBlock
 
 PERIODS = ("day", "week", "month")
 GROUPS = ("project", "model", "tag")
+BLOCK = "block"  # 5-hour usage blocks (see views.blocks), built from the requests' times
 DEFAULT_BY = ("day", "model", "tag", "project")
 
 
 @dataclass
-class Bucket:
-    """One group (a period, a model, a tag or a project) and its figures."""
+class Tokens:
+    """Token figures: ``input_tokens`` is everything the model read, cache writes
+    (5-minute, 1-hour) and reads included; :meth:`token_dict` also gives them apart."""
 
-    key: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Plain input: what the model read neither from nor into the cache."""
+        return self.input_tokens - self.cache_write_tokens - self.cache_read_tokens
+
+    def add_tokens(self, found: UsageBucket) -> None:
+        self.input_tokens += found.input_tokens
+        self.output_tokens += found.output_tokens
+        self.cache_write_5m_tokens += found.cache_write_5m_tokens
+        self.cache_write_1h_tokens += found.cache_write_1h_tokens
+        self.cache_read_tokens += found.cache_read_tokens
+
+    def token_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "uncached_input_tokens": self.uncached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+
+@dataclass
+class Bucket(Tokens):
+    """One group (a period, a model, a tag or a project) and its figures. By model,
+    ``turns`` are the group's API requests."""
+
+    key: str = ""
     sessions: int = 0
     turns: int = 0
     cost: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
     unpriced_sessions: int = 0
 
     @classmethod
     def of(cls, found: UsageBucket) -> Bucket:
-        return cls(
-            found.key[0],
-            found.sessions,
-            found.turns,
-            found.cost,
-            found.input_tokens,
-            found.output_tokens,
-            found.unpriced_sessions,
+        bucket = cls(
+            key=found.key[0],
+            sessions=found.sessions,
+            turns=found.turns,
+            cost=found.cost,
+            unpriced_sessions=found.unpriced_sessions,
         )
+        bucket.add_tokens(found)
+        return bucket
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,28 +99,26 @@ class Bucket:
             "sessions": self.sessions,
             "turns": self.turns,
             "cost": self.cost,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            **self.token_dict(),
             "unpriced_sessions": self.unpriced_sessions,
         }
 
 
 @dataclass
-class Stats:
+class Stats(Tokens):
     """What :func:`compute_stats` found. Periods come newest first, other groups by
-    cost, highest first. A session with several tags counts under each.
-    ``unpriced_sessions`` have requests of a model without a price: their
-    tokens are counted, that part of their cost is not."""
+    cost, highest first. A session with several tags counts under each, and under
+    each model it made requests of. ``unpriced_sessions`` have requests of a model
+    without a price: their tokens are counted, that part of their cost is not."""
 
     sessions: int = 0
     unpriced_sessions: int = 0
     messages: int = 0
     turns: int = 0
     total_cost: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
     by: dict[str, list[Bucket]] = field(default_factory=dict)
     top: list[SessionMetadata] = field(default_factory=list)
+    active_block: ActiveBlock | None = None  # with the blocks: the one at present
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,11 +127,15 @@ class Stats:
             "messages": self.messages,
             "turns": self.turns,
             "total_cost": self.total_cost,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            **self.token_dict(),
             "by": {name: [b.to_dict() for b in buckets] for name, buckets in self.by.items()},
             "top": [m.to_dict() for m in self.top],
+            **({"active_block": _active(self.active_block)} if BLOCK in self.by else {}),
         }
+
+
+def _active(block: ActiveBlock | None) -> dict[str, Any] | None:
+    return None if block is None else block.to_dict()
 
 
 def _sorted(name: str, buckets: list[Bucket]) -> list[Bucket]:
@@ -102,12 +148,11 @@ def _roll_up(buckets: Iterable[UsageBucket], key: Callable[[UsageBucket], str]) 
     groups: dict[str, Bucket] = {}
     for found in buckets:
         name = key(found)
-        bucket = groups.setdefault(name, Bucket(name))
+        bucket = groups.setdefault(name, Bucket(key=name))
         bucket.sessions += found.sessions
         bucket.turns += found.turns
         bucket.cost = round(bucket.cost + found.cost, 10)
-        bucket.input_tokens += found.input_tokens
-        bucket.output_tokens += found.output_tokens
+        bucket.add_tokens(found)
         bucket.unpriced_sessions += found.unpriced_sessions
     return list(groups.values())
 
@@ -126,10 +171,12 @@ def compute_stats(
     *,
     by: Iterable[str] = DEFAULT_BY,
     top: int = 10,
+    now: float | None = None,
     **criteria: Unpack[FilterArgs],
 ) -> Stats:
     """Statistics over the sessions ``where`` and keyword filters select (text aside, as
-    in ``SessionStore.usage``); ``by`` names the groupings to break them down by.
+    in ``SessionStore.usage``); ``by`` names the groupings to break them down by
+    (``block``: 5-hour usage blocks, newest first, and the one active at ``now``).
 
     One aggregate query for every period asked (days, rolled up into the totals,
     weeks and months) and one for each other grouping, each reading an index in
@@ -137,12 +184,12 @@ def compute_stats(
     """
     chosen = session_filter(where, criteria)
     wanted = list(dict.fromkeys(by))
-    found = {name: store.usage(name, chosen) for name in wanted if name not in PERIODS}
+    found = {name: store.usage(name, chosen) for name in wanted if name not in (*PERIODS, BLOCK)}
     if set(PERIODS) & set(wanted):
         found["day"] = store.usage("day", chosen)
-    # The totals: the sum of a grouping that puts each session in one bucket (days,
-    # a model, a project; not tags, which count a session under each of its tags).
-    whole = next((found[name] for name in ("day", "model", "project") if name in found), None)
+    # The totals: the sum of a grouping that puts each session in one bucket (days, a
+    # project; not tags or models, which count a session under each of its own).
+    whole = next((found[name] for name in ("day", "project") if name in found), None)
     stats = Stats()
     for bucket in whole if whole is not None else store.usage((), chosen):
         stats.sessions += bucket.sessions
@@ -150,9 +197,11 @@ def compute_stats(
         stats.messages += bucket.messages
         stats.turns += bucket.turns
         stats.total_cost = round(stats.total_cost + bucket.cost, 10)
-        stats.input_tokens += bucket.input_tokens
-        stats.output_tokens += bucket.output_tokens
+        stats.add_tokens(bucket)
     for name in wanted:
+        if name == BLOCK:
+            stats.by[name], stats.active_block = _blocks(store, chosen, now)
+            continue
         if name in PERIODS:
             buckets = _roll_up(found["day"], _period(name))
         else:
@@ -161,6 +210,16 @@ def compute_stats(
     if top and stats.sessions:
         stats.top = store.search(chosen, limit=top, order="cost")
     return stats
+
+
+def _blocks(
+    store: SessionStore, where: SessionFilter, now: float | None
+) -> tuple[list[Bucket], ActiveBlock | None]:
+    from claude_sessions.views.blocks import current_of, usage_blocks  # built from requests
+
+    moment = datetime.now(timezone.utc).timestamp() if now is None else now
+    blocks = usage_blocks(store, where, now=moment)
+    return list(blocks), current_of(blocks, moment)
 
 
 @dataclass

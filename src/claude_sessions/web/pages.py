@@ -47,7 +47,7 @@ from claude_sessions.web.templating import Pages, cost, tokens
 PAGE_SIZE = 50
 SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls
 FORKS_SHOWN = 50
-USAGE_GROUPS = ("model", "project", "tag")
+USAGE_GROUPS = ("model", "project", "tag", "block")
 DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
 # The session page's templates: a metadata field they name (``m.<field>``) is shown
 # where they put it; the panel lists any other field as it is.

@@ -201,8 +201,10 @@ class PostgresDialect:
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
-        rows = yield Stmt(usage_sql(_DAY, by, clauses, hour=_HOUR), params, "all")
-        return list(rows)
+        rows: list[Any] = []
+        for sql in usage_sql(_DAY, by, clauses, hour=_HOUR):
+            rows.extend((yield Stmt(sql, params, "all")))
+        return rows
 
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any]

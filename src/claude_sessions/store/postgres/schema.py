@@ -26,6 +26,13 @@ marks of copied entries), their fork links settled by content and their
 summaries matched.
 Version 6: ``budgets``, a spending limit per kind (daily, monthly, block), shared
 by every machine on the store.
+Version 7: each API request a session counts (``api_requests``: its time,
+model, tokens with cache writes and reads apart, and cost) and their sums by
+model (``session_models``), so figures by model charge each request to its own
+model and usage blocks follow the requests' times; the sessions' cache writes
+(5-minute, 1-hour) and reads, their count of requests and whether any was not of
+their own model (``models_apart``: only those are read from ``session_models``),
+which the usage index also covers (stored sessions are counted again).
 """
 
 from __future__ import annotations
@@ -168,6 +175,47 @@ SCHEMA_V6: tuple[str, ...] = (
         limit_usd double precision NOT NULL
     )""",
 )
+SCHEMA_V7: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN cache_write_5m_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN cache_read_tokens bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN requests bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN models_apart integer NOT NULL DEFAULT 0",
+    """CREATE TABLE api_requests (
+        session_ref           bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        request_key           text NOT NULL,
+        at                    double precision,
+        model                 text NOT NULL DEFAULT '',
+        input_tokens          bigint NOT NULL DEFAULT 0,
+        output_tokens         bigint NOT NULL DEFAULT 0,
+        cache_write_5m_tokens bigint NOT NULL DEFAULT 0,
+        cache_write_1h_tokens bigint NOT NULL DEFAULT 0,
+        cache_read_tokens     bigint NOT NULL DEFAULT 0,
+        cost                  double precision,
+        subagent              integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_ref, subagent, request_key)
+    )""",
+    "CREATE INDEX api_requests_by_time ON api_requests (at, session_ref) WHERE at IS NOT NULL",
+    """CREATE TABLE session_models (
+        session_ref           bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        model                 text NOT NULL,
+        requests              bigint NOT NULL,
+        cost                  double precision NOT NULL,
+        unpriced_requests     bigint NOT NULL,
+        input_tokens          bigint NOT NULL,
+        output_tokens         bigint NOT NULL,
+        cache_write_5m_tokens bigint NOT NULL,
+        cache_write_1h_tokens bigint NOT NULL,
+        cache_read_tokens     bigint NOT NULL,
+        PRIMARY KEY (session_ref, model)
+    )""",
+    "DROP INDEX sessions_usage",
+    "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
+    "project, project_key, turns, message_count, input_tokens, output_tokens, "
+    "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, requests, models_apart, "
+    "tags, unpriced) "
+    "WHERE trashed_at IS NULL",
+)
 
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
@@ -176,9 +224,10 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     (),
     SCHEMA_V5,
     SCHEMA_V6,
+    SCHEMA_V7,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 5  # the version from which figures are counted as today
+RECOUNTED = 7  # the version from which figures are counted as today
 
 
 def quote_ident(name: str) -> str:

@@ -157,10 +157,21 @@ class SQLiteDialect:
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         # The covering index in the order of the first grouping, named: without
         # statistics the planner may pick a narrower one and read every wide row.
-        table = f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}"
-        sql = usage_sql(_DAY, by, clauses, table=table, hour=_HOUR)
-        rows = yield Stmt(sql, params, "all")
-        return list(rows)
+        # The sessions a model's figures are joined to: from the index of the other
+        # grouping, then each one's models by key (CROSS JOIN keeps that order).
+        other = next((name for name in by if name != "model"), "day")
+        rows: list[Any] = []
+        for sql in usage_sql(
+            _DAY,
+            by,
+            clauses,
+            table=f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}",
+            joined=f"sessions s INDEXED BY {USAGE_INDEXES[other]}",
+            join="CROSS JOIN",
+            hour=_HOUR,
+        ):
+            rows.extend((yield Stmt(sql, params, "all")))
+        return rows
 
     def _listing(
         self, criteria: Criteria, clauses: list[str], params: list[Any], limit: int
@@ -266,6 +277,11 @@ USAGE_COLUMNS = (
     "message_count",
     "input_tokens",
     "output_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "requests",
+    "models_apart",
     "tags",
     "unpriced",
     "trashed_at",  # always NULL in these partial indexes; named so the planner needs no row

@@ -32,6 +32,13 @@ to the session holding it; stored sessions are counted again (with the fork
 marks of copied entries), their fork links settled by content and their
 summaries matched.
 Version 10: ``budgets``, a spending limit per kind (daily, monthly, block).
+Version 11: each API request a session counts (``api_requests``: its time,
+model, tokens with cache writes and reads apart, and cost) and their sums by
+model (``session_models``), so figures by model charge each request to its own
+model and usage blocks follow the requests' times; the sessions' cache writes
+(5-minute, 1-hour) and reads, their count of requests and whether any was not of
+their own model (``models_apart``: only those are read from ``session_models``),
+which the usage indexes also cover (stored sessions are counted again).
 """
 
 from __future__ import annotations
@@ -46,6 +53,13 @@ from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
+# The columns version 6's indexes covered (later versions rebuild them).
+_USAGE_COLUMNS_V10 = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
+_USAGE_COLUMNS_V6 = ", ".join(
+    column
+    for column in USAGE_COLUMNS
+    if column not in (*_USAGE_COLUMNS_V10, "requests", "models_apart")
+)
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -274,15 +288,25 @@ def execute(conn: sqlite3.Connection, stmt: Stmt) -> Any:
     return fetched(cursor, stmt.fetch)
 
 
+def _usage_indexes(columns: str, groups: tuple[str, ...]) -> tuple[str, ...]:
+    """The covering indexes of usage aggregates, one per grouping in ``groups``."""
+    leads = {
+        # The day exactly as the usage query computes it: an expression index must match.
+        "day": f"{DAY_NUMBER.format('')}, model",
+        "model": "model",
+        "project": "project, project_key",
+        "tags": "tags",
+    }
+    return tuple(
+        f"CREATE INDEX usage_by_{name} ON sessions ({leads[name]}, {columns}) "
+        "WHERE trashed_at IS NULL"
+        for name in groups
+    )
+
+
 SCHEMA_V6 = (
     "DROP INDEX sessions_usage",
-    # The day exactly as the usage query computes it: an expression index must match.
-    f"CREATE INDEX usage_by_day ON sessions ({DAY_NUMBER.format('')}, model, "
-    f"{_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
-    f"CREATE INDEX usage_by_model ON sessions (model, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
-    f"CREATE INDEX usage_by_project ON sessions (project, project_key, {_USAGE_COLUMNS}) "
-    "WHERE trashed_at IS NULL",
-    f"CREATE INDEX usage_by_tags ON sessions (tags, {_USAGE_COLUMNS}) WHERE trashed_at IS NULL",
+    *_usage_indexes(_USAGE_COLUMNS_V6, ("day", "model", "project", "tags")),
 )
 
 
@@ -340,6 +364,53 @@ def _v10(conn: sqlite3.Connection) -> None:
     conn.execute(SCHEMA_V10)
 
 
+SCHEMA_V11 = (
+    "ALTER TABLE sessions ADD COLUMN cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN requests INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE sessions ADD COLUMN models_apart INTEGER NOT NULL DEFAULT 0",
+    """CREATE TABLE api_requests (
+        session_ref           INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        request_key           TEXT NOT NULL,
+        at                    REAL,
+        model                 TEXT NOT NULL DEFAULT '',
+        input_tokens          INTEGER NOT NULL DEFAULT 0,
+        output_tokens         INTEGER NOT NULL DEFAULT 0,
+        cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens     INTEGER NOT NULL DEFAULT 0,
+        cost                  REAL,
+        subagent              INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_ref, subagent, request_key)
+    )""",
+    "CREATE INDEX api_requests_by_time ON api_requests (at, session_ref) WHERE at IS NOT NULL",
+    """CREATE TABLE session_models (
+        session_ref           INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        model                 TEXT NOT NULL,
+        requests              INTEGER NOT NULL,
+        cost                  REAL NOT NULL,
+        unpriced_requests     INTEGER NOT NULL,
+        input_tokens          INTEGER NOT NULL,
+        output_tokens         INTEGER NOT NULL,
+        cache_write_5m_tokens INTEGER NOT NULL,
+        cache_write_1h_tokens INTEGER NOT NULL,
+        cache_read_tokens     INTEGER NOT NULL,
+        PRIMARY KEY (session_ref, model)
+    ) WITHOUT ROWID""",
+    "DROP INDEX usage_by_day",
+    "DROP INDEX usage_by_model",
+    "DROP INDEX usage_by_project",
+    "DROP INDEX usage_by_tags",
+    *_usage_indexes(_USAGE_COLUMNS, ("day", "model", "project", "tags")),
+)
+
+
+def _v11(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V11:
+        conn.execute(statement)
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -351,9 +422,10 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v8,
     _v9,
     _v10,
+    _v11,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 9  # the version from which figures are counted as today
+RECOUNTED = 11  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):

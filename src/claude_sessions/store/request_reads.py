@@ -1,0 +1,67 @@
+"""Reading the API requests the store keeps (``api_requests``), for reports that follow
+the requests' own times (usage blocks), over the sessions a filter selects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from claude_sessions.model.filters import SessionFilter
+from claude_sessions.store.dialect import Dialect
+from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.records import ApiRequest
+from claude_sessions.store.where import conditions
+
+_COLUMNS = (
+    "s.session_id, r.at, r.model, r.input_tokens, r.output_tokens, r.cache_write_5m_tokens, "
+    "r.cache_write_1h_tokens, r.cache_read_tokens, r.cost, r.subagent"
+)
+
+
+def api_requests(
+    d: Dialect,
+    where: SessionFilter,
+    *,
+    since: float | None,
+    until: float | None,
+    newest_first: bool,
+    limit: int | None,
+) -> Op[list[ApiRequest]]:
+    """The requests with a time in ``[since, until)`` of the live sessions ``where``
+    selects, by time (``newest_first``: the other way), at most ``limit``."""
+    clauses, params = conditions(d, where, trashed=False)
+    clauses.append("r.at IS NOT NULL")
+    if since is not None:
+        clauses.append(d.sql("r.at >= ?"))
+        params.append(since)
+    if until is not None:
+        clauses.append(d.sql("r.at < ?"))
+        params.append(until)
+    order = " DESC" if newest_first else ""
+    bound = ""
+    if limit is not None:
+        bound = d.sql(" LIMIT ?")
+        params.append(limit)
+    rows = yield Stmt(
+        f"SELECT {_COLUMNS} FROM api_requests r JOIN sessions s ON s.id = r.session_ref "
+        f"WHERE {' AND '.join(clauses)} "
+        f"ORDER BY r.at{order}, r.session_ref{order}, r.request_key{order}{bound}",
+        params,
+        "all",
+    )
+    return [_request(row) for row in rows]
+
+
+def _request(row: Any) -> ApiRequest:
+    cost = row["cost"]
+    return ApiRequest(
+        session_id=row["session_id"],
+        at=float(row["at"]),
+        model=row["model"] or None,
+        uncached_input_tokens=int(row["input_tokens"]),
+        output_tokens=int(row["output_tokens"]),
+        cache_write_5m_tokens=int(row["cache_write_5m_tokens"]),
+        cache_write_1h_tokens=int(row["cache_write_1h_tokens"]),
+        cache_read_tokens=int(row["cache_read_tokens"]),
+        cost=None if cost is None else float(cost),
+        subagent=bool(row["subagent"]),
+    )
