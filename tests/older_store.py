@@ -21,8 +21,8 @@ _REQUEST_FIGURE_COLUMNS = (
 
 
 def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
-    """Take out what the schema version keeping API requests added (SQLite 10,
-    PostgreSQL 6): its tables, the sessions' cache columns, and the usage indexes
+    """Take out what the schema version keeping API requests added (SQLite 11,
+    PostgreSQL 7): its tables, the sessions' cache columns, and the usage indexes
     covering them (put back as they were)."""
     from claude_sessions.store.postgres import schema as postgres_schema
     from claude_sessions.store.sqlite import schema as sqlite_schema

@@ -19,6 +19,7 @@ from claude_sessions.store.budgets import Budgets
 from claude_sessions.views import budgets
 from claude_sessions.web import create_app
 
+from .older_store import undo_request_figures
 from .store_fixtures import BACKENDS
 from .store_samples import run
 
@@ -71,8 +72,11 @@ def test_spend_is_counted_for_today_and_this_month(spending):
     assert found["daily"].level == "near"  # 83%
     assert found["monthly"].spent == pytest.approx(month)
     assert found["monthly"].level == "over"  # 100%
-    assert found["block"].spent is None and found["block"].level == "unknown"
-    assert "not known yet" in found["block"].describe()
+    # The block counts API requests by their own cost: these runs' replies carry no usage
+    # (only their results' totals), so no request falls in the block.
+    assert found["block"].spent == 0.0 and found["block"].level == "ok"
+    unknown = budgets.BudgetState("block", 10.0, None)
+    assert unknown.level == "unknown" and "not known yet" in unknown.describe()
     with_block = {s.kind: s for s in budgets.budget_status(spending, now=NOW, block_cost=9.5)}
     assert with_block["block"].level == "near" and with_block["block"].share == 0.95
     assert "OVER BUDGET" in found["monthly"].describe()
@@ -85,6 +89,7 @@ def test_no_budget_no_status(spending):
 
 def _rewind_sqlite(location: str) -> None:
     with sqlite3.connect(f"{location}/sessions.db") as db:
+        undo_request_figures(db.execute, postgres=False)
         db.execute("DROP TABLE budgets")
         db.execute("PRAGMA user_version = 9")
 
@@ -94,6 +99,7 @@ def _rewind_postgres(location: str) -> None:
 
     with psycopg.connect(location, autocommit=True) as conn:
         conn.execute("SET search_path TO claude_sessions")
+        undo_request_figures(conn.execute, postgres=True)
         conn.execute("DROP TABLE budgets")
         conn.execute("UPDATE store_meta SET value = '5' WHERE key = 'schema_version'")
 
@@ -127,7 +133,7 @@ def test_budget_commands(tmp_path):
     shown = json.loads(_cli(where, "budget", "show", "--json").output)
     assert [(s["kind"], s["limit"], s["spent"]) for s in shown] == [
         ("daily", 5.0, 0.0),
-        ("block", 12.5, None),
+        ("block", 12.5, 0.0),  # no request in the last five hours: no active block
     ]
     assert "daily budget: $0.00 of $5.00 spent today (0%)" in _cli(where, "budget", "show").output
     for refused in (["budget", "set"], ["budget", "set", "--monthly", "-3"]):

@@ -213,6 +213,11 @@ def test_stats_by_period_and_dates(ids, invoke):
             "turns": 4,
             "cost": pytest.approx(2.3),
             "input_tokens": weeks["input_tokens"],
+            "uncached_input_tokens": weeks["input_tokens"],  # the samples use no cache
+            "cache_write_tokens": 0,
+            "cache_write_5m_tokens": 0,
+            "cache_write_1h_tokens": 0,
+            "cache_read_tokens": 0,
             "output_tokens": weeks["output_tokens"],
             "unpriced_sessions": 0,
         }
