@@ -11,8 +11,7 @@ from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.store.dialect import META_COLUMNS
 from claude_sessions.store.plan import Stmt, Txn
 from claude_sessions.store.records import stored_fields
-from claude_sessions.web.pages import extra_fields, shown_fields
-from claude_sessions.web.templating import page_environment
+from claude_sessions.web.templating import extra_fields, page_environment, shown_fields
 
 from .store_samples import run
 

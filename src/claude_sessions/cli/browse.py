@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from rich.tree import Tree
 
     from claude_sessions.views.blocks import ActiveBlock
+    from claude_sessions.views.figures import Bucket
     from claude_sessions.views.lineage import LineageNode
-    from claude_sessions.views.stats import Bucket
 
 _TITLE_WIDTH = 60
 

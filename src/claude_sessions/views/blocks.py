@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.views.stats import Bucket
+from claude_sessions.views.figures import Bucket
 
 if TYPE_CHECKING:
     from claude_sessions.model.filters import SessionFilter

@@ -15,7 +15,8 @@ from claude_sessions.store.records import SessionMetadata
 
 if TYPE_CHECKING:
     from claude_sessions.store.records import UsageBucket
-    from claude_sessions.views.stats import Bucket, Stats
+    from claude_sessions.views.figures import Bucket
+    from claude_sessions.views.stats import Stats
 
 LOWER_BOUND = "at least"
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store.criteria import WEEKDAYS, period_key, session_filter
+from claude_sessions.views.figures import Bucket, Tokens
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -29,79 +30,6 @@ PERIODS = ("day", "week", "month")
 GROUPS = ("project", "model", "tag")
 BLOCK = "block"  # 5-hour usage blocks (see views.blocks), built from the requests' times
 DEFAULT_BY = ("day", "model", "tag", "project")
-
-
-@dataclass
-class Tokens:
-    """Token figures: ``input_tokens`` is everything the model read, cache writes
-    (5-minute, 1-hour) and reads included; :meth:`token_dict` also gives them apart."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_5m_tokens: int = 0
-    cache_write_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-
-    @property
-    def cache_write_tokens(self) -> int:
-        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
-
-    @property
-    def uncached_input_tokens(self) -> int:
-        """Plain input: what the model read neither from nor into the cache."""
-        return self.input_tokens - self.cache_write_tokens - self.cache_read_tokens
-
-    def add_tokens(self, found: UsageBucket) -> None:
-        self.input_tokens += found.input_tokens
-        self.output_tokens += found.output_tokens
-        self.cache_write_5m_tokens += found.cache_write_5m_tokens
-        self.cache_write_1h_tokens += found.cache_write_1h_tokens
-        self.cache_read_tokens += found.cache_read_tokens
-
-    def token_dict(self) -> dict[str, int]:
-        return {
-            "input_tokens": self.input_tokens,
-            "uncached_input_tokens": self.uncached_input_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "cache_write_5m_tokens": self.cache_write_5m_tokens,
-            "cache_write_1h_tokens": self.cache_write_1h_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "output_tokens": self.output_tokens,
-        }
-
-
-@dataclass
-class Bucket(Tokens):
-    """One group (a period, a model, a tag or a project) and its figures. By model,
-    ``turns`` are the group's API requests."""
-
-    key: str = ""
-    sessions: int = 0
-    turns: int = 0
-    cost: float = 0.0
-    unpriced_sessions: int = 0
-
-    @classmethod
-    def of(cls, found: UsageBucket) -> Bucket:
-        bucket = cls(
-            key=found.key[0],
-            sessions=found.sessions,
-            turns=found.turns,
-            cost=found.cost,
-            unpriced_sessions=found.unpriced_sessions,
-        )
-        bucket.add_tokens(found)
-        return bucket
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "sessions": self.sessions,
-            "turns": self.turns,
-            "cost": self.cost,
-            **self.token_dict(),
-            "unpriced_sessions": self.unpriced_sessions,
-        }
 
 
 @dataclass

@@ -17,8 +17,7 @@ from markupsafe import Markup
 
 from claude_sessions.store import SessionData
 from claude_sessions.views.conversation import api_requests, build_conversation, join_replies
-from claude_sessions.web.pages import extra_fields, shown_fields
-from claude_sessions.web.templating import page_environment
+from claude_sessions.web.templating import extra_fields, page_environment, shown_fields
 
 STYLES = ("app.css", "pygments.css")
 

@@ -9,15 +9,12 @@ conversation every face reads) and :mod:`claude_sessions.views.render` do.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -38,46 +35,22 @@ from claude_sessions.views.conversation import (
     turn_showing,
 )
 from claude_sessions.views.lineage import Lineage, fork_tree
-from claude_sessions.views.render import TITLE_FIELDS
 from claude_sessions.views.stats import compute_stats, usage_series, week_hours
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
-from claude_sessions.web.templating import Pages, cost, tokens
+from claude_sessions.web.templating import Pages, cost, extra_fields, shown_fields, tokens
 
 PAGE_SIZE = 50
 SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls
 FORKS_SHOWN = 50
 USAGE_GROUPS = ("model", "project", "tag", "block")
 DOWNLOADS = {"html": "text/html", "markdown": "text/markdown", "json": "application/json"}
-# The session page's templates: a metadata field they name (``m.<field>``) is shown
-# where they put it; the panel lists any other field as it is.
-SESSION_TEMPLATES = ("session.html", "session_head.html", "facts.html")
-
-
-@functools.cache
-def shown_fields(environment: jinja2.Environment) -> frozenset[str]:
-    """The metadata fields the session page shows by name (its title is made of some)."""
-    assert environment.loader is not None
-    named = set(TITLE_FIELDS)
-    for template in SESSION_TEMPLATES:
-        source, _, _ = environment.loader.get_source(environment, template)
-        named.update(re.findall(r"\bm\.(\w+)", source))
-    return frozenset(named)
 
 
 def session_version(metadata: SessionMetadata) -> str:
     """A value that changes whenever anything the session page shows does."""
     facts = repr(sorted(metadata.to_dict().items())).encode()
     return hashlib.sha256(facts).hexdigest()[:20]
-
-
-def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple[str, Any]]:
-    """Metadata fields the page shows nowhere by name, with a value worth showing."""
-    return [
-        (name.replace("_", " "), value)
-        for name, value in metadata.to_dict().items()
-        if name not in shown and value not in (None, "", [], {}, 0, 0.0)
-    ]
 
 
 def search_words(query: str | None) -> list[str]:

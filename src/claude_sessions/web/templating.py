@@ -6,6 +6,7 @@ the filters of :mod:`.markup`, which build their HTML from escaped text.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -17,16 +18,41 @@ from starlette.responses import HTMLResponse
 from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.costs import bounded, is_lower_bound
 from claude_sessions.views.edits import change_heading
-from claude_sessions.views.render import session_title
+from claude_sessions.views.render import TITLE_FIELDS, session_title
 from claude_sessions.views.sidechains import SUBAGENT_TOOLS
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
 
 if TYPE_CHECKING:
     from claude_sessions.store import SessionMetadata
-    from claude_sessions.views.stats import Bucket, Stats
+    from claude_sessions.views.figures import Bucket
+    from claude_sessions.views.stats import Stats
 
 NONE = "\u2013"  # an en dash: the cell has no value
+
+# The session page's templates: a metadata field they name (``m.<field>``) is shown
+# where they put it; the panel lists any other field as it is.
+SESSION_TEMPLATES = ("session.html", "session_head.html", "facts.html")
+
+
+@functools.cache
+def shown_fields(environment: jinja2.Environment) -> frozenset[str]:
+    """The metadata fields the session page shows by name (its title is made of some)."""
+    assert environment.loader is not None
+    named = set(TITLE_FIELDS)
+    for template in SESSION_TEMPLATES:
+        source, _, _ = environment.loader.get_source(environment, template)
+        named.update(re.findall(r"\bm\.(\w+)", source))
+    return frozenset(named)
+
+
+def extra_fields(metadata: SessionMetadata, shown: frozenset[str]) -> list[tuple[str, Any]]:
+    """Metadata fields the page shows nowhere by name, with a value worth showing."""
+    return [
+        (name.replace("_", " "), value)
+        for name, value in metadata.to_dict().items()
+        if name not in shown and value not in (None, "", [], {}, 0, 0.0)
+    ]
 
 
 def cost(value: float | None, of: SessionMetadata | Bucket | Stats | None = None) -> str:
