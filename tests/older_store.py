@@ -17,12 +17,14 @@ _REQUEST_FIGURE_COLUMNS = (
     "cache_read_tokens",
     "requests",
     "models_apart",
+    "from_result",  # SQLite 12, PostgreSQL 8
 )
 
 
 def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version keeping API requests added (SQLite 11,
-    PostgreSQL 7): its tables, the sessions' cache columns, and the usage indexes
+    PostgreSQL 7) and the one marking figures from the CLI's results (SQLite 12,
+    PostgreSQL 8): its tables, the sessions' cache columns, and the usage indexes
     covering them (put back as they were)."""
     from claude_sessions.store.postgres import schema as postgres_schema
     from claude_sessions.store.sqlite import schema as sqlite_schema

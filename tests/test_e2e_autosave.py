@@ -33,7 +33,8 @@ def test_runs_are_saved_and_accumulate(fake_claude, tmp_path):
         assert data.metadata.tags == ("api", "paging")
         assert data.metadata.description == "Users"
         assert data.metadata.total_cost == pytest.approx(Session.calculate_cost(third))
-        usage = [m.usage for m in data.messages if m.is_assistant]
+        # The runs' own totals (their lines under-record output tokens).
+        usage = [m.to_dict()["usage"] for m in data.messages if m.is_result]
         assert data.metadata.input_tokens >= sum(u["input_tokens"] for u in usage) > 0
         assert data.metadata.output_tokens == sum(u["output_tokens"] for u in usage) > 0
 

@@ -426,6 +426,13 @@ def stats_command(
         f"{stats.cache_write_tokens:,} cache writes, {stats.cache_read_tokens:,} cache reads, "
         f"{stats.output_tokens:,} out, total cost [bold]{total}[/bold]"
     )
+    if stats.sessions:
+        sources = stats.figures_from()
+        out.print(
+            f"[dim]Token figures: {sources['result']} session(s) from the CLI's own run "
+            f"totals, {sources['transcript']} from transcript lines (which under-record "
+            "output tokens)[/dim]"
+        )
     if stats.unpriced_sessions:
         out.print(
             f"[yellow]{stats.unpriced_sessions} session(s) used a model without a price: "

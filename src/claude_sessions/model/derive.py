@@ -29,7 +29,12 @@ an import), the same rules apply:
 - tokens: input (cache writes and reads included) and output of the requests,
   and apart, their 5-minute and 1-hour cache writes and their cache reads; each
   request keeps its time and model (:func:`counted_requests`), so figures by
-  model charge each request to its own model;
+  model charge each request to its own model. The CLI's lines under-record a
+  request's ``output_tokens`` (they are written, and streamed, before the
+  reply's final count: a reply with thinking and two tool calls shows 9), so
+  where ``result`` messages report a run's ``usage`` (not cumulative, unlike
+  its cost), the main conversation's tokens are those results' sums, and the
+  requests after the last result keep their lines' (``figures_from``);
 - model: the init message's model, else the first assistant ``message.model``
   (the CLI's ``<synthetic>`` placeholder is ignored);
 - turns: assistant entries of the main conversation;
@@ -75,6 +80,9 @@ from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
 SYNTHETIC_MODEL = "<synthetic>"
+# Where a session's main token figures come from (see derive).
+RESULT = "result"
+TRANSCRIPT = "transcript"
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
@@ -107,6 +115,7 @@ class Derived:
     last_timestamp: float | None
     cli_tag: str | None
     forked_from: str | None
+    figures_from: str = TRANSCRIPT
 
 
 def _str(value: Any) -> str | None:
@@ -251,10 +260,15 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
     """
     known = previous if previous is not None else FoldState()
     requests = dict(known.requests)
-    for key, value in batch.requests.items():
+    covered = known.result_covered
+    for position, (key, value) in enumerate(batch.requests.items()):
         if key[:1] == "#":  # numbered by position (no message id): number it here
             key = f"#{len(requests)}{key[key.index('/') :]}"
         requests[key] = value
+        if position < batch.result_covered:
+            covered = len(requests)
+    if batch.result_usage:  # its first result counted the requests known before it
+        covered = max(covered, len(known.requests))
     first_prompt, command_prompt = known.first_prompt, known.command_prompt
     if first_prompt is None:
         first_prompt = batch.first_prompt
@@ -264,6 +278,8 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
     return FoldState(
         requests=requests,
         result_cost={**known.result_cost, **batch.result_cost},
+        result_usage=_added(known.result_usage, batch.result_usage),
+        result_covered=covered,
         turns=known.turns + batch.turns,
         model_assistant=_first(known.model_assistant, batch.model_assistant),
         model_init=_first(known.model_init, batch.model_init),
@@ -282,6 +298,12 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
         sub=known.sub,
         side=side,
     )
+
+
+def _added(known: list[int], new: list[int]) -> list[int]:
+    if not known or not new:
+        return known or new
+    return [a + b for a, b in zip(known, new, strict=True)]
 
 
 def batch_state(entries: Iterable[Mapping[str, Any]]) -> FoldState:
@@ -321,6 +343,8 @@ class _BatchFold:
         self.usage_counts = usage_counts
         self.requests: dict[str, Request] = {}
         self.result_cost: dict[str, float] = {}
+        self.result_usage: list[int] = []
+        self.result_covered = 0
         self.turns = 0
         self.text: dict[str, Any] = {}  # the text fields found, by name
         self.cli_tag: str | None = None
@@ -355,6 +379,8 @@ class _BatchFold:
             if cost is not None:
                 sid = _str(entry.get("session_id")) or _str(entry.get("sessionId")) or ""
                 self.result_cost[sid] = cost
+            if isinstance(entry.get("usage"), dict):
+                self._result_usage(entry["usage"])
         elif kind == "tag":
             tag = _str(entry.get("tag"))
             self.cli_tag, self.cli_tag_set = (tag.strip() if tag else None), True
@@ -414,6 +440,20 @@ class _BatchFold:
                 counts.cache_read,
             ]
 
+    def _result_usage(self, usage: Mapping[str, Any]) -> None:
+        """A run's own totals: the CLI counts every request's final usage, which the
+        lines it wrote (and streamed) often under-record (see :func:`derive`)."""
+        counts = self.usage_counts(usage)
+        found = [
+            counts.prompt,
+            counts.output,
+            counts.cache_write_5m,
+            counts.cache_write_1h,
+            counts.cache_read,
+        ]
+        self.result_usage = _added(self.result_usage, found)
+        self.result_covered = len(self.requests)
+
     def _prompt(self, entry: Mapping[str, Any]) -> None:
         prompt, command = _prompt_of(entry)
         if prompt:
@@ -434,6 +474,8 @@ class _BatchFold:
         return FoldState(
             requests=self.requests,
             result_cost=self.result_cost,
+            result_usage=self.result_usage,
+            result_covered=self.result_covered,
             turns=self.turns,
             cli_tag=self.cli_tag,
             cli_tag_set=self.cli_tag_set,
@@ -602,6 +644,8 @@ def derive(
     summary whose leaf the session holds (the store finds it across sessions)."""
     sub = _subagents(state)
     main = _tally(state.requests, inherited)
+    if state.result_usage:
+        main = _with_result_usage(state, main, inherited)
     subs = _tally(sub.requests, inherited)
     main_cost = main.cost
     if state.result_cost:
@@ -633,6 +677,23 @@ def derive(
         last_timestamp=max(ends) if ends else None,
         cli_tag=state.cli_tag,
         forked_from=state.forked_from,
+        figures_from=RESULT if state.result_usage else TRANSCRIPT,
+    )
+
+
+def _with_result_usage(state: FoldState, main: _Tally, inherited: Collection[str]) -> _Tally:
+    """``main`` with its tokens from the CLI's results, and those of the requests no
+    result counted (after the last one) from their lines."""
+    covered = list(state.requests)[: state.result_covered]
+    after = _tally(state.requests, {*inherited, *covered})
+    prompt, output, five, hour, read = state.result_usage
+    return replace(
+        main,
+        tokens_in=prompt + after.tokens_in,
+        tokens_out=output + after.tokens_out,
+        cache_5m=five + after.cache_5m,
+        cache_1h=hour + after.cache_1h,
+        cache_read=read + after.cache_read,
     )
 
 

@@ -46,6 +46,10 @@ class FoldState:
 
     ``requests``: each API request once, by ``<message id>/<request id>``;
     ``result_cost``: the last ``total_cost_usd`` of each session id's results.
+    ``result_usage``: the ``usage`` the CLI's results reported, summed ([input with
+    cache writes and reads, output, 5-minute and 1-hour cache writes, cache reads];
+    empty: none reported); ``result_covered``: how many of ``requests`` (in their
+    order) those results counted: the requests before the last of them.
     ``cli_tag_set``: a ``tag`` entry was seen, so ``cli_tag`` (``None``: the tag was
     cleared) replaces any earlier one. ``sub``: the subagent transcripts' own state;
     ``side``: that of the subagent conversations older CLIs wrote into the main
@@ -54,6 +58,8 @@ class FoldState:
 
     requests: dict[str, Request] = field(default_factory=dict)
     result_cost: dict[str, float] = field(default_factory=dict)
+    result_usage: list[int] = field(default_factory=list)
+    result_covered: int = 0
     turns: int = 0
     model_assistant: str | None = None
     model_init: str | None = None
@@ -79,6 +85,9 @@ class FoldState:
             "result_cost": self.result_cost,
             "turns": self.turns,
         }
+        if self.result_usage:
+            data["result_usage"] = self.result_usage
+            data["result_covered"] = self.result_covered
         for name in TEXT_FIELDS:
             value = getattr(self, name)
             if value is not None:
@@ -111,6 +120,8 @@ class FoldState:
         return cls(
             requests=_requests(data),
             result_cost=dict(data.get("result_cost") or {}),
+            result_usage=list(data.get("result_usage") or []),
+            result_covered=int(data.get("result_covered") or 0),
             turns=int(data.get("turns") or 0),
             **{name: data.get(name) for name in TEXT_FIELDS},
             cli_tag=data.get("cli_tag"),

@@ -102,6 +102,7 @@ _SUMS = (
     "cache_write_5m_tokens",
     "cache_write_1h_tokens",
     "cache_read_tokens",
+    "from_result",
 )
 
 
@@ -659,8 +660,9 @@ class StoreCore:
                 int(h),
                 int(i),
                 int(j),
+                int(k),
             )
-            for key, (a, b, c, d, e, f, g, h, i, j) in totals.items()
+            for key, (a, b, c, d, e, f, g, h, i, j, k) in totals.items()
         ]
 
     def api_requests(

@@ -287,7 +287,7 @@ _SESSION_FIGURES = (
     "coalesce(sum(s.input_tokens), 0) AS input_tokens, "
     "coalesce(sum(s.output_tokens), 0) AS output_tokens, "
     "coalesce(sum(CASE WHEN s.unpriced IS NULL THEN 0 ELSE 1 END), 0) AS unpriced, "
-    + _CACHE_SUMS.format(t="s")
+    "coalesce(sum(s.from_result), 0) AS from_result, " + _CACHE_SUMS.format(t="s")
 )
 _SESSION_SUMS = (
     "coalesce(sum(s.message_count), 0) AS messages, "
@@ -307,7 +307,7 @@ _MODEL_SUMS = (
     "+ m.cache_read_tokens), 0) AS input_tokens, "
     "coalesce(sum(m.output_tokens), 0) AS output_tokens, "
     "coalesce(sum(CASE WHEN m.unpriced_requests = 0 THEN 0 ELSE 1 END), 0) AS unpriced, "
-    + _CACHE_SUMS.format(t="m")
+    "coalesce(sum(s.from_result), 0) AS from_result, " + _CACHE_SUMS.format(t="m")
 )
 
 

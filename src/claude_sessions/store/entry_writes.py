@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from claude_sessions.model.derive import (
+    RESULT,
     BatchFacts,
     Derived,
     combine,
@@ -162,7 +163,7 @@ FIGURES = (
     "turns = ?, total_cost = ?, input_tokens = ?, output_tokens = ?, subagent_cost = ?, "
     "subagent_input_tokens = ?, subagent_output_tokens = ?, cache_write_5m_tokens = ?, "
     "cache_write_1h_tokens = ?, cache_read_tokens = ?, requests = ?, models_apart = ?, "
-    "unpriced = ?, model = ?, "
+    "unpriced = ?, from_result = ?, model = ?, "
     "project = ?, first_prompt = ?, title = ?, git_branch = ?"
 )
 
@@ -183,6 +184,7 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
         derived.requests,
         int(derived.models_apart),
         d.text(",".join(derived.unpriced_models)) or None,
+        int(derived.figures_from == RESULT),
         d.text(derived.model),
         d.text(derived.project),
         d.text(derived.first_prompt),

@@ -142,6 +142,8 @@ class UsageBucket:
     (its turns there: those requests). ``unpriced_sessions``: how many of them
     have requests without a price. ``input_tokens`` counts everything the model
     read, the cache writes (5-minute, 1-hour) and reads, also given apart, included.
+    ``result_figures_sessions``: how many sessions' main token figures are the CLI's
+    own ``result`` totals rather than their transcript lines' (see ``derive``).
     """
 
     key: tuple[str, ...]
@@ -155,6 +157,7 @@ class UsageBucket:
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     cache_read_tokens: int = 0
+    result_figures_sessions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,6 +172,7 @@ class UsageBucket:
             "cache_write_5m_tokens": self.cache_write_5m_tokens,
             "cache_write_1h_tokens": self.cache_write_1h_tokens,
             "cache_read_tokens": self.cache_read_tokens,
+            "result_figures_sessions": self.result_figures_sessions,
         }
 
 

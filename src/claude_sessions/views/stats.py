@@ -37,10 +37,14 @@ class Stats(Tokens):
     """What :func:`compute_stats` found. Periods come newest first, other groups by
     cost, highest first. A session with several tags counts under each, and under
     each model it made requests of. ``unpriced_sessions`` have requests of a model
-    without a price: their tokens are counted, that part of their cost is not."""
+    without a price: their tokens are counted, that part of their cost is not.
+    ``figures_from``: how many sessions' token figures are the CLI's own ``result``
+    totals (sessions run through this library) and how many their transcript lines',
+    which under-record output tokens (see :func:`claude_sessions.model.derive.derive`)."""
 
     sessions: int = 0
     unpriced_sessions: int = 0
+    result_figures_sessions: int = 0
     messages: int = 0
     turns: int = 0
     total_cost: float = 0.0
@@ -52,6 +56,7 @@ class Stats(Tokens):
         return {
             "sessions": self.sessions,
             "unpriced_sessions": self.unpriced_sessions,
+            "figures_from": self.figures_from(),
             "messages": self.messages,
             "turns": self.turns,
             "total_cost": self.total_cost,
@@ -60,6 +65,11 @@ class Stats(Tokens):
             "top": [m.to_dict() for m in self.top],
             **({"active_block": _active(self.active_block)} if BLOCK in self.by else {}),
         }
+
+    def figures_from(self) -> dict[str, int]:
+        """Sessions by where their token figures came from."""
+        result = self.result_figures_sessions
+        return {"result": result, "transcript": self.sessions - result}
 
 
 def _active(block: ActiveBlock | None) -> dict[str, Any] | None:
@@ -122,6 +132,7 @@ def compute_stats(
     for bucket in whole if whole is not None else store.usage((), chosen):
         stats.sessions += bucket.sessions
         stats.unpriced_sessions += bucket.unpriced_sessions
+        stats.result_figures_sessions += bucket.result_figures_sessions
         stats.messages += bucket.messages
         stats.turns += bucket.turns
         stats.total_cost = round(stats.total_cost + bucket.cost, 10)

@@ -217,6 +217,18 @@ SCHEMA_V7: tuple[str, ...] = (
     "WHERE trashed_at IS NULL",
 )
 
+# from_result: 1 when a session's main token figures are the CLI's result totals
+# (see derive): stored sessions are counted again to set it.
+SCHEMA_V8: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN from_result integer NOT NULL DEFAULT 0",
+    "DROP INDEX sessions_usage",
+    "CREATE INDEX sessions_usage ON sessions (created_at) INCLUDE (total_cost, model, "
+    "project, project_key, turns, message_count, input_tokens, output_tokens, "
+    "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, requests, models_apart, "
+    "tags, unpriced, from_result) "
+    "WHERE trashed_at IS NULL",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -225,9 +237,10 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V5,
     SCHEMA_V6,
     SCHEMA_V7,
+    SCHEMA_V8,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 7  # the version from which figures are counted as today
+RECOUNTED = 8  # the version from which figures are counted as today
 
 
 def quote_ident(name: str) -> str:

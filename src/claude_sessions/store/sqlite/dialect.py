@@ -284,6 +284,7 @@ USAGE_COLUMNS = (
     "models_apart",
     "tags",
     "unpriced",
+    "from_result",
     "trashed_at",  # always NULL in these partial indexes; named so the planner needs no row
 )
 USAGE_INDEXES = {

@@ -53,12 +53,14 @@ from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
+# The columns version 11's indexes covered (version 12 rebuilds them).
+_USAGE_COLUMNS_V11 = ", ".join(column for column in USAGE_COLUMNS if column != "from_result")
 # The columns version 6's indexes covered (later versions rebuild them).
 _USAGE_COLUMNS_V10 = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 _USAGE_COLUMNS_V6 = ", ".join(
     column
     for column in USAGE_COLUMNS
-    if column not in (*_USAGE_COLUMNS_V10, "requests", "models_apart")
+    if column not in (*_USAGE_COLUMNS_V10, "requests", "models_apart", "from_result")
 )
 
 SCHEMA_V1 = """
@@ -402,12 +404,29 @@ SCHEMA_V11 = (
     "DROP INDEX usage_by_model",
     "DROP INDEX usage_by_project",
     "DROP INDEX usage_by_tags",
-    *_usage_indexes(_USAGE_COLUMNS, ("day", "model", "project", "tags")),
+    *_usage_indexes(_USAGE_COLUMNS_V11, ("day", "model", "project", "tags")),
 )
 
 
 def _v11(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V11:
+        conn.execute(statement)
+
+
+# from_result: 1 when a session's main token figures are the CLI's result totals
+# (see derive): stored sessions are counted again to set it.
+SCHEMA_V12 = (
+    "ALTER TABLE sessions ADD COLUMN from_result INTEGER NOT NULL DEFAULT 0",
+    "DROP INDEX usage_by_day",
+    "DROP INDEX usage_by_model",
+    "DROP INDEX usage_by_project",
+    "DROP INDEX usage_by_tags",
+    *_usage_indexes(_USAGE_COLUMNS, ("day", "model", "project", "tags")),
+)
+
+
+def _v12(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V12:
         conn.execute(statement)
 
 
@@ -423,9 +442,10 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v9,
     _v10,
     _v11,
+    _v12,
 )
 SCHEMA_VERSION = len(UPGRADES)
-RECOUNTED = 11  # the version from which figures are counted as today
+RECOUNTED = 12  # the version from which figures are counted as today
 
 
 class SchemaTooNewError(Exception):
