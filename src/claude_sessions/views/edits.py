@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pygments.lexers import get_lexer_for_filename
-from pygments.util import ClassNotFound
-
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
 # Calls after which the session has seen a file (so a later Write replaces it).
 _SEEING_TOOLS = frozenset({"Read", *EDIT_TOOLS})
@@ -47,6 +44,10 @@ class FileChange:
 @lru_cache(maxsize=256)
 def language_of(path: str) -> str:
     """The Pygments lexer name a file name implies ("" when none does)."""
+    # Pygments' lexer table loads with the first file shown: a listing never needs it.
+    from pygments.lexers import get_lexer_for_filename
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_for_filename(path.rsplit("/", 1)[-1] or path)
     except ClassNotFound:
