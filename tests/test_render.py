@@ -21,8 +21,8 @@ from claude_sessions.views.render import (
     render_json,
     render_markdown,
     render_text,
-    snippet_spans,
 )
+from claude_sessions.views.titles import snippet_spans
 from claude_sessions.web.export import session_html
 
 from .transcript_samples import conversation as transcript

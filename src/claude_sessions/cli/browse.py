@@ -31,19 +31,8 @@ from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.costs import is_lower_bound, metadata_json
-from claude_sessions.views.render import (
-    FORMATS,
-    Renderer,
-    export_all,
-    export_bytes,
-    export_session,
-    session_title,
-    snippet_spans,
-    text_lines,
-    text_lines_around,
-    write_export,
-)
 from claude_sessions.views.stats import BLOCK
+from claude_sessions.views.titles import FORMATS, Renderer, session_title, snippet_spans
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -171,12 +160,16 @@ def show_command(
         raise click.UsageError(f"{option} goes with the text format (JSON holds every uuid)")
     found = resolve_id(store, session_id)
     if at is not None:
+        from claude_sessions.views.render import text_lines_around
+
         lines = text_lines_around(store.load_session(found, subagents=True), at)
         if stdout_is_terminal():
             _print_coloured(lines)
         else:
             click.echo(for_terminal("\n".join(lines) + "\n"), nl=False)
         return
+    from claude_sessions.views.render import export_session, text_lines
+
     if fmt == "text" and stdout_is_terminal():
         _print_coloured(text_lines(store.load_session(found, subagents=True), uuids=uuids))
         return
@@ -241,6 +234,8 @@ def _echo_rendered(text: str, fmt: str) -> None:
     else:
         # Bytes, as export -o writes them; click writes bytes as given (it would
         # strip what looks like ANSI styling from text in a pipe).
+        from claude_sessions.views.render import export_bytes
+
         click.echo(export_bytes(text), nl=False)
 
 
@@ -278,6 +273,8 @@ def export_command(
         raise click.UsageError("give either a session ID or --all")
     if session_id is not None and where != SessionFilter():
         raise click.UsageError("the filter options go with --all, not with an ID")
+    from claude_sessions.views.render import export_all, export_session, write_export
+
     store = open_store(store_location)
     if everything:
         if output is None:

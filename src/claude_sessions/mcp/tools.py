@@ -25,8 +25,9 @@ from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views.costs import is_lower_bound
 from claude_sessions.views.figures import Bucket, Tokens
 from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
-from claude_sessions.views.render import markdown_page, session_title
+from claude_sessions.views.render import markdown_page
 from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Stats, compute_stats
+from claude_sessions.views.titles import session_title
 
 log = logging.getLogger(__name__)
 

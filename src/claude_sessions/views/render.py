@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,26 +34,18 @@ from claude_sessions.views.conversation import (
 from claude_sessions.views.costs import bounded, is_lower_bound, metadata_json
 from claude_sessions.views.edits import change_heading, diff_line_kind
 from claude_sessions.views.sidechains import split_sidechains
+from claude_sessions.views.titles import (
+    FORMATS,
+    Renderer,
+    session_title,
+)
 
 if TYPE_CHECKING:
     from claude_sessions.model.filters import SessionFilter
     from claude_sessions.store import SessionData, SessionMetadata, SessionStore
 
 Format = Literal["text", "markdown", "json", "html"]
-FORMATS: tuple[str, ...] = ("text", "markdown", "json", "html")
 EXTENSIONS = {"text": "txt", "markdown": "md", "json": "json", "html": "html"}
-
-
-# What a session's title is made of, best first.
-Renderer = Callable[["SessionData"], str]
-TITLE_FIELDS = ("title", "description", "first_prompt", "session_id")
-
-
-def session_title(metadata: SessionMetadata) -> str:
-    """The best short name of a session: title, description, first prompt or id."""
-    return next(
-        (str(getattr(metadata, name)) for name in TITLE_FIELDS if getattr(metadata, name)), ""
-    )
 
 
 def _cache_line(metadata: SessionMetadata) -> str:
@@ -487,20 +479,6 @@ def render(session: SessionData, fmt: str = "text", *, html: Renderer | None = N
 def export_filename(metadata: SessionMetadata, fmt: str) -> str:
     """The file name ``export --all`` gives a session: ``<session id>.<extension>``."""
     return f"{metadata.session_id}.{EXTENSIONS[fmt]}"
-
-
-def snippet_spans(snippet: str) -> list[tuple[str, bool]]:
-    """A search snippet split into ``(text, is_match)`` pieces (the store marks ``[match]``)."""
-    spans: list[tuple[str, bool]] = []
-    position = 0
-    for match in re.finditer(r"\[([^\[\]\n]+)\]", snippet):
-        if match.start() > position:
-            spans.append((snippet[position : match.start()], False))
-        spans.append((match.group(1), True))
-        position = match.end()
-    if position < len(snippet):
-        spans.append((snippet[position:], False))
-    return spans
 
 
 def export_session(

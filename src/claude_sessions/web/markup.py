@@ -26,7 +26,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from claude_sessions.views.conversation import INLINE_IMAGES
-from claude_sessions.views.render import snippet_spans
+from claude_sessions.views.titles import snippet_spans
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # Past this, a code block is shown plain: highlighting is linear but not cheap.

@@ -18,8 +18,8 @@ from starlette.responses import HTMLResponse
 from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.costs import bounded, is_lower_bound
 from claude_sessions.views.edits import change_heading
-from claude_sessions.views.render import TITLE_FIELDS, session_title
 from claude_sessions.views.sidechains import SUBAGENT_TOOLS
+from claude_sessions.views.titles import TITLE_FIELDS, session_title
 from claude_sessions.web import markup
 from claude_sessions.web.security import csrf_token, nonce_of
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from claude_sessions.store import SessionMetadata
 from claude_sessions.views.lineage import Lineage
-from claude_sessions.views.render import session_title
+from claude_sessions.views.titles import session_title
 
 NODE_WIDTH = 280
 NODE_HEIGHT = 54
