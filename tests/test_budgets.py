@@ -77,7 +77,9 @@ def test_spend_is_counted_for_today_and_this_month(spending):
     assert found["block"].spent == 0.0 and found["block"].level == "ok"
     unknown = budgets.BudgetState("block", 10.0, None)
     assert unknown.level == "unknown" and "not known yet" in unknown.describe()
-    with_block = {s.kind: s for s in budgets.budget_status(spending, now=NOW, block_cost=9.5)}
+    with_block = {
+        s.kind: s for s in budgets.budget_status(spending, now=NOW, counted={"block": 9.5})
+    }
     assert with_block["block"].level == "near" and with_block["block"].share == 0.95
     assert "OVER BUDGET" in found["monthly"].describe()
     assert "$2.50 of $3.00 spent today (83%, past 80%)" in found["daily"].describe()

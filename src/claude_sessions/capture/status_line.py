@@ -136,12 +136,13 @@ def _store_segments(store: SessionStore, now: datetime, colour: bool) -> list[st
     from claude_sessions.views.blocks import active_block
     from claude_sessions.views.budgets import budget_status, day_start, spent_since
 
-    segments = [f"today {_dollars(spent_since(store, day_start(now)))}"]
+    today = spent_since(store, day_start(now))
+    segments = [f"today {_dollars(today)}"]
     active = active_block(store, now=now.timestamp())
     block_cost = active.block.cost if active is not None else 0.0
     if active is not None:
         segments.append(f"block {_dollars(block_cost)}, {_duration(active.seconds_left)} left")
-    for state in budget_status(store, now=now, block_cost=block_cost):
+    for state in budget_status(store, now=now, counted={"daily": today, "block": block_cost}):
         if state.level in ("near", "over"):
             segments.append(_budget_segment(state, colour))
     return segments

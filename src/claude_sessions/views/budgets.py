@@ -9,6 +9,7 @@ active 5-hour usage block (:func:`claude_sessions.views.blocks.active_block`). S
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -96,26 +97,26 @@ def budget_status(
     store: SessionStore,
     *,
     now: datetime | None = None,
-    block_cost: float | None = None,
+    counted: Mapping[str, float] | None = None,
     limits: Budgets | None = None,
 ) -> list[BudgetState]:
     """Each budget set (``limits``, read from the store when not given), with what was
-    spent against it at ``now``; ``block_cost``: the active block's cost, when the
-    caller has it already (0 when no block is active)."""
+    spent against it at ``now``; ``counted``: the spend by kind the caller has counted
+    already (the status line shows today's and the active block's), not counted again."""
     limits = read_budgets(store) if limits is None else limits
     found = limits.limits()
     if not found:
         return []
     moment = now or datetime.now(timezone.utc)
     today = day_start(moment)
-    if "block" in found and block_cost is None:
+    spent: dict[str, float | None] = dict(counted or {})
+    if "block" in found and "block" not in spent:
         from claude_sessions.views.blocks import active_block
 
         active = active_block(store, now=moment.timestamp())
-        block_cost = active.block.cost if active is not None else 0.0
-    spent: dict[str, float | None] = {"block": block_cost}
-    if "daily" in found:
+        spent["block"] = active.block.cost if active is not None else 0.0
+    if "daily" in found and "daily" not in spent:
         spent["daily"] = spent_since(store, today)
-    if "monthly" in found:
+    if "monthly" in found and "monthly" not in spent:
         spent["monthly"] = spent_since(store, today.replace(day=1))
     return [BudgetState(kind, found[kind], spent[kind]) for kind in KINDS if kind in found]
