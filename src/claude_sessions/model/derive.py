@@ -76,6 +76,7 @@ from typing import Any
 
 from claude_sessions.model.entries import clean_text, root_entry
 from claude_sessions.model.fold_state import FoldState, Request
+from claude_sessions.model.result_split import split_result_totals
 from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
@@ -261,14 +262,17 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
     known = previous if previous is not None else FoldState()
     requests = dict(known.requests)
     covered = known.result_covered
+    counts = [len(requests)]  # how many requests are known after each of the batch's
     for position, (key, value) in enumerate(batch.requests.items()):
         if key[:1] == "#":  # numbered by position (no message id): number it here
             key = f"#{len(requests)}{key[key.index('/') :]}"
         requests[key] = value
+        counts.append(len(requests))
         if position < batch.result_covered:
             covered = len(requests)
     if batch.result_usage:  # its first result counted the requests known before it
         covered = max(covered, len(known.requests))
+    runs = [[counts[run[0]], *run[1:]] for run in batch.result_runs]
     first_prompt, command_prompt = known.first_prompt, known.command_prompt
     if first_prompt is None:
         first_prompt = batch.first_prompt
@@ -280,6 +284,7 @@ def combine(previous: FoldState | None, batch: FoldState) -> FoldState:
         result_cost={**known.result_cost, **batch.result_cost},
         result_usage=_added(known.result_usage, batch.result_usage),
         result_covered=covered,
+        result_runs=[*known.result_runs, *runs],
         turns=known.turns + batch.turns,
         model_assistant=_first(known.model_assistant, batch.model_assistant),
         model_init=_first(known.model_init, batch.model_init),
@@ -345,6 +350,7 @@ class _BatchFold:
         self.result_cost: dict[str, float] = {}
         self.result_usage: list[int] = []
         self.result_covered = 0
+        self.result_runs: list[list[int]] = []
         self.turns = 0
         self.text: dict[str, Any] = {}  # the text fields found, by name
         self.cli_tag: str | None = None
@@ -453,6 +459,7 @@ class _BatchFold:
         ]
         self.result_usage = _added(self.result_usage, found)
         self.result_covered = len(self.requests)
+        self.result_runs.append([self.result_covered, *found])
 
     def _prompt(self, entry: Mapping[str, Any]) -> None:
         prompt, command = _prompt_of(entry)
@@ -476,6 +483,7 @@ class _BatchFold:
             result_cost=self.result_cost,
             result_usage=self.result_usage,
             result_covered=self.result_covered,
+            result_runs=self.result_runs,
             turns=self.turns,
             cli_tag=self.cli_tag,
             cli_tag_set=self.cli_tag_set,
@@ -608,12 +616,19 @@ def counted_requests(state: FoldState, *, inherited: Collection[str] = ()) -> li
                     subagent,
                 )
             )
-    return found
+    return split_result_totals(state, found)
 
 
 def request_keys(state: FoldState) -> set[str]:
     """Every request a session's state counts (main and subagents): what a fork replays."""
     return set(state.requests) | set(_subagents(state).requests)
+
+
+def requests_apart(state: FoldState) -> dict[tuple[bool, str], Request]:
+    """Every request a session's state holds, by whether a subagent made it and its key."""
+    found = {(False, key): request for key, request in state.requests.items()}
+    found.update({(True, key): request for key, request in _subagents(state).requests.items()})
+    return found
 
 
 def _subagents(state: FoldState) -> FoldState:

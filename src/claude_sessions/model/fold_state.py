@@ -50,6 +50,9 @@ class FoldState:
     cache writes and reads, output, 5-minute and 1-hour cache writes, cache reads];
     empty: none reported); ``result_covered``: how many of ``requests`` (in their
     order) those results counted: the requests before the last of them.
+    ``result_runs``: each result apart, ``[requests counted before it, *its usage]``,
+    so a run's totals can be split across that run's own requests (states stored before
+    it was kept read as one run).
     ``cli_tag_set``: a ``tag`` entry was seen, so ``cli_tag`` (``None``: the tag was
     cleared) replaces any earlier one. ``sub``: the subagent transcripts' own state;
     ``side``: that of the subagent conversations older CLIs wrote into the main
@@ -60,6 +63,7 @@ class FoldState:
     result_cost: dict[str, float] = field(default_factory=dict)
     result_usage: list[int] = field(default_factory=list)
     result_covered: int = 0
+    result_runs: list[list[int]] = field(default_factory=list)
     turns: int = 0
     model_assistant: str | None = None
     model_init: str | None = None
@@ -88,6 +92,7 @@ class FoldState:
         if self.result_usage:
             data["result_usage"] = self.result_usage
             data["result_covered"] = self.result_covered
+            data["result_runs"] = self.result_runs
         for name in TEXT_FIELDS:
             value = getattr(self, name)
             if value is not None:
@@ -122,6 +127,7 @@ class FoldState:
             result_cost=dict(data.get("result_cost") or {}),
             result_usage=list(data.get("result_usage") or []),
             result_covered=int(data.get("result_covered") or 0),
+            result_runs=_runs(data),
             turns=int(data.get("turns") or 0),
             **{name: data.get(name) for name in TEXT_FIELDS},
             cli_tag=data.get("cli_tag"),
@@ -147,3 +153,12 @@ def _requests(data: Mapping[str, Any]) -> dict[str, Request]:
         f"{key}/": [cost, *tokens.get(key, [0, 0]), None]
         for key, cost in data.get("usage_cost", {}).items()
     }
+
+
+def _runs(data: Mapping[str, Any]) -> list[list[int]]:
+    """The results apart; a state stored before they were kept holds their sum only,
+    read as one run that counted every covered request."""
+    if "result_runs" in data:
+        return [list(run) for run in data["result_runs"]]
+    usage = data.get("result_usage")
+    return [[int(data.get("result_covered") or 0), *usage]] if usage else []

@@ -25,6 +25,8 @@ from claude_sessions.model.derive import (
     RESULT,
     BatchFacts,
     Derived,
+    ModelFigures,
+    RequestFigures,
     combine,
     combine_subagents,
     counted_requests,
@@ -34,6 +36,7 @@ from claude_sessions.model.derive import (
     fold_subagents,
     model_figures,
     request_keys,
+    requests_apart,
 )
 from claude_sessions.model.entries import (
     Merge,
@@ -193,17 +196,28 @@ def figures(d: Dialect, derived: Derived) -> tuple[Any, ...]:
     )
 
 
-def derive_figures(d: Dialect, ref: int, state: FoldState, forked_from: str | None) -> Op[Derived]:
+def derive_figures(
+    d: Dialect,
+    ref: int,
+    state: FoldState,
+    forked_from: str | None,
+    *,
+    previous: FoldState | None = None,
+) -> Op[Derived]:
     """Session ``ref``'s figures from its state: a fork leaves the requests it replays
     to its origin, and the title falls back to the summary of the session's leaf.
-    The requests it counts are written too (:func:`write_requests`)."""
+    The requests it counts are written too (:func:`write_requests`): ``previous``, the
+    state its stored requests were counted from, lets only those that changed be
+    written, unless the session is a fork (what it inherits changes with its origin's
+    writes, so its requests are written whole)."""
     summary = yield from leaf_summary(d, ref)
     inherited: set[str] = set()
     if forked_from is not None:
+        previous = None
         origin = yield from find_live(d, forked_from, None)
         if origin is not None:
             inherited = request_keys(stored_state(origin)) & request_keys(state)
-    yield from write_requests(d, ref, state, inherited)
+    yield from write_requests(d, ref, state, inherited, previous=previous)
     return derive(state, inherited=inherited, summary=summary)
 
 
@@ -211,37 +225,91 @@ _REQUEST_COLUMNS = (
     "session_ref, request_key, at, model, input_tokens, output_tokens, "
     "cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, cost, subagent"
 )
+_UPSERT_REQUEST = (
+    f"INSERT INTO api_requests ({_REQUEST_COLUMNS}) VALUES (?{', ?' * 10}) "
+    "ON CONFLICT (session_ref, subagent, request_key) DO UPDATE SET at = excluded.at, "
+    "model = excluded.model, input_tokens = excluded.input_tokens, "
+    "output_tokens = excluded.output_tokens, "
+    "cache_write_5m_tokens = excluded.cache_write_5m_tokens, "
+    "cache_write_1h_tokens = excluded.cache_write_1h_tokens, "
+    "cache_read_tokens = excluded.cache_read_tokens, cost = excluded.cost"
+)
 
 
-def write_requests(d: Dialect, ref: int, state: FoldState, inherited: set[str]) -> Op[None]:
+def write_requests(
+    d: Dialect,
+    ref: int,
+    state: FoldState,
+    inherited: set[str],
+    *,
+    previous: FoldState | None = None,
+) -> Op[None]:
     """Keep the API requests session ``ref`` counts (``api_requests``) and their sums by
-    model (``session_models``): rewritten whole, as a fork's inherited requests may
-    change with any write."""
-    yield Stmt(d.sql("DELETE FROM api_requests WHERE session_ref = ?"), (ref,))
-    yield Stmt(d.sql("DELETE FROM session_models WHERE session_ref = ?"), (ref,))
+    model (``session_models``). ``previous``: the state its rows were counted from, when
+    they rest on nothing else (not a fork): only the rows that differ are written, so
+    adding a turn to a long session writes that turn's rows, not all of them.
+    Otherwise they are rewritten whole, as a change of lineage may change any."""
     requests = counted_requests(state, inherited=inherited)
-    if requests:
+    if previous is None:
+        yield Stmt(d.sql("DELETE FROM api_requests WHERE session_ref = ?"), (ref,))
+        changed = requests
+    else:
+        gone, changed = _changed_requests(previous, state, requests)
+        if gone:
+            yield Stmt(
+                d.sql(
+                    "DELETE FROM api_requests WHERE session_ref = ? AND subagent = ? "
+                    "AND request_key = ?"
+                ),
+                [(ref, int(subagent), d.text(key)) for subagent, key in gone],
+                many=True,
+            )
+    if changed:
         yield Stmt(
-            d.sql(f"INSERT INTO api_requests ({_REQUEST_COLUMNS}) VALUES (?{', ?' * 10})"),
-            [
-                (
-                    ref,
-                    d.text(one.key),
-                    one.at,
-                    d.text(one.model or ""),
-                    one.input,
-                    one.output,
-                    one.cache_write_5m,
-                    one.cache_write_1h,
-                    one.cache_read,
-                    one.cost,
-                    int(one.subagent),
-                )
-                for one in requests
-            ],
-            many=True,
+            d.sql(_UPSERT_REQUEST), [_request_row(d, ref, one) for one in changed], many=True
         )
-    by_model = model_figures(state, requests)
+    yield from _write_model_sums(d, ref, model_figures(state, requests))
+
+
+def _changed_requests(
+    previous: FoldState, state: FoldState, requests: list[RequestFigures]
+) -> tuple[list[tuple[bool, str]], list[RequestFigures]]:
+    """The requests (by subagent and key) ``previous`` counted and ``state`` does not, and
+    those of ``requests`` (``state``'s) that ``previous`` did not count as they are.
+
+    Without the CLI's run totals a request's figures are its own: those whose fold
+    entry is the one kept before are unchanged (most often the very same object).
+    With them, a run's totals are shared among its requests (see
+    :mod:`..model.result_split`), so the figures are compared."""
+    old, new = requests_apart(previous), requests_apart(state)
+    gone = [key for key in old if key not in new]
+    if state.result_runs or previous.result_runs:
+        held = {(one.subagent, one.key): one for one in counted_requests(previous)}
+        return gone, [one for one in requests if held.get((one.subagent, one.key)) != one]
+    fresh = {key for key, request in new.items() if old.get(key) is not request}
+    fresh = {key for key in fresh if old.get(key) != new[key]}
+    return gone, [one for one in requests if (one.subagent, one.key) in fresh]
+
+
+def _request_row(d: Dialect, ref: int, one: RequestFigures) -> tuple[Any, ...]:
+    return (
+        ref,
+        d.text(one.key),
+        one.at,
+        d.text(one.model or ""),
+        one.input,
+        one.output,
+        one.cache_write_5m,
+        one.cache_write_1h,
+        one.cache_read,
+        one.cost,
+        int(one.subagent),
+    )
+
+
+def _write_model_sums(d: Dialect, ref: int, by_model: list[ModelFigures]) -> Op[None]:
+    """A session's requests added up by model: a few rows, rewritten whole."""
+    yield Stmt(d.sql("DELETE FROM session_models WHERE session_ref = ?"), (ref,))
     if not by_model:
         return
     yield Stmt(
@@ -299,9 +367,11 @@ def write_derived(
     link: ForkLink,
     root_key: str | None,
     now: float,
+    previous: FoldState | None = None,
 ) -> Op[Derived]:
-    """Write a session's new state, its figures, times, fork link and SDK summary."""
-    derived = yield from derive_figures(d, ref, state, link.forked_from)
+    """Write a session's new state, its figures, times, fork link and SDK summary
+    (``previous``: as for :func:`derive_figures`)."""
+    derived = yield from derive_figures(d, ref, state, link.forked_from, previous=previous)
     mtime = yield from _next_mtime(d, project_key, now)
     if summary is not None:
         summary["mtime"] = mtime
@@ -445,6 +515,7 @@ def apply_main(
     )
     old = stored_state(row)
     yield from sync_tags(d, row.ref, replace=None, add=add_tags, old=derive(old), new=own)
+    same_lineage = link.forked_from is None and row.metadata.forked_from is None
     created = created_after_batch(
         row.created_at, own.first_timestamp, was_empty=row.metadata.message_count == 0
     )
@@ -459,6 +530,7 @@ def apply_main(
         link=link,
         root_key=root_key,
         now=now,
+        previous=old if same_lineage else None,
     )
     meta = meta_text(row.metadata.description, derived.title)
     if merge.changed:
@@ -572,5 +644,6 @@ def apply_subagent(
         link=ForkLink(row.metadata.forked_from, row.metadata.forked_at),
         root_key=row.root_key,
         now=now,
+        previous=held,
     )
     return (yield from by_ref(d, row.ref))

@@ -75,6 +75,21 @@ def recount(d: Dialect) -> Op[None]:
             yield from d.set_meta_text(ref, meta_text(row.metadata.description, derived.title))
 
 
+def split_result_runs(d: Dialect) -> Op[None]:
+    """Fold again the sessions whose main figures are the CLI's run totals, so that each
+    run's totals are split across its own requests (:mod:`..model.result_split`): the
+    states stored before kept the runs' sum only, and their requests their lines'."""
+    rows = yield Stmt(d.sql("SELECT id FROM sessions WHERE from_result = 1 ORDER BY id"), (), "all")
+    for found in rows:
+        ref = int(found["id"])
+        yield from _refold_keeping_summaries(d, ref)
+        row = yield from by_ref(d, ref)
+        derived = yield from derive_figures(d, ref, stored_state(row), row.metadata.forked_from)
+        yield Stmt(
+            d.sql(f"UPDATE sessions SET {FIGURES} WHERE id = ?"), (*figures(d, derived), ref)
+        )
+
+
 def _refold_keeping_summaries(d: Dialect, ref: int) -> Op[None]:
     main = yield from load_entries(d, ref, "")
     facts = facts_of(main)

@@ -33,6 +33,9 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage index also covers (stored sessions are counted again).
+Version 8: ``from_result``, a session's main token figures are the CLI's run totals.
+Version 9: no schema change: each run's totals are split across its own requests
+(the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
@@ -238,9 +241,11 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V6,
     SCHEMA_V7,
     SCHEMA_V8,
+    (),  # 9: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
+RESULTS_SPLIT = 9  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
@@ -280,6 +285,10 @@ def upgrade(schema: str) -> Op[int]:
         if version < 3:  # version 3 finds the root entry of stored sessions
             yield from fill_root_keys(PostgresDialect(schema))
         yield from recount(PostgresDialect(schema))  # fold the stored sessions again
+    elif 0 < version < RESULTS_SPLIT:
+        from claude_sessions.store.upgrades import split_result_runs
+
+        yield from split_result_runs(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -39,6 +39,9 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
+Version 12: ``from_result``, a session's main token figures are the CLI's run totals.
+Version 13: no schema change: each run's totals are split across its own requests
+(the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
@@ -430,6 +433,13 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v13(conn: sqlite3.Connection) -> None:
+    """Each run's result totals split across its own requests (see model.result_split)."""
+    from claude_sessions.store.upgrades import split_result_runs
+
+    _run(conn, split_result_runs(SQLiteDialect()))
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -443,6 +453,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v10,
     _v11,
     _v12,
+    _v13,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
