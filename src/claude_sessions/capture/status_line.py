@@ -134,9 +134,9 @@ def _segments(
 
 def _store_segments(store: SessionStore, now: datetime, colour: bool) -> list[str]:
     from claude_sessions.views.blocks import active_block
-    from claude_sessions.views.budgets import budget_status, day_start, spent_since
+    from claude_sessions.views.budgets import budget_status, spent_today
 
-    today = spent_since(store, day_start(now))
+    today = spent_today(store, now)
     segments = [f"today {_dollars(today)}"]
     active = active_block(store, now=now.timestamp())
     block_cost = active.block.cost if active is not None else 0.0

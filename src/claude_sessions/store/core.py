@@ -691,6 +691,12 @@ class StoreCore:
         )
         return found
 
+    def spend(self, since: float, until: float | None = None) -> Plan[float]:
+        from claude_sessions.store import request_reads  # reports by request time only
+
+        found: float = yield Txn(lambda: request_reads.spend(self.d, since, until))
+        return found
+
     def version(self) -> Plan[str]:
         return single(Txn(lambda: writes.version(self.d)))
 

@@ -65,3 +65,36 @@ def _request(row: Any) -> ApiRequest:
         cost=None if cost is None else float(cost),
         subagent=bool(row["subagent"]),
     )
+
+
+def spend(d: Dialect, since: float, until: float | None = None) -> Op[float]:
+    """What the live sessions spent in ``[since, until)``: each request made then, by
+    its own time, and what of a session created then no timed request carries (the
+    cost of a run that reported no request figures, of requests without a time)."""
+    bound, params = "", [since]
+    if until is not None:
+        bound = " AND r.at < ?"
+        params.append(until)
+    requests = yield Stmt(
+        d.sql(
+            "SELECT coalesce(sum(r.cost), 0) AS spent FROM api_requests r "
+            f"JOIN sessions s ON s.id = r.session_ref WHERE r.at >= ?{bound} "
+            "AND s.trashed_at IS NULL"
+        ),
+        params,
+        "one",
+    )
+    carried = (
+        "SELECT sum(r.cost) FROM api_requests r WHERE r.session_ref = s.id AND r.at IS NOT NULL"
+    )
+    created = [d.time(since)] + ([d.time(until)] if until is not None else [])
+    rest = yield Stmt(
+        d.sql(
+            f"SELECT coalesce(sum(s.total_cost - coalesce(({carried}), 0)), 0) AS spent "
+            f"FROM sessions s WHERE s.created_at >= ?{bound.replace('r.at', 's.created_at')} "
+            "AND s.trashed_at IS NULL"
+        ),
+        created,
+        "one",
+    )
+    return round(float(requests["spent"]) + float(rest["spent"]), 10)

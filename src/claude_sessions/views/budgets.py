@@ -3,15 +3,17 @@
 The limits are kept in the store (:mod:`claude_sessions.store.budgets`). A
 daily budget counts the current UTC day, a monthly one the current UTC month
 (the days ``stats`` and the usage page show); a block budget counts the
-active 5-hour usage block (:func:`claude_sessions.views.blocks.active_block`). Spend is what
-``SessionStore.usage`` counts for the sessions created in that period.
+active 5-hour usage block (:func:`claude_sessions.views.blocks.active_block`). Spend is
+that of the API requests made in the period, by each request's own time (a session
+started yesterday that made requests today spends today), and what of a session no
+timed request carries, on the day it was created (:meth:`SessionStore.spend`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store.budgets import KINDS, Budgets
@@ -84,13 +86,26 @@ def clear_budgets(store: SessionStore) -> int:
     return store.run(store.core.clear_budgets())
 
 
-def spent_since(store: SessionStore, start: datetime) -> float:
-    """The cost of the sessions created from ``start`` on."""
-    return round(sum(bucket.cost for bucket in store.usage((), after=start)), 10)
+def spent_in(store: SessionStore, start: datetime, end: datetime) -> float:
+    """What was spent from ``start`` until before ``end``, by the requests' own times."""
+    return store.spend(start.timestamp(), end.timestamp())
 
 
 def day_start(now: datetime) -> datetime:
     return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def spent_today(store: SessionStore, now: datetime) -> float:
+    """What was spent on the (UTC) day of ``now``."""
+    today = day_start(now)
+    return spent_in(store, today, today + timedelta(days=1))
+
+
+def spent_this_month(store: SessionStore, now: datetime) -> float:
+    """What was spent in the (UTC) month of ``now``."""
+    first = day_start(now).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return spent_in(store, first, following)
 
 
 def budget_status(
@@ -108,7 +123,6 @@ def budget_status(
     if not found:
         return []
     moment = now or datetime.now(timezone.utc)
-    today = day_start(moment)
     spent: dict[str, float | None] = dict(counted or {})
     if "block" in found and "block" not in spent:
         from claude_sessions.views.blocks import active_block
@@ -116,7 +130,7 @@ def budget_status(
         active = active_block(store, now=moment.timestamp())
         spent["block"] = active.block.cost if active is not None else 0.0
     if "daily" in found and "daily" not in spent:
-        spent["daily"] = spent_since(store, today)
+        spent["daily"] = spent_today(store, moment)
     if "monthly" in found and "monthly" not in spent:
-        spent["monthly"] = spent_since(store, today.replace(day=1))
+        spent["monthly"] = spent_this_month(store, moment)
     return [BudgetState(kind, found[kind], spent[kind]) for kind in KINDS if kind in found]
