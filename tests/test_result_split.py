@@ -104,6 +104,8 @@ def test_by_model_and_by_block_token_totals_equal_the_stats_totals(
         assert whole[kind] == expected[kind], kind
         assert sum(bucket[kind] for bucket in by_model) == expected[kind], kind
         assert sum(block[kind] for block in by_block) == expected[kind], kind
+    for buckets in (by_model, by_block):
+        assert sum(b["cost"] for b in buckets) == pytest.approx(whole["total_cost"], abs=1e-9)
 
 
 def _assistant(message_id: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:

@@ -34,7 +34,9 @@ an import), the same rules apply:
   reply's final count: a reply with thinking and two tool calls shows 9), so
   where ``result`` messages report a run's ``usage`` (not cumulative, unlike
   its cost), the main conversation's tokens are those results' sums, and the
-  requests after the last result keep their lines' (``figures_from``);
+  requests after the last result keep their lines' (``figures_from``); each run's
+  totals are split across its own requests (:mod:`.result_split`), so figures by
+  request add up to the session's;
 - model: the init message's model, else the first assistant ``message.model``
   (the CLI's ``<synthetic>`` placeholder is ignored);
 - turns: assistant entries of the main conversation;
@@ -350,7 +352,7 @@ class _BatchFold:
         self.result_cost: dict[str, float] = {}
         self.result_usage: list[int] = []
         self.result_covered = 0
-        self.result_runs: list[list[int]] = []
+        self.result_runs: list[list[Any]] = []
         self.turns = 0
         self.text: dict[str, Any] = {}  # the text fields found, by name
         self.cli_tag: str | None = None
@@ -382,11 +384,11 @@ class _BatchFold:
                 text["model_init"] = entry["model"]
         elif kind == "result":
             cost = _number(entry.get("total_cost_usd"))
+            sid = _str(entry.get("session_id")) or _str(entry.get("sessionId")) or ""
             if cost is not None:
-                sid = _str(entry.get("session_id")) or _str(entry.get("sessionId")) or ""
                 self.result_cost[sid] = cost
             if isinstance(entry.get("usage"), dict):
-                self._result_usage(entry["usage"])
+                self._result_usage(entry["usage"], sid, cost)
         elif kind == "tag":
             tag = _str(entry.get("tag"))
             self.cli_tag, self.cli_tag_set = (tag.strip() if tag else None), True
@@ -446,9 +448,10 @@ class _BatchFold:
                 counts.cache_read,
             ]
 
-    def _result_usage(self, usage: Mapping[str, Any]) -> None:
+    def _result_usage(self, usage: Mapping[str, Any], sid: str, cost: float | None) -> None:
         """A run's own totals: the CLI counts every request's final usage, which the
-        lines it wrote (and streamed) often under-record (see :func:`derive`)."""
+        lines it wrote (and streamed) often under-record (see :func:`derive`); kept with
+        the session id and cumulative cost the result reported."""
         counts = self.usage_counts(usage)
         found = [
             counts.prompt,
@@ -459,7 +462,7 @@ class _BatchFold:
         ]
         self.result_usage = _added(self.result_usage, found)
         self.result_covered = len(self.requests)
-        self.result_runs.append([self.result_covered, *found])
+        self.result_runs.append([self.result_covered, *found, sid, cost])
 
     def _prompt(self, entry: Mapping[str, Any]) -> None:
         prompt, command = _prompt_of(entry)
@@ -749,8 +752,8 @@ def model_figures(state: FoldState, requests: Iterable[RequestFigures]) -> list[
             continue
         figures.cost += one.cost
         main_cost += 0.0 if one.subagent else one.cost
-    if state.result_cost:
-        rest = sum(state.result_cost.values(), 0.0) - main_cost
+    rest = sum(state.result_cost.values(), 0.0) - main_cost if state.result_cost else 0.0
+    if round(rest, 10):  # what the split (see result_split) left to no request
         model = _model(state) or ""
         figures = found.setdefault(model, ModelFigures(model))
         figures.cost += rest

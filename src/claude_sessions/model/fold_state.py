@@ -50,9 +50,10 @@ class FoldState:
     cache writes and reads, output, 5-minute and 1-hour cache writes, cache reads];
     empty: none reported); ``result_covered``: how many of ``requests`` (in their
     order) those results counted: the requests before the last of them.
-    ``result_runs``: each result apart, ``[requests counted before it, *its usage]``,
-    so a run's totals can be split across that run's own requests (states stored before
-    it was kept read as one run).
+    ``result_runs``: each result apart, ``[requests counted before it, *its usage,
+    session id, total_cost_usd or None]``, so a run's totals can be split across that
+    run's own requests (states stored before it was kept read as one run, without its
+    session id and cost).
     ``cli_tag_set``: a ``tag`` entry was seen, so ``cli_tag`` (``None``: the tag was
     cleared) replaces any earlier one. ``sub``: the subagent transcripts' own state;
     ``side``: that of the subagent conversations older CLIs wrote into the main
@@ -63,7 +64,7 @@ class FoldState:
     result_cost: dict[str, float] = field(default_factory=dict)
     result_usage: list[int] = field(default_factory=list)
     result_covered: int = 0
-    result_runs: list[list[int]] = field(default_factory=list)
+    result_runs: list[list[Any]] = field(default_factory=list)
     turns: int = 0
     model_assistant: str | None = None
     model_init: str | None = None
@@ -155,7 +156,7 @@ def _requests(data: Mapping[str, Any]) -> dict[str, Request]:
     }
 
 
-def _runs(data: Mapping[str, Any]) -> list[list[int]]:
+def _runs(data: Mapping[str, Any]) -> list[list[Any]]:
     """The results apart; a state stored before they were kept holds their sum only,
     read as one run that counted every covered request."""
     if "result_runs" in data:

@@ -1,25 +1,30 @@
 """The CLI's run totals split across the requests of each run, so that figures kept by
-request (by model, by 5-hour block) add up to a session's own totals.
+request (by model, by 5-hour block, spend by day) add up to a session's own totals.
 
 A session run through this library counts its main conversation's tokens from the
 CLI's ``result`` usage (see :mod:`.derive`: the transcript lines under-record
-output). Each result's usage is shared out among the requests of its own run (those
-after the result before it), each kind of token apart (plain input, output, 5-minute
-and 1-hour cache writes, cache reads), in proportion to what the requests' lines
-recorded of that kind (evenly when they recorded none), in whole tokens that add up
-exactly (largest remainders first, then the earlier request). A run without a request
-of its own to carry its totals (a result that came with no new request, a fork's run
-that only replayed its origin's) adds them to the run before it, else to the next one.
-Requests after the last result keep their lines' figures, and every request keeps its
-own cost (the CLI's cost is charged by :func:`.derive.model_figures`). Splitting run by
-run keeps an earlier run's requests as they were when a later run lands.
+output), and its cost from the results' ``total_cost_usd`` (cumulative per session
+id: a run's own cost is what it adds to the one before). Each result's totals are
+shared out among the requests of its own run (those after the result before it):
+each kind of token apart (plain input, output, 5-minute and 1-hour cache writes,
+cache reads), in proportion to what the requests' lines recorded of that kind
+(evenly when they recorded none), in whole tokens that add up exactly (largest
+remainders first, then the earlier request); the run's cost in proportion to the
+requests' own prices (evenly when they are all nothing), among the priced ones. A
+run without a request of its own to carry its totals (a result that came with no
+new request, a fork's run that only replayed its origin's) adds them to the run
+before it, else to the next one. Requests after the last result keep their lines'
+figures. Where a run reported no cost, or none of its requests is priced, the costs
+stay the requests' own and :func:`.derive.model_figures` charges what is left.
+Splitting run by run keeps an earlier run's requests as they were when a later run
+lands.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from claude_sessions.model.derive import RequestFigures
@@ -42,23 +47,66 @@ def split_result_totals(state: FoldState, requests: list[RequestFigures]) -> lis
             run = bisect_right(ends, position[request.key])
             if run < len(ends):
                 members[run].append(index)
+    totals = [_kinds(run[1:6]) for run in state.result_runs]
     split = list(requests)
-    for indexes, totals in _carried(members, [_kinds(run[1:]) for run in state.result_runs]):
-        shares = [
-            _apportion(total, [getattr(requests[i], kind) for i in indexes])
-            for kind, total in zip(_KINDS, totals, strict=True)
-        ]
-        for n, index in enumerate(indexes):
-            plain, output, five, hour, read = (share[n] for share in shares)
-            split[index] = replace(
-                requests[index],
-                input=plain,
-                output=output,
-                cache_write_5m=five,
-                cache_write_1h=hour,
-                cache_read=read,
-            )
+    for group in _carried(members, totals, _run_costs(state.result_runs)):
+        _share(requests, split, group)
     return split
+
+
+def _run_costs(runs: list[list[Any]]) -> list[float | None]:
+    """What each run cost: its result's cumulative ``total_cost_usd`` less the one before
+    of the same session id (``None``: not reported)."""
+    last: dict[str, float] = {}
+    found: list[float | None] = []
+    for run in runs:
+        if len(run) < 8 or run[7] is None:
+            found.append(None)
+            continue
+        sid, cost = run[6], float(run[7])
+        found.append(cost - last.get(sid, 0.0))
+        last[sid] = cost
+    return found
+
+
+@dataclass
+class _Group:
+    """The requests a run's totals are shared among (by index), with those totals."""
+
+    indexes: list[int]
+    tokens: list[int]
+    cost: float | None
+
+
+def _share(requests: list[RequestFigures], split: list[RequestFigures], group: _Group) -> None:
+    shares = [
+        _apportion(total, [getattr(requests[i], kind) for i in group.indexes])
+        for kind, total in zip(_KINDS, group.tokens, strict=True)
+    ]
+    costs = _cost_shares(group.cost, [requests[i].cost for i in group.indexes])
+    for n, index in enumerate(group.indexes):
+        plain, output, five, hour, read = (share[n] for share in shares)
+        split[index] = replace(
+            requests[index],
+            input=plain,
+            output=output,
+            cache_write_5m=five,
+            cache_write_1h=hour,
+            cache_read=read,
+            cost=costs[n],
+        )
+
+
+def _cost_shares(total: float | None, own: list[float | None]) -> list[float | None]:
+    """``total`` among the priced requests, in proportion to their own cost (evenly when
+    that is nothing); their own costs when no total is known or none is priced."""
+    priced = [cost for cost in own if cost is not None]
+    if total is None or not priced:
+        return own
+    whole = sum(priced)
+    if whole > 0:
+        return [None if cost is None else total * cost / whole for cost in own]
+    return [None if cost is None else total / len(priced) for cost in own]
 
 
 def _kinds(usage: list[int]) -> list[int]:
@@ -69,20 +117,21 @@ def _kinds(usage: list[int]) -> list[int]:
 
 
 def _carried(
-    members: list[list[int]], totals: list[list[int]]
-) -> list[tuple[list[int], list[int]]]:
+    members: list[list[int]], totals: list[list[int]], costs: list[float | None]
+) -> list[_Group]:
     """Each run with requests and its totals, with those of the runs without any added
-    to the run before them (to the next one when none came before)."""
-    groups: list[tuple[list[int], list[int]]] = []
-    waiting = [0] * len(_KINDS)
-    for indexes, run in zip(members, totals, strict=True):
+    to the run before them (to the next one when none came before). A group's cost is
+    known only when each of its runs reported one."""
+    groups: list[_Group] = []
+    waiting = _Group([], [0] * len(_KINDS), 0.0)
+    for indexes, tokens, cost in zip(members, totals, costs, strict=True):
+        into = groups[-1] if groups and not indexes else waiting
+        into.tokens = [a + b for a, b in zip(into.tokens, tokens, strict=True)]
+        into.cost = None if into.cost is None or cost is None else into.cost + cost
         if indexes:
-            groups.append((indexes, [a + b for a, b in zip(run, waiting, strict=True)]))
-            waiting = [0] * len(_KINDS)
-        elif groups:
-            groups[-1][1][:] = [a + b for a, b in zip(groups[-1][1], run, strict=True)]
-        else:
-            waiting = [a + b for a, b in zip(waiting, run, strict=True)]
+            into.indexes = indexes
+            groups.append(into)
+            waiting = _Group([], [0] * len(_KINDS), 0.0)
     return groups
 
 

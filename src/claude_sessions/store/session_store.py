@@ -449,13 +449,6 @@ class SessionStore:
             )
         )
 
-    def spend(self, since: float, until: float | None = None) -> float:
-        """What the live sessions spent from ``since`` until before ``until`` (epoch
-        seconds; ``None``: from ``since`` on): their API requests made then, by each
-        request's own time, and what of a session created then no timed request
-        carries."""
-        return self._run(self._core.spend(since, until))
-
     def version(self) -> str:
         """A value that changes whenever a session is written, tagged, trashed or deleted."""
         return self._run(self._core.version())
@@ -759,9 +752,6 @@ class AsyncSessionStore:
                 where, since=since, until=until, newest_first=newest_first, limit=limit
             )
         )
-
-    async def spend(self, since: float, until: float | None = None) -> float:
-        return await self._run(self._core.spend(since, until))
 
     async def version(self) -> str:
         return await self._run(self._core.version())
