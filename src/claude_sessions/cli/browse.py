@@ -31,6 +31,7 @@ from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.costs import is_lower_bound, metadata_json
+from claude_sessions.views.figures import figures_sources
 from claude_sessions.views.stats import BLOCK
 from claude_sessions.views.titles import FORMATS, Renderer, session_title, snippet_spans
 
@@ -424,12 +425,7 @@ def stats_command(
         f"{stats.output_tokens:,} out, total cost [bold]{total}[/bold]"
     )
     if stats.sessions:
-        sources = stats.figures_from()
-        out.print(
-            f"[dim]Token figures: {sources['result']} session(s) from the CLI's own run "
-            f"totals, {sources['transcript']} from transcript lines (which under-record "
-            "output tokens)[/dim]"
-        )
+        out.print(Text(figures_sources(stats.figures_from()), style="dim"))
     if stats.unpriced_sessions:
         out.print(
             f"[yellow]{stats.unpriced_sessions} session(s) used a model without a price: "

@@ -23,7 +23,7 @@ from claude_sessions.model.exceptions import ClaudeSessionsError, InvalidInputEr
 from claude_sessions.model.filters import Kind, SessionFilter, read_text, specs
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.views.costs import is_lower_bound
-from claude_sessions.views.figures import Bucket, Tokens
+from claude_sessions.views.figures import Bucket, Tokens, figures_sources
 from claude_sessions.views.lineage import Lineage, LineageNode, fork_tree
 from claude_sessions.views.render import markdown_page
 from claude_sessions.views.stats import DEFAULT_BY, GROUPS, PERIODS, Stats, compute_stats
@@ -388,6 +388,8 @@ def session_stats(store: SessionStore, arguments: dict[str, Any]) -> str:
         "turns": stats.turns,
         **_tokens(stats),
         **_cost_entry(stats.total_cost, stats),
+        "figures_from": stats.figures_from(),
+        "token_figures": figures_sources(stats.figures_from()),
     }
 
     def render(rows: int) -> str:

@@ -692,6 +692,8 @@ class StoreCore:
         return found
 
     def spend(self, since: float, until: float | None = None) -> Plan[float]:
+        """What the live sessions spent from ``since`` until before ``until`` (epoch
+        seconds; ``None``: on), by the requests' own times (see request_reads.spend)."""
         from claude_sessions.store import request_reads  # reports by request time only
 
         found: float = yield Txn(lambda: request_reads.spend(self.d, since, until))

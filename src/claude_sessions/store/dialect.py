@@ -73,6 +73,8 @@ def read_metadata(
             values[index] = d.moment(value) if value is not None else None
         elif read == "tags":
             values[index] = d.tags(value)
+        elif read == "source":  # from_result: see SessionMetadata.figures_from
+            values[index] = "result" if value else "transcript"
         else:  # "names": a comma-separated column
             values[index] = tuple(value.split(",")) if value else ()
     # Stored fields come first, in order: the rest (snippet, rank) are a search's.

@@ -13,7 +13,8 @@ from claude_sessions.model.message import Message
 
 def _kept(column: str | None = None, *, read: str = "") -> dict[str, Any]:
     """A field's metadata: the ``sessions`` column keeping it (``column``, when not its
-    own name), and how a row's value becomes it (``read``: ``moment``, ``tags``, ``names``)."""
+    own name), and how a row's value becomes it (``read``: ``moment``, ``tags``, ``names``,
+    ``source``: a 0/1 flag, 1 for ``result``)."""
     return {"column": column, "read": read}
 
 
@@ -29,6 +30,9 @@ class SessionMetadata:
     and read from it (``cache_read_tokens``) included.
     ``unpriced_models`` names the models whose requests have no price (their
     tokens are counted, their cost is not: the total is then a lower bound).
+    ``figures_from``: where its main token figures came from, ``result`` (the CLI's
+    own run totals, for sessions run through this library) or ``transcript`` (the
+    transcript lines, which under-record output tokens).
     ``snippet`` and ``rank`` are set only on results of a full-text search:
     the snippet marks each match as ``[match]``, and a lower rank is a better
     match. ``forked_at`` is the uuid of the message a fork branched after,
@@ -66,6 +70,7 @@ class SessionMetadata:
     forked_from: str | None = None
     forked_at: str | None = None
     trashed_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
+    figures_from: str = field(default="transcript", metadata=_kept("from_result", read="source"))
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})
@@ -93,7 +98,7 @@ class StoredField:
 
     name: str
     column: str
-    read: str  # how a row's value becomes the field: "", "moment", "tags" or "names"
+    read: str  # how a row's value becomes the field: "", "moment", "tags", "names", "source"
 
 
 @functools.cache

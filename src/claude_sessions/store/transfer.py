@@ -52,7 +52,6 @@ _COLUMNS = (
     "trash_reason",
     "requests",
     "models_apart",
-    "from_result",
 )
 _TIMES = tuple(kept.column for kept in stored_fields() if kept.read == "moment")
 # The tables of a session's figures by request, copied row by row (key columns first).

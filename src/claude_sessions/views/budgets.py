@@ -6,7 +6,7 @@ daily budget counts the current UTC day, a monthly one the current UTC month
 active 5-hour usage block (:func:`claude_sessions.views.blocks.active_block`). Spend is
 that of the API requests made in the period, by each request's own time (a session
 started yesterday that made requests today spends today), and what of a session no
-timed request carries, on the day it was created (:meth:`SessionStore.spend`).
+timed request carries, on the day it was created (``spend`` of the store's core).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def clear_budgets(store: SessionStore) -> int:
 
 def spent_in(store: SessionStore, start: datetime, end: datetime) -> float:
     """What was spent from ``start`` until before ``end``, by the requests' own times."""
-    return store.spend(start.timestamp(), end.timestamp())
+    return store.run(store.core.spend(start.timestamp(), end.timestamp()))
 
 
 def day_start(now: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """The figures a group of sessions or requests adds up to: tokens (cache writes and
-reads apart), sessions, turns and cost; what ``stats`` and usage blocks both show."""
+reads apart), sessions, turns and cost; what ``stats`` and usage blocks both show. And
+where a session's token figures came from, as every face words it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from claude_sessions.store import UsageBucket
+
+# Where token figures come from (SessionMetadata.figures_from), as every face words it.
+FIGURE_SOURCES = {
+    "result": "the CLI's own run totals",
+    "transcript": "transcript lines (which under-record output tokens)",
+}
 
 
 @dataclass
@@ -81,3 +88,17 @@ class Bucket(Tokens):
             **self.token_dict(),
             "unpriced_sessions": self.unpriced_sessions,
         }
+
+
+def figures_source(source: str) -> str:
+    """Where one session's token figures came from (its ``figures_from``), in words."""
+    return FIGURE_SOURCES.get(source, FIGURE_SOURCES["transcript"])
+
+
+def figures_sources(counts: dict[str, int]) -> str:
+    """Where a report's token figures came from (``counts``: sessions by source, as
+    ``Stats.figures_from`` gives them), in one sentence."""
+    return (
+        f"Token figures: {counts.get('result', 0)} session(s) from {FIGURE_SOURCES['result']}, "
+        f"{counts.get('transcript', 0)} from {FIGURE_SOURCES['transcript']}"
+    )

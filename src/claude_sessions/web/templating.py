@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 from claude_sessions.views.conversation import image_label, reminder_brief
 from claude_sessions.views.costs import bounded, is_lower_bound
 from claude_sessions.views.edits import change_heading
+from claude_sessions.views.figures import figures_source, figures_sources
 from claude_sessions.views.sidechains import SUBAGENT_TOOLS
 from claude_sessions.views.titles import TITLE_FIELDS, session_title
 from claude_sessions.web import markup
@@ -176,6 +177,8 @@ def page_environment() -> jinja2.Environment:
         basename=basename,
         thousands=thousands,
         title=session_title,
+        figures_source=figures_source,
+        figures_sources=figures_sources,
         markdown=markup.markdown,
         snippet=markup.snippet,
         json_text=markup.json_text,
