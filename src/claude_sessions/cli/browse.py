@@ -66,6 +66,7 @@ def sessions_table(
     table.add_column("ID", style="cyan", no_wrap=True)
     table.add_column("Updated", no_wrap=True)
     table.add_column("Model", no_wrap=True)
+    table.add_column("User")
     table.add_column("Turns", justify="right")
     table.add_column("Cost", justify="right", no_wrap=True)
     table.add_column("Tags")
@@ -80,6 +81,7 @@ def sessions_table(
             _stored(shown_ids[metadata.session_id]),
             _when(metadata.updated_at),
             _stored(metadata.model or "-"),
+            _stored(f"{metadata.user} on {metadata.machine}"),
             str(metadata.turns),
             format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata)),
             _stored(", ".join(metadata.tags)),
