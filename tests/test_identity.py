@@ -86,9 +86,7 @@ def test_git_runs_once_per_process(monkeypatch, git_config):
     git_config("dan@example.com")
     calls = []
     real = subprocess.run
-    monkeypatch.setattr(
-        identity.subprocess, "run", lambda *a, **k: calls.append(a) or real(*a, **k)
-    )
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert [identity.current_identity().user for _ in range(3)] == ["dan@example.com"] * 3
     assert len(calls) == 1
 

@@ -8,10 +8,7 @@ machine: ``$CLAUDE_SESSIONS_MACHINE``, else the host name.
 from __future__ import annotations
 
 import functools
-import getpass
 import os
-import socket
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +57,8 @@ def _default_user() -> str:
 
 
 def _git_email() -> str | None:
+    import subprocess  # only when a session is created: no command pays for it otherwise
+
     try:
         done = subprocess.run(
             ["git", "config", "--get", "user.email"],
@@ -75,6 +74,8 @@ def _git_email() -> str | None:
 
 
 def _os_user() -> str | None:
+    import getpass
+
     try:
         return _tidy(getpass.getuser())
     except (OSError, KeyError):  # no login name and no passwd entry (some containers)
@@ -83,4 +84,6 @@ def _os_user() -> str | None:
 
 @functools.cache
 def _host_name() -> str:
+    import socket
+
     return _tidy(socket.gethostname()) or UNKNOWN
