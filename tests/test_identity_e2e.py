@@ -84,6 +84,6 @@ def test_a_real_run_records_the_user_and_machine(fake_claude, store_location, mo
     monkeypatch.setenv("CLAUDE_SESSIONS_USER", "heidi@example.com")
     monkeypatch.setenv("CLAUDE_SESSIONS_MACHINE", "build-box")
     with SessionStore(store_location, cleanup_after_days=None) as store:
-        session_id = list(query("hello", store=store))[0]["session_id"]  # saved at the end
-        found = store.get_metadata(session_id)
+        messages = list(query("hello", store=store))  # saved when the run ends
+        found = store.get_metadata(messages[0]["session_id"])
         assert (found.user, found.machine) == ("heidi@example.com", "build-box")

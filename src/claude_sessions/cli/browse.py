@@ -406,8 +406,8 @@ def stats_command(
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
-    expensive sessions. Periods are those sessions were created in (UTC)."""
+    """Sessions, tokens and cost: totals, by period, model, tag, project, user or machine,
+    and the most expensive sessions. Periods are those sessions were created in (UTC)."""
     from claude_sessions.views.budgets import budget_status  # only this command adds up
     from claude_sessions.views.stats import DEFAULT_BY, compute_stats
 
