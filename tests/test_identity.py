@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from claude_sessions import SessionFilter, SessionStore
 from claude_sessions.cli import cli
-from claude_sessions.mcp.tools import session_summary
+from claude_sessions.mcp.tools import available_tools, call_tool, session_summary
 from claude_sessions.model import identity
 from claude_sessions.store import core
 from claude_sessions.store.transfer import copy_store
@@ -170,6 +170,17 @@ def test_they_show_in_exports_and_mcp_results(team):
     assert "User: bob on desk" in export_session(team, "b-desk", "text")
     assert "**User:** bob on desk" in export_session(team, "b-desk", "markdown")
     assert json.loads(export_session(team, "b-desk", "json"))["session"]["machine"] == "desk"
+
+
+def test_the_mcp_tools_filter_and_group_by_them(team):
+    tools = available_tools()
+    listed = call_tool(team, "list_sessions", {"user": "alice", "machine": "desk"}, tools)
+    assert not listed.is_error, listed.text
+    assert [s["session_id"] for s in json.loads(listed.text)["sessions"]] == ["a-desk"]
+    stats = call_tool(team, "session_stats", {"by": ["user"], "top": 0}, tools)
+    assert not stats.is_error, stats.text
+    by_user = {b["key"]: b["cost_usd"] for b in json.loads(stats.text)["by"]["user"]}
+    assert by_user == {"bob": 4.0, "alice": 3.0}
 
 
 def test_the_web_app_lists_filters_and_shows_them(team):
