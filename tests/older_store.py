@@ -21,13 +21,23 @@ _REQUEST_FIGURE_COLUMNS = (
 )
 
 
+def undo_identities(run: Callable[[str], Any]) -> None:
+    """Take out what the schema version keeping users and each session's user and
+    machine added (SQLite 13, PostgreSQL 9), on either database."""
+    run("DROP TABLE users")
+    run("ALTER TABLE sessions DROP COLUMN user_name")
+    run("ALTER TABLE sessions DROP COLUMN machine")
+
+
 def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version keeping API requests added (SQLite 11,
     PostgreSQL 7) and the one marking figures from the CLI's results (SQLite 12,
     PostgreSQL 8): its tables, the sessions' cache columns, and the usage indexes
-    covering them (put back as they were)."""
+    covering them (put back as they were); and every version after them."""
     from claude_sessions.store.postgres import schema as postgres_schema
     from claude_sessions.store.sqlite import schema as sqlite_schema
+
+    undo_identities(run)
 
     run("DROP TABLE api_requests")
     run("DROP TABLE session_models")

@@ -67,6 +67,7 @@ def sessions_table(
     table.add_column("ID", style="cyan", no_wrap=True)
     table.add_column("Updated", no_wrap=True)
     table.add_column("Model", no_wrap=True)
+    table.add_column("User")
     table.add_column("Turns", justify="right")
     table.add_column("Cost", justify="right", no_wrap=True)
     table.add_column("Tags")
@@ -81,6 +82,7 @@ def sessions_table(
             _stored(shown_ids[metadata.session_id]),
             _when(metadata.updated_at),
             _stored(metadata.model or "-"),
+            _stored(f"{metadata.user} on {metadata.machine}"),
             str(metadata.turns),
             format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata)),
             _stored(", ".join(metadata.tags)),
@@ -405,8 +407,8 @@ def stats_command(
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Sessions, tokens and cost: totals, by period, model, tag or project, and the most
-    expensive sessions. Periods are those sessions were created in (UTC)."""
+    """Sessions, tokens and cost: totals, by period, model, tag, project, user or machine,
+    and the most expensive sessions. Periods are those sessions were created in (UTC)."""
     from claude_sessions.views.budgets import budget_status  # only this command adds up
     from claude_sessions.views.stats import DEFAULT_BY, compute_stats
 

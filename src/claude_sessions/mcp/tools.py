@@ -227,6 +227,8 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         "model": _cut(metadata.model, NAME_CHARS),
         "project": _cut(metadata.project, TEXT_CHARS),
         "git_branch": _cut(metadata.git_branch, NAME_CHARS),
+        "user": _cut(metadata.user, NAME_CHARS),
+        "machine": _cut(metadata.machine, NAME_CHARS),
         **_tags_entry(metadata.tags),
         "turns": metadata.turns,
         **_cost_entry(metadata.total_cost, metadata),
@@ -504,7 +506,8 @@ class Tool:
 
 _SUMMARY = (
     "Each session comes as session_id, title, created_at, updated_at (UTC), model, project, "
-    "git_branch, tags, turns (your messages in it), cost_usd, and when they add something "
+    "git_branch, user and machine (who first stored it, and where), tags, turns (your "
+    "messages in it), cost_usd, and when they add something "
     "description, first_prompt, forked_from and snippet. Long values are cut, marked "
     "\u2026[cut: N characters in all]\u2026; "
     "tags_not_shown counts the tags a long list leaves out."

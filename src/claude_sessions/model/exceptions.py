@@ -178,3 +178,7 @@ class StoreReadOnlyError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store's schema is newer than this claude-sessions understands."""
+
+
+class UserNotFoundError(InvalidInputError, LookupError):
+    """No user of the store has that name (see ``claude_sessions.store.users``)."""

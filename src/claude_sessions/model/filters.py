@@ -204,6 +204,28 @@ class SessionFilter:
             placeholder="main",
         ),
     )
+    user: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.EQUALS,
+            "User",
+            "Stored by this user (CLAUDE_SESSIONS_USER, git's user.email or the OS user).",
+            columns=("user_name",),
+            placeholder="alice@example.com",
+        ),
+    )
+    machine: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.EQUALS,
+            "Machine",
+            "Stored on this machine (CLAUDE_SESSIONS_MACHINE or the host name).",
+            columns=("machine",),
+            placeholder="laptop",
+        ),
+    )
 
     def __post_init__(self) -> None:
         for name, spec in specs().items():
@@ -259,6 +281,8 @@ class FilterArgs(TypedDict, total=False):
     project: str | None
     forked_from: str | None
     branch: str | None
+    user: str | None
+    machine: str | None
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from claude_sessions.model.exceptions import (
     StoreError,
 )
 from claude_sessions.model.filters import SessionFilter, moment_bound
+from claude_sessions.model.identity import current_identity
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
 from claude_sessions.model.user_fields import normalize_tags, user_text
@@ -364,7 +365,9 @@ class StoreCore:
             forked_from=forked_from,
         )
         now = self.now()
-        saved: SessionMetadata = yield self._write(lambda: writes.save(self.d, new, now))
+        saved: SessionMetadata = yield self._write(
+            lambda: writes.save(self.d, new, now, current_identity)
+        )
         return (yield from self._then_cleanup(saved))
 
     def append_messages(
@@ -391,6 +394,7 @@ class StoreCore:
                 new_key=new_key,
                 subpath=where,
                 now=now,
+                who=current_identity,
             ),
             repeatable=all(key is not None for key, _, _ in batch),
         )
@@ -424,7 +428,9 @@ class StoreCore:
         )
         now = self.now()
         recorded: SessionMetadata = yield self._write(
-            lambda: writes.record_run(self.d, new, now, lookup_key=project_key),
+            lambda: writes.record_run(
+                self.d, new, now, lookup_key=project_key, who=current_identity
+            ),
             repeatable=all(key is not None for key, _, _ in new.batch),
         )
         return (yield from self._then_cleanup(recorded))
@@ -784,7 +790,11 @@ class StoreCore:
             where.append(batch._replace(subpath=_subpath(batch.subpath)))
         now = self.now()
         return single(
-            self._write(lambda: imports.import_batches(self.d, where, tag=IMPORTED_TAG, now=now))
+            self._write(
+                lambda: imports.import_batches(
+                    self.d, where, tag=IMPORTED_TAG, now=now, who=current_identity
+                )
+            )
         )
 
     def project_sessions(self, key: str) -> Plan[list[reads.ProjectSession]]:

@@ -90,7 +90,7 @@ def session_filter(where: SessionFilter | None, criteria: Mapping[str, Any]) -> 
 
 
 PERIODS = ("day", "week", "month")
-GROUPINGS = (*PERIODS, "hour", "model", "project", "tag")
+GROUPINGS = (*PERIODS, "hour", "model", "project", "tag", "user", "machine")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 

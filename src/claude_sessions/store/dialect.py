@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from claude_sessions.model.entries import NewEntry, decode_entry
+from claude_sessions.model.identity import Identity
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.records import SessionMetadata, stored_fields
@@ -148,8 +149,10 @@ class Dialect(Protocol):
         """Serialise writers on ``names`` until the transaction ends (when the engine needs it)."""
         ...
 
-    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
-        """A new, empty, live session row (and its full-text row); returns its id."""
+    def insert_session(
+        self, session_id: str, project_key: str, now: float, who: Identity
+    ) -> Op[int]:
+        """A new, empty, live session row (and its full-text row) of ``who``; returns its id."""
         ...
 
     def entry_columns(self) -> str:
@@ -214,6 +217,8 @@ USAGE_GROUPS = {
     "model": ("s.model",),
     "project": ("s.project", "s.project_key"),
     "tags": ("s.tags",),
+    "user": ("s.user_name",),
+    "machine": ("s.machine",),
 }
 
 

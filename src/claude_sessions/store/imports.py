@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from claude_sessions.model.entries import Merge, parsed, same_entry
+from claude_sessions.model.identity import Who
 from claude_sessions.model.preparing import Line, Prepared, line_key, merge_lines
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.entry_writes import apply_main, apply_subagent
@@ -106,16 +107,17 @@ class FileBatch(NamedTuple):
 
 
 def import_batches(
-    d: Dialect, batches: Sequence[FileBatch], *, tag: str, now: float
+    d: Dialect, batches: Sequence[FileBatch], *, tag: str, now: float, who: Who
 ) -> Op[list[Landed]]:
-    """Store batches of files' lines and the files' new positions, in one transaction."""
+    """Store batches of files' lines and the files' new positions, in one transaction
+    (a new session is ``who``'s)."""
     landed = []
     for batch in batches:
-        landed.append((yield from import_lines(d, batch, tag=tag, now=now)))
+        landed.append((yield from import_lines(d, batch, tag=tag, now=now, who=who)))
     return landed
 
 
-def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float) -> Op[Landed]:
+def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float, who: Who) -> Op[Landed]:
     """Store a batch of one file's lines and the file's new position."""
     session_id, project_key, subpath, lines = (
         batch.session_id,
@@ -127,7 +129,7 @@ def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float) -> Op[La
     row = yield from find_live(d, session_id, project_key)
     created = row is None
     if row is None:
-        ref = yield from d.insert_session(session_id, project_key, now)
+        ref = yield from d.insert_session(session_id, project_key, now, who())
         yield Stmt(
             d.sql("INSERT INTO tags (session_ref, tag, source) VALUES (?, ?, 'user')"),
             (ref, d.text(tag)),

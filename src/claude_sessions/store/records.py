@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from claude_sessions.model.identity import UNKNOWN
 from claude_sessions.model.message import Message
 
 
@@ -37,7 +38,9 @@ class SessionMetadata:
     the snippet marks each match as ``[match]``, and a lower rank is a better
     match. ``forked_at`` is the uuid of the message a fork branched after,
     when it was not the last one. ``trashed_at`` is set on sessions in the
-    trash (see ``SessionStore.list_trash``).
+    trash (see ``SessionStore.list_trash``). ``user`` and ``machine`` say who first
+    stored the session and where (see :mod:`claude_sessions.model.identity`);
+    ``unknown`` on sessions stored before they were kept.
 
     This class is the one list of a session's facts: the store's columns, the
     rows it reads, ``to_dict``, a copy between stores and the web app's panel
@@ -71,6 +74,8 @@ class SessionMetadata:
     forked_at: str | None = None
     trashed_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
     figures_from: str = field(default="transcript", metadata=_kept("from_result", read="source"))
+    user: str = field(default=UNKNOWN, metadata=_kept("user_name"))
+    machine: str = UNKNOWN
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})

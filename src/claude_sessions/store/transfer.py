@@ -32,6 +32,7 @@ from typing import Any
 from claude_sessions.model.derive import entries_text
 from claude_sessions.model.entries import NewEntry, encode_entry
 from claude_sessions.model.exceptions import StoreError
+from claude_sessions.model.identity import Identity
 from claude_sessions.store.dialect import ROW_ONLY, Dialect, meta_text
 from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.reads import load_entries
@@ -212,7 +213,10 @@ def _import(d: Dialect, record: Record) -> Op[None]:
             ),
             (session_id, d.text(record["project_key"])),
         )
-    ref = yield from d.insert_session(session_id, record["project_key"], record["created_at"])
+    # The copy's user and machine are the original's: the UPDATE below sets them.
+    ref = yield from d.insert_session(
+        session_id, record["project_key"], record["created_at"], Identity()
+    )
     values: list[Any] = []
     for name in _COLUMNS[len(_IDENTITY) :]:
         value = record[name]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from claude_sessions.model.derive import combine, derive, facts_of
 from claude_sessions.model.entries import entry_uuid
 from claude_sessions.model.fold_state import FoldState
+from claude_sessions.model.identity import Who
 from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
 from claude_sessions.store.entry_writes import (
     Settling,
@@ -142,7 +143,7 @@ def _store_transcript(
     return (yield from by_ref(d, ref))
 
 
-def save(d: Dialect, new: NewTranscript, now: float) -> Op[SessionMetadata]:
+def save(d: Dialect, new: NewTranscript, now: float, who: Who) -> Op[SessionMetadata]:
     """Create or replace a session's main transcript, tags and description.
 
     An existing session keeps its ``created_at``. One without a project key
@@ -151,7 +152,7 @@ def save(d: Dialect, new: NewTranscript, now: float) -> Op[SessionMetadata]:
     yield from d.lock(new.session_id)
     row = yield from _find_for_save(d, new.session_id, new.project_key)
     if row is None:
-        ref = yield from d.insert_session(new.session_id, new.project_key, now)
+        ref = yield from d.insert_session(new.session_id, new.project_key, now, who())
         project_key = new.project_key
     else:
         ref = row.ref
@@ -166,7 +167,7 @@ def save(d: Dialect, new: NewTranscript, now: float) -> Op[SessionMetadata]:
 
 
 def record_run(
-    d: Dialect, new: NewTranscript, now: float, *, lookup_key: str | None
+    d: Dialect, new: NewTranscript, now: float, *, lookup_key: str | None, who: Who
 ) -> Op[SessionMetadata]:
     """One completed run: a new session is stored whole; a stored one (under
     ``lookup_key``, or the newest with the id) gets the run's entries merged in
@@ -176,7 +177,7 @@ def record_run(
     yield from d.lock(new.session_id)
     row = yield from find_live(d, new.session_id, lookup_key)
     if row is None:
-        ref = yield from d.insert_session(new.session_id, new.project_key, now)
+        ref = yield from d.insert_session(new.session_id, new.project_key, now, who())
         stored = yield from _store_transcript(d, ref, None, new.project_key, new, now)
         return stored.metadata
     merge = yield from merge_batch(d, row.ref, "", new.batch)
@@ -195,15 +196,17 @@ def append(
     new_key: str,
     subpath: str,
     now: float,
+    who: Who,
 ) -> Op[SessionMetadata]:
-    """Add entries (upserting by uuid) to a transcript; a new session gets ``new_key``.
+    """Add entries (upserting by uuid) to a transcript; a new session gets ``new_key``
+    and is ``who``'s.
 
     ``project_key=None`` picks the newest live session with this id.
     """
     yield from d.lock(session_id)
     row = yield from find_live(d, session_id, project_key)
     if row is None:
-        ref = yield from d.insert_session(session_id, project_key or new_key, now)
+        ref = yield from d.insert_session(session_id, project_key or new_key, now, who())
         row = yield from by_ref(d, ref)
     if not batch:
         return row.metadata

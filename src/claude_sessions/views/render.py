@@ -68,6 +68,7 @@ def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
         ("Created", metadata.created_at.isoformat(timespec="seconds")),
         ("Updated", metadata.updated_at.isoformat(timespec="seconds")),
         ("Model", metadata.model or "-"),
+        ("User", f"{metadata.user} on {metadata.machine}"),
         ("Turns", str(metadata.turns)),
         ("Tokens", f"{metadata.input_tokens:,} in, {metadata.output_tokens:,} out"),
         ("Cache", _cache_line(metadata)),

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from claude_sessions.views.blocks import ActiveBlock
 
 PERIODS = ("day", "week", "month")
-GROUPS = ("project", "model", "tag")
+GROUPS = ("project", "model", "tag", "user", "machine")
 BLOCK = "block"  # 5-hour usage blocks (see views.blocks), built from the requests' times
 DEFAULT_BY = ("day", "model", "tag", "project")
 
@@ -126,8 +126,11 @@ def compute_stats(
     if set(PERIODS) & set(wanted):
         found["day"] = store.usage("day", chosen)
     # The totals: the sum of a grouping that puts each session in one bucket (days, a
-    # project; not tags or models, which count a session under each of its own).
-    whole = next((found[name] for name in ("day", "project") if name in found), None)
+    # project, a user, a machine; not tags or models, which count a session under each
+    # of its own).
+    whole = next(
+        (found[name] for name in ("day", "project", "user", "machine") if name in found), None
+    )
     stats = Stats()
     for bucket in whole if whole is not None else store.usage((), chosen):
         stats.sessions += bucket.sessions

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.model.identity import Identity
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -121,11 +122,21 @@ class PostgresDialect:
     def lock(self, *names: str) -> Op[None]:
         yield lock(self.schema, *names)
 
-    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
+    def insert_session(
+        self, session_id: str, project_key: str, now: float, who: Identity
+    ) -> Op[int]:
         row = yield Stmt(
-            "INSERT INTO sessions (session_id, project_key, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s) RETURNING id",
-            (session_id, _clean(project_key), self.time(now), self.time(now)),
+            "INSERT INTO sessions (session_id, project_key, created_at, updated_at, "
+            "user_name, machine) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                session_id,
+                _clean(project_key),
+                self.time(now),
+                self.time(now),
+                _clean(who.user),
+                _clean(who.machine),
+            ),
             "one",
         )
         return int(row["id"])

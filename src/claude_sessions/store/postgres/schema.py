@@ -33,8 +33,11 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage index also covers (stored sessions are counted again).
-Version 8: ``from_result``, a session's main token figures are the CLI's run totals.
-Version 9: no schema change: each run's totals are split across its own requests
+Version 8: ``from_result`` (a session's main token figures are the CLI's result
+totals), which the usage index also covers (stored sessions are counted again).
+Version 9: each session's user and machine (``user_name``, ``machine``; ``unknown``
+on sessions stored before), and ``users`` with a slow salted hash of each one's token.
+Version 10: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -232,6 +235,22 @@ SCHEMA_V8: tuple[str, ...] = (
     "WHERE trashed_at IS NULL",
 )
 
+# Nothing stored says who wrote a session before: those read "unknown".
+SCHEMA_V9: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN user_name text NOT NULL DEFAULT 'unknown'",
+    "ALTER TABLE sessions ADD COLUMN machine text NOT NULL DEFAULT 'unknown'",
+    """CREATE TABLE users (
+        name         text PRIMARY KEY,
+        linked_user  text NOT NULL,
+        admin        boolean NOT NULL DEFAULT false,
+        created_at   timestamptz NOT NULL,
+        token_id     text NOT NULL UNIQUE,
+        token_hash   text NOT NULL,
+        token_salt   text NOT NULL,
+        token_kdf    text NOT NULL
+    )""",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -241,11 +260,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V6,
     SCHEMA_V7,
     SCHEMA_V8,
-    (),  # 9: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V9,
+    (),  # 10: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 9  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 10  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

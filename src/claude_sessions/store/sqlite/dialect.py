@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.model.identity import Identity
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -84,11 +85,21 @@ class SQLiteDialect:
         return  # every write transaction is BEGIN IMMEDIATE: writers already queue
         yield  # pragma: no cover - makes this a generator
 
-    def insert_session(self, session_id: str, project_key: str, now: float) -> Op[int]:
+    def insert_session(
+        self, session_id: str, project_key: str, now: float, who: Identity
+    ) -> Op[int]:
         row = yield Stmt(
-            "INSERT INTO sessions (session_id, project_key, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?) RETURNING id",
-            (session_id, self.text(project_key), now, now),
+            "INSERT INTO sessions (session_id, project_key, created_at, updated_at, "
+            "user_name, machine) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                session_id,
+                self.text(project_key),
+                now,
+                now,
+                self.text(who.user),
+                self.text(who.machine),
+            ),
             "one",
         )
         ref = int(row["id"])
@@ -165,8 +176,8 @@ class SQLiteDialect:
             _DAY,
             by,
             clauses,
-            table=f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}",
-            joined=f"sessions s INDEXED BY {USAGE_INDEXES[other]}",
+            table=_usage_table(by[0] if by else "day"),
+            joined=_usage_table(other),
             join="CROSS JOIN",
             hour=_HOUR,
         ):
@@ -294,6 +305,13 @@ USAGE_INDEXES = {
     "project": "usage_by_project",
     "tags": "usage_by_tags",
 }
+
+
+def _usage_table(group: str) -> str:
+    """The sessions a usage query reads, from the covering index in ``group``'s order
+    when there is one (who and where a session was stored have none: the table)."""
+    index = USAGE_INDEXES.get(group)
+    return f"sessions s INDEXED BY {index}" if index else "sessions s"
 
 
 def sort_column(criteria: Criteria) -> str:

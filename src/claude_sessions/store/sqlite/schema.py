@@ -39,8 +39,11 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
-Version 12: ``from_result``, a session's main token figures are the CLI's run totals.
-Version 13: no schema change: each run's totals are split across its own requests
+Version 12: ``from_result`` (a session's main token figures are the CLI's result
+totals), which the usage indexes also cover (stored sessions are counted again).
+Version 13: each session's user and machine (``user_name``, ``machine``; ``unknown``
+on sessions stored before), and ``users`` with a slow salted hash of each one's token.
+Version 14: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -433,7 +436,29 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# Nothing stored says who wrote a session before: those read "unknown".
+SCHEMA_V13 = (
+    "ALTER TABLE sessions ADD COLUMN user_name TEXT NOT NULL DEFAULT 'unknown'",
+    "ALTER TABLE sessions ADD COLUMN machine TEXT NOT NULL DEFAULT 'unknown'",
+    """CREATE TABLE users (
+        name         TEXT PRIMARY KEY,
+        linked_user  TEXT NOT NULL,
+        admin        INTEGER NOT NULL DEFAULT 0,
+        created_at   REAL NOT NULL,
+        token_id     TEXT NOT NULL UNIQUE,
+        token_hash   TEXT NOT NULL,
+        token_salt   TEXT NOT NULL,
+        token_kdf    TEXT NOT NULL
+    )""",
+)
+
+
 def _v13(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V13:
+        conn.execute(statement)
+
+
+def _v14(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -454,6 +479,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v11,
     _v12,
     _v13,
+    _v14,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today

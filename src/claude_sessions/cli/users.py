@@ -1,0 +1,90 @@
+"""The store's users and their tokens: ``users add``, ``list``, ``remove`` and ``token``."""
+
+from __future__ import annotations
+
+import click
+
+from claude_sessions.cli.common import echo_json, json_option, open_store, store_option
+from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.store import users
+
+
+@click.group("users")
+def users_group() -> None:
+    """Users of the store and their tokens (for a team server).
+
+    A token is shown once, when it is made: the store keeps only a slow salted
+    hash of it.
+    """
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="The user sees and manages every session.")
+@click.option(
+    "--as",
+    "session_user",
+    metavar="VALUE",
+    help="The user value this user's sessions record (e.g. their git e-mail); default: NAME.",
+)
+@store_option
+@json_option
+def add_command(
+    name: str, admin: bool, session_user: str | None, store_location: str | None, as_json: bool
+) -> None:
+    """Create user NAME and print their token (this once)."""
+    store = open_store(store_location, write=True)
+    user, token = users.add_user(store, name, admin=admin, session_user=session_user)
+    if as_json:
+        echo_json({"user": user.name, "token": token})
+        return
+    click.echo(f"Added {for_terminal(_described(user))}. Token (shown this once):", err=True)
+    click.echo(token)
+
+
+@users_group.command("list")
+@store_option
+@json_option
+def list_command(store_location: str | None, as_json: bool) -> None:
+    """Every user, by name."""
+    found = users.list_users(open_store(store_location))
+    if as_json:
+        echo_json([user.to_dict() for user in found])
+        return
+    if not found:
+        click.echo("No users (claude-sessions users add NAME).", err=True)
+    for user in found:
+        click.echo(for_terminal(_described(user)))
+
+
+@users_group.command("remove")
+@click.argument("name")
+@store_option
+@json_option
+def remove_command(name: str, store_location: str | None, as_json: bool) -> None:
+    """Remove user NAME: their token stops working; their sessions stay."""
+    users.remove_user(open_store(store_location, write=True), name)
+    if as_json:
+        echo_json({"removed": name})
+    else:
+        click.echo(f"Removed user {for_terminal(name)}.")
+
+
+@users_group.command("token")
+@click.argument("name")
+@store_option
+@json_option
+def token_command(name: str, store_location: str | None, as_json: bool) -> None:
+    """Give user NAME a new token (printed this once); the old one stops working."""
+    token = users.issue_token(open_store(store_location, write=True), name)
+    if as_json:
+        echo_json({"user": name, "token": token})
+        return
+    click.echo(f"New token for {for_terminal(name)} (the old one no longer works):", err=True)
+    click.echo(token)
+
+
+def _described(user: users.User) -> str:
+    role = "admin" if user.admin else "member"
+    linked = f", sessions of {user.session_user}" if user.session_user != user.name else ""
+    return f"{user.name} ({role}{linked})"
