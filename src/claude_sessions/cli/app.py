@@ -60,6 +60,7 @@ COMMANDS = {
     "copy": "copy:copy_command",
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",
+    "secrets": "secrets:secrets_group",
     "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",

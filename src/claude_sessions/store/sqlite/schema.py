@@ -39,6 +39,9 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
+Version 13: the secrets found in stored entries (``secret_findings``: where, which
+rule, a masked preview, never the value) and how far each transcript was scanned
+(``secret_scans``), so a scan looks only at entries added since.
 """
 
 from __future__ import annotations
@@ -430,6 +433,36 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V13 = (
+    """CREATE TABLE IF NOT EXISTS secret_findings (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        entry_uuid  TEXT,
+        place       TEXT NOT NULL,
+        json_path   TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        confidence  TEXT NOT NULL,
+        value_start INTEGER NOT NULL,
+        value_end   INTEGER NOT NULL,
+        preview     TEXT NOT NULL,
+        PRIMARY KEY (session_ref, subpath, seq, json_path, value_start)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS secret_scans (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        scanned_seq INTEGER NOT NULL,
+        PRIMARY KEY (session_ref, subpath)
+    ) WITHOUT ROWID""",
+)
+
+
+def _v13(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V13:
+        conn.execute(statement)
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -443,6 +476,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v10,
     _v11,
     _v12,
+    _v13,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
