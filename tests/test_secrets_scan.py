@@ -179,3 +179,25 @@ def test_an_older_store_gains_the_findings_tables(backend, request, tmp_path):
     with SessionStore(location, cleanup_after_days=None) as store:
         assert {f.session_id for f in scan_secrets(store, [PROMPTS])} == {PROMPTS}
         assert [m.session_id for m in store.search(has_secrets=True)] == [PROMPTS]
+
+
+def _badges(html: str) -> int:
+    return html.count('class="badge secrets"')
+
+
+def test_the_web_app_badges_and_filters_sessions_with_secrets(planted_store):
+    from starlette.testclient import TestClient
+
+    from claude_sessions.web import create_app
+
+    store, _ = planted_store
+    with TestClient(create_app(store)) as client:
+        assert _badges(client.get("/").text) == 0  # nothing scanned yet
+        scan_secrets(store)
+        listing = client.get("/").text
+        assert _badges(listing) == 4 and DECOYS in listing
+        only = client.get("/?secrets=1").text
+        assert _badges(only) == 4 and DECOYS not in only
+        assert 'name="secrets" value="1" checked' in only
+        assert _badges(client.get(f"/s/{PROMPTS}").text) == 1
+        assert _badges(client.get(f"/s/{DECOYS}").text) == 0
