@@ -201,3 +201,13 @@ def test_the_web_app_badges_and_filters_sessions_with_secrets(planted_store):
         assert 'name="secrets" value="1" checked' in only
         assert _badges(client.get(f"/s/{PROMPTS}").text) == 1
         assert _badges(client.get(f"/s/{DECOYS}").text) == 0
+
+
+def test_the_mcp_tools_take_has_secrets(planted_store):
+    from claude_sessions.mcp.tools import filter_properties, list_sessions
+
+    store, _ = planted_store
+    assert filter_properties(words=False)["has_secrets"]["type"] == "boolean"
+    scan_secrets(store)
+    listed = list_sessions(store, {"has_secrets": True})
+    assert PROMPTS in listed and SUBAGENT in listed and DECOYS not in listed
