@@ -188,3 +188,23 @@ def test_the_command_line_does_not_load_the_rules_to_start() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_what_an_entry_holds_is_found_as_in_its_strings_alone() -> None:
+    """An entry whose JSON text holds no keyword or assignment is skipped whole: that
+    must never skip what the string, scanned alone, holds (quotes, newlines, tabs and
+    other whitespace are escaped in JSON text)."""
+    generic = _sample(GENERIC_RULE)
+    texts = [
+        *(s.text for s in PLANTED),
+        *(f'say "{s.text}"\n' for s in PLANTED),
+        *(f"x\t{s.text}\r\n" for s in PLANTED),
+        f'password:\n  "{generic}"',
+        f"secret =\u00a0{generic}",
+        f"token\t=\t'{generic}'",
+        f'{{"api_key": "{generic}"}}',
+    ]
+    for text in texts:
+        entry = {"type": "user", "message": {"content": [{"type": "tool_result", "content": text}]}}
+        assert [f for _, _, f in entry_findings(entry)] == find_secrets(text) != []
+    assert entry_findings({"type": "user", "message": {"content": decoys()["code"]}}) == []

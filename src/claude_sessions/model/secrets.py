@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
+
 from claude_sessions.model.secret_rules import (
+    GENERIC_IN_JSON,
     GENERIC_NAME,
     GENERIC_NAME_LOWER,
     GENERIC_VALUE,
@@ -76,10 +79,16 @@ def masked(value: str) -> str:
 def find_secrets(text: str) -> list[Finding]:
     """The secrets in ``text``: non-overlapping, sorted by start. Where two rules
     match the same characters, the rule for a known format wins over a name's."""
+    return _find(text, _KEYWORDS)
+
+
+def _find(text: str, keywords: Iterable[str]) -> list[Finding]:
+    """:func:`find_secrets` trying only the rules of ``keywords`` (those the entry
+    holding ``text`` holds: the others cannot match)."""
     lowered = text.lower()
     found: list[Finding] = []
     # A rule runs only on text holding one of its keywords: most text holds none.
-    wanted = {index for word in _KEYWORDS if word in lowered for index in _KEYWORDS[word]}
+    wanted = {index for word in keywords if word in lowered for index in _KEYWORDS[word]}
     for index in sorted(wanted):
         found.extend(_rule_findings(RULES[index], text))
     found.extend(_generic_findings(text, lowered))
@@ -141,15 +150,34 @@ def entry_findings(
     a sidechain entry (``isSidechain``, a subagent's in the main transcript) is too.
     A value under a key that names a secret (``{"password": ...}``) is checked as if
     assigned to that name."""
+    keywords, generic = _what_may_match(entry)
+    if not keywords and not generic:
+        return []
     default = _entry_place(entry, subagent)
     results: list[tuple[Place, JsonPath, Finding]] = []
     for place, path, text, named in _strings(entry, (), default):
-        findings = find_secrets(text)
+        findings = _find(text, keywords)
         if not findings and named and looks_random(text.strip()):
             start = len(text) - len(text.lstrip())
             findings = [Finding(GENERIC_RULE, "medium", start, start + len(text.strip()))]
         results.extend((place, path, finding) for finding in findings)
     return results
+
+
+def _what_may_match(entry: Mapping[str, Any]) -> tuple[Iterable[str], bool]:
+    """The rules' keywords the entry's JSON text holds, and whether the generic rule
+    may match in it. A keyword has no character JSON escapes, so one in any of the
+    entry's strings is in its JSON text too. Looked for once per entry, not once per
+    string (an entry has dozens of small ones); most entries hold nothing."""
+    try:
+        text = orjson.dumps(entry).decode()
+    except TypeError:  # integers past 64 bits, lone surrogates: try everything
+        return _KEYWORDS, True
+    blob = text.lower()
+    keywords = [word for word in _KEYWORDS if word in blob]
+    # Lowering changed a length: the lowered names' offsets are not the text's.
+    generic = len(blob) != len(text) or GENERIC_IN_JSON.search(blob) is not None
+    return keywords, generic
 
 
 def _entry_place(entry: Mapping[str, Any], subagent: bool) -> Place:
@@ -174,11 +202,18 @@ def _strings(
             if image and key in _IMAGE_KEYS:
                 continue
             child_place = "tool result" if key == "toolUseResult" and place != "subagent" else inner
-            secret_name = GENERIC_NAME.search(key) is not None
+            secret_name = _names_secret(key)
             yield from _strings(child, (*path, key), child_place, secret_name)
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from _strings(child, (*path, index), place)
+
+
+def _names_secret(key: str) -> bool:
+    lowered = key.lower()  # as the names are found in text (see _generic_findings)
+    if len(lowered) != len(key):
+        return GENERIC_NAME.search(key) is not None
+    return GENERIC_NAME_LOWER.search(lowered) is not None
 
 
 def _block_place(block: Mapping[str, Any], place: Place) -> Place:
