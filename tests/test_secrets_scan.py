@@ -211,3 +211,17 @@ def test_the_mcp_tools_take_has_secrets(planted_store):
     scan_secrets(store)
     listed = list_sessions(store, {"has_secrets": True})
     assert PROMPTS in listed and SUBAGENT in listed and DECOYS not in listed
+
+
+def test_a_read_only_store_lists_what_was_found_without_scanning(tmp_path):
+    placed = write_fixture_set(tmp_path / "claude")
+    where = tmp_path / "store"
+    runner = CliRunner()
+    runner.invoke(cli, ["import", str(tmp_path / "claude"), "--store", str(where)])
+    args = ["--read-only", "secrets", "scan", PROMPTS[:8], "--json", "--store", str(where)]
+    before = runner.invoke(cli, args)
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output) == []  # never scanned, and read-only scans nothing
+    runner.invoke(cli, ["secrets", "scan", PROMPTS[:8], "--store", str(where)])
+    after = runner.invoke(cli, args)
+    assert len(json.loads(after.output)) == len([p for p in placed if p.session_id == PROMPTS])

@@ -26,6 +26,7 @@ def scan_command(session_ids: tuple[str, ...], store_location: str | None, as_js
     and lists every finding kept. Each shows the session, the message's uuid, where
     it is (prompt, reply, tool input, tool result, subagent), the rule and its
     confidence, and the first 4 characters and the length of the value, never more.
+    With --read-only nothing is scanned: what earlier scans found is listed.
     """
     from claude_sessions.views.secrets import scan_secrets  # loads the rules
 

@@ -66,6 +66,13 @@ def scan(d: Dialect, session_ids: Sequence[str] | None) -> Plan[list[StoredFindi
     return result
 
 
+def stored(d: Dialect, session_ids: Sequence[str] | None) -> Plan[list[StoredFinding]]:
+    """The findings kept for the live sessions ``session_ids`` (``None``: all), without
+    scanning (a read-only store)."""
+    result: list[StoredFinding] = yield Txn(partial(_findings, d, session_ids))
+    return result
+
+
 def with_secrets(d: Dialect, session_ids: Iterable[str]) -> Plan[set[str]]:
     """Which of ``session_ids`` have a stored finding (the "secrets" badge)."""
     wanted = sorted(set(session_ids))
@@ -86,13 +93,6 @@ def _with_secrets(d: Dialect, wanted: list[str]) -> Op[set[str]]:
         "all",
     )
     return {row["session_id"] for row in rows}
-
-
-def forget(d: Dialect, ref: int) -> Op[None]:
-    """Drop a session's findings and marks (its entries were rewritten: redacted), so
-    the next scan looks at all of them again."""
-    yield Stmt(d.sql("DELETE FROM secret_findings WHERE session_ref = ?"), (ref,))
-    yield Stmt(d.sql("DELETE FROM secret_scans WHERE session_ref = ?"), (ref,))
 
 
 def _live_refs(d: Dialect, session_ids: Sequence[str] | None) -> Op[list[int]]:

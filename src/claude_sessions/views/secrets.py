@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from claude_sessions.store import SessionStore
-from claude_sessions.store.secret_findings import StoredFinding, scan, with_secrets
+from claude_sessions.store.secret_findings import StoredFinding, scan, stored, with_secrets
 
 
 def scan_secrets(store: SessionStore, session_ids: Sequence[str] = ()) -> list[StoredFinding]:
     """Scan the sessions ``session_ids`` name (unique prefixes; none: every live
     session) for entries not scanned yet, keep their findings, and return every
-    finding of those sessions: session by session, in transcript order."""
+    finding of those sessions: session by session, in transcript order. A store
+    opened read-only is not scanned: what earlier scans kept is listed."""
     resolved = sorted({store.resolve_id(prefix) for prefix in session_ids}) or None
+    if store.read_only:
+        return store.run(stored(store.core.d, resolved))
     return store.run(scan(store.core.d, resolved))
 
 
