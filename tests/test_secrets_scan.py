@@ -26,6 +26,7 @@ from tests.fixtures.secrets.transcripts import (
     Placed,
     write_fixture_set,
 )
+from tests.secret_samples import planted
 from tests.store_fixtures import BACKENDS
 
 
@@ -225,3 +226,30 @@ def test_a_read_only_store_lists_what_was_found_without_scanning(tmp_path):
     runner.invoke(cli, ["secrets", "scan", PROMPTS[:8], "--store", str(where)])
     after = runner.invoke(cli, args)
     assert len(json.loads(after.output)) == len([p for p in placed if p.session_id == PROMPTS])
+
+
+def _prompt(key: str, text: str) -> dict[str, Any]:
+    return {"type": "user", "uuid": key, "message": {"role": "user", "content": text}}
+
+
+def test_a_rewritten_entry_is_scanned_again(store):
+    token = next(p.value for p in planted() if p.rule == "github-pat")
+    store.save_session("rewritten", [_prompt("a", "hello"), _prompt("b", f"use {token}")])
+    assert [(f.entry_uuid, f.rule) for f in scan_secrets(store)] == [("b", "github-pat")]
+    store.append_messages("rewritten", [_prompt("b", "use the token from the vault")])
+    assert scan_secrets(store) == []  # the upsert replaced the entry holding it
+    store.append_messages("rewritten", [_prompt("a", f"here: {token}")])
+    assert [(f.entry_uuid, f.rule) for f in scan_secrets(store)] == [("a", "github-pat")]
+    store.save_session("rewritten", [_prompt("c", "all new")])
+    assert scan_secrets(store) == []  # saved again: its old entries are gone
+
+
+def test_a_deleted_subagent_transcript_takes_its_findings(store):
+    token = next(p.value for p in planted() if p.rule == "npm-access-token")
+    store.save_session("parent", [_prompt("a", "delegate")])
+    sub = "subagents/agent-x"
+    store.append_messages("parent", [_prompt("s", token)], subpath=sub)
+    assert [(f.place, f.subpath) for f in scan_secrets(store)] == [("subagent", sub)]
+    project_key = store.get_metadata("parent").project_key
+    store.run(store.core.sdk_delete("parent", project_key, sub))
+    assert scan_secrets(store) == []
