@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from claude_sessions.model.secret_rules import RULES
+from claude_sessions.model.secret_rules import GENERIC_NAME, RULES
 from claude_sessions.model.secrets import (
     GENERIC_RULE,
     Finding,
@@ -208,3 +211,32 @@ def test_what_an_entry_holds_is_found_as_in_its_strings_alone() -> None:
         entry = {"type": "user", "message": {"content": [{"type": "tool_result", "content": text}]}}
         assert [f for _, _, f in entry_findings(entry)] == find_secrets(text) != []
     assert entry_findings({"type": "user", "message": {"content": decoys()["code"]}}) == []
+
+
+_PIECES = [
+    *("password", "DB_PASSWORD", "api_key", "token", "secret", "private key", "xoxb-"),
+    *(" ", "=", ":", ":=", "=>", '"', "'", "`", "\n", "\t", "\r", "\u00a0", "\\", "\\n", "İ"),
+    *("{", "}", ",", "x", "-", "_", "(", "é"),
+    *(s.value for s in PLANTED[::4]),
+    _sample(GENERIC_RULE),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14), st.booleans())
+def test_skipping_an_entry_never_skips_a_finding(pieces: list[str], as_key: bool) -> None:
+    text = "".join(pieces)
+    if as_key:  # the text as a key naming a secret, holding a random value
+        entry: dict[str, Any] = {
+            "type": "user",
+            "message": {"content": {text: _sample(GENERIC_RULE)}},
+        }
+        ungated = find_secrets(_sample(GENERIC_RULE)) or [
+            Finding(GENERIC_RULE, "medium", 0, len(_sample(GENERIC_RULE)))
+        ]
+        named = GENERIC_NAME.search(text) is not None  # the rule's names; the gate aside
+        expected = ungated if named else []
+    else:
+        entry = {"type": "user", "message": {"content": text}}
+        expected = find_secrets(text)
+    assert [f for _, _, f in entry_findings(entry)] == expected

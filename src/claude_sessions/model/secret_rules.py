@@ -328,17 +328,18 @@ GENERIC_VALUE = re.compile(
 )
 # Whether the compact JSON text of an entry, lowered, may hold a generic finding: a
 # name followed by an assignment and 12 value characters (quotes and whitespace as
-# JSON escapes them), or a key naming a secret that holds a string (the name within
-# 100 characters of the key's end, no escape after it). Looser than the rule on
-# purpose: it only spares walking the entries that cannot match.
+# JSON escapes them). Looser than the rule on purpose: it only spares walking the
+# entries that cannot match.
 _JSON_SPACE = r"""(?:[\s'"`=]|\\(?:u[0-9a-f]{4}|.))"""
 GENERIC_IN_JSON = re.compile(
     _GENERIC_NAMES
-    + r"(?:[\w.-]{0,20}"
+    + r"[\w.-]{0,20}"
     + _JSON_SPACE
     + r"{0,3}(?:=|:=|:|=>)"
     + _JSON_SPACE
     + r"{0,5}[\w.=~+/!@#$%^&*-]{12}"
-    + r"""|[^"\\]{0,100}":")"""
 )
+# The keys of compact JSON text that hold a string: each string is read once or
+# twice (a key's text is group 1).
+JSON_STRING_KEY = re.compile(r'("(?:[^"\\]|\\.)*"):"')
 GENERIC_SOURCE = _gitleaks("generic-api-key") + " (entropy threshold tuned on transcript decoys)"

@@ -26,6 +26,7 @@ from claude_sessions.model.secret_rules import (
     GENERIC_NAME,
     GENERIC_NAME_LOWER,
     GENERIC_VALUE,
+    JSON_STRING_KEY,
     RULES,
     Rule,
 )
@@ -177,7 +178,14 @@ def _what_may_match(entry: Mapping[str, Any]) -> tuple[Iterable[str], bool]:
     keywords = [word for word in _KEYWORDS if word in blob]
     # Lowering changed a length: the lowered names' offsets are not the text's.
     generic = len(blob) != len(text) or GENERIC_IN_JSON.search(blob) is not None
-    return keywords, generic
+    return keywords, generic or _keys_name_secrets(blob)
+
+
+def _keys_name_secrets(blob: str) -> bool:
+    """Whether a key naming a secret holds a string in the entry's (lowered) JSON text."""
+    if GENERIC_NAME_LOWER.search(blob) is None:
+        return False
+    return any(GENERIC_NAME_LOWER.search(key[1]) for key in JSON_STRING_KEY.finditer(blob))
 
 
 def _entry_place(entry: Mapping[str, Any], subagent: bool) -> Place:
