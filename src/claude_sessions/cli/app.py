@@ -61,6 +61,7 @@ COMMANDS = {
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",
     "users": "users:users_group",
+    "secrets": "secrets:secrets_group",
     "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",

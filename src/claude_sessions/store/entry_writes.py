@@ -47,6 +47,7 @@ from claude_sessions.model.entries import (
     parsed,
 )
 from claude_sessions.model.fold_state import FoldState
+from claude_sessions.store import secret_findings
 from claude_sessions.store.dialect import Dialect, SessionRow, meta_text
 from claude_sessions.store.fork_writes import forks_replaying, settle_forks, write_link
 from claude_sessions.store.plan import Op, Stmt
@@ -450,6 +451,8 @@ def insert_merged(d: Dialect, ref: int, subpath: str, merge: Merge) -> Op[None]:
         yield d.insert_entries(ref, subpath, merge.new)
     for key, text in merge.replaced.items():
         yield d.replace_entry(ref, subpath, key, text)
+    if merge.replaced:
+        yield from secret_findings.forget(d, ref, subpath)
 
 
 def _main_fold(

@@ -20,6 +20,7 @@ from claude_sessions.model.derive import combine, derive, facts_of
 from claude_sessions.model.entries import entry_uuid
 from claude_sessions.model.fold_state import FoldState
 from claude_sessions.model.identity import Who
+from claude_sessions.store import secret_findings
 from claude_sessions.store.dialect import ROW_COLUMNS, Dialect, SessionRow, meta_text, session_row
 from claude_sessions.store.entry_writes import (
     Settling,
@@ -95,6 +96,7 @@ def _store_transcript(
     rows = numbered(new.batch)
     if row is not None:
         yield Stmt(d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ''"), (ref,))
+        yield from secret_findings.forget(d, ref, "")
     if rows:
         yield d.insert_entries(ref, "", rows)
     facts = facts_of(entries)
@@ -274,6 +276,7 @@ def delete_subpath(d: Dialect, session_id: str, project_key: str, subpath: str) 
         (row.ref, d.text(subpath)),
         "rowcount",
     )
+    yield from secret_findings.forget(d, row.ref, subpath)
     return bool(count)
 
 

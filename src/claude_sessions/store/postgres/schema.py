@@ -37,7 +37,10 @@ Version 8: ``from_result`` (a session's main token figures are the CLI's result
 totals), which the usage index also covers (stored sessions are counted again).
 Version 9: each session's user and machine (``user_name``, ``machine``; ``unknown``
 on sessions stored before), and ``users`` with a slow salted hash of each one's token.
-Version 10: no schema change: each run's totals are split across its own requests
+Version 10: the secrets found in stored entries (``secret_findings``: where, which
+rule, a masked preview, never the value) and how far each transcript was scanned
+(``secret_scans``), so a scan looks only at entries added since.
+Version 11: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -251,6 +254,30 @@ SCHEMA_V9: tuple[str, ...] = (
     )""",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V10: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS secret_findings (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        seq         bigint NOT NULL,
+        entry_uuid  text,
+        place       text NOT NULL,
+        json_path   text NOT NULL,
+        rule        text NOT NULL,
+        confidence  text NOT NULL,
+        value_start integer NOT NULL,
+        value_end   integer NOT NULL,
+        preview     text NOT NULL,
+        PRIMARY KEY (session_ref, subpath, seq, json_path, value_start)
+    )""",
+    """CREATE TABLE IF NOT EXISTS secret_scans (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        scanned_seq bigint NOT NULL,
+        PRIMARY KEY (session_ref, subpath)
+    )""",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -261,11 +288,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V7,
     SCHEMA_V8,
     SCHEMA_V9,
-    (),  # 10: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V10,
+    (),  # 11: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 10  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 11  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

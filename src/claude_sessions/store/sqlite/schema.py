@@ -43,7 +43,10 @@ Version 12: ``from_result`` (a session's main token figures are the CLI's result
 totals), which the usage indexes also cover (stored sessions are counted again).
 Version 13: each session's user and machine (``user_name``, ``machine``; ``unknown``
 on sessions stored before), and ``users`` with a slow salted hash of each one's token.
-Version 14: no schema change: each run's totals are split across its own requests
+Version 14: the secrets found in stored entries (``secret_findings``: where, which
+rule, a masked preview, never the value) and how far each transcript was scanned
+(``secret_scans``), so a scan looks only at entries added since.
+Version 15: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -453,12 +456,42 @@ SCHEMA_V13 = (
 )
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V14 = (
+    """CREATE TABLE IF NOT EXISTS secret_findings (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        entry_uuid  TEXT,
+        place       TEXT NOT NULL,
+        json_path   TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        confidence  TEXT NOT NULL,
+        value_start INTEGER NOT NULL,
+        value_end   INTEGER NOT NULL,
+        preview     TEXT NOT NULL,
+        PRIMARY KEY (session_ref, subpath, seq, json_path, value_start)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS secret_scans (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        scanned_seq INTEGER NOT NULL,
+        PRIMARY KEY (session_ref, subpath)
+    ) WITHOUT ROWID""",
+)
+
+
 def _v13(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V13:
         conn.execute(statement)
 
 
 def _v14(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V14:
+        conn.execute(statement)
+
+
+def _v15(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -480,6 +513,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v12,
     _v13,
     _v14,
+    _v15,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
