@@ -33,7 +33,9 @@ class SessionMetadata:
     the snippet marks each match as ``[match]``, and a lower rank is a better
     match. ``forked_at`` is the uuid of the message a fork branched after,
     when it was not the last one. ``trashed_at`` is set on sessions in the
-    trash (see ``SessionStore.list_trash``).
+    trash (see ``SessionStore.list_trash``). ``redacted_at`` and
+    ``redacted_rules`` record when the secrets of a session were last replaced
+    and the rules that found them (see ``secrets redact``).
 
     This class is the one list of a session's facts: the store's columns, the
     rows it reads, ``to_dict``, a copy between stores and the web app's panel
@@ -66,6 +68,8 @@ class SessionMetadata:
     forked_from: str | None = None
     forked_at: str | None = None
     trashed_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
+    redacted_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
+    redacted_rules: tuple[str, ...] = field(default=(), metadata=_kept(read="names"))
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})

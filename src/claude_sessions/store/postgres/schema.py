@@ -33,6 +33,8 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage index also covers (stored sessions are counted again).
+Version 9: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+secrets of a session were replaced, and the rules that found them).
 """
 
 from __future__ import annotations
@@ -229,6 +231,12 @@ SCHEMA_V8: tuple[str, ...] = (
     "WHERE trashed_at IS NULL",
 )
 
+# IF NOT EXISTS: a store whose version was set back keeps its record.
+SCHEMA_V9: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_at timestamptz",
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -238,6 +246,7 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V6,
     SCHEMA_V7,
     SCHEMA_V8,
+    SCHEMA_V9,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today

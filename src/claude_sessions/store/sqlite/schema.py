@@ -39,6 +39,8 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
+Version 13: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+secrets of a session were replaced, and the rules that found them).
 """
 
 from __future__ import annotations
@@ -430,6 +432,17 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# A column is added only when missing: a store whose version was set back keeps its record.
+_REDACTION_COLUMNS = (("redacted_at", "REAL"), ("redacted_rules", "TEXT"))
+
+
+def _v13(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    for column, kind in _REDACTION_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -443,6 +456,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v10,
     _v11,
     _v12,
+    _v13,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
