@@ -22,8 +22,8 @@ from claude_sessions.cli.common import (
     open_store,
     redact_option,
     resolve_id,
-    shown_store,
     short_uuid,
+    shown_store,
     stdout_is_terminal,
     store_option,
 )

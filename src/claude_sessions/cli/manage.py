@@ -217,9 +217,7 @@ def import_command(
             def update(event: ImportProgress) -> None:
                 bar.update(task, total=event.bytes_total or None, completed=event.bytes_done)
 
-            report = import_transcripts(
-                store, list(paths) or None, progress=update, redact=redact
-            )
+            report = import_transcripts(store, list(paths) or None, progress=update, redact=redact)
     else:
         report = import_transcripts(store, list(paths) or None, redact=redact)
     if as_json:

@@ -347,9 +347,7 @@ def read_jobs(jobs: Sequence[Job], *, locate: bool = False) -> Iterator[Read | F
 
 def read_job(index: int, job: Job, *, locate: bool = False) -> Iterator[Read | Failed]:
     try:
-        for batch, prepared in read_batches(
-            job.path, job.start, locate=locate, redact=job.redact
-        ):
+        for batch, prepared in read_batches(job.path, job.start, locate=locate, redact=job.redact):
             yield Read(index, batch, prepared)
     except (OSError, EOFError, zlib.error) as error:  # a .gz file's damage is one of these
         yield Failed(index, str(error))

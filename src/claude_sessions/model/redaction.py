@@ -7,8 +7,9 @@ tie entries together (uuids, type, ids, times) are kept as they are, so lineage,
 resume and write-back work on a redacted session. Only string values change,
 never the shape, so the result is always an entry with valid JSON.
 
-The secrets themselves are found by :func:`claude_sessions.model.secrets.find_secrets`;
-a caller may pass another finder (anything returning spans with a ``rule``).
+The secrets themselves are found by :mod:`claude_sessions.model.secrets`: in an
+entry by ``entry_findings`` (the values under a secret's name too), in any other
+text by ``find_secrets``.
 """
 
 from __future__ import annotations
@@ -96,15 +97,11 @@ def _default_finder() -> Finder:
 
 
 def redact_value(value: Any, find: Finder | None = None) -> Redacted:
-    """``value`` (any JSON value) with the secrets of its strings redacted."""
+    """``value`` (any JSON value: a title, a description) with the secrets of its
+    strings redacted."""
     rules: set[str] = set()
     result = _walk(value, find or _default_finder(), rules)
     return Redacted(result, frozenset(rules))
-
-
-def redact_entry(entry: Mapping[str, Any], find: Finder | None = None) -> Redacted:
-    """A redacted copy of one transcript entry (its structural fields kept)."""
-    return redact_value(dict(entry), find)
 
 
 def _walk(value: Any, find: Finder, rules: set[str]) -> Any:
@@ -122,3 +119,36 @@ def _walk(value: Any, find: Finder, rules: set[str]) -> Any:
     if isinstance(value, list):
         return [_walk(item, find, rules) for item in value]
     return value
+
+
+def redact_entry(entry: Mapping[str, Any], *, subagent: bool = False) -> Redacted:
+    """A redacted copy of one transcript entry: every secret :func:`entry_findings` finds
+    (the values under a secret's name too), its structural fields kept."""
+    from claude_sessions.model.secrets import entry_findings
+
+    by_path: dict[tuple[str | int, ...], list[Span]] = {}
+    for _, path, finding in entry_findings(entry, subagent=subagent):
+        if not any(key in STRUCTURAL_KEYS for key in path if isinstance(key, str)):
+            by_path.setdefault(path, []).append(finding)
+    if not by_path:
+        return Redacted(entry, frozenset())
+    copy = copy_json(entry)
+    for path, spans in by_path.items():
+        _replace_at(copy, path, spans)
+    return Redacted(copy, frozenset(span.rule for spans in by_path.values() for span in spans))
+
+
+def copy_json(value: Any) -> Any:
+    """A copy of a JSON value whose dicts and lists may be changed."""
+    if isinstance(value, Mapping):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
+
+def _replace_at(root: Any, path: Sequence[str | int], spans: Sequence[Span]) -> None:
+    holder = root
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = redact_text(holder[path[-1]], spans)

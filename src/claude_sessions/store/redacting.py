@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from claude_sessions.model.redaction import Finder
 from claude_sessions.store import redaction_writes as rw
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.plan import Op, Stmt, Txn, single
@@ -38,24 +37,16 @@ class RedactReport:
         }
 
 
-def _default_finder() -> Finder:
-    from claude_sessions.model.secrets import find_secrets
-
-    return find_secrets
-
-
-def redact_stored(
-    store: SessionStore, session_ids: Sequence[str] | None, *, find: Finder | None = None
-) -> RedactReport:
+def redact_stored(store: SessionStore, session_ids: Sequence[str] | None) -> RedactReport:
     """Replace the secrets of the live sessions ``session_ids`` (``None``: every one) in
     place, one transaction per session, then erase the old text from the files. This
     cannot be undone."""
-    d, finder = store.core.d, find or _default_finder()
+    d = store.core.d
     refs = store.run(single(Txn(lambda: rw.live_refs(d, session_ids))))
     done: list[rw.SessionRedaction] = []
     for ref in refs:
         now = store.core.now()
-        result = store.run(single(Txn(partial(rw.redact_session, d, ref, finder, now), write=True)))
+        result = store.run(single(Txn(partial(rw.redact_session, d, ref, now), write=True)))
         if result.rules:
             done.append(result)
     scrubbed = store.scrub()

@@ -17,7 +17,7 @@ from typing import Any
 
 from claude_sessions.model.derive import combine, facts_of, fold_subagents
 from claude_sessions.model.entries import encode_entry
-from claude_sessions.model.redaction import Finder, redact_entry, redact_value
+from claude_sessions.model.redaction import redact_entry, redact_value
 from claude_sessions.store.dialect import Dialect, SessionRow, meta_text
 from claude_sessions.store.entry_writes import FIGURES, derive_figures, figures
 from claude_sessions.store.plan import Op, Stmt
@@ -52,13 +52,13 @@ def live_refs(d: Dialect, session_ids: Sequence[str] | None) -> Op[list[int]]:
     return refs
 
 
-def redact_session(d: Dialect, ref: int, find: Finder, now: float) -> Op[SessionRedaction]:
-    """Replace every secret ``find`` finds in session ``ref``'s stored text."""
-    rules = yield from _redact_entries(d, ref, find)
+def redact_session(d: Dialect, ref: int, now: float) -> Op[SessionRedaction]:
+    """Replace every secret found in session ``ref``'s stored text."""
+    rules = yield from _redact_entries(d, ref)
     row = yield from by_ref(d, ref)
-    rules |= yield from _redact_summaries(d, ref, find)
-    description = redact_value(row.metadata.description, find)
-    sidecar = redact_value(row.sdk_summary, find)
+    rules |= yield from _redact_summaries(d, ref)
+    description = redact_value(row.metadata.description)
+    sidecar = redact_value(row.sdk_summary)
     rules |= description.rules | sidecar.rules
     yield from _refold(d, row, description.value, sidecar.value)
     if rules:
@@ -70,7 +70,7 @@ def redact_session(d: Dialect, ref: int, find: Finder, now: float) -> Op[Session
     return SessionRedaction(row.metadata.session_id, tuple(sorted(rules)))
 
 
-def _redact_entries(d: Dialect, ref: int, find: Finder) -> Op[set[str]]:
+def _redact_entries(d: Dialect, ref: int) -> Op[set[str]]:
     rows = yield Stmt(
         d.sql(
             f"SELECT subpath, seq, {d.entry_columns()} FROM entries WHERE session_ref = ? "
@@ -81,22 +81,23 @@ def _redact_entries(d: Dialect, ref: int, find: Finder) -> Op[set[str]]:
     )
     rules: set[str] = set()
     for row in rows:
-        redacted = redact_entry(d.entry(row), find)
+        subpath = str(row["subpath"])
+        redacted = redact_entry(d.entry(row), subagent=bool(subpath))
         if redacted.rules:
             rules |= redacted.rules
             text = encode_entry(redacted.value)
-            yield d.rewrite_entry(ref, str(row["subpath"]), int(row["seq"]), text)
+            yield d.rewrite_entry(ref, subpath, int(row["seq"]), text)
     return rules
 
 
-def _redact_summaries(d: Dialect, ref: int, find: Finder) -> Op[set[str]]:
+def _redact_summaries(d: Dialect, ref: int) -> Op[set[str]]:
     """The summaries titling this session (whichever session's file brought them)."""
     rows = yield Stmt(
         d.sql("SELECT leaf_key, summary FROM summaries WHERE session_ref = ?"), (ref,), "all"
     )
     rules: set[str] = set()
     for row in rows:
-        redacted = redact_value(str(row["summary"]), find)
+        redacted = redact_value(str(row["summary"]))
         if redacted.rules:
             rules |= redacted.rules
             yield Stmt(

@@ -13,29 +13,32 @@ from dataclasses import replace
 from typing import Any
 
 from claude_sessions.model.message import Message
-from claude_sessions.model.redaction import Finder, redact_entry, redact_value
+from claude_sessions.model.redaction import redact_entry, redact_value
 from claude_sessions.store.records import SessionData, SessionMetadata, SessionPage
 
 # The facts of a session holding text someone wrote (the rest are figures and ids).
 TEXT_FACTS = ("first_prompt", "title", "description", "snippet")
 
 
-def redact_messages(messages: list[Message], find: Finder | None = None) -> list[Message]:
-    return [Message(redact_entry(message.to_dict(), find).value) for message in messages]
+def redact_messages(messages: list[Message], *, subagent: bool = False) -> list[Message]:
+    return [
+        Message(redact_entry(message.to_dict(), subagent=subagent).value) for message in messages
+    ]
 
 
-def redact_metadata(meta: SessionMetadata, find: Finder | None = None) -> SessionMetadata:
-    changes = {name: redact_value(getattr(meta, name), find).value for name in TEXT_FACTS}
+def redact_metadata(meta: SessionMetadata) -> SessionMetadata:
+    changes = {name: redact_value(getattr(meta, name)).value for name in TEXT_FACTS}
     return replace(meta, **changes)
 
 
-def redact_session(data: SessionData, find: Finder | None = None) -> SessionData:
+def redact_session(data: SessionData) -> SessionData:
     return replace(
         data,
-        messages=redact_messages(data.messages, find),
-        metadata=redact_metadata(data.metadata, find),
+        messages=redact_messages(data.messages),
+        metadata=redact_metadata(data.metadata),
         subagents={
-            path: redact_messages(messages, find) for path, messages in data.subagents.items()
+            path: redact_messages(messages, subagent=True)
+            for path, messages in data.subagents.items()
         },
     )
 

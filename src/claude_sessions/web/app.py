@@ -21,8 +21,8 @@ from claude_sessions.model.exceptions import (
     StoreConnectionError,
 )
 from claude_sessions.store import SessionStore
-from claude_sessions.web.actions import Actions
 from claude_sessions.views.redacted import redacting
+from claude_sessions.web.actions import Actions
 from claude_sessions.web.live import Live
 from claude_sessions.web.pages import Site, session_version
 from claude_sessions.web.security import Guard, add_security_headers, check_token
