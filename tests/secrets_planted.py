@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .secret_samples import Planted, decoys, planted
 
-PLACES = ("prompt", "reply", "tool input", "tool result", "subagent")
+# Recent: a command that writes moves sessions not updated for a month to the trash.
+_START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
 
 
 def _id(number: int) -> str:
@@ -33,7 +35,7 @@ def _entry(number: int, parent: int | None, kind: str, content: Any, **more: Any
         "uuid": _id(number),
         "parentUuid": _id(parent) if parent is not None else None,
         "sessionId": more.pop("session_id"),
-        "timestamp": f"2026-01-01T00:{number // 60:02d}:{number % 60:02d}Z",
+        "timestamp": (_START + timedelta(seconds=number)).isoformat().replace("+00:00", "Z"),
         "cwd": "/work/project",
         "message": {"role": "user" if kind == "user" else "assistant", "content": content}
         | ({"model": "claude-sonnet-4-5", "id": f"msg_{number}"} if kind == "assistant" else {}),

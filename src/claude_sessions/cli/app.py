@@ -63,6 +63,7 @@ COMMANDS = {
     "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",
+    "secrets": "secrets:secrets_group",
     "demo": "demo:demo",
 }
 # Former names, kept so that users' scripts go on working: hidden from the help, and
