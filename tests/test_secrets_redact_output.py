@@ -5,7 +5,6 @@ redact`` (asking first) and ``secrets policy``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,17 +35,17 @@ def found_in(text: str | bytes) -> list[str]:
 
 
 @pytest.fixture
-def location(tmp_path: Path) -> Iterator[str]:
+def location(tmp_path: Path) -> str:
     where = str(tmp_path / "store")
     with SessionStore(where, cleanup_after_days=None) as store:
         first = secrets()[0]
         store.save_session(SESSION, main_entries(SESSION), description=f"uses {first.text}")
         store.append_messages(SESSION, subagent_entries(SESSION), subpath=AGENT)
-    yield where
+    return where
 
 
-def cli(*args: str, input: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(root, list(args), input=input, catch_exceptions=False)
+def cli(*args: str, answer: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(root, list(args), input=answer, catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -115,7 +114,7 @@ def test_the_mcp_server_redacts_unless_told_not_to(location):
 
 
 def test_secrets_redact_asks_first_and_stops_on_no(location):
-    code, output = cli("secrets", "redact", "--all", "--store", location, input="n\n")
+    code, output = cli("secrets", "redact", "--all", "--store", location, answer="n\n")
     assert code != 0 and "cannot be undone" in output
     code, shown = cli("show", SESSION, "--format", "json", "--store", location)
     assert len(found_in(shown)) == EVERY
