@@ -203,3 +203,17 @@ def test_the_capture_hook_redacts_when_told(tmp_path, monkeypatch):
     assert left(location) == []
     assert "--redact" in hooks.hook_command(location, redact=True)
     assert "--redact" not in hooks.hook_command(location)
+
+
+def test_a_redacted_line_is_never_taken_again_from_the_file(tmp_path):
+    """A reading process sends where each line's text is in the file, for the importer
+    to take it from there: a redacted line's text is not the file's, so it is sent."""
+    from claude_sessions.importer.reading import Job, read_job
+
+    main = write_transcripts(tmp_path / "projects", SESSION)
+    (read,) = read_job(0, Job(main, 0, redact=True), locate=True)
+    batch = read.batch
+    redacted = [i for i, line in enumerate(batch.lines) if "[REDACTED:" in line.text]
+    assert redacted and all(batch.sizes[i] == -1 for i in redacted)
+    assert all(batch.sizes[i] >= 0 for i in range(len(batch.lines)) if i not in redacted)
+    assert batch.counts.redacted_lines == len(redacted)
