@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ("web.py", ["--sessions", "300"], "usage page, all time"),
         ("import.py", ["--mb", "2"], "re-import (nothing changed)"),
         ("cli.py", ["--sessions", "30", "--runs", "1"], "hooks capture"),
+        ("secrets_scan.py", ["--mb", "2", "--rounds", "1"], "first scan"),
         pytest.param("overhead.py", ["--runs", "1"], "ratio", marks=pytest.mark.e2e),
     ],
 )

@@ -60,10 +60,10 @@ COMMANDS = {
     "copy": "copy:copy_command",
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",
+    "secrets": "secrets:secrets_group",
     "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",
     "serve": "serve:serve_command",
-    "secrets": "secrets:secrets_group",
     "demo": "demo:demo",
 }
 # Former names, kept so that users' scripts go on working: hidden from the help, and

@@ -54,6 +54,7 @@ class Operator(enum.Enum):
     AT_MOST = "<="
     EQUALS = "="  # equals one of the columns
     CONTAINS = "contains"  # contains the text, whatever the case
+    HAS_ROWS = "has rows"  # the session has a row in the table its columns name
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Spec:
     ``columns``: the ``sessions`` columns it compares (``EQUALS`` accepts any
     of them). ``label``: a form field's caption; ``help``: one line for an
     option, a form field's tooltip and a schema's description. ``aliases``:
-    more option names on the command line.
+    more option names on the command line. ``param``: the web app's URL parameter
+    when not the field's name.
     """
 
     kind: Kind
@@ -73,6 +75,7 @@ class Spec:
     columns: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     placeholder: str = ""
+    param: str = ""
 
 
 def _spec(kind: Kind, operator: Operator, label: str, text: str, **more: Any) -> dict[str, Spec]:
@@ -204,6 +207,17 @@ class SessionFilter:
             placeholder="main",
         ),
     )
+    has_secrets: bool = field(
+        default=False,
+        metadata=_spec(
+            Kind.FLAG,
+            Operator.HAS_ROWS,
+            "Has secrets",
+            "A secrets scan found secrets in it (claude-sessions secrets scan).",
+            columns=("secret_findings",),
+            param="secrets",
+        ),
+    )
 
     def __post_init__(self) -> None:
         for name, spec in specs().items():
@@ -259,6 +273,7 @@ class FilterArgs(TypedDict, total=False):
     project: str | None
     forked_from: str | None
     branch: str | None
+    has_secrets: bool
 
 
 @functools.cache

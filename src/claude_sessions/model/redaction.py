@@ -14,6 +14,7 @@ text by ``find_secrets``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -68,6 +69,15 @@ def marker(rule: str) -> str:
     return f"[REDACTED:{rule}]"
 
 
+_MARKER = re.compile(r"\[REDACTED:[\w.-]+\]")
+
+
+def _fresh(text: str, spans: Iterable[Span]) -> list[Span]:
+    """The spans that are not a marker already: a rule may take one for a value (a
+    URL's password), and redacting twice must change nothing."""
+    return [span for span in spans if not _MARKER.fullmatch(text, span.start, span.end)]
+
+
 def redact_text(text: str, spans: Iterable[Span]) -> str:
     """``text`` with each span replaced by its marker (overlapping spans: the first wins)."""
     pieces: list[str] = []
@@ -106,7 +116,7 @@ def redact_value(value: Any, find: Finder | None = None) -> Redacted:
 
 def _walk(value: Any, find: Finder, rules: set[str]) -> Any:
     if isinstance(value, str):
-        spans = find(value)
+        spans = _fresh(value, find(value))
         if not spans:
             return value
         rules.update(span.rule for span in spans)
@@ -128,7 +138,9 @@ def redact_entry(entry: Mapping[str, Any], *, subagent: bool = False) -> Redacte
 
     by_path: dict[tuple[str | int, ...], list[Span]] = {}
     for _, path, finding in entry_findings(entry, subagent=subagent):
-        if not any(key in STRUCTURAL_KEYS for key in path if isinstance(key, str)):
+        if any(key in STRUCTURAL_KEYS for key in path if isinstance(key, str)):
+            continue
+        if _fresh(_at(entry, path), [finding]):
             by_path.setdefault(path, []).append(finding)
     if not by_path:
         return Redacted(entry, frozenset())
@@ -145,6 +157,12 @@ def copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [copy_json(item) for item in value]
     return value
+
+
+def _at(root: Any, path: Sequence[str | int]) -> str:
+    for step in path:
+        root = root[step]
+    return str(root)
 
 
 def _replace_at(root: Any, path: Sequence[str | int], spans: Sequence[Span]) -> None:

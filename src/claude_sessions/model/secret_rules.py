@@ -265,7 +265,7 @@ RULES: tuple[Rule, ...] = (
         "stripe-access-token",
         "high",
         r"\b((?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})" + _END,
-        ("sk_", "rk_"),
+        tuple(f"{kind}_{mode}_" for kind in ("sk", "rk") for mode in ("test", "live", "prod")),
         _gitleaks("stripe-access-token"),
         2.0,
     ),
@@ -297,7 +297,7 @@ RULES: tuple[Rule, ...] = (
         "jwt",
         "medium",
         r"\b(ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9/\\_-]{17,}\.(?:[a-zA-Z0-9/\\_-]{10,}={0,2})?)" + _END,
-        ("ey",),
+        (".ey",),  # every match holds it: the dot before the claims
         _gitleaks("jwt"),
         3.0,
     ),
@@ -308,7 +308,7 @@ RULES: tuple[Rule, ...] = (
         "high",
         r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://"
         r"[^\s:@/'\"`]{0,100}:([^\s@/'\"`]{3,100})@[-.%\w/:]+",
-        ("://",),
+        ("postgres", "mysql", "mariadb", "mongodb", "redis", "amqp"),
         _trufflehog("uri", "47619ae6ef711f7236738a267e867116e0214233", "uri/uri.go"),
         ignore=r"^(?:\*+|(?:%2[aA])+|\$.*|<.*>|\{.*\})$",
     ),
@@ -316,10 +316,12 @@ RULES: tuple[Rule, ...] = (
 
 # gitleaks' generic-api-key, split in two for speed: a name that says secret, then
 # (matched from its end) the rest of the assignment and the value.
-GENERIC_NAME = re.compile(
-    r"(?i)(?:passw(?:or)?d|pwd|secret|token|api[_.-]?key|access[_.-]?key|auth[_.-]?key"
+_GENERIC_NAMES = (
+    r"(?:passw(?:or)?d|pwd|secret|token|api[_.-]?key|access[_.-]?key|auth[_.-]?key"
     r"|private[_.-]?key|credentials?)"
 )
+GENERIC_NAME = re.compile("(?i)" + _GENERIC_NAMES)
+GENERIC_NAME_LOWER = re.compile(_GENERIC_NAMES)  # for text already lowered
 GENERIC_VALUE = re.compile(
     r"""[\w.-]{0,20}[\s'"]{0,3}(?:=|:=|:|=>)[`'"\s=]{0,5}([\w.=~+/!@#$%^&*-]{12,150})"""
     r"""(?=[`'"\s;,)}\]]|\\[nr]|$)"""

@@ -3,10 +3,10 @@
 A session's redaction rewrites every copy of its text the store keeps, in one
 transaction: its entries (main transcript and subagents), the summaries of its
 leaves, its description, the SDK's summary sidecar, the fold state and the
-figures derived from it (first prompt, title), and its full-text row. The
-session then records when it was redacted and by which rules. Erasing the old
-bytes from the database files is the driver's part (:meth:`scrub`), after the
-transactions.
+figures derived from it (first prompt, title), its full-text row, and the findings
+a scan kept of it (their previews). The session then records when it was redacted
+and by which rules. Erasing the old bytes from the database files is the driver's
+part (:meth:`scrub`), after the transactions.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from claude_sessions.model.derive import combine, facts_of, fold_subagents
 from claude_sessions.model.entries import encode_entry
 from claude_sessions.model.redaction import redact_entry, redact_value
+from claude_sessions.store import secret_findings
 from claude_sessions.store.dialect import Dialect, SessionRow, meta_text
 from claude_sessions.store.entry_writes import FIGURES, derive_figures, figures
 from claude_sessions.store.plan import Op, Stmt
@@ -61,7 +62,8 @@ def redact_session(d: Dialect, ref: int, now: float) -> Op[SessionRedaction]:
     sidecar = redact_value(row.sdk_summary)
     rules |= description.rules | sidecar.rules
     yield from _refold(d, row, description.value, sidecar.value)
-    if rules:
+    if rules:  # the stored findings name what is gone: the next scan starts afresh
+        yield from secret_findings.forget(d, ref)
         every = sorted(rules | set(row.metadata.redacted_rules))
         yield Stmt(
             d.sql("UPDATE sessions SET redacted_at = ?, redacted_rules = ? WHERE id = ?"),

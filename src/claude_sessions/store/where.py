@@ -43,6 +43,8 @@ def _condition(
         return None
     if operator is Operator.HAS_TAGS:
         return d.has_tags([d.text(tag) or "" for tag in value], every=where.match_all_tags)
+    if operator is Operator.HAS_ROWS:
+        return f"EXISTS (SELECT 1 FROM {spec.columns[0]} r WHERE r.session_ref = s.id)", []
     columns = [f"s.{column}" for column in spec.columns]
     if operator is Operator.CONTAINS:
         return d.contains(columns[0], d.text(value) or "")

@@ -68,7 +68,7 @@ class Filters:
         """The filters in ``params`` (all of them, or without ``words`` all but the text)."""
         return cls(
             {
-                name: params.get(name, "").strip()
+                name: params.get(spec.param or name, "").strip()
                 for name, spec in specs().items()
                 if words or spec.kind is not Kind.WORDS
             }
@@ -87,7 +87,7 @@ class Filters:
         """The form fields of every filter but the search box's text."""
         return [
             Input(
-                name,
+                spec.param or name,
                 spec.label,
                 spec.help,
                 _input_type(spec.kind, self.get(name)),
@@ -100,7 +100,8 @@ class Filters:
 
     def params(self) -> list[tuple[str, str]]:
         """The non-empty filters as query parameters."""
-        return [(name, text) for name, text in self.texts.items() if text]
+        named = specs()
+        return [(named[name].param or name, text) for name, text in self.texts.items() if text]
 
     def query(self, **extra: str | None) -> str:
         """A query string of these filters and ``extra`` (``None`` values left out)."""

@@ -35,6 +35,7 @@ from claude_sessions.views.conversation import (
     turn_showing,
 )
 from claude_sessions.views.lineage import Lineage, fork_tree
+from claude_sessions.views.secrets import sessions_with_secrets
 from claude_sessions.views.stats import compute_stats, usage_series, week_hours
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
@@ -74,6 +75,7 @@ class Loaded:
     requests: int
     parent: SessionMetadata | None = None
     forks: list[SessionMetadata] = field(default_factory=list)
+    secrets: bool = False  # a secrets scan found some
 
     def counts(self) -> dict[str, int]:
         """What the panel counts beside the turns: the chat's exchanges, the API requests."""
@@ -95,16 +97,24 @@ class Site:
     async def sessions(self, request: Request) -> Response:
         filters = Filters.read(request.query_params)
         cursor = request.query_params.get("cursor") or None
-        version, page = await run_in_threadpool(self._sessions, filters, cursor)
+        version, page, secrets = await run_in_threadpool(self._sessions, filters, cursor)
         template = "rows.html" if request.query_params.get("fragment") else "sessions.html"
         return self.pages.response(
-            request, template, filters=filters, page=page, cursor=cursor, version=version
+            request,
+            template,
+            filters=filters,
+            page=page,
+            cursor=cursor,
+            version=version,
+            secrets=secrets,
         )
 
-    def _sessions(self, filters: Filters, cursor: str | None) -> tuple[str, Any]:
+    def _sessions(self, filters: Filters, cursor: str | None) -> tuple[str, Any, set[str]]:
         where = filters.session_filter()
         version = self.store.version()  # first: a change after this read shows at the next poll
-        return version, self.store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
+        page = self.store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
+        shown = [m.session_id for m in page.sessions]
+        return version, page, sessions_with_secrets(self.store, shown)
 
     # -- one session ---------------------------------------------------------------------
 
@@ -131,6 +141,7 @@ class Site:
             if data.metadata.forked_from:
                 loaded.parent = self.store.get_metadata(data.metadata.forked_from)
             loaded.forks = self.store.search(forked_from=found.session_id, limit=FORKS_SHOWN)
+            loaded.secrets = bool(sessions_with_secrets(self.store, [found.session_id]))
         return loaded
 
     async def session(self, request: Request) -> Response:
@@ -145,6 +156,7 @@ class Site:
             m=loaded.metadata,
             parent=loaded.parent,
             forks=loaded.forks,
+            secrets=loaded.secrets,
             extra=extra_fields(loaded.metadata, shown_fields(self.pages.environment)),
             version=session_version(loaded.metadata),
             counts=loaded.counts(),

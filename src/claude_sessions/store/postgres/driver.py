@@ -160,8 +160,9 @@ class _Retry:
         return None
 
 
-# The tables holding a session's text: entries, the row with its full-text body, summaries.
-SCRUBBED_TABLES = ("entries", "sessions", "summaries")
+# The tables holding a session's text (entries, the row with its full-text body,
+# summaries) and what a scan kept of its secrets (their first characters).
+SCRUBBED_TABLES = ("entries", "sessions", "summaries", "secret_findings")
 
 
 class _Base:

@@ -33,7 +33,10 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage index also covers (stored sessions are counted again).
-Version 9: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+Version 9: the secrets found in stored entries (``secret_findings``: where, which
+rule, a masked preview, never the value) and how far each transcript was scanned
+(``secret_scans``), so a scan looks only at entries added since.
+Version 10: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
 """
 
@@ -231,8 +234,32 @@ SCHEMA_V8: tuple[str, ...] = (
     "WHERE trashed_at IS NULL",
 )
 
-# IF NOT EXISTS: a store whose version was set back keeps its record.
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
 SCHEMA_V9: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS secret_findings (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        seq         bigint NOT NULL,
+        entry_uuid  text,
+        place       text NOT NULL,
+        json_path   text NOT NULL,
+        rule        text NOT NULL,
+        confidence  text NOT NULL,
+        value_start integer NOT NULL,
+        value_end   integer NOT NULL,
+        preview     text NOT NULL,
+        PRIMARY KEY (session_ref, subpath, seq, json_path, value_start)
+    )""",
+    """CREATE TABLE IF NOT EXISTS secret_scans (
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        scanned_seq bigint NOT NULL,
+        PRIMARY KEY (session_ref, subpath)
+    )""",
+)
+
+# IF NOT EXISTS: a store whose version was set back keeps its record.
+SCHEMA_V10: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_at timestamptz",
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
 )
@@ -247,6 +274,7 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V7,
     SCHEMA_V8,
     SCHEMA_V9,
+    SCHEMA_V10,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today

@@ -39,7 +39,10 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
-Version 13: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+Version 13: the secrets found in stored entries (``secret_findings``: where, which
+rule, a masked preview, never the value) and how far each transcript was scanned
+(``secret_scans``), so a scan looks only at entries added since.
+Version 14: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
 """
 
@@ -432,11 +435,41 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V13 = (
+    """CREATE TABLE IF NOT EXISTS secret_findings (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        entry_uuid  TEXT,
+        place       TEXT NOT NULL,
+        json_path   TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        confidence  TEXT NOT NULL,
+        value_start INTEGER NOT NULL,
+        value_end   INTEGER NOT NULL,
+        preview     TEXT NOT NULL,
+        PRIMARY KEY (session_ref, subpath, seq, json_path, value_start)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS secret_scans (
+        session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     TEXT NOT NULL,
+        scanned_seq INTEGER NOT NULL,
+        PRIMARY KEY (session_ref, subpath)
+    ) WITHOUT ROWID""",
+)
+
+
+def _v13(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V13:
+        conn.execute(statement)
+
+
 # A column is added only when missing: a store whose version was set back keeps its record.
 _REDACTION_COLUMNS = (("redacted_at", "REAL"), ("redacted_rules", "TEXT"))
 
 
-def _v13(conn: sqlite3.Connection) -> None:
+def _v14(conn: sqlite3.Connection) -> None:
     present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
     for column, kind in _REDACTION_COLUMNS:
         if column not in present:
@@ -457,6 +490,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v11,
     _v12,
     _v13,
+    _v14,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
