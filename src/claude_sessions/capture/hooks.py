@@ -65,6 +65,7 @@ def hook_command(
     *,
     python: str | None = None,
     transcripts: Folders = (),
+    redact: bool = False,
 ) -> str:
     """The shell command a hook runs: this Python, so no PATH is needed."""
     words = [python or sys.executable, "-m", "claude_sessions", "hooks", "capture"]
@@ -73,6 +74,8 @@ def hook_command(
         words += ["--store", text if is_server_location(text) else _absolute(text)]
     for folder in transcripts:
         words += ["--transcripts", _absolute(folder)]
+    if redact:
+        words.append("--redact")
     return shlex.join(words)
 
 
@@ -100,12 +103,14 @@ def install(
     project_dir: str | os.PathLike[str] | None = None,
     python: str | None = None,
     transcripts: Folders = (),
+    redact: bool = False,
 ) -> ConfigChange:
     """Add (or update) our capture hook for every event in :data:`EVENTS`;
-    ``transcripts``: folders it may also capture from (see :func:`transcript_dirs`)."""
+    ``transcripts``: folders it may also capture from (see :func:`transcript_dirs`);
+    ``redact``: it stores each secret found as ``[REDACTED:rule]``."""
     path = settings_path(scope, project_dir=project_dir)
     config = read_config(path, objects=("hooks",))
-    command = hook_command(location, python=python, transcripts=transcripts)
+    command = hook_command(location, python=python, transcripts=transcripts, redact=redact)
     hooks = dict(config.get("hooks") or {})
     ours = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}
     for event in EVENTS:
@@ -223,12 +228,13 @@ def capture(
     location: str | os.PathLike[str] | None = None,
     *,
     transcripts: Folders = (),
+    redact: bool = False,
 ) -> str:
     """Import the transcript a hook names (its JSON on ``stdin``); returns the log line.
 
     ``transcripts``: folders to capture from besides those of
-    :func:`transcript_dirs`' defaults. Never raises: whatever goes wrong is logged
-    and returned.
+    :func:`transcript_dirs`' defaults; ``redact``: secrets are stored redacted.
+    Never raises: whatever goes wrong is logged and returned.
     """
     event, session = "?", "?"
     started = time.perf_counter()
@@ -245,7 +251,7 @@ def capture(
         agent = payload.get("agent_transcript_path")  # SubagentStop's, from CLI 2.0.42
         agent_path = admitted(agent, folders) if isinstance(agent, str) and agent else None
         line = f"{event} {session}: " + _import(
-            admitted(transcript, folders), location, started, agent_path
+            admitted(transcript, folders), location, started, agent_path, redact=redact
         )
     except BaseException as error:  # a hook must never break Claude Code
         line = f"{event} {session}: error: {type(error).__name__}: {error}"
@@ -258,6 +264,8 @@ def _import(
     location: str | os.PathLike[str] | None,
     started: float,
     agent_transcript: Path | None = None,
+    *,
+    redact: bool = False,
 ) -> str:
     """What importing ``transcript`` (and the subagent's ``agent_transcript`` a
     SubagentStop hook names) did, or that another process reads it for us."""
@@ -279,7 +287,7 @@ def _import(
             location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
         ) as store:
             report = import_session_files(
-                store, transcript, claim=claim, agent_transcript=agent_transcript
+                store, transcript, claim=claim, agent_transcript=agent_transcript, redact=redact
             )
             warning = _budget_warning(store)
     except BaseException:

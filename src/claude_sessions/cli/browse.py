@@ -20,8 +20,10 @@ from claude_sessions.cli.common import (
     format_cost,
     json_option,
     open_store,
+    redact_option,
     resolve_id,
     short_uuid,
+    shown_store,
     stdout_is_terminal,
     store_option,
 )
@@ -145,6 +147,7 @@ def search_command(
     metavar="UUID",
     help="Only the messages around this one (a uuid or its start), as a search found it.",
 )
+@redact_option
 @store_option
 @json_option
 def show_command(
@@ -152,11 +155,12 @@ def show_command(
     fmt: str,
     uuids: bool,
     at: str | None,
+    redact: bool,
     store_location: str | None,
     as_json: bool,
 ) -> None:
     """Print the transcript of session ID (any unique prefix)."""
-    store = open_store(store_location)
+    store = shown_store(store_location, redact=redact)
     fmt = "json" if as_json else fmt
     if (uuids or at is not None) and fmt != "text":
         option = "--uuids" if uuids else "--at"
@@ -259,6 +263,7 @@ def _echo_rendered(text: str, fmt: str) -> None:
     help="File to write (default: stdout); a directory with --all.",
 )
 @filter_options()
+@redact_option
 @store_option
 @json_option
 def export_command(
@@ -267,6 +272,7 @@ def export_command(
     fmt: str,
     output: str | None,
     where: SessionFilter,
+    redact: bool,
     store_location: str | None,
     as_json: bool,
 ) -> None:
@@ -278,7 +284,7 @@ def export_command(
         raise click.UsageError("the filter options go with --all, not with an ID")
     from claude_sessions.views.render import export_all, export_session, write_export
 
-    store = open_store(store_location)
+    store = shown_store(store_location, redact=redact)
     if everything:
         if output is None:
             raise click.UsageError("--all needs --output DIRECTORY")

@@ -33,6 +33,11 @@ _TRANSCRIPTS = click.option(
     "Claude Code's projects folder ($CLAUDE_CONFIG_DIR or ~/.claude) and the folders "
     "in $CLAUDE_SESSIONS_TRANSCRIPT_DIRS.",
 )
+_REDACT = click.option(
+    "--redact",
+    is_flag=True,
+    help="Store each secret found as [REDACTED:rule]: the secret never reaches the store.",
+)
 
 
 @click.group("hooks")
@@ -44,15 +49,22 @@ def hooks_group() -> None:
 @_SCOPE
 @store_option
 @_TRANSCRIPTS
+@_REDACT
 @json_option
 def install_command(
-    scope: str, store_location: str | None, transcripts: tuple[str, ...], as_json: bool
+    scope: str,
+    store_location: str | None,
+    transcripts: tuple[str, ...],
+    redact: bool,
+    as_json: bool,
 ) -> None:
     """Add the capture hook (Stop, SubagentStop, PreCompact, SessionEnd) to Claude Code.
 
     Merged with the hooks already there; the previous file is backed up first.
     """
-    done = hooks.install(cast(Scope, scope), location=store_location, transcripts=transcripts)
+    done = hooks.install(
+        cast(Scope, scope), location=store_location, transcripts=transcripts, redact=redact
+    )
     if as_json:
         echo_json(done.to_dict())
         return
@@ -102,7 +114,8 @@ def status_command(store_location: str | None, as_json: bool) -> None:
 @hooks_group.command("capture")
 @store_option
 @_TRANSCRIPTS
-def capture_command(store_location: str | None, transcripts: tuple[str, ...]) -> None:
+@_REDACT
+def capture_command(store_location: str | None, transcripts: tuple[str, ...], redact: bool) -> None:
     """Import the transcript named by a hook's JSON on stdin (Claude Code runs this).
 
     Only a .jsonl transcript under Claude Code's projects folder or a folder named
@@ -110,7 +123,7 @@ def capture_command(store_location: str | None, transcripts: tuple[str, ...]) ->
     leaves it to them. Always exits 0, so it can never break Claude Code; what it
     did, or what went wrong, is logged (see `hooks status`).
     """
-    hooks.capture(sys.stdin, store_location, transcripts=transcripts)
+    hooks.capture(sys.stdin, store_location, transcripts=transcripts, redact=redact)
 
 
 @click.command("watch")

@@ -83,6 +83,24 @@ def open_store(location: str | None, *, write: bool = False) -> SessionStore:
     return store
 
 
+redact_option = click.option(
+    "--redact",
+    is_flag=True,
+    help="Replace each secret found with [REDACTED:rule] (the store is unchanged).",
+)
+
+
+def shown_store(location: str | None, *, redact: bool) -> SessionStore:
+    """The store at ``location`` to read for output; with ``redact``, its secrets redacted."""
+    store = open_store(location)
+    if not redact:
+        return store
+    from claude_sessions.views.redacted import RedactingStore
+
+    redacted: SessionStore = RedactingStore(store)  # type: ignore[assignment]
+    return redacted
+
+
 def existing_store(location: str | None) -> SessionStore | None:
     """The store at ``location`` if there is one (a path that exists, or a URL); never creates."""
     chosen = location or default_location()

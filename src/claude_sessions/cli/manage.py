@@ -184,9 +184,16 @@ def _summary(report: ImportReport) -> str:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Store each secret found as [REDACTED:rule]: the secret never reaches the store.",
+)
 @store_option
 @json_option
-def import_command(paths: tuple[str, ...], store_location: str | None, as_json: bool) -> None:
+def import_command(
+    paths: tuple[str, ...], redact: bool, store_location: str | None, as_json: bool
+) -> None:
     """Copy the Claude Code CLI's transcripts into the store (new and grown files only).
 
     PATHS: transcript files (.jsonl or .jsonl.gz; a session's brings its subagents') or
@@ -210,9 +217,9 @@ def import_command(paths: tuple[str, ...], store_location: str | None, as_json: 
             def update(event: ImportProgress) -> None:
                 bar.update(task, total=event.bytes_total or None, completed=event.bytes_done)
 
-            report = import_transcripts(store, list(paths) or None, progress=update)
+            report = import_transcripts(store, list(paths) or None, progress=update, redact=redact)
     else:
-        report = import_transcripts(store, list(paths) or None)
+        report = import_transcripts(store, list(paths) or None, redact=redact)
     if as_json:
         echo_json(report.to_dict())
     else:

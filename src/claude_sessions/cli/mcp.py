@@ -36,8 +36,16 @@ _ALLOW_WRITE = click.option(
 @click.group("mcp", invoke_without_command=True)
 @store_option
 @_ALLOW_WRITE
+@click.option(
+    "--redact/--no-redact",
+    default=True,
+    show_default=True,
+    help="Replace each secret found with [REDACTED:rule] in what Claude reads.",
+)
 @click.pass_context
-def mcp_group(ctx: click.Context, store_location: str | None, allow_write: bool) -> None:
+def mcp_group(
+    ctx: click.Context, store_location: str | None, allow_write: bool, redact: bool
+) -> None:
     """Serve the session store over MCP on stdin/stdout, so Claude can search its history.
 
     Claude Code starts this itself once registered: see `mcp install`. The
@@ -46,10 +54,10 @@ def mcp_group(ctx: click.Context, store_location: str | None, allow_write: bool)
     if ctx.invoked_subcommand is not None:
         if any(
             ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-            for name in ("store_location", "allow_write")
+            for name in ("store_location", "allow_write", "redact")
         ):
             raise click.UsageError(
-                f"put --store and --allow-write after '{ctx.invoked_subcommand}'"
+                f"put --store, --allow-write and --no-redact after '{ctx.invoked_subcommand}'"
             )
         return
     if allow_write and (ctx.find_root().obj or {}).get("read_only"):
@@ -62,7 +70,7 @@ def mcp_group(ctx: click.Context, store_location: str | None, allow_write: bool)
             "(claude-sessions mcp install). Ctrl-C stops.",
             err=True,
         )
-    run_stdio(store_location, allow_write=allow_write)
+    run_stdio(store_location, allow_write=allow_write, redact=redact)
 
 
 @mcp_group.command("install")

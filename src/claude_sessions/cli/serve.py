@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import click
 
-from claude_sessions.cli.common import open_store, store_option
+from claude_sessions.cli.common import open_store, redact_option, store_option
 from claude_sessions.model.exceptions import InvalidInputError
 from claude_sessions.store import SessionStore
 
@@ -60,6 +60,7 @@ def _checked_token(context: click.Context, param: click.Parameter, token: str | 
     "loopback; one is made up when not given).",
     callback=_checked_token,
 )
+@redact_option
 @store_option
 def serve_command(
     host: str,
@@ -67,6 +68,7 @@ def serve_command(
     open_browser: bool,
     read_only: bool,
     token: str | None,
+    redact: bool,
     store_location: str | None,
 ) -> None:
     """Browse, search and tag the stored sessions in a web browser."""
@@ -84,7 +86,7 @@ def serve_command(
         store = open_store(store_location)
     if token is None and not is_loopback(host):
         token = secrets.token_urlsafe(24)
-    app = create_app(store, read_only=read_only, token=token)
+    app = create_app(store, read_only=read_only, token=token, redact=redact)
 
     def started(bound_port: int) -> None:
         if not is_loopback(host):

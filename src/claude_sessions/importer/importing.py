@@ -61,7 +61,13 @@ from claude_sessions.importer.reading import (
     read_jobs,
 )
 from claude_sessions.model.exceptions import InvalidInputError
-from claude_sessions.store import FileBatch, FileState, Landed
+from claude_sessions.store import (
+    FileBatch,
+    FileState,
+    Landed,
+    record_redaction,
+    redaction_policy,
+)
 
 if TYPE_CHECKING:
     from claude_sessions.store import SessionStore
@@ -160,6 +166,8 @@ class _Run:
     pending: list[_Pending] = field(default_factory=list)
     pending_lines: int = 0
     pending_bytes: int = 0
+    redact: bool = False
+    redacted: dict[str, set[str]] = field(default_factory=dict)  # rules, by session id
 
     def tell(self, current: Path | None) -> None:
         if self.progress is not None:
@@ -200,6 +208,8 @@ class _Run:
             return
         batch, item = read.batch, file.item
         self.report.absorb(batch.counts)
+        if batch.counts.redacted_rules:
+            self.redacted.setdefault(item.session_id, set()).update(batch.counts.redacted_rules)
         # Each batch lands with the file's new position; the last one also records
         # the size and time the file had when it was read.
         size = file.stat.st_size if batch.last else -1
@@ -267,13 +277,15 @@ def import_transcripts(
     paths: Iterable[str | os.PathLike[str]] | None = None,
     *,
     progress: Callable[[ImportProgress], None] | None = None,
+    redact: bool = False,
 ) -> ImportReport:
     """Copy the CLI's transcripts under ``paths`` into ``store``; see the module docstring.
 
     ``paths`` defaults to ``$CLAUDE_CONFIG_DIR/projects`` or ``~/.claude/projects``.
-    ``progress`` is called as files and batches complete.
+    ``progress`` is called as files and batches complete. ``redact``: store each
+    secret found as ``[REDACTED:rule]`` (so does a store whose policy says so).
     """
-    return import_found(store, discover(paths), progress=progress)
+    return import_found(store, discover(paths), progress=progress, redact=redact)
 
 
 def import_session_files(
@@ -282,12 +294,13 @@ def import_session_files(
     *,
     claim: Claim | None = None,
     agent_transcript: str | os.PathLike[str] | None = None,
+    redact: bool = False,
 ) -> ImportReport:
     """Copy one session's transcript and its subagent transcripts (what a hook names:
     ``agent_transcript`` too); ``claim``: the caller's claim on ``transcript``, which
-    the import takes over."""
+    the import takes over; ``redact``: as :func:`import_transcripts`."""
     found = session_files(transcript, agent_transcript=agent_transcript)
-    return import_found(store, found, claimed=[claim] if claim else [])
+    return import_found(store, found, claimed=[claim] if claim else [], redact=redact)
 
 
 def import_found(
@@ -296,19 +309,23 @@ def import_found(
     *,
     progress: Callable[[ImportProgress], None] | None = None,
     claimed: Iterable[Claim] = (),
+    redact: bool = False,
 ) -> ImportReport:
     """Copy the transcripts :func:`discover` (or :func:`session_files`) found.
 
     Each session is claimed first (see :mod:`claude_sessions.importer.handover`;
     ``claimed``: claims the caller holds, which the import takes over): one that
     another capture or import is reading is left to it (``handed_over``), and one
-    asked for meanwhile is read again before this returns.
+    asked for meanwhile is read again before this returns. ``redact``, or the
+    store's redact-on-capture policy: secrets never reach the store, and each session
+    redacted records it.
     """
     started = time.perf_counter()
     report = ImportReport()
     report.files_seen = len(found.files)
     report.skipped.extend(found.skipped)
-    run = _Run(store, report, progress, files_total=len(found.files))
+    redact = redact or redaction_policy(store)
+    run = _Run(store, report, progress, files_total=len(found.files), redact=redact)
     for item in found.files:
         with contextlib.suppress(OSError):
             run.bytes_total += text_size(item.path, item.path.stat().st_size)
@@ -319,6 +336,7 @@ def import_found(
         held, mine = _claim(desk, chunk, report, given if start == 0 else [])
         every |= {f.session_id for f in mine}
         _read_claimed(run, held, mine)
+    record_redaction(store, run.redacted)
     report.sessions_new = sum(1 for s in run.sessions.values() if s.new)
     report.sessions_updated = sum(1 for s in run.sessions.values() if s.touched and not s.new)
     report.sessions_unchanged = len(every) - report.sessions_new - report.sessions_updated
@@ -376,7 +394,7 @@ def _read_and_store(run: _Run, items: list[TranscriptFile]) -> None:
             continue
         if planned is not None:
             files.append(planned)
-    jobs = [Job(file.item.path, file.position) for file in files]
+    jobs = [Job(file.item.path, file.position, run.redact) for file in files]
     # A hook's import of one session, or an import that finds little new, pays for
     # neither a reading process nor a checkpoint thread.
     to_read = sum(max(file.length - file.position, 0) for file in files)

@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from claude_sessions.importer.identify import is_packed, open_text
-from claude_sessions.model.entries import MAX_DEPTH
+from claude_sessions.model.entries import MAX_DEPTH, encode_entry
 from claude_sessions.model.preparing import Line, Prepared, Preparing
+from claude_sessions.model.redaction import redact_entry
 
 BATCH_ENTRIES = 5000
 BATCH_BYTES = 8 * 1024 * 1024
@@ -76,6 +77,8 @@ class ImportReport:
     why (not a transcript, unreadable, links leaving the tree, sessions in the trash);
     ``handed_over``, files another capture or import was reading, which it
     reads for this one too (see :mod:`claude_sessions.importer.handover`).
+    ``redacted_lines``: lines stored with their secrets redacted (``import --redact``),
+    and ``redacted_rules`` how many lines each rule redacted.
     """
 
     files_seen: int = 0
@@ -91,6 +94,8 @@ class ImportReport:
     bad_lines: int = 0
     bad_reasons: dict[str, int] = field(default_factory=dict)
     repaired_lines: int = 0
+    redacted_lines: int = 0
+    redacted_rules: dict[str, int] = field(default_factory=dict)
     unknown_types: dict[str, int] = field(default_factory=dict)
     untyped_entries: int = 0
     bytes_read: int = 0
@@ -112,10 +117,12 @@ class ImportReport:
         self.bytes_read += counts.bytes_read
         self.bad_lines += counts.bad_lines
         self.repaired_lines += counts.repaired_lines
+        self.redacted_lines += counts.redacted_lines
         self.untyped_entries += counts.untyped_entries
         for mine, theirs in (
             (self.bad_reasons, counts.bad_reasons),
             (self.unknown_types, counts.unknown_types),
+            (self.redacted_rules, counts.redacted_rules),
         ):
             for name, count in theirs.items():
                 mine[name] = mine.get(name, 0) + count
@@ -164,10 +171,11 @@ def _careful(raw: bytes, report: ImportReport) -> tuple[Any, str]:
 
 
 def parse_line(
-    raw: bytes, length: int, offset: int, report: ImportReport
+    raw: bytes, length: int, offset: int, report: ImportReport, *, redact: bool = False
 ) -> tuple[Line, dict[str, Any]] | None:
     """A non-blank line whose JSON text is its first ``length`` bytes (the rest is white
-    space), without its entry, and the entry; ``None`` when it is bad (counted)."""
+    space), without its entry, and the entry; ``None`` when it is bad (counted).
+    ``redact``: its secrets replaced (the text is then the redacted entry's)."""
     try:
         try:
             value: Any = orjson.loads(raw)
@@ -198,8 +206,21 @@ def parse_line(
         report.untyped_entries += 1
     elif kind not in KNOWN_ENTRY_TYPES:
         report.unknown_types[kind] = report.unknown_types.get(kind, 0) + 1
+    if redact:
+        value, text = _redacted(value, text, report)
     uuid = value.get("uuid")
     return Line(offset, None, text, uuid if type(uuid) is str and uuid else None), value
+
+
+def _redacted(value: dict[str, Any], text: str, report: ImportReport) -> tuple[Any, str]:
+    """The entry with its secrets redacted, and its text (unchanged when it had none)."""
+    found = redact_entry(value)
+    if not found.rules:
+        return value, text
+    report.redacted_lines += 1
+    for rule in found.rules:
+        report.redacted_rules[rule] = report.redacted_rules.get(rule, 0) + 1
+    return found.value, encode_entry(found.value)
 
 
 class Batch(NamedTuple):
@@ -224,10 +245,11 @@ class Batch(NamedTuple):
 
 
 def read_batches(
-    path: Path, start: int, *, locate: bool = False
+    path: Path, start: int, *, locate: bool = False, redact: bool = False
 ) -> Iterator[tuple[Batch, Prepared]]:
     """The lines from ``start`` on, in batches, each prepared (see :class:`Preparing`);
-    the last batch (``last``, perhaps with no lines) ends where the complete lines end."""
+    the last batch (``last``, perhaps with no lines) ends where the complete lines end.
+    ``redact``: each line's secrets are replaced before anything is made of it."""
     counts = ImportReport()
     batch: list[Line] = []
     entries: list[dict[str, Any]] = []  # those of the lines not yet folded
@@ -251,15 +273,16 @@ def read_batches(
                 if raw[-1] != 10 and not _complete(stripped):
                     break  # a truncated last line (the CLI may be writing it): read it again
                 lines_read += 1
-                repaired = counts.repaired_lines if locate else 0
+                changed = counts.repaired_lines + counts.redacted_lines if locate else 0
                 length = size - 1 if plain else len(stripped)
-                read = parse_line(stripped, length, offset, counts)
+                read = parse_line(stripped, length, offset, counts, redact=redact)
                 if read is not None:
                     batch.append(read[0])
                     entries.append(read[1])
                     batch_bytes += size
                     if locate:
-                        verbatim = raw[0] == stripped[0] and counts.repaired_lines == repaired
+                        same = counts.repaired_lines + counts.redacted_lines == changed
+                        verbatim = raw[0] == stripped[0] and same
                         sizes.append(length if verbatim and verbatim_file else -1)
                     if len(entries) >= FOLD_LINES:
                         preparing.add(batch[-len(entries) :], entries)
@@ -293,10 +316,11 @@ def _complete(line: bytes) -> bool:
 
 
 class Job(NamedTuple):
-    """Read ``path`` from byte ``start`` on."""
+    """Read ``path`` from byte ``start`` on (``redact``: its lines' secrets redacted)."""
 
     path: Path
     start: int
+    redact: bool = False
 
 
 class Read(NamedTuple):
@@ -323,7 +347,7 @@ def read_jobs(jobs: Sequence[Job], *, locate: bool = False) -> Iterator[Read | F
 
 def read_job(index: int, job: Job, *, locate: bool = False) -> Iterator[Read | Failed]:
     try:
-        for batch, prepared in read_batches(job.path, job.start, locate=locate):
+        for batch, prepared in read_batches(job.path, job.start, locate=locate, redact=job.redact):
             yield Read(index, batch, prepared)
     except (OSError, EOFError, zlib.error) as error:  # a .gz file's damage is one of these
         yield Failed(index, str(error))

@@ -27,6 +27,7 @@ from claude_sessions.mcp.awaited import AwaitedStore, missing_store, with_hint
 from claude_sessions.mcp.install import SERVER_NAME
 from claude_sessions.mcp.tools import Outcome, Tool, available_tools, call_tool
 from claude_sessions.store import SessionStore
+from claude_sessions.views.redacted import redacting
 
 INSTRUCTIONS = (
     "This server searches the user's saved Claude Code sessions: the earlier conversations "
@@ -57,21 +58,27 @@ Served = SessionStore | AwaitedStore
 
 
 def _answer(
-    store: Served, name: str, arguments: dict[str, Any] | None, tools: list[Tool]
+    store: Served,
+    name: str,
+    arguments: dict[str, Any] | None,
+    tools: list[Tool],
+    redact: bool = True,
 ) -> Outcome:
-    """A tool's answer from ``store`` (from a store still awaited: with how to fill it)."""
+    """A tool's answer from ``store`` (from a store still awaited: with how to fill it),
+    with ``redact`` its secrets replaced by ``[REDACTED:rule]``."""
     if isinstance(store, SessionStore):
-        return call_tool(store, name, arguments, tools)
+        return call_tool(redacting(store, redact), name, arguments, tools)
     current, hint = store.current()
-    outcome = call_tool(current, name, arguments, tools)
+    outcome = call_tool(redacting(current, redact), name, arguments, tools)
     if hint is None:
         return outcome
     return Outcome(with_hint(outcome.text, hint, is_error=outcome.is_error), outcome.is_error)
 
 
-def create_server(store: Served, *, allow_write: bool = False) -> Server[Any]:
+def create_server(store: Served, *, allow_write: bool = False, redact: bool = True) -> Server[Any]:
     """An MCP server offering ``store``'s sessions: read-only tools, and with ``allow_write``
-    ``tag_session`` and ``describe_session``. The caller keeps and closes ``store``."""
+    ``tag_session`` and ``describe_session``. The caller keeps and closes ``store``.
+    ``redact``: what it answers goes to a model, so secrets are redacted unless told not."""
     tools = available_tools(allow_write=allow_write)
     definitions = [_tool_definition(tool) for tool in tools]
 
@@ -84,7 +91,7 @@ def create_server(store: Served, *, allow_write: bool = False) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         outcome = await anyio.to_thread.run_sync(
-            _answer, store, params.name, params.arguments, tools
+            _answer, store, params.name, params.arguments, tools, redact
         )
         return types.CallToolResult(
             content=[types.TextContent(text=outcome.text)], is_error=outcome.is_error
@@ -101,10 +108,10 @@ def create_server(store: Served, *, allow_write: bool = False) -> Server[Any]:
     )
 
 
-async def serve_stdio(store: Served, *, allow_write: bool = False) -> None:
+async def serve_stdio(store: Served, *, allow_write: bool = False, redact: bool = True) -> None:
     """Serve ``store`` over stdin and stdout until the client closes stdin, or until
     cancelled (Ctrl-C): then at once, without waiting for the client's next line."""
-    server = create_server(store, allow_write=allow_write)
+    server = create_server(store, allow_write=allow_write, redact=redact)
     with _StoppableStdin() as stdin:
         async with anyio.create_task_group() as group:
             group.start_soon(stdin.end_when_cancelled)
@@ -161,7 +168,12 @@ class _StoppableStdin:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bool = False) -> None:
+def run_stdio(
+    location: str | os.PathLike[str] | None = None,
+    *,
+    allow_write: bool = False,
+    redact: bool = True,
+) -> None:
     """Open the store at ``location`` (read-only unless ``allow_write``) and serve it over
     stdio until the client goes, or until Ctrl-C or SIGTERM: the server then ends at
     once, and the signal is raised again, for whatever handles it outside (Ctrl-C is a
@@ -178,19 +190,19 @@ def run_stdio(location: str | os.PathLike[str] | None = None, *, allow_write: bo
     else:
         store = SessionStore(location, read_only=True)
     with store:
-        received = _serve_until_signalled(store, allow_write)
+        received = _serve_until_signalled(store, allow_write, redact)
     if received is not None:
         signal.raise_signal(received)
 
 
-def _serve_until_signalled(store: Served, allow_write: bool) -> int | None:
+def _serve_until_signalled(store: Served, allow_write: bool, redact: bool) -> int | None:
     """Serve; a stop signal is the event loop's to handle (it cancels the server), never
     an exception raised on whatever line of the loop it lands. The signals wait, blocked,
     while the loop starts; the handlers they had are theirs again afterwards."""
     handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        return anyio.run(_serve, store, allow_write, mask)
+        return anyio.run(_serve, store, allow_write, redact, mask)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for sig, handler in handlers.items():
@@ -198,7 +210,9 @@ def _serve_until_signalled(store: Served, allow_write: bool) -> int | None:
                 signal.signal(sig, handler)
 
 
-async def _serve(store: Served, allow_write: bool, mask: set[int | signal.Signals]) -> int | None:
+async def _serve(
+    store: Served, allow_write: bool, redact: bool, mask: set[int | signal.Signals]
+) -> int | None:
     received: list[int] = []
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # from now on, the receiver's
@@ -211,6 +225,6 @@ async def _serve(store: Served, allow_write: bool, mask: set[int | signal.Signal
                     return
 
             group.start_soon(stop_on_signal)
-            await serve_stdio(store, allow_write=allow_write)
+            await serve_stdio(store, allow_write=allow_write, redact=redact)
             group.cancel_scope.cancel()
     return received[0] if received else None

@@ -24,6 +24,21 @@ from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
 
 if TYPE_CHECKING:
     from claude_sessions.store.imports import FileBatch, FileState, Landed
+    from claude_sessions.store.redacting import (
+        RedactReport,
+        record_redaction,
+        redact_stored,
+        redaction_policy,
+        set_redaction_policy,
+    )
+
+_REDACTING = (
+    "RedactReport",
+    "record_redaction",
+    "redact_stored",
+    "redaction_policy",
+    "set_redaction_policy",
+)
 
 __all__ = [
     "ApiRequest",
@@ -32,6 +47,7 @@ __all__ = [
     "FileBatch",
     "FileState",
     "Landed",
+    "RedactReport",
     "RestoreReport",
     "SessionData",
     "SessionMetadata",
@@ -41,6 +57,10 @@ __all__ = [
     "cleanup_policy",
     "default_location",
     "mask_password",
+    "record_redaction",
+    "redact_stored",
+    "redaction_policy",
+    "set_redaction_policy",
     "sqlite_path",
 ]
 
@@ -51,6 +71,10 @@ def __getattr__(name: str) -> object:
         from claude_sessions.store import imports
 
         return getattr(imports, name)
+    if name in _REDACTING:
+        from claude_sessions.store import redacting
+
+        return getattr(redacting, name)
     # The adapter imports the official SDK (most of a second): only when asked for.
     if name == "SDKSessionStore":
         from claude_sessions.store.sdk_adapter import SDKSessionStore

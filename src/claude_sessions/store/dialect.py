@@ -167,6 +167,10 @@ class Dialect(Protocol):
 
     def replace_entry(self, ref: int, subpath: str, key: str, text: str) -> Stmt: ...
 
+    def rewrite_entry(self, ref: int, subpath: str, seq: int, text: str) -> Stmt:
+        """Put ``text`` in place of the entry at ``seq`` of a transcript (a redaction)."""
+        ...
+
     def refresh_tags(self, ref: int) -> Stmt:
         """Copy the session's tags (sorted) into ``sessions.tags``."""
         ...

@@ -87,6 +87,11 @@ class Driver(Protocol):
         spend another thread keeping up)."""
         ...
 
+    def scrub(self) -> bool:
+        """Erase from the database's files what writes removed (after a redaction);
+        False when the database could not finish it (a reader held on)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -40,7 +40,9 @@ class SessionMetadata:
     when it was not the last one. ``trashed_at`` is set on sessions in the
     trash (see ``SessionStore.list_trash``). ``user`` and ``machine`` say who first
     stored the session and where (see :mod:`claude_sessions.model.identity`);
-    ``unknown`` on sessions stored before they were kept.
+    ``unknown`` on sessions stored before they were kept. ``redacted_at`` and
+    ``redacted_rules`` record when the secrets of a session were last replaced
+    and the rules that found them (see ``secrets redact``).
 
     This class is the one list of a session's facts: the store's columns, the
     rows it reads, ``to_dict``, a copy between stores and the web app's panel
@@ -76,6 +78,8 @@ class SessionMetadata:
     figures_from: str = field(default="transcript", metadata=_kept("from_result", read="source"))
     user: str = field(default=UNKNOWN, metadata=_kept("user_name"))
     machine: str = UNKNOWN
+    redacted_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
+    redacted_rules: tuple[str, ...] = field(default=(), metadata=_kept(read="names"))
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})

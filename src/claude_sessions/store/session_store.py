@@ -174,6 +174,10 @@ class SessionStore:
         checkpoints its log in a thread of its own meanwhile."""
         return self._driver.bulk_writes()
 
+    def scrub(self) -> bool:
+        """Erase from the files what writes removed (see ``secrets redact``)."""
+        return self._driver.scrub()
+
     def close(self) -> None:
         """Close the database connections (idempotent)."""
         if self._closed:

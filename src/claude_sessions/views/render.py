@@ -79,10 +79,19 @@ def _header_lines(metadata: SessionMetadata) -> list[tuple[str, str]]:
         ("Project", metadata.project),
         ("Forked from", metadata.forked_from),
         ("Description", metadata.description),
+        ("Redacted", _redaction_line(metadata)),
     ):
         if value:
             rows.append((name, value))
     return rows
+
+
+def _redaction_line(metadata: SessionMetadata) -> str | None:
+    """When the session's secrets were redacted in the store, and by which rules."""
+    if metadata.redacted_at is None:
+        return None
+    when = metadata.redacted_at.isoformat(timespec="seconds")
+    return f"{when} ({', '.join(metadata.redacted_rules)})"
 
 
 def _one_line(text: str, length: int = 120) -> str:

@@ -21,6 +21,7 @@ from claude_sessions.model.exceptions import (
     StoreConnectionError,
 )
 from claude_sessions.store import SessionStore
+from claude_sessions.views.redacted import redacting
 from claude_sessions.web.actions import Actions
 from claude_sessions.web.live import Live
 from claude_sessions.web.pages import Site, session_version
@@ -29,7 +30,11 @@ from claude_sessions.web.templating import Pages
 
 
 def create_app(
-    store: SessionStore, *, read_only: bool = False, token: str | None = None
+    store: SessionStore,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+    redact: bool = False,
 ) -> Starlette:
     """The web app over ``store``, as an ASGI application.
 
@@ -42,9 +47,11 @@ def create_app(
     their ``Host`` header (see :mod:`claude_sessions.web.security`). The
     store is used from worker threads and stays open: closing it is the
     caller's business. ``app.state.live.close()`` ends the live-update
-    streams (the server calls it when shutting down).
+    streams (the server calls it when shutting down). ``redact``: every page,
+    answer and download shows each secret found as ``[REDACTED:rule]``.
     """
     check_token(token)
+    store = redacting(store, redact)
     read_only = read_only or store.read_only
     secret = secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)

@@ -175,6 +175,14 @@ class PostgresDialect:
             (data, raw, ref, _clean(subpath), _clean(key)),
         )
 
+    def rewrite_entry(self, ref: int, subpath: str, seq: int, text: str) -> Stmt:
+        data, raw = jsonb_or_raw(text)
+        return Stmt(
+            "UPDATE entries SET data = %s::jsonb, raw = %s "
+            "WHERE session_ref = %s AND subpath = %s AND seq = %s",
+            (data, raw, ref, _clean(subpath), seq),
+        )
+
     def refresh_tags(self, ref: int) -> Stmt:
         return Stmt(
             "UPDATE sessions AS s SET tags = ARRAY(SELECT tag FROM tags "

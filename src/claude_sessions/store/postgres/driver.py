@@ -160,6 +160,11 @@ class _Retry:
         return None
 
 
+# The tables holding a session's text (entries, the row with its full-text body,
+# summaries) and what a scan kept of its secrets (their first characters).
+SCRUBBED_TABLES = ("entries", "sessions", "summaries", "secret_findings")
+
+
 class _Base:
     """What both drivers share: the location, connection settings and error translation."""
 
@@ -292,6 +297,18 @@ class PostgresDriver(_Base):
 
     def bulk_writes(self) -> AbstractContextManager[None]:
         return nullcontext()  # the server checkpoints on its own
+
+    def scrub(self) -> bool:
+        """Rewrite the tables a redaction touches, so no dead row keeps the old text."""
+        if self._read_only:
+            raise StoreReadOnlyError(f"the session store at {self.location} was opened read-only")
+        try:
+            with self._pool.connection() as conn:  # autocommit: VACUUM runs outside any
+                for table in SCRUBBED_TABLES:
+                    conn.execute(f"VACUUM (FULL) {table}")
+        except psycopg.Error as error:
+            raise self._translate(error) from None
+        return True
 
     def transact(self, txn: Txn[T]) -> T:
         self._check(txn)

@@ -40,7 +40,9 @@ on sessions stored before), and ``users`` with a slow salted hash of each one's 
 Version 10: the secrets found in stored entries (``secret_findings``: where, which
 rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
-Version 11: no schema change: each run's totals are split across its own requests
+Version 11: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+secrets of a session were replaced, and the rules that found them).
+Version 12: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -278,6 +280,12 @@ SCHEMA_V10: tuple[str, ...] = (
     )""",
 )
 
+# IF NOT EXISTS: a store whose version was set back keeps its record.
+SCHEMA_V11: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_at timestamptz",
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -289,11 +297,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V8,
     SCHEMA_V9,
     SCHEMA_V10,
-    (),  # 11: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V11,
+    (),  # 12: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 11  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 12  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

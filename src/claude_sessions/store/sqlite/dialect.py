@@ -126,6 +126,12 @@ class SQLiteDialect:
             (text, self.text(key), ref, subpath),
         )
 
+    def rewrite_entry(self, ref: int, subpath: str, seq: int, text: str) -> Stmt:
+        return Stmt(
+            "UPDATE entries SET data = ? WHERE session_ref = ? AND subpath = ? AND seq = ?",
+            (text, ref, subpath, seq),
+        )
+
     def refresh_tags(self, ref: int) -> Stmt:
         return Stmt(
             "UPDATE sessions SET tags = (SELECT coalesce(json_group_array(tag), '[]') FROM "

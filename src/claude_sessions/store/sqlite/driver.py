@@ -295,6 +295,24 @@ class SQLiteDriver:
             with suppress(sqlite3.Error):
                 self._autocheckpoint(conn, on=True)
 
+    def scrub(self) -> bool:
+        """Erase from the files what writes removed: merge the full-text index (its old
+        segments keep deleted text), rebuild the file (VACUUM, with secure_delete on),
+        then copy the log in and cut it to nothing. False when a reader held the log."""
+        if self._why_read_only is not None:
+            raise StoreReadOnlyError(
+                f"the session store at {self._path} is read-only ({self._why_read_only})"
+            )
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("INSERT INTO sessions_fts (sessions_fts) VALUES ('optimize')")
+            conn.execute("VACUUM")
+            (busy, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as error:
+            raise self._translate(error, _Deadline(None)) from error
+        return not busy
+
     # -- transactions ---------------------------------------------------------------
 
     def transact(self, txn: Txn[T]) -> T:

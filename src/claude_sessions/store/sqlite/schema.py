@@ -46,7 +46,9 @@ on sessions stored before), and ``users`` with a slow salted hash of each one's 
 Version 14: the secrets found in stored entries (``secret_findings``: where, which
 rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
-Version 15: no schema change: each run's totals are split across its own requests
+Version 15: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
+secrets of a session were replaced, and the rules that found them).
+Version 16: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -491,7 +493,18 @@ def _v14(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# A column is added only when missing: a store whose version was set back keeps its record.
+_REDACTION_COLUMNS = (("redacted_at", "REAL"), ("redacted_rules", "TEXT"))
+
+
 def _v15(conn: sqlite3.Connection) -> None:
+    present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    for column, kind in _REDACTION_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+
+
+def _v16(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -514,6 +527,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v13,
     _v14,
     _v15,
+    _v16,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
