@@ -95,13 +95,15 @@ def _with_secrets(d: Dialect, wanted: list[str]) -> Op[set[str]]:
     return {row["session_id"] for row in rows}
 
 
-def forget(d: Dialect, ref: int, subpath: str) -> Op[None]:
-    """Drop what scans found in one transcript of session ``ref`` and how far they
-    read it: its stored entries were rewritten (replaced, upserted, deleted, redacted),
-    so the next scan reads all of them again."""
-    where = "session_ref = ? AND subpath = ?"
-    yield Stmt(d.sql(f"DELETE FROM secret_findings WHERE {where}"), (ref, d.text(subpath)))
-    yield Stmt(d.sql(f"DELETE FROM secret_scans WHERE {where}"), (ref, d.text(subpath)))
+def forget(d: Dialect, ref: int, subpath: str | None = None) -> Op[None]:
+    """Drop what scans found in one transcript of session ``ref`` (every one when
+    ``subpath`` is None) and how far they read it: its stored entries were rewritten
+    (replaced, upserted, deleted, redacted), so the next scan reads all of them again."""
+    where, params = "session_ref = ?", [ref]
+    if subpath is not None:
+        where, params = f"{where} AND subpath = ?", [ref, d.text(subpath)]
+    yield Stmt(d.sql(f"DELETE FROM secret_findings WHERE {where}"), params)
+    yield Stmt(d.sql(f"DELETE FROM secret_scans WHERE {where}"), params)
 
 
 def _live_refs(d: Dialect, session_ids: Sequence[str] | None) -> Op[list[int]]:
