@@ -14,7 +14,6 @@ text by ``find_secrets``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -69,15 +68,6 @@ def marker(rule: str) -> str:
     return f"[REDACTED:{rule}]"
 
 
-_MARKER = re.compile(r"\[REDACTED:[\w.-]+\]")
-
-
-def _fresh(text: str, spans: Iterable[Span]) -> list[Span]:
-    """The spans that are not a marker already: a rule may take one for a value (a
-    URL's password), and redacting twice must change nothing."""
-    return [span for span in spans if not _MARKER.fullmatch(text, span.start, span.end)]
-
-
 def redact_text(text: str, spans: Iterable[Span]) -> str:
     """``text`` with each span replaced by its marker (overlapping spans: the first wins)."""
     pieces: list[str] = []
@@ -116,7 +106,7 @@ def redact_value(value: Any, find: Finder | None = None) -> Redacted:
 
 def _walk(value: Any, find: Finder, rules: set[str]) -> Any:
     if isinstance(value, str):
-        spans = _fresh(value, find(value))
+        spans = find(value)
         if not spans:
             return value
         rules.update(span.rule for span in spans)
@@ -140,8 +130,7 @@ def redact_entry(entry: Mapping[str, Any], *, subagent: bool = False) -> Redacte
     for _, path, finding in entry_findings(entry, subagent=subagent):
         if any(key in STRUCTURAL_KEYS for key in path if isinstance(key, str)):
             continue
-        if _fresh(_at(entry, path), [finding]):
-            by_path.setdefault(path, []).append(finding)
+        by_path.setdefault(path, []).append(finding)
     if not by_path:
         return Redacted(entry, frozenset())
     copy = copy_json(entry)

@@ -49,6 +49,9 @@ _HEX_OR_UUID = re.compile(
 _DOTTED_NAME = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$")
 # Some of gitleaks' stopwords for its generic rule: a value holding one is an example.
 _STOPWORDS = ("example", "xxxxxx", "000000", "aaaaaa", "fake", "sample")
+# What redaction (model/redaction.py) leaves where a secret was: a placeholder, not a
+# secret, though a URL's rule would take it for a password.
+_REDACTED = re.compile(r"\[REDACTED:[\w.-]+\]")
 _VARIABLE = re.compile(r"^(?:\$\{?[A-Za-z_]\w*\}?|%[A-Za-z_]\w*%|\{\{.*\}\}|<[^>]*>)$")
 
 
@@ -95,7 +98,7 @@ def _find(text: str, keywords: Iterable[str]) -> list[Finding]:
     for index in sorted(wanted):
         found.extend(_rule_findings(RULES[index], text))
     found.extend(_generic_findings(text, lowered))
-    return _without_overlaps(found)
+    return [f for f in _without_overlaps(found) if not _REDACTED.fullmatch(text, f.start, f.end)]
 
 
 def _rule_findings(rule: Rule, text: str) -> Iterator[Finding]:
