@@ -99,7 +99,7 @@ def forget(d: Dialect, ref: int, subpath: str | None = None) -> Op[None]:
     """Drop what scans found in one transcript of session ``ref`` (every one when
     ``subpath`` is None) and how far they read it: its stored entries were rewritten
     (replaced, upserted, deleted, redacted), so the next scan reads all of them again."""
-    where, params = "session_ref = ?", [ref]
+    where, params = "session_ref = ?", list[Any]([ref])
     if subpath is not None:
         where, params = f"{where} AND subpath = ?", [ref, d.text(subpath)]
     yield Stmt(d.sql(f"DELETE FROM secret_findings WHERE {where}"), params)
