@@ -230,6 +230,8 @@ def test_the_command_line_filters_groups_and_lists_them(tmp_path, monkeypatch):
     assert {b["key"]: b["cost"] for b in stats["by"]["user"]} == {"bob": 1.5, "alice": 0.5}
     table = _cli(where, "list")
     assert "bob on desk" in table and "alice on lap" in table
+    alone = _cli(where, "list", "--user", "bob")  # one owner: no column to repeat it
+    assert "b1" in alone and "User" not in alone and "bob on desk" not in alone
 
 
 # -- stores from before -----------------------------------------------------------------

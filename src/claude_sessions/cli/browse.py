@@ -64,12 +64,15 @@ def _stored(text: str, style: str = "") -> Text:
 def sessions_table(
     sessions: Sequence[SessionMetadata], shown_ids: Mapping[str, str], *, snippets: bool = False
 ) -> Table:
-    """The sessions as a table, each id as ``shown_ids`` has it (its shortest unique prefix)."""
+    """The sessions as a table, each id as ``shown_ids`` has it (its shortest unique prefix).
+    The user column shows only when the sessions are not all one user's on one machine."""
+    owners = {f"{m.user} on {m.machine}" for m in sessions}
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("ID", style="cyan", no_wrap=True)
     table.add_column("Updated", no_wrap=True)
     table.add_column("Model", no_wrap=True)
-    table.add_column("User")
+    if len(owners) > 1:
+        table.add_column("User", no_wrap=True, max_width=32, overflow="ellipsis")
     table.add_column("Turns", justify="right")
     table.add_column("Cost", justify="right", no_wrap=True)
     table.add_column("Tags")
@@ -80,11 +83,12 @@ def sessions_table(
             title.append("\n")
             for piece, is_match in snippet_spans(_one_line(metadata.snippet, 200)):
                 title.append_text(_stored(piece, "bold yellow" if is_match else "dim"))
+        owner = [_stored(f"{metadata.user} on {metadata.machine}")] if len(owners) > 1 else []
         table.add_row(
             _stored(shown_ids[metadata.session_id]),
             _when(metadata.updated_at),
             _stored(metadata.model or "-"),
-            _stored(f"{metadata.user} on {metadata.machine}"),
+            *owner,
             str(metadata.turns),
             format_cost(metadata.total_cost, lower_bound=is_lower_bound(metadata)),
             _stored(", ".join(metadata.tags)),
