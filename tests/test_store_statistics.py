@@ -1,4 +1,4 @@
-"""SQLite's query statistics: kept up to date at close, without analyzing the store at every close."""
+"""SQLite's query statistics: kept up to date, without analyzing the store at every close."""
 
 from __future__ import annotations
 
@@ -33,4 +33,3 @@ def test_a_store_whose_trash_is_empty_is_analyzed_once(tmp_path):
         assert conn.execute("PRAGMA optimize(-1)").fetchall() == []  # nothing left to analyze
     finally:
         conn.close()
-
