@@ -60,6 +60,7 @@ def test_the_capture_hook_loads_only_what_it_runs(tmp_path):
     assert (
         "claude_sessions.runs.run" not in modules and "claude_sessions.runs.process" not in modules
     )
+    assert "tempfile" not in modules and "shutil" not in modules  # they write settings only
     assert "error" in (tmp_path / "s" / "capture.log").read_text()  # it ran, on empty input
 
 
@@ -91,7 +92,7 @@ def test_every_public_exception_has_one_name():
 
 def test_list_and_show_load_only_what_they_use(tmp_path):
     """``list`` reads no budget and makes no statistics; ``show`` derives no session facts
-    (the store derived them when it saved the session)."""
+    (the store derived them when it saved the session); none looks up emoji codes."""
     from claude_sessions import SessionStore
 
     from .store_samples import run
@@ -109,9 +110,16 @@ def test_list_and_show_load_only_what_they_use(tmp_path):
 
     listed = loaded_by("list")
     assert "claude_sessions.store.core" in listed  # it ran
-    unused = ("claude_sessions.store.budgets", "claude_sessions.views.stats")
+    unused = ("claude_sessions.store.budgets", "claude_sessions.views.stats", "rich._emoji_codes")
     assert [name for name in unused if name in listed] == []
     shown = loaded_by("show", "s-1")
     assert "claude_sessions.views.conversation" in shown  # it ran
-    unused = ("claude_sessions.model.derive", "claude_sessions.model.fold_state")
+    unused = (
+        "claude_sessions.model.derive",
+        "claude_sessions.model.fold_state",
+        "rich._emoji_codes",
+    )
     assert [name for name in unused if name in shown] == []
+    counted = loaded_by("stats")
+    assert "claude_sessions.views.stats" in counted  # it ran
+    assert "rich._emoji_codes" not in counted
