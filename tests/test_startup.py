@@ -60,6 +60,7 @@ def test_the_capture_hook_loads_only_what_it_runs(tmp_path):
     assert (
         "claude_sessions.runs.run" not in modules and "claude_sessions.runs.process" not in modules
     )
+    assert "tempfile" not in modules and "shutil" not in modules  # they write settings only
     assert "error" in (tmp_path / "s" / "capture.log").read_text()  # it ran, on empty input
 
 
@@ -87,3 +88,39 @@ def test_every_public_exception_has_one_name():
     assert errors, "the package exports its errors"
     assert {name: error.__name__ for name, error in errors.items()} == {n: n for n in errors}
     assert len(set(errors.values())) == len(errors)
+
+
+def test_list_and_show_load_only_what_they_use(tmp_path):
+    """``list`` reads no budget and makes no statistics; ``show`` derives no session facts
+    (the store derived them when it saved the session); none looks up emoji codes."""
+    from claude_sessions import SessionStore
+
+    from .store_samples import run
+
+    location = str(tmp_path / "s")
+    with SessionStore(location, cleanup_after_days=None) as store:
+        store.save_session("s-1", run("s-1"))
+
+    def loaded_by(*args: str) -> list[str]:
+        code = (
+            "import contextlib\nfrom claude_sessions.cli import main\n"
+            f"with contextlib.suppress(SystemExit): main([*{args!r}, '--store', {location!r}])"
+        )
+        return loaded_after(code)
+
+    listed = loaded_by("list")
+    assert "claude_sessions.store.core" in listed  # it ran
+    unused = ("claude_sessions.store.budgets", "claude_sessions.views.stats", "rich._emoji_codes")
+    assert [name for name in unused if name in listed] == []
+    shown = loaded_by("show", "s-1")
+    assert "claude_sessions.views.conversation" in shown  # it ran
+    unused = (
+        "claude_sessions.model.derive",
+        "claude_sessions.model.fold_state",
+        "rich._emoji_codes",
+        "difflib",  # the sample session edits no file
+    )
+    assert [name for name in unused if name in shown] == []
+    counted = loaded_by("stats")
+    assert "claude_sessions.views.stats" in counted  # it ran
+    assert "rich._emoji_codes" not in counted

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -126,6 +124,9 @@ def _new_file_mode(private: bool) -> int:
 def write_config(path: Path, config: dict[str, Any], *, private: bool) -> Path | None:
     """Replace ``path`` with ``config`` (2-space JSON, as Claude Code writes it); returns
     the backup of the file it replaced, if there was one."""
+    import shutil  # with what they load (compression modules), only for a write
+    import tempfile
+
     target = path.resolve()
     backup = None
     if target.exists():

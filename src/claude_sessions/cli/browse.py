@@ -34,8 +34,7 @@ from claude_sessions.store import SessionMetadata, SessionStore, cleanup_policy
 from claude_sessions.store.criteria import GROUPINGS
 from claude_sessions.views.costs import is_lower_bound, metadata_json
 from claude_sessions.views.figures import figures_sources
-from claude_sessions.views.stats import BLOCK
-from claude_sessions.views.titles import FORMATS, Renderer, session_title, snippet_spans
+from claude_sessions.views.titles import BLOCK, FORMATS, Renderer, session_title, snippet_spans
 
 if TYPE_CHECKING:
     from rich.tree import Tree

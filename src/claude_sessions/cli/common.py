@@ -142,13 +142,17 @@ def echo_json_text(text: str, *, nl: bool) -> None:
 
 
 def console(*, stderr: bool = False) -> Console:
-    """A rich console: colours on a terminal; plain, wide text in a pipe (no squeezed tables)."""
+    """A rich console: colours on a terminal; plain, wide text in a pipe (no squeezed tables).
+
+    No ``:name:`` emoji codes: our own strings hold none (stored text is printed as
+    ``Text``, never read for codes), and looking them up loads rich's table of them.
+    """
     from rich.console import Console
 
-    found = Console(stderr=stderr, highlight=False)
+    found = Console(stderr=stderr, highlight=False, emoji=False)
     if found.is_terminal:
         return found
-    return Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
+    return Console(stderr=stderr, highlight=False, emoji=False, width=PIPE_WIDTH)
 
 
 def short_uuid(uuid: str) -> str:

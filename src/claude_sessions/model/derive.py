@@ -76,13 +76,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from claude_sessions.model.entries import clean_text, root_entry
+from claude_sessions.model.entries import SYNTHETIC_MODEL, clean_text, root_entry
 from claude_sessions.model.fold_state import FoldState, Request
 from claude_sessions.model.result_split import split_result_totals
 from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
-SYNTHETIC_MODEL = "<synthetic>"
 # Where a session's main token figures come from (see derive).
 RESULT = "result"
 TRANSCRIPT = "transcript"

@@ -22,6 +22,8 @@ from claude_sessions.model.exceptions import InvalidMessageError
 from claude_sessions.model.message import Message
 
 MAX_DEPTH = 255  # levels of objects and arrays; orjson's own limit
+# The model Claude Code names on the messages it writes itself (no API request made them).
+SYNTHETIC_MODEL = "<synthetic>"
 # Values orjson would turn into strings silently go to _refuse instead.
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _CONTAINERS = (dict, list, tuple)

@@ -36,7 +36,6 @@ from claude_sessions.model.identity import current_identity
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
 from claude_sessions.model.user_fields import normalize_tags, user_text
-from claude_sessions.store import budgets as budget_rows
 from claude_sessions.store import reads
 from claude_sessions.store.criteria import (
     PERIODS,
@@ -70,11 +69,13 @@ class _Later:
 
 
 if TYPE_CHECKING:
+    from claude_sessions.store import budgets as budget_rows
     from claude_sessions.store import imports, trash, writes
-else:  # the write path loads with the first write: a command that only reads never pays
+else:  # the write path loads with the first write, budgets with the first budget plan
     imports = _Later("claude_sessions.store.imports")
     trash = _Later("claude_sessions.store.trash")
     writes = _Later("claude_sessions.store.writes")
+    budget_rows = _Later("claude_sessions.store.budgets")
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")

@@ -37,7 +37,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
-from claude_sessions.model.derive import SYNTHETIC_MODEL
+from claude_sessions.model.entries import SYNTHETIC_MODEL
 from claude_sessions.model.message import Message
 from claude_sessions.model.wrappers import Piece, command_output, read_user_text, with_reminders
 from claude_sessions.views.edits import ChangeTracker, FileChange

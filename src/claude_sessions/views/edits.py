@@ -16,7 +16,6 @@ changed from.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +56,8 @@ def language_of(path: str) -> str:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """The unified diff of ``before`` to ``after`` in ``path`` ("" when they are equal)."""
+    import difflib  # only a session with edits shows a diff: show loads it then
+
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), path, path, lineterm="")
     return "\n".join(lines)
 

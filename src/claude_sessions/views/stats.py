@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store.criteria import WEEKDAYS, period_key, session_filter
 from claude_sessions.views.figures import Bucket, Tokens
+from claude_sessions.views.titles import BLOCK
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 PERIODS = ("day", "week", "month")
 GROUPS = ("project", "model", "tag", "user", "machine")
-BLOCK = "block"  # 5-hour usage blocks (see views.blocks), built from the requests' times
 DEFAULT_BY = ("day", "model", "tag", "project")
 
 

@@ -1,5 +1,6 @@
 """What a listing needs of a session's rendering, without the renderers: its title,
-a search snippet's marked pieces, and the names of the export formats."""
+a search snippet's marked pieces, the names of the export formats, and the name of
+the grouping by usage block (the stats command's option is made with the listing's)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from claude_sessions.store import SessionData, SessionMetadata
 
 FORMATS: tuple[str, ...] = ("text", "markdown", "json", "html")
+BLOCK = "block"  # stats by 5-hour usage blocks (see views.blocks), built from the requests' times
 Renderer = Callable[["SessionData"], str]
 # What a session's title is made of, best first.
 TITLE_FIELDS = ("title", "description", "first_prompt", "session_id")
