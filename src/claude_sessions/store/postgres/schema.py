@@ -33,6 +33,10 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage index also covers (stored sessions are counted again).
+Version 9: each tag row keeps a copy of its session's times, cost and trash mark
+(kept by triggers), so one tag's newest page reads one index in order and stops
+(``tags_feed``), and a tag with a date or cost range reads one covering index
+(``tags_by_created``), whatever the store's size.
 """
 
 from __future__ import annotations
@@ -229,6 +233,37 @@ SCHEMA_V8: tuple[str, ...] = (
     "WHERE trashed_at IS NULL",
 )
 
+# The session columns each tag row copies (see the SQLite schema's TAG_COPIES).
+_TAG_COPIES = ("updated_at", "created_at", "total_cost", "trashed_at")
+_COPY_CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _TAG_COPIES)
+# SET search_path FROM CURRENT: the functions find this store's tables whoever runs them.
+SCHEMA_V9: tuple[str, ...] = (
+    "ALTER TABLE tags ADD COLUMN updated_at timestamptz, ADD COLUMN created_at timestamptz, "
+    "ADD COLUMN total_cost double precision, ADD COLUMN trashed_at timestamptz",
+    f"UPDATE tags SET {', '.join(f'{c} = s.{c}' for c in _TAG_COPIES)} "
+    "FROM sessions s WHERE s.id = tags.session_ref",
+    f"""CREATE FUNCTION tags_copy_session() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        UPDATE tags SET {", ".join(f"{c} = NEW.{c}" for c in _TAG_COPIES)}
+        WHERE session_ref = NEW.id;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER tags_copy_session AFTER UPDATE OF {", ".join(_TAG_COPIES)} ON sessions
+        FOR EACH ROW WHEN ({_COPY_CHANGED}) EXECUTE FUNCTION tags_copy_session()""",
+    f"""CREATE FUNCTION tags_copy_new() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        SELECT {", ".join(f"s.{c}" for c in _TAG_COPIES)}
+        INTO {", ".join(f"NEW.{c}" for c in _TAG_COPIES)}
+        FROM sessions s WHERE s.id = NEW.session_ref;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER tags_copy_new BEFORE INSERT ON tags
+        FOR EACH ROW EXECUTE FUNCTION tags_copy_new()""",
+    "CREATE INDEX tags_feed ON tags (tag, updated_at, session_ref) WHERE trashed_at IS NULL",
+    "CREATE INDEX tags_by_created ON tags (tag, created_at, total_cost) "
+    "INCLUDE (updated_at, session_ref) WHERE trashed_at IS NULL",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -238,6 +273,7 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V6,
     SCHEMA_V7,
     SCHEMA_V8,
+    SCHEMA_V9,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today

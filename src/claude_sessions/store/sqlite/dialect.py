@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.store import feed
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -178,6 +179,10 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         order = f"s.{column} DESC, s.id DESC"
+        tag = feed.one_tag(criteria)
+        if tag is not None:  # one tag's page from its own index entries
+            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True)
+            return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             # A row value: the index seeks to the cursor (an OR of comparisons scans).
             clauses = [*clauses, f"(s.{column}, s.id) < (?, ?)"]

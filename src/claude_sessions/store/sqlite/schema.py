@@ -39,6 +39,10 @@ model and usage blocks follow the requests' times; the sessions' cache writes
 (5-minute, 1-hour) and reads, their count of requests and whether any was not of
 their own model (``models_apart``: only those are read from ``session_models``),
 which the usage indexes also cover (stored sessions are counted again).
+Version 13: each tag row keeps a copy of its session's times, cost and trash mark
+(kept by triggers), so one tag's newest page reads one index in order and stops
+(``tags_feed``), and a tag with a date or cost range reads one covering index
+(``tags_by_created``), whatever the store's size.
 """
 
 from __future__ import annotations
@@ -430,6 +434,44 @@ def _v12(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# The session columns each tag row copies: a search by one tag reads them from the
+# tag's own index entries instead of visiting every tagged session.
+TAG_COPIES = ("updated_at", "created_at", "total_cost", "trashed_at")
+_COPY_FROM_NEW = ", ".join(f"{column} = new.{column}" for column in TAG_COPIES)
+_COPY_CHANGED = " OR ".join(f"old.{column} IS NOT new.{column}" for column in TAG_COPIES)
+_COPY_FROM_SESSION = ", ".join(
+    f"{column} = (SELECT s.{column} FROM sessions s WHERE s.id = new.session_ref)"
+    for column in TAG_COPIES
+)
+
+SCHEMA_V13 = (
+    "ALTER TABLE tags ADD COLUMN updated_at REAL",
+    "ALTER TABLE tags ADD COLUMN created_at REAL",
+    "ALTER TABLE tags ADD COLUMN total_cost REAL",
+    "ALTER TABLE tags ADD COLUMN trashed_at REAL",
+    f"UPDATE tags SET {', '.join(f'{c} = s.{c}' for c in TAG_COPIES)} "
+    "FROM sessions s WHERE s.id = tags.session_ref",
+    f"""CREATE TRIGGER tags_copy_session AFTER UPDATE OF {", ".join(TAG_COPIES)} ON sessions
+        WHEN {_COPY_CHANGED} BEGIN
+        UPDATE tags SET {_COPY_FROM_NEW} WHERE session_ref = new.id;
+    END""",
+    f"""CREATE TRIGGER tags_copy_new AFTER INSERT ON tags BEGIN
+        UPDATE tags SET {_COPY_FROM_SESSION}
+        WHERE session_ref = new.session_ref AND tag = new.tag;
+    END""",
+    # trashed_at, always NULL in these partial indexes: named so the planner needs no row.
+    "CREATE INDEX tags_feed ON tags (tag, updated_at, session_ref, trashed_at) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX tags_by_created ON tags (tag, created_at, total_cost, updated_at, "
+    "session_ref, trashed_at) WHERE trashed_at IS NULL",
+)
+
+
+def _v13(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V13:
+        conn.execute(statement)
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -443,6 +485,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v10,
     _v11,
     _v12,
+    _v13,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
