@@ -245,3 +245,69 @@ def test_the_upgrade_copies_each_sessions_columns_into_its_tags(backend, request
         assert "tags_feed" in _plan(store, SessionFilter(tags=["red"]), limit=5)
         _churn(store, clock, random.Random(14))  # the triggers keep them after it
         assert _copies_astray(store) == 0
+
+
+PERIOD = {"after": date(2026, 3, 3), "before": date(2026, 3, 5)}
+
+
+def _fill_days(store: Any, clock: Any) -> Any:
+    """Sessions every five hours over eight days, of two models, tags and projects."""
+    clock.now = START
+    for n in range(40):
+        clock.advance(hours=5)
+        model = ["claude-opus-4-1", "claude-sonnet-4-5"][n % 2]
+        cwd = f"/work/p{n % 3}"
+        store.save_session(
+            f"d{n}", run(f"d{n}", cost=0.5 + n, model=model, cwd=cwd), tags=[TAGS[n % 3]]
+        )
+    return store
+
+
+@pytest.fixture
+def days(store_factory, fake_clock):
+    return _fill_days(store_factory(clock=fake_clock), fake_clock)
+
+
+def test_usage_of_a_period_reads_only_its_days_on_sqlite(tmp_path, fake_clock):
+    """Whatever the grouping, a period's figures read its range of the day index, not
+    a whole index (its cost grows with the period, not with the store). PostgreSQL's
+    usage index leads with created_at: a range seeks there already."""
+    from claude_sessions import SessionStore
+
+    with SessionStore(tmp_path / "s", cleanup_after_days=None, clock=fake_clock) as store:
+        _fill_days(store, fake_clock)
+        for by in [(), ("day",), ("model",), ("tags",), ("project",), ("day", "model")]:
+            stmt = next(store.core.d.usage(build_criteria(SessionFilter(**PERIOD)), by))
+
+            def explain(stmt: Stmt = stmt) -> Any:
+                rows = yield Stmt("EXPLAIN QUERY PLAN " + stmt.sql, stmt.params, "all")
+                return [row["detail"] for row in rows]
+
+            steps = store.run(single(Txn(explain)))
+            assert steps[0].startswith("SEARCH s USING COVERING INDEX usage_by_day"), (by, steps)
+
+
+def test_usage_of_a_period_equals_a_recount(days):
+    low = datetime.combine(PERIOD["after"], time(), timezone.utc)
+    high = datetime.combine(PERIOD["before"], time(), timezone.utc) + timedelta(days=1)
+    inside = [m for m in days.search(limit=None) if low <= m.created_at < high]
+    assert 0 < len(inside) < 40
+    groups = {
+        "model": lambda m: [m.model],
+        "tag": lambda m: list(m.tags),
+        "project": lambda m: [m.project],
+        "day": lambda m: [m.created_at.date().isoformat()],
+    }
+    for name, keys in groups.items():
+        expected: dict[str, tuple[int, float]] = {}
+        for m in inside:
+            for key in keys(m):
+                count, cost = expected.get(key, (0, 0.0))
+                expected[key] = (count + 1, round(cost + m.total_cost, 6))
+        found = {
+            bucket.key[0]: (bucket.sessions, round(bucket.cost, 6))
+            for bucket in days.usage(name, **PERIOD)
+        }
+        assert found == expected, name
+    (total,) = days.usage((), **PERIOD)
+    assert total.sessions == len(inside)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.store import feed
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
@@ -161,12 +162,17 @@ class SQLiteDialect:
         # The sessions a model's figures are joined to: from the index of the other
         # grouping, then each one's models by key (CROSS JOIN keeps that order).
         other = next((name for name in by if name != "model"), "day")
+        first = by[0] if by else "day"
+        days, day_params = _day_range(criteria.where)
+        if days:  # a period: the day index's range of it, grouped apart, beats any whole index
+            first = other = "day"
+            clauses, params = [*clauses, *days], [*params, *day_params]
         rows: list[Any] = []
         for sql in usage_sql(
             _DAY,
             by,
             clauses,
-            table=f"sessions s INDEXED BY {USAGE_INDEXES[by[0] if by else 'day']}",
+            table=f"sessions s INDEXED BY {USAGE_INDEXES[first]}",
             joined=f"sessions s INDEXED BY {USAGE_INDEXES[other]}",
             join="CROSS JOIN",
             hour=_HOUR,
@@ -299,6 +305,23 @@ USAGE_INDEXES = {
     "project": "usage_by_project",
     "tags": "usage_by_tags",
 }
+
+
+def _day_range(where: SessionFilter) -> tuple[list[str], list[Any]]:
+    """The bounds of ``created_at`` in ``where`` again, on the day number the usage
+    indexes lead with, so that one seeks to the period (the bounds on ``created_at``
+    alone cannot). Day numbers only grow with the time: no session is lost."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for _, spec, value in where.given():
+        if spec.columns == ("created_at",) and spec.operator in _DAY_BOUNDS:
+            at_most = spec.operator is Operator.AT_MOST
+            clauses.append(f"{_DAY} {_DAY_BOUNDS[spec.operator]} CAST(? / 86400 AS INTEGER)")
+            params.append(moment_bound(value, end_of_day=at_most))
+    return clauses, params
+
+
+_DAY_BOUNDS = {Operator.AT_LEAST: ">=", Operator.AT_MOST: "<="}
 
 
 def sort_column(criteria: Criteria) -> str:
