@@ -153,7 +153,29 @@ def measure(location: str) -> dict[str, float]:
         for name, action in operations(store).items():
             action()  # warm the cache
             results[name] = median_ms(action, 15 if name.startswith("compute") else 30)
+        for page, url in (("", "/"), (" of one tag", "/?tags=tag3")):
+            results[f"web list page{page}"] = median_ms(_web_page(store, url), 30)
     return results
+
+
+def _web_page(store: Any, url: str) -> Callable[[], Any]:
+    """A request for the web app's page at ``url``, in-process (no network): server time."""
+    import asyncio
+
+    import httpx2 as httpx
+
+    from claude_sessions.web import create_app
+
+    transport = httpx.ASGITransport(app=create_app(store, read_only=True))
+    loop = asyncio.new_event_loop()
+
+    async def get() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            response = await client.get(url)
+            assert response.status_code == 200, response.text[:300]
+
+    loop.run_until_complete(get())  # templates compiled
+    return lambda: loop.run_until_complete(get())
 
 
 def _copy(source: Path, target: Path) -> None:
