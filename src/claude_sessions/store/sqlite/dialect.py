@@ -164,9 +164,13 @@ class SQLiteDialect:
         other = next((name for name in by if name != "model"), "day")
         first = by[0] if by else "day"
         days, day_params = _day_range(criteria.where)
-        if days:  # a period: the day index's range of it, grouped apart, beats any whole index
-            first = other = "day"
+        if days:  # a period: the range of it in the day index seeks where a bound alone cannot
             clauses, params = [*clauses, *days], [*params, *day_params]
+            # Tag sets are many: the period's rows, grouped apart, beat the whole tags index.
+            # Models and projects are few: with the store's statistics SQLite skips through
+            # their own index to each one's period (faster than grouping the period apart).
+            if first == "tags":
+                first = other = "day"
         rows: list[Any] = []
         for sql in usage_sql(
             _DAY,
