@@ -38,7 +38,7 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
     from claude_sessions.store.sqlite import schema as sqlite_schema
 
     undo_identities(run)
-
+    undo_tag_copies(run, postgres=postgres)
     run("DROP TABLE api_requests")
     run("DROP TABLE session_models")
     if postgres:
@@ -52,6 +52,20 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
         run(f"ALTER TABLE sessions DROP COLUMN {column}")
     for statement in indexes:
         run(statement)
+
+
+def undo_tag_copies(run: Callable[[str], Any], *, postgres: bool) -> None:
+    """Take out what the schema version copying sessions' columns into their tag rows
+    added (SQLite 16, PostgreSQL 12): the triggers, the tag indexes and the copies."""
+    run("DROP TRIGGER tags_copy_session" + (" ON sessions" if postgres else ""))
+    run("DROP TRIGGER tags_copy_new" + (" ON tags" if postgres else ""))
+    if postgres:
+        run("DROP FUNCTION tags_copy_session()")
+        run("DROP FUNCTION tags_copy_new()")
+    run("DROP INDEX tags_feed")
+    run("DROP INDEX tags_by_created")
+    for column in ("updated_at", "created_at", "total_cost", "trashed_at"):
+        run(f"ALTER TABLE tags DROP COLUMN {column}")
 
 
 @contextmanager

@@ -264,8 +264,15 @@ class StoreCore:
             moment = moment.replace(tzinfo=timezone.utc)
         return moment.timestamp()
 
-    def _write(self, make: Callable[[], Any], *, repeatable: bool = True) -> Txn[Any]:
-        return Txn(make, write=True, repeatable=repeatable)
+    def _write(
+        self, make: Callable[[], Any], *, repeatable: bool = True, counted: bool = True
+    ) -> Txn[Any]:
+        """A write transaction; ``counted`` ones move the write counter :meth:`version`
+        reads (every write a reader could see: only a job's claim is not)."""
+        if not counted:
+            return Txn(make, write=True, repeatable=repeatable)
+        d = self.d
+        return Txn(lambda: writes.counted(d, make()), write=True, repeatable=repeatable)
 
     # -- automatic cleanup --------------------------------------------------------------
 
@@ -314,7 +321,9 @@ class StoreCore:
         # The usual answer, without taking the write lock:
         if not (yield Txn(lambda: writes.claim(d, name, now, interval, take=False))):
             return False
-        claimed: bool = yield self._write(lambda: writes.claim(d, name, now, interval, take=True))
+        claimed: bool = yield self._write(
+            lambda: writes.claim(d, name, now, interval, take=True), counted=False
+        )
         return claimed
 
     def _trash_expired(self, cutoff: float, now: float, reason: str) -> Plan[int]:

@@ -38,6 +38,7 @@ from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.reads import load_entries
 from claude_sessions.store.records import stored_fields
 from claude_sessions.store.session_store import Location, SessionStore
+from claude_sessions.store.writes import counted
 
 Record = dict[str, Any]
 BATCH = 200
@@ -201,6 +202,11 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
+def _counted_import(d: Dialect, record: Record) -> Op[None]:
+    """:func:`_import`, counted as a write: a live page on the destination sees it."""
+    return counted(d, _import(d, record))
+
+
 def _import(d: Dialect, record: Record) -> Op[None]:
     """Write an exported session as it was (replacing a live one with the same key)."""
     session_id = record["session_id"]
@@ -341,7 +347,8 @@ def copy_store(
             record = source.run(single(Txn(functools.partial(_export, read, ref))))
             if record is None:  # deleted while we copy
                 continue
-            destination.run(single(Txn(functools.partial(_import, write, record), write=True)))
+            copy = functools.partial(_counted_import, write, record)
+            destination.run(single(Txn(copy, write=True)))
             key = (record["session_id"], record["project_key"], record["trashed_at"])
             digests.append((*key, checksum(record)))
             report.sessions += 1

@@ -207,20 +207,7 @@ def purge(d: Dialect, session_id: str, *, trashed: bool) -> Op[int]:
         (session_id,),
         "rowcount",
     )
-    if count:
-        yield _count_purge(d)
     return int(count)
-
-
-def _count_purge(d: Dialect) -> Stmt:
-    """Deletions leave no row to date them: a counter keeps :func:`.writes.version` moving."""
-    return Stmt(
-        d.sql(
-            "INSERT INTO store_meta (key, value) VALUES ('purges', '1') "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "value = CAST(CAST(store_meta.value AS INTEGER) + 1 AS TEXT)"
-        )
-    )
 
 
 def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
@@ -238,8 +225,6 @@ def empty_trash_batch(d: Dialect, cutoff: float | None) -> Op[int]:
         params,
         "rowcount",
     )
-    if count:
-        yield _count_purge(d)
     return int(count)
 
 

@@ -229,6 +229,7 @@ def job_due(last_run: str | None, now: float, interval: float) -> bool:
         return True
 
 
-def store_version(top_mtime_ms: int, sessions: int, purges: str | None) -> str:
-    """A value that changes whenever a session is written, trashed or deleted."""
-    return f"{top_mtime_ms}.{sessions}.{purges or 0}"
+def store_version(top_mtime_ms: int, writes: str | None) -> str:
+    """A value that changes whenever a session is written, trashed or deleted: the
+    newest storage time and the count of write transactions."""
+    return f"{top_mtime_ms}.{writes or 0}"

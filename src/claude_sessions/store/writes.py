@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from claude_sessions.model.derive import combine, derive, facts_of
 from claude_sessions.model.entries import entry_uuid
@@ -51,6 +52,8 @@ from claude_sessions.store.write_rules import (
     numbered,
     store_version,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -302,13 +305,35 @@ def claim(d: Dialect, name: str, now: float, interval: float, *, take: bool) -> 
 
 
 def version(d: Dialect) -> Op[str]:
-    """A value that changes whenever a session is written, trashed or deleted."""
+    """A value that changes whenever a session is written, tagged, trashed or deleted.
+
+    Two index probes, whatever the store's size (live pages poll it): the newest
+    storage time, and the write counter each write transaction moves (see
+    :func:`counted`).
+    """
     row = yield Stmt(
         d.sql(
-            "SELECT coalesce(max(mtime_ms), 0) AS top, count(*) AS sessions, "
-            "(SELECT value FROM store_meta WHERE key = 'purges') AS purges FROM sessions"
+            "SELECT coalesce((SELECT max(mtime_ms) FROM sessions), 0) AS top, "
+            "(SELECT value FROM store_meta WHERE key = 'writes') AS writes"
         ),
         (),
         "one",
     )
-    return store_version(int(row["top"]), int(row["sessions"]), row["purges"])
+    return store_version(int(row["top"]), row["writes"])
+
+
+def counted(d: Dialect, op: Op[T]) -> Op[T]:
+    """``op``, then one more write to the store's write counter, in the same transaction.
+
+    Last, so that on PostgreSQL the counter's row is locked only from there to the
+    commit: a writer holding it waits for no other lock, so no two writers deadlock.
+    """
+    result = yield from op
+    yield Stmt(
+        d.sql(
+            "INSERT INTO store_meta (key, value) VALUES ('writes', '1') "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "value = CAST(CAST(store_meta.value AS BIGINT) + 1 AS TEXT)"
+        )
+    )
+    return result

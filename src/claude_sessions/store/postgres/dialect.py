@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.identity import Identity
+from claude_sessions.store import feed
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -230,20 +231,25 @@ class PostgresDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         key = f"s.{column}"
+        tag = feed.one_tag(criteria)
+        if tag is not None:  # one tag's page from its own index entries
+            rows = yield feed.listing(self, criteria, tag, criteria.limit, indexed_by=False)
+            return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             position = self.sort_param(criteria.cursor.value, column)
             clauses = [*clauses, f"({key}, s.id) < (%s, %s)"]
             params = [*params, position, criteria.cursor.ref]
         where = " AND ".join(clauses)
-        if not (criteria.by_cost or ranged(criteria.where)):
-            # Walk the updated_at index, newest first, filtering on the way.
+        if criteria.by_cost or not ranged(criteria.where):
+            # Walk the index of the order (updated_at, or the cost: a cost range then
+            # stops early), filtering on the way.
             sql = (
                 f"SELECT {META_COLUMNS} FROM sessions s WHERE {where} "
                 f"ORDER BY {key} DESC, s.id DESC LIMIT %s OFFSET %s"
             )
         else:
-            # A date or cost range: take its rows from the range's index, then sort
-            # them. (Walking updated_at and filtering, the planner's usual choice,
+            # A date or cost range, newest first: take its rows from the range's
+            # index, then sort them. (Walking updated_at and filtering, the planner's usual choice,
             # reads most of the table when the range lies in the past.)
             sql = (
                 f"WITH hits AS MATERIALIZED (SELECT s.id, {key} AS sort FROM sessions s "

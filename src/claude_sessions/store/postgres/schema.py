@@ -42,7 +42,11 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 11: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 12: no schema change: each run's totals are split across its own requests
+Version 12: each tag row keeps a copy of its session's times, cost and trash mark
+(kept by triggers), so one tag's newest page reads one index in order and stops
+(``tags_feed``), and a tag with a date or cost range reads one covering index
+(``tags_by_created``), whatever the store's size.
+Version 13: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -286,6 +290,37 @@ SCHEMA_V11: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
 )
 
+# The session columns each tag row copies (see the SQLite schema's TAG_COPIES).
+_TAG_COPIES = ("updated_at", "created_at", "total_cost", "trashed_at")
+_COPY_CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in _TAG_COPIES)
+# SET search_path FROM CURRENT: the functions find this store's tables whoever runs them.
+SCHEMA_V12: tuple[str, ...] = (
+    "ALTER TABLE tags ADD COLUMN updated_at timestamptz, ADD COLUMN created_at timestamptz, "
+    "ADD COLUMN total_cost double precision, ADD COLUMN trashed_at timestamptz",
+    f"UPDATE tags SET {', '.join(f'{c} = s.{c}' for c in _TAG_COPIES)} "
+    "FROM sessions s WHERE s.id = tags.session_ref",
+    f"""CREATE FUNCTION tags_copy_session() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        UPDATE tags SET {", ".join(f"{c} = NEW.{c}" for c in _TAG_COPIES)}
+        WHERE session_ref = NEW.id;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER tags_copy_session AFTER UPDATE OF {", ".join(_TAG_COPIES)} ON sessions
+        FOR EACH ROW WHEN ({_COPY_CHANGED}) EXECUTE FUNCTION tags_copy_session()""",
+    f"""CREATE FUNCTION tags_copy_new() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        SELECT {", ".join(f"s.{c}" for c in _TAG_COPIES)}
+        INTO {", ".join(f"NEW.{c}" for c in _TAG_COPIES)}
+        FROM sessions s WHERE s.id = NEW.session_ref;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER tags_copy_new BEFORE INSERT ON tags
+        FOR EACH ROW EXECUTE FUNCTION tags_copy_new()""",
+    "CREATE INDEX tags_feed ON tags (tag, updated_at, session_ref) WHERE trashed_at IS NULL",
+    "CREATE INDEX tags_by_created ON tags (tag, created_at, total_cost) "
+    "INCLUDE (updated_at, session_ref) WHERE trashed_at IS NULL",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -298,11 +333,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V9,
     SCHEMA_V10,
     SCHEMA_V11,
-    (),  # 12: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V12,
+    (),  # 13: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 12  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 13  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

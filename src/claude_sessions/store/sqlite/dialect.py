@@ -20,6 +20,8 @@ import orjson
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.identity import Identity
+from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
+from claude_sessions.store import feed
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -177,12 +179,21 @@ class SQLiteDialect:
         # The sessions a model's figures are joined to: from the index of the other
         # grouping, then each one's models by key (CROSS JOIN keeps that order).
         other = next((name for name in by if name != "model"), "day")
+        first = by[0] if by else "day"
+        days, day_params = _day_range(criteria.where)
+        if days:  # a period: the range of it in the day index seeks where a bound alone cannot
+            clauses, params = [*clauses, *days], [*params, *day_params]
+            # Tag sets are many: the period's rows, grouped apart, beat the whole tags index.
+            # Models and projects are few: with the store's statistics SQLite skips through
+            # their own index to each one's period (faster than grouping the period apart).
+            if first == "tags":
+                first = other = "day"
         rows: list[Any] = []
         for sql in usage_sql(
             _DAY,
             by,
             clauses,
-            table=_usage_table(by[0] if by else "day"),
+            table=_usage_table(first),
             joined=_usage_table(other),
             join="CROSS JOIN",
             hour=_HOUR,
@@ -195,6 +206,10 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         order = f"s.{column} DESC, s.id DESC"
+        tag = feed.one_tag(criteria)
+        if tag is not None:  # one tag's page from its own index entries
+            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True)
+            return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             # A row value: the index seeks to the cursor (an OR of comparisons scans).
             clauses = [*clauses, f"(s.{column}, s.id) < (?, ?)"]
@@ -318,6 +333,23 @@ def _usage_table(group: str) -> str:
     when there is one (who and where a session was stored have none: the table)."""
     index = USAGE_INDEXES.get(group)
     return f"sessions s INDEXED BY {index}" if index else "sessions s"
+
+
+def _day_range(where: SessionFilter) -> tuple[list[str], list[Any]]:
+    """The bounds of ``created_at`` in ``where`` again, on the day number the usage
+    indexes lead with, so that one seeks to the period (the bounds on ``created_at``
+    alone cannot). Day numbers only grow with the time: no session is lost."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for _, spec, value in where.given():
+        if spec.columns == ("created_at",) and spec.operator in _DAY_BOUNDS:
+            at_most = spec.operator is Operator.AT_MOST
+            clauses.append(f"{_DAY} {_DAY_BOUNDS[spec.operator]} CAST(? / 86400 AS INTEGER)")
+            params.append(moment_bound(value, end_of_day=at_most))
+    return clauses, params
+
+
+_DAY_BOUNDS = {Operator.AT_LEAST: ">=", Operator.AT_MOST: "<="}
 
 
 def sort_column(criteria: Criteria) -> str:

@@ -48,7 +48,11 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 15: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 16: no schema change: each run's totals are split across its own requests
+Version 16: each tag row keeps a copy of its session's times, cost and trash mark
+(kept by triggers), so one tag's newest page reads one index in order and stops
+(``tags_feed``), and a tag with a date or cost range reads one covering index
+(``tags_by_created``), whatever the store's size.
+Version 17: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -483,6 +487,39 @@ SCHEMA_V14 = (
 )
 
 
+# The session columns each tag row copies: a search by one tag reads them from the
+# tag's own index entries instead of visiting every tagged session.
+TAG_COPIES = ("updated_at", "created_at", "total_cost", "trashed_at")
+_COPY_FROM_NEW = ", ".join(f"{column} = new.{column}" for column in TAG_COPIES)
+_COPY_CHANGED = " OR ".join(f"old.{column} IS NOT new.{column}" for column in TAG_COPIES)
+_COPY_FROM_SESSION = ", ".join(
+    f"{column} = (SELECT s.{column} FROM sessions s WHERE s.id = new.session_ref)"
+    for column in TAG_COPIES
+)
+
+SCHEMA_V16 = (
+    "ALTER TABLE tags ADD COLUMN updated_at REAL",
+    "ALTER TABLE tags ADD COLUMN created_at REAL",
+    "ALTER TABLE tags ADD COLUMN total_cost REAL",
+    "ALTER TABLE tags ADD COLUMN trashed_at REAL",
+    f"UPDATE tags SET {', '.join(f'{c} = s.{c}' for c in TAG_COPIES)} "
+    "FROM sessions s WHERE s.id = tags.session_ref",
+    f"""CREATE TRIGGER tags_copy_session AFTER UPDATE OF {", ".join(TAG_COPIES)} ON sessions
+        WHEN {_COPY_CHANGED} BEGIN
+        UPDATE tags SET {_COPY_FROM_NEW} WHERE session_ref = new.id;
+    END""",
+    f"""CREATE TRIGGER tags_copy_new AFTER INSERT ON tags BEGIN
+        UPDATE tags SET {_COPY_FROM_SESSION}
+        WHERE session_ref = new.session_ref AND tag = new.tag;
+    END""",
+    # trashed_at, always NULL in these partial indexes: named so the planner needs no row.
+    "CREATE INDEX tags_feed ON tags (tag, updated_at, session_ref, trashed_at) "
+    "WHERE trashed_at IS NULL",
+    "CREATE INDEX tags_by_created ON tags (tag, created_at, total_cost, updated_at, "
+    "session_ref, trashed_at) WHERE trashed_at IS NULL",
+)
+
+
 def _v13(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V13:
         conn.execute(statement)
@@ -505,6 +542,11 @@ def _v15(conn: sqlite3.Connection) -> None:
 
 
 def _v16(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_V16:
+        conn.execute(statement)
+
+
+def _v17(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -528,6 +570,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v14,
     _v15,
     _v16,
+    _v17,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
