@@ -24,7 +24,7 @@ from claude_sessions.views.render import export_session
 from claude_sessions.views.stats import compute_stats
 from claude_sessions.web import create_app
 
-from .older_store import undo_identities
+from .older_store import undo_identities, undo_tag_copies
 from .store_fixtures import BACKENDS
 from .store_samples import run, transcript
 
@@ -239,6 +239,7 @@ def test_the_command_line_filters_groups_and_lists_them(tmp_path, monkeypatch):
 
 def _rewind_sqlite(location: str) -> None:
     with sqlite3.connect(f"{location}/sessions.db") as db:
+        undo_tag_copies(db.execute, postgres=False)
         undo_identities(db.execute)
         db.execute("PRAGMA user_version = 12")
 
@@ -248,6 +249,7 @@ def _rewind_postgres(location: str) -> None:
 
     with psycopg.connect(location, autocommit=True) as conn:
         conn.execute("SET search_path TO claude_sessions")
+        undo_tag_copies(conn.execute, postgres=True)
         undo_identities(conn.execute)
         conn.execute("UPDATE store_meta SET value = '8' WHERE key = 'schema_version'")
 

@@ -26,6 +26,7 @@ from tests.fixtures.secrets.transcripts import (
     Placed,
     write_fixture_set,
 )
+from tests.older_store import undo_tag_copies
 from tests.secret_samples import planted
 from tests.store_fixtures import BACKENDS
 
@@ -152,6 +153,7 @@ def test_secrets_scan_command(tmp_path):
 
 def _rewind_sqlite(location: str) -> None:
     with sqlite3.connect(f"{location}/sessions.db") as db:
+        undo_tag_copies(db.execute, postgres=False)
         db.execute("DROP TABLE secret_findings")
         db.execute("DROP TABLE secret_scans")
         db.execute("PRAGMA user_version = 13")
@@ -162,6 +164,7 @@ def _rewind_postgres(location: str) -> None:
 
     with psycopg.connect(location, autocommit=True) as conn:
         conn.execute("SET search_path TO claude_sessions")
+        undo_tag_copies(conn.execute, postgres=True)
         conn.execute("DROP TABLE secret_findings")
         conn.execute("DROP TABLE secret_scans")
         conn.execute("UPDATE store_meta SET value = '9' WHERE key = 'schema_version'")
