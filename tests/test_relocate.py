@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from claude_sessions import TranscriptExistsError
+from claude_sessions import InvalidInputError, TranscriptExistsError
+from claude_sessions.capture.project_move import move_project
 from claude_sessions.capture.relocate import apply_move, plan_move, relocated_text
 from claude_sessions.capture.write_back import write_back
 from claude_sessions.importer import import_transcripts
@@ -121,3 +122,16 @@ def test_write_back_for_another_directory_moves_every_entry_s_cwd(store, tmp_pat
     # The recorded directory itself: nothing to move.
     again = write_back(store, SESSION, config_dir=tmp_path / "machine-c", cwd="/w/proj")
     assert again.moved_from is None and cwds_under(again.path.parent) == {"/w/proj", "/w/proj/pkg"}
+
+
+def test_a_project_whose_transcripts_are_gone_still_moves_in_the_store(store, tmp_path):
+    config = tmp_path / "config"
+    with pytest.raises(InvalidInputError, match="no sessions of /w/proj"):
+        move_project("/w/proj", "/v/p", store=store, config_dir=config)
+    store.save_session("s-1", [], project="/w/proj")
+    planned = move_project("/w/proj", "/v/p", store=store, config_dir=config, dry_run=True)
+    assert planned.files.files == [] and planned.stored.session_ids == ["s-1"]
+    assert store.get_metadata("s-1").project == "/w/proj"
+    done = move_project("/w/proj", "/v/p", store=store, config_dir=config)
+    assert done.files.backup is None and store.get_metadata("s-1").project == "/v/p"
+    assert not config.exists()  # nothing was written for Claude Code

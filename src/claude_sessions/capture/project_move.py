@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.capture.relocate import MovePlan, absolute, apply_move, plan_move
+from claude_sessions.model.exceptions import InvalidInputError
 
 if TYPE_CHECKING:
     from claude_sessions.store import SessionStore
@@ -53,6 +54,10 @@ def move_project(
     old, new = absolute(old_dir), absolute(new_dir)
     plan, contents = plan_move(old, new, config_dir=config_dir)
     stored = rekey(store, old, new, dry_run=True) if store is not None else None
+    if not plan.files and not (stored and stored.session_ids):
+        raise InvalidInputError(
+            f"no sessions of {old}: neither Claude Code ({plan.source}) nor the store has any"
+        )
     if dry_run:
         return Moved(plan, stored, True)
     done = apply_move(plan, contents)

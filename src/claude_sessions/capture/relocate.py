@@ -117,14 +117,14 @@ class MovePlan:
         }
 
 
-def _contents(plan_source: Path, old: str, new: str) -> dict[Path, tuple[bytes, int]]:
+def _contents(folder: Path, old: str, new: str) -> dict[Path, tuple[bytes, int]]:
     """Every file under the project folder, relative, with what it becomes."""
     found = {}
-    for path in sorted(plan_source.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
-        found[path.relative_to(plan_source)] = (
+        found[path.relative_to(folder)] = (
             relocated_text(data, old, new) if path.suffix == ".jsonl" else (data, 0)
         )
     return found
@@ -143,9 +143,10 @@ def plan_move(
     source, target = project_folder(old, config_dir), project_folder(new, config_dir)
     if source == target:
         raise InvalidInputError(f"{old} and {new} share Claude Code's project folder {source}")
-    if not source.is_dir():
-        raise InvalidInputError(f"Claude Code has no sessions for {old} (no folder {source})")
-    files, contents = [], {}
+    files: list[MovedFile] = []
+    contents: dict[Path, bytes] = {}
+    if not source.is_dir():  # its transcripts are gone: only the store's sessions move
+        return MovePlan(old, new, source, target), contents
     for relative, (data, changed) in _contents(source, old, new).items():
         destination = target / relative
         there = destination.exists() or destination.is_symlink()
@@ -186,6 +187,8 @@ def _backup(source: Path) -> Path:
 def apply_move(plan: MovePlan, contents: dict[Path, bytes]) -> MovePlan:
     """Carry out :func:`plan_move`'s plan: back the old folder up, write the new one,
     then remove the old one. Returns the plan with where the backup is."""
+    if not plan.source.is_dir():
+        return plan
     backup = _backup(plan.source)
     for moved in plan.files:
         if not moved.already_there:

@@ -54,15 +54,12 @@ def move_command(
     for moved in plan.files:
         note = " (already there)" if moved.already_there else ""
         relative = moved.target.relative_to(plan.target)
-        click.echo(for_terminal(f"  {relative}: cwd of {moved.entries_rewritten} entries{note}"))
-    if done.stored is not None:
-        verb = "would be" if dry_run else ""
-        ids = ", ".join(done.stored.session_ids) or "none"
         click.echo(
-            for_terminal(
-                f"Store: {len(done.stored.session_ids)} session(s) {verb} re-keyed to "
-                f"{plan.new_dir}: {ids}".replace("  ", " ")
-            )
+            for_terminal(f"  {relative}: cwd rewritten in {moved.entries_rewritten} entries{note}")
         )
+    if done.stored is not None:
+        count, ids = len(done.stored.session_ids), ", ".join(done.stored.session_ids) or "none"
+        verb = "would be re-keyed" if dry_run else "re-keyed"
+        click.echo(for_terminal(f"Store: {count} session(s) {verb} to {plan.new_dir}: {ids}"))
     if dry_run:
         click.echo("Dry run: nothing was changed.")
