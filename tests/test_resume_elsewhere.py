@@ -136,3 +136,27 @@ def test_write_back_with_cwd_restores_for_another_directory_without_running_clau
     original = folder_of(home_a, project_a) / f"{session_id}.jsonl"
     strip = lambda e: {k: v for k, v in e.items() if k != "cwd"}  # noqa: E731
     assert [strip(e) for e in entries(restored)] == [strip(e) for e in entries(original)]
+
+
+def test_a_session_saved_from_runs_is_resumed_on_another_machine_and_keeps_its_form(
+    machines, fake_claude, tmp_path, hook_store_location
+):
+    home_a, home_b = machines
+    project_a, project_b = tmp_path / "a" / "proj", tmp_path / "b" / "proj"
+    project_a.mkdir(parents=True)
+    project_b.mkdir(parents=True)
+    started = on(home_a, "query", "alpha", "--save", cwd=project_a)
+    session_id = started.stderr.split("session: ")[1].split()[0]
+    on(home_a, "resume", session_id, "beta", "--save", cwd=project_a)
+
+    fake_claude.clear()
+    on(home_b, "resume", session_id, "gamma", "--save", "--tag", "laptop-b", cwd=project_b)
+    shown = fake_claude.model_requests[-1]
+    assert (shown.count_role("user"), shown.count_role("assistant")) == (3, 2)
+    assert "alpha" in shown.all_text and "beta" in shown.all_text
+    with SessionStore(hook_store_location, cleanup_after_days=None) as store:
+        kept = store.load_session(session_id)
+        assert "laptop-b" in kept.metadata.tags
+        # Still stream-json messages, a result a run: no transcript entries mixed in.
+        assert all("parentUuid" not in m.to_dict() for m in kept.messages)
+        assert [m.type for m in kept.messages].count("result") == 3

@@ -5,7 +5,8 @@ The session is written back into Claude Code's folder for the directory it is
 resumed in (:func:`~.write_back.write_back`, each entry's ``cwd`` moved there
 when the project lives elsewhere on this machine), so the real CLI resumes it
 as its own, and ``claude --resume`` or ``/resume`` find it afterwards. What
-the resumed run adds is then copied into the store, as an import does.
+the resumed run adds then reaches the store in the session's own form: imported
+for a captured session, recorded as a run for one saved from runs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def restore_for_resume(
     return write_back(store, session_id, cwd=cwd if cwd is not None else os.getcwd())
 
 
+def run_store(store: SessionStore, restored: WrittenBack) -> SessionStore | None:
+    """The store the resumed run saves itself into as it completes (``None``: none): a session saved
+    from runs (written back converted) stays in that form, so the run is recorded
+    there; a captured one gets the new transcript entries from :func:`keep_resumed`."""
+    return store if restored.converted else None
+
+
 def keep_resumed(
     store: SessionStore,
     restored: WrittenBack,
@@ -44,10 +52,12 @@ def keep_resumed(
     description: str | None = None,
 ) -> None:
     """Copy what the resumed run appended to the restored transcript into ``store``,
-    with ``tags`` and ``description`` (when given) on the session."""
+    with ``tags`` and ``description`` (when given) on the session. A session saved
+    from runs recorded the run itself (:func:`run_store`)."""
     from claude_sessions.importer import import_session_files
 
-    import_session_files(store, restored.path)
+    if not restored.converted:
+        import_session_files(store, restored.path)
     if tags:
         store.add_tags(restored.session_id, tags)
     if description is not None:

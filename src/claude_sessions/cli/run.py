@@ -324,19 +324,20 @@ def resume_command(
             as_json=as_json,
         )
         return
-    from claude_sessions.capture.resume_here import keep_resumed
+    from claude_sessions.capture.resume_here import keep_resumed, run_store
 
     store, written = restored
     if (tags or description) and not save:
         raise click.UsageError("--tag and --description need --save")
     text = read_prompt(prompt, required=False)
     try:
+        saving = run_store(store, written)
         _run(
             resume,
             written.session_id,
             text,
             options,
-            store=None,
+            store=saving,
             tags=(),
             description=None,
             as_json=as_json,
