@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from claude_sessions.store import SessionStore
 
 
-def restore_for_resume(
+def write_back_for_resume(
     store: SessionStore,
     session_id: str,
     *,
@@ -31,34 +31,35 @@ def restore_for_resume(
 ) -> WrittenBack | None:
     """Write ``session_id`` back for ``cwd`` (default: the current directory) when the
     CLI (run with ``env``) has no transcript of it and ``store`` has the session;
-    ``None`` when there is nothing to restore."""
+    ``None`` when there is nothing to write back."""
     if has_local_transcript(session_id, env or {}) or store.get_metadata(session_id) is None:
         return None
     return write_back(store, session_id, cwd=cwd if cwd is not None else os.getcwd())
 
 
-def run_store(store: SessionStore, restored: WrittenBack) -> SessionStore | None:
-    """The store the resumed run saves itself into as it completes (``None``: none): a session saved
-    from runs (written back converted) stays in that form, so the run is recorded
-    there; a captured one gets the new transcript entries from :func:`keep_resumed`."""
-    return store if restored.converted else None
+def run_store(store: SessionStore, written: WrittenBack) -> SessionStore | None:
+    """The store the resumed run saves itself into as it completes (``None``: none).
+    A session saved from runs (written back converted) stays in that form, so the
+    run is recorded there; a captured one gets the new transcript entries from
+    :func:`keep_resumed`."""
+    return store if written.converted else None
 
 
 def keep_resumed(
     store: SessionStore,
-    restored: WrittenBack,
+    written: WrittenBack,
     *,
     tags: Iterable[str] = (),
     description: str | None = None,
 ) -> None:
-    """Copy what the resumed run appended to the restored transcript into ``store``,
+    """Copy what the resumed run appended to the transcript written back into ``store``,
     with ``tags`` and ``description`` (when given) on the session. A session saved
     from runs recorded the run itself (:func:`run_store`)."""
     from claude_sessions.importer import import_session_files
 
-    if not restored.converted:
-        import_session_files(store, restored.path)
+    if not written.converted:
+        import_session_files(store, written.path)
     if tags:
-        store.add_tags(restored.session_id, tags)
+        store.add_tags(written.session_id, tags)
     if description is not None:
-        store.set_description(restored.session_id, description)
+        store.set_description(written.session_id, description)

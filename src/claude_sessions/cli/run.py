@@ -270,19 +270,19 @@ def _run_from(
     )
 
 
-def _restore_here(
+def _write_back_here(
     session_id: str, save: bool, location: str | None, cwd: str | None
 ) -> tuple[SessionStore, WrittenBack] | None:
-    """The store and what was written back, when session ID had to be restored here."""
-    from claude_sessions.capture.resume_here import restore_for_resume
+    """The store and what was written back, when session ID had to be written back here."""
+    from claude_sessions.capture.resume_here import write_back_for_resume
 
     store = open_store(location, write=True) if save else existing_store(location)
     if store is None:
         return None
     resolved = resolve_or_pass(store, session_id)
-    written = restore_for_resume(store, resolved, cwd=cwd)
+    written = write_back_for_resume(store, resolved, cwd=cwd)
     if written is not None:
-        click.echo(for_terminal(f"Restored {resolved} from the store to {written.path}"), err=True)
+        click.echo(for_terminal(f"Wrote {resolved} back from the store: {written.path}"), err=True)
     return (store, written) if written is not None else None
 
 
@@ -310,8 +310,8 @@ def resume_command(
     working directory first, then resumed by Claude Code as its own.
     """
     options = build_options(model, max_turns, timeout, cwd)
-    restored = _restore_here(session_id, save, store_location, cwd)
-    if restored is None:
+    written_back = _write_back_here(session_id, save, store_location, cwd)
+    if written_back is None:
         _run_from(
             resume,
             session_id,
@@ -326,7 +326,7 @@ def resume_command(
         return
     from claude_sessions.capture.resume_here import keep_resumed, run_store
 
-    store, written = restored
+    store, written = written_back
     if (tags or description) and not save:
         raise click.UsageError("--tag and --description need --save")
     text = read_prompt(prompt, required=False)
