@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
@@ -82,6 +83,30 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     url = server.create_database()
     yield url
     server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def hook_store_location(
+    store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """``store_location`` as a laptop names it in Claude Code's settings: a PostgreSQL
+    URL without its password, which libpq finds in a ``PGPASSFILE`` (set here)."""
+    if not store_location.startswith("postgresql://"):
+        return store_location
+    parts = urlsplit(store_location)
+    assert parts.password and parts.hostname and parts.port, store_location
+    pgpass = tmp_path / "pgpass"
+    fields = [
+        parts.hostname,
+        str(parts.port),
+        "*",
+        unquote(parts.username or ""),
+        unquote(parts.password),
+    ]
+    pgpass.write_text(":".join(f.replace("\\", "\\\\").replace(":", "\\:") for f in fields) + "\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}"))
 
 
 @pytest.fixture

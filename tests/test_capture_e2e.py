@@ -23,9 +23,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def cs(fake_claude, store_location, monkeypatch):
+def cs(fake_claude, hook_store_location, monkeypatch):
     """``claude-sessions`` in a subprocess, on this test's store (SQLite or PostgreSQL)."""
-    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", store_location)
+    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", hook_store_location)
     monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "never")
 
     def run(*args, code=0):

@@ -179,7 +179,7 @@ def test_a_config_we_cannot_read_is_left_alone(home):
 
 
 def test_where_and_what_install_writes(home, tmp_path, monkeypatch):
-    url = "postgresql://app:secret@db.internal/claude"
+    url = "postgresql://app@db.internal/claude"  # one with a password is refused
     done = install(location=url)
     assert done.added["env"] == {"CLAUDE_SESSIONS_STORE": url}
     assert done.added["args"] == ["-m", "claude_sessions", "mcp"]  # no password in listings

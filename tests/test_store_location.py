@@ -20,7 +20,13 @@ from click.testing import CliRunner
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from claude_sessions import AsyncSessionStore, SessionStore, StoreConnectionError, StoreError
+from claude_sessions import (
+    AsyncSessionStore,
+    InvalidInputError,
+    SessionStore,
+    StoreConnectionError,
+    StoreError,
+)
 from claude_sessions.capture.hooks import hook_command
 from claude_sessions.cli import cli
 from claude_sessions.mcp.install import server_entry
@@ -181,11 +187,13 @@ def test_a_keyword_string_is_a_postgresql_location_shown_without_its_password() 
 
 
 def test_a_keyword_string_is_registered_as_it_is_not_as_a_path() -> None:
-    text = f"host=db dbname=claude user={USER} password=Wr0ngS3cret"
+    text = f"host=db dbname=claude user={USER} sslmode=disable"
     entry = server_entry(text)
     assert entry["env"] == {"CLAUDE_SESSIONS_STORE": text}  # out of the arguments
     assert_no_words(" ".join(entry["args"]))
     assert shlex.split(hook_command(text))[-2:] == ["--store", text]
+    with pytest.raises(InvalidInputError, match="--server"):  # laptops hold no password
+        hook_command(f"{text} password=Wr0ngS3cret")
 
 
 def test_an_unreadable_keyword_string_is_refused_without_quoting_it() -> None:

@@ -18,11 +18,26 @@ from typing import Any, Literal
 
 from claude_sessions.importer.discovery import claude_config_dir
 from claude_sessions.model.exceptions import ClaudeConfigError, InvalidInputError
+from claude_sessions.store.location import holds_password
 
 BACKUP_SUFFIX = ".claude-sessions.bak"
 SCOPES = ("user", "project")
 
 Scope = Literal["user", "project"]
+
+PASSWORD_REFUSED = (
+    "a store URL with a password is never written into Claude Code's settings: send "
+    "captures to a team server (--server URL --token T) or keep the password in "
+    "~/.pgpass (PGPASSFILE) or a service file (PGSERVICEFILE) and drop it from the URL"
+)
+
+
+def refuse_password(location: str | os.PathLike[str] | None) -> None:
+    """Raise :class:`InvalidInputError` when ``location`` carries a database password:
+    Claude Code's settings are plain files, copied and shared, and a laptop should hold
+    no database credentials there."""
+    if location is not None and holds_password(os.fspath(location)):
+        raise InvalidInputError(PASSWORD_REFUSED)
 
 
 @dataclass(frozen=True)

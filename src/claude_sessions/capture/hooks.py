@@ -33,6 +33,7 @@ from claude_sessions.capture.claude_config import (
     ConfigChange,
     Scope,
     read_config,
+    refuse_password,
     settings_path,
     write_config,
 )
@@ -67,7 +68,10 @@ def hook_command(
     transcripts: Folders = (),
     redact: bool = False,
 ) -> str:
-    """The shell command a hook runs: this Python, so no PATH is needed."""
+    """The shell command a hook runs: this Python, so no PATH is needed.
+
+    A ``location`` holding a database password is refused (:func:`refuse_password`)."""
+    refuse_password(location)
     words = [python or sys.executable, "-m", "claude_sessions", "hooks", "capture"]
     if location is not None:
         text = os.fspath(location)

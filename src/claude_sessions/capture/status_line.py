@@ -26,6 +26,7 @@ from claude_sessions.capture.claude_config import (
     ConfigChange,
     Scope,
     read_config,
+    refuse_password,
     settings_path,
     write_config,
 )
@@ -43,7 +44,10 @@ _YELLOW, _RED, _RESET = "\x1b[33m", "\x1b[1;31m", "\x1b[0m"
 
 
 def status_command(location: str | os.PathLike[str] | None = None) -> str:
-    """The shell command Claude Code runs: this Python, so no PATH is needed."""
+    """The shell command Claude Code runs: this Python, so no PATH is needed.
+
+    A ``location`` holding a database password is refused (:func:`refuse_password`)."""
+    refuse_password(location)
     words = [sys.executable, "-m", "claude_sessions", "statusline"]
     if location is not None:
         text = os.fspath(location)

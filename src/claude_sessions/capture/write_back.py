@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from claude_sessions.capture.relocate import absolute, relocated
 from claude_sessions.importer.discovery import claude_config_dir
 from claude_sessions.model.exceptions import InvalidInputError, TranscriptExistsError
 from claude_sessions.model.message import Message
@@ -45,6 +46,7 @@ class WrittenBack:
     entries: int
     subagents: list[Path] = field(default_factory=list)
     converted: bool = False  # written from stream-json messages, not transcript entries
+    moved_from: str | None = None  # the project directory each entry's cwd was moved from
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class WrittenBack:
             "entries": self.entries,
             "subagents": [str(p) for p in self.subagents],
             "converted": self.converted,
+            "moved_from": self.moved_from,
         }
 
 
@@ -144,6 +147,22 @@ def _chained(entries: list[dict[str, Any]], session_id: str) -> list[dict[str, A
     return chained
 
 
+def _recorded_directory(session: SessionData, entries: list[dict[str, Any]]) -> str | None:
+    """The project directory the session ran in, as recorded."""
+    if session.metadata.project:
+        return session.metadata.project
+    return next((e["cwd"] for e in entries if isinstance(e.get("cwd"), str) and e["cwd"]), None)
+
+
+def _moved(
+    planned: list[tuple[Path, list[dict[str, Any]]]], old: str | None, new: str | None
+) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """``planned`` with each entry's ``cwd`` moved from ``old`` to ``new`` (both given)."""
+    if old is None or new is None or old == new:
+        return planned
+    return [(path, [relocated(e, old, new) for e in entries]) for path, entries in planned]
+
+
 def _project_key(session: SessionData, cwd: str | None) -> str:
     if cwd is None and session.metadata.project_key:
         return session.metadata.project_key
@@ -232,7 +251,9 @@ def write_back(
     ``config_dir``: the CLI's configuration directory (default:
     ``$CLAUDE_CONFIG_DIR`` or ``~/.claude``). ``cwd`` overrides the
     session's recorded working directory (the CLI looks a session up under
-    the directory it runs in). Raises :class:`SessionNotFoundError`,
+    the directory it runs in): the transcript goes to that directory's project
+    folder, and each entry's ``cwd`` moves there from the recorded directory (a
+    project that lives elsewhere on this machine). Raises :class:`SessionNotFoundError`,
     :class:`TranscriptExistsError` (a transcript is there: ``force``
     replaces it unless it is longer) or :class:`InvalidInputError`.
     """
@@ -241,7 +262,8 @@ def write_back(
     if not entries:
         raise InvalidInputError(f"session {session_id} holds no conversation to write back")
     root = Path(config_dir).expanduser() if config_dir is not None else claude_config_dir()
-    key = _project_key(session, os.fspath(cwd) if cwd is not None else None)
+    here = absolute(cwd) if cwd is not None else None
+    key = _project_key(session, here)
     project = root / "projects" / key
     main = project / f"{session.session_id}.jsonl"
     planned = [(main, entries)]
@@ -250,10 +272,17 @@ def write_back(
         sub_entries = [m.to_dict() for m in messages if m.get("type") != "agent_metadata"]
         if sub_entries:
             planned.append((project / session.session_id / f"{relative}.jsonl", sub_entries))
+    moved_from = _recorded_directory(session, entries) if here is not None else None
+    planned = _moved(planned, moved_from, here)
     for path, planned_entries in planned:
         _check_existing(path, planned_entries, force)
     for path, planned_entries in planned:
         _write_jsonl(path, planned_entries)
     return WrittenBack(
-        session.session_id, main, len(entries), [path for path, _ in planned[1:]], converted
+        session.session_id,
+        main,
+        len(entries),
+        [path for path, _ in planned[1:]],
+        converted,
+        moved_from if moved_from != here else None,
     )

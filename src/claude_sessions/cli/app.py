@@ -57,6 +57,7 @@ COMMANDS = {
     "hooks": "capture:hooks_group",
     "watch": "capture:watch_command",
     "write-back": "capture:write_back_command",
+    "move": "moving:move_command",
     "copy": "copy:copy_command",
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import cast
 
@@ -167,21 +168,34 @@ def watch_command(directory: str | None, debounce: float, store_location: str | 
     type=click.Path(file_okay=False),
     help="Claude Code's config directory (default: $CLAUDE_CONFIG_DIR or ~/.claude).",
 )
+@click.option(
+    "--cwd",
+    type=click.Path(file_okay=False),
+    help="The project's directory on this machine (default: the one the session ran in); "
+    "each entry's cwd is moved there.",
+)
 @click.option("--force", is_flag=True, help="Replace a shorter transcript already on disk.")
 @store_option
 @json_option
 def write_back_command(
     session_id: str,
     config_dir: str | None,
+    cwd: str | None,
     force: bool,
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Write stored session ID back as a Claude Code transcript, so `claude --resume` finds it."""
+    """Write stored session ID back as a Claude Code transcript, so `claude --resume` finds it.
+
+    With --cwd, for a project that lives in another directory on this machine
+    (the session was captured on another machine, or the project moved).
+    """
     from claude_sessions.capture.write_back import write_back
 
     store = open_store(store_location)
-    done = write_back(store, resolve_id(store, session_id), config_dir=config_dir, force=force)
+    done = write_back(
+        store, resolve_id(store, session_id), config_dir=config_dir, cwd=cwd, force=force
+    )
     if as_json:
         echo_json(done.to_dict())
         return
@@ -191,4 +205,7 @@ def write_back_command(
             + (f" and {len(done.subagents)} subagent transcript(s)" if done.subagents else "")
         )
     )
+    if done.moved_from and cwd is not None:
+        here = os.path.abspath(os.path.expanduser(cwd))
+        click.echo(for_terminal(f"Each entry's cwd moved from {done.moved_from} to {here}"))
     click.echo(for_terminal(f"Resume it with: claude --resume {done.session_id}"))

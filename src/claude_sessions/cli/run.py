@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,9 @@ from claude_sessions.model.session import Session
 from claude_sessions.runs.options import Options
 from claude_sessions.runs.run import continue_conversation, fork, query, resume
 from claude_sessions.store import SessionStore
+
+if TYPE_CHECKING:
+    from claude_sessions.capture.write_back import WrittenBack
 
 
 def run_options(function: F) -> F:
@@ -267,6 +270,22 @@ def _run_from(
     )
 
 
+def _write_back_here(
+    session_id: str, save: bool, location: str | None, cwd: str | None
+) -> tuple[SessionStore, WrittenBack] | None:
+    """The store and what was written back, when session ID had to be written back here."""
+    from claude_sessions.capture.resume_here import write_back_for_resume
+
+    store = open_store(location, write=True) if save else existing_store(location)
+    if store is None:
+        return None
+    resolved = resolve_or_pass(store, session_id)
+    written = write_back_for_resume(store, resolved, cwd=cwd)
+    if written is not None:
+        click.echo(for_terminal(f"Wrote {resolved} back from the store: {written.path}"), err=True)
+    return (store, written) if written is not None else None
+
+
 @click.command("resume")
 @click.argument("session_id", metavar="ID")
 @click.argument("prompt", required=False)
@@ -284,18 +303,47 @@ def resume_command(
     store_location: str | None,
     as_json: bool,
 ) -> None:
-    """Resume session ID (any unique prefix of a stored id) with PROMPT."""
-    _run_from(
-        resume,
-        session_id,
-        prompt,
-        build_options(model, max_turns, timeout, cwd),
-        save=save,
-        store_location=store_location,
-        tags=tags,
-        description=description,
-        as_json=as_json,
-    )
+    """Resume session ID (any unique prefix of a stored id) with PROMPT.
+
+    A session this machine has no transcript of (captured on another machine, or
+    deleted by Claude Code's cleanup) is written back from the store for the
+    working directory first, then resumed by Claude Code as its own.
+    """
+    options = build_options(model, max_turns, timeout, cwd)
+    written_back = _write_back_here(session_id, save, store_location, cwd)
+    if written_back is None:
+        _run_from(
+            resume,
+            session_id,
+            prompt,
+            options,
+            save=save,
+            store_location=store_location,
+            tags=tags,
+            description=description,
+            as_json=as_json,
+        )
+        return
+    from claude_sessions.capture.resume_here import keep_resumed, run_store
+
+    store, written = written_back
+    if (tags or description) and not save:
+        raise click.UsageError("--tag and --description need --save")
+    text = read_prompt(prompt, required=False)
+    try:
+        saving = run_store(store, written)
+        _run(
+            resume,
+            written.session_id,
+            text,
+            options,
+            store=saving,
+            tags=(),
+            description=None,
+            as_json=as_json,
+        )
+    finally:
+        keep_resumed(store, written, tags=tags, description=description)
 
 
 @click.command("fork")

@@ -25,6 +25,7 @@ from claude_sessions.capture.claude_config import (
     Scope,
     check_scope,
     read_config,
+    refuse_password,
     user_state_path,
     write_config,
 )
@@ -52,9 +53,11 @@ def server_entry(
     A path is made absolute (Claude Code starts servers in other directories)
     and passed as ``--store``; a URL (or ``host=...`` string) travels in the
     entry's environment, where neither process listings nor ``claude mcp
-    list`` show it (it may hold a password). ``None`` leaves the choice to the
-    server's environment.
+    list`` show it. A URL holding a password is refused (:func:`refuse_password`):
+    ``~/.claude.json`` is no place for database credentials. ``None`` leaves the
+    choice to the server's environment.
     """
+    refuse_password(location)
     args = ["-m", "claude_sessions", "mcp"]
     env: dict[str, str] = {}
     if location is not None:

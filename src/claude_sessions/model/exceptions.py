@@ -20,7 +20,7 @@ ClaudeSessionsError
 ├── TranscriptExistsError               (write-back would replace a transcript on disk)
 └── StoreError
     ├── AmbiguousSessionIdError         (also a LookupError)
-    ├── SessionConflictError            (restoring over a live session with the same id)
+    ├── SessionConflictError            (restoring or moving over a live session, same id)
     ├── StoreConnectionError
     ├── StoreReadOnlyError              (a write to a store opened read-only)
     └── StoreVersionError               (the store was written by a newer claude-sessions)
@@ -165,7 +165,8 @@ class AmbiguousSessionIdError(StoreError, LookupError):
 
 
 class SessionConflictError(StoreError):
-    """A live session already holds the id (and project) being restored from the trash."""
+    """A live session already holds the id (and project) being restored from the trash,
+    or moved into a project (``move``)."""
 
 
 class StoreConnectionError(StoreError):

@@ -252,6 +252,18 @@ def is_server_location(location: str | os.PathLike[str]) -> bool:
     )
 
 
+def holds_password(location: str | os.PathLike[str]) -> bool:
+    """Whether a PostgreSQL location carries a (non-empty) password, in the URL's userinfo
+    or query or as libpq's ``password=``; a path, a SQLite URL or another scheme holds none.
+    A URL too garbled to tell raises :class:`StoreError`."""
+    if not isinstance(location, str) or not is_server_location(location):
+        return False
+    match = _SCHEME_RE.match(location)
+    if match is not None and match.group(1).lower() not in ("postgresql", "postgres"):
+        return False
+    return bool(parse_postgres(location).password)
+
+
 def sqlite_path(location: str | os.PathLike[str]) -> Path | None:
     """The database file a location names, or ``None`` for a PostgreSQL server.
 
