@@ -77,11 +77,12 @@ def check_token(token: str | None) -> str | None:
     return token
 
 
-def check_exposure(host: str, *, has_token: bool) -> None:
-    """Refuse to serve beyond this machine without an access token."""
-    if not has_token and not is_loopback(host):
+def check_exposure(host: str, *, auth: bool) -> None:
+    """Refuse to serve beyond this machine unless every request needs a signed-in user."""
+    if not auth and not is_loopback(host):
         raise InvalidInputError(
-            f"{host or 'every address'} is reachable from other machines: it needs an access token"
+            f"{host or 'every address'} is reachable from other machines: serve it with --auth "
+            "(every request needs a signed-in user)"
         )
 
 

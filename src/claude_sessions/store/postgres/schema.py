@@ -42,7 +42,9 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 11: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 12: no schema change: each run's totals are split across its own requests
+Version 12: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
+its user and when it expires), so a restart keeps them signed in.
+Version 13: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -286,6 +288,17 @@ SCHEMA_V11: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V12: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS sign_ins (
+        key_hash   text PRIMARY KEY,
+        user_name  text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_ins_by_user ON sign_ins (user_name)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -298,11 +311,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V9,
     SCHEMA_V10,
     SCHEMA_V11,
-    (),  # 12: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V12,
+    (),  # 13: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 12  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 13  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

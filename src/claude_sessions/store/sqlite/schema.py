@@ -48,7 +48,9 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 15: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 16: no schema change: each run's totals are split across its own requests
+Version 16: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
+its user and when it expires), so a restart keeps them signed in.
+Version 17: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -504,7 +506,24 @@ def _v15(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_SIGN_INS = (
+    """CREATE TABLE IF NOT EXISTS sign_ins (
+        key_hash   TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_ins_by_user ON sign_ins (user_name)",
+)
+
+
 def _v16(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_SIGN_INS:
+        conn.execute(statement)
+
+
+def _v17(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -528,6 +547,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v14,
     _v15,
     _v16,
+    _v17,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
