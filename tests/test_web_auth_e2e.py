@@ -140,6 +140,8 @@ def test_every_route_needs_a_signed_in_user(team: dict[str, Any]) -> None:
     named = PAGES | READS | STREAMS | set(ACTIONS) | OPEN | {SIGN_OUT}
     assert _app_paths(location) == named
     assert server.request("GET", "/static/app.css").status == 200
+    named_host = {"Host": "sessions.example.com", "Authorization": f"Bearer {tokens['alice']}"}
+    assert server.request("GET", "/", named_host).status == 200  # a team server has a name
     assert server.request("GET", "/sign-in").status == 200
 
     _assert_nobody_is_refused(server, session_id, {})

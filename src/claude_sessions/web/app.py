@@ -70,7 +70,7 @@ def create_app(
     routes = page_routes + _live_routes(store, live)
     if not read_only:
         routes += _action_routes(Actions(store, secret))
-    middleware = [Middleware(Guard, token=token)]
+    middleware = [Middleware(Guard, token=token, any_host=auth is not None)]
     if auth is not None:
         routes += sign_in_routes(auth, pages, secret)
         pages_opened = [r for r in page_routes if getattr(r, "name", None) in PAGE_NAMES]
