@@ -143,11 +143,14 @@ def form_token(server: Server, headers: dict[str, str]) -> tuple[str, str]:
     return nonce, found.group(1)
 
 
-def sign_in(server: Server, name: str, token: str, **headers: str) -> Answer:
-    """The sign-in form posted as a browser posts it (its nonce cookie, the form's token)."""
+def sign_in(
+    server: Server, name: str, token: str, target: str = "/usage", **headers: str
+) -> Answer:
+    """The sign-in form posted as a browser posts it (its nonce cookie, the form's token),
+    to go on to ``target``."""
     nonce, csrf = form_token(server, headers)
     sent = {**headers, "Cookie": cookie_header(nonce)}
-    form = {"name": name, "token": token, "csrf_token": csrf, "next": "/usage"}
+    form = {"name": name, "token": token, "csrf_token": csrf, "next": target}
     return server.request("POST", "/sign-in", sent, form)
 
 

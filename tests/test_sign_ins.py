@@ -65,6 +65,10 @@ def test_a_sign_in_expires(store_factory):
     assert auth.signed_in_user(store, key) is None
     auth.end_sign_in(store, "another")  # ending any sign-in clears the expired ones
     assert _rows(store) == []
+    auth.start_sign_in(store, alice, days=1)
+    clock.advance(days=2)
+    fresh = auth.start_sign_in(store, alice, days=1)  # and so does a new one
+    assert [row["key_hash"] for row in _rows(store)] == [hashlib.sha256(fresh.encode()).hexdigest()]
 
 
 def test_a_new_token_or_removal_ends_the_users_sign_ins(store):

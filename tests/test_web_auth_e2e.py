@@ -258,6 +258,15 @@ def _cookie_flags(server: Server, tokens: dict[str, str]) -> None:
         attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
         assert {"httponly", "samesite=strict", "path=/"} <= attributes
     assert "secure" not in plain.lower() and "secure" in over_tls.lower()
+    for target, goes_to in [
+        ("/s/x?q=1", "/s/x?q=1"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\t/evil.example/", "/"),
+    ]:
+        answer = sign_in(server, "bob", tokens["bob"], target, **elsewhere)
+        assert answer.headers["Location"] == goes_to, target
     nonce, csrf = form_token(server, elsewhere)
     forged = server.request(
         "POST",
@@ -320,6 +329,8 @@ def test_auth_needs_a_user_and_no_token(tmp_path: Path, no_server: dict[str, Any
     assert _serve(location).exit_code == 0 and no_server["app"].state.auth is False  # SQLite
     mixed = _serve(location, "--auth", "--token", "a-long-enough-token")
     assert mixed.exit_code == 2 and "--token" in mixed.output
+    unwritable = _serve(location, "--auth", "--read-only")
+    assert unwritable.exit_code == 2 and "--read-only" in unwritable.output
 
 
 @pytest.mark.postgres
@@ -331,3 +342,23 @@ def test_a_postgresql_store_with_users_asks_for_signing_in(
     assert _serve(postgres_database).exit_code == 0 and no_server["app"].state.auth is True
     assert _serve(postgres_database, "--no-auth").exit_code == 0
     assert no_server["app"].state.auth is False  # refused explicitly, on loopback
+
+
+def test_a_websocket_needs_a_signed_in_user_too(tmp_path: Path) -> None:
+    """No route of the app is a websocket today; the gate stands in front of one anyway."""
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from claude_sessions.store.users import add_user as add
+
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        _, token = add(store, "alice")
+        client = TestClient(create_app(store, auth=Authority(store)))
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/events"):
+            pass
+        assert refused.value.code == 1008
+        bearer = {"Authorization": f"Bearer {token}"}
+        let_in_to = client.websocket_connect("/events", headers=bearer)
+        with pytest.raises(WebSocketDisconnect) as let_in, let_in_to:  # to no such route
+            pass
+        assert let_in.value.code != 1008

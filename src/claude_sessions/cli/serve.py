@@ -32,7 +32,9 @@ def _exposed_warning(host: str, port: int) -> str:
     )
 
 
-def _signing_in(store: SessionStore, auth: bool | None, host: str, token: str | None) -> bool:
+def _signing_in(
+    store: SessionStore, auth: bool | None, host: str, token: str | None, read_only: bool
+) -> bool:
     """Whether the server asks for signing in (``--auth``, or a PostgreSQL store with
     users unless ``--no-auth``); refuses what would leave it open to other machines."""
     from claude_sessions.store.auth import signing_in_by_default
@@ -44,6 +46,11 @@ def _signing_in(store: SessionStore, auth: bool | None, host: str, token: str | 
     if auth and token is not None:
         raise InvalidInputError("--auth and --token do not go together: users sign in instead")
     check_exposure(host, auth=auth)
+    if auth and read_only:
+        raise InvalidInputError(
+            "signing in (--auth) keeps sign-ins in the store, which --read-only would not "
+            "write (on loopback, --no-auth serves it without)"
+        )
     if auth and not list_users(store):
         raise InvalidInputError(
             "--auth needs a user to sign in: add one with 'claude-sessions users add NAME'"
@@ -116,7 +123,7 @@ def serve_command(
         context.call_on_close(store.close)
     else:
         store = open_store(store_location)
-    authority = Authority(store) if _signing_in(store, auth, host, token) else None
+    authority = Authority(store) if _signing_in(store, auth, host, token, read_only) else None
     app = create_app(store, read_only=read_only, token=token, redact=redact, auth=authority)
 
     def started(bound_port: int) -> None:

@@ -43,10 +43,15 @@ def _key_hash(key: str) -> str:
 
 
 def _insert(d: Dialect, key_hash: str, name: str, now: float, expires: float) -> Op[bool]:
+    # Expired sign-ins go at the same time: nothing else reads them. ON CONFLICT: a retry
+    # after a lost connection does what the first attempt did.
+    yield Stmt(d.sql("DELETE FROM sign_ins WHERE expires_at <= ?"), (d.time(now),))
     row = yield Stmt(
         d.sql(
             "INSERT INTO sign_ins (key_hash, user_name, created_at, expires_at) "
-            "SELECT ?, name, ?, ? FROM users WHERE name = ? RETURNING user_name"
+            "SELECT ?, name, ?, ? FROM users WHERE name = ? "
+            "ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at "
+            "RETURNING user_name"
         ),
         (key_hash, d.time(now), d.time(expires), name),
         "one",
@@ -68,7 +73,6 @@ def _signed_in(d: Dialect, key_hash: str, now: float) -> Op[Mapping[str, Any] | 
 
 
 def _delete(d: Dialect, key_hash: str, now: float) -> Op[None]:
-    # Expired sign-ins go at the same time: nothing else reads them.
     yield Stmt(
         d.sql("DELETE FROM sign_ins WHERE key_hash = ? OR expires_at <= ?"),
         (key_hash, d.time(now)),
@@ -81,7 +85,8 @@ def start_sign_in(store: SessionStore, user: User, *, days: float = SIGN_IN_DAYS
     key = secrets.token_urlsafe(_KEY_BYTES)
     now, d = store.core.now(), store.core.d
     expires = now + days * 86400
-    made = store.run(single(Txn(lambda: _insert(d, _key_hash(key), user.name, now, expires), True)))
+    key_hash = _key_hash(key)
+    made = store.run(single(Txn(lambda: _insert(d, key_hash, user.name, now, expires), write=True)))
     return key if made else None
 
 
@@ -95,7 +100,8 @@ def signed_in_user(store: SessionStore, key: str) -> User | None:
 
 
 def end_sign_in(store: SessionStore, key: str) -> None:
-    """Sign out the browser holding ``key`` (nothing happens for an unknown key)."""
+    """Sign out the browser holding ``key`` (nothing happens for an unknown key); the
+    expired sign-ins go too."""
     now, d = store.core.now(), store.core.d
     store.run(single(Txn(lambda: _delete(d, _key_hash(key), now), write=True)))
 

@@ -18,7 +18,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -59,9 +59,12 @@ def _bearer(scope: Scope) -> str | None:
 
 def _local_path(target: str | None) -> str:
     """``target`` when it is a path of this site, else ``/`` (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+    # Browsers drop tabs and line breaks from an address: "/\t/x" would become "//x".
+    if not target or not target.isprintable() or not target.startswith("/"):
+        return "/"
+    if target.startswith(("//", "/\\")):  # another host, to a browser
+        return "/"
+    return target
 
 
 def _cookie(scope: Scope, value: str, max_age: int) -> str:
@@ -89,7 +92,8 @@ class Authority:
         """Count and log a failed sign-in (never what was tried as the secret)."""
         keys = (f"address:{address}",) + ((f"name:{name}",) if name else ())
         self.attempts.record(*keys)
-        log.warning("failed sign-in (%s) for user %r from %s", how, name, address)
+        who = f" for user {name!r}" if name else ""
+        log.warning("failed sign-in (%s)%s from %s", how, who, address)
 
     def who(self, scope: Scope) -> tuple[User | None, bool]:
         """The user a request names, and whether it sent a bearer token that failed."""
@@ -97,7 +101,7 @@ class Authority:
         if token is not None:
             user = self.tokens.user(token) if token else None
             return user, user is None
-        key = Request(scope).cookies.get(SIGN_IN_COOKIE)
+        key = HTTPConnection(scope).cookies.get(SIGN_IN_COOKIE)  # a websocket's too
         return (signed_in_user(self.store, key) if key else None), False
 
 
@@ -114,25 +118,23 @@ class SignInGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or path == SIGN_IN_PATH:
-            await self.app(scope, receive, send)
-            return
-        if path.startswith(OPEN_PREFIXES):
+        is_open = path == SIGN_IN_PATH or path.startswith(OPEN_PREFIXES)
+        if scope["type"] not in ("http", "websocket") or is_open:
             await self.app(scope, receive, send)
             return
         address = _client(scope)
         wait = self.authority.attempts.retry_after(f"address:{address}")
         if wait is not None and _bearer(scope) is not None:
-            await self._refuse(scope, receive, send, _too_many(wait))
+            await self._refuse(scope, receive, send, lambda: _too_many(wait))
             return
         user, failed = await run_in_threadpool(self.authority.who, scope)
         if failed:
             self.authority.failed("", address, "bearer token")
-        if user is not None:
-            scope[USER_KEY] = user
-            await self.app(scope, receive, send)
+        if user is None:
+            await self._refuse(scope, receive, send, lambda: self._nobody(scope))
             return
-        await self._refuse(scope, receive, send, self._nobody(scope))
+        scope[USER_KEY] = user
+        await self.app(scope, receive, send)
 
     def _nobody(self, scope: Scope) -> Response:
         if scope["method"] == "GET" and self.is_page(scope) and _bearer(scope) is None:
@@ -145,12 +147,15 @@ class SignInGate:
             headers={"WWW-Authenticate": 'Bearer realm="claude-sessions"'},
         )
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, response: Response) -> None:
-        if scope["type"] == "websocket":
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, response: Callable[[], Response]
+    ) -> None:
+        if scope["type"] == "websocket":  # policy violation: no HTTP answer to give
             await send({"type": "websocket.close", "code": 1008})
             return
-        response.headers["Cache-Control"] = "no-store"
-        await response(scope, receive, send)
+        answer = response()
+        answer.headers["Cache-Control"] = "no-store"
+        await answer(scope, receive, send)
 
 
 def _too_many(wait: int) -> Response:
