@@ -192,6 +192,8 @@ def test_a_restart_keeps_a_browser_signed_in_and_the_store_keeps_no_secret(
     server.stop()
     server = team["server"] = start(location, "--auth")
     assert server.request("GET", "/usage", alice).status == 200
+    untrusted = sign_in(server, "alice", tokens["alice"], **{"X-Forwarded-Proto": "https"})
+    assert "secure" not in untrusted.cookies()["claude_sessions_signin"].lower()  # no proxy named
 
     dumped = _dump(location)
     assert b"alice" in dumped and b"sign_ins" in dumped  # the dump is of this store
