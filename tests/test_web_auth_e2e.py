@@ -197,7 +197,7 @@ def test_a_restart_keeps_a_browser_signed_in_and_the_store_keeps_no_secret(
 
     dumped = _dump(location)
     assert b"alice" in dumped and b"sign_ins" in dumped  # the dump is of this store
-    for secret in [key, tokens["alice"], tokens["root"], tokens["alice"].rsplit("_", 1)[1]]:
+    for secret in [key, tokens["alice"], tokens["root"], tokens["alice"].split("_", 2)[2]]:
         assert secret.encode() not in dumped
 
     nonce, csrf = form_token(server, out_later)
@@ -277,6 +277,11 @@ def _cookie_flags(server: Server, tokens: dict[str, str]) -> None:
         {"name": "bob", "token": tokens["bob"], "csrf_token": csrf},
     )
     assert forged.status == 403 and "claude_sessions_signin" not in forged.cookies()
+    huge = {"name": "bob", "token": "x" * 100_000, "csrf_token": csrf}
+    too_big = server.request(
+        "POST", "/sign-in", {**elsewhere, "Cookie": cookie_header(nonce)}, huge
+    )
+    assert too_big.status == 400 and "too large" in too_big.body
 
 
 # -- what serve refuses -----------------------------------------------------------------

@@ -33,6 +33,7 @@ from claude_sessions.store.auth import (
     start_sign_in,
 )
 from claude_sessions.store.users import User
+from claude_sessions.web.actions import small_form
 from claude_sessions.web.security import CSRF_FIELD, csrf_valid
 from claude_sessions.web.templating import Pages
 
@@ -193,11 +194,11 @@ class SignInForm:
         return self._form(request, _local_path(request.query_params.get("next")))
 
     async def submit(self, request: Request) -> Response:
-        form = await request.form()
-        target = _local_path(_text(form.get("next")))
-        if not csrf_valid(self.secret, request, _text(form.get(CSRF_FIELD))):
+        form = await small_form(request)
+        target = _local_path(form.get("next"))
+        if not csrf_valid(self.secret, request, form.get(CSRF_FIELD)):
             return self._form(request, target, 403, "The form expired: sign in again.")
-        name, token = _text(form.get("name")), _text(form.get("token"))
+        name, token = form.get("name", ""), form.get("token", "")
         address = _client(request.scope)
         attempts = self.authority.attempts
         wait = attempts.retry_after(f"name:{name}", f"address:{address}")
@@ -221,8 +222,8 @@ class SignInForm:
         return start_sign_in(self.authority.store, user)
 
     async def sign_out(self, request: Request) -> Response:
-        form = await request.form()
-        if not csrf_valid(self.secret, request, _text(form.get(CSRF_FIELD))):
+        form = await small_form(request)
+        if not csrf_valid(self.secret, request, form.get(CSRF_FIELD)):
             return PlainTextResponse("The form expired: reload the page.", 403)
         key = request.cookies.get(SIGN_IN_COOKIE)
         if key:
@@ -230,7 +231,3 @@ class SignInForm:
         response = RedirectResponse(SIGN_IN_PATH, 303)
         response.headers.append("set-cookie", _cookie(request.scope, "", 0))
         return response
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
