@@ -23,7 +23,9 @@ _REQUEST_FIGURE_COLUMNS = (
 
 def undo_identities(run: Callable[[str], Any]) -> None:
     """Take out what the schema version keeping users and each session's user and
-    machine added (SQLite 13, PostgreSQL 9), on either database."""
+    machine added (SQLite 13, PostgreSQL 9), on either database, and the later sign-ins
+    that refer to users (SQLite 16, PostgreSQL 12)."""
+    run("DROP TABLE sign_ins")
     run("DROP TABLE users")
     run("ALTER TABLE sessions DROP COLUMN user_name")
     run("ALTER TABLE sessions DROP COLUMN machine")

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from claude_sessions import SessionStore
 from claude_sessions.cli import cli
+from claude_sessions.store.users import add_user
 from claude_sessions.web import create_app
 
 from .children import default_sigint
@@ -127,8 +128,8 @@ def test_serve_runs_until_interrupted(tmp_path: Path) -> None:
     ("arguments", "token_in_url", "read_only"),
     [
         ([], False, False),
-        (["--host", "0.0.0.0"], True, False),
-        (["--host", "192.168.1.5"], True, False),
+        (["--host", "0.0.0.0", "--auth"], False, False),
+        (["--host", "192.168.1.5", "--auth"], False, False),
         (["--host", "127.0.0.1", "--token", "mine-and-only-mine"], True, False),
         (["--read-only"], False, True),
     ],
@@ -141,7 +142,8 @@ def test_serve_options(
     read_only: bool,
 ) -> None:
     location = tmp_path / "store"
-    SessionStore(location, cleanup_after_days=None).close()
+    with SessionStore(location, cleanup_after_days=None) as store:
+        add_user(store, "alice")  # someone to sign in (an SQLite store asks only if told)
     made: dict[str, object] = {}
 
     class FakeServer:
@@ -150,7 +152,9 @@ def test_serve_options(
             assert callable(on_started)
             on_started(4242)
 
-    def fake_make_server(app: object, host: str, port: int, *, on_started: object) -> FakeServer:
+    def fake_make_server(
+        app: object, host: str, port: int, *, on_started: object, forwarded_allow_ips: object
+    ) -> FakeServer:
         made.update(app=app, host=host, port=port, on_started=on_started)
         return FakeServer()
 
@@ -173,7 +177,7 @@ def test_serve_options(
     else:
         assert result.output.startswith(
             f"Warning: listening on {where}, reachable from other machines; every request "
-            "needs the access token.\nServing "
+            "needs a signed-in user.\nServing "
         )
     assert made["port"] == 8765
     app = made["app"]

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from claude_sessions import SessionStore
 from claude_sessions.model.exceptions import InvalidInputError
 from claude_sessions.web import create_app
+from claude_sessions.web.auth import Authority
 from claude_sessions.web.security import CSP, Guard, host_allowed, is_loopback
 from claude_sessions.web.server import make_server
 
@@ -169,10 +170,12 @@ def test_an_empty_or_short_token_is_refused_not_taken_as_none(
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", ""])
-def test_no_server_beyond_loopback_without_a_token(local_store: SessionStore, host: str) -> None:
+def test_no_server_beyond_loopback_without_signing_in(local_store: SessionStore, host: str) -> None:
     with pytest.raises(InvalidInputError, match="reachable from other machines"):
         make_server(create_app(local_store), host, 0)
-    make_server(create_app(local_store, token="s3cret-token-for-tests"), host, 0)  # not started
+    with pytest.raises(InvalidInputError, match="--auth"):  # one shared token is not enough
+        make_server(create_app(local_store, token="s3cret-token-for-tests"), host, 0)
+    make_server(create_app(local_store, auth=Authority(local_store)), host, 0)  # not started
     make_server(create_app(local_store), "127.0.0.1", 0)
 
 

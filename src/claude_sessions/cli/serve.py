@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import webbrowser
 from urllib.parse import quote
 
@@ -29,8 +28,34 @@ def _exposed_warning(host: str, port: int) -> str:
     every = " (every address of this machine)" if host in EVERY_ADDRESS else ""
     return (
         f"Warning: listening on {_address(host, port)}{every}, reachable from other "
-        "machines; every request needs the access token."
+        "machines; every request needs a signed-in user."
     )
+
+
+def _signing_in(
+    store: SessionStore, auth: bool | None, host: str, token: str | None, read_only: bool
+) -> bool:
+    """Whether the server asks for signing in (``--auth``, or a PostgreSQL store with
+    users unless ``--no-auth``); refuses what would leave it open to other machines."""
+    from claude_sessions.store.auth import signing_in_by_default
+    from claude_sessions.store.users import list_users
+    from claude_sessions.web.security import check_exposure
+
+    if auth is None:
+        auth = token is None and signing_in_by_default(store)
+    if auth and token is not None:
+        raise InvalidInputError("--auth and --token do not go together: users sign in instead")
+    check_exposure(host, auth=auth)
+    if auth and read_only:
+        raise InvalidInputError(
+            "signing in (--auth) keeps sign-ins in the store, which --read-only would not "
+            "write (on loopback, --no-auth serves it without)"
+        )
+    if auth and not list_users(store):
+        raise InvalidInputError(
+            "--auth needs a user to sign in: add one with 'claude-sessions users add NAME'"
+        )
+    return auth
 
 
 def _checked_token(context: click.Context, param: click.Parameter, token: str | None) -> str | None:
@@ -56,9 +81,20 @@ def _checked_token(context: click.Context, param: click.Parameter, token: str | 
 @click.option("--read-only", is_flag=True, help="Open the store read-only; no page changes it.")
 @click.option(
     "--token",
-    help="Access token every request must carry, at least 16 characters (required off "
-    "loopback; one is made up when not given).",
+    help="Access token every request must carry, at least 16 characters (on loopback).",
     callback=_checked_token,
+)
+@click.option(
+    "--auth/--no-auth",
+    default=None,
+    help="Every page, API route, stream and download needs a signed-in user "
+    "(users add). Required off loopback; the default on a PostgreSQL store with users.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="ADDRESSES",
+    help="Proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
+    "X-Forwarded-Proto are believed: behind a TLS proxy the sign-in cookie is Secure.",
 )
 @redact_option
 @store_option
@@ -68,12 +104,15 @@ def serve_command(
     open_browser: bool,
     read_only: bool,
     token: str | None,
+    auth: bool | None,
+    forwarded_allow_ips: str | None,
     redact: bool,
     store_location: str | None,
 ) -> None:
     """Browse, search and tag the stored sessions in a web browser."""
     # Imported here: Starlette, uvicorn, markdown-it and Pygments load only for this command.
     from claude_sessions.web import create_app
+    from claude_sessions.web.auth import Authority
     from claude_sessions.web.security import is_loopback
     from claude_sessions.web.server import make_server
 
@@ -84,18 +123,17 @@ def serve_command(
         context.call_on_close(store.close)
     else:
         store = open_store(store_location)
-    if token is None and not is_loopback(host):
-        token = secrets.token_urlsafe(24)
-    app = create_app(store, read_only=read_only, token=token, redact=redact)
+    authority = Authority(store) if _signing_in(store, auth, host, token, read_only) else None
+    app = create_app(store, read_only=read_only, token=token, redact=redact, auth=authority)
 
     def started(bound_port: int) -> None:
         if not is_loopback(host):
             click.echo(_exposed_warning(host, bound_port), err=True)
         url = _url(host, bound_port, token)
-        mode = " (read-only)" if read_only else ""
+        mode = (" (read-only)" if read_only else "") + (" (sign-in required)" if authority else "")
         click.echo(f"Serving {store.location}{mode} at {url}", err=True)
         click.echo("Press Ctrl-C to stop.", err=True)
         if open_browser:
             webbrowser.open(url)
 
-    make_server(app, host, port, on_started=started).run()
+    make_server(app, host, port, on_started=started, forwarded_allow_ips=forwarded_allow_ips).run()

@@ -62,7 +62,8 @@ def list_command(store_location: str | None, as_json: bool) -> None:
 @store_option
 @json_option
 def remove_command(name: str, store_location: str | None, as_json: bool) -> None:
-    """Remove user NAME: their token stops working; their sessions stay."""
+    """Remove user NAME: their token stops working and their sign-ins end; their
+    sessions stay."""
     users.remove_user(open_store(store_location, write=True), name)
     if as_json:
         echo_json({"removed": name})
@@ -75,7 +76,8 @@ def remove_command(name: str, store_location: str | None, as_json: bool) -> None
 @store_option
 @json_option
 def token_command(name: str, store_location: str | None, as_json: bool) -> None:
-    """Give user NAME a new token (printed this once); the old one stops working."""
+    """Give user NAME a new token (printed this once); the old one stops working and
+    their sign-ins end."""
     token = users.issue_token(open_store(store_location, write=True), name)
     if as_json:
         echo_json({"user": name, "token": token})

@@ -107,7 +107,8 @@ def _checked_name(name: Any, what: str = "a user name") -> str:
     return name
 
 
-def _user(d: Dialect, row: Mapping[str, Any]) -> User:
+def user_of_row(d: Dialect, row: Mapping[str, Any]) -> User:
+    """A user from a row of :data:`_COLUMNS` (the sign-ins of :mod:`.auth` read them too)."""
     return User(row["name"], row["session_user"], bool(row["admin"]), d.moment(row["created_at"]))
 
 
@@ -138,15 +139,21 @@ def _insert(d: Dialect, user: User, token: _Token) -> Op[bool]:
 
 def _select(d: Dialect) -> Op[list[User]]:
     rows = yield Stmt(d.sql(f"SELECT {_COLUMNS} FROM users ORDER BY name"), (), "all")
-    return [_user(d, row) for row in rows]
+    return [user_of_row(d, row) for row in rows]
+
+
+def _end_sign_ins(d: Dialect, name: str) -> Op[None]:
+    yield Stmt(d.sql("DELETE FROM sign_ins WHERE user_name = ?"), (name,))
 
 
 def _delete(d: Dialect, name: str) -> Op[int]:
+    yield from _end_sign_ins(d, name)
     done: int = yield Stmt(d.sql("DELETE FROM users WHERE name = ?"), (name,), "rowcount")
     return done
 
 
 def _replace_token(d: Dialect, name: str, token: _Token) -> Op[int]:
+    yield from _end_sign_ins(d, name)
     done: int = yield Stmt(
         d.sql(
             "UPDATE users SET token_id = ?, token_hash = ?, token_salt = ?, token_kdf = ? "
@@ -196,18 +203,31 @@ def list_users(store: SessionStore) -> list[User]:
 
 
 def remove_user(store: SessionStore, name: str) -> None:
-    """Remove user ``name`` (their token stops working; their sessions stay)."""
+    """Remove user ``name`` (their token stops working and their sign-ins end; their
+    sessions stay)."""
     d = store.core.d
     if not store.run(single(Txn(lambda: _delete(d, name), write=True))):
         raise UserNotFoundError(f"no user named {name!r}")
 
 
 def issue_token(store: SessionStore, name: str) -> str:
-    """A new token for user ``name``; the old one stops working at once."""
+    """A new token for user ``name``; the old one stops working at once, and the
+    user's sign-ins end."""
     token, d = _new_token(), store.core.d
     if not store.run(single(Txn(lambda: _replace_token(d, name, token), write=True))):
         raise UserNotFoundError(f"no user named {name!r}")
     return token.text
+
+
+def stored_token(store: SessionStore, token: str) -> tuple[User, str] | None:
+    """The user whose lookup id ``token`` names and the hash stored for their token,
+    without hashing ``token`` (see :class:`.auth.TokenCheck`)."""
+    lookup_id = _lookup_id(token) if isinstance(token, str) else None
+    if lookup_id is None:
+        return None
+    d = store.core.d
+    row = store.run(single(Txn(lambda: _by_lookup_id(d, lookup_id))))
+    return None if row is None else (user_of_row(d, row), str(row["token_hash"]))
 
 
 def verify_token(store: SessionStore, token: str) -> User | None:
@@ -222,4 +242,4 @@ def verify_token(store: SessionStore, token: str) -> User | None:
     found = _hash(token, bytes.fromhex(row["token_salt"]), row["token_kdf"])
     if not hmac.compare_digest(found, bytes.fromhex(row["token_hash"])):
         return None
-    return _user(d, row)
+    return user_of_row(d, row)

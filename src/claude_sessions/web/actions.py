@@ -21,8 +21,8 @@ MAX_DESCRIPTION = 10_000
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """A small url-encoded form (the only kind these pages send)."""
+async def small_form(request: Request) -> dict[str, str]:
+    """A small url-encoded form (the only kind these pages send, sign-in included)."""
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -45,7 +45,7 @@ class Actions:
         """``handler`` behind the CSRF check: a request without the token gets 403."""
 
         async def checked(request: Request) -> Response:
-            form = await _form(request)
+            form = await small_form(request)
             submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
             if not csrf_valid(self.secret, request, submitted):
                 return PlainTextResponse(

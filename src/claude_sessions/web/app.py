@@ -11,8 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
@@ -23,10 +24,15 @@ from claude_sessions.model.exceptions import (
 from claude_sessions.store import SessionStore
 from claude_sessions.views.redacted import redacting
 from claude_sessions.web.actions import Actions
+from claude_sessions.web.auth import Authority, SignInGate, sign_in_routes
 from claude_sessions.web.live import Live
 from claude_sessions.web.pages import Site, session_version
 from claude_sessions.web.security import Guard, add_security_headers, check_token
 from claude_sessions.web.templating import Pages
+
+# The routes a browser opens as pages (nobody signed in is sent to the sign-in form);
+# the rest answer nobody 401.
+PAGE_NAMES = ("sessions", "usage", "session", "lineage")
 
 
 def create_app(
@@ -35,6 +41,7 @@ def create_app(
     read_only: bool = False,
     token: str | None = None,
     redact: bool = False,
+    auth: Authority | None = None,
 ) -> Starlette:
     """The web app over ``store``, as an ASGI application.
 
@@ -49,6 +56,9 @@ def create_app(
     caller's business. ``app.state.live.close()`` ends the live-update
     streams (the server calls it when shutting down). ``redact``: every page,
     answer and download shows each secret found as ``[REDACTED:rule]``.
+    ``auth`` (``Authority(store)``): every route but the sign-in form answers
+    only a signed-in user (see :mod:`claude_sessions.web.auth`); then the app
+    may be bound beyond loopback.
     """
     check_token(token)
     store = redacting(store, redact)
@@ -56,17 +66,30 @@ def create_app(
     secret = secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)
     live = Live()
-    routes = _page_routes(Site(store, pages)) + _live_routes(store, live)
+    page_routes = _page_routes(Site(store, pages))
+    routes = page_routes + _live_routes(store, live)
     if not read_only:
         routes += _action_routes(Actions(store, secret))
+    middleware = [Middleware(Guard, token=token, any_host=auth is not None)]
+    if auth is not None:
+        routes += sign_in_routes(auth, pages, secret)
+        pages_opened = [r for r in page_routes if getattr(r, "name", None) in PAGE_NAMES]
+        middleware.append(Middleware(SignInGate, authority=auth, is_page=_matcher(pages_opened)))
     app = Starlette(
-        routes=routes,
-        middleware=[Middleware(Guard, token=token)],
-        exception_handlers=ErrorPages(pages).handlers(),
+        routes=routes, middleware=middleware, exception_handlers=ErrorPages(pages).handlers()
     )
     app.state.live = live
-    app.state.has_token = token is not None
+    app.state.auth = auth is not None
     return app
+
+
+def _matcher(routes: list[BaseRoute]) -> Callable[[Scope], bool]:
+    """Whether a request is for one of ``routes``."""
+
+    def matches(scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    return matches
 
 
 def _page_routes(site: Site) -> list[BaseRoute]:

@@ -4,7 +4,8 @@
   its ``Host`` header: the address it was reached on, ``localhost``,
   ``127.0.0.1`` or ``[::1]``, with the port. Anything else gets 400, so a
   page on another site whose name was made to resolve to 127.0.0.1 reads
-  nothing.
+  nothing. A server that asks for signing in (``any_host``) answers any name:
+  a team's server has one, and without a sign-in nothing answers anyway.
 - **Access token** (when the app has one, as it must when bound beyond
   loopback): ``?token=...`` once, which sets an HttpOnly, SameSite=Strict
   cookie and redirects to the same address without it; then the cookie. A
@@ -77,11 +78,12 @@ def check_token(token: str | None) -> str | None:
     return token
 
 
-def check_exposure(host: str, *, has_token: bool) -> None:
-    """Refuse to serve beyond this machine without an access token."""
-    if not has_token and not is_loopback(host):
+def check_exposure(host: str, *, auth: bool) -> None:
+    """Refuse to serve beyond this machine unless every request needs a signed-in user."""
+    if not auth and not is_loopback(host):
         raise InvalidInputError(
-            f"{host or 'every address'} is reachable from other machines: it needs an access token"
+            f"{host or 'every address'} is reachable from other machines: serve it with --auth "
+            "(every request needs a signed-in user)"
         )
 
 
@@ -149,16 +151,20 @@ class Guard:
     """ASGI middleware: the Host check, the access token, the CSRF nonce cookie and the
     security headers, in front of every route."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, any_host: bool = False) -> None:
         self.app = app
         self.token = check_token(token)
+        # With signing in, a rebound name gets nowhere (no cookie is sent to it, and no
+        # route answers without one), so a team server answers to any name it is given.
+        self.any_host = any_host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if not host_allowed(request.headers.get("host"), scope.get("server")):
+        host = request.headers.get("host")
+        if not (self.any_host or host_allowed(host, scope.get("server"))):
             message = "This server answers only to its own address."
             await self._send(PlainTextResponse(message, status_code=400), scope, receive, send)
             return

@@ -68,10 +68,14 @@ def make_server(
     *,
     on_started: Callable[[int], None] | None = None,
     log_level: str = "warning",
+    forwarded_allow_ips: str | None = None,
 ) -> Server:
     """A server for ``app`` (from :func:`~claude_sessions.web.create_app`); ``run()`` it.
-    Beyond loopback the app must have an access token, or :class:`InvalidInputError`."""
-    check_exposure(host, has_token=getattr(app.state, "has_token", False))
+    Beyond loopback the app must require signing in (``auth``), or
+    :class:`InvalidInputError`. ``forwarded_allow_ips``: the proxies (addresses, or
+    ``*``) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed, so that
+    a request that reached the proxy over TLS gets a Secure sign-in cookie."""
+    check_exposure(host, auth=getattr(app.state, "auth", False))
     config = uvicorn.Config(
         app,
         host=host,
@@ -79,9 +83,9 @@ def make_server(
         log_level=log_level,
         access_log=False,
         lifespan="off",
-        # Only a browser on this machine (or one with the token) talks to us: no proxy
-        # is trusted to say who the client is.
-        proxy_headers=False,
+        # No proxy is trusted to say who the client is, unless named.
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )

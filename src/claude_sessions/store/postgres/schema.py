@@ -46,7 +46,9 @@ Version 12: each tag row keeps a copy of its session's times, cost and trash mar
 (kept by triggers), so one tag's newest page reads one index in order and stops
 (``tags_feed``), and a tag with a date or cost range reads one covering index
 (``tags_by_created``), whatever the store's size.
-Version 13: no schema change: each run's totals are split across its own requests
+Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
+its user and when it expires), so a restart keeps them signed in.
+Version 14: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -321,6 +323,17 @@ SCHEMA_V12: tuple[str, ...] = (
     "INCLUDE (updated_at, session_ref) WHERE trashed_at IS NULL",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V13: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS sign_ins (
+        key_hash   text PRIMARY KEY,
+        user_name  text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_ins_by_user ON sign_ins (user_name)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -334,11 +347,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V10,
     SCHEMA_V11,
     SCHEMA_V12,
-    (),  # 13: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V13,
+    (),  # 14: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 13  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 14  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -52,7 +52,9 @@ Version 16: each tag row keeps a copy of its session's times, cost and trash mar
 (kept by triggers), so one tag's newest page reads one index in order and stops
 (``tags_feed``), and a tag with a date or cost range reads one covering index
 (``tags_by_created``), whatever the store's size.
-Version 17: no schema change: each run's totals are split across its own requests
+Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
+its user and when it expires), so a restart keeps them signed in.
+Version 18: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -541,12 +543,29 @@ def _v15(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_SIGN_INS = (
+    """CREATE TABLE IF NOT EXISTS sign_ins (
+        key_hash   TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sign_ins_by_user ON sign_ins (user_name)",
+)
+
+
 def _v16(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA_V16:
         conn.execute(statement)
 
 
 def _v17(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA_SIGN_INS:
+        conn.execute(statement)
+
+
+def _v18(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -571,6 +590,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v15,
     _v16,
     _v17,
+    _v18,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
