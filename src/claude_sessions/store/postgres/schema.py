@@ -42,7 +42,9 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 11: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 12: no schema change: each run's totals are split across its own requests
+Version 12: who sees what on a team store: each session's ``shared`` flag, each
+user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
+Version 13: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -286,6 +288,21 @@ SCHEMA_V11: tuple[str, ...] = (
     "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS redacted_rules text",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V12: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS shared integer NOT NULL DEFAULT 0",
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS share_by_default integer NOT NULL DEFAULT 0",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        id         bigserial PRIMARY KEY,
+        at         timestamptz NOT NULL,
+        actor      text NOT NULL,
+        action     text NOT NULL,
+        session_id text,
+        detail     text NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -298,11 +315,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V9,
     SCHEMA_V10,
     SCHEMA_V11,
-    (),  # 12: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V12,
+    (),  # 13: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 12  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 13  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -48,7 +48,9 @@ rule, a masked preview, never the value) and how far each transcript was scanned
 (``secret_scans``), so a scan looks only at entries added since.
 Version 15: the record of a redaction (``redacted_at``, ``redacted_rules``: when the
 secrets of a session were replaced, and the rules that found them).
-Version 16: no schema change: each run's totals are split across its own requests
+Version 16: who sees what on a team store: each session's ``shared`` flag, each
+user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
+Version 17: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -504,7 +506,31 @@ def _v15(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
 
 
+# Columns are added only when missing: a store whose version was set back keeps them.
+_VISIBILITY_COLUMNS = (
+    ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "share_by_default", "INTEGER NOT NULL DEFAULT 0"),
+)
+AUDIT_LOG = """CREATE TABLE IF NOT EXISTS audit_log (
+    id         INTEGER PRIMARY KEY,
+    at         REAL NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    session_id TEXT,
+    detail     TEXT NOT NULL DEFAULT ''
+)"""
+
+
 def _v16(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _VISIBILITY_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute(AUDIT_LOG)
+    conn.execute("CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)")
+
+
+def _v17(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -528,6 +554,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v14,
     _v15,
     _v16,
+    _v17,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
