@@ -76,6 +76,12 @@ def may_see(viewer: User | None, owner: str, shared: bool) -> bool:
     return user is None or shared or owner == user
 
 
+def may_edit(viewer: User | None, metadata: SessionMetadata) -> bool:
+    """Whether ``viewer`` may tag, describe, trash, restore or share the session."""
+    user = limited_to(viewer)
+    return user is None or metadata.user == user
+
+
 def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
     """``store`` as ``viewer`` sees it (``None``: the store itself). It shares the
     store's connection: close the store, not this view of it."""
@@ -234,7 +240,10 @@ def set_share_by_default(store: SessionStore, name: str, on: bool) -> None:
 
 
 def record_export(store: SessionStore, session_id: str, fmt: str) -> None:
-    """Write an export of ``session_id`` (as ``fmt``) to the audit log."""
+    """Write an export of ``session_id`` (as ``fmt``) to the audit log (not on a store
+    opened read-only, which takes no write)."""
+    if store.read_only:
+        return
     store.run(audit(store.core, "export", session_id, fmt))
 
 
