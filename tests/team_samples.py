@@ -71,6 +71,7 @@ class Team:
     store: SessionStore
     people: dict[str, users.User]
     tokens: dict[str, str]
+    location: str = ""  # for a command line or a server to open
 
     def as_(self, name: str) -> SessionStore:
         return visibility.seen_by(self.store, self.people[name])
@@ -102,4 +103,4 @@ def make_team(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> Team:
                 visibility.seen_by(store, people[sample.owner]), sample.session_id
             )
     monkeypatch.delenv(USER_ENV_VAR)
-    return Team(store, people, tokens)
+    return Team(store, people, tokens, store.location)

@@ -139,7 +139,7 @@ def test_changes_shares_and_exports_are_audited(team: Team) -> None:
     root.trash_session("qx-zbobhidden")
     root.restore_session("qx-zbobhidden")
     visibility.share_session(alice, "qx-zalicehidden")
-    visibility.record_export(alice, "qx-zalicehidden", "markdown")
+    visibility.record_exports(alice, ["qx-zalicehidden"], "markdown")
     log = visibility.audit_log(root)
     made = [(e.actor, e.action, e.session_id) for e in log]
     shares = [("alice", "share", "qx-zaliceshared"), ("alice", "share", "qx-zalicefork")]

@@ -15,7 +15,8 @@ updates, exports, MCP) gets the same rule.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from claude_sessions.model.exceptions import (
     UserNotFoundError,
 )
 from claude_sessions.model.filters import moment_bound
-from claude_sessions.model.identity import current_identity
+from claude_sessions.model.identity import USER_ENV_VAR, current_identity
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.store.plan import Op, Plan, Stmt, Txn, single
 
@@ -239,12 +240,20 @@ def set_share_by_default(store: SessionStore, name: str, on: bool) -> None:
         raise UserNotFoundError(f"no user named {name!r}")
 
 
-def record_export(store: SessionStore, session_id: str, fmt: str) -> None:
-    """Write an export of ``session_id`` (as ``fmt``) to the audit log (not on a store
-    opened read-only, which takes no write)."""
-    if store.read_only:
+def record_exports(store: SessionStore, session_ids: Iterable[str], fmt: str) -> None:
+    """Write an export of each of ``session_ids`` (as ``fmt``) to the audit log, in one
+    transaction (not on a store opened read-only, which takes no write)."""
+    ids = list(session_ids)
+    if store.read_only or not ids:
         return
-    store.run(audit(store.core, "export", session_id, fmt))
+    core = store.core
+    at, who = core.now(), actor(core.viewer)
+
+    def write() -> Op[None]:
+        for session_id in ids:
+            yield from _append(core.d, at, who, "export", session_id, fmt)
+
+    store.run(single(Txn(write, write=True)))
 
 
 def audit_log(store: SessionStore, since: date | datetime | None = None) -> list[AuditEntry]:
@@ -256,3 +265,19 @@ def audit_log(store: SessionStore, since: date | datetime | None = None) -> list
     start = None if since is None else moment_bound(since, end_of_day=False)
     d = store.core.d
     return store.run(single(Txn(lambda: _read_log(d, start))))
+
+
+def environment_viewer(store: SessionStore) -> User | None:
+    """Who the command line and the MCP server act as: the user of the store that
+    ``$CLAUDE_SESSIONS_USER`` names (by name or by the user their sessions record);
+    ``None`` (no team rules) when it is unset or names no user. Whoever runs them
+    reaches the database itself, so this is a view, not a lock."""
+    wanted = os.environ.get(USER_ENV_VAR, "").strip()
+    if not wanted:
+        return None
+    from claude_sessions.store.users import list_users
+
+    found = list_users(store)
+    return next((u for u in found if u.name == wanted), None) or next(
+        (u for u in found if u.session_user == wanted), None
+    )

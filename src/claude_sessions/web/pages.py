@@ -23,7 +23,7 @@ from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.store.criteria import WEEKDAYS
-from claude_sessions.store.visibility import audit_log, may_edit, record_export
+from claude_sessions.store.visibility import audit_log, may_edit, record_exports
 from claude_sessions.views import render
 from claude_sessions.views.budgets import BudgetState, budget_status
 from claude_sessions.views.conversation import (
@@ -226,7 +226,7 @@ class Site:
 
         store = store_for(request, self.store)
         data = await run_in_threadpool(store.load_session, session_id, subagents=True)
-        await run_in_threadpool(record_export, store, data.session_id, fmt)
+        await run_in_threadpool(record_exports, store, [data.session_id], fmt)
         body = render.render(data, fmt, html=session_html)
         name = render.export_filename(data.metadata, fmt)
         plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
