@@ -32,6 +32,8 @@ SAMPLES = (
     Sample("qx-zaliceshared", "alice", True),
     Sample("qx-zbobhidden", "bob", False),
     Sample("qx-zroothidden", "root", False),
+    # shares a long prefix with alice's shared one: her short ids must not tell it is there
+    Sample("qx-zaliceshadow", "root", False),
     Sample("qx-zbobfork", "bob", False, forked_from="qx-zalicehidden"),
     Sample("qx-zalicefork", "alice", True, forked_from="qx-zbobfork"),
 )

@@ -67,6 +67,16 @@ def test_a_hidden_session_reads_exactly_as_a_missing_one(team: Team, name: str) 
         )
         with pytest.raises(SessionNotFoundError):
             seen.resolve_id(sample.session_id[:-1])
+    # a visible id's shortest prefix is short among what the viewer sees
+    visible = sorted(team.visible_to(name))
+    shown = seen.unique_prefixes(visible, shortest=1)
+    assert {seen.resolve_id(prefix) for prefix in shown.values()} == set(visible)
+    for session_id, prefix in shown.items():
+        others = [other for other in visible if other != session_id]
+        shortest = next(
+            n for n in range(1, 99) if not any(o.startswith(session_id[:n]) for o in others)
+        )
+        assert prefix == session_id[:shortest]
     # a prefix all sessions share names only the visible ones when it is ambiguous
     with pytest.raises(AmbiguousSessionIdError) as ambiguous:
         seen.resolve_id("qx-")

@@ -774,7 +774,10 @@ class StoreCore:
         ids = list(dict.fromkeys(session_ids))
         if shortest < 1:
             raise InvalidInputError(f"a prefix has at least one character, not {shortest}")
-        found = yield Txn(lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed))
+        limit = visibility.limited_to(self.viewer)
+        found = yield Txn(
+            lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed, visible_to=limit)
+        )
         return found  # type: ignore[no-any-return]
 
     # -- the official SDK protocol -------------------------------------------------------
