@@ -150,6 +150,7 @@ def test_changes_shares_and_exports_are_audited(team: Team) -> None:
     root.restore_session("qx-zbobhidden")
     visibility.share_session(alice, "qx-zalicehidden")
     visibility.record_exports(alice, ["qx-zalicehidden"], "markdown")
+    root.delete_session("qx-zroothidden", purge=True)
     log = visibility.audit_log(root)
     made = [(e.actor, e.action, e.session_id) for e in log]
     shares = [("alice", "share", "qx-zaliceshared"), ("alice", "share", "qx-zalicefork")]
@@ -161,8 +162,9 @@ def test_changes_shares_and_exports_are_audited(team: Team) -> None:
         ("root", "restore", "qx-zbobhidden"),
         ("alice", "share", "qx-zalicehidden"),
         ("alice", "export", "qx-zalicehidden"),
+        ("root", "delete", "qx-zroothidden"),
     ]
-    assert log[2].detail == "x" and log[-1].detail == "markdown"
+    assert log[2].detail == "x" and log[-2].detail == "markdown"
     assert visibility.audit_log(root, since=log[-1].at) == [log[-1]]
     with pytest.raises(NotAllowedError):
         visibility.audit_log(alice)

@@ -487,6 +487,8 @@ class StoreCore:
         validate_session_id(session_id)
         yield from visibility.may_change(self, session_id)
         deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=False))
+        if deleted:
+            yield from visibility.audit(self, "delete", session_id)
         return bool(deleted)
 
     def restore_session(self, session_id: str) -> Plan[SessionMetadata]:

@@ -4,8 +4,10 @@ A *viewer* is a :class:`~claude_sessions.store.users.User`, or ``None``: no team
 (a local store, the command line on your own machine). A viewer who is no admin sees
 the sessions whose ``user`` is their ``session_user`` and the sessions shared with the
 team; a session they may not see reads as missing. Usage totals stay team-wide.
-Tagging, describing, trashing, restoring and sharing are for a session's owner and the
-admins; each of these, and each export, is written to the audit log.
+Tagging, describing, trashing, restoring, deleting and sharing are for a session's owner
+and the admins; each of these, and each export, is written to the audit log (``tag``,
+``untag``, ``describe``, ``trash``, ``restore``, ``delete``, ``share``, ``unshare``,
+``export``).
 
 :func:`seen_by` gives the store as a viewer sees it: the one core every read goes
 through carries the viewer, so every face (list, search, session page, lineage, live
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
     from claude_sessions.store.records import SessionMetadata
     from claude_sessions.store.session_store import SessionStore
     from claude_sessions.store.users import User
-
-AUDITED = ("tag", "untag", "describe", "trash", "restore", "share", "unshare", "export")
 
 
 @dataclass(frozen=True)
