@@ -465,9 +465,7 @@ class StoreCore:
         )
         if updated is None:
             raise SessionNotFoundError(session_id)
-        for action, detail in (("tag", added), ("untag", removed), ("describe", describe)):
-            if detail:
-                yield from visibility.audit(self, action, session_id, _detail(detail))
+        yield from visibility.audit_update(self, session_id, added, removed, describe)
         return updated  # type: ignore[no-any-return]
 
     # -- the trash ----------------------------------------------------------------------
@@ -844,11 +842,6 @@ class StoreCore:
     def subkeys(self, key: str, session_id: str) -> Plan[list[str]]:
         validate_session_id(session_id)
         return single(Txn(lambda: reads.subkeys(self.d, key, session_id)))
-
-
-def _detail(value: Any) -> str:
-    """What an audit line says a change was: the tags, or the description set or cleared."""
-    return ", ".join(value) if isinstance(value, tuple | list) else ""
 
 
 def _key_of(entries: list[dict[str, Any]]) -> str:

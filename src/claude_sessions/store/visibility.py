@@ -215,6 +215,18 @@ def audit(core: StoreCore, action: str, session_id: str | None, detail: str = ""
     yield Txn(lambda: _append(core.d, at, who, action, session_id, detail), write=True)
 
 
+def audit_update(
+    core: StoreCore, session_id: str, added: list[str], removed: list[str], describe: bool
+) -> Plan[None]:
+    """The audit lines of a change of tags or description: which tags, in their detail."""
+    if added:
+        yield from audit(core, "tag", session_id, ", ".join(added))
+    if removed:
+        yield from audit(core, "untag", session_id, ", ".join(removed))
+    if describe:
+        yield from audit(core, "describe", session_id)
+
+
 # -- the library's functions ------------------------------------------------------------
 
 
