@@ -169,7 +169,7 @@ def test_a_result_without_requests_of_its_own_adds_to_the_run_before(
 
 
 def _as_before_the_split(location: str) -> None:
-    """The store as SQLite 17 / PostgreSQL 13 left it: requests with their lines' figures,
+    """The store as SQLite 18 / PostgreSQL 14 left it: requests with their lines' figures,
     fold states holding the runs' sum only."""
     undo = (
         "UPDATE api_requests SET output_tokens = 1, input_tokens = 0",
@@ -182,12 +182,12 @@ def _as_before_the_split(location: str) -> None:
             conn.execute("SET search_path TO claude_sessions")
             for statement in undo:
                 conn.execute(statement)
-            conn.execute("UPDATE store_meta SET value = '13' WHERE key = 'schema_version'")
+            conn.execute("UPDATE store_meta SET value = '14' WHERE key = 'schema_version'")
         return
     conn = sqlite3.connect(Path(location) / "sessions.db")
     for statement in undo:
         conn.execute(statement)
-    conn.execute("PRAGMA user_version = 17")
+    conn.execute("PRAGMA user_version = 18")
     conn.commit()
     conn.close()
 

@@ -349,7 +349,7 @@ def test_schema_is_versioned_and_created_once_under_concurrency(postgres_databas
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'racing'"
         ).fetchone()
     assert version == (str(postgres_schema.SCHEMA_VERSION),)
-    assert tables == (13,)  # ... session_models, users, secret_findings, secret_scans, sign_ins
+    assert tables == (14,)  # ... users, secret_findings, secret_scans, sign_ins, audit_log
 
 
 def test_newer_schema_is_refused(postgres_database: str) -> None:

@@ -62,6 +62,8 @@ COMMANDS = {
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",
     "users": "users:users_group",
+    "share": "team:share_command",
+    "audit": "team:audit_command",
     "secrets": "secrets:secrets_group",
     "statusline": "statusline:statusline_group",
     "mcp": "mcp:mcp_group",

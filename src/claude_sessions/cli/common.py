@@ -16,6 +16,7 @@ from claude_sessions.model.exceptions import SessionNotFoundError
 from claude_sessions.model.when import parse_age, parse_when
 from claude_sessions.store import SessionStore, default_location
 from claude_sessions.store.location import is_server_location
+from claude_sessions.store.visibility import environment_viewer, seen_by
 from claude_sessions.views.costs import bounded
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,7 +69,9 @@ def open_store(location: str | None, *, write: bool = False) -> SessionStore:
 
     Only a command that writes (``write=True``) runs the store's automatic
     cleanup: reading never moves a session. ``claude-sessions --read-only``
-    opens every store read-only.
+    opens every store read-only. When ``$CLAUDE_SESSIONS_USER`` names a user of
+    the store, the command sees and changes what that user may (see
+    :mod:`claude_sessions.store.visibility`).
     """
     context = click.get_current_context(silent=True)
     root = context.find_root() if context is not None else None
@@ -80,7 +83,7 @@ def open_store(location: str | None, *, write: bool = False) -> SessionStore:
         store = SessionStore(location, cleanup_after_days=None, trash_days=None)
     if context is not None:
         context.call_on_close(store.close)
-    return store
+    return seen_by(store, environment_viewer(store))
 
 
 redact_option = click.option(

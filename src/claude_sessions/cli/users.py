@@ -1,4 +1,5 @@
-"""The store's users and their tokens: ``users add``, ``list``, ``remove`` and ``token``."""
+"""The store's users and their tokens: ``users add``, ``list``, ``remove``, ``token`` and
+``set``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import click
 from claude_sessions.cli.common import echo_json, json_option, open_store, store_option
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.store import users
+from claude_sessions.store.visibility import set_share_by_default
 
 
 @click.group("users")
@@ -84,6 +86,26 @@ def token_command(name: str, store_location: str | None, as_json: bool) -> None:
         return
     click.echo(f"New token for {for_terminal(name)} (the old one no longer works):", err=True)
     click.echo(token)
+
+
+@users_group.command("set")
+@click.argument("name")
+@click.option(
+    "--share-by-default",
+    type=click.Choice(["on", "off"]),
+    required=True,
+    help="Whether NAME's new sessions start shared with the team.",
+)
+@store_option
+def set_command(name: str, share_by_default: str, store_location: str | None) -> None:
+    """Change user NAME's settings."""
+    store = open_store(store_location, write=True)
+    set_share_by_default(store, name, share_by_default == "on")
+    click.echo(f"New sessions of {for_terminal(name)} start {_sharing(share_by_default)}.")
+
+
+def _sharing(choice: str) -> str:
+    return "shared with the team" if choice == "on" else "unshared"
 
 
 def _described(user: users.User) -> str:

@@ -27,6 +27,7 @@ from claude_sessions.mcp.awaited import AwaitedStore, missing_store, with_hint
 from claude_sessions.mcp.install import SERVER_NAME
 from claude_sessions.mcp.tools import Outcome, Tool, available_tools, call_tool
 from claude_sessions.store import SessionStore
+from claude_sessions.store.visibility import environment_viewer, seen_by
 from claude_sessions.views.redacted import redacting
 
 INSTRUCTIONS = (
@@ -181,18 +182,24 @@ def run_stdio(
 
     Read-only, where no store exists yet, it serves an empty one until one appears
     (see :mod:`.awaited`): it never makes the store itself."""
-    store: Served
-    awaited = None if allow_write else missing_store(location)
-    if allow_write:
-        store = SessionStore(location, cleanup_after_days=None, trash_days=None)
-    elif awaited is not None:
-        store = AwaitedStore(location, awaited)
-    else:
-        store = SessionStore(location, read_only=True)
+    store = open_served(location, allow_write=allow_write)
     with store:
         received = _serve_until_signalled(store, allow_write, redact)
     if received is not None:
         signal.raise_signal(received)
+
+
+def open_served(location: str | os.PathLike[str] | None, *, allow_write: bool) -> Served:
+    """The store ``run_stdio`` serves: as the user ``$CLAUDE_SESSIONS_USER`` names sees it,
+    when it names a user of the store (see :mod:`claude_sessions.store.visibility`)."""
+    awaited = None if allow_write else missing_store(location)
+    if awaited is not None:
+        return AwaitedStore(location, awaited)  # an empty store: no users yet
+    if allow_write:
+        store = SessionStore(location, cleanup_after_days=None, trash_days=None)
+    else:
+        store = SessionStore(location, read_only=True)
+    return seen_by(store, environment_viewer(store))
 
 
 def _serve_until_signalled(store: Served, allow_write: bool, redact: bool) -> int | None:

@@ -177,6 +177,11 @@ class StoreReadOnlyError(StoreError):
     """A write to a store opened read-only (or whose files we may not write)."""
 
 
+class NotAllowedError(StoreError):
+    """The viewer may see the session (or the page) but not do this: only a session's
+    owner and the admins change it, only admins read the audit log."""
+
+
 class StoreVersionError(StoreError):
     """The store's schema is newer than this claude-sessions understands."""
 

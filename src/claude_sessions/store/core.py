@@ -18,7 +18,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -70,12 +70,14 @@ class _Later:
 
 if TYPE_CHECKING:
     from claude_sessions.store import budgets as budget_rows
-    from claude_sessions.store import imports, trash, writes
+    from claude_sessions.store import imports, trash, visibility, writes
+    from claude_sessions.store.users import User
 else:  # the write path loads with the first write, budgets with the first budget plan
     imports = _Later("claude_sessions.store.imports")
     trash = _Later("claude_sessions.store.trash")
     writes = _Later("claude_sessions.store.writes")
     budget_rows = _Later("claude_sessions.store.budgets")
+    visibility = _Later("claude_sessions.store.visibility")
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")
@@ -257,6 +259,7 @@ class StoreCore:
         self.read_only = read_only
         self._clock = clock or utcnow
         self._next_cleanup_check = -math.inf
+        self.viewer: User | None = None  # who reads: see store.visibility.seen_by
 
     def now(self) -> float:
         moment = self._clock()
@@ -457,6 +460,7 @@ class StoreCore:
         validate_session_id(session_id)
         added, removed = normalize_tags(add_tags), normalize_tags(remove_tags)
         text = _description(description)
+        yield from visibility.may_change(self, session_id)
         now = self.now()
         updated = yield self._write(
             lambda: writes.update(
@@ -471,29 +475,38 @@ class StoreCore:
         )
         if updated is None:
             raise SessionNotFoundError(session_id)
+        yield from visibility.audit_update(self, session_id, added, removed, describe)
         return updated  # type: ignore[no-any-return]
 
     # -- the trash ----------------------------------------------------------------------
 
     def trash_session(self, session_id: str) -> Plan[bool]:
         validate_session_id(session_id)
+        yield from visibility.may_change(self, session_id)
         now = self.now()
         moved = yield self._write(
             lambda: trash.trash(self.d, session_id, project_key=None, now=now, reason="deleted")
         )
+        if moved:
+            yield from visibility.audit(self, "trash", session_id)
         return bool(moved)
 
     def purge_session(self, session_id: str) -> Plan[bool]:
         validate_session_id(session_id)
+        yield from visibility.may_change(self, session_id)
         deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=False))
+        if deleted:
+            yield from visibility.audit(self, "delete", session_id)
         return bool(deleted)
 
     def restore_session(self, session_id: str) -> Plan[SessionMetadata]:
         validate_session_id(session_id)
+        yield from visibility.may_change(self, session_id, trashed=True)
         now = self.now()
         restored = yield self._write(lambda: trash.restore(self.d, session_id, now))
         if restored is None:
             raise SessionNotFoundError(session_id, f"no session {session_id} in the trash")
+        yield from visibility.audit(self, "restore", session_id)
         return restored  # type: ignore[no-any-return]
 
     def restore_sessions(
@@ -502,6 +515,7 @@ class StoreCore:
         """Restore every session in the trash (trashed at or after ``since``, with any of
         ``tags``) as ``restore_session`` would, in batches: each batch commits on its own,
         and an id a live session holds stays in the trash, reported, not fatal."""
+        visibility.admin_only(self, "restore the whole trash")
         wanted = SessionFilter(
             after=since, tags=[tags] if isinstance(tags, str) else list(tags or ())
         )
@@ -524,6 +538,7 @@ class StoreCore:
     def empty_trash(
         self, older_than_days: float | None = None, *, session_id: str | None = None
     ) -> Plan[int]:
+        visibility.admin_only(self, "empty the trash")
         if session_id is not None:
             validate_session_id(session_id)
             deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=True))
@@ -550,6 +565,8 @@ class StoreCore:
     def cleanup_old_sessions(
         self, max_age_days: float | None, *, dry_run: bool
     ) -> Plan[int | list[SessionMetadata]]:
+        if not dry_run:
+            visibility.admin_only(self, "clean up old sessions")
         days = check_days(max_age_days, "max_age_days")
         if days is None:
             days = self.cleanup_after_days
@@ -569,7 +586,12 @@ class StoreCore:
     def get_session(self, session_id: str, *, subagents: bool = False) -> Plan[SessionData | None]:
         validate_session_id(session_id)
         found = yield Txn(lambda: reads.load(self.d, session_id))
+        if found is not None and not self._sees(found[0].metadata):
+            found = None
         data = _session_data(found)
+        if data is not None:
+            shown = yield from visibility.hide_parents(self, [data.metadata])
+            data = replace(data, metadata=shown[0])
         if data is None or not subagents:
             return data
         ref = found[0].ref
@@ -590,7 +612,15 @@ class StoreCore:
     def get_metadata(self, session_id: str) -> Plan[SessionMetadata | None]:
         validate_session_id(session_id)
         row = yield Txn(lambda: reads.find_live(self.d, session_id, None))
-        return None if row is None else row.metadata
+        if row is None or not self._sees(row.metadata):
+            return None
+        shown = yield from visibility.hide_parents(self, [row.metadata])
+        return shown[0]
+
+    def _sees(self, metadata: SessionMetadata) -> bool:
+        return self.viewer is None or visibility.may_see(
+            self.viewer, metadata.user, metadata.shared
+        )
 
     def search_page(
         self,
@@ -612,13 +642,16 @@ class StoreCore:
             order=order,
             trashed=trashed,
         )
+        if self.viewer is not None:
+            checked = replace(checked, visible_to=visibility.limited_to(self.viewer))
         time_limit = TEXT_SEARCH_SECONDS if checked.text is not None else None
         found: list[Found] = yield Txn(lambda: self.d.search(checked), time_limit=time_limit)
         next_cursor = None
         if checked.limit and len(found) == checked.limit and not checked.by_cost:
             last = found[-1]
             next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
-        return SessionPage([hit.metadata for hit in found], next_cursor)
+        shown = yield from visibility.hide_parents(self, [hit.metadata for hit in found])
+        return SessionPage(shown, next_cursor)
 
     def search(
         self, where: SessionFilter | None = None, **arguments: Any
@@ -732,8 +765,11 @@ class StoreCore:
 
     def resolve_id(self, prefix: str, *, trashed: bool = False) -> Plan[str]:
         validate_session_id(prefix)
+        limit = visibility.limited_to(self.viewer)
         found = yield Txn(
-            lambda: reads.find_ids(self.d, prefix, AMBIGUOUS_SHOWN + 1, trashed=trashed)
+            lambda: reads.find_ids(
+                self.d, prefix, AMBIGUOUS_SHOWN + 1, trashed=trashed, visible_to=limit
+            )
         )
         if not found:
             where = "in the trash" if trashed else "stored"
@@ -748,7 +784,10 @@ class StoreCore:
         ids = list(dict.fromkeys(session_ids))
         if shortest < 1:
             raise InvalidInputError(f"a prefix has at least one character, not {shortest}")
-        found = yield Txn(lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed))
+        limit = visibility.limited_to(self.viewer)
+        found = yield Txn(
+            lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed, visible_to=limit)
+        )
         return found  # type: ignore[no-any-return]
 
     # -- the official SDK protocol -------------------------------------------------------

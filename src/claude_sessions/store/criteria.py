@@ -69,6 +69,7 @@ class Criteria:
     cursor: Cursor | None = None
     trashed: bool = False
     by_cost: bool = False
+    visible_to: str | None = None  # only what a viewer sees (see store.visibility)
 
     @property
     def text(self) -> text_query.Node | None:

@@ -76,6 +76,8 @@ def read_metadata(
             values[index] = d.tags(value)
         elif read == "source":  # from_result: see SessionMetadata.figures_from
             values[index] = "result" if value else "transcript"
+        elif read == "flag":
+            values[index] = bool(value)
         else:  # "names": a comma-separated column
             values[index] = tuple(value.split(",")) if value else ()
     # Stored fields come first, in order: the rest (snippet, rank) are a search's.

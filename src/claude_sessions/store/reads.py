@@ -137,45 +137,64 @@ def load_subagents(d: Dialect, ref: int) -> Op[dict[str, list[dict[str, Any]]]]:
     return found
 
 
-def find_ids(d: Dialect, prefix: str, limit: int, *, trashed: bool = False) -> Op[list[str]]:
-    """Distinct session ids starting with ``prefix``; an exact match alone when there is one."""
-    state = "IS NOT NULL" if trashed else "IS NULL"
+def find_ids(
+    d: Dialect, prefix: str, limit: int, *, trashed: bool = False, visible_to: str | None = None
+) -> Op[list[str]]:
+    """Distinct session ids starting with ``prefix``; an exact match alone when there is one
+    (``visible_to``: among the sessions a viewer seeing that user's may see)."""
+    state, params = _state(d, trashed, visible_to)
     exact = yield Stmt(
         d.sql(f"SELECT 1 AS found FROM sessions WHERE session_id = ? AND trashed_at {state}"),
-        (prefix,),
+        (prefix, *params),
         "one",
     )
     if exact is not None:
         return [prefix]
-    return (yield from _ids_starting(d, prefix, limit, state))
+    return (yield from _ids_starting(d, prefix, limit, state, params))
 
 
-def _ids_starting(d: Dialect, prefix: str, limit: int, state: str) -> Op[list[str]]:
+def _state(d: Dialect, trashed: bool, visible_to: str | None) -> tuple[str, tuple[Any, ...]]:
+    """What follows ``trashed_at`` in a condition on a session: in the trash or not, and
+    (``visible_to``) one a viewer seeing that user's may see."""
+    state = "IS NOT NULL" if trashed else "IS NULL"
+    if visible_to is None:
+        return state, ()
+    return f"{state} AND (user_name = ? OR shared = 1)", (d.text(visible_to),)
+
+
+def _ids_starting(
+    d: Dialect, prefix: str, limit: int, state: str, visible: tuple[Any, ...]
+) -> Op[list[str]]:
     condition, params = d.starts_with("session_id", prefix)
     rows = yield Stmt(
         d.sql(
             f"SELECT DISTINCT session_id FROM sessions WHERE {condition} AND trashed_at {state} "
             "ORDER BY session_id LIMIT ?"
         ),
-        (*params, limit),
+        (*params, *visible, limit),
         "all",
     )
     return sorted(row["session_id"] for row in rows)
 
 
 def unique_prefixes(
-    d: Dialect, session_ids: Sequence[str], shortest: int, *, trashed: bool = False
+    d: Dialect,
+    session_ids: Sequence[str],
+    shortest: int,
+    *,
+    trashed: bool = False,
+    visible_to: str | None = None,
 ) -> Op[dict[str, str]]:
     """Each id's shortest prefix, of at least ``shortest`` characters, that :func:`find_ids`
-    resolves to it alone among the live (or trashed) sessions; an id that is the prefix of
-    another comes whole (an exact id always wins)."""
-    state = "IS NOT NULL" if trashed else "IS NULL"
+    resolves to it alone among the live (or trashed) sessions (``visible_to``: that a viewer
+    may see); an id that is the prefix of another comes whole (an exact id always wins)."""
+    state, visible = _state(d, trashed, visible_to)
     found: dict[str, str] = {}
     for session_id in session_ids:
         low, high = min(shortest, len(session_id)), len(session_id)
         while low < high:  # the shortest length naming it alone (the whole id always does)
             middle = (low + high) // 2
-            named = yield from _ids_starting(d, session_id[:middle], 2, state)
+            named = yield from _ids_starting(d, session_id[:middle], 2, state, visible)
             low, high = (low, middle) if len(named) <= 1 else (middle + 1, high)
         found[session_id] = session_id[:low]
     return found

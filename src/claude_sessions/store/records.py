@@ -15,7 +15,7 @@ from claude_sessions.model.message import Message
 def _kept(column: str | None = None, *, read: str = "") -> dict[str, Any]:
     """A field's metadata: the ``sessions`` column keeping it (``column``, when not its
     own name), and how a row's value becomes it (``read``: ``moment``, ``tags``, ``names``,
-    ``source``: a 0/1 flag, 1 for ``result``)."""
+    ``source``: a 0/1 flag, 1 for ``result``; ``flag``: a 0/1 flag)."""
     return {"column": column, "read": read}
 
 
@@ -42,7 +42,8 @@ class SessionMetadata:
     stored the session and where (see :mod:`claude_sessions.model.identity`);
     ``unknown`` on sessions stored before they were kept. ``redacted_at`` and
     ``redacted_rules`` record when the secrets of a session were last replaced
-    and the rules that found them (see ``secrets redact``).
+    and the rules that found them (see ``secrets redact``). ``shared``: the owner's team
+    sees it too (see :mod:`claude_sessions.store.visibility`).
 
     This class is the one list of a session's facts: the store's columns, the
     rows it reads, ``to_dict``, a copy between stores and the web app's panel
@@ -80,6 +81,7 @@ class SessionMetadata:
     machine: str = UNKNOWN
     redacted_at: datetime | None = field(default=None, metadata=_kept(read="moment"))
     redacted_rules: tuple[str, ...] = field(default=(), metadata=_kept(read="names"))
+    shared: bool = field(default=False, metadata=_kept(read="flag"))
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})
@@ -107,7 +109,7 @@ class StoredField:
 
     name: str
     column: str
-    read: str  # how a row's value becomes the field: "", "moment", "tags", "names", "source"
+    read: str  # how a row's value becomes it: "", "moment", "tags", "names", "source", "flag"
 
 
 @functools.cache

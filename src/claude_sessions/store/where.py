@@ -18,10 +18,20 @@ if TYPE_CHECKING:
 _COMPARISONS = {Operator.AT_LEAST: ">=", Operator.AT_MOST: "<="}
 
 
-def conditions(d: Dialect, where: SessionFilter, *, trashed: bool) -> tuple[list[str], list[Any]]:
-    """The conditions (combined with AND) and their parameters, in the dialect's style."""
+def conditions(
+    d: Dialect, where: SessionFilter, *, trashed: bool, visible_to: str | None = None
+) -> tuple[list[str], list[Any]]:
+    """The conditions (combined with AND) and their parameters, in the dialect's style;
+    ``visible_to``: only the sessions a viewer seeing that user's may see (see
+    :mod:`.visibility`)."""
     clauses = ["s.trashed_at IS NOT NULL" if trashed else "s.trashed_at IS NULL"]
     params: list[Any] = []
+    if visible_to is not None:
+        from claude_sessions.store.visibility import visible_condition
+
+        clause, values = visible_condition(d, visible_to)
+        clauses.append(clause)
+        params.extend(values)
     for _, spec, value in where.given():
         found = _condition(d, spec, value, where)
         if found is not None:

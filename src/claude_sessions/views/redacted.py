@@ -10,11 +10,15 @@ stored sessions stay as they are (``secrets redact`` rewrites them).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.message import Message
 from claude_sessions.model.redaction import redact_entry, redact_value
 from claude_sessions.store.records import SessionData, SessionMetadata, SessionPage
+from claude_sessions.store.visibility import seen_by
+
+if TYPE_CHECKING:
+    from claude_sessions.store.users import User
 
 # The facts of a session holding text someone wrote (the rest are figures and ids).
 TEXT_FACTS = ("first_prompt", "title", "description", "snippet")
@@ -84,6 +88,10 @@ class RedactingStore:
     @property
     def redacting(self) -> bool:
         return True
+
+    def seen_by(self, viewer: User | None) -> RedactingStore:
+        """This store as ``viewer`` sees it, still redacting (see store.visibility)."""
+        return RedactingStore(seen_by(self._store, viewer))
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)

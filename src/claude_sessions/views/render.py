@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store.visibility import record_exports
 from claude_sessions.views.conversation import (
     Block,
     Conversation,
@@ -505,6 +506,7 @@ def export_session(
     if fmt not in FORMATS:
         raise InvalidInputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     session = store.load_session(session_id, subagents=True)
+    record_exports(store, [session.session_id], fmt)
     if uuids and fmt == "text":
         return render_text(session, uuids=True)
     return render(session, fmt, html=html)
@@ -525,6 +527,7 @@ def export_all(
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    exported: list[str] = []
     for metadata in store.list_sessions(where=where):
         session = store.get_session(metadata.session_id, subagents=True)
         if session is None:  # deleted meanwhile
@@ -532,6 +535,8 @@ def export_all(
         path = target / export_filename(metadata, fmt)
         write_export(path, render(session, fmt, html=html))
         written.append(path)
+        exported.append(session.session_id)
+    record_exports(store, exported, fmt)
     return written
 
 

@@ -1,4 +1,4 @@
-"""The state-changing routes: tags and the description. Each is a POST with the CSRF
+"""The state-changing routes: tags, the description and sharing. Each is a POST with the CSRF
 token; a read-only app does not register them at all."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from claude_sessions.model.exceptions import InvalidInputError
 from claude_sessions.store import SessionStore
+from claude_sessions.store.visibility import share_session
 from claude_sessions.web.filters import split_tags
 from claude_sessions.web.security import CSRF_FIELD, CSRF_HEADER, csrf_valid
+from claude_sessions.web.viewer import store_for
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_DESCRIPTION = 10_000
@@ -60,12 +62,14 @@ class Actions:
         session_id = request.path_params["session_id"]
         tags = split_tags(form.get("tags", ""))
         if tags:
-            await run_in_threadpool(self.store.add_tags, session_id, tags)
+            store = store_for(request, self.store)
+            await run_in_threadpool(store.add_tags, session_id, tags)
         return _back(session_id)
 
     async def remove_tag(self, request: Request, form: dict[str, str]) -> Response:
         session_id = request.path_params["session_id"]
-        await run_in_threadpool(self.store.remove_tags, session_id, [form.get("tag", "")])
+        store = store_for(request, self.store)
+        await run_in_threadpool(store.remove_tags, session_id, [form.get("tag", "")])
         return _back(session_id)
 
     async def describe(self, request: Request, form: dict[str, str]) -> Response:
@@ -73,7 +77,15 @@ class Actions:
         text = form.get("description", "").strip()
         if len(text) > MAX_DESCRIPTION:
             raise InvalidInputError(f"a description holds at most {MAX_DESCRIPTION} characters")
-        await run_in_threadpool(self.store.set_description, session_id, text or None)
+        store = store_for(request, self.store)
+        await run_in_threadpool(store.set_description, session_id, text or None)
+        return _back(session_id)
+
+    async def share(self, request: Request, form: dict[str, str]) -> Response:
+        """Share the session with the team (``shared=1``) or stop (``shared=0``)."""
+        session_id = request.path_params["session_id"]
+        store = store_for(request, self.store)
+        await run_in_threadpool(share_session, store, session_id, form.get("shared") == "1")
         return _back(session_id)
 
 

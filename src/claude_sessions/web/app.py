@@ -18,6 +18,7 @@ from starlette.types import Scope
 from claude_sessions.model.exceptions import (
     AmbiguousSessionIdError,
     InvalidInputError,
+    NotAllowedError,
     SessionNotFoundError,
     StoreConnectionError,
 )
@@ -29,6 +30,7 @@ from claude_sessions.web.live import Live
 from claude_sessions.web.pages import Site, session_version
 from claude_sessions.web.security import Guard, add_security_headers, check_token
 from claude_sessions.web.templating import Pages
+from claude_sessions.web.viewer import store_for
 
 # The routes a browser opens as pages (nobody signed in is sent to the sign-in form);
 # the rest answer nobody 401.
@@ -96,6 +98,7 @@ def _page_routes(site: Site) -> list[BaseRoute]:
     return [
         Route("/", site.sessions, name="sessions"),
         Route("/usage", site.usage, name="usage"),
+        Route("/audit", site.audit, name="audit"),
         Route("/s/{session_id}", site.session, name="session"),
         Route("/s/{session_id}/turns", site.turns),
         Route("/s/{session_id}/facts", site.facts),
@@ -114,8 +117,10 @@ def _live_routes(store: SessionStore, live: Live) -> list[BaseRoute]:
     async def session_events(request: Request) -> Response:
         session_id = request.path_params["session_id"]
 
+        seen = store_for(request, store)
+
         def read() -> str:
-            metadata = store.get_metadata(session_id)
+            metadata = seen.get_metadata(session_id)
             return "gone" if metadata is None else session_version(metadata)
 
         return live.response(request, read)
@@ -131,6 +136,7 @@ def _action_routes(actions: Actions) -> list[BaseRoute]:
             "/s/{session_id}/tags/remove", actions.protected(actions.remove_tag), methods=["POST"]
         ),
         Route("/s/{session_id}/description", actions.protected(actions.describe), methods=["POST"]),
+        Route("/s/{session_id}/share", actions.protected(actions.share), methods=["POST"]),
     ]
 
 
@@ -145,6 +151,7 @@ class ErrorPages:
             SessionNotFoundError: self.not_found,
             AmbiguousSessionIdError: self.not_found,
             InvalidInputError: self.bad_request,
+            NotAllowedError: self.forbidden,
             StoreConnectionError: self.unavailable,
             HTTPException: self.http_error,
             Exception: self.server_error,
@@ -162,6 +169,9 @@ class ErrorPages:
 
     async def bad_request(self, request: Request, exc: Exception) -> Response:
         return self.page(request, 400, "Bad request", str(exc))
+
+    async def forbidden(self, request: Request, exc: Exception) -> Response:
+        return self.page(request, 403, "Not allowed", str(exc))
 
     async def unavailable(self, request: Request, exc: Exception) -> Response:
         return self.page(request, 503, "The store is unavailable", str(exc))

@@ -23,6 +23,7 @@ from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
 from claude_sessions.store.criteria import WEEKDAYS
+from claude_sessions.store.visibility import audit_log, may_edit, record_exports
 from claude_sessions.views import render
 from claude_sessions.views.budgets import BudgetState, budget_status
 from claude_sessions.views.conversation import (
@@ -40,6 +41,7 @@ from claude_sessions.views.stats import compute_stats, usage_series, week_hours
 from claude_sessions.web import charts, tree
 from claude_sessions.web.filters import Filters, UsageView
 from claude_sessions.web.templating import Pages, cost, extra_fields, shown_fields, tokens
+from claude_sessions.web.viewer import store_for, viewer
 
 PAGE_SIZE = 50
 SLICE = 100  # turns per piece of a long session: the first screen, then as the reader scrolls
@@ -88,16 +90,17 @@ class Site:
     def __init__(self, store: SessionStore, pages: Pages) -> None:
         self.store = store
         self.pages = pages
-        # The session last loaded, with the store's version then: a live page asks for
-        # its new turns, then for the panel's figures, at one version.
-        self._last: tuple[str, str, Loaded] | None = None
+        # The session last loaded, with the store's version then and who asked: a live
+        # page asks for its new turns, then for the panel's figures, at one version.
+        self._last: tuple[str, str, str | None, Loaded] | None = None
 
     # -- sessions ------------------------------------------------------------------------
 
     async def sessions(self, request: Request) -> Response:
         filters = Filters.read(request.query_params)
         cursor = request.query_params.get("cursor") or None
-        version, page, secrets = await run_in_threadpool(self._sessions, filters, cursor)
+        store = store_for(request, self.store)
+        version, page, secrets = await run_in_threadpool(self._sessions, store, filters, cursor)
         template = "rows.html" if request.query_params.get("fragment") else "sessions.html"
         return self.pages.response(
             request,
@@ -109,44 +112,48 @@ class Site:
             secrets=secrets,
         )
 
-    def _sessions(self, filters: Filters, cursor: str | None) -> tuple[str, Any, set[str]]:
+    def _sessions(
+        self, store: SessionStore, filters: Filters, cursor: str | None
+    ) -> tuple[str, Any, set[str]]:
         where = filters.session_filter()
-        version = self.store.version()  # first: a change after this read shows at the next poll
-        page = self.store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
+        version = store.version()  # first: a change after this read shows at the next poll
+        page = store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
         shown = [m.session_id for m in page.sessions]
-        return version, page, sessions_with_secrets(self.store, shown)
+        return version, page, sessions_with_secrets(store, shown)
 
     # -- one session ---------------------------------------------------------------------
 
-    def _resolve(self, session_id: str) -> SessionMetadata | str:
+    def _resolve(self, store: SessionStore, session_id: str) -> SessionMetadata | str:
         """The session's metadata, or the full id a unique prefix names."""
-        metadata = self.store.get_metadata(session_id)
+        metadata = store.get_metadata(session_id)
         if metadata is not None:
             return metadata
-        return self.store.resolve_id(session_id)
+        return store.resolve_id(session_id)
 
-    def _load(self, session_id: str, *, neighbours: bool) -> Loaded | str:
-        version = self.store.version()  # first: a change after this read loads again
+    def _load(self, request: Request, session_id: str, *, neighbours: bool) -> Loaded | str:
+        store, asking = store_for(request, self.store), viewer(request)
+        who = None if asking is None else asking.name
+        version = store.version()  # first: a change after this read loads again
         last = self._last
-        if not neighbours and last is not None and last[:2] == (session_id, version):
-            return last[2]
-        found = self._resolve(session_id)
+        if not neighbours and last is not None and last[:3] == (session_id, version, who):
+            return last[3]
+        found = self._resolve(store, session_id)
         if isinstance(found, str):
             return found
-        data = self.store.load_session(found.session_id, subagents=True)
+        data = store.load_session(found.session_id, subagents=True)
         conversation = join_replies(build_conversation(data.messages, data.subagents))
         loaded = Loaded(data.metadata, conversation, api_requests(data.messages))
-        self._last = (found.session_id, version, loaded)
+        self._last = (found.session_id, version, who, loaded)
         if neighbours:
             if data.metadata.forked_from:
-                loaded.parent = self.store.get_metadata(data.metadata.forked_from)
-            loaded.forks = self.store.search(forked_from=found.session_id, limit=FORKS_SHOWN)
-            loaded.secrets = bool(sessions_with_secrets(self.store, [found.session_id]))
+                loaded.parent = store.get_metadata(data.metadata.forked_from)
+            loaded.forks = store.search(forked_from=found.session_id, limit=FORKS_SHOWN)
+            loaded.secrets = bool(sessions_with_secrets(store, [found.session_id]))
         return loaded
 
     async def session(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        loaded = await run_in_threadpool(self._load, session_id, neighbours=True)
+        loaded = await run_in_threadpool(self._load, request, session_id, neighbours=True)
         if isinstance(loaded, str):
             return RedirectResponse(f"/s/{quote(loaded, safe='')}", status_code=302)
         turns = loaded.conversation.turns
@@ -161,6 +168,7 @@ class Site:
             version=session_version(loaded.metadata),
             counts=loaded.counts(),
             words=search_words(request.query_params.get("q")),
+            may_change=may_edit(viewer(request), loaded.metadata),
             **self._slice(loaded, 0, turns),
         )
 
@@ -186,7 +194,7 @@ class Site:
         with ``at`` (a message uuid), through the turn that shows that message."""
         session_id = request.path_params["session_id"]
         start = _int_param(request, "start")
-        loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
+        loaded = await run_in_threadpool(self._load, request, session_id, neighbours=False)
         if isinstance(loaded, str):
             raise SessionNotFoundError(session_id)
         turns = loaded.conversation.turns
@@ -200,7 +208,7 @@ class Site:
     async def facts(self, request: Request) -> Response:
         """The side panel's figures, for a live page to refresh."""
         session_id = request.path_params["session_id"]
-        loaded = await run_in_threadpool(self._load, session_id, neighbours=False)
+        loaded = await run_in_threadpool(self._load, request, session_id, neighbours=False)
         if isinstance(loaded, str):
             raise SessionNotFoundError(session_id)
         metadata = loaded.metadata
@@ -216,7 +224,9 @@ class Site:
             raise SessionNotFoundError(session_id, f"no download as {fmt!r}")
         from claude_sessions.web.export import session_html  # it builds on this module
 
-        data = await run_in_threadpool(self.store.load_session, session_id, subagents=True)
+        store = store_for(request, self.store)
+        data = await run_in_threadpool(store.load_session, session_id, subagents=True)
+        await run_in_threadpool(record_exports, store, [data.session_id], fmt)
         body = render.render(data, fmt, html=session_html)
         name = render.export_filename(data.metadata, fmt)
         plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
@@ -231,7 +241,8 @@ class Site:
 
     async def lineage(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        found, shown_ids = await run_in_threadpool(self._lineage, session_id)
+        store = store_for(request, self.store)
+        found, shown_ids = await run_in_threadpool(self._lineage, store, session_id)
         return self.pages.response(
             request,
             "lineage.html",
@@ -241,16 +252,24 @@ class Site:
             shown_ids=shown_ids,
         )
 
-    def _lineage(self, session_id: str) -> tuple[Lineage, dict[str, str]]:
+    def _lineage(self, store: SessionStore, session_id: str) -> tuple[Lineage, dict[str, str]]:
         """The fork tree, and each of its sessions' shortest unique id prefix."""
-        found = fork_tree(self.store, session_id)
-        return found, self.store.unique_prefixes(n.session_id for n in found.root.walk())
+        found = fork_tree(store, session_id)
+        return found, store.unique_prefixes(n.session_id for n in found.root.walk())
+
+    # -- the audit log (admins) ------------------------------------------------------------
+
+    async def audit(self, request: Request) -> Response:
+        store = store_for(request, self.store)
+        entries = await run_in_threadpool(audit_log, store)
+        return self.pages.response(request, "audit.html", entries=entries)
 
     # -- usage ---------------------------------------------------------------------------
 
     async def usage(self, request: Request) -> Response:
         view = UsageView.read(request.query_params, datetime.now(timezone.utc).date())
-        stats, series, week, budgets = await run_in_threadpool(self._usage, view)
+        store = store_for(request, self.store)
+        stats, series, week, budgets = await run_in_threadpool(self._usage, store, view)
         title = f"per {view.period}, by {view.stack}"
         periods, costs = charts.spread(series.periods, series.cost, view.period)
         counts, sessions = (
@@ -293,11 +312,13 @@ class Site:
             timeline=timeline,
         )
 
-    def _usage(self, view: UsageView) -> tuple[Any, Any, list[list[int]], list[BudgetState]]:
+    def _usage(
+        self, store: SessionStore, view: UsageView
+    ) -> tuple[Any, Any, list[list[int]], list[BudgetState]]:
         where = view.session_filter()
-        stats = compute_stats(self.store, where, by=USAGE_GROUPS)
-        series = usage_series(self.store, view.period, view.stack, where)
-        return stats, series, week_hours(self.store, where), budget_status(self.store)
+        stats = compute_stats(store, where, by=USAGE_GROUPS)
+        series = usage_series(store, view.period, view.stack, where)
+        return stats, series, week_hours(store, where), budget_status(store)
 
 
 def _int_param(request: Request, name: str) -> int:

@@ -128,8 +128,11 @@ class PostgresDialect:
     ) -> Op[int]:
         row = yield Stmt(
             "INSERT INTO sessions (session_id, project_key, created_at, updated_at, "
-            "user_name, machine) "
-            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            "user_name, machine, shared) "
+            "VALUES (%s, %s, %s, %s, %s, %s, "
+            # a user who shares by default: their new sessions start shared
+            "CASE WHEN EXISTS (SELECT 1 FROM users WHERE linked_user = %s "
+            "AND share_by_default = 1) THEN 1 ELSE 0 END) RETURNING id",
             (
                 session_id,
                 _clean(project_key),
@@ -137,6 +140,7 @@ class PostgresDialect:
                 self.time(now),
                 _clean(who.user),
                 _clean(who.machine),
+                _clean(who.user),
             ),
             "one",
         )
@@ -214,7 +218,9 @@ class PostgresDialect:
     # -- search -------------------------------------------------------------------------
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
-        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
+        clauses, params = conditions(
+            self, criteria.where, trashed=criteria.trashed, visible_to=criteria.visible_to
+        )
         if criteria.text is None:
             return (yield from self._listing(criteria, clauses, params))
         return (yield from self._ranked(criteria, criteria.text, clauses, params))

@@ -48,7 +48,9 @@ Version 12: each tag row keeps a copy of its session's times, cost and trash mar
 (``tags_by_created``), whatever the store's size.
 Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
 its user and when it expires), so a restart keeps them signed in.
-Version 14: no schema change: each run's totals are split across its own requests
+Version 14: who sees what on a team store: each session's ``shared`` flag, each
+user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
+Version 15: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -334,6 +336,21 @@ SCHEMA_V13: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS sign_ins_by_user ON sign_ins (user_name)",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SCHEMA_V14: tuple[str, ...] = (
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS shared integer NOT NULL DEFAULT 0",
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS share_by_default integer NOT NULL DEFAULT 0",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        id         bigserial PRIMARY KEY,
+        at         timestamptz NOT NULL,
+        actor      text NOT NULL,
+        action     text NOT NULL,
+        session_id text,
+        detail     text NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -348,11 +365,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V11,
     SCHEMA_V12,
     SCHEMA_V13,
-    (),  # 14: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V14,
+    (),  # 15: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 14  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 15  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
-from claude_sessions.model.identity import Identity
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
+from claude_sessions.model.identity import Identity
 from claude_sessions.store import feed
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
@@ -92,8 +92,11 @@ class SQLiteDialect:
     ) -> Op[int]:
         row = yield Stmt(
             "INSERT INTO sessions (session_id, project_key, created_at, updated_at, "
-            "user_name, machine) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "user_name, machine, shared) "
+            "VALUES (?, ?, ?, ?, ?, ?, "
+            # a user who shares by default: their new sessions start shared
+            "CASE WHEN EXISTS (SELECT 1 FROM users WHERE linked_user = ? "
+            "AND share_by_default = 1) THEN 1 ELSE 0 END) RETURNING id",
             (
                 session_id,
                 self.text(project_key),
@@ -101,6 +104,7 @@ class SQLiteDialect:
                 now,
                 self.text(who.user),
                 self.text(who.machine),
+                self.text(who.user),
             ),
             "one",
         )
@@ -166,7 +170,9 @@ class SQLiteDialect:
     # -- search -------------------------------------------------------------------------
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
-        clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
+        clauses, params = conditions(
+            self, criteria.where, trashed=criteria.trashed, visible_to=criteria.visible_to
+        )
         limit = -1 if criteria.limit is None else criteria.limit
         if criteria.text is None:
             return (yield from self._listing(criteria, clauses, params, limit))

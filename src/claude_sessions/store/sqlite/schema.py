@@ -54,7 +54,9 @@ Version 16: each tag row keeps a copy of its session's times, cost and trash mar
 (``tags_by_created``), whatever the store's size.
 Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cookie,
 its user and when it expires), so a restart keeps them signed in.
-Version 18: no schema change: each run's totals are split across its own requests
+Version 18: who sees what on a team store: each session's ``shared`` flag, each
+user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
+Version 19: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -565,7 +567,31 @@ def _v17(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# Columns are added only when missing: a store whose version was set back keeps them.
+_VISIBILITY_COLUMNS = (
+    ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "share_by_default", "INTEGER NOT NULL DEFAULT 0"),
+)
+AUDIT_LOG = """CREATE TABLE IF NOT EXISTS audit_log (
+    id         INTEGER PRIMARY KEY,
+    at         REAL NOT NULL,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    session_id TEXT,
+    detail     TEXT NOT NULL DEFAULT ''
+)"""
+
+
 def _v18(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _VISIBILITY_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute(AUDIT_LOG)
+    conn.execute("CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)")
+
+
+def _v19(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -591,6 +617,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v16,
     _v17,
     _v18,
+    _v19,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today

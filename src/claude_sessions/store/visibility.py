@@ -1,0 +1,295 @@
+"""Who sees what on a team store, who may change a session, and the audit log.
+
+A *viewer* is a :class:`~claude_sessions.store.users.User`, or ``None``: no team rules
+(a local store, the command line on your own machine). A viewer who is no admin sees
+the sessions whose ``user`` is their ``session_user`` and the sessions shared with the
+team; a session they may not see reads as missing. Usage totals stay team-wide.
+Tagging, describing, trashing, restoring, deleting and sharing are for a session's owner
+and the admins; each of these, and each export, is written to the audit log (``tag``,
+``untag``, ``describe``, ``trash``, ``restore``, ``delete``, ``share``, ``unshare``,
+``export``).
+
+:func:`seen_by` gives the store as a viewer sees it: the one core every read goes
+through carries the viewer, so every face (list, search, session page, lineage, live
+updates, exports, MCP) gets the same rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from claude_sessions.model.exceptions import (
+    NotAllowedError,
+    SessionNotFoundError,
+    UserNotFoundError,
+)
+from claude_sessions.model.filters import moment_bound
+from claude_sessions.model.identity import USER_ENV_VAR, current_identity
+from claude_sessions.model.ids import validate_session_id
+from claude_sessions.store.plan import Op, Plan, Stmt, Txn, single
+
+if TYPE_CHECKING:
+    from claude_sessions.store.core import StoreCore
+    from claude_sessions.store.dialect import Dialect
+    from claude_sessions.store.records import SessionMetadata
+    from claude_sessions.store.session_store import SessionStore
+    from claude_sessions.store.users import User
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: when, who, what, which session, and its detail."""
+
+    at: datetime
+    actor: str
+    action: str
+    session_id: str | None
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "session_id": self.session_id,
+            "detail": self.detail,
+        }
+
+
+def limited_to(viewer: User | None) -> str | None:
+    """The ``user`` of the sessions ``viewer`` sees besides the shared ones; ``None``:
+    every session (no team rules, or an admin)."""
+    return None if viewer is None or viewer.admin else viewer.session_user
+
+
+def visible_condition(d: Dialect, user: str) -> tuple[str, list[Any]]:
+    """The SQL condition on ``sessions s`` of what a viewer seeing ``user``'s sees."""
+    return d.sql("(s.user_name = ? OR s.shared = 1)"), [d.text(user)]
+
+
+def may_see(viewer: User | None, owner: str, shared: bool) -> bool:
+    user = limited_to(viewer)
+    return user is None or shared or owner == user
+
+
+def may_edit(viewer: User | None, metadata: SessionMetadata) -> bool:
+    """Whether ``viewer`` may tag, describe, trash, restore or share the session."""
+    user = limited_to(viewer)
+    return user is None or metadata.user == user
+
+
+def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
+    """``store`` as ``viewer`` sees it (``None``: the store itself). It shares the
+    store's connection: close the store, not this view of it."""
+    if viewer is None:
+        return store
+    scoped = copy.copy(store)
+    core = copy.copy(store.core)
+    core.viewer = viewer
+    scoped._core = core
+    return scoped
+
+
+def actor(viewer: User | None) -> str:
+    """Who the audit log names: the viewer, else this process's user."""
+    return viewer.name if viewer is not None else current_identity().user
+
+
+# -- transactions ---------------------------------------------------------------------
+
+
+def _owner(d: Dialect, session_id: str, trashed: bool) -> Op[Mapping[str, Any] | None]:
+    state = "IS NOT NULL" if trashed else "IS NULL"
+    row: Mapping[str, Any] | None = yield Stmt(
+        d.sql(
+            f"SELECT user_name, shared FROM sessions WHERE session_id = ? AND trashed_at {state} "
+            "ORDER BY updated_at DESC LIMIT 1"
+        ),
+        (d.text(session_id),),
+        "one",
+    )
+    return row
+
+
+def _append(
+    d: Dialect, at: float, who: str, action: str, session_id: str | None, detail: str
+) -> Op[None]:
+    yield Stmt(
+        d.sql(
+            "INSERT INTO audit_log (at, actor, action, session_id, detail) VALUES (?, ?, ?, ?, ?)"
+        ),
+        (d.time(at), d.text(who), action, d.text(session_id), d.text(detail)),
+    )
+
+
+def _set_shared(d: Dialect, session_id: str, on: bool) -> Op[int]:
+    done: int = yield Stmt(
+        d.sql("UPDATE sessions SET shared = ? WHERE session_id = ? AND trashed_at IS NULL"),
+        (int(on), d.text(session_id)),
+        "rowcount",
+    )
+    return done
+
+
+def _set_default(d: Dialect, name: str, on: bool) -> Op[int]:
+    done: int = yield Stmt(
+        d.sql("UPDATE users SET share_by_default = ? WHERE name = ?"), (int(on), name), "rowcount"
+    )
+    return done
+
+
+def _read_log(d: Dialect, since: float | None) -> Op[list[AuditEntry]]:
+    where, params = ("", []) if since is None else (d.sql("WHERE at >= ?"), [d.time(since)])
+    rows = yield Stmt(
+        d.sql(f"SELECT at, actor, action, session_id, detail FROM audit_log {where} ORDER BY id"),
+        params,
+        "all",
+    )
+    return [
+        AuditEntry(d.moment(r["at"]), r["actor"], r["action"], r["session_id"], r["detail"])
+        for r in rows
+    ]
+
+
+# -- plans the core runs around a change ------------------------------------------------
+
+
+def may_change(core: StoreCore, session_id: str, *, trashed: bool = False) -> Plan[None]:
+    """Refuse a change by a viewer who is not the session's owner nor an admin (a session
+    they may not even see is missing: :class:`SessionNotFoundError`)."""
+    viewer = core.viewer
+    if limited_to(viewer) is None:
+        return
+    row = yield Txn(lambda: _owner(core.d, session_id, trashed))
+    if row is None or not may_see(viewer, row["user_name"], bool(row["shared"])):
+        raise SessionNotFoundError(session_id)
+    if row["user_name"] != limited_to(viewer):
+        raise NotAllowedError(
+            f"only the owner of session {session_id} ({row['user_name']}) or an admin may change it"
+        )
+
+
+def admin_only(core: StoreCore, what: str) -> None:
+    """Refuse what changes sessions of everyone (the whole trash, a cleanup) to a member."""
+    if limited_to(core.viewer) is not None:
+        raise NotAllowedError(f"only an admin may {what}")
+
+
+def _visible_ids(d: Dialect, ids: list[str], user: str) -> Op[set[str]]:
+    marks = ", ".join("?" * len(ids))
+    rows = yield Stmt(
+        d.sql(
+            f"SELECT session_id FROM sessions s WHERE session_id IN ({marks}) "
+            "AND trashed_at IS NULL AND (s.user_name = ? OR s.shared = 1)"
+        ),
+        (*(d.text(i) for i in ids), d.text(user)),
+        "all",
+    )
+    return {row["session_id"] for row in rows}
+
+
+def hide_parents(core: StoreCore, found: list[SessionMetadata]) -> Plan[list[SessionMetadata]]:
+    """``found`` without the parent ids the viewer may not see: a visible fork of a
+    hidden session reads as a fork whose parent is not stored."""
+    user = limited_to(core.viewer)
+    parents = sorted({m.forked_from for m in found if m.forked_from})
+    if user is None or not parents:
+        return found
+    seen: set[str] = yield Txn(lambda: _visible_ids(core.d, parents, user))
+    return [
+        m
+        if m.forked_from is None or m.forked_from in seen
+        else replace(m, forked_from=None, forked_at=None)
+        for m in found
+    ]
+
+
+def audit(core: StoreCore, action: str, session_id: str | None, detail: str = "") -> Plan[None]:
+    """Write one line of the audit log (its own transaction, after the change)."""
+    at, who = core.now(), actor(core.viewer)
+    yield Txn(lambda: _append(core.d, at, who, action, session_id, detail), write=True)
+
+
+def audit_update(
+    core: StoreCore, session_id: str, added: list[str], removed: list[str], describe: bool
+) -> Plan[None]:
+    """The audit lines of a change of tags or description: which tags, in their detail."""
+    if added:
+        yield from audit(core, "tag", session_id, ", ".join(added))
+    if removed:
+        yield from audit(core, "untag", session_id, ", ".join(removed))
+    if describe:
+        yield from audit(core, "describe", session_id)
+
+
+# -- the library's functions ------------------------------------------------------------
+
+
+def share_session(store: SessionStore, session_id: str, on: bool = True) -> None:
+    """Share session ``session_id`` with the team (``on=False``: stop sharing it)."""
+    validate_session_id(session_id)
+    core = store.core
+
+    def plan() -> Plan[None]:
+        yield from may_change(core, session_id)
+        done = yield Txn(lambda: _set_shared(core.d, session_id, on), write=True)
+        if not done:
+            raise SessionNotFoundError(session_id)
+        yield from audit(core, "share" if on else "unshare", session_id)
+
+    store.run(plan())
+
+
+def set_share_by_default(store: SessionStore, name: str, on: bool) -> None:
+    """Whether user ``name``'s new sessions start shared with the team."""
+    d = store.core.d
+    if not store.run(single(Txn(lambda: _set_default(d, name, on), write=True))):
+        raise UserNotFoundError(f"no user named {name!r}")
+
+
+def record_exports(store: SessionStore, session_ids: Iterable[str], fmt: str) -> None:
+    """Write an export of each of ``session_ids`` (as ``fmt``) to the audit log, in one
+    transaction (not on a store opened read-only, which takes no write)."""
+    ids = list(session_ids)
+    if store.read_only or not ids:
+        return
+    core = store.core
+    at, who = core.now(), actor(core.viewer)
+
+    def write() -> Op[None]:
+        for session_id in ids:
+            yield from _append(core.d, at, who, "export", session_id, fmt)
+
+    store.run(single(Txn(write, write=True)))
+
+
+def audit_log(store: SessionStore, since: date | datetime | None = None) -> list[AuditEntry]:
+    """The audit log, oldest first (``since``: from that day or moment on); for admins
+    only when the store is seen by a viewer."""
+    viewer = store.core.viewer
+    if viewer is not None and not viewer.admin:
+        raise NotAllowedError("only an admin may read the audit log")
+    start = None if since is None else moment_bound(since, end_of_day=False)
+    d = store.core.d
+    return store.run(single(Txn(lambda: _read_log(d, start))))
+
+
+def environment_viewer(store: SessionStore) -> User | None:
+    """Who the command line and the MCP server act as: the user of the store that
+    ``$CLAUDE_SESSIONS_USER`` names (by name or by the user their sessions record);
+    ``None`` (no team rules) when it is unset or names no user. Whoever runs them
+    reaches the database itself, so this is a view, not a lock."""
+    wanted = os.environ.get(USER_ENV_VAR, "").strip()
+    if not wanted:
+        return None
+    from claude_sessions.store.users import list_users
+
+    found = list_users(store)
+    return next((u for u in found if u.name == wanted), None) or next(
+        (u for u in found if u.session_user == wanted), None
+    )

@@ -1,0 +1,60 @@
+"""The schema step that keeps who sees what (SQLite 18, PostgreSQL 14): a store from
+before it gets each session's ``shared`` flag (off), each user's ``share_by_default``
+(off) and an empty audit log, and its sessions keep everything else."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from claude_sessions import SessionStore
+from claude_sessions.store import users, visibility
+from claude_sessions.store.postgres import schema as postgres_schema
+from claude_sessions.store.sqlite import schema as sqlite_schema
+
+UNDO = (
+    "DROP TABLE audit_log",
+    "ALTER TABLE sessions DROP COLUMN shared",
+    "ALTER TABLE users DROP COLUMN share_by_default",
+)
+
+
+def _as_before_visibility(location: str) -> None:
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("SET search_path TO claude_sessions")
+            for statement in UNDO:
+                conn.execute(statement)
+            conn.execute("UPDATE store_meta SET value = '13' WHERE key = 'schema_version'")
+        return
+    conn = sqlite3.connect(Path(location) / "sessions.db")
+    for statement in UNDO:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 17")
+    conn.commit()
+    conn.close()
+
+
+def test_a_store_from_before_gets_sharing_and_the_audit_log(store_location: str) -> None:
+    with SessionStore(store_location) as opened:
+        opened.save_session("s1", [], tags=["kept"], description="before")
+        users.add_user(opened, "alice")
+    _as_before_visibility(store_location)
+    with SessionStore(store_location) as opened:
+        meta = opened.get_metadata("s1")
+        assert meta is not None and not meta.shared
+        assert (meta.tags, meta.description) == (("kept",), "before")
+        assert visibility.audit_log(opened) == []
+        visibility.set_share_by_default(opened, "alice", True)
+        visibility.share_session(opened, "s1")
+        assert opened.get_metadata("s1").shared
+        assert [e.action for e in visibility.audit_log(opened)] == ["share"]
+
+
+def test_the_split_of_run_totals_stays_the_last_step() -> None:
+    # it folds stored sessions with today's code: every other step must come before it
+    assert postgres_schema.RESULTS_SPLIT == postgres_schema.SCHEMA_VERSION
+    assert postgres_schema.UPGRADES[-1] == ()
+    assert "split" in (sqlite_schema.UPGRADES[-1].__doc__ or "")
