@@ -38,12 +38,14 @@ from .web_samples import populate
 # Every route, by what nobody gets from it. A route the app has and this test does not
 # name fails the test: a new route cannot be left out.
 PAGES = {"/", "/usage", "/s/{session_id}", "/s/{session_id}/lineage"}
+ADMIN_PAGES = {"/audit"}  # a member is let in and told no (403); see test_visibility_web
 READS = {"/s/{session_id}/turns", "/s/{session_id}/facts", "/s/{session_id}/download/{fmt}"}
 STREAMS = {"/events", "/s/{session_id}/events"}
 ACTIONS = {
     "/s/{session_id}/tags": {"tags": "checked"},
     "/s/{session_id}/tags/remove": {"tag": "checked"},
     "/s/{session_id}/description": {"description": "checked"},
+    "/s/{session_id}/share": {},
 }
 OPEN = {"/sign-in", "/static"}
 SIGN_OUT = "/sign-out"
@@ -52,11 +54,13 @@ ADDRESSES = itertools.count(1)
 
 
 @pytest.fixture
-def team(store_location: str) -> Iterator[dict[str, Any]]:
-    """A store with sessions and two users, and ``serve`` over it: with ``--auth`` on
-    SQLite, by default on PostgreSQL (a server store with users)."""
+def team(store_location: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A store with alice's sessions and two users, and ``serve`` over it: with ``--auth``
+    on SQLite, by default on PostgreSQL (a server store with users)."""
+    monkeypatch.setenv("CLAUDE_SESSIONS_USER", "alice")
     with SessionStore(store_location, cleanup_after_days=None) as store:
         ids = populate(store)
+    monkeypatch.delenv("CLAUDE_SESSIONS_USER")
     tokens = {
         "alice": add_user(store_location, "alice"),
         "root": add_user(store_location, "root", "--admin"),
@@ -87,7 +91,7 @@ def _concrete(path: str, session_id: str) -> list[str]:
 def _gets(session_id: str) -> list[tuple[str, str]]:
     """Every GET route as a path, with the route's own path."""
     found = []
-    for route in sorted(PAGES | READS | STREAMS):
+    for route in sorted(PAGES | ADMIN_PAGES | READS | STREAMS):
         found += [(path, route) for path in _concrete(route, session_id)]
     return found
 
@@ -99,7 +103,7 @@ def _assert_nobody_is_refused(server: Server, session_id: str, given: dict[str, 
 
     for path, route in _gets(session_id):
         answer = server.request("GET", path, headers(), stream=route in STREAMS)
-        if route in PAGES and "Authorization" not in given:
+        if route in PAGES | ADMIN_PAGES and "Authorization" not in given:
             assert answer.status == 303, path
             assert answer.headers["Location"].startswith("/sign-in?next="), path
         else:
@@ -114,7 +118,8 @@ def _assert_nobody_is_refused(server: Server, session_id: str, given: dict[str, 
 def _assert_let_in(server: Server, session_id: str, headers: dict[str, str], name: str) -> None:
     for path, route in _gets(session_id):
         answer = server.request("GET", path, headers, stream=route in STREAMS)
-        assert answer.status == 200, (path, answer.status, answer.body[:200])
+        wanted = 403 if route in ADMIN_PAGES and name != "root" else 200
+        assert answer.status == wanted, (path, answer.status, answer.body[:200])
     page = server.request("GET", "/", headers)
     assert f'class="signed-in">{name}<' in page.body  # the user the app was told of
     nonce, csrf = form_token(server, headers)
@@ -137,7 +142,7 @@ def test_every_route_needs_a_signed_in_user(team: dict[str, Any]) -> None:
     server, location, tokens = team["server"], team["location"], team["tokens"]
     session_id = team["ids"]["auth"]
     assert "(sign-in required)" in server.banner
-    named = PAGES | READS | STREAMS | set(ACTIONS) | OPEN | {SIGN_OUT}
+    named = PAGES | ADMIN_PAGES | READS | STREAMS | set(ACTIONS) | OPEN | {SIGN_OUT}
     assert _app_paths(location) == named
     assert server.request("GET", "/static/app.css").status == 200
     named_host = {"Host": "sessions.example.com", "Authorization": f"Bearer {tokens['alice']}"}
@@ -150,6 +155,7 @@ def test_every_route_needs_a_signed_in_user(team: dict[str, Any]) -> None:
     alice = {"Cookie": signed_in_cookie(server, "alice", tokens["alice"])}
     _assert_let_in(server, session_id, alice, "alice")
     root = {"Cookie": signed_in_cookie(server, "root", tokens["root"])}
+    _assert_let_in(server, session_id, root, "root")
 
     for wrong in [_flipped(tokens["alice"]), "cs_0000000000000000_x", ""]:
         _assert_nobody_is_refused(server, session_id, {"Authorization": f"Bearer {wrong}"})

@@ -34,7 +34,7 @@ from claude_sessions.web.viewer import store_for
 
 # The routes a browser opens as pages (nobody signed in is sent to the sign-in form);
 # the rest answer nobody 401.
-PAGE_NAMES = ("sessions", "usage", "session", "lineage")
+PAGE_NAMES = ("sessions", "usage", "session", "lineage", "audit")
 
 
 def create_app(
