@@ -188,7 +188,10 @@ def test_the_web_app_lists_filters_and_shows_them(team):
     page = client.get("/", params={"user": "bob"})
     assert page.status_code == 200
     assert "b-desk" in page.text and "a-desk" not in page.text and "a-lap" not in page.text
-    assert '<td class="user" title="bob on desk">' in page.text
+    assert '<td class="user"' not in page.text  # one owner on the page: no column for it
+    everyone = client.get("/").text
+    assert '<td class="user" title="bob on desk">' in everyone
+    assert '<td class="user" title="alice on laptop">' in everyone
     only_laptop = client.get("/", params={"machine": "laptop"}).text
     assert "a-lap" in only_laptop and "a-desk" not in only_laptop
     panel = client.get("/s/a-desk").text
