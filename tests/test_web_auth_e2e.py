@@ -70,11 +70,12 @@ def team(store_location: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
     # (one address would soon be limited, see test_failed_sign_ins_are_limited_and_logged).
     proxied = ["--forwarded-allow-ips", "127.0.0.1"]
     server = start(store_location, *proxied, *([] if on_server else ["--auth"]))
+    found = {"server": server, "location": store_location, "ids": ids, "tokens": tokens}
     try:
-        yield {"server": server, "location": store_location, "ids": ids, "tokens": tokens}
-    finally:
-        server.process.kill()
-        server.process.wait()
+        yield found
+    finally:  # the server running now: a test may have restarted it
+        found["server"].process.kill()
+        found["server"].process.wait()
 
 
 def _app_paths(location: str) -> set[str]:
