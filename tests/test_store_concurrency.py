@@ -85,17 +85,23 @@ def _assert_whole(store: SessionStore, root: Path, sessions: int) -> None:
         assert data.metadata.tags == ("imported",)
 
 
-def _readers_alive() -> list[str]:
-    """Import reading processes (importer.worker) still running on this machine."""
-    alive = []
+def _readers_of(importer: int) -> list[str]:
+    """The import reading processes (importer.worker) the importer ``importer`` started:
+    only its own, since other imports may run on the same machine."""
+    found = []
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes()
-        except OSError:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if b"importer.worker import _serve" in command:
-            alive.append(proc.name)
-    return alive
+        if b"importer.worker import _serve" in command and parent == importer:
+            found.append(proc.name)
+    return found
+
+
+def _alive(pids: list[str]) -> list[str]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
 
 @pytest.mark.timeout(240)
@@ -110,21 +116,21 @@ def test_an_import_killed_mid_way_resumes_without_duplicates(store_location, tmp
         deadline = time.monotonic() + 60
         with SessionStore(store_location, cleanup_after_days=None) as watcher:
             # The importer dies while it stores (here) or while its reader reads.
+            assert worker.pid is not None
             while time.monotonic() < deadline and not (
-                _readers_alive() if reader == "worker" else len(watcher.list_sessions()) >= 8
+                _readers_of(worker.pid) if reader == "worker" else len(watcher.list_sessions()) >= 8
             ):
                 time.sleep(0.005)
-        reading = _readers_alive()
-        assert worker.pid is not None
+        reading = _readers_of(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         worker.join(30)
     assert worker.exitcode == -signal.SIGKILL
     assert bool(reading) == (reader == "worker")
     deadline = time.monotonic() + 10  # a reading process dies with its importer
-    while _readers_alive() and time.monotonic() < deadline:
+    while _alive(reading) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _readers_alive() == []
+    assert _alive(reading) == []
     with SessionStore(store_location, cleanup_after_days=None) as store:
         report = import_transcripts(store, [root])
         assert report.errors == []

@@ -21,10 +21,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def signed_server(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+def signed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Server, str]]:
     location = str(tmp_path / "store")
+    monkeypatch.setenv("CLAUDE_SESSIONS_USER", "alice")  # her sessions: a member sees her own
     with SessionStore(location, cleanup_after_days=None) as store:
         populate(store)
+    monkeypatch.delenv("CLAUDE_SESSIONS_USER")
     token = add_user(location, "alice")
     server = start(location, "--auth")
     try:

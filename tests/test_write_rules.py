@@ -192,6 +192,7 @@ def test_a_job_is_due_once_its_interval_passed_or_its_record_is_odd():
     assert job_due("garbage", now=1000.0, interval=60)
 
 
-def test_the_store_version_names_writes_sessions_and_purges():
-    assert store_version(1234, 5, None) == "1234.5.0"
-    assert store_version(1234, 5, "3") == "1234.5.3"
+def test_the_store_version_names_the_newest_write_and_the_count_of_writes():
+    assert store_version(1234, None) == "1234.0"
+    assert store_version(1234, "3") == "1234.3"
+    assert store_version(1234, "4") != store_version(1234, "3")

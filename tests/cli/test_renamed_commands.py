@@ -34,6 +34,7 @@ def test_write_back_writes_the_transcript_for_claude_code(store, invoke, tmp_pat
         "entries": 2,
         "subagents": [],
         "converted": False,
+        "moved_from": None,  # written for the directory it was recorded in
     }
     assert [json.loads(line) for line in path.read_text().splitlines()] == TRANSCRIPT
     assert done.stderr == ""
