@@ -9,6 +9,8 @@ same store.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -117,3 +119,25 @@ def store(store_factory: StoreFactory) -> SessionStore:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def cs(
+    fake_claude: Any, hook_store_location: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``claude-sessions`` in a subprocess, on this test's store (SQLite or PostgreSQL, named
+    as Claude Code's settings would: no password in the URL), with the fake Claude."""
+    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", hook_store_location)
+    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "never")
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "claude_sessions", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code, (done.stdout, done.stderr)
+        return done
+
+    return run

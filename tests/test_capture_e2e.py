@@ -22,25 +22,6 @@ from .children import default_sigint
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def cs(fake_claude, hook_store_location, monkeypatch):
-    """``claude-sessions`` in a subprocess, on this test's store (SQLite or PostgreSQL)."""
-    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", hook_store_location)
-    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "never")
-
-    def run(*args, code=0):
-        done = subprocess.run(
-            [sys.executable, "-m", "claude_sessions", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == code, (done.stdout, done.stderr)
-        return done
-
-    return run
-
-
 def projects_dir() -> Path:
     return Path.home() / ".claude" / "projects"
 

@@ -12,7 +12,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,24 +28,6 @@ pytestmark = pytest.mark.e2e
 def folder_of(directory: Path) -> Path:
     """Claude Code's folder for ``directory``, named as FACTS.md measured: '/' and '_' -> '-'."""
     return Path.home() / ".claude" / "projects" / str(directory).replace("/", "-").replace("_", "-")
-
-
-@pytest.fixture
-def cs(fake_claude, store_location, monkeypatch):
-    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", store_location)
-    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "never")
-
-    def run(*args, code=0):
-        done = subprocess.run(
-            [sys.executable, "-m", "claude_sessions", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == code, (done.stdout, done.stderr)
-        return done
-
-    return run
 
 
 def claude(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,6 @@ from .secrets_planted import secrets
 from .test_secrets_redact import left
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def cs(fake_claude, hook_store_location, monkeypatch):
-    """``claude-sessions`` in a subprocess, on this test's store (SQLite or PostgreSQL)."""
-    monkeypatch.setenv("CLAUDE_SESSIONS_STORE", hook_store_location)
-    monkeypatch.setenv("CLAUDE_SESSIONS_CLEANUP_DAYS", "never")
-
-    def run(*args, code=0):
-        done = subprocess.run(
-            [sys.executable, "-m", "claude_sessions", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == code, (done.stdout, done.stderr)
-        return done
-
-    return run
 
 
 def _planted():
