@@ -15,44 +15,21 @@ from claude_sessions import SessionStore
 from claude_sessions.capture import status_line
 from claude_sessions.views import budgets
 
+from .test_usage_blocks import timed_requests
+
 # Sonnet 4.5: $3 per million tokens in, $15 out; each request reads 100,000 tokens and
 # writes 10,000: $0.30 + $0.15.
 REQUEST_COST = 0.45
 NOW = datetime(2026, 3, 1, 1, 0, tzinfo=timezone.utc)  # a new day and a new month
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
 def _session(session_id: str, started: datetime, requests: list[datetime]) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = [
-        {
-            "type": "user",
-            "uuid": f"{session_id}-u",
-            "sessionId": session_id,
-            "timestamp": _iso(started),
-            "message": {"role": "user", "content": "go"},
-        }
-    ]
-    for n, moment in enumerate(requests):
-        entries.append(
-            {
-                "type": "assistant",
-                "uuid": f"{session_id}-a{n}",
-                "sessionId": session_id,
-                "requestId": f"req-{session_id}-{n}",
-                "timestamp": _iso(moment),
-                "message": {
-                    "id": f"msg-{session_id}-{n}",
-                    "role": "assistant",
-                    "model": "claude-sonnet-4-5",
-                    "content": [{"type": "text", "text": "ok"}],
-                    "usage": {"input_tokens": 100_000, "output_tokens": 10_000},
-                },
-            }
-        )
-    return entries
+    return timed_requests(
+        session_id,
+        [moment.timestamp() for moment in requests],
+        started=started.timestamp(),
+        tokens=(100_000, 10_000),
+    )
 
 
 @pytest.fixture

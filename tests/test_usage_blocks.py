@@ -33,14 +33,21 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _requests(session_id: str, times: list[float]) -> list[dict[str, Any]]:
-    """One prompt, then one API request (1,000 tokens in, 100 out) at each time."""
+def timed_requests(
+    session_id: str,
+    times: list[float],
+    *,
+    started: float | None = None,
+    tokens: tuple[int, int] = (1000, 100),
+) -> list[dict[str, Any]]:
+    """One prompt (at ``started``, else a second before the first request), then one API
+    request to Sonnet 4.5 at each time, with ``tokens`` in and out."""
     entries: list[dict[str, Any]] = [
         {
             "type": "user",
             "uuid": f"{session_id}-u",
             "sessionId": session_id,
-            "timestamp": _iso(times[0] - 1),
+            "timestamp": _iso(times[0] - 1 if started is None else started),
             "message": {"role": "user", "content": "go"},
         }
     ]
@@ -57,7 +64,7 @@ def _requests(session_id: str, times: list[float]) -> list[dict[str, Any]]:
                     "role": "assistant",
                     "model": "claude-sonnet-4-5",
                     "content": [{"type": "text", "text": "ok"}],
-                    "usage": {"input_tokens": 1000, "output_tokens": 100},
+                    "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1]},
                 },
             }
         )
@@ -73,8 +80,8 @@ SECOND = [DAY + 10 * HOUR, DAY + 14 * HOUR + 30 * 60, DAY + 18 * HOUR, DAY + 23 
 
 @pytest.fixture
 def timed(store: SessionStore) -> SessionStore:
-    store.append_messages("11111111-1111-4111-8111-111111111111", _requests("a", FIRST))
-    store.append_messages("22222222-2222-4222-8222-222222222222", _requests("b", SECOND))
+    store.append_messages("11111111-1111-4111-8111-111111111111", timed_requests("a", FIRST))
+    store.append_messages("22222222-2222-4222-8222-222222222222", timed_requests("b", SECOND))
     return store
 
 
@@ -125,7 +132,7 @@ def test_the_active_block_looks_back_as_far_as_the_blocks_reach(store: SessionSt
     """Requests every four hours for four days never leave a five-hour gap: where the
     active block starts depends on the first of them, days before."""
     times = [DAY + n * 4 * HOUR + 900 for n in range(24)]
-    store.append_messages("33333333-3333-4333-8333-333333333333", _requests("c", times))
+    store.append_messages("33333333-3333-4333-8333-333333333333", timed_requests("c", times))
     now = times[-1] + 60
     active = active_block(store, now=now)
     every = usage_blocks(store, now=now)
@@ -178,7 +185,7 @@ def test_stats_by_block_totals_equal_the_stats_totals(store_location: str, tmp_p
 def test_the_usage_page_shows_the_blocks_and_the_active_one(timed: SessionStore) -> None:
     now = datetime.now(timezone.utc).timestamp()
     timed.append_messages(
-        "44444444-4444-4444-8444-444444444444", _requests("d", [now - 2 * HOUR, now - HOUR])
+        "44444444-4444-4444-8444-444444444444", timed_requests("d", [now - 2 * HOUR, now - HOUR])
     )
     with TestClient(create_app(timed)) as client:
         html = client.get("/usage", params={"last": "all"}).text
