@@ -10,6 +10,30 @@ from pathlib import Path
 from typing import Any
 
 Execute = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
+Undo = Callable[[Callable[..., Any], bool], None]  # (run SQL, on PostgreSQL?)
+
+
+def set_back(location: str, *, sqlite: int, postgres: int, undo: Undo) -> None:
+    """Run ``undo`` on the store at ``location``, then mark the store as being at the
+    older version (``sqlite`` or ``postgres``) so the next open upgrades it."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("SET search_path TO claude_sessions")
+            undo(conn.execute, True)
+            conn.execute(
+                "UPDATE store_meta SET value = %s WHERE key = 'schema_version'", (str(postgres),)
+            )
+        return
+    conn = sqlite3.connect(Path(location) / "sessions.db")
+    try:
+        undo(conn.execute, False)
+        conn.execute(f"PRAGMA user_version = {sqlite}")
+        conn.commit()
+    finally:
+        conn.close()
+
 
 _REQUEST_FIGURE_COLUMNS = (
     "cache_write_5m_tokens",

@@ -7,7 +7,6 @@ import asyncio
 import getpass
 import json
 import socket
-import sqlite3
 import subprocess
 
 import pytest
@@ -24,7 +23,7 @@ from claude_sessions.views.render import export_session
 from claude_sessions.views.stats import compute_stats
 from claude_sessions.web import create_app
 
-from .older_store import undo_identities, undo_tag_copies
+from .older_store import set_back, undo_identities, undo_tag_copies
 from .store_fixtures import BACKENDS
 from .store_samples import run, transcript
 
@@ -240,32 +239,20 @@ def test_the_command_line_filters_groups_and_lists_them(tmp_path, monkeypatch):
 # -- stores from before -----------------------------------------------------------------
 
 
-def _rewind_sqlite(location: str) -> None:
-    with sqlite3.connect(f"{location}/sessions.db") as db:
-        undo_tag_copies(db.execute, postgres=False)
-        undo_identities(db.execute)
-        db.execute("PRAGMA user_version = 12")
-
-
-def _rewind_postgres(location: str) -> None:
-    import psycopg
-
-    with psycopg.connect(location, autocommit=True) as conn:
-        conn.execute("SET search_path TO claude_sessions")
-        undo_tag_copies(conn.execute, postgres=True)
-        undo_identities(conn.execute)
-        conn.execute("UPDATE store_meta SET value = '8' WHERE key = 'schema_version'")
+def _without_identities(run, postgres):
+    undo_tag_copies(run, postgres=postgres)
+    undo_identities(run)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sessions_stored_before_read_unknown(backend, request, tmp_path, monkeypatch):
     if backend == "sqlite":
-        location, rewind = str(tmp_path / "old"), _rewind_sqlite
+        location = str(tmp_path / "old")
     else:
-        location, rewind = request.getfixturevalue("postgres_database"), _rewind_postgres
+        location = request.getfixturevalue("postgres_database")
     with SessionStore(location, cleanup_after_days=None) as store:
         store.save_session("old", run("old", cost=1.5))
-    rewind(location)
+    set_back(location, sqlite=12, postgres=8, undo=_without_identities)
     _as(monkeypatch, "alice", "laptop")
     with SessionStore(location, cleanup_after_days=None) as store:
         old = store.get_metadata("old")

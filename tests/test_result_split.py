@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from claude_sessions.cli import cli
 from claude_sessions.importer import import_transcripts
 from claude_sessions.testing import Reply, ToolUse
 
+from .older_store import set_back
 from .transcript_ledger import build_ledger
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
@@ -168,28 +169,11 @@ def test_a_result_without_requests_of_its_own_adds_to_the_run_before(
     assert (meta.input_tokens, meta.output_tokens) == (14, 56)
 
 
-def _as_before_the_split(location: str) -> None:
-    """The store as SQLite 18 / PostgreSQL 14 left it: requests with their lines' figures,
-    fold states holding the runs' sum only."""
-    undo = (
-        "UPDATE api_requests SET output_tokens = 1, input_tokens = 0",
-        "UPDATE sessions SET fold_state = replace(fold_state, '\"result_runs\"', '\"ignored\"')",
-    )
-    if location.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute("SET search_path TO claude_sessions")
-            for statement in undo:
-                conn.execute(statement)
-            conn.execute("UPDATE store_meta SET value = '14' WHERE key = 'schema_version'")
-        return
-    conn = sqlite3.connect(Path(location) / "sessions.db")
-    for statement in undo:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 18")
-    conn.commit()
-    conn.close()
+def _before_the_split(run: Callable[..., Any], postgres: bool) -> None:
+    """What SQLite 18 / PostgreSQL 14 left: requests with their lines' figures, fold
+    states holding the runs' sum only."""
+    run("UPDATE api_requests SET output_tokens = 1, input_tokens = 0")
+    run("UPDATE sessions SET fold_state = replace(fold_state, '\"result_runs\"', '\"ignored\"')")
 
 
 def test_a_stored_run_is_split_across_its_requests_on_upgrade(store_location: str) -> None:
@@ -198,6 +182,6 @@ def test_a_stored_run_is_split_across_its_requests_on_upgrade(store_location: st
     with SessionStore(store_location) as opened:
         opened.save_session("s1", [_assistant("m1", 10, 1), _result(10, 50)])
         opened.append_messages("s1", [second, _result(5, 30)])
-    _as_before_the_split(store_location)
+    set_back(store_location, sqlite=18, postgres=14, undo=_before_the_split)
     with SessionStore(store_location) as opened:
         assert sorted(_requests(opened).values()) == [(5, 30), (10, 50)]

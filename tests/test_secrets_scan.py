@@ -5,7 +5,6 @@ entries, the ``has_secrets`` filter, and an older store gaining the tables."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tests.fixtures.secrets.transcripts import (
     Placed,
     write_fixture_set,
 )
-from tests.older_store import undo_tag_copies
+from tests.older_store import set_back, undo_tag_copies
 from tests.secret_samples import planted
 from tests.store_fixtures import BACKENDS
 
@@ -151,35 +150,22 @@ def test_secrets_scan_command(tmp_path):
     assert {s["session_id"] for s in json.loads(listed.output)} == {p.session_id for p in placed}
 
 
-def _rewind_sqlite(location: str) -> None:
-    with sqlite3.connect(f"{location}/sessions.db") as db:
-        undo_tag_copies(db.execute, postgres=False)
-        db.execute("DROP TABLE secret_findings")
-        db.execute("DROP TABLE secret_scans")
-        db.execute("PRAGMA user_version = 13")
-
-
-def _rewind_postgres(location: str) -> None:
-    import psycopg
-
-    with psycopg.connect(location, autocommit=True) as conn:
-        conn.execute("SET search_path TO claude_sessions")
-        undo_tag_copies(conn.execute, postgres=True)
-        conn.execute("DROP TABLE secret_findings")
-        conn.execute("DROP TABLE secret_scans")
-        conn.execute("UPDATE store_meta SET value = '9' WHERE key = 'schema_version'")
+def _without_findings(run, postgres):
+    undo_tag_copies(run, postgres=postgres)
+    run("DROP TABLE secret_findings")
+    run("DROP TABLE secret_scans")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_an_older_store_gains_the_findings_tables(backend, request, tmp_path):
     if backend == "sqlite":
-        location, rewind = str(tmp_path / "old"), _rewind_sqlite
+        location = str(tmp_path / "old")
     else:
-        location, rewind = request.getfixturevalue("postgres_database"), _rewind_postgres
+        location = request.getfixturevalue("postgres_database")
     write_fixture_set(tmp_path / "claude")
     with SessionStore(location, cleanup_after_days=None) as store:
         import_transcripts(store, [tmp_path / "claude"])
-    rewind(location)
+    set_back(location, sqlite=13, postgres=9, undo=_without_findings)
     with SessionStore(location, cleanup_after_days=None) as store:
         assert {f.session_id for f in scan_secrets(store, [PROMPTS])} == {PROMPTS}
         assert [m.session_id for m in store.search(has_secrets=True)] == [PROMPTS]

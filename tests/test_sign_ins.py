@@ -5,8 +5,6 @@ removed; the store holds only the key's SHA-256; the upgrade that adds them."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +13,7 @@ from claude_sessions.model.rate_limit import FailedAttempts
 from claude_sessions.store import auth, users
 from claude_sessions.store.plan import Stmt, Txn, single
 
+from .older_store import set_back
 from .store_fixtures import FakeClock
 
 
@@ -129,27 +128,11 @@ def test_failed_attempts_wait_past_the_limit_per_key():
     assert attempts.retry_after("name:alice", "address:a") is None
 
 
-def _rewind(location: str) -> None:
-    """The store as it was before sign-ins were kept (SQLite 16, PostgreSQL 12)."""
-    if location.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute("SET search_path TO claude_sessions")
-            conn.execute("DROP TABLE sign_ins")
-            conn.execute("UPDATE store_meta SET value = '12' WHERE key = 'schema_version'")
-        return
-    conn = sqlite3.connect(Path(location) / "sessions.db")
-    conn.execute("DROP TABLE sign_ins")
-    conn.execute("PRAGMA user_version = 16")
-    conn.commit()
-    conn.close()
-
-
 def test_an_older_store_gets_sign_ins_on_upgrade(store_location):
     with SessionStore(store_location, cleanup_after_days=None) as opened:
         alice, _ = users.add_user(opened, "alice")
-    _rewind(store_location)
+    # the store as it was before sign-ins were kept (SQLite 16, PostgreSQL 12)
+    set_back(store_location, sqlite=16, postgres=12, undo=lambda run, _: run("DROP TABLE sign_ins"))
     with SessionStore(store_location, cleanup_after_days=None) as upgraded:
         key = auth.start_sign_in(upgraded, alice)
         assert key is not None and auth.signed_in_user(upgraded, key) == alice

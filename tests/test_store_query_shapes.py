@@ -201,26 +201,6 @@ def _copies_astray(store: Any) -> int:
     return int(store.run(single(Txn(count))))
 
 
-def _rewind_tag_copies(location: str, postgres: bool) -> None:
-    """Put the store back as SQLite 12 and PostgreSQL 8 left it."""
-    import sqlite3
-    from pathlib import Path
-
-    from .older_store import undo_tag_copies
-
-    if postgres:
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute("SET search_path TO claude_sessions")
-            undo_tag_copies(conn.execute, postgres=True)
-            conn.execute("UPDATE store_meta SET value = '11' WHERE key = 'schema_version'")
-        return
-    with sqlite3.connect(Path(location) / "sessions.db") as db:
-        undo_tag_copies(db.execute, postgres=False)
-        db.execute("PRAGMA user_version = 15")
-
-
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -236,7 +216,11 @@ def test_the_upgrade_copies_each_sessions_columns_into_its_tags(backend, request
         _churn(store, clock, random.Random(13))
         before = [[m.session_id for m in store.search(**where)] for where in WHERE]
         assert store.list_trash() and store.search(tags=["red"])  # both kinds were made
-    _rewind_tag_copies(location, postgres)
+    from .older_store import set_back, undo_tag_copies
+
+    set_back(
+        location, sqlite=15, postgres=11, undo=lambda run, pg: undo_tag_copies(run, postgres=pg)
+    )
     with SessionStore(location, cleanup_after_days=None, clock=clock) as store:
         assert _copies_astray(store) == 0
         for where in WHERE:

@@ -4,13 +4,15 @@ before it gets each session's ``shared`` flag (off), each user's ``share_by_defa
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 from claude_sessions import SessionStore
 from claude_sessions.store import users, visibility
 from claude_sessions.store.postgres import schema as postgres_schema
 from claude_sessions.store.sqlite import schema as sqlite_schema
+
+from .older_store import set_back
 
 UNDO = (
     "DROP TABLE audit_log",
@@ -19,29 +21,16 @@ UNDO = (
 )
 
 
-def _as_before_visibility(location: str) -> None:
-    if location.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute("SET search_path TO claude_sessions")
-            for statement in UNDO:
-                conn.execute(statement)
-            conn.execute("UPDATE store_meta SET value = '13' WHERE key = 'schema_version'")
-        return
-    conn = sqlite3.connect(Path(location) / "sessions.db")
+def _without_visibility(run: Callable[..., Any], postgres: bool) -> None:
     for statement in UNDO:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 17")
-    conn.commit()
-    conn.close()
+        run(statement)
 
 
 def test_a_store_from_before_gets_sharing_and_the_audit_log(store_location: str) -> None:
     with SessionStore(store_location) as opened:
         opened.save_session("s1", [], tags=["kept"], description="before")
         users.add_user(opened, "alice")
-    _as_before_visibility(store_location)
+    set_back(store_location, sqlite=17, postgres=13, undo=_without_visibility)
     with SessionStore(store_location) as opened:
         meta = opened.get_metadata("s1")
         assert meta is not None and not meta.shared
