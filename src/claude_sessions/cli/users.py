@@ -7,6 +7,7 @@ import click
 
 from claude_sessions.cli.common import echo_json, json_option, open_store, store_option
 from claude_sessions.cli.terminal import for_terminal
+from claude_sessions.model.identity import User
 from claude_sessions.store import users
 from claude_sessions.store.visibility import set_share_by_default
 
@@ -108,7 +109,7 @@ def _sharing(choice: str) -> str:
     return "shared with the team" if choice == "on" else "unshared"
 
 
-def _described(user: users.User) -> str:
+def _described(user: User) -> str:
     role = "admin" if user.admin else "member"
     linked = f", sessions of {user.session_user}" if user.session_user != user.name else ""
     return f"{user.name} ({role}{linked})"

@@ -78,7 +78,7 @@ from typing import Any
 
 from claude_sessions.model.entries import SYNTHETIC_MODEL, clean_text, root_entry
 from claude_sessions.model.fold_state import FoldState, Request
-from claude_sessions.model.result_split import split_result_totals
+from claude_sessions.model.result_split import RequestFigures, split_result_totals
 from claude_sessions.model.wrappers import prompt_text, typed_command
 
 FIRST_PROMPT_LENGTH = 200
@@ -574,24 +574,6 @@ def _tally(requests: Mapping[str, Request], skip: Collection[str]) -> _Tally:
         else:
             tally.cost += price
     return tally
-
-
-@dataclass(frozen=True)
-class RequestFigures:
-    """One API request a session counts: its key, time (epoch seconds, ``None`` when
-    its entry had none), model, tokens (``input``: plain input, cache writes and reads
-    apart), cost (``None``: unpriced) and whether a subagent made it."""
-
-    key: str
-    at: float | None
-    model: str | None
-    input: int
-    output: int
-    cache_write_5m: int
-    cache_write_1h: int
-    cache_read: int
-    cost: float | None
-    subagent: bool
 
 
 def counted_requests(state: FoldState, *, inherited: Collection[str] = ()) -> list[RequestFigures]:

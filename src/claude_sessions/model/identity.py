@@ -11,6 +11,8 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 USER_ENV_VAR = "CLAUDE_SESSIONS_USER"
 MACHINE_ENV_VAR = "CLAUDE_SESSIONS_MACHINE"
@@ -27,6 +29,25 @@ class Identity:
 
     user: str = UNKNOWN
     machine: str = UNKNOWN
+
+
+@dataclass(frozen=True)
+class User:
+    """One user of a store (see store.users): a name, the ``user`` their sessions record,
+    and whether they are an admin."""
+
+    name: str
+    session_user: str  # what the sessions this user stored record as their user
+    admin: bool
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "session_user": self.session_user,
+            "admin": self.admin,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 # Who a new session belongs to, asked only when one is created (git runs at most once).

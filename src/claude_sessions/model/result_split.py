@@ -27,8 +27,26 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from claude_sessions.model.derive import RequestFigures
     from claude_sessions.model.fold_state import FoldState
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """One API request a session counts: its key, time (epoch seconds, ``None`` when
+    its entry had none), model, tokens (``input``: plain input, cache writes and reads
+    apart), cost (``None``: unpriced) and whether a subagent made it."""
+
+    key: str
+    at: float | None
+    model: str | None
+    input: int
+    output: int
+    cache_write_5m: int
+    cache_write_1h: int
+    cache_read: int
+    cost: float | None
+    subagent: bool
+
 
 # The kinds of token, as RequestFigures names them, in the order they are split.
 _KINDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")

@@ -21,12 +21,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from claude_sessions.model.identity import User
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.location import is_server_location
 from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.session_store import SessionStore
 from claude_sessions.store.users import (
-    User,
     list_users,
     stored_token,
     user_of_row,

@@ -69,15 +69,15 @@ class _Later:
 
 
 if TYPE_CHECKING:
+    from claude_sessions.model.identity import User
+    from claude_sessions.store import access, imports, trash, writes
     from claude_sessions.store import budgets as budget_rows
-    from claude_sessions.store import imports, trash, visibility, writes
-    from claude_sessions.store.users import User
 else:  # the write path loads with the first write, budgets with the first budget plan
     imports = _Later("claude_sessions.store.imports")
     trash = _Later("claude_sessions.store.trash")
     writes = _Later("claude_sessions.store.writes")
     budget_rows = _Later("claude_sessions.store.budgets")
-    visibility = _Later("claude_sessions.store.visibility")
+    access = _Later("claude_sessions.store.access")
 
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")
@@ -460,7 +460,7 @@ class StoreCore:
         validate_session_id(session_id)
         added, removed = normalize_tags(add_tags), normalize_tags(remove_tags)
         text = _description(description)
-        yield from visibility.may_change(self, session_id)
+        yield from access.may_change(self, session_id)
         now = self.now()
         updated = yield self._write(
             lambda: writes.update(
@@ -475,38 +475,38 @@ class StoreCore:
         )
         if updated is None:
             raise SessionNotFoundError(session_id)
-        yield from visibility.audit_update(self, session_id, added, removed, describe)
+        yield from access.audit_update(self, session_id, added, removed, describe)
         return updated  # type: ignore[no-any-return]
 
     # -- the trash ----------------------------------------------------------------------
 
     def trash_session(self, session_id: str) -> Plan[bool]:
         validate_session_id(session_id)
-        yield from visibility.may_change(self, session_id)
+        yield from access.may_change(self, session_id)
         now = self.now()
         moved = yield self._write(
             lambda: trash.trash(self.d, session_id, project_key=None, now=now, reason="deleted")
         )
         if moved:
-            yield from visibility.audit(self, "trash", session_id)
+            yield from access.audit(self, "trash", session_id)
         return bool(moved)
 
     def purge_session(self, session_id: str) -> Plan[bool]:
         validate_session_id(session_id)
-        yield from visibility.may_change(self, session_id)
+        yield from access.may_change(self, session_id)
         deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=False))
         if deleted:
-            yield from visibility.audit(self, "delete", session_id)
+            yield from access.audit(self, "delete", session_id)
         return bool(deleted)
 
     def restore_session(self, session_id: str) -> Plan[SessionMetadata]:
         validate_session_id(session_id)
-        yield from visibility.may_change(self, session_id, trashed=True)
+        yield from access.may_change(self, session_id, trashed=True)
         now = self.now()
         restored = yield self._write(lambda: trash.restore(self.d, session_id, now))
         if restored is None:
             raise SessionNotFoundError(session_id, f"no session {session_id} in the trash")
-        yield from visibility.audit(self, "restore", session_id)
+        yield from access.audit(self, "restore", session_id)
         return restored  # type: ignore[no-any-return]
 
     def restore_sessions(
@@ -515,7 +515,7 @@ class StoreCore:
         """Restore every session in the trash (trashed at or after ``since``, with any of
         ``tags``) as ``restore_session`` would, in batches: each batch commits on its own,
         and an id a live session holds stays in the trash, reported, not fatal."""
-        visibility.admin_only(self, "restore the whole trash")
+        access.admin_only(self, "restore the whole trash")
         wanted = SessionFilter(
             after=since, tags=[tags] if isinstance(tags, str) else list(tags or ())
         )
@@ -538,7 +538,7 @@ class StoreCore:
     def empty_trash(
         self, older_than_days: float | None = None, *, session_id: str | None = None
     ) -> Plan[int]:
-        visibility.admin_only(self, "empty the trash")
+        access.admin_only(self, "empty the trash")
         if session_id is not None:
             validate_session_id(session_id)
             deleted = yield self._write(lambda: trash.purge(self.d, session_id, trashed=True))
@@ -566,7 +566,7 @@ class StoreCore:
         self, max_age_days: float | None, *, dry_run: bool
     ) -> Plan[int | list[SessionMetadata]]:
         if not dry_run:
-            visibility.admin_only(self, "clean up old sessions")
+            access.admin_only(self, "clean up old sessions")
         days = check_days(max_age_days, "max_age_days")
         if days is None:
             days = self.cleanup_after_days
@@ -590,7 +590,7 @@ class StoreCore:
             found = None
         data = _session_data(found)
         if data is not None:
-            shown = yield from visibility.hide_parents(self, [data.metadata])
+            shown = yield from access.hide_parents(self, [data.metadata])
             data = replace(data, metadata=shown[0])
         if data is None or not subagents:
             return data
@@ -614,13 +614,11 @@ class StoreCore:
         row = yield Txn(lambda: reads.find_live(self.d, session_id, None))
         if row is None or not self._sees(row.metadata):
             return None
-        shown = yield from visibility.hide_parents(self, [row.metadata])
+        shown = yield from access.hide_parents(self, [row.metadata])
         return shown[0]
 
     def _sees(self, metadata: SessionMetadata) -> bool:
-        return self.viewer is None or visibility.may_see(
-            self.viewer, metadata.user, metadata.shared
-        )
+        return self.viewer is None or access.may_see(self.viewer, metadata.user, metadata.shared)
 
     def search_page(
         self,
@@ -643,14 +641,14 @@ class StoreCore:
             trashed=trashed,
         )
         if self.viewer is not None:
-            checked = replace(checked, visible_to=visibility.limited_to(self.viewer))
+            checked = replace(checked, visible_to=access.limited_to(self.viewer))
         time_limit = TEXT_SEARCH_SECONDS if checked.text is not None else None
         found: list[Found] = yield Txn(lambda: self.d.search(checked), time_limit=time_limit)
         next_cursor = None
         if checked.limit and len(found) == checked.limit and not checked.by_cost:
             last = found[-1]
             next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
-        shown = yield from visibility.hide_parents(self, [hit.metadata for hit in found])
+        shown = yield from access.hide_parents(self, [hit.metadata for hit in found])
         return SessionPage(shown, next_cursor)
 
     def search(
@@ -765,7 +763,7 @@ class StoreCore:
 
     def resolve_id(self, prefix: str, *, trashed: bool = False) -> Plan[str]:
         validate_session_id(prefix)
-        limit = visibility.limited_to(self.viewer)
+        limit = access.limited_to(self.viewer)
         found = yield Txn(
             lambda: reads.find_ids(
                 self.d, prefix, AMBIGUOUS_SHOWN + 1, trashed=trashed, visible_to=limit
@@ -784,7 +782,7 @@ class StoreCore:
         ids = list(dict.fromkeys(session_ids))
         if shortest < 1:
             raise InvalidInputError(f"a prefix has at least one character, not {shortest}")
-        limit = visibility.limited_to(self.viewer)
+        limit = access.limited_to(self.viewer)
         found = yield Txn(
             lambda: reads.unique_prefixes(self.d, ids, shortest, trashed=trashed, visible_to=limit)
         )

@@ -26,7 +26,6 @@ from claude_sessions.model.derive import (
     BatchFacts,
     Derived,
     ModelFigures,
-    RequestFigures,
     combine,
     combine_subagents,
     counted_requests,
@@ -47,6 +46,7 @@ from claude_sessions.model.entries import (
     parsed,
 )
 from claude_sessions.model.fold_state import FoldState
+from claude_sessions.model.result_split import RequestFigures
 from claude_sessions.store import secret_findings
 from claude_sessions.store.dialect import Dialect, SessionRow, meta_text
 from claude_sessions.store.fork_writes import forks_replaying, settle_forks, write_link

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from claude_sessions.model.exceptions import InvalidInputError, UserNotFoundError
+from claude_sessions.model.identity import User
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.session_store import SessionStore
@@ -33,24 +34,6 @@ _SCRYPT_MAXMEM = 64 * 1024 * 1024
 _HASH_BYTES = 32
 _COLUMNS = "name, linked_user AS session_user, admin, created_at"
 _HEX_ID = re.compile(r"[0-9a-f]{16}")
-
-
-@dataclass(frozen=True)
-class User:
-    """One user of the store."""
-
-    name: str
-    session_user: str  # what the sessions this user stored record as their user
-    admin: bool
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "session_user": self.session_user,
-            "admin": self.admin,
-            "created_at": self.created_at.isoformat(),
-        }
 
 
 @dataclass(frozen=True)

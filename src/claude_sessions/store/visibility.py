@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,16 +29,14 @@ from claude_sessions.model.exceptions import (
     UserNotFoundError,
 )
 from claude_sessions.model.filters import moment_bound
-from claude_sessions.model.identity import USER_ENV_VAR, current_identity
+from claude_sessions.model.identity import USER_ENV_VAR, User
 from claude_sessions.model.ids import validate_session_id
+from claude_sessions.store.access import actor, append_audit, audit, may_change
 from claude_sessions.store.plan import Op, Plan, Stmt, Txn, single
 
 if TYPE_CHECKING:
-    from claude_sessions.store.core import StoreCore
     from claude_sessions.store.dialect import Dialect
-    from claude_sessions.store.records import SessionMetadata
     from claude_sessions.store.session_store import SessionStore
-    from claude_sessions.store.users import User
 
 
 @dataclass(frozen=True)
@@ -61,28 +59,6 @@ class AuditEntry:
         }
 
 
-def limited_to(viewer: User | None) -> str | None:
-    """The ``user`` of the sessions ``viewer`` sees besides the shared ones; ``None``:
-    every session (no team rules, or an admin)."""
-    return None if viewer is None or viewer.admin else viewer.session_user
-
-
-def visible_condition(d: Dialect, user: str) -> tuple[str, list[Any]]:
-    """The SQL condition on ``sessions s`` of what a viewer seeing ``user``'s sees."""
-    return d.sql("(s.user_name = ? OR s.shared = 1)"), [d.text(user)]
-
-
-def may_see(viewer: User | None, owner: str, shared: bool) -> bool:
-    user = limited_to(viewer)
-    return user is None or shared or owner == user
-
-
-def may_edit(viewer: User | None, metadata: SessionMetadata) -> bool:
-    """Whether ``viewer`` may tag, describe, trash, restore or share the session."""
-    user = limited_to(viewer)
-    return user is None or metadata.user == user
-
-
 def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
     """``store`` as ``viewer`` sees it (``None``: the store itself). It shares the
     store's connection: close the store, not this view of it."""
@@ -95,36 +71,7 @@ def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
     return scoped
 
 
-def actor(viewer: User | None) -> str:
-    """Who the audit log names: the viewer, else this process's user."""
-    return viewer.name if viewer is not None else current_identity().user
-
-
 # -- transactions ---------------------------------------------------------------------
-
-
-def _owner(d: Dialect, session_id: str, trashed: bool) -> Op[Mapping[str, Any] | None]:
-    state = "IS NOT NULL" if trashed else "IS NULL"
-    row: Mapping[str, Any] | None = yield Stmt(
-        d.sql(
-            f"SELECT user_name, shared FROM sessions WHERE session_id = ? AND trashed_at {state} "
-            "ORDER BY updated_at DESC LIMIT 1"
-        ),
-        (d.text(session_id),),
-        "one",
-    )
-    return row
-
-
-def _append(
-    d: Dialect, at: float, who: str, action: str, session_id: str | None, detail: str
-) -> Op[None]:
-    yield Stmt(
-        d.sql(
-            "INSERT INTO audit_log (at, actor, action, session_id, detail) VALUES (?, ?, ?, ?, ?)"
-        ),
-        (d.time(at), d.text(who), action, d.text(session_id), d.text(detail)),
-    )
 
 
 def _set_shared(d: Dialect, session_id: str, on: bool) -> Op[int]:
@@ -157,74 +104,6 @@ def _read_log(d: Dialect, since: float | None) -> Op[list[AuditEntry]]:
 
 
 # -- plans the core runs around a change ------------------------------------------------
-
-
-def may_change(core: StoreCore, session_id: str, *, trashed: bool = False) -> Plan[None]:
-    """Refuse a change by a viewer who is not the session's owner nor an admin (a session
-    they may not even see is missing: :class:`SessionNotFoundError`)."""
-    viewer = core.viewer
-    if limited_to(viewer) is None:
-        return
-    row = yield Txn(lambda: _owner(core.d, session_id, trashed))
-    if row is None or not may_see(viewer, row["user_name"], bool(row["shared"])):
-        raise SessionNotFoundError(session_id)
-    if row["user_name"] != limited_to(viewer):
-        raise NotAllowedError(
-            f"only the owner of session {session_id} ({row['user_name']}) or an admin may change it"
-        )
-
-
-def admin_only(core: StoreCore, what: str) -> None:
-    """Refuse what changes sessions of everyone (the whole trash, a cleanup) to a member."""
-    if limited_to(core.viewer) is not None:
-        raise NotAllowedError(f"only an admin may {what}")
-
-
-def _visible_ids(d: Dialect, ids: list[str], user: str) -> Op[set[str]]:
-    marks = ", ".join("?" * len(ids))
-    rows = yield Stmt(
-        d.sql(
-            f"SELECT session_id FROM sessions s WHERE session_id IN ({marks}) "
-            "AND trashed_at IS NULL AND (s.user_name = ? OR s.shared = 1)"
-        ),
-        (*(d.text(i) for i in ids), d.text(user)),
-        "all",
-    )
-    return {row["session_id"] for row in rows}
-
-
-def hide_parents(core: StoreCore, found: list[SessionMetadata]) -> Plan[list[SessionMetadata]]:
-    """``found`` without the parent ids the viewer may not see: a visible fork of a
-    hidden session reads as a fork whose parent is not stored."""
-    user = limited_to(core.viewer)
-    parents = sorted({m.forked_from for m in found if m.forked_from})
-    if user is None or not parents:
-        return found
-    seen: set[str] = yield Txn(lambda: _visible_ids(core.d, parents, user))
-    return [
-        m
-        if m.forked_from is None or m.forked_from in seen
-        else replace(m, forked_from=None, forked_at=None)
-        for m in found
-    ]
-
-
-def audit(core: StoreCore, action: str, session_id: str | None, detail: str = "") -> Plan[None]:
-    """Write one line of the audit log (its own transaction, after the change)."""
-    at, who = core.now(), actor(core.viewer)
-    yield Txn(lambda: _append(core.d, at, who, action, session_id, detail), write=True)
-
-
-def audit_update(
-    core: StoreCore, session_id: str, added: list[str], removed: list[str], describe: bool
-) -> Plan[None]:
-    """The audit lines of a change of tags or description: which tags, in their detail."""
-    if added:
-        yield from audit(core, "tag", session_id, ", ".join(added))
-    if removed:
-        yield from audit(core, "untag", session_id, ", ".join(removed))
-    if describe:
-        yield from audit(core, "describe", session_id)
 
 
 # -- the library's functions ------------------------------------------------------------
@@ -263,7 +142,7 @@ def record_exports(store: SessionStore, session_ids: Iterable[str], fmt: str) ->
 
     def write() -> Op[None]:
         for session_id in ids:
-            yield from _append(core.d, at, who, "export", session_id, fmt)
+            yield from append_audit(core.d, at, who, "export", session_id, fmt)
 
     store.run(single(Txn(write, write=True)))
 

@@ -27,7 +27,7 @@ def conditions(
     clauses = ["s.trashed_at IS NOT NULL" if trashed else "s.trashed_at IS NULL"]
     params: list[Any] = []
     if visible_to is not None:
-        from claude_sessions.store.visibility import visible_condition
+        from claude_sessions.store.access import visible_condition
 
         clause, values = visible_condition(d, visible_to)
         clauses.append(clause)

@@ -18,7 +18,7 @@ from claude_sessions.store.records import SessionData, SessionMetadata, SessionP
 from claude_sessions.store.visibility import seen_by
 
 if TYPE_CHECKING:
-    from claude_sessions.store.users import User
+    from claude_sessions.model.identity import User
 
 # The facts of a session holding text someone wrote (the rest are figures and ids).
 TEXT_FACTS = ("first_prompt", "title", "description", "snippet")

@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from claude_sessions.model.identity import User
 from claude_sessions.model.rate_limit import FailedAttempts
 from claude_sessions.store import SessionStore
 from claude_sessions.store.auth import (
@@ -32,7 +33,6 @@ from claude_sessions.store.auth import (
     signed_in_user,
     start_sign_in,
 )
-from claude_sessions.store.users import User
 from claude_sessions.web.actions import small_form
 from claude_sessions.web.security import CSRF_FIELD, csrf_valid
 from claude_sessions.web.templating import Pages

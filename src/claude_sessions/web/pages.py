@@ -22,8 +22,9 @@ from starlette.responses import RedirectResponse, Response
 from claude_sessions.model import text_query
 from claude_sessions.model.exceptions import InvalidQueryError, SessionNotFoundError
 from claude_sessions.store import SessionMetadata, SessionStore
+from claude_sessions.store.access import may_edit
 from claude_sessions.store.criteria import WEEKDAYS
-from claude_sessions.store.visibility import audit_log, may_edit, record_exports
+from claude_sessions.store.visibility import audit_log, record_exports
 from claude_sessions.views import render
 from claude_sessions.views.budgets import BudgetState, budget_status
 from claude_sessions.views.conversation import (

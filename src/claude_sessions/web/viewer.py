@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from claude_sessions.model.identity import User
 from claude_sessions.store import SessionStore
-from claude_sessions.store.users import User
 from claude_sessions.store.visibility import seen_by
 from claude_sessions.views.redacted import RedactingStore
 
