@@ -6,7 +6,9 @@ the options travel in an environment variable (:data:`OPTIONS_VARIABLE`), and
 connections, its own sign-in checks. What the workers share lives in the store:
 sign-ins, and on PostgreSQL the news of every write (LISTEN/NOTIFY, which wakes
 each worker's live-update streams). The failed-sign-in counts stay in each
-worker (see the README's Team server section).
+worker (see the README's Team server section). The variable holds the forms' key
+(and a ``--token``): like the rest of a process's environment, only its own user
+and root can read it.
 """
 
 from __future__ import annotations

@@ -55,6 +55,8 @@ class ChangeListener:
             try:
                 self._listen()
             except psycopg.Error as error:
+                if self._stopped.is_set():  # the store closed: its database may be gone
+                    return
                 log.warning("listening for store changes failed: %s", error)
             self._listening.clear()
             if not self._stopped.is_set():
