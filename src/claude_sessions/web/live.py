@@ -6,7 +6,7 @@ session's metadata) in a worker thread (the store blocks) and sends
 fragment that changed. On SQLite it reads about once a second. On
 PostgreSQL it reads when the store says a write committed (LISTEN/NOTIFY,
 see :meth:`Live.watch`), from whichever server process (``serve
---workers``) or machine wrote, and otherwise only every half minute, in
+--workers``) or machine wrote, and otherwise only every 15 seconds, in
 case a notice was lost. The value rides along as the event id,
 so a reconnecting browser (``Last-Event-ID``) misses nothing.
 
@@ -34,9 +34,10 @@ from claude_sessions.store import SessionStore
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-# When the store tells of every write, a read this often only covers a lost notice.
-WATCHED_POLL_SECONDS = 30.0
 KEEPALIVE_SECONDS = 15.0
+# When the store tells of every write, a read this often only covers a lost notice
+# (and sends the keepalive).
+WATCHED_POLL_SECONDS = KEEPALIVE_SECONDS
 RETRY_MS = 1000
 
 
@@ -99,7 +100,7 @@ class Live:
         last = since if since else await run_in_threadpool(read)
         quiet_since = time.monotonic()
         while not self.closed:
-            with anyio.move_on_after(min(self.poll_seconds, KEEPALIVE_SECONDS)):
+            with anyio.move_on_after(self.poll_seconds):
                 await woken.wait()
             woken.clear()
             if self.closed:
