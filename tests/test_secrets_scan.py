@@ -67,6 +67,13 @@ def test_scan_finds_every_planted_secret_and_no_decoy(planted_store):
     assert sessions_with_secrets(store, [PROMPTS, DECOYS, SUBAGENT]) == {PROMPTS, SUBAGENT}
 
 
+def test_a_trashed_session_keeps_its_secrets_badge(planted_store):
+    store, _placed = planted_store
+    scan_secrets(store)
+    store.delete_session(PROMPTS)  # to the trash
+    assert sessions_with_secrets(store, [PROMPTS, DECOYS, SUBAGENT]) == {PROMPTS, SUBAGENT}
+
+
 def test_findings_show_a_masked_preview_never_the_value(planted_store):
     store, _ = planted_store
     for finding in scan_secrets(store, [PROMPTS]):
