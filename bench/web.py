@@ -13,6 +13,12 @@ ASGITransport: no network, no browser), timing each request:
     python bench/web.py                       # 100,000 sessions (building takes minutes)
     python bench/web.py --sessions 5000       # a quick run
     python bench/web.py --dir /tmp/webbench   # keep the store there and reuse it next time
+    python bench/web.py --auth                # signed in (serve --auth), as a member
+
+``--auth``: the store gets three users, two members (alice, bob) and an admin (root),
+the sessions are spread over them (every tenth shared with the team), and every
+request carries a member's bearer token, so each one is signed in and sees what a
+member may; the admin's list page is timed too.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ LONG_ID = "10000000-2000-4000-8000-000000002000"
 LONG_MESSAGES = 2000
 GOALS = {  # (p50, p95) in ms
     "list page 1": (20.0, 50.0),
+    "list page 1 (admin)": (20.0, 50.0),
     "list, pages 1 to 500 (keyset)": (20.0, 50.0),
     "list, page 500 (keyset)": (20.0, 50.0),
     "full-text (common word)": (150.0, None),
@@ -118,20 +125,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, help="store directory (reused when it exists)")
+    parser.add_argument("--auth", action="store_true", help="sign in (three users), as a member")
     args = parser.parse_args(argv)
     work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-web-bench-"))
     try:
-        return asyncio.run(run(work, args.sessions))
+        return asyncio.run(run(work, args.sessions, args.auth))
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-async def run(work: Path, count: int) -> int:
+def team_tokens(store: Any, work: Path) -> dict[str, str]:
+    """Three users (members alice and bob, admin root) with fresh tokens, the sessions
+    spread over alice, bob and carol (nobody's user: only the admin sees hers), every
+    tenth shared; the long session is alice's."""
+    import sqlite3
+
+    from claude_sessions.store.users import add_user, issue_token, list_users
+
+    if not list_users(store):
+        add_user(store, "alice")
+        add_user(store, "bob")
+        add_user(store, "root", admin=True, session_user="carol")
+        with sqlite3.connect(work / "sessions.db") as db:
+            db.execute(
+                "UPDATE sessions SET user_name = CASE WHEN session_id = ? THEN 'alice' "
+                "WHEN rowid % 3 = 0 THEN 'alice' WHEN rowid % 3 = 1 THEN 'bob' "
+                "ELSE 'carol' END, shared = (rowid % 10 = 0)",
+                (LONG_ID,),
+            )
+    return {name: issue_token(store, name) for name in ("alice", "bob", "root")}
+
+
+async def run(work: Path, count: int, auth: bool) -> int:
     import httpx2 as httpx
 
     from claude_sessions import SessionStore
     from claude_sessions.web import create_app
+    from claude_sessions.web.auth import Authority
 
     corpus = _corpus_module()
     if not (work / "sessions.db").exists():
@@ -140,11 +171,17 @@ async def run(work: Path, count: int) -> int:
     with SessionStore(work, cleanup_after_days=None) as store:
         if store.get_metadata(LONG_ID) is None:
             store.save_session(LONG_ID, long_session(LONG_MESSAGES))
-        transport = httpx.ASGITransport(app=create_app(store, read_only=True))
+        tokens = team_tokens(store, work) if auth else {}
+        authority = Authority(store) if auth else None
+        app = create_app(store, read_only=True, auth=authority)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
 
-            async def get(url: str) -> str:
-                response = await client.get(url)
+            def signed_in(name: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {tokens[name]}"} if auth else {}
+
+            async def get(url: str, as_user: str = "alice") -> str:
+                response = await client.get(url, headers=signed_in(as_user))
                 if response.status_code != 200:
                     raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
                 return response.text
@@ -152,6 +189,8 @@ async def run(work: Path, count: int) -> int:
             await get("/")  # warm up: templates compiled, caches filled
             results: dict[str, list[float]] = {}
             results["list page 1"] = await timings(lambda: get("/"), 50)
+            if auth:
+                results["list page 1 (admin)"] = await timings(lambda: get("/", "root"), 50)
             walk: list[float] = []
             url = "/"
             for _ in range(500):
@@ -172,7 +211,8 @@ async def run(work: Path, count: int) -> int:
             results["usage page, last 90 days"] = await timings(lambda: get("/usage?last=90"), 5)
             results["usage page, all time"] = await timings(lambda: get("/usage?last=all"), 5)
         sessions = store.usage(())[0].sessions
-    print(f"\n{sessions} sessions; server time per request, in-process (ms)\n")
+    signed = ", signed in as a member (3 users)" if auth else ""
+    print(f"\n{sessions} sessions{signed}; server time per request, in-process (ms)\n")
     print(f"{'request':<30}{'p50':>9}{'p95':>9}{'goal p50':>10}{'goal p95':>10}  ok")
     for name, samples in results.items():
         median, high = statistics.median(samples), p95(samples)

@@ -66,6 +66,31 @@ def test_scan_finds_every_planted_secret_and_no_decoy(planted_store):
     assert sessions_with_secrets(store, [PROMPTS, DECOYS, SUBAGENT]) == {PROMPTS, SUBAGENT}
 
 
+def test_a_trashed_session_keeps_its_secrets_badge(planted_store):
+    store, _placed = planted_store
+    scan_secrets(store)
+    store.delete_session(PROMPTS)  # to the trash
+    assert sessions_with_secrets(store, [PROMPTS, DECOYS, SUBAGENT]) == {PROMPTS, SUBAGENT}
+
+
+def test_the_badge_query_reads_no_session_it_was_not_asked_about(tmp_path):
+    """The list page asks for its 50 sessions' badges: the query finds them by index,
+    never reading every session (150 ms a page at 100,000 sessions)."""
+    from claude_sessions.store.secret_findings import _with_secrets
+    from claude_sessions.store.sqlite.dialect import SQLiteDialect
+    from tests.store_samples import run
+
+    with SessionStore(tmp_path, cleanup_after_days=None) as store:
+        for n in range(200):
+            store.save_session(f"s{n}", run(f"s{n}"))
+    statement = next(_with_secrets(SQLiteDialect(), ["s1", "s2"]))
+    with sqlite3.connect(tmp_path / "sessions.db") as db:
+        db.execute("ANALYZE")  # the statistics a store that grew has
+        plan = db.execute(f"EXPLAIN QUERY PLAN {statement.sql}", statement.params).fetchall()
+    steps = [row[-1] for row in plan]
+    assert not [step for step in steps if step.startswith("SCAN s")], steps
+
+
 def test_findings_show_a_masked_preview_never_the_value(planted_store):
     store, _ = planted_store
     for finding in scan_secrets(store, [PROMPTS]):

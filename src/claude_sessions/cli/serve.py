@@ -96,6 +96,14 @@ def _checked_token(context: click.Context, param: click.Parameter, token: str | 
     help="Proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
     "X-Forwarded-Proto are believed: behind a TLS proxy the sign-in cookie is Secure.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes. More than one shares the work of many users; "
+    "on PostgreSQL each one's live pages still see every write at once.",
+)
 @redact_option
 @store_option
 def serve_command(
@@ -106,13 +114,13 @@ def serve_command(
     token: str | None,
     auth: bool | None,
     forwarded_allow_ips: str | None,
+    workers: int,
     redact: bool,
     store_location: str | None,
 ) -> None:
     """Browse, search and tag the stored sessions in a web browser."""
     # Imported here: Starlette, uvicorn, markdown-it and Pygments load only for this command.
-    from claude_sessions.web import create_app
-    from claude_sessions.web.auth import Authority
+    from claude_sessions.cli.serve_workers import AppOptions, build_app, run_workers
     from claude_sessions.web.security import is_loopback
     from claude_sessions.web.server import make_server
 
@@ -123,17 +131,22 @@ def serve_command(
         context.call_on_close(store.close)
     else:
         store = open_store(store_location)
-    authority = Authority(store) if _signing_in(store, auth, host, token, read_only) else None
-    app = create_app(store, read_only=read_only, token=token, redact=redact, auth=authority)
+    signing_in = _signing_in(store, auth, host, token, read_only)
+    options = AppOptions(store_location, read_only, token, redact, signing_in)
 
     def started(bound_port: int) -> None:
         if not is_loopback(host):
             click.echo(_exposed_warning(host, bound_port), err=True)
         url = _url(host, bound_port, token)
-        mode = (" (read-only)" if read_only else "") + (" (sign-in required)" if authority else "")
-        click.echo(f"Serving {store.location}{mode} at {url}", err=True)
+        mode = (" (read-only)" if read_only else "") + (" (sign-in required)" if signing_in else "")
+        processes = f" ({workers} worker processes)" if workers > 1 else ""
+        click.echo(f"Serving {store.location}{mode} at {url}{processes}", err=True)
         click.echo("Press Ctrl-C to stop.", err=True)
         if open_browser:
             webbrowser.open(url)
 
+    if workers > 1:
+        run_workers(options, host, port, workers, forwarded_allow_ips, started)
+        return
+    app = build_app(store, options)
     make_server(app, host, port, on_started=started, forwarded_allow_ips=forwarded_allow_ips).run()

@@ -105,6 +105,11 @@ class Dialect(Protocol):
         """``text`` (``?`` placeholders) in this engine's placeholder style."""
         ...
 
+    def change_notice(self) -> Stmt | None:
+        """What a write transaction runs to tell other processes it changed the
+        store, delivered at the commit; ``None`` when the engine has no such thing."""
+        ...
+
     def time(self, epoch: float) -> Any:
         """A time parameter for ``created_at``-like columns."""
         ...

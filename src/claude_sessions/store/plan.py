@@ -92,6 +92,11 @@ class Driver(Protocol):
         False when the database could not finish it (a reader held on)."""
         ...
 
+    def watch_changes(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_change`` whenever a write commits, in this process or another,
+        and return what stops it; ``None`` when the engine cannot tell (poll instead)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -84,12 +84,17 @@ def _with_secrets(d: Dialect, wanted: list[str]) -> Op[set[str]]:
     if not wanted:
         return set()
     condition, params = d.any_of("s.session_id", wanted)
+    flagged = "EXISTS (SELECT 1 FROM secret_findings f WHERE f.session_ref = s.id)"
+    # Kept and trashed apart: each half can use its partial index (sessions_by_key,
+    # sessions_in_trash); one condition over both would read every session.
     rows = yield Stmt(
         d.sql(
-            f"SELECT DISTINCT s.session_id FROM sessions s WHERE {condition} "
-            "AND EXISTS (SELECT 1 FROM secret_findings f WHERE f.session_ref = s.id)"
+            f"SELECT s.session_id FROM sessions s WHERE s.trashed_at IS NULL "
+            f"AND {condition} AND {flagged} UNION "
+            f"SELECT s.session_id FROM sessions s WHERE s.trashed_at IS NOT NULL "
+            f"AND {condition} AND {flagged}"
         ),
-        params,
+        params + params,
         "all",
     )
     return {row["session_id"] for row in rows}

@@ -174,6 +174,12 @@ class SessionStore:
         checkpoints its log in a thread of its own meanwhile."""
         return self._driver.bulk_writes()
 
+    def watch_changes(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_change`` (from another thread) whenever a write commits, made by
+        this process or any other, and return what stops it. ``None`` when the
+        database cannot tell (SQLite): then poll :meth:`version`."""
+        return self._driver.watch_changes(on_change)
+
     def scrub(self) -> bool:
         """Erase from the files what writes removed (see ``secrets redact``)."""
         return self._driver.scrub()

@@ -336,4 +336,7 @@ def counted(d: Dialect, op: Op[T]) -> Op[T]:
             "value = CAST(CAST(store_meta.value AS BIGINT) + 1 AS TEXT)"
         )
     )
+    notice = d.change_notice()
+    if notice is not None:
+        yield notice
     return result

@@ -44,6 +44,7 @@ def create_app(
     token: str | None = None,
     redact: bool = False,
     auth: Authority | None = None,
+    secret: bytes | None = None,
 ) -> Starlette:
     """The web app over ``store``, as an ASGI application.
 
@@ -60,14 +61,17 @@ def create_app(
     answer and download shows each secret found as ``[REDACTED:rule]``.
     ``auth`` (``Authority(store)``): every route but the sign-in form answers
     only a signed-in user (see :mod:`claude_sessions.web.auth`); then the app
-    may be bound beyond loopback.
+    may be bound beyond loopback. ``secret``: the key of the forms' CSRF tokens (random
+    unless given): server processes behind one address share it, since a form one
+    hands out may be posted to another.
     """
     check_token(token)
+    live = Live()
+    live.watch(store)
     store = redacting(store, redact)
     read_only = read_only or store.read_only
-    secret = secrets.token_bytes(32)
+    secret = secret or secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)
-    live = Live()
     page_routes = _page_routes(Site(store, pages))
     routes = page_routes + _live_routes(store, live)
     if not read_only:

@@ -35,6 +35,10 @@ if TYPE_CHECKING:  # the query language loads with the first text search
 TS_CONFIG = "simple"
 
 
+# The LISTEN/NOTIFY channel a write's notice goes to (see .changes).
+CHANGES_CHANNEL = "claude_sessions_changes"
+
+
 def lock(*parts: str) -> Stmt:
     """A transaction-level advisory lock on a name (released at commit or rollback)."""
     return Stmt("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("\x1f".join(parts),))
@@ -78,6 +82,10 @@ class PostgresDialect:
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
+
+    def change_notice(self) -> Stmt:
+        # The schema as payload: stores in other schemas of the database share the channel.
+        return Stmt("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, self.schema))
 
     def time(self, epoch: float) -> Any:
         return datetime.fromtimestamp(min(max(epoch, _EARLIEST), _LATEST), tz=timezone.utc)

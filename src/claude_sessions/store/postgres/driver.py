@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from claude_sessions.model.exceptions import (
 from claude_sessions.store.location import mask_password, parse_postgres
 from claude_sessions.store.plan import Op, Stmt, Txn, fetched
 from claude_sessions.store.postgres import schema
+from claude_sessions.store.postgres.changes import ChangeListener
 
 try:
     import psycopg
@@ -284,6 +286,17 @@ class PostgresDriver(_Base):
                 name="claude-sessions",
             )
         )
+        self._listeners: list[ChangeListener] = []
+
+    def watch_changes(self, on_change: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_change`` whenever a counted write commits, from any process
+        (LISTEN/NOTIFY, see :mod:`.changes`) until stopped or the store closes;
+        returns what stops it."""
+        listener = ChangeListener(self._loc.conninfo, self._kwargs, self.schema, on_change)
+        self._listeners.append(listener)
+        # Listening before the first stream opens: a write in between is not missed.
+        listener.wait_listening(self._loc.pool_timeout)
+        return listener.stop
 
     def _direct(self) -> psycopg.Connection[Any]:
         """A connection outside the pool (closed by its ``with`` block)."""
@@ -293,6 +306,8 @@ class PostgresDriver(_Base):
         if self._closed:
             return
         self._closed = True
+        for listener in self._listeners:
+            listener.stop()
         self._pool.close(timeout=5)
 
     def bulk_writes(self) -> AbstractContextManager[None]:

@@ -41,6 +41,9 @@ class SQLiteDialect:
     def sql(self, text: str) -> str:
         return text
 
+    def change_notice(self) -> None:
+        """None: readers poll the write counter (see SQLiteDriver.watch_changes)."""
+
     def time(self, epoch: float) -> Any:
         return epoch
 

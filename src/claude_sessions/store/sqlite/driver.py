@@ -295,6 +295,11 @@ class SQLiteDriver:
             with suppress(sqlite3.Error):
                 self._autocheckpoint(conn, on=True)
 
+    def watch_changes(self, on_change: Callable[[], None]) -> None:
+        """Nothing to watch: SQLite has no way to tell another process that a write
+        committed, so live pages keep polling the store's version (one index probe
+        of a local file, cheap enough once a second per stream)."""
+
     def scrub(self) -> bool:
         """Erase from the files what writes removed: merge the full-text index (its old
         segments keep deleted text), rebuild the file (VACUUM, with secure_delete on),
