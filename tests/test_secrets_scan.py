@@ -5,6 +5,7 @@ entries, the ``has_secrets`` filter, and an older store gaining the tables."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
