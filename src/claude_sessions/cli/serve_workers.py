@@ -87,7 +87,7 @@ def run_workers(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from claude_sessions.web.server import GRACEFUL_SECONDS
+    from claude_sessions.web.server import served_as
 
     # Inherited by the worker processes, which read it as they start.
     os.environ[OPTIONS_VARIABLE] = json.dumps(asdict(options))
@@ -98,12 +98,7 @@ def run_workers(
         port=port,
         workers=workers,
         log_level="warning",
-        access_log=False,
-        lifespan="off",
-        proxy_headers=forwarded_allow_ips is not None,
-        forwarded_allow_ips=forwarded_allow_ips,
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        **served_as(forwarded_allow_ips),
     )
     socket = config.bind_socket()
     # Listening already, so that connections wait in the queue while the workers start.

@@ -6,6 +6,7 @@ import signal
 import socket
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -77,16 +78,20 @@ def make_server(
     a request that reached the proxy over TLS gets a Secure sign-in cookie."""
     check_exposure(host, auth=getattr(app.state, "auth", False))
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",
-        # No proxy is trusted to say who the client is, unless named.
-        proxy_headers=forwarded_allow_ips is not None,
-        forwarded_allow_ips=forwarded_allow_ips,
-        server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        app, host=host, port=port, log_level=log_level, **served_as(forwarded_allow_ips)
     )
     return Server(config, app, on_started)
+
+
+def served_as(forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """How every server of the app runs, one process or several: no access log, no
+    lifespan, no server header, a bounded graceful stop, and no proxy trusted to say
+    who the client is unless named (``forwarded_allow_ips``)."""
+    return {
+        "access_log": False,
+        "lifespan": "off",
+        "proxy_headers": forwarded_allow_ips is not None,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "server_header": False,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
