@@ -99,13 +99,12 @@ def admin_only(core: Gate, what: str) -> None:
 
 
 def _visible_ids(d: Dialect, ids: list[str], user: str) -> Op[set[str]]:
-    marks = ", ".join("?" * len(ids))
+    among, among_params = d.any_of("s.session_id", ids)
+    seen, seen_params = visible_condition(d, user)
     rows = yield Stmt(
-        d.sql(
-            f"SELECT session_id FROM sessions s WHERE session_id IN ({marks}) "
-            "AND trashed_at IS NULL AND (s.user_name = ? OR s.shared = 1)"
-        ),
-        (*(d.text(i) for i in ids), d.text(user)),
+        d.sql(f"SELECT session_id FROM sessions s WHERE {among} AND trashed_at IS NULL AND ")
+        + seen,
+        [*among_params, *seen_params],
         "all",
     )
     return {row["session_id"] for row in rows}
