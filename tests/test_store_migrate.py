@@ -11,8 +11,14 @@ from click.testing import CliRunner
 
 from claude_sessions import SessionStore, StoreError
 from claude_sessions.cli import cli
+from claude_sessions.model.identity import USER_ENV_VAR
 from claude_sessions.store import transfer
+from claude_sessions.store.auth import signed_in_user, start_sign_in
+from claude_sessions.store.redacting import redaction_policy, set_redaction_policy
 from claude_sessions.store.transfer import CopyReport, copy_store
+from claude_sessions.store.users import add_user, list_users, verify_token
+from claude_sessions.store.visibility import audit_log, set_share_by_default, share_session
+from claude_sessions.views.budgets import read_budgets, set_budgets
 
 from .store_fixtures import FakeClock
 from .store_samples import run, transcript
@@ -169,3 +175,60 @@ def test_cli_copy(tmp_path: Path, postgres_database: str, fake_clock: FakeClock)
     )
     assert missing.exit_code == 2 and "no store at" in missing.output
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_team_keeps_its_users_sign_ins_budgets_policy_and_audit_log(
+    tmp_path: Path, postgres_database: str, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(USER_ENV_VAR, "alice")
+    source = fill(tmp_path / "src", fake_clock)
+    alice, alice_token = add_user(source, "alice", admin=True)
+    _, bob_token = add_user(source, "bob")
+    set_share_by_default(source, "bob", True)
+    cookie = start_sign_in(source, alice)
+    assert cookie is not None
+    set_budgets(source, daily=5.0, monthly=120.0)
+    set_redaction_policy(source, True)
+    share_session(source, "s-1")
+    share_session(source, "s-1", on=False)
+    logged = [(e.actor, e.action, e.session_id) for e in audit_log(source)]
+    assert logged[-2:] == [("alice", "share", "s-1"), ("alice", "unshare", "s-1")]
+    source.close()
+
+    for _ in range(2):  # copying again adds no second audit line and changes nothing
+        there = copy_store(tmp_path / "src", postgres_database)
+        assert there.ok and there.users == 2
+    back = copy_store(postgres_database, tmp_path / "back")
+    assert back.ok and back.users == 2
+
+    for location in (postgres_database, str(tmp_path / "back")):
+        with SessionStore(location, cleanup_after_days=None, clock=fake_clock) as copy:
+            users = {u.name: u for u in list_users(copy)}
+            assert users["alice"].admin and not users["bob"].admin
+            assert verify_token(copy, alice_token) == users["alice"]
+            assert verify_token(copy, bob_token) == users["bob"]
+            assert verify_token(copy, alice_token[:-1] + "x") is None
+            assert signed_in_user(copy, cookie) == users["alice"]
+            budgets = read_budgets(copy)
+            assert (budgets.daily, budgets.monthly, budgets.block) == (5.0, 120.0, None)
+            assert redaction_policy(copy) is True
+            found = [(e.actor, e.action, e.session_id) for e in audit_log(copy)]
+            assert found == logged, (location, audit_log(copy))
+            monkeypatch.setenv(USER_ENV_VAR, "bob")
+            assert copy.save_session("s-bob", run("s-bob")).shared  # his default came along
+            monkeypatch.setenv(USER_ENV_VAR, "alice")
+
+
+def test_a_lost_user_is_reported(
+    tmp_path: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SessionStore(tmp_path / "src", cleanup_after_days=None) as source:
+        add_user(source, "alice")
+    real_import = transfer.import_records
+
+    def lossy(d, records):
+        return real_import(d, {**records, "users": []})
+
+    monkeypatch.setattr(transfer, "import_records", lossy)
+    report = copy_store(tmp_path / "src", postgres_database)
+    assert not report.ok and report.mismatches == ["1 users row(s) not copied"]

@@ -6,7 +6,9 @@ order, with its key), tags with their origin (user or the CLI's ``tag``
 entry), the description, ``created_at``/``updated_at``, the SDK's ``mtime``
 and summary, the derived metadata (the API requests it counts and their sums by
 model included), the summaries it holds the leaf of, and
-where a trashed session stands; then the summaries still waiting for theirs.
+where a trashed session stands; then the summaries still waiting for theirs,
+and what the store keeps beside its sessions (users, sign-ins, budgets, the
+redaction policy, the audit log: :mod:`.transfer_records`).
 Nothing is re-derived, so a session saved with an explicit ``project`` keeps
 it. A live session already in the destination under the same (session id,
 project key) is replaced; others are left alone.
@@ -38,6 +40,7 @@ from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.reads import load_entries
 from claude_sessions.store.records import stored_fields
 from claude_sessions.store.session_store import Location, SessionStore
+from claude_sessions.store.transfer_records import export_records, import_records, records_missing
 from claude_sessions.store.writes import counted
 
 Record = dict[str, Any]
@@ -78,6 +81,7 @@ class CopyReport:
     destination: str
     sessions: int = 0
     entries: int = 0
+    users: int = 0
     verified: int = 0
     mismatches: list[str] = field(default_factory=list)
     checksum: str = ""
@@ -90,7 +94,8 @@ class CopyReport:
     def summary(self) -> str:
         state = "verified" if self.ok else f"{len(self.mismatches)} MISMATCHED"
         return (
-            f"copied {self.sessions} sessions ({self.entries} entries) from {self.source} "
+            f"copied {self.sessions} sessions ({self.entries} entries) and {self.users} users "
+            f"from {self.source} "
             f"to {self.destination} in {self.seconds:.1f}s; {self.verified} {state}; "
             f"checksum {self.checksum[:16]}"
         )
@@ -101,6 +106,7 @@ class CopyReport:
             "destination": self.destination,
             "sessions": self.sessions,
             "entries": self.entries,
+            "users": self.users,
             "verified": self.verified,
             "mismatches": self.mismatches,
             "checksum": self.checksum,
@@ -317,6 +323,16 @@ def _open(location: Location | SessionStore) -> tuple[SessionStore, bool]:
     return SessionStore(location, cleanup_after_days=None, trash_days=None), True
 
 
+def _copy_records(source: SessionStore, destination: SessionStore, report: CopyReport) -> None:
+    """The store's own records (users, sign-ins, budgets, settings, audit log), checked."""
+    read, write = source.core.d, destination.core.d
+    records = source.run(single(Txn(functools.partial(export_records, read))))
+    destination.run(single(Txn(functools.partial(import_records, write, records), write=True)))
+    found = destination.run(single(Txn(functools.partial(export_records, write))))
+    report.users = len(records["users"])
+    report.mismatches.extend(records_missing(records, found))
+
+
 def copy_store(
     src: Location | SessionStore,
     dst: Location | SessionStore,
@@ -357,6 +373,7 @@ def copy_store(
                 progress(report.sessions)
         waiting = source.run(single(Txn(functools.partial(_waiting, read))))
         destination.run(single(Txn(functools.partial(_keep_waiting, write, waiting), write=True)))
+        _copy_records(source, destination, report)
         overall = hashlib.sha256()
         for session_id, project_key, trashed_at, digest in sorted(
             digests, key=lambda item: (item[0], item[1], item[2] or 0.0)
