@@ -185,3 +185,43 @@ def test_a_stored_run_is_split_across_its_requests_on_upgrade(store_location: st
     set_back(store_location, sqlite=18, postgres=14, undo=_before_the_split)
     with SessionStore(store_location) as opened:
         assert sorted(_requests(opened).values()) == [(5, 30), (10, 50)]
+
+
+def test_requests_after_the_last_result_count_in_the_session_cost(store_location: str) -> None:
+    """A library run, then the same session continued in Claude Code (transcript lines, no
+    result): the later request's own price adds to the run's reported cost everywhere."""
+    run = [_assistant("m1", 10, 1), {**_result(10, 50), "total_cost_usd": 0.25}]
+    later = _assistant("m2", 1_000, 2_000)
+    later["timestamp"] = "2026-03-02T16:00:00.000Z"  # another 5-hour block
+    later_cost = 1_000 * 3 / 1e6 + 2_000 * 15 / 1e6  # Sonnet 4.5: $3 in, $15 out per million
+    with SessionStore(store_location, cleanup_after_days=None) as opened:
+        opened.save_session("s1", run)
+        opened.append_messages("s1", [later])
+        meta = opened.get_metadata("s1")
+    assert meta.total_cost == pytest.approx(0.25 + later_cost, abs=1e-9)
+    whole = _json(store_location)
+    assert whole["total_cost"] == pytest.approx(0.25 + later_cost, abs=1e-9)
+    for by in ("model", "block"):
+        buckets = _json(store_location, by)["by"][by]
+        assert sum(b["cost"] for b in buckets) == pytest.approx(whole["total_cost"], abs=1e-9)
+    blocks = sorted(b["cost"] for b in _json(store_location, "block")["by"]["block"])
+    assert blocks == pytest.approx(sorted([0.25, later_cost]), abs=1e-9)
+
+
+def test_a_stored_session_continued_after_its_last_result_is_recounted_on_upgrade(
+    store_location: str,
+) -> None:
+    later = _assistant("m2", 1_000, 2_000)
+    later_cost = 1_000 * 3 / 1e6 + 2_000 * 15 / 1e6  # Sonnet 4.5: $3 in, $15 out per million
+    with SessionStore(store_location, cleanup_after_days=None) as opened:
+        opened.save_session(
+            "s1", [_assistant("m1", 10, 1), {**_result(10, 50), "total_cost_usd": 0.25}]
+        )
+        opened.append_messages("s1", [later])
+
+    def as_counted_before(run: Callable[..., Any], postgres: bool) -> None:
+        run("UPDATE sessions SET total_cost = 0.25")  # the requests after the result left out
+
+    set_back(store_location, sqlite=19, postgres=15, undo=as_counted_before)
+    with SessionStore(store_location, cleanup_after_days=None) as opened:
+        assert opened.get_metadata("s1").total_cost == pytest.approx(0.25 + later_cost, abs=1e-9)

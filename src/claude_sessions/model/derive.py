@@ -23,7 +23,9 @@ an import), the same rules apply:
   price is listed as unpriced, never counted as $0;
 - cost: when result messages carry ``total_cost_usd``, the last one of each
   session id, summed (the figure is cumulative per session: see
-  :meth:`claude_sessions.Session.calculate_cost`); otherwise the requests'.
+  :meth:`claude_sessions.Session.calculate_cost`), plus the own prices of the
+  requests after the last result (the session continued in Claude Code);
+  otherwise the requests'.
   Subagents add theirs. A fork does not count the requests it replays from
   its origin (``derive(..., inherited=...)``);
 - tokens: input (cache writes and reads included) and output of the requests,
@@ -648,7 +650,8 @@ def derive(
     subs = _tally(sub.requests, inherited)
     main_cost = main.cost
     if state.result_cost:
-        main_cost = sum(state.result_cost.values(), 0.0)
+        uncounted = _tally(state.requests, {*inherited, *_result_counted(state)})
+        main_cost = sum(state.result_cost.values(), 0.0) + uncounted.cost
     times = [t for t in (state.first_ts, sub.first_ts) if t is not None]
     ends = [t for t in (state.last_ts, sub.last_ts) if t is not None]
     stand_in = sub if _silent(state) else state  # a session known from its subagents alone
@@ -680,11 +683,17 @@ def derive(
     )
 
 
+def _result_counted(state: FoldState) -> list[str]:
+    """The keys of the main requests the CLI's results counted: those before the last
+    result with usage (all of them when no result reported usage, only a cost)."""
+    requests = list(state.requests)
+    return requests[: state.result_covered] if state.result_usage else requests
+
+
 def _with_result_usage(state: FoldState, main: _Tally, inherited: Collection[str]) -> _Tally:
     """``main`` with its tokens from the CLI's results, and those of the requests no
     result counted (after the last one) from their lines."""
-    covered = list(state.requests)[: state.result_covered]
-    after = _tally(state.requests, {*inherited, *covered})
+    after = _tally(state.requests, {*inherited, *_result_counted(state)})
     prompt, output, five, hour, read = state.result_usage
     return replace(
         main,
@@ -720,6 +729,7 @@ def model_figures(state: FoldState, requests: Iterable[RequestFigures]) -> list[
     """
     found: dict[str, ModelFigures] = {}
     main_cost = 0.0
+    counted = set(_result_counted(state))
     for one in requests:
         figures = found.setdefault(one.model or "", ModelFigures(one.model or ""))
         figures.requests += 1
@@ -732,7 +742,7 @@ def model_figures(state: FoldState, requests: Iterable[RequestFigures]) -> list[
             figures.unpriced_requests += 1
             continue
         figures.cost += one.cost
-        main_cost += 0.0 if one.subagent else one.cost
+        main_cost += one.cost if not one.subagent and one.key in counted else 0.0
     rest = sum(state.result_cost.values(), 0.0) - main_cost if state.result_cost else 0.0
     if round(rest, 10):  # what the split (see result_split) left to no request
         model = _model(state) or ""

@@ -366,11 +366,13 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V12,
     SCHEMA_V13,
     SCHEMA_V14,
-    (),  # 15: each run's result totals split across its own requests (split_result_runs)
+    (),  # 15: the split of run totals, redone by the last step
+    (),  # 16: each run's result totals split across its own requests, and the requests
+    # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 15  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 16  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -592,7 +592,14 @@ def _v18(conn: sqlite3.Connection) -> None:
 
 
 def _v19(conn: sqlite3.Connection) -> None:
-    """Each run's result totals split across its own requests (see model.result_split)."""
+    """Nothing: the split of run totals that version 19 made is redone by the last step."""
+
+
+def _split_result_runs(conn: sqlite3.Connection) -> None:
+    """Each run's result totals split across its own requests (see model.result_split),
+    and the requests after a session's last result counted in its cost. It folds
+    sessions with today's code, so it stays the last step: a store whose figures an
+    earlier version of it counted is folded again."""
     from claude_sessions.store.upgrades import split_result_runs
 
     _run(conn, split_result_runs(SQLiteDialect()))
@@ -618,6 +625,7 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v17,
     _v18,
     _v19,
+    _split_result_runs,  # 20
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
