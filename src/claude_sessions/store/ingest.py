@@ -12,7 +12,6 @@ A session the batch creates is the sending user's, on the machine the batch name
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 from claude_sessions.model.entries import encode_entry
@@ -24,7 +23,6 @@ from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, I
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.imports import TranscriptLines, land_lines
 from claude_sessions.store.plan import Op, Stmt, Txn, single
-from claude_sessions.store.reads import stored_entries
 from claude_sessions.store.session_store import SessionStore
 from claude_sessions.store.writes import counted
 
@@ -106,25 +104,6 @@ def _owner(d: Dialect, session_id: str) -> Op[str | None]:
     return None if row is None else str(row["user_name"])
 
 
-def _placed_apart(
-    d: Dialect, session_id: str, project_key: str, subpath: str, lines: Sequence[Line]
-) -> Op[set[str]]:
-    """The keys a conflict gives these lines that the transcript holds already."""
-    keys = sorted({f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None})
-    found = yield Stmt(
-        d.sql(
-            "SELECT id FROM sessions WHERE session_id = ? AND project_key = ? "
-            "AND trashed_at IS NULL"
-        ),
-        (d.text(session_id), d.text(project_key)),
-        "one",
-    )
-    if found is None or not keys:
-        return set()
-    held, _ = yield from stored_entries(d, int(found["id"]), subpath, keys)
-    return set(held)
-
-
 def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[IngestReport]:
     yield from d.lock(batch.session_id)
     owner = yield from _owner(d, batch.session_id)
@@ -135,19 +114,14 @@ def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[Ingest
     conflicts: list[Conflict] = []
     for one in batch.files:
         lines = [_line(entry) for entry in one.entries]
-        key = (batch.session_id, batch.project_key, one.subpath)
-        before = yield from _placed_apart(d, *key, lines)
-        landed = yield from land_lines(
-            d, TranscriptLines(*key, lines), tag=INGESTED_TAG, now=now, who=lambda: who
-        )
+        transcript = TranscriptLines(batch.session_id, batch.project_key, one.subpath, lines)
+        landed = yield from land_lines(d, transcript, tag=INGESTED_TAG, now=now, who=lambda: who)
         stored, duplicates = stored + landed.stored, duplicates + landed.duplicates
-        if landed.conflicts:
-            after = (yield from _placed_apart(d, *key, lines)) - before
-            conflicts += [
-                Conflict(one.subpath, line.uuid)
-                for line in lines
-                if line.uuid is not None and f"{line.uuid}@{line.offset}" in after
-            ]
+        conflicts += [
+            Conflict(one.subpath, line.uuid)
+            for line in lines
+            if line.uuid is not None and f"{line.uuid}@{line.offset}" in landed.apart
+        ]
     return IngestReport(batch.session_id, stored, duplicates, tuple(conflicts))
 
 
