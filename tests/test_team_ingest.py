@@ -255,6 +255,29 @@ def test_another_users_session_is_refused_with_409(served: tuple[Server, Team]) 
     assert mine.status == 200 and mine.json()["stored"] == 1
 
 
+def test_a_session_in_the_trash_is_left_be_as_an_import_leaves_it(
+    served: tuple[Server, Team],
+) -> None:
+    server, team = served
+    entries = [{"uuid": "t1", "type": "user", "message": {"role": "user", "content": "x"}}]
+    first = post(server, batch([{"subpath": "", "entries": entries}]), bearer(team.tokens["bob"]))
+    assert first.status == 200
+    with SessionStore(team.location, cleanup_after_days=None) as store:
+        assert store.trash_session(SESSION)
+    before = rows(team.location)
+    more = [*entries, {"uuid": "t2", "type": "user", "message": {"role": "user", "content": "y"}}]
+    for name in ("bob", "alice"):  # his, in the trash; and not hers to write into
+        reply = post(server, batch([{"subpath": "", "entries": more}]), bearer(team.tokens[name]))
+        assert reply.status == 409, (name, reply.body)
+    assert (
+        "trash"
+        in json.loads(
+            post(server, batch([{"subpath": "", "entries": more}]), bearer(team.tokens["bob"])).body
+        )["error"]
+    )
+    assert rows(team.location) == before
+
+
 def test_a_server_without_sign_in_takes_no_batch(
     store_location: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
