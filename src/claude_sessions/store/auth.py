@@ -114,24 +114,32 @@ class TokenCheck:
         self._passed: dict[str, str] = {}  # SHA-256 of a token -> the hash stored for it
         self._lock = threading.Lock()
 
+    def known(self, token: str) -> User | None:
+        """The user of ``token`` if it passed here before and is still theirs, without
+        hashing it (cheap enough for an address past the failed sign-in limit)."""
+        found = stored_token(self.store, token)
+        return None if found is None else self._passed_before(token, *found)
+
     def user(self, token: str) -> User | None:
         """The user ``token`` belongs to, or ``None`` (malformed, unknown or revoked)."""
         found = stored_token(self.store, token)
         if found is None:
             return None
-        user, stored_hash = found
-        digest = _key_hash(token)
-        with self._lock:
-            known = self._passed.get(digest)
-        if known is not None and hmac.compare_digest(known, stored_hash):
-            return user
+        passed = self._passed_before(token, *found)
+        if passed is not None:
+            return passed
         checked = verify_token(self.store, token)
         if checked is not None:
             with self._lock:
                 if len(self._passed) >= _CACHE_LIMIT:
                     self._passed.clear()
-                self._passed[digest] = stored_hash
+                self._passed[_key_hash(token)] = found[1]
         return checked
+
+    def _passed_before(self, token: str, user: User, stored_hash: str) -> User | None:
+        with self._lock:
+            passed = self._passed.get(_key_hash(token))
+        return user if passed is not None and hmac.compare_digest(passed, stored_hash) else None
 
 
 def signing_in_by_default(store: SessionStore) -> bool:
