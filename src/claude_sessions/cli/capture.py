@@ -46,29 +46,53 @@ def hooks_group() -> None:
     """Capture every turn: Claude Code hooks that copy each session into the store."""
 
 
+_SERVER = click.option(
+    "--server",
+    metavar="URL",
+    help="Also send each captured turn to this team server (`serve --auth`), with --token.",
+)
+_TOKEN = click.option(
+    "--token",
+    metavar="TOKEN",
+    help="Your token on the team server (`claude-sessions users add` there gives it).",
+)
+
+
 @hooks_group.command("install")
 @_SCOPE
 @store_option
 @_TRANSCRIPTS
 @_REDACT
+@_SERVER
+@_TOKEN
+@click.option("--no-server", is_flag=True, help="Stop sending captures to a team server.")
 @json_option
 def install_command(
     scope: str,
     store_location: str | None,
     transcripts: tuple[str, ...],
     redact: bool,
+    server: str | None,
+    token: str | None,
+    no_server: bool,
     as_json: bool,
 ) -> None:
     """Add the capture hook (Stop, SubagentStop, PreCompact, SessionEnd) to Claude Code.
 
-    Merged with the hooks already there; the previous file is backed up first.
+    Merged with the hooks already there; the previous file is backed up first. With
+    --server and --token, each capture also sends the new turns to the team server; the
+    URL and token are kept in a file only you may read, beside the store (never in
+    Claude Code's settings).
     """
+    kept = _keep_server(store_location, server, token, no_server)
     done = hooks.install(
         cast(Scope, scope), location=store_location, transcripts=transcripts, redact=redact
     )
     if as_json:
-        echo_json(done.to_dict())
+        echo_json({**done.to_dict(), "team_server": kept})
         return
+    if kept is not None:
+        click.echo(for_terminal(kept))
     where = for_terminal(str(done.path))
     if done.changed:
         click.echo(f"Installed the capture hook for {', '.join(hooks.EVENTS)} in {where}")
@@ -77,6 +101,25 @@ def install_command(
     if done.backup:
         click.echo(f"Backup of the previous file: {for_terminal(str(done.backup))}")
     click.echo(f"Captures are logged to {for_terminal(str(hooks.log_path(store_location)))}")
+
+
+def _keep_server(
+    location: str | None, server: str | None, token: str | None, no_server: bool
+) -> str | None:
+    """Keep or forget the team server, before the hook is installed; says what it did."""
+    from claude_sessions.capture import server_config
+
+    if no_server and (server or token):
+        raise click.UsageError("--no-server takes no --server or --token")
+    if no_server:
+        gone = server_config.remove(location)
+        return "Captures go to no team server" + ("" if gone else " (none was set)")
+    if (server is None) != (token is None):
+        raise click.UsageError("--server and --token go together")
+    if server is None or token is None:
+        return None
+    path = server_config.save(location, server, token)
+    return f"Captures also go to {server_config.server_url(server)} (kept in {path}, mode 600)"
 
 
 @hooks_group.command("uninstall")
