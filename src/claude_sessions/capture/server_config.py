@@ -110,3 +110,21 @@ def remove(location: str | os.PathLike[str] | None = None) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def chosen(
+    location: str | os.PathLike[str] | None, url: str | None, token: str | None
+) -> ServerConfig:
+    """The server a command names (``url`` and ``token``), else the one kept for the
+    store; :class:`InvalidInputError` when there is neither."""
+    if (url is None) != (token is None):
+        raise InvalidInputError("--server and --token go together")
+    if url is not None and token is not None:
+        return ServerConfig(server_url(url), token)
+    kept = load(location)
+    if kept is None:
+        raise InvalidInputError(
+            "no team server: give --server URL --token T, or keep them with "
+            "`claude-sessions hooks install --server URL --token T`"
+        )
+    return kept

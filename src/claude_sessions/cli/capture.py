@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -20,6 +20,9 @@ from claude_sessions.cli.common import (
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
+
+if TYPE_CHECKING:
+    from claude_sessions.capture.syncing import SyncStatus
 
 _SCOPE = scope_option(
     "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
@@ -144,15 +147,38 @@ def status_command(store_location: str | None, as_json: bool) -> None:
     from claude_sessions.runs.locate import installed_clis
 
     found, clis = hooks.status(store_location), installed_clis()
+    server = _server_status(store_location)
     if as_json:
-        echo_json({**found.to_dict(), "claude_code": [cli.to_dict() for cli in clis]})
+        team = server if isinstance(server, str) or server is None else server.to_dict()
+        echo_json(
+            {**found.to_dict(), "team_server": team, "claude_code": [c.to_dict() for c in clis]}
+        )
         return
     for scope, events in (("user", found.user), ("project", found.project)):
         shown = ", ".join(events) if events else "not installed"
         click.echo(f"{scope:>8}: {shown}")
     click.echo(f"     log: {for_terminal(str(found.log))}")
     click.echo(f"    last: {for_terminal(found.last or '(no capture yet)')}")
+    if isinstance(server, str):
+        click.echo(f"  server: {for_terminal(server)}")
+    elif server is not None:
+        for line in server.lines():
+            click.echo(for_terminal(line))
     echo_clis(clis)
+
+
+def _server_status(location: str | None) -> SyncStatus | str | None:
+    """The team server's backlog and last send (``None``: no server; text: why the
+    kept settings are not used)."""
+    from claude_sessions.capture import server_config
+    from claude_sessions.capture.syncing import sync_status
+    from claude_sessions.model.exceptions import InvalidInputError
+
+    try:
+        config = server_config.load(location)
+    except InvalidInputError as error:
+        return str(error)
+    return None if config is None else sync_status(open_store(location), config.url)
 
 
 @hooks_group.command("capture")

@@ -32,6 +32,9 @@ class Pending:
     subpath: str
     acked_seq: int
     entries: int
+    last_seq: int  # the transcript's last stored entry
+    cwd: str | None  # the session's working directory
+    machine: str  # where the session was captured
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,11 @@ def _pending(d: Dialect, server: str, session_id: str | None, marked: bool) -> O
         where += " AND m.server IS NOT NULL"
     rows = yield Stmt(
         d.sql(
-            "SELECT s.id AS ref, s.session_id, s.project_key, e.subpath, "
-            f"COALESCE(m.acked_seq, -1) AS acked_seq, count(*) AS entries {where} "
-            "GROUP BY s.id, s.session_id, s.project_key, e.subpath, m.acked_seq "
+            "SELECT s.id AS ref, s.session_id, s.project_key, e.subpath, s.project, s.machine, "
+            "COALESCE(m.acked_seq, -1) AS acked_seq, count(*) AS entries, "
+            f"max(e.seq) AS last_seq {where} "
+            "GROUP BY s.id, s.session_id, s.project_key, e.subpath, s.project, s.machine, "
+            "m.acked_seq "
             "ORDER BY s.id, e.subpath"
         ),
         params,
@@ -80,6 +85,9 @@ def _pending(d: Dialect, server: str, session_id: str | None, marked: bool) -> O
             str(row["subpath"]),
             int(row["acked_seq"]),
             int(row["entries"]),
+            int(row["last_seq"]),
+            row["project"],
+            str(row["machine"]),
         )
         for row in rows
     ]
