@@ -41,6 +41,7 @@ ASKED = {
     "/s/{session_id}/tags/remove": [("POST", "/s/{id}/tags/remove", {"tag": "x"})],
     "/s/{session_id}/description": [("POST", "/s/{id}/description", {"description": "b"})],
     "/s/{session_id}/share": [("POST", "/s/{id}/share", {"shared": "0"})],
+    "/api/v1/ingest": [("POST", "/api/v1/ingest", {"session_id": "{id}"})],
 }
 NOT_ASKED = {"/static", "/events", "/s/{session_id}/events"}  # files; streams: tested below
 

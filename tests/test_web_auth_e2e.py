@@ -49,6 +49,8 @@ ACTIONS = {
 }
 OPEN = {"/sign-in", "/static"}
 SIGN_OUT = "/sign-out"
+# the laptops' API, bearer token only: tests/test_team_ingest.py and test_team_pull.py
+LAPTOP_API = {"/api/v1/ingest"}
 FORMATS = ("html", "markdown", "json")
 ADDRESSES = itertools.count(1)
 
@@ -143,7 +145,7 @@ def test_every_route_needs_a_signed_in_user(team: dict[str, Any]) -> None:
     server, location, tokens = team["server"], team["location"], team["tokens"]
     session_id = team["ids"]["auth"]
     assert "(sign-in required)" in server.banner
-    named = PAGES | ADMIN_PAGES | READS | STREAMS | set(ACTIONS) | OPEN | {SIGN_OUT}
+    named = PAGES | ADMIN_PAGES | READS | STREAMS | set(ACTIONS) | OPEN | {SIGN_OUT} | LAPTOP_API
     assert _app_paths(location) == named
     assert server.request("GET", "/static/app.css").status == 200
     named_host = {"Host": "sessions.example.com", "Authorization": f"Bearer {tokens['alice']}"}

@@ -104,6 +104,14 @@ def _checked_token(context: click.Context, param: click.Parameter, token: str | 
     help="Server processes. More than one shares the work of many users; "
     "on PostgreSQL each one's live pages still see every write at once.",
 )
+@click.option(
+    "--ingest-limit",
+    type=click.IntRange(1024),
+    default=8 * 1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The largest batch of transcript entries a laptop may send (POST /api/v1/ingest).",
+)
 @redact_option
 @store_option
 def serve_command(
@@ -115,6 +123,7 @@ def serve_command(
     auth: bool | None,
     forwarded_allow_ips: str | None,
     workers: int,
+    ingest_limit: int,
     redact: bool,
     store_location: str | None,
 ) -> None:
@@ -132,7 +141,7 @@ def serve_command(
     else:
         store = open_store(store_location)
     signing_in = _signing_in(store, auth, host, token, read_only)
-    options = AppOptions(store_location, read_only, token, redact, signing_in)
+    options = AppOptions(store_location, read_only, token, redact, signing_in, ingest_limit)
 
     def started(bound_port: int) -> None:
         if not is_loopback(host):

@@ -37,6 +37,7 @@ class AppOptions:
     token: str | None
     redact: bool
     auth: bool
+    ingest_limit: int = 8 * 1024 * 1024  # the largest batch the laptops' API takes
     # The forms' CSRF key (hex), the same in every worker: a form one worker hands
     # out is often posted to another.
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -63,6 +64,7 @@ def build_app(store: SessionStore, options: AppOptions) -> Starlette:
         redact=options.redact,
         auth=authority,
         secret=bytes.fromhex(options.secret),
+        ingest_limit=options.ingest_limit,
     )
 
 

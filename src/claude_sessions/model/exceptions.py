@@ -188,3 +188,25 @@ class StoreVersionError(StoreError):
 
 class UserNotFoundError(InvalidInputError, LookupError):
     """No user of the store has that name (see ``claude_sessions.store.users``)."""
+
+
+class SessionOwnedError(NotAllowedError):
+    """A batch sent to a team server for a session another user owns: nothing is stored."""
+
+
+class TeamServerError(ClaudeSessionsError):
+    """A team server (``serve --auth``) could not take or give what was asked."""
+
+
+class ServerUnreachable(TeamServerError):  # noqa: N818 (the name the sync side uses)
+    """The team server could not be reached: connection refused, unknown host, timeout."""
+
+
+class ServerRefused(TeamServerError):  # noqa: N818 (the name the sync side uses)
+    """The team server answered with a status other than 2xx: ``status`` and the server's
+    one-line ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"the team server refused ({status}): {reason}")
+        self.status = status
+        self.reason = reason

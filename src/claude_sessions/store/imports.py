@@ -119,12 +119,40 @@ def import_batches(
 
 def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float, who: Who) -> Op[Landed]:
     """Store a batch of one file's lines and the file's new position."""
-    session_id, project_key, subpath, lines = (
-        batch.session_id,
-        batch.project_key,
-        batch.subpath,
-        batch.lines,
+    landed = yield from land_lines(
+        d,
+        TranscriptLines(batch.session_id, batch.project_key, batch.subpath, batch.lines),
+        tag=tag,
+        now=now,
+        who=who,
+        prepared=batch.prepared,
     )
+    yield _set_state(d, batch.source, batch.state)
+    return landed
+
+
+class TranscriptLines(NamedTuple):
+    """Lines of one transcript (``subpath`` '' for the main one) of one session."""
+
+    session_id: str
+    project_key: str
+    subpath: str
+    lines: Sequence[Line]
+
+
+def land_lines(
+    d: Dialect,
+    batch: TranscriptLines,
+    *,
+    tag: str,
+    now: float,
+    who: Who,
+    prepared: Prepared | None = None,
+) -> Op[Landed]:
+    """Store lines of one transcript by the import's rules (see the module docstring),
+    creating the session (``who``'s, tagged ``tag``) when it is not stored yet.
+    ``prepared``: what Preparing made of the lines, when it did."""
+    session_id, project_key, subpath, lines = batch
     yield from d.lock(session_id)
     row = yield from find_live(d, session_id, project_key)
     created = row is None
@@ -136,27 +164,23 @@ def import_lines(d: Dialect, batch: FileBatch, *, tag: str, now: float, who: Who
         )
         yield d.refresh_tags(ref)
         row = yield from by_ref(d, ref)
-    landed = Landed(0, 0, 0, created)
-    if lines:
-        stored, next_seq = yield from stored_entries(d, row.ref, subpath, _keys(lines))
-        if not stored and batch.prepared is not None:  # lands as prepared
-            merge, conflicts, facts = batch.prepared
-            if next_seq:
-                merge = Merge(
-                    [e._replace(seq=e.seq + next_seq) for e in merge.new], {}, merge.duplicates
-                )
-        else:
-            merge, conflicts = yield from _merge_stored(
-                d, row.ref, subpath, lines, stored, next_seq
+    if not lines:
+        return Landed(0, 0, 0, created)
+    stored, next_seq = yield from stored_entries(d, row.ref, subpath, _keys(lines))
+    if not stored and prepared is not None:  # lands as prepared
+        merge, conflicts, facts = prepared
+        if next_seq:
+            merge = Merge(
+                [e._replace(seq=e.seq + next_seq) for e in merge.new], {}, merge.duplicates
             )
-            facts = None  # worked out from the merged entries
-        if subpath:
-            yield from apply_subagent(d, row, subpath, merge, now, facts=facts)
-        else:
-            yield from apply_main(d, row, merge, now, facts=facts)
-        landed = Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)
-    yield _set_state(d, batch.source, batch.state)
-    return landed
+    else:
+        merge, conflicts = yield from _merge_stored(d, row.ref, subpath, lines, stored, next_seq)
+        facts = None  # worked out from the merged entries
+    if subpath:
+        yield from apply_subagent(d, row, subpath, merge, now, facts=facts)
+    else:
+        yield from apply_main(d, row, merge, now, facts=facts)
+    return Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)
 
 
 def _merge_stored(

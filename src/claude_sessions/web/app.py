@@ -25,6 +25,7 @@ from claude_sessions.model.exceptions import (
 from claude_sessions.store import SessionStore
 from claude_sessions.views.redacted import redacting
 from claude_sessions.web.actions import Actions
+from claude_sessions.web.api import DEFAULT_INGEST_LIMIT, api_routes
 from claude_sessions.web.auth import Authority, SignInGate, sign_in_routes
 from claude_sessions.web.live import Live
 from claude_sessions.web.pages import Site, session_version
@@ -45,6 +46,7 @@ def create_app(
     redact: bool = False,
     auth: Authority | None = None,
     secret: bytes | None = None,
+    ingest_limit: int = DEFAULT_INGEST_LIMIT,
 ) -> Starlette:
     """The web app over ``store``, as an ASGI application.
 
@@ -63,17 +65,19 @@ def create_app(
     only a signed-in user (see :mod:`claude_sessions.web.auth`); then the app
     may be bound beyond loopback. ``secret``: the key of the forms' CSRF tokens (random
     unless given): server processes behind one address share it, since a form one
-    hands out may be posted to another.
+    hands out may be posted to another. ``ingest_limit``: the largest batch (bytes) the
+    laptops' API takes (see :mod:`claude_sessions.web.api`).
     """
     check_token(token)
     live = Live()
     live.watch(store)
+    api = api_routes(store, ingest_limit)
     store = redacting(store, redact)
     read_only = read_only or store.read_only
     secret = secret or secrets.token_bytes(32)
     pages = Pages(read_only=read_only, secret=secret, location=store.location)
     page_routes = _page_routes(Site(store, pages))
-    routes = page_routes + _live_routes(store, live)
+    routes = page_routes + _live_routes(store, live) + api
     if not read_only:
         routes += _action_routes(Actions(store, secret))
     middleware = [Middleware(Guard, token=token, any_host=auth is not None)]

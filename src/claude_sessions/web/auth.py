@@ -34,6 +34,7 @@ from claude_sessions.store.auth import (
     start_sign_in,
 )
 from claude_sessions.web.actions import small_form
+from claude_sessions.web.api import API_PREFIX, error
 from claude_sessions.web.security import CSRF_FIELD, csrf_valid
 from claude_sessions.web.templating import Pages
 
@@ -56,6 +57,10 @@ def _bearer(scope: Scope) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" else ""
     return None
+
+
+def _is_api(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(API_PREFIX)
 
 
 def _local_path(target: str | None) -> str:
@@ -97,11 +102,14 @@ class Authority:
         log.warning("failed sign-in (%s)%s from %s", how, who, address)
 
     def who(self, scope: Scope) -> tuple[User | None, bool]:
-        """The user a request names, and whether it sent a bearer token that failed."""
+        """The user a request names, and whether it sent a bearer token that failed.
+        The laptops' API takes only the token: no cookie a browser sends by itself."""
         token = _bearer(scope)
         if token is not None:
             user = self.tokens.user(token) if token else None
             return user, user is None
+        if _is_api(scope):
+            return None, False
         key = HTTPConnection(scope).cookies.get(SIGN_IN_COOKIE)  # a websocket's too
         return (signed_in_user(self.store, key) if key else None), False
 
@@ -138,6 +146,10 @@ class SignInGate:
         await self.app(scope, receive, send)
 
     def _nobody(self, scope: Scope) -> Response:
+        if _is_api(scope):
+            refused = error(401, "a valid token in an Authorization: Bearer header is needed")
+            refused.headers["WWW-Authenticate"] = 'Bearer realm="claude-sessions"'
+            return refused
         if scope["method"] == "GET" and self.is_page(scope) and _bearer(scope) is None:
             url = Request(scope).url
             target = url.path + (f"?{url.query}" if url.query else "")

@@ -1,0 +1,173 @@
+"""What a laptop and the team server send each other (``/api/v1/``), as plain values:
+the server reads and writes them, and so does the client the laptops use
+(:mod:`claude_sessions.capture.team_server`). Standard library only: a capture hook
+loads this."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+CONFLICT_REASON = "uuid stored with other content: the stored entry stays, this one beside it"
+
+
+@dataclass(frozen=True)
+class IngestFile:
+    """One transcript's entries, in order: ``subpath`` '' for the main one, else the
+    subagent's as the store keeps it (``subagents/agent-a93ccab.jsonl``)."""
+
+    subpath: str
+    entries: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class IngestBatch:
+    """What a laptop sends of one session (``POST /api/v1/ingest``)."""
+
+    session_id: str
+    project_key: str
+    cwd: str | None
+    machine: str
+    files: Sequence[IngestFile]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "project_key": self.project_key,
+            "cwd": self.cwd,
+            "machine": self.machine,
+            "files": [{"subpath": f.subpath, "entries": list(f.entries)} for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An entry whose uuid the server holds with other content."""
+
+    subpath: str
+    uuid: str
+    reason: str = CONFLICT_REASON
+
+    def to_dict(self) -> dict[str, str]:
+        return {"subpath": self.subpath, "uuid": self.uuid, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What a batch did: entries newly stored, entries already there, and conflicts."""
+
+    session_id: str
+    stored: int
+    duplicates: int
+    conflicts: tuple[Conflict, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "conflicts": [one.to_dict() for one in self.conflicts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IngestReport:
+        return cls(
+            str(data["session_id"]),
+            int(data["stored"]),
+            int(data["duplicates"]),
+            tuple(Conflict(c["subpath"], c["uuid"], c["reason"]) for c in data["conflicts"]),
+        )
+
+
+@dataclass(frozen=True)
+class SessionListed:
+    """One session of ``GET /api/v1/sessions``."""
+
+    session_id: str
+    project_key: str
+    cwd: str | None
+    user: str
+    machine: str
+    updated_at: str  # ISO 8601
+    entries: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionListed:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    """A page of the sessions a user may see; ``next``: the cursor of the next page."""
+
+    sessions: tuple[SessionListed, ...]
+    next: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sessions": [one.to_dict() for one in self.sessions], "next": self.next}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionPage:
+        return cls(tuple(map(SessionListed.from_dict, data["sessions"])), data["next"])
+
+
+@dataclass(frozen=True)
+class SessionHeader:
+    """The session an entries page is of."""
+
+    session_id: str
+    project_key: str
+    cwd: str | None
+    user: str
+    machine: str
+    title: str | None
+    description: str | None
+    tags: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionHeader:
+        found = {name: data[name] for name in cls.__dataclass_fields__}
+        return cls(**{**found, "tags": tuple(found["tags"])})
+
+
+@dataclass(frozen=True)
+class PagedEntry:
+    """One stored entry: its transcript (``subpath``), its place in it, and the entry."""
+
+    subpath: str
+    seq: int
+    entry: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subpath": self.subpath, "seq": self.seq, "entry": self.entry}
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """A page of a session's entries, main transcript first, then each subagent's."""
+
+    session: SessionHeader
+    entries: tuple[PagedEntry, ...]
+    next: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session": self.session.to_dict(),
+            "entries": [one.to_dict() for one in self.entries],
+            "next": self.next,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EntryPage:
+        return cls(
+            SessionHeader.from_dict(data["session"]),
+            tuple(PagedEntry(e["subpath"], int(e["seq"]), e["entry"]) for e in data["entries"]),
+            data["next"],
+        )

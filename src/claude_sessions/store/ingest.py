@@ -1,0 +1,159 @@
+"""A team server's ingest: a batch of one session's transcript entries, sent by a laptop.
+
+The entries land by the import's rules (:func:`.imports.land_lines`): idempotent by
+entry uuid, a uuid already stored with other content keeps both (a conflict, the stored
+entry unchanged). An entry's place among its transcript's lines is what an import keys
+by its byte offset; a batch has no file, so the key is made of the entry's exact JSON
+instead: an entry without a uuid sent twice is one entry. The whole batch is one
+transaction, and a session of another user is refused before anything is written.
+A session the batch creates is the sending user's, on the machine the batch names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from claude_sessions.model.entries import encode_entry
+from claude_sessions.model.exceptions import InvalidInputError, SessionOwnedError
+from claude_sessions.model.identity import Identity, User
+from claude_sessions.model.ids import validate_session_id
+from claude_sessions.model.preparing import Line
+from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, IngestReport
+from claude_sessions.store.dialect import Dialect
+from claude_sessions.store.imports import TranscriptLines, land_lines
+from claude_sessions.store.plan import Op, Stmt, Txn, single
+from claude_sessions.store.reads import stored_entries
+from claude_sessions.store.session_store import SessionStore
+from claude_sessions.store.writes import counted
+
+INGESTED_TAG = "imported"  # what an import of the same transcript tags its session with
+MAX_MACHINE_CHARS = 200
+
+
+# -- a batch from its JSON ----------------------------------------------------------------
+
+
+def _text(value: Any, what: str, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or "\x00" in value or (not empty and not value.strip()):
+        raise InvalidInputError(f"{what} must be a{' non-empty' if not empty else ''} string")
+    return value
+
+
+def _subpath(value: Any) -> str:
+    subpath = _text(value, "a file's subpath")
+    parts = subpath.split("/")
+    if subpath and (subpath.startswith("/") or "\\" in subpath or {"", ".", ".."} & set(parts)):
+        raise InvalidInputError(f"a file's subpath must be a relative path: {subpath!r}")
+    return subpath
+
+
+def _file(value: Any) -> IngestFile:
+    if not isinstance(value, dict) or set(value) != {"subpath", "entries"}:
+        raise InvalidInputError("each file must be an object with subpath and entries")
+    entries = value["entries"]
+    if not isinstance(entries, list) or not all(type(one) is dict for one in entries):
+        raise InvalidInputError("a file's entries must be a list of JSON objects")
+    return IngestFile(_subpath(value["subpath"]), entries)
+
+
+def batch_from_json(value: Any) -> IngestBatch:
+    """The batch a request's JSON body holds; :class:`InvalidInputError` saying what is
+    wrong with it otherwise."""
+    fields = {"session_id", "project_key", "cwd", "machine", "files"}
+    if not isinstance(value, dict) or not fields <= set(value):
+        raise InvalidInputError(f"the body must be an object with {', '.join(sorted(fields))}")
+    cwd = value["cwd"]
+    if cwd is not None:
+        _text(cwd, "cwd")
+    machine = _text(value["machine"], "machine", empty=False).strip()
+    if len(machine) > MAX_MACHINE_CHARS or not machine.isprintable():
+        raise InvalidInputError(f"machine must be printable, at most {MAX_MACHINE_CHARS} chars")
+    files = value["files"]
+    if not isinstance(files, list):
+        raise InvalidInputError("files must be a list")
+    return IngestBatch(
+        validate_session_id(value["session_id"]),
+        _text(value["project_key"], "project_key"),
+        cwd,
+        machine,
+        [_file(one) for one in files],
+    )
+
+
+# -- storing it ---------------------------------------------------------------------------
+
+
+def _line(entry: dict[str, Any]) -> Line:
+    """An entry as an imported line, placed by its exact JSON (see the module docstring)."""
+    text = encode_entry(entry)
+    place = int.from_bytes(hashlib.sha1(text.encode(), usedforsecurity=False).digest()[:7], "big")
+    uuid = entry.get("uuid")
+    return Line(place, entry, text, uuid if type(uuid) is str and uuid else None)
+
+
+def _owner(d: Dialect, session_id: str) -> Op[str | None]:
+    """Whose the live session with this id is (under any project key), if stored."""
+    row = yield Stmt(
+        d.sql(
+            "SELECT user_name FROM sessions WHERE session_id = ? AND trashed_at IS NULL "
+            "ORDER BY id LIMIT 1"
+        ),
+        (d.text(session_id),),
+        "one",
+    )
+    return None if row is None else str(row["user_name"])
+
+
+def _placed_apart(
+    d: Dialect, session_id: str, project_key: str, subpath: str, lines: Sequence[Line]
+) -> Op[set[str]]:
+    """The keys a conflict gives these lines that the transcript holds already."""
+    keys = sorted({f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None})
+    found = yield Stmt(
+        d.sql(
+            "SELECT id FROM sessions WHERE session_id = ? AND project_key = ? "
+            "AND trashed_at IS NULL"
+        ),
+        (d.text(session_id), d.text(project_key)),
+        "one",
+    )
+    if found is None or not keys:
+        return set()
+    held, _ = yield from stored_entries(d, int(found["id"]), subpath, keys)
+    return set(held)
+
+
+def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[IngestReport]:
+    yield from d.lock(batch.session_id)
+    owner = yield from _owner(d, batch.session_id)
+    if owner is not None and owner != user.session_user:
+        raise SessionOwnedError(f"session {batch.session_id} belongs to another user")
+    who = Identity(user.session_user, batch.machine)
+    stored = duplicates = 0
+    conflicts: list[Conflict] = []
+    for one in batch.files:
+        lines = [_line(entry) for entry in one.entries]
+        key = (batch.session_id, batch.project_key, one.subpath)
+        before = yield from _placed_apart(d, *key, lines)
+        landed = yield from land_lines(
+            d, TranscriptLines(*key, lines), tag=INGESTED_TAG, now=now, who=lambda: who
+        )
+        stored, duplicates = stored + landed.stored, duplicates + landed.duplicates
+        if landed.conflicts:
+            after = (yield from _placed_apart(d, *key, lines)) - before
+            conflicts += [
+                Conflict(one.subpath, line.uuid)
+                for line in lines
+                if line.uuid is not None and f"{line.uuid}@{line.offset}" in after
+            ]
+    return IngestReport(batch.session_id, stored, duplicates, tuple(conflicts))
+
+
+def ingest(store: SessionStore, batch: IngestBatch, user: User) -> IngestReport:
+    """Store ``batch`` as ``user`` sent it, in one transaction; :class:`SessionOwnedError`
+    (nothing stored) when the session is another user's."""
+    core = store.core
+    d, now = core.d, core.now()
+    return store.run(single(Txn(lambda: counted(d, _ingest(d, batch, user, now)), write=True)))
