@@ -138,7 +138,8 @@ def _batches(
     marks: list[tuple[int, str, int]] = []
     size = count = 0
     for one in files:
-        after, taken = one.acked_seq, []
+        after = one.acked_seq
+        taken: list[dict[str, Any]] = []
         while rows := sync_marks.entries_after(store, one.ref, one.subpath, after, BATCH_ENTRIES):
             for seq, entry in rows:
                 cost = len(json.dumps(entry, ensure_ascii=False).encode()) + 2
