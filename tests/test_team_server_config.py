@@ -70,7 +70,13 @@ def test_a_file_others_may_read_is_refused(home: Path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://alice:pw@team.example", "https://alice@team.example", "ftp://team.example", "team"],
+    [
+        "https://alice:pw@team.example",
+        "https://alice@team.example",
+        "ftp://team.example",
+        "team",
+        "http://team.example",  # the token would cross the network in clear
+    ],
 )
 def test_a_server_url_with_credentials_or_no_host_is_refused(home: Path, url: str) -> None:
     before = _texts(home)

@@ -56,9 +56,10 @@ def server_url(url: str) -> str:
 
 def save(location: str | os.PathLike[str] | None, url: str, token: str) -> Path:
     """Keep ``url`` and ``token`` for the store at ``location``; returns the file."""
-    if not token.strip() or any(char.isspace() for char in token.strip()):
-        raise InvalidInputError("a token is one word (see `claude-sessions users add`)")
+    from claude_sessions.capture.team_server import TeamServer
+
     config = {"url": server_url(url), "token": token.strip()}
+    TeamServer(config["url"], config["token"])  # refuses a token in clear to another host
     path = config_path(location)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=FILE_NAME + ".", dir=path.parent)
