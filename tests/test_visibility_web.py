@@ -42,6 +42,11 @@ ASKED = {
     "/s/{session_id}/description": [("POST", "/s/{id}/description", {"description": "b"})],
     "/s/{session_id}/share": [("POST", "/s/{id}/share", {"shared": "0"})],
     "/api/v1/ingest": [("POST", "/api/v1/ingest", {"session_id": "{id}"})],
+    "/api/v1/sessions": [("GET", "/api/v1/sessions", None)],
+    "/api/v1/sessions/{session_id}/entries": [
+        ("GET", "/api/v1/sessions/{id}/entries", None),
+        ("GET", "/api/v1/sessions/{id}/entries?project_key=-work-app", None),
+    ],
 }
 NOT_ASKED = {"/static", "/events", "/s/{session_id}/events"}  # files; streams: tested below
 

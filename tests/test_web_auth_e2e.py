@@ -50,7 +50,7 @@ ACTIONS = {
 OPEN = {"/sign-in", "/static"}
 SIGN_OUT = "/sign-out"
 # the laptops' API, bearer token only: tests/test_team_ingest.py and test_team_pull.py
-LAPTOP_API = {"/api/v1/ingest"}
+LAPTOP_API = {"/api/v1/ingest", "/api/v1/sessions", "/api/v1/sessions/{session_id}/entries"}
 FORMATS = ("html", "markdown", "json")
 ADDRESSES = itertools.count(1)
 

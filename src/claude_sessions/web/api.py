@@ -1,4 +1,5 @@
-"""The team server's API for laptops (``/api/v1/``): ingest, and what ``sync --pull`` reads.
+"""The team server's API for laptops (``/api/v1/``): ingest, and what ``sync --pull`` reads
+(the sessions the token's user may see, and their entries, in pages).
 
 Only a bearer token opens it (the sign-in gate takes no cookie here, so no page of
 another site can post to it through a browser); the user is the token's. Every
@@ -28,6 +29,13 @@ from claude_sessions.model.exceptions import (
 from claude_sessions.model.identity import User
 from claude_sessions.store import SessionStore
 from claude_sessions.store.ingest import batch_from_json, ingest
+from claude_sessions.store.pull import (
+    MAX_ENTRIES,
+    MAX_SESSIONS,
+    entries_page,
+    page_size,
+    sessions_page,
+)
 from claude_sessions.web.viewer import viewer
 
 API_PREFIX = "/api/v1/"
@@ -86,7 +94,7 @@ def _signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def answer(request: Request) -> Response:
         user = viewer(request)
         if user is None:  # the sign-in gate lets nobody through: a server without --auth
-            return error(403, "this server takes no batches: it runs without --auth")
+            return error(403, "this server's API needs users: it runs without --auth")
         try:
             return await handler(request, user)
         except RequestRefusedError as refused:
@@ -114,7 +122,31 @@ class Api:
         done = await run_in_threadpool(ingest, self.store, batch, user)
         return JSONResponse(done.to_dict())
 
+    async def sessions(self, request: Request, user: User) -> Response:
+        query = request.query_params
+        limit = page_size(query.get("limit"), MAX_SESSIONS)
+        page = await run_in_threadpool(sessions_page, self.store, user, query.get("after"), limit)
+        return JSONResponse(page.to_dict(), headers={"Cache-Control": "no-store"})
+
+    async def entries(self, request: Request, user: User) -> Response:
+        query = request.query_params
+        limit = page_size(query.get("limit"), MAX_ENTRIES)
+        page = await run_in_threadpool(
+            entries_page,
+            self.store,
+            user,
+            request.path_params["session_id"],
+            query.get("project_key"),
+            query.get("after"),
+            limit,
+        )
+        return JSONResponse(page.to_dict(), headers={"Cache-Control": "no-store"})
+
 
 def api_routes(store: SessionStore, ingest_limit: int) -> list[BaseRoute]:
     api = Api(store, ingest_limit)
-    return [Route(f"{API_PREFIX}ingest", _signed_in(api.ingest), methods=["POST"])]
+    return [
+        Route(f"{API_PREFIX}ingest", _signed_in(api.ingest), methods=["POST"]),
+        Route(f"{API_PREFIX}sessions", _signed_in(api.sessions)),
+        Route(f"{API_PREFIX}sessions/{{session_id}}/entries", _signed_in(api.entries)),
+    ]
