@@ -4,6 +4,7 @@ team server's own ingest, so batches, marks and counts are the real ones."""
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from claude_sessions import SessionStore
 from claude_sessions.capture import syncing
+from claude_sessions.capture.team_server import TeamServer
 from claude_sessions.importer import import_transcripts
 from claude_sessions.model.exceptions import ServerRefused, ServerUnreachable
 from claude_sessions.model.identity import User
@@ -125,3 +127,23 @@ def test_a_session_the_server_refuses_is_skipped_and_named(
     assert [line.split(":")[0] for line in report.refused] == [refused_id]
     assert refused_id not in {b.session_id for b in server.batches}
     assert report.stored == _count(server.store) > 0
+
+
+def test_a_server_that_never_answers_costs_a_capture_its_timeout_only(tmp_path: Path) -> None:
+    silent = socket.socket()  # listens, never accepts: the client's connect succeeds, reads wait
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        with SessionStore(tmp_path / "laptop", cleanup_after_days=None) as laptop:
+            import_transcripts(laptop, [FIXTURES])
+            first = sync_marks.pending(laptop, url)[0].session_id
+            server = TeamServer(url, "tok3n", timeout=0.5)
+            started = time.monotonic()
+            line = syncing.send_captured(laptop, server, first, deadline=started + 5)
+            took = time.monotonic() - started
+            assert took < 3, took  # one batch's timeout, then the capture gives up
+            assert "no answer in time" in line and "tok3n" not in line
+            assert syncing.backlog(laptop, url).entries == _count(laptop)
+    finally:
+        silent.close()

@@ -90,3 +90,9 @@ def test_a_server_url_with_credentials_or_no_host_is_refused(home: Path, url: st
 def test_server_and_token_go_together(home: Path) -> None:
     result = CliRunner().invoke(cli, ["hooks", "install", "--server", URL])
     assert result.exit_code == 2 and "--token" in result.stderr
+
+
+def test_sync_without_a_server_says_how_to_name_one(home: Path) -> None:
+    result = CliRunner().invoke(cli, ["sync", "--store", str(home / "store")])
+    assert result.exit_code == 2
+    assert "--server URL --token T" in result.stderr and "hooks install" in result.stderr
