@@ -95,10 +95,10 @@ def push(
     progress: Progress | None = None,
 ) -> PushReport:
     """Send ``server`` every entry of ``store`` it lacks; ``deadline``
-        (``time.monotonic()``): no batch starts after it; ``marked``: only transcripts
-        a capture began to send (see :func:`mark_for_sending`); ``batch_entries``: entries
-    per request at most. Raises what the server
-        raises, but :class:`ServerRefused` 409 and 413 skip that session only."""
+    (``time.monotonic()``): no batch starts after it; ``marked``: only transcripts a
+    capture began to send (see :func:`mark_for_sending`); ``batch_entries``: entries
+    per request at most. Raises what the server raises, but :class:`ServerRefused`
+    409 and 413 skip that session only."""
     todo = sync_marks.pending(store, server.url, marked=marked)
     total = sum(one.entries for one in todo)
     report = PushReport()
@@ -287,7 +287,7 @@ def send_captured(
         report = push(store, server, deadline=deadline, marked=True)
     except TeamServerError as error:
         sync_marks.record_send(store, server.url, now, _one_line(error))
-        left = backlog(store, server.url)
+        left = backlog(store, server.url, marked=True)
         return f"not sent to {server.url}: {_one_line(error)}; backlog {left.line()}"
     sync_marks.record_send(store, server.url, now)
     return f"{report.line()} to {server.url}"
@@ -308,8 +308,10 @@ class Backlog:
         return f"{self.entries:,} entries of {self.sessions:,} sessions"
 
 
-def backlog(store: SessionStore, url: str) -> Backlog:
-    todo = sync_marks.pending(store, url)
+def backlog(store: SessionStore, url: str, *, marked: bool = False) -> Backlog:
+    """What ``url`` lacks (``marked``: of what captures began to send, found without
+    reading every entry of the store)."""
+    todo = sync_marks.pending(store, url, marked=marked)
     return Backlog(len({one.ref for one in todo}), sum(one.entries for one in todo))
 
 

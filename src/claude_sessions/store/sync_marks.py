@@ -50,21 +50,26 @@ class SendState:
         return {"ok_at": self.ok_at, "failed_at": self.failed_at, "reason": self.reason}
 
 
-_PENDING_FROM = (
-    "FROM entries e JOIN sessions s ON s.id = e.session_ref "
-    "LEFT JOIN sync_marks m ON m.server = ? AND m.session_ref = e.session_ref "
-    "AND m.subpath = e.subpath "
-    "WHERE s.trashed_at IS NULL AND e.seq > COALESCE(m.acked_seq, -1)"
-)
+def _pending_from(marked: bool) -> str:
+    if marked:  # a capture's look: led by the server's few marks, not by every entry
+        return (
+            "FROM sync_marks m JOIN sessions s ON s.id = m.session_ref "
+            "JOIN entries e ON e.session_ref = m.session_ref AND e.subpath = m.subpath "
+            "AND e.seq > m.acked_seq WHERE m.server = ? AND s.trashed_at IS NULL"
+        )
+    return (
+        "FROM entries e JOIN sessions s ON s.id = e.session_ref "
+        "LEFT JOIN sync_marks m ON m.server = ? AND m.session_ref = e.session_ref "
+        "AND m.subpath = e.subpath "
+        "WHERE s.trashed_at IS NULL AND e.seq > COALESCE(m.acked_seq, -1)"
+    )
 
 
 def _pending(d: Dialect, server: str, session_id: str | None, marked: bool) -> Op[list[Pending]]:
-    where, params = _PENDING_FROM, [d.text(server)]
+    where, params = _pending_from(marked), [d.text(server)]
     if session_id is not None:
         where += " AND s.session_id = ?"
         params.append(d.text(session_id))
-    if marked:  # a capture's look: only what an earlier capture began to send
-        where += " AND m.server IS NOT NULL"
     rows = yield Stmt(
         d.sql(
             "SELECT s.id AS ref, s.session_id, s.project_key, e.subpath, s.project, s.machine, "
