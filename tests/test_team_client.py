@@ -56,6 +56,11 @@ def test_the_client_sends_and_is_told_each_refusal(served: tuple[Server, Team]) 
     with pytest.raises(ServerRefused) as refused:
         alice.ingest(_batch([IngestFile("", big)]))
     assert refused.value.status == 413 and str(LIMIT) in refused.value.reason
+    # far past what the sockets buffer: the server answers before it took the body
+    huge = [{"uuid": f"u{i}", "type": "user", "text": "x" * 10_000} for i in range(2000)]
+    with pytest.raises(ServerRefused) as refused:
+        alice.ingest(_batch([IngestFile("", huge)]))
+    assert refused.value.status == 413
     with pytest.raises(ServerRefused) as refused:
         _client(server, team.tokens["bob"]).ingest(_batch([IngestFile("", main)]))
     assert refused.value.status == 409 and "\n" not in refused.value.reason

@@ -116,9 +116,17 @@ def test_the_same_batch_twice_is_stored_once_and_a_changed_entry_is_a_conflict(
 ) -> None:
     server, team = served
     files = [{"subpath": f["subpath"], "entries": f["entries"][:15]} for f in fixture_files()]
+    without_uuid = [e for e in fixture_files()[0]["entries"] if "uuid" not in e]
+    assert without_uuid  # kept once by their exact JSON
+    files[0]["entries"] += without_uuid
     sent = sum(len(f["entries"]) for f in files)
     first = post(server, batch(files), bearer(team.tokens["alice"]))
-    assert first.status == 200 and first.json()["stored"] == sent
+    distinct = sum(
+        len({e.get("uuid") or json.dumps(e, sort_keys=True) for e in f["entries"]}) for f in files
+    )
+    assert distinct < sent  # the snapshots without a uuid, sent twice in it
+    assert first.status == 200
+    assert (first.json()["stored"], first.json()["duplicates"]) == (distinct, sent - distinct)
     before = rows(team.location)
     again = post(server, batch(files), bearer(team.tokens["alice"]))
     assert again.json() == {"session_id": SESSION, "stored": 0, "duplicates": sent, "conflicts": []}
@@ -141,6 +149,17 @@ def test_the_same_batch_twice_is_stored_once_and_a_changed_entry_is_a_conflict(
     held = [m.to_dict() for m in subagent]
     assert held[3] == original  # the stored entry is unchanged; the other one kept after
     assert held[-1] == changed
+    once_more = post(
+        server,
+        batch([{"subpath": files[1]["subpath"], "entries": [changed, original]}]),
+        bearer(team.tokens["alice"]),
+    )
+    assert once_more.json() == {
+        "session_id": SESSION,
+        "stored": 0,
+        "duplicates": 2,
+        "conflicts": [],
+    }
 
 
 def _nested(depth: int) -> dict[str, Any]:
@@ -234,6 +253,29 @@ def test_another_users_session_is_refused_with_409(served: tuple[Server, Team]) 
     assert rows(team.location) == before
     mine = post(server, body, bearer(team.tokens["alice"]))  # hers: it lands
     assert mine.status == 200 and mine.json()["stored"] == 1
+
+
+def test_a_session_in_the_trash_is_left_be_as_an_import_leaves_it(
+    served: tuple[Server, Team],
+) -> None:
+    server, team = served
+    entries = [{"uuid": "t1", "type": "user", "message": {"role": "user", "content": "x"}}]
+    first = post(server, batch([{"subpath": "", "entries": entries}]), bearer(team.tokens["bob"]))
+    assert first.status == 200
+    with SessionStore(team.location, cleanup_after_days=None) as store:
+        assert store.trash_session(SESSION)
+    before = rows(team.location)
+    more = [*entries, {"uuid": "t2", "type": "user", "message": {"role": "user", "content": "y"}}]
+    for name in ("bob", "alice"):  # his, in the trash; and not hers to write into
+        reply = post(server, batch([{"subpath": "", "entries": more}]), bearer(team.tokens[name]))
+        assert reply.status == 409, (name, reply.body)
+    assert (
+        "trash"
+        in json.loads(
+            post(server, batch([{"subpath": "", "entries": more}]), bearer(team.tokens["bob"])).body
+        )["error"]
+    )
+    assert rows(team.location) == before
 
 
 def test_a_server_without_sign_in_takes_no_batch(

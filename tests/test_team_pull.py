@@ -15,6 +15,7 @@ from claude_sessions.model.exceptions import ServerRefused
 from claude_sessions.model.team_wire import IngestBatch, IngestFile
 
 from .auth_server import Server, signed_in_cookie
+from .secret_samples import planted
 from .team_ingest_helpers import PROJECT, SESSION, bearer, fixture_files, get, serve_team
 from .team_samples import MEMBERS, SAMPLES, Team
 
@@ -141,3 +142,25 @@ def test_bad_cursors_and_limits_are_400_and_the_cookie_opens_nothing(
     for path in ("/api/v1/sessions", "/api/v1/sessions/qx-zaliceshared/entries"):
         assert get(server, path, cookie).status == 401
         assert get(server, path, {}).status == 401
+
+
+def test_a_redacting_server_gives_entries_without_their_secrets(
+    store_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = planted()[0]
+    entry = {
+        "uuid": "with-a-secret",
+        "type": "user",
+        "message": {"role": "user", "content": f"the key is {secret.text}"},
+    }
+    for server, team in serve_team(store_location, monkeypatch, "--redact"):
+        client = TeamServer(f"http://127.0.0.1:{server.port}", team.tokens["alice"])
+        client.ingest(IngestBatch("s-secret", PROJECT, None, "laptop-a", [IngestFile("", [entry])]))
+        reply = get(
+            server,
+            f"/api/v1/sessions/s-secret/entries?project_key={PROJECT}",
+            bearer(team.tokens["alice"]),
+        )
+        assert reply.status == 200
+        assert secret.value not in reply.body.decode()
+        assert f"[REDACTED:{secret.rule}]" in reply.body.decode()

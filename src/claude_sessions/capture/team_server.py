@@ -11,7 +11,6 @@ Errors: :class:`ServerUnreachable` (refused, unknown host, timeout) and
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import ipaddress
 import json
@@ -123,9 +122,7 @@ class TeamServer:
         headers: dict[str, str],
     ) -> tuple[int, bytes]:
         try:
-            # it may answer before taking the whole body (413): read what it said
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                connection.request(method, path, body=body, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as failed:

@@ -190,8 +190,9 @@ class UserNotFoundError(InvalidInputError, LookupError):
     """No user of the store has that name (see ``claude_sessions.store.users``)."""
 
 
-class SessionOwnedError(NotAllowedError):
-    """A batch sent to a team server for a session another user owns: nothing is stored."""
+class IngestRefusedError(NotAllowedError):
+    """A batch sent to a team server for a session another user owns, or one in its trash:
+    nothing of it is stored (the server answers 409)."""
 
 
 class TeamServerError(ClaudeSessionsError):

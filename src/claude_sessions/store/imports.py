@@ -39,12 +39,14 @@ class FileState:
 @dataclass(frozen=True)
 class Landed:
     """What a batch did: lines stored, lines already stored (duplicates), and stored lines
-    whose uuid was already taken by other content (kept under ``<uuid>@<offset>``)."""
+    whose uuid was already taken by other content (kept under ``<uuid>@<offset>``, the
+    keys in ``apart`` when the batch was merged against the store)."""
 
     stored: int
     duplicates: int
     conflicts: int
     created: bool
+    apart: frozenset[str] = frozenset()
 
 
 def file_state(d: Dialect, source: str) -> Op[FileState | None]:
@@ -167,6 +169,7 @@ def land_lines(
     if not lines:
         return Landed(0, 0, 0, created)
     stored, next_seq = yield from stored_entries(d, row.ref, subpath, _keys(lines))
+    apart: frozenset[str] = frozenset()
     if not stored and prepared is not None:  # lands as prepared
         merge, conflicts, facts = prepared
         if next_seq:
@@ -176,11 +179,15 @@ def land_lines(
     else:
         merge, conflicts = yield from _merge_stored(d, row.ref, subpath, lines, stored, next_seq)
         facts = None  # worked out from the merged entries
+        if conflicts:
+            taken = {f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None}
+            apart = frozenset(taken.intersection(entry.key for entry in merge.new))
     if subpath:
         yield from apply_subagent(d, row, subpath, merge, now, facts=facts)
     else:
         yield from apply_main(d, row, merge, now, facts=facts)
-    return Landed(len(merge.new) + len(merge.replaced), merge.duplicates, conflicts, created)
+    stored_count = len(merge.new) + len(merge.replaced)
+    return Landed(stored_count, merge.duplicates, conflicts, created, apart)
 
 
 def _merge_stored(

@@ -5,26 +5,26 @@ entry uuid, a uuid already stored with other content keeps both (a conflict, the
 entry unchanged). An entry's place among its transcript's lines is what an import keys
 by its byte offset; a batch has no file, so the key is made of the entry's exact JSON
 instead: an entry without a uuid sent twice is one entry. The whole batch is one
-transaction, and a session of another user is refused before anything is written.
+transaction, and a session of another user, or one in the trash, is refused before
+anything is written. The batch's ``cwd`` is checked but not kept: a session's directory
+comes from its entries, as an import's does.
 A session the batch creates is the sending user's, on the machine the batch names.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 from claude_sessions.model.entries import encode_entry
-from claude_sessions.model.exceptions import InvalidInputError, SessionOwnedError
+from claude_sessions.model.exceptions import IngestRefusedError, InvalidInputError
 from claude_sessions.model.identity import Identity, User
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.preparing import Line
 from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, IngestReport
 from claude_sessions.store.dialect import Dialect
-from claude_sessions.store.imports import TranscriptLines, land_lines
+from claude_sessions.store.imports import TranscriptLines, land_lines, session_state
 from claude_sessions.store.plan import Op, Stmt, Txn, single
-from claude_sessions.store.reads import stored_entries
 from claude_sessions.store.session_store import SessionStore
 from claude_sessions.store.writes import counted
 
@@ -93,66 +93,42 @@ def _line(entry: dict[str, Any]) -> Line:
     return Line(place, entry, text, uuid if type(uuid) is str and uuid else None)
 
 
-def _owner(d: Dialect, session_id: str) -> Op[str | None]:
-    """Whose the live session with this id is (under any project key), if stored."""
-    row = yield Stmt(
-        d.sql(
-            "SELECT user_name FROM sessions WHERE session_id = ? AND trashed_at IS NULL "
-            "ORDER BY id LIMIT 1"
-        ),
-        (d.text(session_id),),
-        "one",
+def _may_write(d: Dialect, batch: IngestBatch, user: User) -> Op[None]:
+    """Refuse a session with this id that another user stored (under any project key, in
+    the trash too), and one in the trash: an import leaves that be, and so does this."""
+    rows = yield Stmt(
+        d.sql("SELECT DISTINCT user_name FROM sessions WHERE session_id = ?"),
+        (d.text(batch.session_id),),
+        "all",
     )
-    return None if row is None else str(row["user_name"])
-
-
-def _placed_apart(
-    d: Dialect, session_id: str, project_key: str, subpath: str, lines: Sequence[Line]
-) -> Op[set[str]]:
-    """The keys a conflict gives these lines that the transcript holds already."""
-    keys = sorted({f"{line.uuid}@{line.offset}" for line in lines if line.uuid is not None})
-    found = yield Stmt(
-        d.sql(
-            "SELECT id FROM sessions WHERE session_id = ? AND project_key = ? "
-            "AND trashed_at IS NULL"
-        ),
-        (d.text(session_id), d.text(project_key)),
-        "one",
-    )
-    if found is None or not keys:
-        return set()
-    held, _ = yield from stored_entries(d, int(found["id"]), subpath, keys)
-    return set(held)
+    if any(row["user_name"] != user.session_user for row in rows):
+        raise IngestRefusedError(f"session {batch.session_id} belongs to another user")
+    state = yield from session_state(d, batch.session_id, batch.project_key)
+    if state == "trashed":
+        raise IngestRefusedError(f"session {batch.session_id} is in the server's trash")
 
 
 def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[IngestReport]:
     yield from d.lock(batch.session_id)
-    owner = yield from _owner(d, batch.session_id)
-    if owner is not None and owner != user.session_user:
-        raise SessionOwnedError(f"session {batch.session_id} belongs to another user")
+    yield from _may_write(d, batch, user)
     who = Identity(user.session_user, batch.machine)
     stored = duplicates = 0
     conflicts: list[Conflict] = []
     for one in batch.files:
         lines = [_line(entry) for entry in one.entries]
-        key = (batch.session_id, batch.project_key, one.subpath)
-        before = yield from _placed_apart(d, *key, lines)
-        landed = yield from land_lines(
-            d, TranscriptLines(*key, lines), tag=INGESTED_TAG, now=now, who=lambda: who
-        )
+        transcript = TranscriptLines(batch.session_id, batch.project_key, one.subpath, lines)
+        landed = yield from land_lines(d, transcript, tag=INGESTED_TAG, now=now, who=lambda: who)
         stored, duplicates = stored + landed.stored, duplicates + landed.duplicates
-        if landed.conflicts:
-            after = (yield from _placed_apart(d, *key, lines)) - before
-            conflicts += [
-                Conflict(one.subpath, line.uuid)
-                for line in lines
-                if line.uuid is not None and f"{line.uuid}@{line.offset}" in after
-            ]
+        conflicts += [
+            Conflict(one.subpath, line.uuid)
+            for line in lines
+            if line.uuid is not None and f"{line.uuid}@{line.offset}" in landed.apart
+        ]
     return IngestReport(batch.session_id, stored, duplicates, tuple(conflicts))
 
 
 def ingest(store: SessionStore, batch: IngestBatch, user: User) -> IngestReport:
-    """Store ``batch`` as ``user`` sent it, in one transaction; :class:`SessionOwnedError`
+    """Store ``batch`` as ``user`` sent it, in one transaction; :class:`IngestRefusedError`
     (nothing stored) when the session is another user's."""
     core = store.core
     d, now = core.d, core.now()

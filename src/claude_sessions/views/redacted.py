@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.message import Message
 from claude_sessions.model.redaction import redact_entry, redact_value
+from claude_sessions.model.team_wire import EntryPage
 from claude_sessions.store.records import SessionData, SessionMetadata, SessionPage
 from claude_sessions.store.visibility import seen_by
 
@@ -110,3 +111,20 @@ class RedactingStore:
 def redacting(store: Any, redact: bool) -> Any:
     """``store`` itself, or with ``redact`` its redacting face."""
     return RedactingStore(store) if redact else store
+
+
+def redact_entry_page(page: EntryPage) -> EntryPage:
+    """A page of the laptops' API (``sync --pull``) with its secrets redacted."""
+    header = page.session
+    return replace(
+        page,
+        session=replace(
+            header,
+            title=redact_value(header.title).value,
+            description=redact_value(header.description).value,
+        ),
+        entries=tuple(
+            replace(one, entry=redact_entry(one.entry, subagent=bool(one.subpath)).value)
+            for one in page.entries
+        ),
+    )

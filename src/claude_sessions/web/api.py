@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from claude_sessions.model.exceptions import (
+    IngestRefusedError,
     InvalidInputError,
     SessionNotFoundError,
-    SessionOwnedError,
     StoreConnectionError,
 )
 from claude_sessions.model.identity import User
@@ -36,6 +36,7 @@ from claude_sessions.store.pull import (
     page_size,
     sessions_page,
 )
+from claude_sessions.views.redacted import redact_entry_page
 from claude_sessions.web.viewer import viewer
 
 API_PREFIX = "/api/v1/"
@@ -99,7 +100,7 @@ def _signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return await handler(request, user)
         except RequestRefusedError as refused:
             return error(refused.status, refused.reason)
-        except SessionOwnedError as owned:
+        except IngestRefusedError as owned:
             return error(409, str(owned))
         except SessionNotFoundError:
             return error(404, "no such session")
@@ -112,9 +113,10 @@ def _signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 class Api:
-    def __init__(self, store: SessionStore, ingest_limit: int) -> None:
+    def __init__(self, store: SessionStore, ingest_limit: int, redact: bool) -> None:
         self.store = store
         self.ingest_limit = ingest_limit
+        self.redact = redact
 
     async def ingest(self, request: Request, user: User) -> Response:
         body = await _body(request, self.ingest_limit)
@@ -140,11 +142,14 @@ class Api:
             query.get("after"),
             limit,
         )
+        if self.redact:
+            page = redact_entry_page(page)
         return JSONResponse(page.to_dict(), headers={"Cache-Control": "no-store"})
 
 
-def api_routes(store: SessionStore, ingest_limit: int) -> list[BaseRoute]:
-    api = Api(store, ingest_limit)
+def api_routes(store: SessionStore, ingest_limit: int, *, redact: bool) -> list[BaseRoute]:
+    """The API's routes; ``redact``: the entries it gives have their secrets redacted."""
+    api = Api(store, ingest_limit, redact)
     return [
         Route(f"{API_PREFIX}ingest", _signed_in(api.ingest), methods=["POST"]),
         Route(f"{API_PREFIX}sessions", _signed_in(api.sessions)),

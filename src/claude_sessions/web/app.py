@@ -71,7 +71,7 @@ def create_app(
     check_token(token)
     live = Live()
     live.watch(store)
-    api = api_routes(store, ingest_limit)
+    api = api_routes(store, ingest_limit, redact=redact)
     store = redacting(store, redact)
     read_only = read_only or store.read_only
     secret = secret or secrets.token_bytes(32)
