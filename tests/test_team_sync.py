@@ -317,7 +317,6 @@ def test_a_sync_killed_halfway_and_run_again_ends_with_the_same_store(
     acked = _acknowledged_entries(alice)
     resumed = json.loads(alice.cs("sync", "--json").stdout)
     assert resumed["sent"] == local - acked  # it went on from the last acknowledged batch
-    assert resumed["stored"] + halfway == len(team.content())
 
     # The same laptop's store sent in one go to another server holds the same.
     other = Team(postgres_server.create_database(), free_port(), {})

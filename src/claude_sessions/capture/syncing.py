@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.model.exceptions import ServerRefused, SessionOwnedError
+from claude_sessions.model.exceptions import IngestRefusedError, ServerRefused
 from claude_sessions.model.identity import UNKNOWN, User, current_identity
 from claude_sessions.model.team_wire import EntryPage, IngestBatch, IngestFile, SessionListed
 from claude_sessions.store import sync_marks
@@ -251,7 +251,7 @@ def _pull_one(
     owner = User(header.user, header.user, False, datetime.now(timezone.utc))
     try:
         done = ingest(store, batch, owner)
-    except SessionOwnedError as refused:
+    except IngestRefusedError as refused:
         report.refused.append(f"{header.session_id}: {refused}")
         return
     if header.description:
