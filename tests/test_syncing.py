@@ -147,3 +147,19 @@ def test_a_server_that_never_answers_costs_a_capture_its_timeout_only(tmp_path: 
             assert syncing.backlog(laptop, url).entries == _count(laptop)
     finally:
         silent.close()
+
+
+def test_sync_records_its_failure_and_its_success_for_hooks_status(
+    laptop: SessionStore, store_factory: Any
+) -> None:
+    server = StandIn(store_factory())
+    server.fail_after = 0
+    with pytest.raises(ServerUnreachable):
+        syncing.send_all(laptop, server)  # type: ignore[arg-type]
+    failed = sync_marks.send_state(laptop, URL)
+    assert failed.ok_at is None and failed.reason and "connection refused" in failed.reason
+    server.fail_after = None
+    syncing.send_all(laptop, server)  # type: ignore[arg-type]
+    shown = syncing.sync_status(laptop, URL).lines()
+    assert shown[1] == " backlog: 0 entries of 0 sessions"
+    assert not any("failed" in line for line in shown)

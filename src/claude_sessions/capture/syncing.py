@@ -272,6 +272,27 @@ def _pull_one(
     report.entries += done.stored + done.duplicates
 
 
+def send_all(
+    store: SessionStore,
+    server: TeamServer,
+    *,
+    batch_entries: int = BATCH_ENTRIES,
+    progress: Progress | None = None,
+) -> PushReport:
+    """``sync``: :func:`push` everything, recording its outcome for ``hooks status``."""
+    from claude_sessions.model.exceptions import TeamServerError
+
+    now = time.time()
+    try:
+        report = push(store, server, batch_entries=batch_entries, progress=progress)
+    except TeamServerError as error:
+        sync_marks.record_send(store, server.url, now, _one_line(error))
+        raise
+    if report.batches:
+        sync_marks.record_send(store, server.url, now)
+    return report
+
+
 def send_captured(
     store: SessionStore, server: TeamServer, session_id: str, *, deadline: float
 ) -> str:

@@ -54,7 +54,7 @@ def sync_command(
             pulled = syncing.pull(store, remote, progress=update)
             result, line = pulled.to_dict(), pulled.line()
         else:
-            pushed = syncing.push(store, remote, batch_entries=batch_entries, progress=update)
+            pushed = syncing.send_all(store, remote, batch_entries=batch_entries, progress=update)
             result, line = pushed.to_dict(), pushed.line()
     if as_json:
         echo_json({"server": config.url, **result})
