@@ -293,3 +293,20 @@ def test_a_server_without_sign_in_takes_no_batch(
     finally:
         server.process.kill()
         server.process.wait()
+
+
+def test_every_worker_keeps_the_limit(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = 4096
+    for server, team in serve_team(
+        store_location, monkeypatch, "--workers", "2", "--ingest-limit", str(limit)
+    ):
+        filler = [{"uuid": f"w{i}", "type": "user", "text": "x" * 500} for i in range(10)]
+        for _ in range(4):  # whichever worker answers
+            over = post(
+                server, batch([{"subpath": "", "entries": filler}]), bearer(team.tokens["bob"])
+            )
+            assert over.status == 413 and str(limit) in over.json()["error"]
+        under = post(
+            server, batch([{"subpath": "", "entries": filler[:2]}]), bearer(team.tokens["bob"])
+        )
+        assert under.status == 200 and under.json()["stored"] == 2
