@@ -96,3 +96,25 @@ def test_sync_without_a_server_says_how_to_name_one(home: Path) -> None:
     result = CliRunner().invoke(cli, ["sync", "--store", str(home / "store")])
     assert result.exit_code == 2
     assert "--server URL --token T" in result.stderr and "hooks install" in result.stderr
+
+
+def test_a_capture_with_a_file_others_may_read_stores_the_turn_and_says_why_not_sent(
+    home: Path,
+) -> None:
+    from io import StringIO
+
+    from claude_sessions import SessionStore
+    from claude_sessions.capture import hooks
+
+    store = home / "store"
+    os.chmod(server_config.save(str(store), URL, TOKEN), 0o644)
+    transcript = home / "transcripts" / "s1.jsonl"
+    transcript.parent.mkdir()
+    entry = {"type": "user", "uuid": "u1", "sessionId": "s1", "cwd": str(home)}
+    transcript.write_text(json.dumps({**entry, "message": {"role": "user", "content": "hi"}}))
+    payload = {"session_id": "s1", "transcript_path": str(transcript), "hook_event_name": "Stop"}
+    line = hooks.capture(StringIO(json.dumps(payload)), str(store), transcripts=[transcript.parent])
+    assert "+1 entries" in line
+    assert "team server: not sent" in line and "chmod 600" in line and TOKEN not in line
+    with SessionStore(str(store), cleanup_after_days=None) as kept:
+        assert kept.get_metadata("s1") is not None

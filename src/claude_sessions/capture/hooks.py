@@ -322,20 +322,21 @@ def _send(location: str | os.PathLike[str] | None, session_id: str, started: flo
 
     try:
         config = server_config.load(location)
-    except InvalidInputError as error:
-        return f"\nteam server: {error}"
-    if config is None:
-        return ""
-    from claude_sessions.capture.syncing import send_captured
-    from claude_sessions.capture.team_server import TeamServer
-    from claude_sessions.store import SessionStore
+        if config is None:
+            return ""
+        from claude_sessions.capture.syncing import send_captured
+        from claude_sessions.capture.team_server import TeamServer
+        from claude_sessions.store import SessionStore
 
-    with SessionStore(
-        location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
-    ) as store:
-        server = TeamServer(config.url, config.token)
-        deadline = started - time.perf_counter() + time.monotonic() + SEND_SECONDS
-        return "\nteam server: " + send_captured(store, server, session_id, deadline=deadline)
+        with SessionStore(
+            location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
+        ) as store:
+            server = TeamServer(config.url, config.token)
+            deadline = started - time.perf_counter() + time.monotonic() + SEND_SECONDS
+            sent = send_captured(store, server, session_id, deadline=deadline)
+    except Exception as error:  # the turn is stored here: the log keeps what was done
+        sent = f"not sent: {type(error).__name__}: {error}"
+    return f"\nteam server: {sent}"
 
 
 def _budget_warning(store: SessionStore) -> str | None:
