@@ -335,6 +335,16 @@ def test_a_sync_killed_halfway_and_run_again_ends_with_the_same_store(
         postgres_server.drop_database(other.location.rsplit("/", 1)[1])
 
 
+def bob_has(laptop: Laptop, session_id: str) -> int:
+    with sqlite3.connect(laptop.store / "sessions.db") as conn:
+        ((count,),) = conn.execute(
+            "SELECT count(*) FROM entries e JOIN sessions s ON s.id = e.session_ref "
+            "WHERE s.session_id = ?",
+            (session_id,),
+        ).fetchall()
+    return int(count)
+
+
 def _share(team: Team, owner: str, session_id: str) -> None:
     with SessionStore(team.location, cleanup_after_days=None) as store:
         person = next(one for one in users.list_users(store) if one.name == owner)
@@ -346,7 +356,6 @@ def test_pull_brings_a_shared_session_and_resume_shows_the_whole_history(
 ) -> None:
     alice, bob = laptops["alice"], laptops["bob"]
     shared = alice.claude("first question of the shared one")["session_id"]
-    alice.claude("--resume", shared, "second question of the shared one")
     kept = alice.claude("a private question")["session_id"]
     _share(team, "alice", shared)
 
@@ -359,6 +368,10 @@ def test_pull_brings_a_shared_session_and_resume_shows_the_whole_history(
         assert meta is not None and (meta.user, meta.machine) == ("alice", "laptop-a")
     assert json.loads(bob.cs("sync", "--pull", "--json").stdout)["sessions"] == 0
     assert json.loads(bob.cs("sync", "--json").stdout)["sent"] == 0  # never pushed back
+    alice.claude("--resume", shared, "second question of the shared one")
+    grown = json.loads(bob.cs("sync", "--pull", "--json").stdout)
+    assert grown["sessions"] == 1 and grown["entries"] > 0  # what alice added since
+    assert bob_has(bob, shared) == team.entries(shared)
 
     fake_claude.clear()
     bob.cs("resume", shared[:8], "third question", "--json")

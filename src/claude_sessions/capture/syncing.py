@@ -200,8 +200,10 @@ def pull(
     store: SessionStore, server: TeamServer, *, progress: Progress | None = None
 ) -> PullReport:
     """Store the sessions ``server`` lets its token's user see that ``store`` lacks (by
-    session id and project key), as the server has them (user, machine, description,
-    tags), each marked as acknowledged: a later push never sends them back."""
+    session id and project key), or holds fewer entries of, as the server has them
+    (user, machine, description, tags), each marked as acknowledged: a later push never
+    sends them back (a transcript with entries of this machine's not yet sent keeps its
+    mark, and sends what the server lacks)."""
     listed: list[SessionListed] = []
     after: str | None = None
     while True:
@@ -213,11 +215,10 @@ def pull(
     total = sum(one.entries for one in listed)
     report = PullReport()
     for one in listed:
-        here = store.get_metadata(one.session_id)
-        if here is not None and here.project_key == one.project_key:
+        if sync_marks.stored_entries(store, one.session_id, one.project_key) >= one.entries:
             report.had += 1
             total -= one.entries
-        else:
+        else:  # new here, or grown on the server since: what is here already is skipped
             _pull_one(store, server, one, report)
         if progress is not None:
             progress(report.entries, total)
@@ -249,6 +250,11 @@ def _pull_one(
         tuple(IngestFile(subpath, entries) for subpath, entries in files.items()),
     )
     owner = User(header.user, header.user, False, datetime.now(timezone.utc))
+    unsent = {
+        one.subpath
+        for one in sync_marks.pending(store, server.url, session_id=header.session_id)
+        if one.project_key == header.project_key
+    }
     try:
         done = ingest(store, batch, owner)
     except IngestRefusedError as refused:
@@ -265,11 +271,11 @@ def _pull_one(
         [
             (one.ref, one.subpath, one.last_seq)
             for one in held
-            if one.project_key == header.project_key
+            if one.project_key == header.project_key and one.subpath not in unsent
         ],
     )
     report.sessions += 1
-    report.entries += done.stored + done.duplicates
+    report.entries += done.stored
 
 
 def send_all(

@@ -191,3 +191,22 @@ def record_send(store: SessionStore, server: str, at: float, reason: str | None 
     """Record a send to ``server`` at ``at``: a success, or a failure for ``reason``."""
     d = store.core.d
     store.run(single(Txn(lambda: _write_state(d, server, at, reason), write=True)))
+
+
+def _count(d: Dialect, session_id: str, project_key: str) -> Op[int]:
+    row = yield Stmt(
+        d.sql(
+            "SELECT count(*) AS entries FROM entries e JOIN sessions s ON s.id = e.session_ref "
+            "WHERE s.session_id = ? AND s.project_key = ? AND s.trashed_at IS NULL"
+        ),
+        (d.text(session_id), d.text(project_key)),
+        "one",
+    )
+    return int(row["entries"])
+
+
+def stored_entries(store: SessionStore, session_id: str, project_key: str) -> int:
+    """How many entries the live session (``session_id``, ``project_key``) holds here."""
+    d = store.core.d
+    found: int = store.run(single(Txn(lambda: _count(d, session_id, project_key))))
+    return found
