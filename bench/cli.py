@@ -14,7 +14,9 @@ removed from their environment), as users' installs do; one warm-up run of
 each command comes first. ``hooks capture`` imports a transcript that grows
 by one turn (12 lines) before each call, as it does in Claude Code;
 ``statusline`` gets the JSON Claude Code passes its status line (a stored
-session). Goal for ``statusline`` alone: under 100 ms.
+session). Goal for ``statusline`` alone: under 100 ms. ``--team-server`` also times
+``hooks capture`` sending each turn to a real ``serve --auth`` on this machine (its own
+store), as ``hooks install --server`` sets it up.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=21, help="pairs per command")
+    parser.add_argument("--team-server", action="store_true", help="also capture to a server")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="cli-bench-"))
@@ -150,6 +153,8 @@ def main() -> None:
         "hooks capture": [*tool, "hooks", "capture", "--store", str(store)],
         "statusline": [*tool, "statusline", "--store", str(store)],
     }
+    if args.team_server:
+        commands["capture +server"] = commands["hooks capture"]
     turn = [0]
 
     def grow() -> None:
@@ -158,13 +163,16 @@ def main() -> None:
             out.write(transcript_turn(hook_session, turn[0]))
 
     print(f"{'command':<16} {'median ms':>10} {'floor ms':>9} {'ratio':>6}  goal <= {GOAL:g}x")
+    server = None
     for name, argv in commands.items():
-        stdin = {"hooks capture": payload, "statusline": status_payload}.get(name)
+        if name == "capture +server":
+            server = team_server(work, store, env)
+        stdin = {"statusline": status_payload}.get(name, payload if "capture" in name else None)
         timed(argv, env, stdin)  # warm-up: bytecode written, caches filled
         timed(FLOOR, env, None)
         ours, floor, ratios = [], [], []
         for _ in range(args.runs):
-            if name == "hooks capture":
+            if "capture" in name:
                 grow()
             a = timed(argv, env, stdin)
             b = timed(FLOOR, env, None)
@@ -177,6 +185,35 @@ def main() -> None:
             f"{statistics.median(floor) * 1000:>9.0f} {ratio:>6.2f}  "
             f"{'ok' if ratio <= GOAL else 'over'}"
         )
+    if server is not None:
+        server.kill()
+        server.wait()
+        log = (store / "capture.log").read_text().splitlines()
+        print(f"last capture: {log[-1]}", file=sys.stderr)
+
+
+def team_server(work: Path, store: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A ``serve --auth`` on its own store, and ``store``'s captures sent to it."""
+    import re
+
+    from claude_sessions import SessionStore
+    from claude_sessions.capture import server_config
+    from claude_sessions.store import users
+
+    with SessionStore(work / "server", cleanup_after_days=None) as served:
+        token = users.add_user(served, "bench")[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "claude_sessions", "serve", "--store", str(work / "server"),
+         "--port", "0", "--auth"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert child.stderr is not None
+    found = re.search(r"at (http://127\.0\.0\.1:\d+)/", child.stderr.readline())
+    if found is None:
+        child.kill()
+        raise SystemExit("the server did not start")
+    server_config.save(store, found.group(1), token)
+    return child
 
 
 if __name__ == "__main__":

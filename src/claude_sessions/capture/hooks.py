@@ -49,6 +49,9 @@ EVENTS = ("Stop", "SubagentStop", "PreCompact", "SessionEnd")
 MARK = "-m claude_sessions hooks capture"
 HOOK_TIMEOUT_SECONDS = 30
 BUSY_SECONDS = 2.0
+# No batch to a team server starts later than this after the hook started (each waits
+# at most the client's 2 s): what is left waits for the next capture or `sync`.
+SEND_SECONDS = 5.0
 LOG_NAME = "capture.log"
 LOG_KEEP_BYTES = 1_000_000
 TRANSCRIPT_DIRS_VAR = "CLAUDE_SESSIONS_TRANSCRIPT_DIRS"
@@ -257,6 +260,7 @@ def capture(
         line = f"{event} {session}: " + _import(
             admitted(transcript, folders), location, started, agent_path, redact=redact
         )
+        line += _send(location, session, started)
     except BaseException as error:  # a hook must never break Claude Code
         line = f"{event} {session}: error: {type(error).__name__}: {error}"
     _log(location, line)
@@ -309,6 +313,30 @@ def _import(
     if problems:
         line += f"; {len(problems)} problem(s): {problems[0]}"
     return line + (f"\n{warning}" if warning else "")
+
+
+def _send(location: str | os.PathLike[str] | None, session_id: str, started: float) -> str:
+    """Send the captured session, and what earlier captures could not, to the team
+    server ``hooks install --server`` named (nothing when none): a line for the log."""
+    from claude_sessions.capture import server_config
+
+    try:
+        config = server_config.load(location)
+        if config is None:
+            return ""
+        from claude_sessions.capture.syncing import send_captured
+        from claude_sessions.capture.team_server import TeamServer
+        from claude_sessions.store import SessionStore
+
+        with SessionStore(
+            location, cleanup_after_days=None, trash_days=None, busy_timeout=BUSY_SECONDS
+        ) as store:
+            server = TeamServer(config.url, config.token)
+            deadline = started - time.perf_counter() + time.monotonic() + SEND_SECONDS
+            sent = send_captured(store, server, session_id, deadline=deadline)
+    except Exception as error:  # the turn is stored here: the log keeps what was done
+        sent = f"not sent: {type(error).__name__}: {error}"
+    return f"\nteam server: {sent}"
 
 
 def _budget_warning(store: SessionStore) -> str | None:

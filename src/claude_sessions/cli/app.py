@@ -58,6 +58,7 @@ COMMANDS = {
     "watch": "capture:watch_command",
     "write-back": "capture:write_back_command",
     "move": "moving:move_command",
+    "sync": "team_sync:sync_command",
     "copy": "copy:copy_command",
     "prices": "prices:prices_command",
     "budget": "budget:budget_group",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -20,6 +20,9 @@ from claude_sessions.cli.common import (
     store_option,
 )
 from claude_sessions.cli.terminal import for_terminal
+
+if TYPE_CHECKING:
+    from claude_sessions.capture.syncing import SyncStatus
 
 _SCOPE = scope_option(
     "user: ~/.claude/settings.json, every project; project: .claude/settings.json here."
@@ -46,29 +49,53 @@ def hooks_group() -> None:
     """Capture every turn: Claude Code hooks that copy each session into the store."""
 
 
+_SERVER = click.option(
+    "--server",
+    metavar="URL",
+    help="Also send each captured turn to this team server (`serve --auth`), with --token.",
+)
+_TOKEN = click.option(
+    "--token",
+    metavar="TOKEN",
+    help="Your token on the team server (`claude-sessions users add` there gives it).",
+)
+
+
 @hooks_group.command("install")
 @_SCOPE
 @store_option
 @_TRANSCRIPTS
 @_REDACT
+@_SERVER
+@_TOKEN
+@click.option("--no-server", is_flag=True, help="Stop sending captures to a team server.")
 @json_option
 def install_command(
     scope: str,
     store_location: str | None,
     transcripts: tuple[str, ...],
     redact: bool,
+    server: str | None,
+    token: str | None,
+    no_server: bool,
     as_json: bool,
 ) -> None:
     """Add the capture hook (Stop, SubagentStop, PreCompact, SessionEnd) to Claude Code.
 
-    Merged with the hooks already there; the previous file is backed up first.
+    Merged with the hooks already there; the previous file is backed up first. With
+    --server and --token, each capture also sends the new turns to the team server; the
+    URL and token are kept in a file only you may read, beside the store (never in
+    Claude Code's settings).
     """
+    kept = _keep_server(store_location, server, token, no_server)
     done = hooks.install(
         cast(Scope, scope), location=store_location, transcripts=transcripts, redact=redact
     )
     if as_json:
-        echo_json(done.to_dict())
+        echo_json({**done.to_dict(), "team_server": kept})
         return
+    if kept is not None:
+        click.echo(for_terminal(kept))
     where = for_terminal(str(done.path))
     if done.changed:
         click.echo(f"Installed the capture hook for {', '.join(hooks.EVENTS)} in {where}")
@@ -77,6 +104,25 @@ def install_command(
     if done.backup:
         click.echo(f"Backup of the previous file: {for_terminal(str(done.backup))}")
     click.echo(f"Captures are logged to {for_terminal(str(hooks.log_path(store_location)))}")
+
+
+def _keep_server(
+    location: str | None, server: str | None, token: str | None, no_server: bool
+) -> str | None:
+    """Keep or forget the team server, before the hook is installed; says what it did."""
+    from claude_sessions.capture import server_config
+
+    if no_server and (server or token):
+        raise click.UsageError("--no-server takes no --server or --token")
+    if no_server:
+        gone = server_config.remove(location)
+        return "Captures go to no team server" + ("" if gone else " (none was set)")
+    if (server is None) != (token is None):
+        raise click.UsageError("--server and --token go together")
+    if server is None or token is None:
+        return None
+    path = server_config.save(location, server, token)
+    return f"Captures also go to {server_config.server_url(server)} (kept in {path}, mode 600)"
 
 
 @hooks_group.command("uninstall")
@@ -101,15 +147,38 @@ def status_command(store_location: str | None, as_json: bool) -> None:
     from claude_sessions.runs.locate import installed_clis
 
     found, clis = hooks.status(store_location), installed_clis()
+    server = _server_status(store_location)
     if as_json:
-        echo_json({**found.to_dict(), "claude_code": [cli.to_dict() for cli in clis]})
+        team = server if isinstance(server, str) or server is None else server.to_dict()
+        echo_json(
+            {**found.to_dict(), "team_server": team, "claude_code": [c.to_dict() for c in clis]}
+        )
         return
     for scope, events in (("user", found.user), ("project", found.project)):
         shown = ", ".join(events) if events else "not installed"
         click.echo(f"{scope:>8}: {shown}")
     click.echo(f"     log: {for_terminal(str(found.log))}")
     click.echo(f"    last: {for_terminal(found.last or '(no capture yet)')}")
+    if isinstance(server, str):
+        click.echo(f"  server: {for_terminal(server)}")
+    elif server is not None:
+        for line in server.lines():
+            click.echo(for_terminal(line))
     echo_clis(clis)
+
+
+def _server_status(location: str | None) -> SyncStatus | str | None:
+    """The team server's backlog and last send (``None``: no server; text: why the
+    kept settings are not used)."""
+    from claude_sessions.capture import server_config
+    from claude_sessions.capture.syncing import sync_status
+    from claude_sessions.model.exceptions import InvalidInputError
+
+    try:
+        config = server_config.load(location)
+    except InvalidInputError as error:
+        return str(error)
+    return None if config is None else sync_status(open_store(location), config.url)
 
 
 @hooks_group.command("capture")

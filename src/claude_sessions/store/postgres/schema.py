@@ -50,7 +50,9 @@ Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 14: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 15: no schema change: each run's totals are split across its own requests
+Version 15: ``sync_marks``: per team server, session and transcript, the last entry the
+server acknowledged, so a machine sends a server only what it lacks.
+Version 16: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -351,6 +353,17 @@ SCHEMA_V14: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
 )
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SYNC_MARKS: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS sync_marks (
+        server      text NOT NULL,
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        acked_seq   bigint NOT NULL,
+        PRIMARY KEY (server, session_ref, subpath)
+    )""",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -367,12 +380,13 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V13,
     SCHEMA_V14,
     (),  # 15: the split of run totals, redone by the last step
-    (),  # 16: each run's result totals split across its own requests, and the requests
+    SYNC_MARKS,  # 16
+    (),  # 17: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 16  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 17  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -56,7 +56,9 @@ Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 18: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 19: no schema change: each run's totals are split across its own requests
+Version 19: ``sync_marks``: per team server, session and transcript, the last entry the
+server acknowledged, so a laptop sends a server only what it lacks.
+Version 20: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -595,6 +597,20 @@ def _v19(conn: sqlite3.Connection) -> None:
     """Nothing: the split of run totals that version 19 made is redone by the last step."""
 
 
+# IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
+SYNC_MARKS = """CREATE TABLE IF NOT EXISTS sync_marks (
+    server      TEXT NOT NULL,
+    session_ref INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    subpath     TEXT NOT NULL,
+    acked_seq   INTEGER NOT NULL,
+    PRIMARY KEY (server, session_ref, subpath)
+) WITHOUT ROWID"""
+
+
+def _sync_marks(conn: sqlite3.Connection) -> None:
+    conn.execute(SYNC_MARKS)
+
+
 def _split_result_runs(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split),
     and the requests after a session's last result counted in its cost. It folds
@@ -625,7 +641,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v17,
     _v18,
     _v19,
-    _split_result_runs,  # 20
+    _sync_marks,  # 20
+    _split_result_runs,  # 21
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
