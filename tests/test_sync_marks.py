@@ -33,12 +33,12 @@ def test_a_server_lacks_what_it_has_not_acknowledged(store: SessionStore) -> Non
     assert found == {("s1", ""): (-1, 5), ("s1", "subagents/agent-a"): (-1, 2), ("s2", ""): (-1, 1)}
     ref = next(p.ref for p in sync_marks.pending(store, SERVER, session_id="s1"))
     sent = sync_marks.entries_after(store, ref, "", -1, 3)
-    assert [entry["uuid"] for _, entry in sent] == ["u-0", "u-1", "u-2"]
+    assert [entry["uuid"] for _, _, entry in sent] == ["u-0", "u-1", "u-2"]
     sync_marks.acknowledge(store, SERVER, [(ref, "", sent[-1][0])])
     left = {(p.session_id, p.subpath): p.entries for p in sync_marks.pending(store, SERVER)}
     assert left == {("s1", ""): 2, ("s1", "subagents/agent-a"): 2, ("s2", ""): 1}
     rest = sync_marks.entries_after(store, ref, "", sent[-1][0], 100)
-    assert [entry["uuid"] for _, entry in rest] == ["u-3", "u-4"]
+    assert [entry["uuid"] for _, _, entry in rest] == ["u-3", "u-4"]
     # another server keeps its own marks; an older acknowledgement never moves one back
     assert sum(p.entries for p in sync_marks.pending(store, OTHER)) == 8
     sync_marks.acknowledge(store, SERVER, [(ref, "", rest[-1][0])])

@@ -162,6 +162,24 @@ def test_the_same_batch_twice_is_stored_once_and_a_changed_entry_is_a_conflict(
     }
 
 
+def test_a_line_repeated_word_for_word_is_kept_once_per_place(
+    served: tuple[Server, Team],
+) -> None:
+    """Claude Code writes some lines without a uuid twice, word for word: with the places
+    the laptop read them at, each line is kept, as an import of the file keeps it."""
+    server, team = served
+    route = {"type": "api-request-route", "route": "direct"}
+    said = {"type": "user", "uuid": "u-1", "message": {"role": "user", "content": "hi"}}
+    part = {"subpath": "", "entries": [route, said, route], "places": [0, 60, 170]}
+    first = post(server, batch([part]), bearer(team.tokens["alice"]))
+    assert (first.json()["stored"], first.json()["duplicates"]) == (3, 0)
+    again = post(server, batch([part]), bearer(team.tokens["alice"]))
+    assert (again.json()["stored"], again.json()["duplicates"]) == (0, 3)
+    with SessionStore(team.location, cleanup_after_days=None) as store:
+        kept = [m.to_dict() for m in store.load_session(SESSION).messages]
+    assert kept == [route, said, route]
+
+
 def _nested(depth: int) -> dict[str, Any]:
     value: dict[str, Any] = {}
     for _ in range(depth):
@@ -184,6 +202,9 @@ MALFORMED: list[tuple[str, bytes | dict[str, Any]]] = [
     ("no machine", batch([{"subpath": "", "entries": [{"uuid": "u"}]}], machine=" ")),
     ("cwd a number", batch([{"subpath": "", "entries": [{"uuid": "u"}]}], cwd=3)),
     ("project key null", batch([{"subpath": "", "entries": []}], project_key=None)),
+    ("places too few", batch([{"subpath": "", "entries": [{"type": "x"}], "places": []}])),
+    ("a place not a number", batch([{"subpath": "", "entries": [{}], "places": ["7"]}])),
+    ("a place below 0", batch([{"subpath": "", "entries": [{}], "places": [-1]}])),
     # the first file is fine and would land first: the second fails in the store
     (
         "too deep after a good file",

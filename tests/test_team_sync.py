@@ -163,14 +163,14 @@ class Laptop:
 
 
 def lines_of(paths: list[Path]) -> int:
-    """Entries counted from transcripts as the server keeps them: one per uuid, and one
-    per exact JSON of the entries without one (Claude Code repeats a few, such as
-    ``api-request-route``), in each transcript."""
+    """Entries counted from transcripts as an import keeps them: one per uuid, and one
+    per line without one (Claude Code repeats a few word for word, such as
+    ``api-request-route``: each line is kept), in each transcript."""
     found = 0
     for path in set(paths):
         entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        keys = {e.get("uuid") or json.dumps(e, sort_keys=True) for e in entries}
-        found += len(keys)
+        uuids = {e["uuid"] for e in entries if e.get("uuid")}
+        found += len(uuids) + sum(1 for e in entries if not e.get("uuid"))
     return found
 
 
@@ -371,7 +371,7 @@ def test_pull_brings_a_shared_session_and_resume_shows_the_whole_history(
     alice.claude("--resume", shared, "second question of the shared one")
     grown = json.loads(bob.cs("sync", "--pull", "--json").stdout)
     assert grown["sessions"] == 1 and grown["entries"] > 0  # what alice added since
-    assert bob_has(bob, shared) == team.entries(shared)
+    assert bob_has(bob, shared) == team.entries(shared) == lines_of(alice.transcripts(shared))
 
     fake_claude.clear()
     bob.cs("resume", shared[:8], "third question", "--json")

@@ -140,19 +140,22 @@ def _batches(
     for one in files:
         after = one.acked_seq
         taken: list[dict[str, Any]] = []
+        places: list[int | None] = []
         while rows := sync_marks.entries_after(store, one.ref, one.subpath, after, BATCH_ENTRIES):
-            for seq, entry in rows:
-                cost = len(json.dumps(entry, ensure_ascii=False).encode()) + 2
+            for seq, place, entry in rows:
+                # the entry and its place, each with its comma
+                cost = len(json.dumps(entry, ensure_ascii=False).encode()) + len(str(place)) + 2
                 if count and (size + cost > BATCH_BYTES or count >= most):
                     if taken:
-                        parts.append(IngestFile(one.subpath, taken))
+                        parts.append(IngestFile(one.subpath, taken, places))
                         marks.append((one.ref, one.subpath, after))
                     yield _batch(first, machine, parts), marks
-                    parts, marks, taken, size, count = [], [], [], 0, 0
+                    parts, marks, taken, places, size, count = [], [], [], [], 0, 0
                 taken.append(entry)
+                places.append(place)
                 after, size, count = seq, size + cost, count + 1
         if taken:
-            parts.append(IngestFile(one.subpath, taken))
+            parts.append(IngestFile(one.subpath, taken, places))
             marks.append((one.ref, one.subpath, after))
     if count:
         yield _batch(first, machine, parts), marks
@@ -239,15 +242,17 @@ def _pull_one(
         after = pages[-1].next
     header = pages[0].session
     files: dict[str, list[dict[str, Any]]] = {}
+    places: dict[str, list[int | None]] = {}
     for page in pages:
         for paged in page.entries:
             files.setdefault(paged.subpath, []).append(paged.entry)
+            places.setdefault(paged.subpath, []).append(paged.place)
     batch = IngestBatch(
         header.session_id,
         header.project_key,
         header.cwd,
         header.machine,
-        tuple(IngestFile(subpath, entries) for subpath, entries in files.items()),
+        tuple(IngestFile(subpath, entries, places[subpath]) for subpath, entries in files.items()),
     )
     owner = User(header.user, header.user, False, datetime.now(timezone.utc))
     unsent = {

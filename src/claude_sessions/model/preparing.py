@@ -37,6 +37,14 @@ def line_key(line: Line) -> str:
     return line.uuid if line.uuid is not None else f"@{line.offset}"
 
 
+def key_place(key: str | None) -> int | None:
+    """The byte offset a stored entry without a uuid was keyed by (see :func:`line_key`),
+    ``None`` for any other key."""
+    if key is None or not key.startswith("@") or not key[1:].isdigit():
+        return None
+    return int(key[1:])
+
+
 def merge_lines(
     lines: Sequence[Line], stored: Mapping[str, dict[str, Any]], next_seq: int
 ) -> tuple[Merge, int]:

@@ -15,10 +15,20 @@ CONFLICT_REASON = "uuid stored with other content: the stored entry stays, this 
 @dataclass(frozen=True)
 class IngestFile:
     """One transcript's entries, in order: ``subpath`` '' for the main one, else the
-    subagent's as the store keeps it (``subagents/agent-a93ccab.jsonl``)."""
+    subagent's as the store keeps it (``subagents/agent-a93ccab.jsonl``). ``places``:
+    for each entry, the byte offset of its line in the transcript file when it has no
+    uuid and the sender knows it (``None`` otherwise): what an import keys such an entry
+    by, so a line Claude Code repeats word for word is kept once per line."""
 
     subpath: str
     entries: Sequence[dict[str, Any]]
+    places: Sequence[int | None] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"subpath": self.subpath, "entries": list(self.entries)}
+        if self.places is not None:
+            found["places"] = list(self.places)
+        return found
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class IngestBatch:
             "project_key": self.project_key,
             "cwd": self.cwd,
             "machine": self.machine,
-            "files": [{"subpath": f.subpath, "entries": list(f.entries)} for f in self.files],
+            "files": [one.to_dict() for one in self.files],
         }
 
 
@@ -139,14 +149,16 @@ class SessionHeader:
 
 @dataclass(frozen=True)
 class PagedEntry:
-    """One stored entry: its transcript (``subpath``), its place in it, and the entry."""
+    """One stored entry: its transcript (``subpath``), its order in it, the entry, and
+    its line's place in the transcript file (see :class:`IngestFile`)."""
 
     subpath: str
     seq: int
     entry: dict[str, Any]
+    place: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subpath": self.subpath, "seq": self.seq, "entry": self.entry}
+        return {"subpath": self.subpath, "seq": self.seq, "entry": self.entry, "place": self.place}
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,9 @@ class EntryPage:
     def from_dict(cls, data: dict[str, Any]) -> EntryPage:
         return cls(
             SessionHeader.from_dict(data["session"]),
-            tuple(PagedEntry(e["subpath"], int(e["seq"]), e["entry"]) for e in data["entries"]),
+            tuple(
+                PagedEntry(e["subpath"], int(e["seq"]), e["entry"], e.get("place"))
+                for e in data["entries"]
+            ),
             data["next"],
         )

@@ -3,8 +3,9 @@
 The entries land by the import's rules (:func:`.imports.land_lines`): idempotent by
 entry uuid, a uuid already stored with other content keeps both (a conflict, the stored
 entry unchanged). An entry's place among its transcript's lines is what an import keys
-by its byte offset; a batch has no file, so the key is made of the entry's exact JSON
-instead: an entry without a uuid sent twice is one entry. The whole batch is one
+by its byte offset; a batch names that offset for the entries without a uuid when
+the laptop knows it (``places``), else the key is made of the entry's exact JSON: such
+an entry sent twice is one entry. The whole batch is one
 transaction, and a session of another user, or one in the trash, is refused before
 anything is written. The batch's ``cwd`` is checked but not kept: a session's directory
 comes from its entries, as an import's does.
@@ -30,6 +31,7 @@ from claude_sessions.store.writes import counted
 
 INGESTED_TAG = "imported"  # what an import of the same transcript tags its session with
 MAX_MACHINE_CHARS = 200
+_FILE_KEYS = {"subpath", "entries", "places"}
 
 
 # -- a batch from its JSON ----------------------------------------------------------------
@@ -49,13 +51,23 @@ def _subpath(value: Any) -> str:
     return subpath
 
 
+def _places(value: Any, entries: list[Any]) -> list[int | None] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != len(entries):
+        raise InvalidInputError("a file's places must be a list as long as its entries")
+    if not all(one is None or (type(one) is int and 0 <= one < 2**53) for one in value):
+        raise InvalidInputError("a file's places must be byte offsets or null")
+    return value
+
+
 def _file(value: Any) -> IngestFile:
-    if not isinstance(value, dict) or set(value) != {"subpath", "entries"}:
+    if not isinstance(value, dict) or not {"subpath", "entries"} <= set(value) <= _FILE_KEYS:
         raise InvalidInputError("each file must be an object with subpath and entries")
     entries = value["entries"]
     if not isinstance(entries, list) or not all(type(one) is dict for one in entries):
         raise InvalidInputError("a file's entries must be a list of JSON objects")
-    return IngestFile(_subpath(value["subpath"]), entries)
+    return IngestFile(_subpath(value["subpath"]), entries, _places(value.get("places"), entries))
 
 
 def batch_from_json(value: Any) -> IngestBatch:
@@ -85,10 +97,13 @@ def batch_from_json(value: Any) -> IngestBatch:
 # -- storing it ---------------------------------------------------------------------------
 
 
-def _line(entry: dict[str, Any]) -> Line:
-    """An entry as an imported line, placed by its exact JSON (see the module docstring)."""
+def _line(entry: dict[str, Any], place: int | None) -> Line:
+    """An entry as an imported line, placed where the laptop read it, else by its exact
+    JSON (see the module docstring)."""
     text = encode_entry(entry)
-    place = int.from_bytes(hashlib.sha1(text.encode(), usedforsecurity=False).digest()[:7], "big")
+    if place is None:
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).digest()
+        place = int.from_bytes(digest[:7], "big")
     uuid = entry.get("uuid")
     return Line(place, entry, text, uuid if type(uuid) is str and uuid else None)
 
@@ -115,7 +130,8 @@ def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[Ingest
     stored = duplicates = 0
     conflicts: list[Conflict] = []
     for one in batch.files:
-        lines = [_line(entry) for entry in one.entries]
+        places = one.places if one.places is not None else [None] * len(one.entries)
+        lines = [_line(entry, place) for entry, place in zip(one.entries, places, strict=True)]
         transcript = TranscriptLines(batch.session_id, batch.project_key, one.subpath, lines)
         landed = yield from land_lines(d, transcript, tag=INGESTED_TAG, now=now, who=lambda: who)
         stored, duplicates = stored + landed.stored, duplicates + landed.duplicates

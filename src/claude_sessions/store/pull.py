@@ -15,6 +15,7 @@ from typing import Any
 from claude_sessions.model.exceptions import InvalidInputError, SessionNotFoundError
 from claude_sessions.model.identity import User
 from claude_sessions.model.ids import validate_session_id
+from claude_sessions.model.preparing import key_place
 from claude_sessions.model.team_wire import (
     EntryPage,
     PagedEntry,
@@ -128,13 +129,16 @@ def _entries(
         params += [d.text(subpath), d.text(subpath), seq]
     rows = yield Stmt(
         d.sql(
-            f"SELECT subpath, seq, {d.entry_columns()} FROM entries WHERE {where} "
+            f"SELECT subpath, seq, entry_key, {d.entry_columns()} FROM entries WHERE {where} "
             "ORDER BY subpath, seq LIMIT ?"
         ),
         (*params, limit + 1),
         "all",
     )
-    shown = [PagedEntry(r["subpath"], int(r["seq"]), d.entry(r)) for r in rows[:limit]]
+    shown = [
+        PagedEntry(r["subpath"], int(r["seq"]), d.entry(r), key_place(r["entry_key"]))
+        for r in rows[:limit]
+    ]
     cursor = f"{shown[-1].seq}.{shown[-1].subpath}" if len(rows) > limit else None
     header = SessionHeader(
         meta.session_id,

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from claude_sessions.model.preparing import key_place
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.plan import Op, Stmt, Txn, single
 
@@ -111,22 +112,24 @@ def pending(
 
 def _entries_after(
     d: Dialect, ref: int, subpath: str, after: int, limit: int
-) -> Op[list[tuple[int, dict[str, Any]]]]:
+) -> Op[list[tuple[int, int | None, dict[str, Any]]]]:
     rows = yield Stmt(
         d.sql(
-            f"SELECT seq, {d.entry_columns()} FROM entries WHERE session_ref = ? "
+            f"SELECT seq, entry_key, {d.entry_columns()} FROM entries WHERE session_ref = ? "
             "AND subpath = ? AND seq > ? ORDER BY seq LIMIT ?"
         ),
         (ref, d.text(subpath), after, limit),
         "all",
     )
-    return [(int(row["seq"]), d.entry(row)) for row in rows]
+    return [(int(row["seq"]), key_place(row["entry_key"]), d.entry(row)) for row in rows]
 
 
 def entries_after(
     store: SessionStore, ref: int, subpath: str, after: int, limit: int
-) -> list[tuple[int, dict[str, Any]]]:
-    """Up to ``limit`` entries (``seq``, entry) of a transcript after ``seq`` ``after``."""
+) -> list[tuple[int, int | None, dict[str, Any]]]:
+    """Up to ``limit`` entries of a transcript after ``seq`` ``after``: each one's
+    ``seq``, its line's place in the transcript file (see :func:`.preparing.key_place`)
+    and the entry."""
     d = store.core.d
     return list(store.run(single(Txn(lambda: _entries_after(d, ref, subpath, after, limit)))))
 
