@@ -60,7 +60,12 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
 
     def make(location: Any = None, **kwargs: Any) -> SessionStore:
         if request.param == "sqlite":
-            where = location if location is not None else tmp_path / f"store{next(counter)}"
+            if location is None:
+                where = tmp_path / f"store{next(counter)}"
+            elif Path(str(location)).is_absolute():
+                where = location
+            else:  # a name: a store of this test's own, never one in the working directory
+                where = tmp_path / str(location)
         else:
             where = postgres_location(location)
         kwargs.setdefault("cleanup_after_days", None)
