@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed
+from claude_sessions.store import feed, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -127,6 +127,9 @@ class PostgresDialect:
 
     def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
         return f"s.tags {'@>' if every else '&&'} %s::text[]", [list(tags)]
+
+    def _rollup_tags(self, tags: Sequence[str], every: bool) -> tuple[str, list[Any]]:
+        return self.has_tags(tags, every=every)  # the sums keep the tag set as sessions do
 
     def lock(self, *names: str) -> Op[None]:
         yield lock(self.schema, *names)
@@ -234,6 +237,9 @@ class PostgresDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        summed = rollups.usage_sql(self, criteria, by, self._rollup_tags)
+        if summed is not None:  # the sums kept per day and group (see store.rollups)
+            return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         rows: list[Any] = []
         for sql in usage_sql(_DAY, by, clauses, hour=_HOUR):

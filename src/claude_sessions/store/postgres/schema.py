@@ -50,13 +50,18 @@ Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 14: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 15: no schema change: each run's totals are split across its own requests
+Version 15: usage sums per day, project, tag set, user and machine, and per model
+(``usage_rollup_days``, ``usage_rollup_models``), kept by triggers in the same
+transaction as every write, so usage reports read them instead of every session (see
+:mod:`claude_sessions.store.rollups`); filled from the stored sessions.
+Version 16: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
+from claude_sessions.store import rollups
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
 
@@ -351,6 +356,65 @@ SCHEMA_V14: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
 )
 
+
+def _day(row: str) -> str:
+    return f"floor(extract(epoch FROM {row}.created_at) / 86400)::bigint"
+
+
+def _share_function(name: str, old: list[str], new: list[str]) -> str:
+    """A trigger function: the old row's share out, the new one's in (a BEFORE DELETE
+    trigger must return the row for the delete to go ahead)."""
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        IF TG_OP <> 'INSERT' THEN {"; ".join(old)}; END IF;
+        IF TG_OP <> 'DELETE' THEN {"; ".join(new)}; END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NULL;
+    END $$"""
+
+
+def _usage_rollups() -> tuple[str, ...]:
+    """The usage sums' tables, their triggers and their filling (see store.rollups);
+    made anew whatever number this upgrade ends up with."""
+    types = {
+        "day": "bigint",
+        "text": "text",
+        "tags": "text[]",
+        "count": "bigint",
+        "cost": "double precision",
+    }
+    inputs = ", ".join(rollups.SESSION_INPUTS)
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in rollups.SESSION_INPUTS)
+    each = "FOR EACH ROW EXECUTE FUNCTION"
+    return (
+        "DROP TRIGGER IF EXISTS usage_session_new ON sessions",
+        "DROP TRIGGER IF EXISTS usage_session_change ON sessions",
+        "DROP TRIGGER IF EXISTS usage_session_gone ON sessions",
+        "DROP TRIGGER IF EXISTS usage_models_change ON session_models",
+        rollups.create_table(rollups.DAY_TABLE, types),
+        rollups.create_table(rollups.MODEL_TABLE, types),
+        _share_function(
+            "usage_session_share",
+            rollups.session_share(_day, "OLD", -1),
+            rollups.session_share(_day, "NEW", 1),
+        ),
+        _share_function(
+            "usage_models_share",
+            [rollups.model_row_share(_day, "OLD", -1)],
+            [rollups.model_row_share(_day, "NEW", 1)],
+        ),
+        f"CREATE TRIGGER usage_session_new AFTER INSERT ON sessions {each} usage_session_share()",
+        f"CREATE TRIGGER usage_session_change AFTER UPDATE OF {inputs} ON sessions "
+        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION usage_session_share()",
+        f"CREATE TRIGGER usage_session_gone BEFORE DELETE ON sessions {each} usage_session_share()",
+        "CREATE TRIGGER usage_models_change AFTER INSERT OR UPDATE OR DELETE ON session_models "
+        f"{each} usage_models_share()",
+        *rollups.fill(_day),
+    )
+
+
+USAGE_ROLLUPS = _usage_rollups()
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -366,11 +430,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V12,
     SCHEMA_V13,
     SCHEMA_V14,
-    (),  # 15: each run's result totals split across its own requests (split_result_runs)
+    USAGE_ROLLUPS,
+    (),  # 16: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 15  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 16  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -21,7 +21,7 @@ import orjson
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed
+from claude_sessions.store import feed, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -182,6 +182,9 @@ class SQLiteDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        summed = rollups.usage_sql(self, criteria, by, _rollup_tags)
+        if summed is not None:  # the sums kept per day and group (see store.rollups)
+            return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         # The covering index in the order of the first grouping, named: without
         # statistics the planner may pick a narrower one and read every wide row.
@@ -304,6 +307,19 @@ class SQLiteDialect:
 # The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
 DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
 _DAY = DAY_NUMBER.format("s.")
+
+
+def _rollup_tags(tags: Sequence[str], every: bool) -> tuple[str, list[Any]]:
+    """A condition on the tag set (JSON) of a row of usage sums: any of ``tags``, or all."""
+    marks = _placeholders(len(tags))
+    if every:
+        return f"(SELECT count(*) FROM json_each(s.tags) WHERE value IN ({marks})) = ?", [
+            *tags,
+            len(tags),
+        ]
+    return f"EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN ({marks}))", list(tags)
+
+
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
 _HOUR = "((CAST(s.created_at / 3600 AS INTEGER) % 168) + 168) % 168"
 # What the usage aggregates filter on and add up: each usage index covers it all, and

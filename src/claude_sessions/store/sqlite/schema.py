@@ -56,7 +56,11 @@ Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 18: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 19: no schema change: each run's totals are split across its own requests
+Version 19: usage sums per day, project, tag set, user and machine, and per model
+(``usage_rollup_days``, ``usage_rollup_models``), kept by triggers in the same transaction as
+every write, so usage reports read them instead of every session (see
+:mod:`claude_sessions.store.rollups`); filled from the stored sessions.
+Version 20: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -67,6 +71,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from claude_sessions.store import rollups
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
@@ -591,7 +596,57 @@ def _v18(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)")
 
 
-def _v19(conn: sqlite3.Connection) -> None:
+def _day(row: str) -> str:
+    return DAY_NUMBER.format(f"{row}.")
+
+
+def _trigger(name: str, when: str, body: list[str]) -> str:
+    return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
+
+
+def usage_rollups() -> list[str]:
+    """The usage sums' tables, their triggers, and their filling (any version number:
+    the tables and triggers are made anew)."""
+    types = {"day": "INTEGER", "text": "TEXT", "tags": "TEXT", "count": "INTEGER", "cost": "REAL"}
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
+    triggers = {
+        "usage_session_new": ("AFTER INSERT ON sessions", rollups.session_share(_day, "NEW", 1)),
+        "usage_session_change": (
+            f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
+            rollups.session_share(_day, "OLD", -1) + rollups.session_share(_day, "NEW", 1),
+        ),
+        "usage_session_gone": (
+            "BEFORE DELETE ON sessions",
+            rollups.session_share(_day, "OLD", -1),
+        ),
+        "usage_models_new": (
+            "AFTER INSERT ON session_models",
+            [rollups.model_row_share(_day, "NEW", 1)],
+        ),
+        "usage_models_change": (
+            "AFTER UPDATE ON session_models",
+            [rollups.model_row_share(_day, "OLD", -1), rollups.model_row_share(_day, "NEW", 1)],
+        ),
+        "usage_models_gone": (
+            "AFTER DELETE ON session_models",
+            [rollups.model_row_share(_day, "OLD", -1)],
+        ),
+    }
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
+        rollups.create_table(rollups.DAY_TABLE, types, " WITHOUT ROWID"),
+        rollups.create_table(rollups.MODEL_TABLE, types, " WITHOUT ROWID"),
+        *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
+        *rollups.fill(_day),
+    ]
+
+
+def _usage_rollups(conn: sqlite3.Connection) -> None:
+    for statement in usage_rollups():
+        conn.execute(statement)
+
+
+def _v20(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -617,7 +672,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v16,
     _v17,
     _v18,
-    _v19,
+    _usage_rollups,
+    _v20,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
