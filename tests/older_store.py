@@ -84,8 +84,8 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
 def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version keeping usage sums added (SQLite 19, PostgreSQL
     15): the tables and the triggers keeping them (which name the sessions' columns)."""
-    run("DROP TABLE IF EXISTS usage_rollup_days")
-    run("DROP TABLE IF EXISTS usage_rollup_models")
+    for table in ("days", "models", "tags", "tag_models"):
+        run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
     if postgres:
         run("DROP FUNCTION IF EXISTS usage_session_share() CASCADE")
         run("DROP FUNCTION IF EXISTS usage_models_share() CASCADE")

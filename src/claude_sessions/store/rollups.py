@@ -1,11 +1,13 @@
-"""Usage sums kept per day, project, tag set, user and machine (and model), so that usage
+"""Usage sums kept per day, project, user and machine (and model, and tag), so that usage
 reports and ``stats`` read a few rows per day instead of every session.
 
-Two tables, both databases: ``usage_rollup_days`` holds, per group, the sums a usage
-query without a model grouping adds up over sessions; ``usage_rollup_models`` those
-by model, where each request counts under its own model (a session whose
-requests were all of its own model under it, the others per ``session_models``
-row), as :func:`~claude_sessions.store.dialect.usage_sql` counts them.
+Four tables, both databases. ``usage_rollup_days`` holds, per group, the sums a
+usage query without a model grouping adds up over sessions;
+``usage_rollup_models`` those by model, where each request counts under its own
+model (a session whose requests were all of its own model under it, the others
+per ``session_models`` row), as :func:`~claude_sessions.store.dialect.usage_sql`
+counts them. ``usage_rollup_tags`` and ``usage_rollup_tag_models`` are the same
+once per tag of each session (``''``: none), for reports by tag or of one tag.
 
 Triggers keep them in the same transaction as every write: a change of a
 ``sessions`` row takes the old row's share out and puts the new one's in (a
@@ -17,14 +19,15 @@ still there); their own deletes, which follow, find no session and change
 nothing. Groups whose sessions all left keep a row with nothing in it, which
 reads skip.
 
-A query the sums cannot answer (text, cost, model name or branch filters, a
-time bound inside a day, trashed sessions, the hour of the week) reads the
-sessions as before.
+A query the sums cannot answer (text, cost, model name or branch filters, several
+tags, a tag filter beside a grouping by tag, a time bound inside a day, trashed
+sessions, the hour of the week) reads the sessions as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.filters import Operator, moment_bound
@@ -33,9 +36,37 @@ if TYPE_CHECKING:
     from claude_sessions.store.criteria import Criteria
     from claude_sessions.store.dialect import Dialect
 
-DAY_TABLE = "usage_rollup_days"
-MODEL_TABLE = "usage_rollup_models"
-GROUP_COLUMNS = ("day", "project", "project_key", "tags", "user_name", "machine")
+
+@dataclass(frozen=True)
+class Engine:
+    """What the sums' SQL needs of a database: ``day`` (a row's UTC day number from its
+    ``created_at``), ``each_tag`` (a FROM item giving one row per tag of a session row's
+    tags, one ``''`` row when it has none, and that column) and ``tag_set`` (a tag
+    column as a tag set, as ``sessions.tags`` holds one)."""
+
+    day: Callable[[str], str]
+    each_tag: Callable[[str], tuple[str, str]]
+    tag_set: Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    by_tag: bool
+    by_model: bool
+
+    @property
+    def keys(self) -> list[str]:
+        tag = ["tag"] if self.by_tag else []
+        return ["day", *tag, *PLACE_COLUMNS, *(["model"] if self.by_model else [])]
+
+
+DAYS = Table("usage_rollup_days", by_tag=False, by_model=False)
+MODELS = Table("usage_rollup_models", by_tag=False, by_model=True)
+TAGS = Table("usage_rollup_tags", by_tag=True, by_model=False)
+TAG_MODELS = Table("usage_rollup_tag_models", by_tag=True, by_model=True)
+TABLES = (DAYS, MODELS, TAGS, TAG_MODELS)
+PLACE_COLUMNS = ("project", "project_key", "user_name", "machine")
 SUM_COLUMNS = (
     "sessions",
     "messages",
@@ -75,38 +106,30 @@ SESSION_INPUTS = (
 _CACHE = ("cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens")
 
 
-def create_table(table: str, types: dict[str, str], suffix: str = "") -> str:
-    """CREATE TABLE of either table (``types``: the engine's type of ``day``, ``text``,
-    ``tags``, ``count`` and ``cost``), keyed by its groups."""
-    kinds = {"day": "day", "tags": "tags", "cost": "cost"}
-    keys = _keys(table == MODEL_TABLE)
-    groups = [f"{c} {types[kinds.get(c, 'text')]} NOT NULL" for c in keys]
-    sums = [f"{c} {types[kinds.get(c, 'count')]} NOT NULL DEFAULT 0" for c in SUM_COLUMNS]
-    columns = ", ".join([*groups, *sums, f"PRIMARY KEY ({', '.join(keys)})"])
-    return f"CREATE TABLE IF NOT EXISTS {table} ({columns}){suffix}"
+def create_table(table: Table, types: dict[str, str], suffix: str = "") -> str:
+    """CREATE TABLE of one table (``types``: the engine's type of ``day``, ``text``,
+    ``count`` and ``cost``), keyed by its groups."""
+    groups = [f"{c} {types['day' if c == 'day' else 'text']} NOT NULL" for c in table.keys]
+    sums = [
+        f"{c} {types['cost' if c == 'cost' else 'count']} NOT NULL DEFAULT 0" for c in SUM_COLUMNS
+    ]
+    columns = ", ".join([*groups, *sums, f"PRIMARY KEY ({', '.join(table.keys)})"])
+    return f"CREATE TABLE IF NOT EXISTS {table.name} ({columns}){suffix}"
 
 
-def _keys(with_model: bool) -> list[str]:
-    return [*GROUP_COLUMNS, *(["model"] if with_model else [])]
+@dataclass(frozen=True)
+class _Share:
+    """One part of a session's share in a table: its values (groups, then sums), the
+    FROM items beside the session row, and the conditions."""
+
+    table: Table
+    values: list[str]
+    sources: list[str]
+    conditions: list[str]
 
 
-def _upsert(table: str, with_model: bool, values: list[str], source: str) -> str:
-    keys = _keys(with_model)
-    columns = [*keys, *SUM_COLUMNS]
-    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUM_COLUMNS)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} {source} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
-    )
-
-
-def _group_values(day: Callable[[str], str], s: str) -> list[str]:
-    return [day(s), f"coalesce({s}.project, '')", *(f"{s}.{c}" for c in GROUP_COLUMNS[2:])]
-
-
-def _own_values(s: str, sign: int, turns: str) -> list[str]:
-    """A session's share under its own grouping (``turns``: its turns, or its requests
-    when grouped by model)."""
+def _own_sums(s: str, sign: int, turns: str) -> list[str]:
+    """A session's own figures (``turns``: its turns, or its requests by model)."""
     return [
         f"{sign}",
         f"{sign} * {s}.message_count",
@@ -120,33 +143,10 @@ def _own_values(s: str, sign: int, turns: str) -> list[str]:
     ]
 
 
-def session_share(day: Callable[[str], str], s: str, sign: int) -> list[str]:
-    """Statements adding (``sign`` 1) or taking out (-1) the share of the session row
-    ``s`` (``OLD`` or ``NEW`` in a trigger) in both tables; ``day``: the engine's day
-    number of a row's ``created_at``."""
-    live = f"WHERE {s}.trashed_at IS NULL"
-    groups = _group_values(day, s)
-    return [
-        _upsert(DAY_TABLE, False, [*groups, *_own_values(s, sign, "turns")], live),
-        _upsert(
-            MODEL_TABLE,
-            True,
-            [*groups, f"coalesce({s}.model, '')", *_own_values(s, sign, "requests")],
-            f"{live} AND {s}.models_apart = 0",
-        ),
-        _upsert(
-            MODEL_TABLE,
-            True,
-            [*groups, *_model_row_share("m", s, sign)],
-            f"FROM session_models m {live} AND {s}.models_apart <> 0 AND m.session_ref = {s}.id",
-        ),
-    ]
-
-
-def _model_row_share(m: str, s: str, sign: int) -> list[str]:
+def _model_sums(m: str, s: str, sign: int) -> list[str]:
+    """The figures of the ``session_models`` row ``m`` of session ``s``."""
     read = " + ".join(f"{m}.{c}" for c in ("input_tokens", *_CACHE))
     return [
-        f"{m}.model",
         f"{sign}",
         f"{sign} * {s}.message_count",
         f"{sign} * {m}.requests",
@@ -159,52 +159,78 @@ def _model_row_share(m: str, s: str, sign: int) -> list[str]:
     ]
 
 
-def model_row_share(day: Callable[[str], str], m: str, sign: int) -> str:
-    """The statement adding or taking out the share of the ``session_models`` row ``m``
-    (``OLD`` or ``NEW``): only while its session is live and has requests apart."""
-    return _upsert(
-        MODEL_TABLE,
-        True,
-        [*_group_values(day, "s"), *_model_row_share(m, "s", sign)],
-        f"FROM sessions s WHERE s.id = {m}.session_ref AND s.trashed_at IS NULL "
-        "AND s.models_apart <> 0",
-    )
+def _shares(engine: Engine, s: str, m: str | None, sign: int) -> list[_Share]:
+    """The parts of session row ``s``'s share in every table; with ``m`` (a
+    ``session_models`` row) only that row's part (``s`` is then read beside it)."""
+    live = [f"{s}.trashed_at IS NULL"]
+    shares: list[_Share] = []
+    for table in TABLES:
+        tags, tag = engine.each_tag(s)
+        sources = [tags] if table.by_tag else []
+        groups = [engine.day(s), *([tag] if table.by_tag else [])]
+        groups += [f"coalesce({s}.project, '')", *(f"{s}.{c}" for c in PLACE_COLUMNS[1:])]
+        apart = [*live, f"{s}.models_apart <> 0", f"{m or 'sm'}.session_ref = {s}.id"]
+        if m is None and not table.by_model:
+            shares.append(_Share(table, [*groups, *_own_sums(s, sign, "turns")], sources, live))
+        elif m is None:
+            own = [*groups, f"coalesce({s}.model, '')", *_own_sums(s, sign, "requests")]
+            shares.append(_Share(table, own, sources, [*live, f"{s}.models_apart = 0"]))
+            rows = [*groups, "sm.model", *_model_sums("sm", s, sign)]
+            shares.append(_Share(table, rows, ["session_models sm", *sources], apart))
+        elif table.by_model:
+            values = [*groups, f"{m}.model", *_model_sums(m, s, sign)]
+            shares.append(_Share(table, values, [f"sessions {s}", *sources], apart))
+    return shares
 
 
-def fill(day: Callable[[str], str]) -> list[str]:
-    """Statements that make both tables anew from the stored sessions (an upgrade)."""
-    groups = _group_values(day, "s")
-    live = "WHERE s.trashed_at IS NULL"
-    by_day = _named(False, [*groups, *_own_values("s", 1, "turns")])
-    own = _named(True, [*groups, "coalesce(s.model, '')", *_own_values("s", 1, "requests")])
-    apart = _named(True, [*groups, *_model_row_share("m", "s", 1)])
-    each_model = (
-        f"SELECT {own} FROM sessions s {live} AND s.models_apart = 0 UNION ALL "
-        f"SELECT {apart} FROM sessions s JOIN session_models m ON m.session_ref = s.id "
-        f"{live} AND s.models_apart <> 0"
-    )
-    return [
-        f"DELETE FROM {DAY_TABLE}",
-        f"DELETE FROM {MODEL_TABLE}",
-        _summed(DAY_TABLE, False, f"SELECT {by_day} FROM sessions s {live}"),
-        _summed(MODEL_TABLE, True, each_model),
-    ]
-
-
-def _named(with_model: bool, values: list[str]) -> str:
-    return ", ".join(
-        f"{value} AS {column}"
-        for value, column in zip(values, [*_keys(with_model), *SUM_COLUMNS], strict=True)
-    )
-
-
-def _summed(table: str, with_model: bool, rows: str) -> str:
-    keys = ", ".join(_keys(with_model))
-    sums = ", ".join(f"sum({c})" for c in SUM_COLUMNS)
+def _upsert(share: _Share) -> str:
+    keys = share.table.keys
+    columns = [*keys, *SUM_COLUMNS]
+    table = share.table.name
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUM_COLUMNS)
+    sources = f"FROM {', '.join(share.sources)} " if share.sources else ""
     return (
-        f"INSERT INTO {table} ({keys}, {', '.join(SUM_COLUMNS)}) "
-        f"SELECT {keys}, {sums} FROM ({rows}) AS shares GROUP BY {keys}"
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(share.values)} "
+        f"{sources}WHERE {' AND '.join(share.conditions)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
     )
+
+
+def session_share(engine: Engine, s: str, sign: int) -> list[str]:
+    """Statements adding (``sign`` 1) or taking out (-1) the share of the session row
+    ``s`` (``OLD`` or ``NEW`` in a trigger) in every table."""
+    return [_upsert(share) for share in _shares(engine, s, None, sign)]
+
+
+def model_row_share(engine: Engine, m: str, sign: int) -> list[str]:
+    """Statements adding or taking out the share of the ``session_models`` row ``m``
+    (``OLD`` or ``NEW``): only while its session is live and has requests apart."""
+    return [_upsert(share) for share in _shares(engine, "s", m, sign)]
+
+
+def fill(engine: Engine) -> list[str]:
+    """Statements that make every table anew from the stored sessions (an upgrade)."""
+    statements = [f"DELETE FROM {table.name}" for table in TABLES]
+    for table in TABLES:
+        parts = [share for share in _shares(engine, "s", None, 1) if share.table == table]
+        selects = " UNION ALL ".join(
+            f"SELECT {_named(table, share.values)} "
+            f"FROM {', '.join(['sessions s', *share.sources])} "
+            f"WHERE {' AND '.join(share.conditions)}"
+            for share in parts
+        )
+        keys = ", ".join(table.keys)
+        sums = ", ".join(f"sum({c})" for c in SUM_COLUMNS)
+        statements.append(
+            f"INSERT INTO {table.name} ({keys}, {', '.join(SUM_COLUMNS)}) "
+            f"SELECT {keys}, {sums} FROM ({selects}) AS shares GROUP BY {keys}"
+        )
+    return statements
+
+
+def _named(table: Table, values: list[str]) -> str:
+    columns = [*table.keys, *SUM_COLUMNS]
+    return ", ".join(f"{value} AS {column}" for value, column in zip(values, columns, strict=True))
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -212,7 +238,6 @@ def _summed(table: str, with_model: bool, rows: str) -> str:
 _GROUPS = {
     "day": ("s.day",),
     "project": ("nullif(s.project, '')", "s.project_key"),
-    "tags": ("s.tags",),
     "user": ("s.user_name",),
     "machine": ("s.machine",),
     "model": ("nullif(s.model, '')",),
@@ -222,55 +247,54 @@ DAY_SECONDS = 86400
 
 
 def usage_sql(
-    d: Dialect,
-    criteria: Criteria,
-    by: tuple[str, ...],
-    tags_condition: Callable[[Sequence[str], bool], tuple[str, list[Any]]],
+    d: Dialect, engine: Engine, criteria: Criteria, by: tuple[str, ...]
 ) -> tuple[str, list[Any]] | None:
     """The query reading the sums for a usage of ``criteria`` grouped ``by`` (the
     columns :func:`~claude_sessions.store.dialect.usage_sql` gives), or ``None`` when
-    the sums cannot answer it. ``tags_condition``: the engine's test of the tag set."""
+    the sums cannot answer it."""
     if criteria.trashed or criteria.visible_to is not None or "hour" in by:
         return None
-    found = _conditions(d, criteria, tags_condition)
+    found = _conditions(d, criteria)
     if found is None:
         return None
-    clauses, params = found
+    clauses, params, one_tag = found
+    if one_tag is not None and "tags" in by:
+        return None  # the other tags of the sessions having it are not in these rows
+    by_tag = "tags" in by or one_tag is not None
+    table = next(t for t in TABLES if (t.by_tag, t.by_model) == (by_tag, "model" in by))
+    if one_tag is not None:
+        clauses, params = [d.sql("s.tag = ?"), *clauses], [one_tag, *params]
+    groups = {**_GROUPS, "tags": (engine.tag_set("s.tag"),)}
     keys = [
         f"{column} AS g_{name}_{position}"
         for name in by
-        for position, column in enumerate(_GROUPS[name])
+        for position, column in enumerate(groups[name])
     ]
     sums = [f"coalesce(sum(s.{column}), 0) AS {column}" for column in SUM_COLUMNS]
-    table = MODEL_TABLE if "model" in by else DAY_TABLE
     group = f" GROUP BY {', '.join(str(n) for n in range(1, len(keys) + 1))}" if keys else ""
     sql = (
-        f"SELECT {', '.join([*keys, *sums])} FROM {table} s "
+        f"SELECT {', '.join([*keys, *sums])} FROM {table.name} s "
         f"WHERE {' AND '.join(['s.sessions > 0', *clauses])}{group}"
     )
     return sql, params
 
 
-def _conditions(
-    d: Dialect,
-    criteria: Criteria,
-    tags_condition: Callable[[Sequence[str], bool], tuple[str, list[Any]]],
-) -> tuple[list[str], list[Any]] | None:
+def _conditions(d: Dialect, criteria: Criteria) -> tuple[list[str], list[Any], str | None] | None:
+    """The filters as conditions on the sums' rows, and the one tag asked for (if any);
+    ``None`` when a filter is not one the sums can answer."""
     clauses: list[str] = []
     params: list[Any] = []
-    where = criteria.where
-    for _, spec, value in where.given():
+    one_tag: str | None = None
+    for _, spec, value in criteria.where.given():
         operator = spec.operator
         if operator is Operator.MODIFIES:
             continue
-        if operator is Operator.HAS_TAGS:  # in the engine's style already
-            clause, values = tags_condition([d.text(t) or "" for t in value], where.match_all_tags)
-            clauses.append(clause)
-            params.extend(values)
+        if operator is Operator.HAS_TAGS and len(set(value)) == 1:
+            one_tag = d.text(value[0]) or ""
             continue
         if operator is Operator.EQUALS and spec.columns in _EQUALS:
             clause = "(" + " OR ".join(f"s.{c} = ?" for c in spec.columns) + ")"
-            values = [d.text(value)] * len(spec.columns)
+            values: list[Any] = [d.text(value)] * len(spec.columns)
         elif spec.columns == ("created_at",) and operator in (Operator.AT_LEAST, Operator.AT_MOST):
             day = _whole_day(moment_bound(value, end_of_day=operator is Operator.AT_MOST), operator)
             if day is None:
@@ -280,7 +304,7 @@ def _conditions(
             return None
         clauses.append(d.sql(clause))
         params.extend(values)
-    return clauses, params
+    return clauses, params, one_tag
 
 
 def _whole_day(bound: float, operator: Operator) -> int | None:

@@ -128,9 +128,6 @@ class PostgresDialect:
     def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
         return f"s.tags {'@>' if every else '&&'} %s::text[]", [list(tags)]
 
-    def _rollup_tags(self, tags: Sequence[str], every: bool) -> tuple[str, list[Any]]:
-        return self.has_tags(tags, every=every)  # the sums keep the tag set as sessions do
-
     def lock(self, *names: str) -> Op[None]:
         yield lock(self.schema, *names)
 
@@ -237,7 +234,7 @@ class PostgresDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
-        summed = rollups.usage_sql(self, criteria, by, self._rollup_tags)
+        summed = rollups.usage_sql(self, ROLLUPS, criteria, by)
         if summed is not None:  # the sums kept per day and group (see store.rollups)
             return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
@@ -335,6 +332,16 @@ class PostgresDialect:
 
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
+# The usage sums' SQL (see store.rollups): tags are a text[].
+ROLLUPS = rollups.Engine(
+    day=lambda row: f"floor(extract(epoch FROM {row}.created_at) / 86400)::bigint",
+    each_tag=lambda row: (
+        f"unnest(CASE WHEN cardinality({row}.tags) = 0 THEN ARRAY['']::text[] "
+        f"ELSE {row}.tags END) AS each_tag(tag)",
+        "each_tag.tag",
+    ),
+    tag_set=lambda column: f"CASE WHEN {column} = '' THEN '{{}}'::text[] ELSE ARRAY[{column}] END",
+)
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
 # mod(), not %: the statement goes through psycopg's placeholders whenever a filter adds one.
 _HOUR = "mod(mod(floor(extract(epoch FROM s.created_at) / 3600)::bigint, 168) + 168, 168)"

@@ -50,8 +50,8 @@ Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 14: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 15: usage sums per day, project, tag set, user and machine, and per model
-(``usage_rollup_days``, ``usage_rollup_models``), kept by triggers in the same
+Version 15: usage sums per day, project, user and machine, and per model and per tag
+(``usage_rollup_days`` and three more), kept by triggers in the same
 transaction as every write, so usage reports read them instead of every session (see
 :mod:`claude_sessions.store.rollups`); filled from the stored sessions.
 Version 16: no schema change: each run's totals are split across its own requests
@@ -63,7 +63,7 @@ from __future__ import annotations
 from claude_sessions.model.exceptions import StoreVersionError
 from claude_sessions.store import rollups
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
+from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -357,10 +357,6 @@ SCHEMA_V14: tuple[str, ...] = (
 )
 
 
-def _day(row: str) -> str:
-    return f"floor(extract(epoch FROM {row}.created_at) / 86400)::bigint"
-
-
 def _share_function(name: str, old: list[str], new: list[str]) -> str:
     """A trigger function: the old row's share out, the new one's in (a BEFORE DELETE
     trigger must return the row for the delete to go ahead)."""
@@ -376,13 +372,7 @@ def _share_function(name: str, old: list[str], new: list[str]) -> str:
 def _usage_rollups() -> tuple[str, ...]:
     """The usage sums' tables, their triggers and their filling (see store.rollups);
     made anew whatever number this upgrade ends up with."""
-    types = {
-        "day": "bigint",
-        "text": "text",
-        "tags": "text[]",
-        "count": "bigint",
-        "cost": "double precision",
-    }
+    types = {"day": "bigint", "text": "text", "count": "bigint", "cost": "double precision"}
     inputs = ", ".join(rollups.SESSION_INPUTS)
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in rollups.SESSION_INPUTS)
     each = "FOR EACH ROW EXECUTE FUNCTION"
@@ -391,17 +381,16 @@ def _usage_rollups() -> tuple[str, ...]:
         "DROP TRIGGER IF EXISTS usage_session_change ON sessions",
         "DROP TRIGGER IF EXISTS usage_session_gone ON sessions",
         "DROP TRIGGER IF EXISTS usage_models_change ON session_models",
-        rollups.create_table(rollups.DAY_TABLE, types),
-        rollups.create_table(rollups.MODEL_TABLE, types),
+        *(rollups.create_table(table, types) for table in rollups.TABLES),
         _share_function(
             "usage_session_share",
-            rollups.session_share(_day, "OLD", -1),
-            rollups.session_share(_day, "NEW", 1),
+            rollups.session_share(ROLLUPS, "OLD", -1),
+            rollups.session_share(ROLLUPS, "NEW", 1),
         ),
         _share_function(
             "usage_models_share",
-            [rollups.model_row_share(_day, "OLD", -1)],
-            [rollups.model_row_share(_day, "NEW", 1)],
+            rollups.model_row_share(ROLLUPS, "OLD", -1),
+            rollups.model_row_share(ROLLUPS, "NEW", 1),
         ),
         f"CREATE TRIGGER usage_session_new AFTER INSERT ON sessions {each} usage_session_share()",
         f"CREATE TRIGGER usage_session_change AFTER UPDATE OF {inputs} ON sessions "
@@ -409,7 +398,7 @@ def _usage_rollups() -> tuple[str, ...]:
         f"CREATE TRIGGER usage_session_gone BEFORE DELETE ON sessions {each} usage_session_share()",
         "CREATE TRIGGER usage_models_change AFTER INSERT OR UPDATE OR DELETE ON session_models "
         f"{each} usage_models_share()",
-        *rollups.fill(_day),
+        *rollups.fill(ROLLUPS),
     )
 
 

@@ -182,7 +182,7 @@ class SQLiteDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
-        summed = rollups.usage_sql(self, criteria, by, _rollup_tags)
+        summed = rollups.usage_sql(self, ROLLUPS, criteria, by)
         if summed is not None:  # the sums kept per day and group (see store.rollups)
             return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
@@ -309,15 +309,16 @@ DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
 _DAY = DAY_NUMBER.format("s.")
 
 
-def _rollup_tags(tags: Sequence[str], every: bool) -> tuple[str, list[Any]]:
-    """A condition on the tag set (JSON) of a row of usage sums: any of ``tags``, or all."""
-    marks = _placeholders(len(tags))
-    if every:
-        return f"(SELECT count(*) FROM json_each(s.tags) WHERE value IN ({marks})) = ?", [
-            *tags,
-            len(tags),
-        ]
-    return f"EXISTS (SELECT 1 FROM json_each(s.tags) WHERE value IN ({marks}))", list(tags)
+# The usage sums' SQL (see store.rollups): tags are a JSON array.
+ROLLUPS = rollups.Engine(
+    day=lambda row: DAY_NUMBER.format(f"{row}."),
+    each_tag=lambda row: (
+        f"json_each(CASE WHEN json_array_length({row}.tags) = 0 THEN '[\"\"]' "
+        f"ELSE {row}.tags END) AS each_tag",
+        "each_tag.value",
+    ),
+    tag_set=lambda column: f"CASE WHEN {column} = '' THEN '[]' ELSE json_array({column}) END",
+)
 
 
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.

@@ -56,8 +56,8 @@ Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 18: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 19: usage sums per day, project, tag set, user and machine, and per model
-(``usage_rollup_days``, ``usage_rollup_models``), kept by triggers in the same transaction as
+Version 19: usage sums per day, project, user and machine, and per model and per tag
+(``usage_rollup_days`` and three more), kept by triggers in the same transaction as
 every write, so usage reports read them instead of every session (see
 :mod:`claude_sessions.store.rollups`); filled from the stored sessions.
 Version 20: no schema change: each run's totals are split across its own requests
@@ -74,7 +74,7 @@ from typing import Any
 from claude_sessions.store import rollups
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
-from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -596,10 +596,6 @@ def _v18(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)")
 
 
-def _day(row: str) -> str:
-    return DAY_NUMBER.format(f"{row}.")
-
-
 def _trigger(name: str, when: str, body: list[str]) -> str:
     return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
 
@@ -607,37 +603,28 @@ def _trigger(name: str, when: str, body: list[str]) -> str:
 def usage_rollups() -> list[str]:
     """The usage sums' tables, their triggers, and their filling (any version number:
     the tables and triggers are made anew)."""
-    types = {"day": "INTEGER", "text": "TEXT", "tags": "TEXT", "count": "INTEGER", "cost": "REAL"}
+    types = {"day": "INTEGER", "text": "TEXT", "count": "INTEGER", "cost": "REAL"}
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
+    share, row_share = rollups.session_share, rollups.model_row_share
     triggers = {
-        "usage_session_new": ("AFTER INSERT ON sessions", rollups.session_share(_day, "NEW", 1)),
+        "usage_session_new": ("AFTER INSERT ON sessions", share(ROLLUPS, "NEW", 1)),
         "usage_session_change": (
             f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
-            rollups.session_share(_day, "OLD", -1) + rollups.session_share(_day, "NEW", 1),
+            share(ROLLUPS, "OLD", -1) + share(ROLLUPS, "NEW", 1),
         ),
-        "usage_session_gone": (
-            "BEFORE DELETE ON sessions",
-            rollups.session_share(_day, "OLD", -1),
-        ),
-        "usage_models_new": (
-            "AFTER INSERT ON session_models",
-            [rollups.model_row_share(_day, "NEW", 1)],
-        ),
+        "usage_session_gone": ("BEFORE DELETE ON sessions", share(ROLLUPS, "OLD", -1)),
+        "usage_models_new": ("AFTER INSERT ON session_models", row_share(ROLLUPS, "NEW", 1)),
         "usage_models_change": (
             "AFTER UPDATE ON session_models",
-            [rollups.model_row_share(_day, "OLD", -1), rollups.model_row_share(_day, "NEW", 1)],
+            row_share(ROLLUPS, "OLD", -1) + row_share(ROLLUPS, "NEW", 1),
         ),
-        "usage_models_gone": (
-            "AFTER DELETE ON session_models",
-            [rollups.model_row_share(_day, "OLD", -1)],
-        ),
+        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(ROLLUPS, "OLD", -1)),
     }
     return [
         *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
-        rollups.create_table(rollups.DAY_TABLE, types, " WITHOUT ROWID"),
-        rollups.create_table(rollups.MODEL_TABLE, types, " WITHOUT ROWID"),
+        *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
         *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(_day),
+        *rollups.fill(ROLLUPS),
     ]
 
 
