@@ -39,6 +39,7 @@ GROUPINGS = (
     ("week", "tag"),
     ("model", "project"),
     ("tag", "model"),
+    ("tag", "user"),
 )
 FILTERS: tuple[dict[str, Any], ...] = (
     {},

@@ -1,13 +1,15 @@
 """Usage sums kept per day, project, user and machine (and model, and tag), so that usage
 reports and ``stats`` read a few rows per day instead of every session.
 
-Four tables, both databases. ``usage_rollup_days`` holds, per group, the sums a
+Four tables, both databases. ``usage_rollup_days`` holds, per day, project, user
+and machine, the sums a
 usage query without a model grouping adds up over sessions;
 ``usage_rollup_models`` those by model, where each request counts under its own
 model (a session whose requests were all of its own model under it, the others
 per ``session_models`` row), as :func:`~claude_sessions.store.dialect.usage_sql`
 counts them. ``usage_rollup_tags`` and ``usage_rollup_tag_models`` are the same
-once per tag of each session (``''``: none), for reports by tag or of one tag.
+per day and tag, once per tag of each session (``''``: none), for reports by tag
+or of one tag.
 
 Triggers keep them in the same transaction as every write: a change of a
 ``sessions`` row takes the old row's share out and puts the new one's in (a
@@ -20,8 +22,9 @@ nothing. Groups whose sessions all left keep a row with nothing in it, which
 reads skip.
 
 A query the sums cannot answer (text, cost, model name or branch filters, several
-tags, a tag filter beside a grouping by tag, a time bound inside a day, trashed
-sessions, the hour of the week) reads the sessions as before.
+tags, a tag filter beside a grouping by tag, a tag with a project, user or machine,
+a time bound inside a day, trashed sessions, the hour of the week) reads the
+sessions as before.
 """
 
 from __future__ import annotations
@@ -51,14 +54,24 @@ class Engine:
 
 @dataclass(frozen=True)
 class Table:
+    """One table of sums: by day, and by tag, by model, and by project, user and machine
+    (``places``) when it says so."""
+
     name: str
     by_tag: bool
     by_model: bool
 
     @property
+    def places(self) -> bool:
+        # A session counts once per tag: its places too would make about as many rows as
+        # sessions (tags by project), where the tags alone make a few per day.
+        return not self.by_tag
+
+    @property
     def keys(self) -> list[str]:
+        places = list(PLACE_COLUMNS) if self.places else []
         tag = ["tag"] if self.by_tag else []
-        return ["day", *tag, *PLACE_COLUMNS, *(["model"] if self.by_model else [])]
+        return ["day", *tag, *places, *(["model"] if self.by_model else [])]
 
 
 DAYS = Table("usage_rollup_days", by_tag=False, by_model=False)
@@ -168,7 +181,8 @@ def _shares(engine: Engine, s: str, m: str | None, sign: int) -> list[_Share]:
         tags, tag = engine.each_tag(s)
         sources = [tags] if table.by_tag else []
         groups = [engine.day(s), *([tag] if table.by_tag else [])]
-        groups += [f"coalesce({s}.project, '')", *(f"{s}.{c}" for c in PLACE_COLUMNS[1:])]
+        if table.places:
+            groups += [f"coalesce({s}.project, '')", *(f"{s}.{c}" for c in PLACE_COLUMNS[1:])]
         apart = [*live, f"{s}.models_apart <> 0", f"{m or 'sm'}.session_ref = {s}.id"]
         if m is None and not table.by_model:
             shares.append(_Share(table, [*groups, *_own_sums(s, sign, "turns")], sources, live))
@@ -257,11 +271,13 @@ def usage_sql(
     found = _conditions(d, criteria)
     if found is None:
         return None
-    clauses, params, one_tag = found
+    clauses, params, one_tag, placed = found
     if one_tag is not None and "tags" in by:
         return None  # the other tags of the sessions having it are not in these rows
     by_tag = "tags" in by or one_tag is not None
     table = next(t for t in TABLES if (t.by_tag, t.by_model) == (by_tag, "model" in by))
+    if not table.places and (placed or {"project", "user", "machine"} & set(by)):
+        return None  # the sums by tag are not kept by place
     if one_tag is not None:
         clauses, params = [d.sql("s.tag = ?"), *clauses], [one_tag, *params]
     groups = {**_GROUPS, "tags": (engine.tag_set("s.tag"),)}
@@ -279,12 +295,16 @@ def usage_sql(
     return sql, params
 
 
-def _conditions(d: Dialect, criteria: Criteria) -> tuple[list[str], list[Any], str | None] | None:
-    """The filters as conditions on the sums' rows, and the one tag asked for (if any);
-    ``None`` when a filter is not one the sums can answer."""
+def _conditions(
+    d: Dialect, criteria: Criteria
+) -> tuple[list[str], list[Any], str | None, bool] | None:
+    """The filters as conditions on the sums' rows, the one tag asked for (if any) and
+    whether a project, user or machine is; ``None`` when a filter is not one the sums
+    can answer."""
     clauses: list[str] = []
     params: list[Any] = []
     one_tag: str | None = None
+    placed = False
     for _, spec, value in criteria.where.given():
         operator = spec.operator
         if operator is Operator.MODIFIES:
@@ -295,6 +315,7 @@ def _conditions(d: Dialect, criteria: Criteria) -> tuple[list[str], list[Any], s
         if operator is Operator.EQUALS and spec.columns in _EQUALS:
             clause = "(" + " OR ".join(f"s.{c} = ?" for c in spec.columns) + ")"
             values: list[Any] = [d.text(value)] * len(spec.columns)
+            placed = True
         elif spec.columns == ("created_at",) and operator in (Operator.AT_LEAST, Operator.AT_MOST):
             day = _whole_day(moment_bound(value, end_of_day=operator is Operator.AT_MOST), operator)
             if day is None:
@@ -304,7 +325,7 @@ def _conditions(d: Dialect, criteria: Criteria) -> tuple[list[str], list[Any], s
             return None
         clauses.append(d.sql(clause))
         params.extend(values)
-    return clauses, params, one_tag
+    return clauses, params, one_tag, placed
 
 
 def _whole_day(bound: float, operator: Operator) -> int | None:
