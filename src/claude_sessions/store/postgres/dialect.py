@@ -248,9 +248,13 @@ class PostgresDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         key = f"s.{column}"
-        tag = feed.one_tag(criteria)
-        if tag is not None:  # one tag's page from its own index entries
-            rows = yield feed.listing(self, criteria, tag, criteria.limit, indexed_by=False)
+        tags = feed.walked_tags(criteria)
+        if tags:  # one tag's page from its own index entries (the rarest of tags all required)
+            tag = yield from feed.rarest(self, tags)
+            also = tuple(other for other in tags if other != tag)
+            rows = yield feed.listing(
+                self, criteria, tag, criteria.limit, indexed_by=False, also=also
+            )
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             position = self.sort_param(criteria.cursor.value, column)

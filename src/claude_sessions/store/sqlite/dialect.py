@@ -218,9 +218,11 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         order = f"s.{column} DESC, s.id DESC"
-        tag = feed.one_tag(criteria)
-        if tag is not None:  # one tag's page from its own index entries
-            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True)
+        tags = feed.walked_tags(criteria)
+        if tags:  # one tag's page from its own index entries (the rarest of tags all required)
+            tag = yield from feed.rarest(self, tags)
+            also = tuple(other for other in tags if other != tag)
+            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True, also=also)
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             # A row value: the index seeks to the cursor (an OR of comparisons scans).
