@@ -92,9 +92,12 @@ def page_ids(
     index to read (SQLite, which keeps no statistics to choose by); ``also``: the other
     tags required, each looked up by its session's key as the tag's rows are walked."""
     rest = replace(criteria.where, tags=(), match_all_tags=False)
-    clauses, params = conditions(d, rest, trashed=False)
+    clauses, params = conditions(d, rest, trashed=False, visible_to=criteria.visible_to)
     given = [spec for name, spec, _ in rest.given() if name not in _TAG_FILTERS]
-    covered = all(spec.operator in _RANGES and spec.columns[0] in _COPIED for spec in given)
+    # Who may see a session is on its row alone: a member's listing joins the rows.
+    covered = criteria.visible_to is None and all(
+        spec.operator in _RANGES and spec.columns[0] in _COPIED for spec in given
+    )
     if covered:  # every condition is on the tag rows' copies: "s" names the tag rows
         index = "tags_by_created" if given else "tags_feed"
         source = f"tags s INDEXED BY {index}" if indexed_by else "tags s"
