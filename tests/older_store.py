@@ -64,6 +64,7 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
     from claude_sessions.store.sqlite import schema as sqlite_schema
 
     undo_usage_rollups(run, postgres=postgres)
+    undo_member_indexes(run)
     undo_identities(run)
     undo_tag_copies(run, postgres=postgres)
     run("DROP TABLE api_requests")
@@ -95,11 +96,19 @@ def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
             run(f"DROP TRIGGER IF EXISTS usage_{table}_{change}")
 
 
+def undo_member_indexes(run: Callable[[str], Any]) -> None:
+    """Take out the indexes of a member's listing (SQLite 20, PostgreSQL 16), which name
+    the sessions' user and shared flag."""
+    run("DROP INDEX IF EXISTS sessions_of_user")
+    run("DROP INDEX IF EXISTS sessions_shared")
+
+
 def undo_tag_copies(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version copying sessions' columns into their tag rows
     added (SQLite 16, PostgreSQL 12): the triggers, the tag indexes and the copies;
-    and the later usage sums."""
+    and the later usage sums and member indexes."""
     undo_usage_rollups(run, postgres=postgres)
+    undo_member_indexes(run)
     run("DROP TRIGGER tags_copy_session" + (" ON sessions" if postgres else ""))
     run("DROP TRIGGER tags_copy_new" + (" ON tags" if postgres else ""))
     if postgres:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed, rollups
+from claude_sessions.store import feed, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -255,6 +255,9 @@ class PostgresDialect:
             rows = yield feed.listing(
                 self, criteria, tag, criteria.limit, indexed_by=False, also=also
             )
+            return [found(self, row, column) for row in rows]
+        if member_listing.serves(criteria):  # a member's own sessions and the shared ones
+            rows = yield member_listing.listing(self, criteria, criteria.limit, None)
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             position = self.sort_param(criteria.cursor.value, column)

@@ -54,14 +54,17 @@ Version 15: usage sums per day, project, user and machine, and per model and per
 (``usage_rollup_days`` and three more), kept by triggers in the same
 transaction as every write, so usage reports read them instead of every session (see
 :mod:`claude_sessions.store.rollups`); filled from the stored sessions.
-Version 16: no schema change: each run's totals are split across its own requests
+Version 16: a member's listing reads their own sessions and the shared ones from
+an index each (``sessions_of_user``, ``sessions_shared``: see
+:mod:`claude_sessions.store.member_listing`).
+Version 17: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import rollups
+from claude_sessions.store import member_listing, rollups
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -420,11 +423,12 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V13,
     SCHEMA_V14,
     USAGE_ROLLUPS,
-    (),  # 16: each run's result totals split across its own requests (split_result_runs)
+    member_listing.INDEXES,
+    (),  # 17: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 16  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 17  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

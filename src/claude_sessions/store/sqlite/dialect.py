@@ -21,7 +21,7 @@ import orjson
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed, rollups
+from claude_sessions.store import feed, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -223,6 +223,9 @@ class SQLiteDialect:
             tag = yield from feed.rarest(self, tags)
             also = tuple(other for other in tags if other != tag)
             rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True, also=also)
+            return [found(self, row, column) for row in rows]
+        if member_listing.serves(criteria):  # a member's own sessions and the shared ones
+            rows = yield member_listing.listing(self, criteria, limit, -1)
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             # A row value: the index seeks to the cursor (an OR of comparisons scans).

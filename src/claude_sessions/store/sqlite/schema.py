@@ -60,7 +60,10 @@ Version 19: usage sums per day, project, user and machine, and per model and per
 (``usage_rollup_days`` and three more), kept by triggers in the same transaction as
 every write, so usage reports read them instead of every session (see
 :mod:`claude_sessions.store.rollups`); filled from the stored sessions.
-Version 20: no schema change: each run's totals are split across its own requests
+Version 20: a member's listing reads their own sessions and the shared ones from
+an index each (``sessions_of_user``, ``sessions_shared``: see
+:mod:`claude_sessions.store.member_listing`).
+Version 21: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -71,7 +74,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import rollups
+from claude_sessions.store import member_listing, rollups
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
@@ -633,7 +636,12 @@ def _usage_rollups(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _v20(conn: sqlite3.Connection) -> None:
+def _member_indexes(conn: sqlite3.Connection) -> None:
+    for statement in member_listing.INDEXES:
+        conn.execute(statement)
+
+
+def _v21(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split)."""
     from claude_sessions.store.upgrades import split_result_runs
 
@@ -660,7 +668,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v17,
     _v18,
     _usage_rollups,
-    _v20,
+    _member_indexes,
+    _v21,
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
