@@ -1,25 +1,31 @@
 """The usage sums kept per day and group always equal a recount from the sessions, after
 any sequence of writes (saves, appends, forks, tags, trash, restore, deletes, purges,
-project moves), on both databases; usage reports read them and agree with the recount;
+project moves, redactions), on both databases; usage reports read them and agree with the recount;
 an older store gets them filled on upgrade."""
 
 from __future__ import annotations
 
 import math
+import shutil
 from collections import defaultdict
 from contextlib import suppress
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claude_sessions import SessionStore
+from claude_sessions.importer import import_transcripts
 from claude_sessions.model.exceptions import ClaudeSessionsError
 from claude_sessions.store.plan import Stmt, Txn, single
 from claude_sessions.store.project_moves import move_project
+from claude_sessions.store.redacting import redact_stored
 
 from .older_store import set_back, undo_usage_rollups
+from .secret_samples import planted
 from .store_samples import run
 
 MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5-20251001")
@@ -244,6 +250,10 @@ def _apply(store: SessionStore, step: tuple[Any, ...], n: int) -> None:
         store.delete_session(who, purge=step[2])
     elif kind == "move":
         move_project(store, step[1], step[2])
+    elif kind == "redact":  # a secret in a reply, replaced in place
+        secret = planted()[0].text
+        store.save_session(who, run(who, text=f"the key {secret}", model=step[2]), tags=["api"])
+        redact_stored(store, [who])
 
 
 ids = st.integers(0, 4)
@@ -261,6 +271,7 @@ steps = st.one_of(
     st.tuples(st.sampled_from(["trash", "restore"]), ids),
     st.tuples(st.just("delete"), ids, st.booleans()),
     st.tuples(st.just("move"), st.sampled_from(PROJECTS), st.sampled_from(PROJECTS)),
+    st.tuples(st.just("redact"), ids, st.sampled_from(MODELS)),
 )
 
 
@@ -293,3 +304,20 @@ def test_an_older_store_gets_its_sums_on_upgrade(store_location: str) -> None:
         by_model = [n for (name, _, _), (n, _) in kept_sums(opened).items() if name == "model"]
         assert sum(by_model) == 3  # a, and b under two models
         assert_reports_equal_a_recount(opened)
+
+
+def test_an_import_of_real_transcripts_keeps_its_sums(
+    store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "config"
+    shutil.copytree(
+        Path(__file__).parent / "fixtures" / "transcripts" / "projects", root / "projects"
+    )
+    report = import_transcripts(store, [root])
+    assert report.sessions_new > 0
+    assert same(kept_sums(store), counted_sums(store))
+    assert_reports_equal_a_recount(store)
+    store.trash_session(store.search(limit=1)[0].session_id)
+    assert same(kept_sums(store), counted_sums(store))
+    assert_reports_equal_a_recount(store)
