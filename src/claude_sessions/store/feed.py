@@ -9,7 +9,8 @@ and nothing else, it reads only the range's entries of one covering index
 (``tags_by_created``) and never a session row. Other filters join the session
 rows as the tag's entries are walked. Several tags all required walk the
 rarest one's entries (each tag's counted up to a bound first) and look the
-others up by session. The page, its order and its cursor are those of the plain
+others up by session (SQLite; PostgreSQL's GIN index of the tag arrays finds
+them in one probe). The page, its order and its cursor are those of the plain
 listing: the copies equal their sessions' columns.
 """
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _COPIED = ("created_at", "total_cost", "updated_at")
 _RANGES = (Operator.AT_LEAST, Operator.AT_MOST)
 _TAG_FILTERS = ("tags", "match_all_tags")
-_PROBE = 10_000
+_PROBE = 2_000
 
 
 def walked_tags(criteria: Criteria) -> tuple[str, ...]:

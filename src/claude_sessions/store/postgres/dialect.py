@@ -249,12 +249,10 @@ class PostgresDialect:
         column = sort_column(criteria)
         key = f"s.{column}"
         tags = feed.walked_tags(criteria)
-        if tags:  # one tag's page from its own index entries (the rarest of tags all required)
-            tag = yield from feed.rarest(self, tags)
-            also = tuple(other for other in tags if other != tag)
-            rows = yield feed.listing(
-                self, criteria, tag, criteria.limit, indexed_by=False, also=also
-            )
+        # One tag's page from its own index entries. Several tags all required: the GIN
+        # index of the tag arrays finds the sessions having every one in one probe.
+        if len(tags) == 1:
+            rows = yield feed.listing(self, criteria, tags[0], criteria.limit, indexed_by=False)
             return [found(self, row, column) for row in rows]
         if member_listing.serves(criteria):  # a member's own sessions and the shared ones
             rows = yield member_listing.listing(self, criteria, criteria.limit, None)
