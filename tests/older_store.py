@@ -63,6 +63,8 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
     from claude_sessions.store.postgres import schema as postgres_schema
     from claude_sessions.store.sqlite import schema as sqlite_schema
 
+    undo_usage_rollups(run, postgres=postgres)
+    undo_member_indexes(run)
     undo_identities(run)
     undo_tag_copies(run, postgres=postgres)
     run("DROP TABLE api_requests")
@@ -80,9 +82,33 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
         run(statement)
 
 
+def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
+    """Take out what the schema version keeping usage sums added (SQLite 19, PostgreSQL
+    15): the tables and the triggers keeping them (which name the sessions' columns)."""
+    for table in ("days", "models", "tags", "tag_models"):
+        run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
+    if postgres:
+        run("DROP FUNCTION IF EXISTS usage_session_share() CASCADE")
+        run("DROP FUNCTION IF EXISTS usage_models_share() CASCADE")
+        return
+    for table in ("session", "models"):
+        for change in ("new", "change", "gone"):
+            run(f"DROP TRIGGER IF EXISTS usage_{table}_{change}")
+
+
+def undo_member_indexes(run: Callable[[str], Any]) -> None:
+    """Take out the indexes of a member's listing (SQLite 20, PostgreSQL 16), which name
+    the sessions' user and shared flag."""
+    run("DROP INDEX IF EXISTS sessions_of_user")
+    run("DROP INDEX IF EXISTS sessions_shared")
+
+
 def undo_tag_copies(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version copying sessions' columns into their tag rows
-    added (SQLite 16, PostgreSQL 12): the triggers, the tag indexes and the copies."""
+    added (SQLite 16, PostgreSQL 12): the triggers, the tag indexes and the copies;
+    and the later usage sums and member indexes."""
+    undo_usage_rollups(run, postgres=postgres)
+    undo_member_indexes(run)
     run("DROP TRIGGER tags_copy_session" + (" ON sessions" if postgres else ""))
     run("DROP TRIGGER tags_copy_new" + (" ON tags" if postgres else ""))
     if postgres:

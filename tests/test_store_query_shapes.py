@@ -253,10 +253,8 @@ def days(store_factory, fake_clock):
 
 
 def test_usage_of_a_period_reads_only_its_days_on_sqlite(tmp_path, fake_clock):
-    """A period's figures by day or tag read its range of the day index, not a whole
-    index (their cost grows with the period, not with the store). By model or project
-    SQLite skips through their own index, given statistics. PostgreSQL's usage index
-    leads with created_at: a range seeks there already."""
+    """A period's figures by day or tag read its range of the usage sums, which lead with
+    the day, not a whole index (their cost grows with the period, not with the store)."""
     from claude_sessions import SessionStore
 
     with SessionStore(tmp_path / "s", cleanup_after_days=None, clock=fake_clock) as store:
@@ -269,7 +267,7 @@ def test_usage_of_a_period_reads_only_its_days_on_sqlite(tmp_path, fake_clock):
                 return [row["detail"] for row in rows]
 
             steps = store.run(single(Txn(explain)))
-            assert steps[0].startswith("SEARCH s USING COVERING INDEX usage_by_day"), (by, steps)
+            assert steps[0].startswith("SEARCH s USING PRIMARY KEY (day>? AND day<?)"), (by, steps)
 
 
 def test_usage_of_a_period_equals_a_recount(days):

@@ -15,6 +15,7 @@ from claude_sessions.store.sqlite import schema as sqlite_schema
 from .older_store import set_back
 
 UNDO = (
+    "DROP INDEX IF EXISTS sessions_shared",  # a later step's, on the shared flag
     "DROP TABLE audit_log",
     "ALTER TABLE sessions DROP COLUMN shared",
     "ALTER TABLE users DROP COLUMN share_by_default",

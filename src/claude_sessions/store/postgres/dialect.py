@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed
+from claude_sessions.store import feed, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -234,6 +234,9 @@ class PostgresDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        summed = rollups.usage_sql(self, ROLLUPS, criteria, by)
+        if summed is not None:  # the sums kept per day and group (see store.rollups)
+            return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         rows: list[Any] = []
         for sql in usage_sql(_DAY, by, clauses, hour=_HOUR):
@@ -245,9 +248,14 @@ class PostgresDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         key = f"s.{column}"
-        tag = feed.one_tag(criteria)
-        if tag is not None:  # one tag's page from its own index entries
-            rows = yield feed.listing(self, criteria, tag, criteria.limit, indexed_by=False)
+        tags = feed.walked_tags(criteria)
+        # One tag's page from its own index entries. Several tags all required: the GIN
+        # index of the tag arrays finds the sessions having every one in one probe.
+        if len(tags) == 1:
+            rows = yield feed.listing(self, criteria, tags[0], criteria.limit, indexed_by=False)
+            return [found(self, row, column) for row in rows]
+        if member_listing.serves(criteria):  # a member's own sessions and the shared ones
+            rows = yield member_listing.listing(self, criteria, criteria.limit, None)
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             position = self.sort_param(criteria.cursor.value, column)
@@ -329,6 +337,16 @@ class PostgresDialect:
 
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
+# The usage sums' SQL (see store.rollups): tags are a text[].
+ROLLUPS = rollups.Engine(
+    day=lambda row: f"floor(extract(epoch FROM {row}.created_at) / 86400)::bigint",
+    each_tag=lambda row: (
+        f"unnest(CASE WHEN cardinality({row}.tags) = 0 THEN ARRAY['']::text[] "
+        f"ELSE {row}.tags END) AS each_tag(tag)",
+        "each_tag.tag",
+    ),
+    tag_set=lambda column: f"CASE WHEN {column} = '' THEN '{{}}'::text[] ELSE ARRAY[{column}] END",
+)
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
 # mod(), not %: the statement goes through psycopg's placeholders whenever a filter adds one.
 _HOUR = "mod(mod(floor(extract(epoch FROM s.created_at) / 3600)::bigint, 168) + 168, 168)"

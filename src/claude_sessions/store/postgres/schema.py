@@ -50,17 +50,27 @@ Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 14: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 15: ``sync_marks``: per team server, session and transcript, the last entry the
+Version 15: no schema change (the split of run totals it made is redone by the last
+step).
+Version 16: ``sync_marks``: per team server, session and transcript, the last entry the
 server acknowledged, so a machine sends a server only what it lacks.
-Version 16: no schema change: each run's totals are split across its own requests
+Version 17: usage sums per day, project, user and machine, and per model and per tag
+(``usage_rollup_days`` and three more), kept by triggers in the same
+transaction as every write, so usage reports read them instead of every session (see
+:mod:`claude_sessions.store.rollups`); filled from the stored sessions.
+Version 18: a member's listing reads their own sessions and the shared ones from
+an index each (``sessions_of_user``, ``sessions_shared``: see
+:mod:`claude_sessions.store.member_listing`).
+Version 19: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
+from claude_sessions.store import member_listing, rollups
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.postgres.dialect import TS_CONFIG, PostgresDialect, lock
+from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -364,6 +374,54 @@ SYNC_MARKS: tuple[str, ...] = (
     )""",
 )
 
+
+def _share_function(name: str, old: list[str], new: list[str]) -> str:
+    """A trigger function: the old row's share out, the new one's in (a BEFORE DELETE
+    trigger must return the row for the delete to go ahead)."""
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$ BEGIN
+        IF TG_OP <> 'INSERT' THEN {"; ".join(old)}; END IF;
+        IF TG_OP <> 'DELETE' THEN {"; ".join(new)}; END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NULL;
+    END $$"""
+
+
+def _usage_rollups() -> tuple[str, ...]:
+    """The usage sums' tables, their triggers and their filling (see store.rollups);
+    made anew whatever number this upgrade ends up with."""
+    types = {"day": "bigint", "text": "text", "count": "bigint", "cost": "double precision"}
+    inputs = ", ".join(rollups.SESSION_INPUTS)
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in rollups.SESSION_INPUTS)
+    each = "FOR EACH ROW EXECUTE FUNCTION"
+    return (
+        "DROP TRIGGER IF EXISTS usage_session_new ON sessions",
+        "DROP TRIGGER IF EXISTS usage_session_change ON sessions",
+        "DROP TRIGGER IF EXISTS usage_session_gone ON sessions",
+        "DROP TRIGGER IF EXISTS usage_models_change ON session_models",
+        *(rollups.create_table(table, types) for table in rollups.TABLES),
+        _share_function(
+            "usage_session_share",
+            rollups.session_share(ROLLUPS, "OLD", -1),
+            rollups.session_share(ROLLUPS, "NEW", 1),
+        ),
+        _share_function(
+            "usage_models_share",
+            rollups.model_row_share(ROLLUPS, "OLD", -1),
+            rollups.model_row_share(ROLLUPS, "NEW", 1),
+        ),
+        f"CREATE TRIGGER usage_session_new AFTER INSERT ON sessions {each} usage_session_share()",
+        f"CREATE TRIGGER usage_session_change AFTER UPDATE OF {inputs} ON sessions "
+        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION usage_session_share()",
+        f"CREATE TRIGGER usage_session_gone BEFORE DELETE ON sessions {each} usage_session_share()",
+        "CREATE TRIGGER usage_models_change AFTER INSERT OR UPDATE OR DELETE ON session_models "
+        f"{each} usage_models_share()",
+        *rollups.fill(ROLLUPS),
+    )
+
+
+USAGE_ROLLUPS = _usage_rollups()
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -381,12 +439,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V14,
     (),  # 15: the split of run totals, redone by the last step
     SYNC_MARKS,  # 16
-    (),  # 17: each run's result totals split across its own requests, and the requests
+    USAGE_ROLLUPS,  # 17
+    member_listing.INDEXES,  # 18
+    (),  # 19: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 17  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 19  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -21,7 +21,7 @@ import orjson
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed
+from claude_sessions.store import feed, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -182,6 +182,9 @@ class SQLiteDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
+        summed = rollups.usage_sql(self, ROLLUPS, criteria, by)
+        if summed is not None:  # the sums kept per day and group (see store.rollups)
+            return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
         # The covering index in the order of the first grouping, named: without
         # statistics the planner may pick a narrower one and read every wide row.
@@ -215,9 +218,14 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
         column = sort_column(criteria)
         order = f"s.{column} DESC, s.id DESC"
-        tag = feed.one_tag(criteria)
-        if tag is not None:  # one tag's page from its own index entries
-            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True)
+        tags = feed.walked_tags(criteria)
+        if tags:  # one tag's page from its own index entries (the rarest of tags all required)
+            tag = yield from feed.rarest(self, tags)
+            also = tuple(other for other in tags if other != tag)
+            rows = yield feed.listing(self, criteria, tag, limit, indexed_by=True, also=also)
+            return [found(self, row, column) for row in rows]
+        if member_listing.serves(criteria):  # a member's own sessions and the shared ones
+            rows = yield member_listing.listing(self, criteria, limit, -1)
             return [found(self, row, column) for row in rows]
         if criteria.cursor is not None:
             # A row value: the index seeks to the cursor (an OR of comparisons scans).
@@ -304,6 +312,20 @@ class SQLiteDialect:
 # The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
 DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
 _DAY = DAY_NUMBER.format("s.")
+
+
+# The usage sums' SQL (see store.rollups): tags are a JSON array.
+ROLLUPS = rollups.Engine(
+    day=lambda row: DAY_NUMBER.format(f"{row}."),
+    each_tag=lambda row: (
+        f"json_each(CASE WHEN json_array_length({row}.tags) = 0 THEN '[\"\"]' "
+        f"ELSE {row}.tags END) AS each_tag",
+        "each_tag.value",
+    ),
+    tag_set=lambda column: f"CASE WHEN {column} = '' THEN '[]' ELSE json_array({column}) END",
+)
+
+
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.
 _HOUR = "((CAST(s.created_at / 3600 AS INTEGER) % 168) + 168) % 168"
 # What the usage aggregates filter on and add up: each usage index covers it all, and

@@ -58,6 +58,13 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # hundreds of MB, and each checkpoint syncs the file; the log is cut back after each one.
 CHECKPOINT_BYTES = 64 * 1024 * 1024
 CHECKPOINT_INTERVAL = 0.1  # seconds between a bulk writer's background checkpoints
+# A bulk writer that writes without pause outruns the background checkpoints (one that
+# waits for nobody cannot start the log over while the writer appends to it): past this
+# size, the writer itself copies the log in and cuts it to nothing between two transactions.
+LOG_BOUND_BYTES = 256 * 1024 * 1024
+# How long that cut waits for readers still using the log; it is tried again after the
+# next transaction when they kept it.
+_LOG_CUT_WAIT_MS = 250
 MIN_SQLITE = (3, 35, 0)  # RETURNING
 _PROGRESS_STEPS = 10_000  # virtual machine steps between time-limit (and signal) checks
 _LOCK_WAIT_SLICE_MS = 100  # a writer waits for the lock this long between signal checks
@@ -281,6 +288,8 @@ class SQLiteDriver:
         into the file and syncs both; its C code runs without the GIL). A
         PASSIVE checkpoint neither waits for nor blocks anyone, and the log is
         still whole if the process dies mid-way: only who does the work changes.
+        When the log still passes :data:`LOG_BOUND_BYTES`, the writer cuts it
+        between two transactions (see :meth:`_bound_log`).
         """
         if self.read_only:
             yield
@@ -288,9 +297,11 @@ class SQLiteDriver:
         conn = self._connect()
         checkpoints = _Checkpointer(self._path, self._busy_timeout)
         self._autocheckpoint(conn, on=False)
+        self._local.bounds_log = True
         try:
             yield
         finally:
+            self._local.bounds_log = False
             checkpoints.stop()
             with suppress(sqlite3.Error):
                 self._autocheckpoint(conn, on=True)
@@ -338,11 +349,33 @@ class SQLiteDriver:
                     with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
+            if txn.write and getattr(self._local, "bounds_log", False):
+                self._bound_log(conn)
             return value
         except sqlite3.Error as error:
             raise self._translate(error, deadline) from error
         finally:
             conn.set_progress_handler(None, 0)
+
+    def _bound_log(self, conn: sqlite3.Connection) -> None:
+        """Past :data:`LOG_BOUND_BYTES`, copy the log into the file and cut it to nothing
+        (a TRUNCATE checkpoint): it waits for the background checkpoint and for readers
+        still using the log, briefly; if they keep it, the next transaction tries again."""
+        try:
+            size = os.stat(f"{self._path}-wal").st_size
+        except OSError:
+            return
+        if size <= LOG_BOUND_BYTES:
+            return
+        conn.execute(f"PRAGMA busy_timeout = {_LOG_CUT_WAIT_MS}")
+        try:
+            (busy, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.debug("the log (%d bytes) is still in use: cut after the next write", size)
+        except sqlite3.Error as error:
+            log.debug("cutting the log failed: %s", error)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
     def _begin(self, conn: sqlite3.Connection, *, write: bool, deadline: _Deadline) -> None:
         """Begin; a writer waits for the write lock in short slices (SQLite's own wait is

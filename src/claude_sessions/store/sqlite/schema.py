@@ -56,9 +56,18 @@ Version 17: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 18: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 19: ``sync_marks``: per team server, session and transcript, the last entry the
+Version 19: no schema change (the split of run totals it made is redone by the last
+step).
+Version 20: ``sync_marks``: per team server, session and transcript, the last entry the
 server acknowledged, so a laptop sends a server only what it lacks.
-Version 20: no schema change: each run's totals are split across its own requests
+Version 21: usage sums per day, project, user and machine, and per model and per tag
+(``usage_rollup_days`` and three more), kept by triggers in the same transaction as
+every write, so usage reports read them instead of every session (see
+:mod:`claude_sessions.store.rollups`); filled from the stored sessions.
+Version 22: a member's listing reads their own sessions and the shared ones from
+an index each (``sessions_of_user``, ``sessions_shared``: see
+:mod:`claude_sessions.store.member_listing`).
+Version 23: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -69,9 +78,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from claude_sessions.store import member_listing, rollups
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
-from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -611,6 +621,48 @@ def _sync_marks(conn: sqlite3.Connection) -> None:
     conn.execute(SYNC_MARKS)
 
 
+def _trigger(name: str, when: str, body: list[str]) -> str:
+    return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
+
+
+def usage_rollups() -> list[str]:
+    """The usage sums' tables, their triggers, and their filling (any version number:
+    the tables and triggers are made anew)."""
+    types = {"day": "INTEGER", "text": "TEXT", "count": "INTEGER", "cost": "REAL"}
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
+    share, row_share = rollups.session_share, rollups.model_row_share
+    triggers = {
+        "usage_session_new": ("AFTER INSERT ON sessions", share(ROLLUPS, "NEW", 1)),
+        "usage_session_change": (
+            f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
+            share(ROLLUPS, "OLD", -1) + share(ROLLUPS, "NEW", 1),
+        ),
+        "usage_session_gone": ("BEFORE DELETE ON sessions", share(ROLLUPS, "OLD", -1)),
+        "usage_models_new": ("AFTER INSERT ON session_models", row_share(ROLLUPS, "NEW", 1)),
+        "usage_models_change": (
+            "AFTER UPDATE ON session_models",
+            row_share(ROLLUPS, "OLD", -1) + row_share(ROLLUPS, "NEW", 1),
+        ),
+        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(ROLLUPS, "OLD", -1)),
+    }
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
+        *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
+        *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
+        *rollups.fill(ROLLUPS),
+    ]
+
+
+def _usage_rollups(conn: sqlite3.Connection) -> None:
+    for statement in usage_rollups():
+        conn.execute(statement)
+
+
+def _member_indexes(conn: sqlite3.Connection) -> None:
+    for statement in member_listing.INDEXES:
+        conn.execute(statement)
+
+
 def _split_result_runs(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split),
     and the requests after a session's last result counted in its cost. It folds
@@ -642,7 +694,9 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v18,
     _v19,
     _sync_marks,  # 20
-    _split_result_runs,  # 21
+    _usage_rollups,  # 21
+    _member_indexes,  # 22
+    _split_result_runs,  # 23
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
