@@ -49,3 +49,10 @@ def test_failures_are_read_from_the_junit_report(tmp_path):
     )
     assert drift.failures(report) == ["tests.test_a::test_bad", "tests.test_b::test_broken"]
     assert drift.failures(tmp_path / "missing.xml") == []
+
+
+def test_the_tests_run_again_only_when_a_release_moved():
+    drift = load_drift()
+    assert not drift.drifted([], "2.1.0", "2.1.0")
+    assert drift.drifted(["mcp 2.3.0 -> 2.4.0"], "2.1.0", "2.1.0")
+    assert drift.drifted([], "2.1.0", "2.1.1")  # a newer wheel bundling another CLI
