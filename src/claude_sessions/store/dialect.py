@@ -152,6 +152,10 @@ class Dialect(Protocol):
         """A condition: the session has any of ``tags`` (``every``: all of them)."""
         ...
 
+    def used_tool(self, name: str) -> tuple[str, list[Any]]:
+        """A condition: the session (or one of its subagents) called the tool ``name``."""
+        ...
+
     def lock(self, *names: str) -> Op[None]:
         """Serialise writers on ``names`` until the transaction ends (when the engine needs it)."""
         ...
@@ -193,6 +197,21 @@ class Dialect(Protocol):
 
     def drop_text(self, refs: Sequence[int]) -> Op[None]:
         """Take trashed sessions out of the full-text index."""
+        ...
+
+    def index_aside(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Op[None]:
+        """Index what new entries of a transcript said in tool calls and subagents, where
+        the engine does so as they are written (SQLite's side index catches up later)."""
+        ...
+
+    def forget_aside(self, ref: int, subpath: str | None) -> Op[None]:
+        """Drop what :meth:`index_aside` indexed of a transcript (``None``: all of the
+        session's), before it is written anew."""
+        ...
+
+    def reindex_aside(self, ref: int) -> Op[None]:
+        """Index the session's tool calls and subagents anew from its stored entries
+        (they were rewritten in place: a redaction)."""
         ...
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:

@@ -50,7 +50,11 @@ Version 13: ``sign_ins``, the web app's signed-in browsers (a hash of each cooki
 its user and when it expires), so a restart keeps them signed in.
 Version 14: who sees what on a team store: each session's ``shared`` flag, each
 user's ``share_by_default``, and the ``audit_log`` of changes, exports and shares.
-Version 15: no schema change: each run's totals are split across its own requests
+Version 15: the full text of tool inputs, tool results and subagents
+(``aside_text``: one row per batch of a transcript's entries, a tsvector with
+tool text at weight C and subagent text at D, and one of the tools called),
+written with the entries; stored sessions are indexed.
+Version 16: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -351,6 +355,19 @@ SCHEMA_V14: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
 )
 
+SCHEMA_V15: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS aside_text (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        search      tsvector NOT NULL,
+        tools       tsvector NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_session ON aside_text (session_ref, subpath)",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_words ON aside_text USING gin (search)",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_tool ON aside_text USING gin (tools)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -366,11 +383,13 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V12,
     SCHEMA_V13,
     SCHEMA_V14,
-    (),  # 15: each run's result totals split across its own requests (split_result_runs)
+    SCHEMA_V15,
+    (),  # 16: each run's result totals split across its own requests (split_result_runs)
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 15  # the version from which a run's result totals are split by request
+ASIDE_INDEXED = 15  # the version from which tool calls and subagents are searched
+RESULTS_SPLIT = 16  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
@@ -414,6 +433,10 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import split_result_runs
 
         yield from split_result_runs(PostgresDialect(schema))
+    if 0 < version < ASIDE_INDEXED:
+        from claude_sessions.store.upgrades import index_aside  # an old store only
+
+        yield from index_aside(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
