@@ -135,7 +135,11 @@ def search_command(
 ) -> None:
     """Find sessions by words in their messages (best match first), tags, dates, cost,
     model, project or fork."""
+    from claude_sessions.cli.indexing import catch_up_before_search
+
     store = open_store(store_location)
+    if where.text is not None or where.tool is not None:
+        catch_up_before_search(store)
     _print_sessions(store, store.search(where, limit=limit or None), as_json, snippets=True)
 
 

@@ -90,6 +90,8 @@ def filter_properties(*, words: bool) -> dict[str, Any]:
             continue
         note = _WORDS_NOTE if spec.kind is Kind.WORDS else ""
         properties[name] = {**_FILTER_SCHEMAS[spec.kind], "description": spec.help + note}
+        if spec.choices:
+            properties[name]["items"] = {"enum": list(spec.choices)}
     return properties
 
 
