@@ -22,6 +22,7 @@ from claude_sessions.store import SessionStore
 from claude_sessions.store.search_index import (
     IndexRun,
     indexer_running,
+    missing_note,
     not_indexed,
     update_search_index,
 )
@@ -80,11 +81,8 @@ def catch_up_before_search(store: SessionStore) -> None:
     running = indexer_running(store)
     if store.read_only or running:
         why = "a background indexer is at it" if running else "the store is read-only"
-        click.echo(
-            f"Note: tool text of {pending} session{'s' * (pending != 1)} not indexed yet "
-            f"({why}): this search may miss words said there.",
-            err=True,
-        )
+        missing = missing_note(pending)
+        click.echo(f"Note: {missing} ({why}): this search may miss words said there.", err=True)
         return
     click.echo(f"Indexing the tool text of {pending} session{'s' * (pending != 1)}…", err=True)
     index_with_progress(store)

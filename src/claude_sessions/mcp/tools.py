@@ -273,8 +273,12 @@ def _largest_fit(render: Callable[[int], str], count: int, budget: int) -> int:
     return low
 
 
-def _page_text(summaries: list[dict[str, Any]], next_cursor: str | None, tool: str) -> str:
+def _page_text(
+    summaries: list[dict[str, Any]], next_cursor: str | None, tool: str, missing: str | None
+) -> str:
     payload: dict[str, Any] = {"sessions": summaries}
+    if missing:  # never a silent miss: the words said there are not all found yet
+        payload["not_indexed"] = f"{missing}: words said there may not be found."
     if next_cursor:
         payload["next_cursor"] = next_cursor
         payload["note"] = (
@@ -293,18 +297,21 @@ def _session_page(
     store: SessionStore, tool: str, where: SessionFilter, limit: int, cursor: str | None
 ) -> str:
     """One page of sessions as JSON, cut to what fits the budget, with the cursor of the rest."""
+    from claude_sessions.store.search_index import not_indexed_note
+
+    missing = not_indexed_note(store, where)
     page = store.search_page(where, limit=limit, cursor=cursor)
     summaries = [session_summary(metadata) for metadata in page.sessions]
 
     def render(count: int) -> str:
         more = page.next_cursor if count == len(summaries) else _CURSOR_ROOM
-        return _page_text(summaries[:count], more, tool)
+        return _page_text(summaries[:count], more, tool, missing)
 
     fits = _largest_fit(render, len(summaries), CHAR_BUDGET)
     if fits < len(summaries):  # fetch a shorter page, for the cursor after what fits
         page = store.search_page(where, limit=max(fits, 1), cursor=cursor)
         summaries = [session_summary(metadata) for metadata in page.sessions]
-    return _page_text(summaries, page.next_cursor, tool)
+    return _page_text(summaries, page.next_cursor, tool, missing)
 
 
 def search_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:

@@ -18,9 +18,18 @@ from claude_sessions.store.location import sqlite_path
 from claude_sessions.store.sqlite.side_indexer import IndexRun, Progress
 
 if TYPE_CHECKING:
+    from claude_sessions.model.filters import SessionFilter
     from claude_sessions.store.session_store import SessionStore
 
-__all__ = ["IndexRun", "Progress", "indexer_running", "not_indexed", "update_search_index"]
+__all__ = [
+    "IndexRun",
+    "Progress",
+    "indexer_running",
+    "missing_note",
+    "not_indexed",
+    "not_indexed_note",
+    "update_search_index",
+]
 
 
 def _database(store: SessionStore) -> Path | None:
@@ -54,6 +63,21 @@ def not_indexed(store: SessionStore) -> int:
     from claude_sessions.store.sqlite.side_indexer import not_indexed as pending
 
     return pending(path)
+
+
+def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
+    """What a search by ``where`` says it may miss (``None``: nothing): every face of
+    search says it the same way."""
+    if where.text is None and where.tool is None:
+        return None
+    return missing_note(not_indexed(store))
+
+
+def missing_note(count: int) -> str | None:
+    """``tool text of 12 sessions not indexed yet`` (``None`` for none)."""
+    if not count:
+        return None
+    return f"tool text of {count} session{'s' * (count != 1)} not indexed yet"
 
 
 def indexer_running(store: SessionStore) -> bool:
