@@ -243,6 +243,9 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         found["forked_from"] = _cut(metadata.forked_from, NAME_CHARS)
     if metadata.snippet:
         found["snippet"] = _clip(metadata.snippet, TEXT_CHARS)
+    if metadata.match_where:
+        found["match_where"] = metadata.match_where
+        found["match_uuid"] = metadata.match_uuid
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -535,7 +538,9 @@ TOOLS: tuple[Tool, ...] = (
         'Use it when the user refers to earlier work ("how did we fix the login bug last '
         'week?", "the session where we set up CI"), then read the best match with get_session. '
         f"All given criteria must hold. {_SUMMARY} With `text`, results come best match first "
-        f"with a snippet marking the matches [like this]; without, newest first. {_PAGING}",
+        f"with a snippet marking the matches [like this] and match_where (where the first match "
+        "is: prompt, reply, tool result of Bash, subagent a93ccab); without, newest first. "
+        f"{_PAGING}",
         SEARCH_SCHEMA,
         search_sessions,
     ),

@@ -18,16 +18,16 @@ from typing import Any
 ASIDE_PLACES = ("tool", "subagent")
 
 
-def _values(value: Any) -> Iterator[str]:
+def values_of(value: Any) -> Iterator[str]:
     """The strings of a tool input, keys left out (they are the tool's, not what was said)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _values(item)
+            yield from values_of(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _values(item)
+            yield from values_of(item)
 
 
 def _result_text(content: Any) -> Iterator[str]:
@@ -68,7 +68,7 @@ def _pieces(entry: Mapping[str, Any], *, whole: bool) -> Iterator[str]:
         if sort == "tool_use":
             if isinstance(block.get("name"), str):
                 yield block["name"]
-            yield from _values(block.get("input"))
+            yield from values_of(block.get("input"))
         elif sort == "tool_result":
             yield from _result_text(block.get("content"))
         elif whole and sort == "text" and isinstance(block.get("text"), str):

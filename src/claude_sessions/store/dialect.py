@@ -55,6 +55,9 @@ class Found:
     metadata: SessionMetadata
     ref: int
     sort: float | int
+    # Matched by the index but not where the search keeps to (see store.locating):
+    # not shown, but a page's cursor goes past it.
+    passed_over: bool = False
 
 
 # A row's columns in the order of SessionMetadata's fields (all read in one C call), and
@@ -81,7 +84,7 @@ def read_metadata(
         else:  # "names": a comma-separated column
             values[index] = tuple(value.split(",")) if value else ()
     # Stored fields come first, in order: the rest (snippet, rank) are a search's.
-    values += (snippet, rank)
+    values += (snippet, rank, None, None)
     return SessionMetadata(*values)
 
 
@@ -168,6 +171,10 @@ class Dialect(Protocol):
 
     def entry_columns(self) -> str:
         """The ``entries`` columns holding the JSON, for :meth:`entry`."""
+        ...
+
+    def entry_text_column(self) -> str:
+        """An entry's JSON as text, for :meth:`contains` (a search for its message)."""
         ...
 
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:

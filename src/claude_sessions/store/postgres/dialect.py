@@ -168,6 +168,9 @@ class PostgresDialect:
     def entry_columns(self) -> str:
         return "data, raw"
 
+    def entry_text_column(self) -> str:
+        return "coalesce(raw, data::text)"
+
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
         raw = row["raw"]
         value: dict[str, Any] = decode_entry(raw) if raw is not None else row["data"]
@@ -345,6 +348,7 @@ class PostgresDialect:
     ) -> Op[list[Found]]:
 
         from claude_sessions.store import snippets  # with the first text search
+        from claude_sessions.store.locating import located
 
         matching, match_params = _matching(criteria.where, node, clauses, params)
         page = ""
@@ -371,7 +375,7 @@ class PostgresDialect:
             ),
             "all",
         )
-        return [
+        results = [
             found(
                 self,
                 row,
@@ -383,6 +387,7 @@ class PostgresDialect:
             )
             for row in rows
         ]
+        return (yield from located(self, results, node, criteria.where.searched_places))
 
 
 # ASCII punctuation, each made a space in tool and subagent text: PostgreSQL's parser

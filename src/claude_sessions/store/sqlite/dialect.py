@@ -139,6 +139,9 @@ class SQLiteDialect:
     def entry_columns(self) -> str:
         return "data"
 
+    def entry_text_column(self) -> str:
+        return "data"
+
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
         return decode_entry(row["data"])
 
@@ -264,6 +267,7 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
 
         from claude_sessions.store import snippets  # with the first text search
+        from claude_sessions.store.locating import located
 
         if criteria.trashed:  # trashed sessions leave the index
             return []
@@ -276,10 +280,11 @@ class SQLiteDialect:
             page_params = [position.value, position.ref]
         hits_where = f"WHERE {' AND '.join(page)}" if page else ""
         found_params = _match_params(criteria, match, clauses, params)
+        matches = _matches(criteria, match, clauses, params)
+        if criteria.where.aside_places:  # a session may match in both indexes
+            matches = f"SELECT ref, min(score) AS score FROM ({matches}) GROUP BY ref"
         hits = yield Stmt(
-            f"SELECT ref, min(score) AS score FROM ({_matches(criteria, match, clauses, params)}) "
-            f"GROUP BY ref {hits_where.replace('WHERE', 'HAVING')} "
-            "ORDER BY score, ref LIMIT ? OFFSET ?",
+            f"SELECT ref, score FROM ({matches}) {hits_where} ORDER BY score, ref LIMIT ? OFFSET ?",
             (*found_params, *page_params, limit, criteria.offset),
             "all",
         )
@@ -300,7 +305,7 @@ class SQLiteDialect:
                 "all",
             )
             texts.update((int(row["rowid"]), (row["meta"], row["body"])) for row in found_texts)
-        return [
+        results = [
             found(
                 self,
                 rows_by_ref[ref],
@@ -311,6 +316,7 @@ class SQLiteDialect:
             for hit, ref in zip(hits, refs, strict=True)
             if ref in rows_by_ref
         ]
+        return (yield from located(self, results, node, criteria.where.searched_places))
 
 
 def _matches(criteria: Criteria, match: str, clauses: list[str], params: list[Any]) -> str:
