@@ -4,6 +4,7 @@ writes index them), on both databases."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -306,3 +307,55 @@ def test_redacting_on_postgresql_takes_the_secret_out_of_tool_text(store):
     redact_stored(store, None)
     assert _found(store, word) == set()
     assert _found(store, TOOL_RESULT_WORD) == {"s1"}
+
+
+def test_a_hook_capture_indexes_the_tool_text_it_stores(transcripts, store_location):
+    from claude_sessions.capture import hooks
+
+    path = project_dir(transcripts) / f"{sid(1)}.jsonl"
+    payload = {"session_id": sid(1), "transcript_path": str(path), "hook_event_name": "Stop"}
+    folders = (transcripts / "projects",)
+    line = hooks.capture(io.StringIO(json.dumps(payload)), store_location, transcripts=folders)
+    assert "error" not in line, line
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        assert not_indexed(store) == 0  # nothing left for a background indexer
+        assert _found(store, TOOL_RESULT_WORD) == {sid(1)}
+        assert _found(store, SUBAGENT_WORD) == {sid(1)}
+
+
+def _without_aside_index(location: str) -> None:
+    """The store as a version without the full text of tool calls left it (SQLite: no
+    side index file; PostgreSQL 14: no ``aside_text``)."""
+    from .older_store import set_back
+
+    def undo(run: Any, postgres: bool) -> None:
+        if postgres:
+            run("DROP TABLE aside_text")
+
+    if location.startswith("postgresql://"):
+        set_back(location, sqlite=19, postgres=14, undo=undo)
+    else:
+        for path in Path(location).glob("sessions.search.*"):
+            path.unlink()
+
+
+def test_an_older_store_finds_tool_words_once_caught_up(transcripts, store_location):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        import_transcripts(store, [transcripts])
+        update_search_index(store)
+    _without_aside_index(store_location)
+    # PostgreSQL indexes the stored sessions as it upgrades; SQLite's first search does.
+    result = CliRunner().invoke(
+        cli, ["search", TOOL_RESULT_WORD, "--json"], env={"CLAUDE_SESSIONS_STORE": store_location}
+    )
+    assert result.exit_code == 0, result.output
+    assert {item["session_id"] for item in json.loads(result.stdout)} == {sid(1)}
+    if not store_location.startswith("postgresql://"):
+        assert "Indexing the tool text of 2 sessions" in result.stderr
+    with SessionStore(store_location, cleanup_after_days=None) as store:
+        assert not_indexed(store) == 0
+        assert _found(store, SUBAGENT_WORD, places=["subagent"]) == {sid(1)}
