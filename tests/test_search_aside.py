@@ -359,3 +359,42 @@ def test_an_older_store_finds_tool_words_once_caught_up(transcripts, store_locat
     with SessionStore(store_location, cleanup_after_days=None) as store:
         assert not_indexed(store) == 0
         assert _found(store, SUBAGENT_WORD, places=["subagent"]) == {sid(1)}
+
+
+def test_the_web_app_and_the_mcp_tool_say_what_is_not_indexed_yet(transcripts, tmp_path):
+    from starlette.testclient import TestClient
+
+    from claude_sessions.mcp.tools import TOOLS, call_tool
+    from claude_sessions.web import create_app
+
+    def answers() -> tuple[dict[str, Any], str]:
+        outcome = call_tool(store, "search_sessions", {"text": TOOL_RESULT_WORD}, TOOLS)
+        with TestClient(create_app(store)) as client:
+            page = client.get("/", params={"text": TOOL_RESULT_WORD})
+        return json.loads(outcome.text), page.text
+
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [transcripts])
+        answer, page = answers()
+        assert answer["not_indexed"].startswith("tool text of 2 sessions not indexed yet")
+        assert "Tool text of 2 sessions not indexed yet" in page
+        update_search_index(store)
+        answer, page = answers()
+        assert "not_indexed" not in answer and "not indexed yet" not in page
+        assert [item["session_id"] for item in answer["sessions"]] == [sid(1)]
+
+
+def test_a_capture_indexing_its_lines_keeps_what_is_new_a_short_range(transcripts, tmp_path):
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        import_transcripts(store, [transcripts])
+        update_search_index(store)
+        path = project_dir(transcripts) / f"{sid(2)}.jsonl"
+        with path.open("a") as out:
+            out.writelines(json.dumps(line) + "\n" for line in _tool_round(sid(2))[1:])
+        import_transcripts(store, [transcripts])
+        update_search_index(store, session_ids=[sid(2)])
+        with sqlite3.connect(store.location) as conn:
+            (top,) = conn.execute("SELECT max(id) FROM entries").fetchone()
+        side = Path(store.location).with_name("sessions.search.db")
+        with sqlite3.connect(side) as conn:
+            assert conn.execute("SELECT value FROM state WHERE key = 'seen'").fetchone() == (top,)

@@ -69,22 +69,50 @@ def catch_up(
         try:
             if session_ids is not None:
                 pairs = _pairs_of(source, session_ids)
-                return _index(source, side, _behind(source, side, pairs), progress)
+                run = _index(source, side, _behind(source, side, pairs), progress)
+                _advance_seen(source, side)
+                return run
             swept = _sweep(source, side)
             (top,) = source.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()
             seen = _seen(side)
             everything = swept or top < seen
             pairs = _new_pairs(source, 0 if everything else seen)
             run = _index(source, side, _behind(source, side, pairs), progress)
-            side.execute(
-                "INSERT INTO state (key, value) VALUES ('seen', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (top,),
-            )
+            _set_seen(side, int(top))
             return run
         finally:
             side.close()
             source.close()
+
+
+def _advance_seen(source: sqlite3.Connection, side: sqlite3.Connection) -> None:
+    """Move ``seen`` past the entries stored since, when all of them are indexed (a
+    capture indexing its own lines), so what is new stays a short range to look at;
+    not before a complete run has set it (the range would be every entry)."""
+    (top,) = source.execute("SELECT coalesce(max(id), 0) FROM entries").fetchone()
+    seen = _seen(side)
+    if seen == 0 or top <= seen:
+        return
+    rows = source.execute(
+        "SELECT session_ref, subpath, max(seq) FROM entries WHERE id > ? AND id <= ? "
+        "GROUP BY session_ref, subpath",
+        (seen, top),
+    ).fetchall()
+    for ref, subpath, last in rows:
+        mark = side.execute(
+            "SELECT seq FROM marks WHERE session_ref = ? AND subpath = ?", (ref, subpath)
+        ).fetchone()
+        if mark is None or int(mark[0]) < int(last):
+            return
+    _set_seen(side, int(top))
+
+
+def _set_seen(side: sqlite3.Connection, top: int) -> None:
+    side.execute(
+        "INSERT INTO state (key, value) VALUES ('seen', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (top,),
+    )
 
 
 def _read_only(store: Path) -> sqlite3.Connection:
