@@ -29,6 +29,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 VERSION = 1  # of the side index's own tables (PRAGMA user_version)
 
@@ -116,7 +117,7 @@ def is_current(path: Path) -> bool:
     if not path.exists():
         return False
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error:
         return False
     try:

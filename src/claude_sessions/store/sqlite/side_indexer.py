@@ -116,9 +116,18 @@ def _set_seen(side: sqlite3.Connection, top: int) -> None:
 
 
 def _read_only(store: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{quote(str(store))}?mode=ro", uri=True, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    return conn
+    """The store for reading; as immutable when its log cannot be shared (a directory
+    this user may not write), as the store itself opens it then."""
+    for options in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(f"file:{quote(str(store))}?{options}", uri=True, timeout=30)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            continue
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+    raise sqlite3.OperationalError(f"cannot read the store at {store}")
 
 
 def _seen(side: sqlite3.Connection) -> int:
@@ -314,6 +323,17 @@ def _write(side: sqlite3.Connection, chunks: list[_Chunk]) -> None:
         raise
 
 
+def _attach(source: sqlite3.Connection, path: Path) -> None:
+    for options in ("mode=ro", "immutable=1"):
+        source.execute("ATTACH DATABASE ? AS side", (f"file:{quote(str(path))}?{options}",))
+        try:
+            source.execute("SELECT count(*) FROM side.sqlite_master").fetchone()
+            return
+        except sqlite3.OperationalError:
+            source.execute("DETACH DATABASE side")
+    raise sqlite3.OperationalError(f"cannot read the side index at {path}")
+
+
 def not_indexed(store: Path) -> int:
     """How many sessions hold entries the side index does not cover yet (all of them
     when it is missing or of an older version)."""
@@ -323,7 +343,7 @@ def not_indexed(store: Path) -> int:
         if not side_index.is_current(path):
             (count,) = source.execute("SELECT count(*) FROM sessions").fetchone()
             return int(count)
-        source.execute("ATTACH DATABASE ? AS side", (f"file:{quote(str(path))}?mode=ro",))
+        _attach(source, path)
         if source.execute("SELECT 1 FROM side.state WHERE key = 'seen'").fetchone() is None:
             # Never caught up: the sessions without a mark, not every entry's session.
             (count,) = source.execute(
