@@ -84,7 +84,8 @@ def catch_up_before_search(store: SessionStore) -> None:
         missing = missing_note(pending)
         click.echo(f"Note: {missing} ({why}): this search may miss words said there.", err=True)
         return
-    click.echo(f"Indexing the tool text of {pending} session{'s' * (pending != 1)}…", err=True)
+    if console(stderr=True).is_terminal:  # a log or a pipe gets the results alone
+        click.echo(f"Indexing the tool text of {pending} session{'s' * (pending != 1)}…", err=True)
     index_with_progress(store)
 
 
