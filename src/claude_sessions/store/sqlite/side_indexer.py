@@ -59,8 +59,8 @@ def catch_up(
     store: Path, *, session_ids: Collection[str] | None = None, progress: Progress | None = None
 ) -> IndexRun:
     """Index what the store at ``store`` holds past the marks: all of it, or only the
-    sessions ``session_ids`` (a capture's few new lines; ``seen`` stays, so a later
-    complete run still looks at them, and finds them indexed)."""
+    sessions ``session_ids`` (a capture's few new lines: ``seen`` moves past them only
+    when nothing else stored since is left, see :func:`_advance_seen`)."""
     with side_index.writing(store) as mine:
         if not mine:
             return IndexRun(busy=True)
@@ -166,15 +166,13 @@ def _behind(
 ) -> list[tuple[int, str, int, int]]:
     """The pairs whose last ``seq`` is past their mark: (ref, subpath, mark, last); a
     transcript written anew (its marked entry is another row now) from its start."""
-    marks = {
-        (int(ref), str(subpath)): (int(seq), int(entry_id))
-        for ref, subpath, seq, entry_id in side.execute(
-            "SELECT session_ref, subpath, seq, entry_id FROM marks"
-        )
-    }
     behind, rewritten = [], []
     for ref, subpath, last in pairs:
-        mark, entry_id = marks.get((ref, subpath), (-1, -1))
+        marked = side.execute(
+            "SELECT seq, entry_id FROM marks WHERE session_ref = ? AND subpath = ?",
+            (ref, subpath),
+        ).fetchone()
+        mark, entry_id = (int(marked[0]), int(marked[1])) if marked else (-1, -1)
         if mark >= 0 and _entry_id(source, ref, subpath, mark) != entry_id:
             rewritten.append((ref, subpath))
             mark = -1
