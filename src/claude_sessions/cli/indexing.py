@@ -96,7 +96,7 @@ def catch_up_before_search(store: SessionStore) -> None:
 def index_command(background: bool, detached: bool, store_location: str | None) -> None:
     """Index tool inputs, tool results and subagents for search (what an import left to
     a background indexer; one runs at a time)."""
-    store = open_store(store_location, write=True)
+    store = open_store(store_location)  # the side index only: no cleanup of the store
     if background:
         started = start_in_background(store)
         click.echo("Indexing in the background." if started else "Nothing to index.")
