@@ -133,6 +133,7 @@ class SQLiteDriver:
         self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        self._side_ready = False  # the side index's file made (at the first search)
         self._why_read_only: str | None = "opened read-only" if read_only else None
         if read_only:
             if not path.exists():
@@ -201,7 +202,6 @@ class SQLiteDriver:
             self._autocheckpoint(conn, on=True)
             conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_BYTES}")
             self._patiently(lambda: upgrade(conn))
-            self._patiently(lambda: side_index.prepare(self.side_index))
         except BaseException:
             conn.close()
             raise
@@ -228,6 +228,9 @@ class SQLiteDriver:
         empty one in memory when it is missing or unreadable and may not be made."""
         path = self.side_index
         if writable:
+            if not self._side_ready:  # made at the first read, not at open (cheaper opens)
+                self._patiently(lambda: side_index.prepare(path))
+                self._side_ready = True
             conn.execute("ATTACH DATABASE ? AS side", (str(path),))
         elif not (path.exists() and self._attach_read_only(conn, path)):
             conn.execute("ATTACH DATABASE ':memory:' AS side")
