@@ -280,7 +280,7 @@ class SQLiteDialect:
             page_params = [position.value, position.ref]
         hits_where = f"WHERE {' AND '.join(page)}" if page else ""
         found_params = _match_params(criteria, match, clauses, params)
-        matches = _matches(criteria, match, clauses, params)
+        matches = _matches(criteria, clauses)
         if criteria.where.aside_places:  # a session may match in both indexes
             matches = f"SELECT ref, min(score) AS score FROM ({matches}) GROUP BY ref"
         hits = yield Stmt(
@@ -319,7 +319,7 @@ class SQLiteDialect:
         return (yield from located(self, results, node, criteria.where.searched_places))
 
 
-def _matches(criteria: Criteria, match: str, clauses: list[str], params: list[Any]) -> str:
+def _matches(criteria: Criteria, clauses: list[str]) -> str:
     """The sessions matching, from the conversation's own index and from the side index
     of tool calls and subagents, each place as the filter asks."""
     parts = []
