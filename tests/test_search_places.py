@@ -97,9 +97,9 @@ def test_a_word_said_in_one_place_is_found_there_and_nowhere_else(imported, foun
     assert _mcp(store, {"text": word, "places": others}) == []
     page = _web(store, {"text": word, "in": place})
     for session in there:
-        assert f"/s/{session.session_id}#m-{session.match_uuid}" in page
+        assert f"/s/{session.session_id}?q={word}#m-{session.match_uuid}" in page
         assert html.escape(session.match_where) in page
-    assert sum(page.count(f"/s/{sid}#m-") for sid in expected) == len(expected)
+    assert sum(page.count(f"/s/{sid}?q={word}#m-") for sid in expected) == len(expected)
     assert "No sessions" in _web(store, {"text": word, "in": ",".join(others)})
 
 
