@@ -292,6 +292,25 @@ def test_redacting_stored_sessions_leaves_no_word_of_a_secret_in_the_side_index(
         assert _found(store, TOOL_RESULT_WORD) == {sid(1)}  # the rest is indexed again
 
 
+def test_a_store_open_elsewhere_reads_the_side_index_made_anew(tmp_path):
+    from claude_sessions.store import redact_stored
+
+    from .secrets_planted import secrets
+
+    planted = secrets()[0].value
+    word = max(re.findall(r"[A-Za-z0-9]{12,}", planted), key=len)
+    entries = _tool_round("s1")
+    entries[2]["message"]["content"][0]["content"] = f"{TOOL_RESULT_WORD}.txt {planted}"
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as reader:
+        reader.save_session("s1", entries)
+        update_search_index(reader)
+        assert _found(reader, word) == {"s1"}  # the side index attached to its connection
+        with SessionStore(tmp_path / "store", cleanup_after_days=None) as other:
+            redact_stored(other, None)
+        assert _found(reader, word) == set()
+        assert _found(reader, TOOL_RESULT_WORD) == {"s1"}
+
+
 def test_redacting_on_postgresql_takes_the_secret_out_of_tool_text(store):
     from claude_sessions.store import redact_stored
 

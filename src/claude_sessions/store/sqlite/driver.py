@@ -217,18 +217,21 @@ class SQLiteDriver:
         """The side index attached for reading, detached for writing: a write transaction
         locks every attached database, and its indexer writes it all along."""
         mine: _ThreadConnection = self._local.connection
-        if write and mine.side_attached:
+        current = None if write else _file_id(self.side_index)
+        if mine.side_attached and (write or current != mine.side_file):
+            # A file made anew (a redaction, a newer version) is attached again.
             conn.execute("DETACH DATABASE side")
-        elif not write and not mine.side_attached:
+            mine.side_attached = False
+        if not write and not mine.side_attached:
             self._attach_side(conn, writable=not self.read_only)
-        mine.side_attached = not write
+            mine.side_attached, mine.side_file = True, _file_id(self.side_index)
 
     def _attach_side(self, conn: sqlite3.Connection, *, writable: bool) -> None:
         """The side index as ``side`` (made with the store when it may be written); an
         empty one in memory when it is missing or unreadable and may not be made."""
         path = self.side_index
         if writable:
-            if not self._side_ready:  # made at the first read, not at open (cheaper opens)
+            if not (self._side_ready and path.exists()):  # made at the first read, not open
                 self._patiently(lambda: side_index.prepare(path))
                 self._side_ready = True
             conn.execute("ATTACH DATABASE ? AS side", (str(path),))
@@ -476,6 +479,14 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return any(word in str(error).lower() for word in _OPEN_TROUBLE)
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class _ThreadConnection:
     """One thread's connection, closed when that thread ends (its thread-local value is
     dropped then) or when the driver closes, whichever comes first.
@@ -484,10 +495,11 @@ class _ThreadConnection:
     store's life would pile up (and so would its file descriptors).
     """
 
-    __slots__ = ("__weakref__", "close", "conn", "side_attached")
+    __slots__ = ("__weakref__", "close", "conn", "side_attached", "side_file")
 
     def __init__(self, conn: sqlite3.Connection, *, optimize: bool) -> None:
         self.side_attached = False  # see SQLiteDriver._side_for
+        self.side_file: tuple[int, int] | None = None  # the file attached (device, inode)
         self.conn = conn
         self.close = weakref.finalize(self, _close_connection, conn, optimize)
 
