@@ -433,14 +433,22 @@ def _matching(
         values += [*tsparams, *params]
     if where.aside_places:
         aside: list[Any] = []
-        weights = ",".join(_WEIGHTS[place] for place in where.aside_places)
+        # The matching rows from the word index first (OFFSET 0 keeps the planner from
+        # walking the newest rows and testing each one), then the newest of them; a
+        # search kept to one place tests only those for its weight.
+        joined, kept = "", ""
+        if len(where.aside_places) == 1:
+            weight = _WEIGHTS[where.aside_places[0]]
+            joined = " JOIN aside_text w ON w.id = hit.id"
+            kept = f" AND ts_filter(w.search, '{{{weight}}}') @@ hit.q"
         parts.append(
             "SELECT s.id, (1.0 / (1 + max(hit.id)))::float8 AS score FROM "
-            "(SELECT a.id, a.session_ref FROM aside_text a, "
+            "(SELECT m.id, m.session_ref, m.q FROM "
+            "(SELECT a.id, a.session_ref, aq.q FROM aside_text a, "
             f"(SELECT {tsquery_sql(node, aside, split=True)} AS q) AS aq "
-            f"WHERE a.search @@ aq.q AND ts_filter(a.search, '{{{weights}}}') @@ aq.q "
-            "ORDER BY a.id DESC LIMIT %s) AS hit JOIN sessions s ON s.id = hit.session_ref "
-            f"WHERE true{extra} GROUP BY s.id"
+            "WHERE a.search @@ aq.q OFFSET 0) AS m ORDER BY m.id DESC LIMIT %s) AS hit"
+            f"{joined} JOIN sessions s ON s.id = hit.session_ref "
+            f"WHERE true{kept}{extra} GROUP BY s.id"
         )
         values += [*aside, ASIDE_CANDIDATES, *params]
     return " UNION ALL ".join(parts), values
