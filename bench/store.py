@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -269,7 +270,24 @@ def build_ours(directory: Path | str, count: int) -> float:
                 tags=session["tags"],
                 description=session["description"],
             )
+        _index_aside(store)
     return time.perf_counter() - start
+
+
+def _index_aside(store: Any) -> None:
+    """Catch the full text of tool calls and subagents up, where a checkout keeps it apart
+    (an import leaves it to a background indexer; saved sessions too)."""
+    try:
+        from claude_sessions.store.search_index import update_search_index
+    except ImportError:  # an older checkout indexes what it indexes as it writes
+        return
+    start = time.perf_counter()
+    run = update_search_index(store)
+    print(
+        f"  indexed tool calls and subagents: {time.perf_counter() - start:.1f} s, "
+        f"{run.entries} entries",
+        flush=True,
+    )
 
 
 def time_ours(directory: str, count: int, queue: Any) -> None:
@@ -315,6 +333,14 @@ def time_ours(directory: str, count: int, queue: Any) -> None:
         lambda: store.search(text=COMMON_WORD, limit=20), 10
     )
     results["full-text (rare word)"] = median_ms(lambda: store.search(text=RARE_WORD, limit=20), 10)
+    from claude_sessions import SessionFilter
+
+    if "places" in {field.name for field in dataclasses.fields(SessionFilter)}:
+        for label, word in (("common", COMMON_WORD), ("rare", RARE_WORD)):
+            results[f"full-text in tools ({label})"] = median_ms(
+                lambda word=word: store.search(text=word, places=["tool"], limit=20), 10
+            )
+        results["search by tool"] = median_ms(lambda: store.search(tool="Bash", limit=PAGE), 10)
     cursor = None
     for _ in range(499):
         cursor = store.search_page(limit=PAGE, cursor=cursor).next_cursor
@@ -503,7 +529,9 @@ def _exists(ours: Path | str) -> bool:
 
 def _size_text(ours: Path | str) -> str:
     if isinstance(ours, Path):
-        return f"SQLite {(ours / 'sessions.db').stat().st_size / 1e6:.0f} MB"
+        files = [ours / "sessions.db", ours / "sessions.search.db"]
+        size = sum(path.stat().st_size for path in files if path.exists())
+        return f"SQLite {size / 1e6:.0f} MB"
     import psycopg
 
     from claude_sessions.store.location import parse_postgres

@@ -130,3 +130,30 @@ def test_watch_files_a_subagent_transcript_beside_its_session_under_it(projects,
         assert found is not None and found.messages
         assert [m.uuid for m in found.subagents[f"subagents/{agent}"]] == agent_uuids
         assert [m.session_id for m in store.list_sessions()] == [session]
+
+
+def test_watch_indexes_the_tool_text_it_stores(projects, store_location):
+    from claude_sessions.store.search_index import not_indexed
+
+    from .transcript_samples import _common
+
+    session = str(uuid.uuid4())
+    call = _common(session, 1, None, 1)
+    call.update(
+        type="assistant",
+        message={
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash",
+                         "input": {"command": "ls /srv/wombatdirectory"}}],
+        },
+    )  # fmt: skip
+    (projects / OLD_PROJECT / f"{session}.jsonl").write_text(json.dumps(call) + "\n")
+    deadline = time.monotonic() + 30
+    while True:  # a poll with a deadline: the watch is another process
+        with SessionStore(store_location, cleanup_after_days=None) as store:
+            found = [m.session_id for m in store.search(text="wombatdirectory")]
+            pending = not_indexed(store)
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert found == [session] and pending == 0

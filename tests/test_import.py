@@ -328,6 +328,9 @@ def test_file_positions_live_in_the_store(store, root):
             "sessions.db",
             "sessions.db-shm",
             "sessions.db-wal",
+            "sessions.search.db",  # the full text of tool calls: how far it is indexed
+            "sessions.search.db-shm",
+            "sessions.search.db-wal",
         ]
         assert [p.name for p in (beside / "capture-handover").iterdir()] == ["locks"]
 

@@ -15,7 +15,12 @@ from claude_sessions.web.templating import extra_fields, page_environment, shown
 
 from .store_samples import run
 
-SEARCH_ONLY = {"snippet", "rank"}  # set on search results, never stored
+SEARCH_ONLY = {
+    "snippet",
+    "rank",
+    "match_uuid",
+    "match_where",
+}  # set on search results, never stored
 
 
 def _table_columns(store: SessionStore) -> set[str]:

@@ -288,6 +288,7 @@ def _import(
     try:  # claimed before the store is opened: others hand over meanwhile
         from claude_sessions.importer import import_session_files
         from claude_sessions.store import SessionStore
+        from claude_sessions.store.search_index import update_search_index
 
         # No automatic cleanup here: it is a daily job for commands that write, and a
         # hook must not pay for checking it (or, once a day, for running it).
@@ -297,6 +298,8 @@ def _import(
             report = import_session_files(
                 store, transcript, claim=claim, agent_transcript=agent_transcript, redact=redact
             )
+            # A few lines: their tool text is indexed here (SQLite), not left for later.
+            update_search_index(store, session_ids=[transcript.stem])
             warning = _budget_warning(store)
     except BaseException:
         if claim is not None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from claude_sessions.importer import ImportReport, default_projects_dir, discover, import_found
 from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.store.search_index import update_search_index
 
 if TYPE_CHECKING:
     from claude_sessions.store import SessionStore
@@ -112,6 +113,7 @@ def watch(
     state = WatchState(root)
     found = discover([root])
     state.add(import_found(store, found), {f.session_id for f in found.files})
+    update_search_index(store)  # all that is not indexed yet: later, what changed
     yield state
     watching = False
     for changes in watchfiles.watch(
@@ -133,4 +135,5 @@ def watch(
                 continue
             found = discover(paths, with_subagents=False)  # each changed file, no more
         state.add(import_found(store, found), {f.session_id for f in found.files})
+        update_search_index(store, session_ids={f.session_id for f in found.files})
         yield state

@@ -53,6 +53,7 @@ COMMANDS = {
     "delete": "manage:delete_command",
     "cleanup": "manage:cleanup_command",
     "import": "manage:import_command",
+    "index": "indexing:index_command",
     "trash": "trash:trash_group",
     "hooks": "capture:hooks_group",
     "watch": "capture:watch_command",

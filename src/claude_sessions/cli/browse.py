@@ -80,6 +80,8 @@ def sessions_table(
         title = _stored(_one_line(session_title(metadata)))
         if snippets and metadata.snippet:
             title.append("\n")
+            if metadata.match_where:
+                title.append_text(_stored(f"{metadata.match_where}: ", "italic"))
             for piece, is_match in snippet_spans(_one_line(metadata.snippet, 200)):
                 title.append_text(_stored(piece, "bold yellow" if is_match else "dim"))
         owner = [_stored(f"{metadata.user} on {metadata.machine}")] if len(owners) > 1 else []
@@ -135,7 +137,11 @@ def search_command(
 ) -> None:
     """Find sessions by words in their messages (best match first), tags, dates, cost,
     model, project or fork."""
+    from claude_sessions.cli.indexing import catch_up_before_search
+
     store = open_store(store_location)
+    if where.text is not None or where.tool is not None:
+        catch_up_before_search(store)
     _print_sessions(store, store.search(where, limit=limit or None), as_json, snippets=True)
 
 

@@ -40,15 +40,21 @@ class _FilterValue(ParamType):
             self.fail(str(error), param, ctx)
 
 
+def _option_type(name: str, spec: Spec) -> Any:
+    if spec.choices:
+        return click.Choice(spec.choices)
+    return str if spec.kind is Kind.TAGS else _FilterValue(name)
+
+
 def _option(name: str, spec: Spec) -> Callable[[F], F]:
     names = [f"--{name.replace('_', '-')}", *spec.aliases, name]
     if spec.kind is Kind.FLAG:
         return click.option(*names, is_flag=True, help=spec.help)
     return click.option(
         *names,
-        type=str if spec.kind is Kind.TAGS else _FilterValue(name),
+        type=_option_type(name, spec),
         multiple=spec.kind is Kind.TAGS,
-        metavar=_METAVARS.get(spec.kind),
+        metavar=None if spec.choices else _METAVARS.get(spec.kind),
         help=spec.help + (" (repeatable)" if spec.kind is Kind.TAGS else ""),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import (
@@ -28,6 +29,9 @@ from claude_sessions.cli.common import (
 from claude_sessions.cli.terminal import for_terminal
 from claude_sessions.importer import ImportProgress, ImportReport, import_transcripts
 from claude_sessions.views.costs import is_lower_bound
+
+if TYPE_CHECKING:
+    from claude_sessions.store import SessionStore
 
 
 def parse_tag_changes(changes: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -189,10 +193,15 @@ def _summary(report: ImportReport) -> str:
     is_flag=True,
     help="Store each secret found as [REDACTED:rule]: the secret never reaches the store.",
 )
+@click.option(
+    "--index-now",
+    is_flag=True,
+    help="Index tool calls and subagents for search before returning, not in the background.",
+)
 @store_option
 @json_option
 def import_command(
-    paths: tuple[str, ...], redact: bool, store_location: str | None, as_json: bool
+    paths: tuple[str, ...], redact: bool, index_now: bool, store_location: str | None, as_json: bool
 ) -> None:
     """Copy the Claude Code CLI's transcripts into the store (new and grown files only).
 
@@ -224,3 +233,15 @@ def import_command(
         echo_json(report.to_dict())
     else:
         click.echo(for_terminal(_summary(report)))
+    _index_after(store, now=index_now, quiet=as_json)
+
+
+def _index_after(store: SessionStore, *, now: bool, quiet: bool) -> None:
+    """Index what the import stored of tool calls and subagents: here (``now``), or in a
+    detached process at the lowest priority, so the import returns at once."""
+    from claude_sessions.cli.indexing import index_with_progress, start_in_background
+
+    if now:
+        index_with_progress(store)
+    elif start_in_background(store) and not quiet:
+        click.echo("Tool calls and subagents are being indexed for search in the background.")

@@ -90,6 +90,8 @@ def filter_properties(*, words: bool) -> dict[str, Any]:
             continue
         note = _WORDS_NOTE if spec.kind is Kind.WORDS else ""
         properties[name] = {**_FILTER_SCHEMAS[spec.kind], "description": spec.help + note}
+        if spec.choices:
+            properties[name]["items"] = {"enum": list(spec.choices)}
     return properties
 
 
@@ -241,6 +243,9 @@ def session_summary(metadata: SessionMetadata) -> dict[str, Any]:
         found["forked_from"] = _cut(metadata.forked_from, NAME_CHARS)
     if metadata.snippet:
         found["snippet"] = _clip(metadata.snippet, TEXT_CHARS)
+    if metadata.match_where:
+        found["match_where"] = metadata.match_where
+        found["match_uuid"] = metadata.match_uuid
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -271,8 +276,12 @@ def _largest_fit(render: Callable[[int], str], count: int, budget: int) -> int:
     return low
 
 
-def _page_text(summaries: list[dict[str, Any]], next_cursor: str | None, tool: str) -> str:
+def _page_text(
+    summaries: list[dict[str, Any]], next_cursor: str | None, tool: str, missing: str | None
+) -> str:
     payload: dict[str, Any] = {"sessions": summaries}
+    if missing:  # never a silent miss: the words said there are not all found yet
+        payload["not_indexed"] = f"{missing}: words said there may not be found."
     if next_cursor:
         payload["next_cursor"] = next_cursor
         payload["note"] = (
@@ -291,18 +300,21 @@ def _session_page(
     store: SessionStore, tool: str, where: SessionFilter, limit: int, cursor: str | None
 ) -> str:
     """One page of sessions as JSON, cut to what fits the budget, with the cursor of the rest."""
+    from claude_sessions.store.search_index import not_indexed_note
+
+    missing = not_indexed_note(store, where)
     page = store.search_page(where, limit=limit, cursor=cursor)
     summaries = [session_summary(metadata) for metadata in page.sessions]
 
     def render(count: int) -> str:
         more = page.next_cursor if count == len(summaries) else _CURSOR_ROOM
-        return _page_text(summaries[:count], more, tool)
+        return _page_text(summaries[:count], more, tool, missing)
 
     fits = _largest_fit(render, len(summaries), CHAR_BUDGET)
     if fits < len(summaries):  # fetch a shorter page, for the cursor after what fits
         page = store.search_page(where, limit=max(fits, 1), cursor=cursor)
         summaries = [session_summary(metadata) for metadata in page.sessions]
-    return _page_text(summaries, page.next_cursor, tool)
+    return _page_text(summaries, page.next_cursor, tool, missing)
 
 
 def search_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
@@ -526,7 +538,9 @@ TOOLS: tuple[Tool, ...] = (
         'Use it when the user refers to earlier work ("how did we fix the login bug last '
         'week?", "the session where we set up CI"), then read the best match with get_session. '
         f"All given criteria must hold. {_SUMMARY} With `text`, results come best match first "
-        f"with a snippet marking the matches [like this]; without, newest first. {_PAGING}",
+        f"with a snippet marking the matches [like this] and match_where (where the first match "
+        "is: prompt, reply, tool result of Bash, subagent a93ccab); without, newest first. "
+        f"{_PAGING}",
         SEARCH_SCHEMA,
         search_sessions,
     ),

@@ -28,6 +28,9 @@ from claude_sessions.model.when import parse_when
 if TYPE_CHECKING:  # the query language loads with the first text filter
     from claude_sessions.model import text_query
 
+# Where words are said: what a person typed (and a session's title and description),
+# Claude's replies, tool inputs and results, and anything a subagent said or did.
+PLACES = ("prompt", "reply", "tool", "subagent")
 _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
 _YES = ("1", "on", "true", "yes")
@@ -55,6 +58,7 @@ class Operator(enum.Enum):
     EQUALS = "="  # equals one of the columns
     CONTAINS = "contains"  # contains the text, whatever the case
     HAS_ROWS = "has rows"  # the session has a row in the table its columns name
+    USED_TOOL = "used tool"  # called the tool of this name (the dialects know where)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Spec:
     aliases: tuple[str, ...] = ()
     placeholder: str = ""
     param: str = ""
+    choices: tuple[str, ...] = ()  # the only values it takes, when it is so limited
 
 
 def _spec(kind: Kind, operator: Operator, label: str, text: str, **more: Any) -> dict[str, Spec]:
@@ -103,6 +108,30 @@ class SessionFilter:
             "Search",
             "Words in the messages, title or description: all must occur; "
             '"a phrase", prefix*, AND, OR, NOT and parentheses work.',
+        ),
+    )
+    places: Sequence[str] = field(
+        default=(),
+        metadata=_spec(
+            Kind.TAGS,
+            Operator.MODIFIES,
+            "Said in",
+            "Find the search words only where they were said: prompt (with the title "
+            "and description), reply, tool (inputs and results), subagent.",
+            aliases=("--in",),
+            placeholder="tool, subagent",
+            choices=PLACES,
+            param="in",
+        ),
+    )
+    tool: str | None = field(
+        default=None,
+        metadata=_spec(
+            Kind.NAME,
+            Operator.USED_TOOL,
+            "Tool",
+            "Called this tool (Bash, Read, mcp__server__tool), itself or in a subagent.",
+            placeholder="Bash",
         ),
     )
     tags: Sequence[str] = field(
@@ -252,6 +281,27 @@ class SessionFilter:
         _check_ranges(self)
         if self.text is not None:
             _ = self.parsed_text  # malformed or too costly: refused now
+        unknown = set(self.places) - set(PLACES)
+        if unknown:
+            raise InvalidQueryError(
+                f"not a place words are said in: {', '.join(sorted(unknown))} "
+                f"(one of {', '.join(PLACES)})"
+            )
+
+    @property
+    def searched_places(self) -> tuple[str, ...]:
+        """The places a text search reads (all of them unless ``places`` says)."""
+        return tuple(place for place in PLACES if place in self.places) or PLACES
+
+    @property
+    def conversation_places(self) -> tuple[str, ...]:
+        """The places of the conversation's own text the search reads."""
+        return tuple(place for place in self.searched_places if place in ("prompt", "reply"))
+
+    @property
+    def aside_places(self) -> tuple[str, ...]:
+        """The places of tool calls and subagents the search reads."""
+        return tuple(place for place in self.searched_places if place in ("tool", "subagent"))
 
     @functools.cached_property
     def parsed_text(self) -> text_query.Node | None:
@@ -285,6 +335,8 @@ class FilterArgs(TypedDict, total=False):
     for type checkers; a test keeps the two the same."""
 
     text: str | None
+    places: Sequence[str] | str | None
+    tool: str | None
     tags: Sequence[str] | str | None
     match_all_tags: bool
     after: date | datetime | None

@@ -55,6 +55,9 @@ class Found:
     metadata: SessionMetadata
     ref: int
     sort: float | int
+    # Matched by the index but not where the search keeps to (see store.locating):
+    # not shown, but a page's cursor goes past it.
+    passed_over: bool = False
 
 
 # A row's columns in the order of SessionMetadata's fields (all read in one C call), and
@@ -81,7 +84,7 @@ def read_metadata(
         else:  # "names": a comma-separated column
             values[index] = tuple(value.split(",")) if value else ()
     # Stored fields come first, in order: the rest (snippet, rank) are a search's.
-    values += (snippet, rank)
+    values += (snippet, rank, None, None)
     return SessionMetadata(*values)
 
 
@@ -152,6 +155,10 @@ class Dialect(Protocol):
         """A condition: the session has any of ``tags`` (``every``: all of them)."""
         ...
 
+    def used_tool(self, name: str) -> tuple[str, list[Any]]:
+        """A condition: the session (or one of its subagents) called the tool ``name``."""
+        ...
+
     def lock(self, *names: str) -> Op[None]:
         """Serialise writers on ``names`` until the transaction ends (when the engine needs it)."""
         ...
@@ -164,6 +171,10 @@ class Dialect(Protocol):
 
     def entry_columns(self) -> str:
         """The ``entries`` columns holding the JSON, for :meth:`entry`."""
+        ...
+
+    def entry_text_column(self) -> str:
+        """An entry's JSON as text, for :meth:`contains` (a search for its message)."""
         ...
 
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,6 +204,21 @@ class Dialect(Protocol):
 
     def drop_text(self, refs: Sequence[int]) -> Op[None]:
         """Take trashed sessions out of the full-text index."""
+        ...
+
+    def index_aside(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Op[None]:
+        """Index what new entries of a transcript said in tool calls and subagents, where
+        the engine does so as they are written (SQLite's side index catches up later)."""
+        ...
+
+    def forget_aside(self, ref: int, subpath: str | None) -> Op[None]:
+        """Drop what :meth:`index_aside` indexed of a transcript (``None``: all of the
+        session's), before it is written anew."""
+        ...
+
+    def reindex_aside(self, ref: int) -> Op[None]:
+        """Index the session's tool calls and subagents anew from its stored entries
+        (they were rewritten in place: a redaction)."""
         ...
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:

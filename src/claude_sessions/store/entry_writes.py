@@ -449,6 +449,7 @@ def merge_batch(d: Dialect, ref: int, subpath: str, batch: Sequence[Keyed]) -> O
 def insert_merged(d: Dialect, ref: int, subpath: str, merge: Merge) -> Op[None]:
     if merge.new:
         yield d.insert_entries(ref, subpath, merge.new)
+        yield from d.index_aside(ref, subpath, merge.new)
     for key, text in merge.replaced.items():
         yield d.replace_entry(ref, subpath, key, text)
     if merge.replaced:

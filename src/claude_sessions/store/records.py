@@ -36,7 +36,9 @@ class SessionMetadata:
     transcript lines, which under-record output tokens).
     ``snippet`` and ``rank`` are set only on results of a full-text search:
     the snippet marks each match as ``[match]``, and a lower rank is a better
-    match. ``forked_at`` is the uuid of the message a fork branched after,
+    match; ``match_uuid`` and ``match_where`` say which message holds the first match
+    and where it was said (``reply``, ``tool result of Bash``, ``subagent a93ccab``).
+    ``forked_at`` is the uuid of the message a fork branched after,
     when it was not the last one. ``trashed_at`` is set on sessions in the
     trash (see ``SessionStore.list_trash``). ``user`` and ``machine`` say who first
     stored the session and where (see :mod:`claude_sessions.model.identity`);
@@ -85,6 +87,8 @@ class SessionMetadata:
     # Set on search results only: not kept.
     snippet: str | None = field(default=None, compare=False, metadata={"kept": False})
     rank: float | None = field(default=None, compare=False, metadata={"kept": False})
+    match_uuid: str | None = field(default=None, compare=False, metadata={"kept": False})
+    match_where: str | None = field(default=None, compare=False, metadata={"kept": False})
 
     @property
     def uncached_input_tokens(self) -> int:

@@ -56,6 +56,8 @@ def live_refs(d: Dialect, session_ids: Sequence[str] | None) -> Op[list[int]]:
 def redact_session(d: Dialect, ref: int, now: float) -> Op[SessionRedaction]:
     """Replace every secret found in session ``ref``'s stored text."""
     rules = yield from _redact_entries(d, ref)
+    if rules:
+        yield from d.reindex_aside(ref)
     row = yield from by_ref(d, ref)
     rules |= yield from _redact_summaries(d, ref)
     description = redact_value(row.metadata.description)

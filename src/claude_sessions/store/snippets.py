@@ -58,20 +58,20 @@ def _word_pattern(word: str) -> str:
     )
 
 
-def _positive_terms(node: text_query.Node) -> list[text_query.Term]:
+def positive_terms(node: text_query.Node) -> list[text_query.Term]:
     """The terms whose matches a snippet marks (not those after NOT)."""
     if isinstance(node, text_query.Term):
         return [node]
     if isinstance(node, text_query.Without):
-        return _positive_terms(node.keep)
-    return [term for part in node.parts for term in _positive_terms(part)]
+        return positive_terms(node.keep)
+    return [term for part in node.parts for term in positive_terms(part)]
 
 
 @functools.lru_cache(maxsize=64)
 def match_pattern(node: text_query.Node) -> re.Pattern[str]:
     """A pattern matching any positive term of ``node``, word-bounded as tokens are."""
     choices = []
-    for term in _positive_terms(node):
+    for term in positive_terms(node):
         phrase = _NOT_WORD.join(_word_pattern(word) for word in term.words)
         ending = r"[^\W_]*" if term.prefix else r"(?![^\W_])"
         choices.append(f"(?<![^\\W_])(?:{phrase}){ending}")

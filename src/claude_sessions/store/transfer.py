@@ -253,6 +253,7 @@ def _import(d: Dialect, record: Record) -> Op[None]:
         by_subpath.setdefault(subpath, []).append(NewEntry(seq, key, entry, encode_entry(entry)))
     for subpath, rows in by_subpath.items():
         yield d.insert_entries(ref, subpath, rows)
+        yield from d.index_aside(ref, subpath, rows)
     if record["summaries"]:
         yield Stmt(
             d.sql(

@@ -152,6 +152,14 @@ def adopt_legacy_subagents(d: Dialect) -> Op[None]:
         yield Stmt(d.sql("DELETE FROM sessions WHERE id = ?"), (ref,))
 
 
+def index_aside(d: Dialect) -> Op[None]:
+    """Index the tool calls and subagents of every stored session (a store from before
+    they were searched)."""
+    rows = yield Stmt(d.sql("SELECT id FROM sessions ORDER BY id"), (), "all")
+    for row in rows:
+        yield from d.reindex_aside(int(row["id"]))
+
+
 def _adopter(d: Dialect, session_id: str, project_key: str) -> Op[int | None]:
     rows = yield Stmt(
         d.sql(

@@ -53,6 +53,8 @@ def _condition(
         return None
     if operator is Operator.HAS_TAGS:
         return d.has_tags([d.text(tag) or "" for tag in value], every=where.match_all_tags)
+    if operator is Operator.USED_TOOL:
+        return d.used_tool(value)
     if operator is Operator.HAS_ROWS:
         return f"EXISTS (SELECT 1 FROM {spec.columns[0]} r WHERE r.session_ref = s.id)", []
     columns = [f"s.{column}" for column in spec.columns]

@@ -100,8 +100,10 @@ def _store_transcript(
     if row is not None:
         yield Stmt(d.sql("DELETE FROM entries WHERE session_ref = ? AND subpath = ''"), (ref,))
         yield from secret_findings.forget(d, ref, "")
+        yield from d.forget_aside(ref, "")
     if rows:
         yield d.insert_entries(ref, "", rows)
+        yield from d.index_aside(ref, "", rows)
     facts = facts_of(entries)
     state = combine(FoldState(project=new.project) if new.project else None, facts.state)
     state = with_subagents_of(row, state)

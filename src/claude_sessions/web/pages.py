@@ -101,7 +101,9 @@ class Site:
         filters = Filters.read(request.query_params)
         cursor = request.query_params.get("cursor") or None
         store = store_for(request, self.store)
-        version, page, secrets = await run_in_threadpool(self._sessions, store, filters, cursor)
+        version, page, secrets, missing = await run_in_threadpool(
+            self._sessions, store, filters, cursor
+        )
         template = "rows.html" if request.query_params.get("fragment") else "sessions.html"
         return self.pages.response(
             request,
@@ -111,16 +113,20 @@ class Site:
             cursor=cursor,
             version=version,
             secrets=secrets,
+            not_indexed=missing,
         )
 
     def _sessions(
         self, store: SessionStore, filters: Filters, cursor: str | None
-    ) -> tuple[str, Any, set[str]]:
+    ) -> tuple[str, Any, set[str], str | None]:
+        from claude_sessions.store.search_index import not_indexed_note
+
         where = filters.session_filter()
         version = store.version()  # first: a change after this read shows at the next poll
+        missing = not_indexed_note(store, where)
         page = store.search_page(where, limit=PAGE_SIZE, cursor=cursor)
         shown = [m.session_id for m in page.sessions]
-        return version, page, sessions_with_secrets(store, shown)
+        return version, page, sessions_with_secrets(store, shown), missing
 
     # -- one session ---------------------------------------------------------------------
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
+from claude_sessions.model.aside_text import AsideText
+from claude_sessions.model.entries import NewEntry, clean_text, decode_entry, parsed
 from claude_sessions.model.identity import Identity
 from claude_sessions.store import feed, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
@@ -30,6 +32,7 @@ from claude_sessions.store.where import conditions, ranged
 
 if TYPE_CHECKING:  # the query language loads with the first text search
     from claude_sessions.model import text_query
+    from claude_sessions.model.filters import SessionFilter
 
 # Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
 TS_CONFIG = "simple"
@@ -128,6 +131,14 @@ class PostgresDialect:
     def has_tags(self, tags: Sequence[str], *, every: bool) -> tuple[str, list[Any]]:
         return f"s.tags {'@>' if every else '&&'} %s::text[]", [list(tags)]
 
+    def used_tool(self, name: str) -> tuple[str, list[Any]]:
+        pieces = " ".join(_PIECE.findall(name)) or "-"
+        return (
+            "s.id IN (SELECT a.session_ref FROM aside_text a "
+            f"WHERE a.tools @@ plainto_tsquery('{TS_CONFIG}', %s))",
+            [_clean(pieces)],
+        )
+
     def lock(self, *names: str) -> Op[None]:
         yield lock(self.schema, *names)
 
@@ -156,6 +167,9 @@ class PostgresDialect:
 
     def entry_columns(self) -> str:
         return "data, raw"
+
+    def entry_text_column(self) -> str:
+        return "coalesce(raw, data::text)"
 
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
         raw = row["raw"]
@@ -222,6 +236,57 @@ class PostgresDialect:
     def drop_text(self, refs: Sequence[int]) -> Op[None]:
         return  # searches filter trashed rows out
         yield  # pragma: no cover - makes this a generator
+
+    def index_aside(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Op[None]:
+        said = AsideText(subagent=bool(subpath))
+        for row in rows:
+            said.add(parsed(row.entry, row.text))
+        tool, subagent, names = said.take()
+        pieces = list(zip_longest(_slices(tool), _slices(subagent), fillvalue=""))
+        if names and not pieces:
+            pieces = [("", "")]
+        if not pieces:
+            return
+        vector = f"to_tsvector('{TS_CONFIG}', translate(%s, %s, %s))"
+        yield Stmt(
+            "INSERT INTO aside_text (session_ref, subpath, search, tools) VALUES "
+            f"(%s, %s, setweight({vector}, 'C') || setweight({vector}, 'D'), {vector})",
+            [
+                (
+                    ref,
+                    _clean(subpath),
+                    *(_clean(t), _PUNCTUATION, _SPACES),
+                    *(_clean(a), _PUNCTUATION, _SPACES),
+                    *(_clean(names if at == 0 else ""), _PUNCTUATION, _SPACES),
+                )
+                for at, (t, a) in enumerate(pieces)
+            ],
+            many=True,
+        )
+
+    def forget_aside(self, ref: int, subpath: str | None) -> Op[None]:
+        if subpath is None:
+            yield Stmt("DELETE FROM aside_text WHERE session_ref = %s", (ref,))
+        else:
+            yield Stmt(
+                "DELETE FROM aside_text WHERE session_ref = %s AND subpath = %s",
+                (ref, _clean(subpath)),
+            )
+
+    def reindex_aside(self, ref: int) -> Op[None]:
+        yield from self.forget_aside(ref, None)
+        rows = yield Stmt(
+            f"SELECT subpath, seq, {self.entry_columns()} FROM entries WHERE session_ref = %s "
+            "ORDER BY subpath, seq",
+            (ref,),
+            "all",
+        )
+        transcripts: dict[str, list[NewEntry]] = {}
+        for row in rows:
+            entry = NewEntry(int(row["seq"]), None, self.entry(row), "")
+            transcripts.setdefault(str(row["subpath"]), []).append(entry)
+        for subpath, entries in transcripts.items():
+            yield from self.index_aside(ref, subpath, entries)
 
     # -- search -------------------------------------------------------------------------
 
@@ -291,22 +356,19 @@ class PostgresDialect:
     ) -> Op[list[Found]]:
 
         from claude_sessions.store import snippets  # with the first text search
+        from claude_sessions.store.locating import located
 
-        tsparams: list[Any] = []
-        tsquery = tsquery_sql(node, tsparams)
+        matching, match_params = _matching(criteria.where, node, clauses, params)
         page = ""
         page_params: list[Any] = []
         if criteria.cursor is not None:
             position = criteria.cursor
             page = "WHERE (ranked.score, ranked.id) > (%s, %s)"
             page_params = [position.value, position.ref]
-        extra = "".join(f" AND {clause}" for clause in clauses)
-        # The tsquery is built from parameters only, so it is folded once at plan time.
         sql = (
             f"SELECT {META_COLUMNS}, hits.score, left(s.body, %s) AS body "
-            "FROM (SELECT ranked.id, ranked.score FROM (SELECT s.id, "
-            "-ts_rank(s.search, fq.q)::float8 AS score "
-            f"FROM sessions s, (SELECT {tsquery} AS q) AS fq WHERE s.search @@ fq.q{extra}) "
+            "FROM (SELECT ranked.id, ranked.score FROM (SELECT id, min(score) AS score "
+            f"FROM ({matching}) AS found GROUP BY id) "
             f"AS ranked {page} ORDER BY ranked.score, ranked.id LIMIT %s OFFSET %s) AS hits "
             "JOIN sessions s ON s.id = hits.id ORDER BY hits.score, hits.id"
         )
@@ -314,15 +376,14 @@ class PostgresDialect:
             sql,
             (
                 snippets.SCAN_CHARS,
-                *tsparams,
-                *params,
+                *match_params,
                 *page_params,
                 criteria.limit,
                 criteria.offset,
             ),
             "all",
         )
-        return [
+        results = [
             found(
                 self,
                 row,
@@ -334,6 +395,20 @@ class PostgresDialect:
             )
             for row in rows
         ]
+        return (yield from located(self, results, node, criteria.where.searched_places))
+
+
+# ASCII punctuation, each made a space in tool and subagent text: PostgreSQL's parser
+# keeps a path, a host or a hyphenated word whole, where SQLite splits it into words.
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_SPACES = " " * len(_PUNCTUATION)
+_PIECE = re.compile(r"[^\W_]+")
+# A tsvector holds at most 1 MB: longer text is indexed in slices of this many characters.
+_SLICE_CHARS = 200_000
+
+
+def _slices(text: str) -> list[str]:
+    return [text[at : at + _SLICE_CHARS] for at in range(0, len(text), _SLICE_CHARS)]
 
 
 _DAY = "floor(extract(epoch FROM s.created_at) / 86400)::bigint"
@@ -352,19 +427,72 @@ ROLLUPS = rollups.Engine(
 _HOUR = "mod(mod(floor(extract(epoch FROM s.created_at) / 3600)::bigint, 168) + 168, 168)"
 
 
-def tsquery_sql(node: text_query.Node, params: list[Any]) -> str:
-    """SQL for the ``tsquery`` of a parsed query; its values go to ``params``."""
+# The newest rows of tool and subagent text a search reads at most: a common word's
+# matches are not all ranked, only the sessions of its newest ones.
+ASIDE_CANDIDATES = 2000
+
+
+def _matching(
+    where: SessionFilter, node: text_query.Node, clauses: list[str], params: list[Any]
+) -> tuple[str, list[Any]]:
+    """The sessions matching and their scores, from the conversation's text and from
+    tool calls and subagents (each scored after every match of the conversation's
+    own text), each place as the filter asks."""
+    extra = "".join(f" AND {clause}" for clause in clauses)
+    parts: list[str] = []
+    values: list[Any] = []
+    if where.conversation_places:
+        tsparams: list[Any] = []
+        # The tsquery is built from parameters only, so it is folded once at plan time.
+        parts.append(
+            "SELECT s.id, -ts_rank(s.search, fq.q)::float8 AS score FROM sessions s, "
+            f"(SELECT {tsquery_sql(node, tsparams)} AS q) AS fq WHERE s.search @@ fq.q{extra}"
+        )
+        values += [*tsparams, *params]
+    if where.aside_places:
+        aside: list[Any] = []
+        # The matching rows from the word index first (OFFSET 0 keeps the planner from
+        # walking the newest rows and testing each one), then the newest of them; a
+        # search kept to one place tests only those for its weight.
+        joined, kept = "", ""
+        if len(where.aside_places) == 1:
+            weight = _WEIGHTS[where.aside_places[0]]
+            joined = " JOIN aside_text w ON w.id = hit.id"
+            kept = f" AND ts_filter(w.search, '{{{weight}}}') @@ hit.q"
+        parts.append(
+            "SELECT s.id, (1.0 / (1 + max(hit.id)))::float8 AS score FROM "
+            "(SELECT m.id, m.session_ref, m.q FROM "
+            "(SELECT a.id, a.session_ref, aq.q FROM aside_text a, "
+            f"(SELECT {tsquery_sql(node, aside, split=True)} AS q) AS aq "
+            "WHERE a.search @@ aq.q OFFSET 0) AS m ORDER BY m.id DESC LIMIT %s) AS hit"
+            f"{joined} JOIN sessions s ON s.id = hit.session_ref "
+            f"WHERE true{kept}{extra} GROUP BY s.id"
+        )
+        values += [*aside, ASIDE_CANDIDATES, *params]
+    return " UNION ALL ".join(parts), values
+
+
+_WEIGHTS = {"tool": "c", "subagent": "d"}
+
+
+def tsquery_sql(node: text_query.Node, params: list[Any], *, split: bool = False) -> str:
+    """SQL for the ``tsquery`` of a parsed query; its values go to ``params``. ``split``:
+    each word's runs of letters and digits, as tool and subagent text is indexed."""
     from claude_sessions.model import text_query
 
     if isinstance(node, text_query.Term):
+        words = node.words
+        if split:
+            words = tuple(piece for word in words for piece in _PIECE.findall(word)) or ("-",)
         if not node.prefix:
-            params.append(_clean(" ".join(node.words)))
+            params.append(_clean(" ".join(words)))
             return f"phraseto_tsquery('{TS_CONFIG}', %s)"
-        quoted = [f"'{word}'" for word in node.words]
+        quoted = [f"'{word}'" for word in words]
         quoted[-1] += ":*"
         params.append(_clean(" <-> ".join(quoted)))
         return f"to_tsquery('{TS_CONFIG}', %s)"
     if isinstance(node, text_query.Without):
-        return f"({tsquery_sql(node.keep, params)} && !!{tsquery_sql(node.drop, params)})"
+        keep = tsquery_sql(node.keep, params, split=split)
+        return f"({keep} && !!{tsquery_sql(node.drop, params, split=split)})"
     joiner = " && " if isinstance(node, text_query.AllOf) else " || "
-    return "(" + joiner.join(tsquery_sql(part, params) for part in node.parts) + ")"
+    return "(" + joiner.join(tsquery_sql(part, params, split=split) for part in node.parts) + ")"

@@ -61,7 +61,11 @@ transaction as every write, so usage reports read them instead of every session 
 Version 18: a member's listing reads their own sessions and the shared ones from
 an index each (``sessions_of_user``, ``sessions_shared``: see
 :mod:`claude_sessions.store.member_listing`).
-Version 19: no schema change: each run's totals are split across its own requests
+Version 19: the full text of tool inputs, tool results and subagents
+(``aside_text``: one row per batch of a transcript's entries, a tsvector with
+tool text at weight C and subagent text at D, and one of the tools called),
+written with the entries; stored sessions are indexed.
+Version 20: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -422,6 +426,19 @@ def _usage_rollups() -> tuple[str, ...]:
 
 USAGE_ROLLUPS = _usage_rollups()
 
+ASIDE_TEXT: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS aside_text (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        session_ref bigint NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        subpath     text NOT NULL,
+        search      tsvector NOT NULL,
+        tools       tsvector NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_session ON aside_text (session_ref, subpath)",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_words ON aside_text USING gin (search)",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_tool ON aside_text USING gin (tools)",
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -441,12 +458,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SYNC_MARKS,  # 16
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
-    (),  # 19: each run's result totals split across its own requests, and the requests
+    ASIDE_TEXT,  # 19
+    (),  # 20: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
-RESULTS_SPLIT = 19  # the version from which a run's result totals are split by request
+ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
+RESULTS_SPLIT = 20  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
@@ -490,6 +509,10 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import split_result_runs
 
         yield from split_result_runs(PostgresDialect(schema))
+    if 0 < version < ASIDE_INDEXED:
+        from claude_sessions.store.upgrades import index_aside  # an old store only
+
+        yield from index_aside(PostgresDialect(schema))
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -86,6 +86,27 @@ class SQLiteDialect:
             )
         return f"s.id IN (SELECT session_ref FROM tags WHERE tag IN ({marks}))", list(tags)
 
+    def index_aside(self, ref: int, subpath: str, rows: Sequence[NewEntry]) -> Op[None]:
+        return  # the side index catches up from the stored entries (see side_indexer)
+        yield  # pragma: no cover - makes this a generator
+
+    def forget_aside(self, ref: int, subpath: str | None) -> Op[None]:
+        return  # a transcript written anew has new entry ids: its indexer sees that
+        yield  # pragma: no cover - makes this a generator
+
+    def reindex_aside(self, ref: int) -> Op[None]:
+        return  # a redaction makes the side index anew (see SQLiteDriver.scrub)
+        yield  # pragma: no cover - makes this a generator
+
+    def used_tool(self, name: str) -> tuple[str, list[Any]]:
+        # The side index keeps each batch's tool names; its tokens are the name's pieces.
+        pieces = " AND ".join(f'"{piece}"' for piece in _NAME_PIECE.findall(name)) or '""'
+        return (
+            "s.id IN (SELECT c.session_ref FROM side.chunks c WHERE c.id IN "
+            "(SELECT rowid FROM side.said WHERE said MATCH ?))",
+            [f"names : ({pieces})"],
+        )
+
     def lock(self, *names: str) -> Op[None]:
         return  # every write transaction is BEGIN IMMEDIATE: writers already queue
         yield  # pragma: no cover - makes this a generator
@@ -116,6 +137,9 @@ class SQLiteDialect:
         return ref
 
     def entry_columns(self) -> str:
+        return "data"
+
+    def entry_text_column(self) -> str:
         return "data"
 
     def entry(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,6 +275,7 @@ class SQLiteDialect:
     ) -> Op[list[Found]]:
 
         from claude_sessions.store import snippets  # with the first text search
+        from claude_sessions.store.locating import located
 
         if criteria.trashed:  # trashed sessions leave the index
             return []
@@ -262,21 +287,13 @@ class SQLiteDialect:
             page.append("(score, ref) > (?, ?)")
             page_params = [position.value, position.ref]
         hits_where = f"WHERE {' AND '.join(page)}" if page else ""
-        if len(clauses) > 1:
-            ranked = (
-                "SELECT s.id AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
-                "JOIN sessions s ON s.id = sessions_fts.rowid "
-                f"WHERE sessions_fts MATCH ? AND {' AND '.join(clauses)}"
-            )
-        else:  # the full-text index alone ranks fastest (it holds live sessions only)
-            ranked = (
-                "SELECT rowid AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
-                "WHERE sessions_fts MATCH ?"
-            )
-            params = []
+        found_params = _match_params(criteria, match, clauses, params)
+        matches = _matches(criteria, clauses)
+        if criteria.where.aside_places:  # a session may match in both indexes
+            matches = f"SELECT ref, min(score) AS score FROM ({matches}) GROUP BY ref"
         hits = yield Stmt(
-            f"SELECT ref, score FROM ({ranked}) {hits_where} ORDER BY score, ref LIMIT ? OFFSET ?",
-            (match, *params, *page_params, limit, criteria.offset),
+            f"SELECT ref, score FROM ({matches}) {hits_where} ORDER BY score, ref LIMIT ? OFFSET ?",
+            (*found_params, *page_params, limit, criteria.offset),
             "all",
         )
         refs = [int(hit["ref"]) for hit in hits]
@@ -296,7 +313,7 @@ class SQLiteDialect:
                 "all",
             )
             texts.update((int(row["rowid"]), (row["meta"], row["body"])) for row in found_texts)
-        return [
+        results = [
             found(
                 self,
                 rows_by_ref[ref],
@@ -307,7 +324,82 @@ class SQLiteDialect:
             for hit, ref in zip(hits, refs, strict=True)
             if ref in rows_by_ref
         ]
+        return (yield from located(self, results, node, criteria.where.searched_places))
 
+
+def _matches(criteria: Criteria, clauses: list[str]) -> str:
+    """The sessions matching, from the conversation's own index and from the side index
+    of tool calls and subagents, each place as the filter asks."""
+    parts = []
+    if criteria.where.conversation_places:
+        if len(clauses) > 1:
+            parts.append(
+                "SELECT s.id AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
+                "JOIN sessions s ON s.id = sessions_fts.rowid "
+                f"WHERE sessions_fts MATCH ? AND {' AND '.join(clauses)}"
+            )
+        else:  # the full-text index alone ranks fastest (it holds live sessions only)
+            parts.append(
+                "SELECT rowid AS ref, bm25(sessions_fts) AS score FROM sessions_fts "
+                "WHERE sessions_fts MATCH ?"
+            )
+    if criteria.where.aside_places:
+        parts.append(_aside_hits(clauses))
+    return " UNION ALL ".join(parts)
+
+
+def _match_params(
+    criteria: Criteria, match: str, clauses: list[str], params: list[Any]
+) -> list[Any]:
+    found: list[Any] = []
+    if criteria.where.conversation_places:
+        found += [match, *params] if len(clauses) > 1 else [match]
+    places = criteria.where.aside_places
+    if places and criteria.text is not None:
+        aside = f"{{{' '.join(places)}}} : {aside_query(criteria.text)}"
+        found += [aside, ASIDE_CANDIDATES, *params]
+    return found
+
+
+# The newest rows of the side index a search reads at most: a common word's matches
+# are not all ranked, only the sessions of its newest ones.
+ASIDE_CANDIDATES = 2000
+
+
+def _aside_hits(clauses: list[str]) -> str:
+    """The sessions whose tool calls or subagents match, newest first, each scored
+    after every match of the conversation's own text (bm25 scores are below 0)."""
+    return (
+        "SELECT s.id AS ref, 1.0 / (1 + max(hit.chunk)) AS score FROM "
+        "(SELECT rowid AS chunk FROM side.said WHERE said MATCH ? "
+        "ORDER BY rowid DESC LIMIT ?) AS hit "
+        "JOIN side.chunks c ON c.id = hit.chunk "
+        "JOIN sessions s ON s.id = c.session_ref AND s.session_id = c.session_id "
+        f"WHERE {' AND '.join(clauses)} GROUP BY s.id"
+    )
+
+
+def aside_query(node: text_query.Node) -> str:
+    """A parsed query for the side index, which keeps no word positions: a phrase is
+    matched as all of its words."""
+    from claude_sessions.model import text_query
+
+    if isinstance(node, text_query.Term) and len(node.words) > 1:
+        last = len(node.words) - 1
+        words = [
+            text_query.Term((word,), node.prefix and at == last)
+            for at, word in enumerate(node.words)
+        ]
+        return aside_query(text_query.AllOf(tuple(words)))
+    if isinstance(node, text_query.Without):
+        return f"({aside_query(node.keep)} NOT {aside_query(node.drop)})"
+    if isinstance(node, text_query.Term):
+        return f"({fts_query(node)})"
+    joiner = " AND " if isinstance(node, text_query.AllOf) else " OR "
+    return "(" + joiner.join(aside_query(part) for part in node.parts) + ")"
+
+
+_NAME_PIECE = re.compile(r"[^\W_]+")  # the tokens the full text makes of a tool's name
 
 # The UTC day number of a session's creation ("{}" takes the table's alias and a dot).
 DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"

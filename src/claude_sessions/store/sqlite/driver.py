@@ -48,6 +48,7 @@ from claude_sessions.model.exceptions import (
     StoreVersionError,
 )
 from claude_sessions.store.plan import Txn
+from claude_sessions.store.sqlite import side_index
 from claude_sessions.store.sqlite.schema import SchemaTooNewError, execute, upgrade
 
 T = TypeVar("T")
@@ -139,6 +140,7 @@ class SQLiteDriver:
         self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
+        self._side_ready = False  # the side index's file made (at the first search)
         self._why_read_only: str | None = "opened read-only" if read_only else None
         if read_only:
             if not path.exists():
@@ -211,6 +213,56 @@ class SQLiteDriver:
             conn.close()
             raise
         return conn
+
+    @property
+    def side_index(self) -> Path:
+        """The file holding the full text of tool calls and subagents (see
+        :mod:`claude_sessions.store.sqlite.side_index`)."""
+        return side_index.side_path(self._path)
+
+    def _side_for(self, conn: sqlite3.Connection, *, write: bool) -> None:
+        """The side index attached for reading, detached for writing: a write transaction
+        locks every attached database, and its indexer writes it all along."""
+        mine: _ThreadConnection = self._local.connection
+        current = None if write else _file_id(self.side_index)
+        if mine.side_attached and (write or current != mine.side_file):
+            # A file made anew (a redaction, a newer version) is attached again.
+            conn.execute("DETACH DATABASE side")
+            mine.side_attached = False
+        if not write and not mine.side_attached:
+            self._attach_side(conn, writable=not self.read_only)
+            mine.side_attached, mine.side_file = True, _file_id(self.side_index)
+
+    def _attach_side(self, conn: sqlite3.Connection, *, writable: bool) -> None:
+        """The side index as ``side`` (made with the store when it may be written); an
+        empty one in memory when it is missing or unreadable and may not be made."""
+        path = self.side_index
+        if writable:
+            if not (self._side_ready and path.exists()):  # made at the first read, not open
+                self._patiently(lambda: side_index.prepare(path))
+                self._side_ready = True
+            conn.execute("ATTACH DATABASE ? AS side", (str(path),))
+        elif not (path.exists() and self._attach_read_only(conn, path)):
+            conn.execute("ATTACH DATABASE ':memory:' AS side")
+            conn.execute("PRAGMA query_only = OFF")  # the empty tables, in memory
+            for statement in side_index.SCHEMA:
+                conn.execute(statement.replace(" EXISTS ", " EXISTS side.", 1))
+            conn.execute("PRAGMA query_only = ON")
+
+    @staticmethod
+    def _attach_read_only(conn: sqlite3.Connection, path: Path) -> bool:
+        """Whether the side index could be attached read-only; as the store's own file,
+        immutable when its log cannot be shared (a directory this user may not write)."""
+        base = "file:" + quote(str(path))
+        for options in ("?mode=ro", "?immutable=1"):
+            try:
+                conn.execute("ATTACH DATABASE ? AS side", (base + options,))
+                conn.execute("SELECT count(*) FROM side.sqlite_master").fetchone()
+                return True
+            except sqlite3.OperationalError:
+                with suppress(sqlite3.OperationalError):
+                    conn.execute("DETACH DATABASE side")
+        return False
 
     @staticmethod
     def _to_wal(conn: sqlite3.Connection) -> None:
@@ -323,11 +375,27 @@ class SQLiteDriver:
         try:
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("INSERT INTO sessions_fts (sessions_fts) VALUES ('optimize')")
+            self._side_for(conn, write=True)  # detached: its file is made anew
             conn.execute("VACUUM")
             (busy, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            self._remake_side_index()
         except sqlite3.Error as error:
             raise self._translate(error, _Deadline(None)) from error
         return not busy
+
+    def _remake_side_index(self) -> None:
+        """The side index made anew from the stored entries: it keeps no text to take
+        the erased words out of (its indexer's lock held meanwhile)."""
+        from claude_sessions.store.sqlite.side_indexer import catch_up
+
+        while True:  # an indexer running (in the background) finishes its batch first
+            with side_index.writing(self._path) as mine:
+                if mine:
+                    side_index.remove(self.side_index)
+                    break
+            time.sleep(0.1)
+        while catch_up(self._path).busy:
+            time.sleep(0.1)
 
     # -- transactions ---------------------------------------------------------------
 
@@ -340,6 +408,7 @@ class SQLiteDriver:
         deadline = _Deadline(txn.time_limit)
         conn.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
         try:
+            self._side_for(conn, write=txn.write)
             self._begin(conn, write=txn.write, deadline=deadline)
             try:
                 value = self._run(conn, txn)
@@ -443,6 +512,14 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return any(word in str(error).lower() for word in _OPEN_TROUBLE)
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 class _ThreadConnection:
     """One thread's connection, closed when that thread ends (its thread-local value is
     dropped then) or when the driver closes, whichever comes first.
@@ -451,9 +528,11 @@ class _ThreadConnection:
     store's life would pile up (and so would its file descriptors).
     """
 
-    __slots__ = ("__weakref__", "close", "conn")
+    __slots__ = ("__weakref__", "close", "conn", "side_attached", "side_file")
 
     def __init__(self, conn: sqlite3.Connection, *, optimize: bool) -> None:
+        self.side_attached = False  # see SQLiteDriver._side_for
+        self.side_file: tuple[int, int] | None = None  # the file attached (device, inode)
         self.conn = conn
         self.close = weakref.finalize(self, _close_connection, conn, optimize)
 

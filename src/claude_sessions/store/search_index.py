@@ -1,0 +1,90 @@
+"""Keeping the full text of tool calls and subagents caught up with the store.
+
+On SQLite that text lives in a side index the store's writes leave alone (see
+:mod:`claude_sessions.store.sqlite.side_index`): :func:`update_search_index`
+indexes what was stored since, and :func:`not_indexed` says how many
+sessions' text is not in it yet, so a search can say so. On PostgreSQL it is
+indexed with the rest of a session's text, in the same transaction: both are
+no-ops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_sessions.store.location import sqlite_path
+from claude_sessions.store.sqlite.side_indexer import IndexRun, Progress
+
+if TYPE_CHECKING:
+    from claude_sessions.model.filters import SessionFilter
+    from claude_sessions.store.session_store import SessionStore
+
+__all__ = [
+    "IndexRun",
+    "Progress",
+    "indexer_running",
+    "missing_note",
+    "not_indexed",
+    "not_indexed_note",
+    "update_search_index",
+]
+
+
+def _database(store: SessionStore) -> Path | None:
+    """The store's SQLite file (``None`` on PostgreSQL, whose index needs no catching up)."""
+    return sqlite_path(store.location)
+
+
+def update_search_index(
+    store: SessionStore,
+    *,
+    session_ids: Collection[str] | None = None,
+    progress: Progress | None = None,
+) -> IndexRun:
+    """Index the tool calls, tool results and subagent text stored since the last run
+    (``session_ids``: only those sessions'), with a connection of its own, in batches;
+    ``progress(done, total)`` counts entries. Returns at once, with ``busy`` set, while
+    another process indexes this store. A read-only store is left as it is."""
+    path = _database(store)
+    if path is None or store.read_only:
+        return IndexRun()
+    from claude_sessions.store.sqlite.side_indexer import catch_up
+
+    return catch_up(path, session_ids=session_ids, progress=progress)
+
+
+def not_indexed(store: SessionStore) -> int:
+    """How many sessions hold tool or subagent text a search does not find yet."""
+    path = _database(store)
+    if path is None:
+        return 0
+    from claude_sessions.store.sqlite.side_indexer import not_indexed as pending
+
+    return pending(path)
+
+
+def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
+    """What a search by ``where`` says it may miss (``None``: nothing): every face of
+    search says it the same way."""
+    if where.text is None and where.tool is None:
+        return None
+    return missing_note(not_indexed(store))
+
+
+def missing_note(count: int) -> str | None:
+    """``tool text of 12 sessions not indexed yet`` (``None`` for none)."""
+    if not count:
+        return None
+    return f"tool text of {count} session{'s' * (count != 1)} not indexed yet"
+
+
+def indexer_running(store: SessionStore) -> bool:
+    """Whether another process is indexing this store now."""
+    path = _database(store)
+    if path is None or store.read_only:
+        return False
+    from claude_sessions.store.sqlite.side_index import held_by_another
+
+    return held_by_another(path)
