@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from claude_sessions import SessionStore
+from claude_sessions.model.identity import MACHINE_ENV_VAR, USER_ENV_VAR
+from claude_sessions.store.search_index import update_search_index
 from claude_sessions.web import create_app
 
 from .web_samples import XSS_TEXT_VISIBLE, Transcript, long_session, populate, sid
@@ -288,9 +290,13 @@ def test_a_subagent_written_into_the_main_transcript_unfolds_under_its_call(
             assert not tab.errors
 
 
-def test_screenshots(tab: Watched, tmp_path: Path) -> None:
+def test_screenshots(tab: Watched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The sessions' user and machine, as a teammate's would read: not this machine's.
+    monkeypatch.setenv(USER_ENV_VAR, "alice")
+    monkeypatch.setenv(MACHINE_ENV_VAR, "laptop")
     store = SessionStore(tmp_path / "store", cleanup_after_days=None)
     ids = populate(store, hostile=False)
+    update_search_index(store)
     with store, running(create_app(store)) as server:
         take_screenshots(tab, ids, server.url, tmp_path)
 
@@ -302,7 +308,7 @@ def take_screenshots(tab: Watched, ids: dict[str, str], url: str, tmp_path: Path
         "session.png": f"/s/{ids['auth']}",
         "usage.png": "/usage?last=all",
         "lineage.png": f"/s/{ids['auth']}/lineage",
-        "search.png": "/?text=endpoint",
+        "search.png": "/?text=LoginForm+OR+nginx+OR+header",  # said in prompts and tools
     }
     keep = os.environ.get(SCREENSHOTS_ENV)
     for name, path in shots.items():
@@ -314,7 +320,7 @@ def take_screenshots(tab: Watched, ids: dict[str, str], url: str, tmp_path: Path
         page.screenshot(path=str(target))
         data = target.read_bytes()
         assert data.startswith(b"\x89PNG") and 10_000 < len(data) < 600_000
-        if keep and name in ("sessions.png", "session.png", "usage.png"):
+        if keep and name in ("sessions.png", "session.png", "usage.png", "search.png"):
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(target, Path(keep) / name)
     assert not tab.errors
