@@ -128,3 +128,11 @@ def test_the_timeline_counts_sessions_per_day_and_hour_of_the_week(store: Sessio
     busy = {where: (shade, int(count)) for shade, where, count in cells if count != "0"}
     assert busy == {"Mon 09": ("h4", 2), "Tue 23": ("h2", 1), "Sun 00": ("h2", 1)}
     assert {shade for shade, _, count in cells if count == "0"} == {"h0"}
+
+
+def test_the_usage_form_has_no_field_that_only_narrows_a_text_search(client: TestClient) -> None:
+    """The usage page has no search box: "Said in" would narrow nothing there."""
+    page = client.get("/usage").text
+    assert 'name="in"' not in page and "Said in" not in page
+    assert 'name="tool"' in page  # a filter of its own stays
+    assert 'name="in"' in client.get("/").text  # the sessions list searches

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from claude_sessions.model.exceptions import InvalidQueryError
-from claude_sessions.model.filters import Kind, SessionFilter, read_text, specs
+from claude_sessions.model.filters import Kind, Operator, SessionFilter, read_text, specs
 
 _TAG_SPLIT_RE = re.compile(r"[,\s]+")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -65,12 +65,13 @@ class Filters:
 
     @classmethod
     def read(cls, params: QueryParams, *, words: bool = True) -> Filters:
-        """The filters in ``params`` (all of them, or without ``words`` all but the text)."""
+        """The filters in ``params`` (all of them, or without ``words`` all but the text
+        and what only narrows a text search, such as where the words were said)."""
         return cls(
             {
                 name: params.get(spec.param or name, "").strip()
                 for name, spec in specs().items()
-                if words or spec.kind is not Kind.WORDS
+                if words or (spec.kind is not Kind.WORDS and spec.operator is not Operator.MODIFIES)
             }
         )
 
