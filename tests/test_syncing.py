@@ -163,3 +163,27 @@ def test_sync_records_its_failure_and_its_success_for_hooks_status(
     shown = syncing.sync_status(laptop, URL).lines()
     assert shown[1] == " backlog: 0 entries of 0 sessions"
     assert not any("failed" in line for line in shown)
+
+
+def test_what_a_batch_brings_is_searched_at_once_tool_text_too(store: SessionStore) -> None:
+    """A team server (or a laptop pulling) indexes a batch's tool text as it stores it."""
+    from claude_sessions.model.team_wire import IngestFile
+    from claude_sessions.store.search_index import not_indexed
+
+    call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}
+    said = [
+        {"type": "user", "uuid": "u1", "message": {"role": "user", "content": "list it"}},
+        {"type": "assistant", "uuid": "a1", "message": {"role": "assistant", "content": [call]}},
+        {
+            "type": "user",
+            "uuid": "r1",
+            "message": {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "quokka.txt"}],
+            },
+        },
+    ]
+    alice = User("alice", "alice", False, datetime.now(timezone.utc))
+    ingest(store, IngestBatch("s1", "-p", None, "laptop", (IngestFile("", said),)), alice)
+    assert not_indexed(store) == 0
+    assert [m.session_id for m in store.search(text="quokka")] == ["s1"]

@@ -26,6 +26,7 @@ from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, I
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.imports import TranscriptLines, land_lines, session_state
 from claude_sessions.store.plan import Op, Stmt, Txn, single
+from claude_sessions.store.search_index import update_search_index
 from claude_sessions.store.session_store import SessionStore
 from claude_sessions.store.writes import counted
 
@@ -148,4 +149,8 @@ def ingest(store: SessionStore, batch: IngestBatch, user: User) -> IngestReport:
     (nothing stored) when the session is another user's."""
     core = store.core
     d, now = core.d, core.now()
-    return store.run(single(Txn(lambda: counted(d, _ingest(d, batch, user, now)), write=True)))
+    report = store.run(single(Txn(lambda: counted(d, _ingest(d, batch, user, now)), write=True)))
+    # A batch is a few turns: their tool text is searchable at once (SQLite's side index),
+    # as a capture's is, not when an indexer next runs.
+    update_search_index(store, session_ids=[batch.session_id])
+    return report
