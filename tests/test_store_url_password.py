@@ -30,17 +30,6 @@ WITHOUT_PASSWORD = [
 COMMANDS = [["hooks", "install"], ["statusline", "install"], ["mcp", "install"]]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    (home / "project").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(home / "project")
-    for name in ("CLAUDE_CONFIG_DIR", "CLAUDE_SESSIONS_STORE"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
 def settings_files(home: Path) -> dict[str, str]:
     """Every file under HOME, with its text: what an install could have written."""
     return {str(p): p.read_text() for p in home.rglob("*") if p.is_file()}

@@ -21,17 +21,6 @@ TOKEN = "cs_tok3n-VALUE-never-shown"
 URL = "https://team.example:8443/"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    (home / "project").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(home / "project")
-    for name in ("CLAUDE_CONFIG_DIR", "CLAUDE_SESSIONS_STORE"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
 def _texts(home: Path) -> dict[str, str]:
     return {str(p): p.read_text() for p in home.rglob("*") if p.is_file()}
 

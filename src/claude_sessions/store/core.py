@@ -56,6 +56,7 @@ from claude_sessions.store.records import (
     SessionPage,
     UsageBucket,
 )
+from claude_sessions.store.rollups import SUM_COLUMNS
 
 
 class _Later:
@@ -95,19 +96,6 @@ IMPORTED_TAG = "imported"
 PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
 SHORT_ID_LENGTH = 8  # a session id shown short is never shorter (as git shows commits)
-_SUMS = (
-    "sessions",
-    "messages",
-    "turns",
-    "cost",
-    "input_tokens",
-    "output_tokens",
-    "unpriced",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-    "from_result",
-)
 
 
 @dataclass(frozen=True)
@@ -687,7 +675,7 @@ class StoreCore:
                     choices.append(self.d.tags(found["tags"]) or ["(none)"])
                 else:
                     choices.append([str(found[g])])
-            values = [row[name] for name in _SUMS]
+            values = [row[name] for name in SUM_COLUMNS]
             for key in itertools.product(*choices):
                 sums = totals.get(key)
                 if sums is None:
