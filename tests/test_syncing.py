@@ -4,6 +4,7 @@ team server's own ingest, so batches, marks and counts are the real ones."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import datetime, timezone
@@ -187,3 +188,27 @@ def test_what_a_batch_brings_is_searched_at_once_tool_text_too(store: SessionSto
     ingest(store, IngestBatch("s1", "-p", None, "laptop", (IngestFile("", said),)), alice)
     assert not_indexed(store) == 0
     assert [m.session_id for m in store.search(text="quokka")] == ["s1"]
+
+
+def test_a_store_that_redacts_on_capture_redacts_what_a_batch_brings(store: SessionStore) -> None:
+    """The team server's policy holds for what laptops send, as for its own imports."""
+    from claude_sessions.model.team_wire import IngestFile
+    from claude_sessions.store.redacting import set_redaction_policy
+
+    from .secret_samples import planted
+
+    secret = next(one for one in planted() if one.rule == "aws-access-key-id")
+    said = [
+        {"type": "user", "uuid": "u1", "message": {"role": "user", "content": secret.text}},
+    ]
+    set_redaction_policy(store, True)
+    alice = User("alice", "alice", False, datetime.now(timezone.utc))
+    batch = IngestBatch("s1", "-p", None, "laptop", (IngestFile("", said),))
+    first = ingest(store, batch, alice)
+    again = ingest(store, batch, alice)  # sent twice: the same redacted entry, once
+    assert (first.stored, again.stored, again.duplicates) == (1, 0, 1)
+    kept = store.load_session("s1")
+    assert secret.value not in json.dumps([m.to_dict() for m in kept.messages])
+    assert "[REDACTED:aws-access-key-id]" in kept.messages[0].to_dict()["message"]["content"]
+    meta = store.get_metadata("s1")
+    assert meta is not None and "aws-access-key-id" in meta.redacted_rules

@@ -15,6 +15,7 @@ A session the batch creates is the sending user's, on the machine the batch name
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from claude_sessions.model.entries import encode_entry
@@ -22,10 +23,12 @@ from claude_sessions.model.exceptions import IngestRefusedError, InvalidInputErr
 from claude_sessions.model.identity import Identity, User
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.preparing import Line
+from claude_sessions.model.redaction import redact_entry
 from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, IngestReport
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.imports import TranscriptLines, land_lines, session_state
 from claude_sessions.store.plan import Op, Stmt, Txn, single
+from claude_sessions.store.redacting import record_redaction, redaction_policy
 from claude_sessions.store.search_index import update_search_index
 from claude_sessions.store.session_store import SessionStore
 from claude_sessions.store.writes import counted
@@ -144,12 +147,32 @@ def _ingest(d: Dialect, batch: IngestBatch, user: User, now: float) -> Op[Ingest
     return IngestReport(batch.session_id, stored, duplicates, tuple(conflicts))
 
 
+def _redacted(batch: IngestBatch) -> tuple[IngestBatch, set[str]]:
+    """``batch`` with the secrets of its entries redacted, and the rules that found some."""
+    rules: set[str] = set()
+    files = []
+    for one in batch.files:
+        entries = []
+        for entry in one.entries:
+            done = redact_entry(entry, subagent=bool(one.subpath))
+            entries.append(dict(done.value))
+            rules.update(done.rules)
+        files.append(replace(one, entries=entries))
+    return replace(batch, files=tuple(files)), rules
+
+
 def ingest(store: SessionStore, batch: IngestBatch, user: User) -> IngestReport:
     """Store ``batch`` as ``user`` sent it, in one transaction; :class:`IngestRefusedError`
-    (nothing stored) when the session is another user's."""
+    (nothing stored) when the session is another user's. Under the store's
+    redact-on-capture policy, secrets are redacted before anything is stored, as an
+    import or a capture into the store would."""
     core = store.core
     d, now = core.d, core.now()
+    rules: set[str] = set()
+    if redaction_policy(store):
+        batch, rules = _redacted(batch)
     report = store.run(single(Txn(lambda: counted(d, _ingest(d, batch, user, now)), write=True)))
+    record_redaction(store, {batch.session_id: rules})
     # A batch is a few turns: their tool text is searchable at once (SQLite's side index),
     # as a capture's is, not when an indexer next runs.
     update_search_index(store, session_ids=[batch.session_id])
