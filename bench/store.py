@@ -537,7 +537,7 @@ def _size_text(ours: Path | str) -> str:
     from claude_sessions.store.location import parse_postgres
 
     location = parse_postgres(ours)
-    with psycopg.connect(location.conninfo) as conn:
+    with psycopg.connect(location.conninfo, password=location.password) as conn:
         row = conn.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
