@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 import stat
@@ -415,3 +416,25 @@ def test_a_capture_indexing_its_lines_keeps_what_is_new_a_short_range(transcript
         side = Path(store.location).with_name("sessions.search.db")
         with sqlite3.connect(side) as conn:
             assert conn.execute("SELECT value FROM state WHERE key = 'seen'").fetchone() == (top,)
+
+
+def test_a_side_index_another_process_is_making_is_never_removed(tmp_path: Path) -> None:
+    """Many processes opening a fresh store make its side index at once: one that finds
+    the file another has just created (still empty, version 0) must not delete it from
+    under that one (its log then goes too: "disk I/O error")."""
+    from claude_sessions.store.sqlite import side_index
+
+    path = tmp_path / "sessions.search.db"
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # the other's
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE theirs (x)")  # what that one wrote so far
+        side_index.prepare(path)
+        assert other.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 1
+    finally:
+        other.close()
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "theirs" in names and "said" in names  # the same file, made whole
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == side_index.VERSION

@@ -71,16 +71,23 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(version)
 
 
+def _holds_its_tables(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'said'").fetchone() is not None
+
+
 def prepare(path: Path) -> None:
     """The side index's file (made 0600, as the store's is) with its tables; a file of
     an older version is made anew (what it held is derived from the store)."""
     if path.exists():
         conn = sqlite3.connect(path, timeout=30)
         try:
-            current = _version(conn) == VERSION
+            found = _version(conn)
+            # No tables yet: a file another process is making right now (its tables and
+            # version come in one transaction), never removed from under it.
+            making = found == 0 and not _holds_its_tables(conn)
         finally:
             conn.close()
-        if not current:
+        if found != VERSION and not making:
             remove(path)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
@@ -89,10 +96,11 @@ def prepare(path: Path) -> None:
         _configure(conn)
         if _version(conn) != VERSION:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in SCHEMA:
-                conn.execute(statement)
-            conn.execute("INSERT INTO said (said, rank) VALUES ('automerge', 4)")
-            conn.execute(f"PRAGMA user_version = {VERSION}")
+            if _version(conn) != VERSION:  # not made meanwhile by another process
+                for statement in SCHEMA:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO said (said, rank) VALUES ('automerge', 4)")
+                conn.execute(f"PRAGMA user_version = {VERSION}")
             conn.execute("COMMIT")
     finally:
         conn.close()
