@@ -178,14 +178,20 @@ def _behind(
             mark = -1
         if last > mark:
             behind.append((ref, subpath, mark, last))
-    if rewritten:
-        side.execute("BEGIN IMMEDIATE")
-        for ref, subpath in rewritten:
-            where = "WHERE session_ref = ? AND subpath = ?"
-            side.execute(f"DELETE FROM chunks {where}", (ref, subpath))
-            side.execute(f"DELETE FROM marks {where}", (ref, subpath))
-        side.execute("COMMIT")
+    _drop(side, "subpath", rewritten)
     return behind
+
+
+def _drop(side: sqlite3.Connection, column: str, pairs: list[tuple[int, str]]) -> None:
+    """Take out of the side index the rows of each (session ref, ``column`` value)."""
+    if not pairs:
+        return
+    side.execute("BEGIN IMMEDIATE")
+    for ref, value in pairs:
+        where = f"WHERE session_ref = ? AND {column} = ?"
+        side.execute(f"DELETE FROM chunks {where}", (ref, value))
+        side.execute(f"DELETE FROM marks {where}", (ref, value))
+    side.execute("COMMIT")
 
 
 def _entry_id(source: sqlite3.Connection, ref: int, subpath: str, seq: int) -> int | None:
@@ -208,13 +214,7 @@ def _sweep(source: sqlite3.Connection, side: sqlite3.Connection) -> bool:
         live.update((int(ref), str(session_id)) for ref, session_id in rows)
     gone = [(int(ref), str(session_id)) for ref, session_id in indexed]
     gone = [pair for pair in gone if pair not in live]
-    if gone:
-        side.execute("BEGIN IMMEDIATE")
-        for ref, session_id in gone:
-            where = "WHERE session_ref = ? AND session_id = ?"
-            side.execute(f"DELETE FROM chunks {where}", (ref, session_id))
-            side.execute(f"DELETE FROM marks {where}", (ref, session_id))
-        side.execute("COMMIT")
+    _drop(side, "session_id", gone)
     return bool(gone)
 
 
