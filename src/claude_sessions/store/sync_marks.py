@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from claude_sessions.store.session_store import SessionStore
 
 _STATE_KEY = "sync_state:"
+# What a copy of the store carries of store_meta with the marks (see :mod:`.transfer`).
+SETTING_PREFIXES = (_STATE_KEY,)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,29 @@ def acknowledge(store: SessionStore, server: str, marks: list[tuple[int, str, in
     if marks:
         d = store.core.d
         store.run(single(Txn(lambda: _mark(d, server, marks), write=True)))
+
+
+def marks_of(d: Dialect, ref: int) -> Op[list[tuple[str, str, int]]]:
+    """Session ``ref``'s marks as (server, subpath, seq), sorted: what a copy carries."""
+    rows = yield Stmt(
+        d.sql("SELECT server, subpath, acked_seq FROM sync_marks WHERE session_ref = ?"),
+        (ref,),
+        "all",
+    )
+    return sorted((str(r["server"]), str(r["subpath"]), int(r["acked_seq"])) for r in rows)
+
+
+def restore_marks(d: Dialect, ref: int, marks: list[tuple[str, str, int]]) -> Op[None]:
+    """Give session ``ref`` (a copy's new row) the marks :func:`marks_of` read."""
+    if marks:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO sync_marks (server, session_ref, subpath, acked_seq) "
+                "VALUES (?, ?, ?, ?)"
+            ),
+            [(d.text(server), ref, d.text(subpath), seq) for server, subpath, seq in marks],
+            many=True,
+        )
 
 
 def _read_state(d: Dialect, server: str) -> Op[SendState]:
