@@ -22,6 +22,7 @@ def test_a_copied_store_sends_a_server_nothing_it_has(store_factory: Any) -> Non
     first = syncing.send_all(laptop, server)  # type: ignore[arg-type]
     assert first.sent > 0 and syncing.backlog(laptop, URL).entries == 0
     sent_state = sync_marks.send_state(laptop, URL)
+    sync_marks.record_pull(laptop, URL, "1765000000000.42")  # where a pull from it ended
 
     copied: SessionStore = store_factory()
     report = copy_store(laptop, copied)
@@ -31,6 +32,7 @@ def test_a_copied_store_sends_a_server_nothing_it_has(store_factory: Any) -> Non
     assert (again.sent, again.batches) == (0, 0)
     assert len(server.batches) == first.batches  # not one request more
     assert sync_marks.send_state(copied, URL) == sent_state  # `hooks status` says the same
+    assert sync_marks.pulled_since(copied, URL) == "1765000000000.42"  # pulls go on too
     # another server has none of it: the copy sends it everything, as the original would
     assert syncing.backlog(copied, "https://other.example") == syncing.backlog(
         laptop, "https://other.example"

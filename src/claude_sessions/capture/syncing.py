@@ -206,9 +206,10 @@ def pull(
     session id and project key), or holds fewer entries of, as the server has them
     (user, machine, description, tags), each marked as acknowledged: a later push never
     sends them back (a transcript with entries of this machine's not yet sent keeps its
-    mark, and sends what the server lacks)."""
+    mark, and sends what the server lacks). A pull lists only the sessions changed since
+    the last one ended (the ``since`` of the server's last page, kept per server)."""
     listed: list[SessionListed] = []
-    after: str | None = None
+    after = sync_marks.pulled_since(store, server.url)
     while True:
         page = server.sessions(after)
         listed += page.sessions
@@ -225,6 +226,8 @@ def pull(
             _pull_one(store, server, one, report)
         if progress is not None:
             progress(report.entries, total)
+    if page.since is not None:  # all listed is here: the next pull starts from there
+        sync_marks.record_pull(store, server.url, page.since)
     return report
 
 

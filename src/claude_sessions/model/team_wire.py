@@ -112,17 +112,22 @@ class SessionListed:
 
 @dataclass(frozen=True)
 class SessionPage:
-    """A page of the sessions a user may see; ``next``: the cursor of the next page."""
+    """A page of the sessions a user may see; ``next``: the cursor of the next page;
+    ``since`` (the last page only; a server before it gives none): the cursor a later
+    pull lists from, to be shown only the sessions changed since."""
 
     sessions: tuple[SessionListed, ...]
     next: str | None
+    since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sessions": [one.to_dict() for one in self.sessions], "next": self.next}
+        listed = [one.to_dict() for one in self.sessions]
+        return {"sessions": listed, "next": self.next, "since": self.since}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionPage:
-        return cls(tuple(map(SessionListed.from_dict, data["sessions"])), data["next"])
+        listed = tuple(map(SessionListed.from_dict, data["sessions"]))
+        return cls(listed, data["next"], data.get("since"))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ One row per (server, session, transcript): the ``seq`` of the last entry that se
 acknowledged. What a server lacks is every entry of a live session above its mark
 (all of them without one), so a send after a failure, a kill or a week offline picks
 up where the last acknowledged batch ended. The last send's outcome per server (when
-it last succeeded, and the reason of the last failure) is kept in ``store_meta``.
+it last succeeded, and the reason of the last failure) is kept in ``store_meta``, and
+so is where the last pull from it ended.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
     from claude_sessions.store.session_store import SessionStore
 
 _STATE_KEY = "sync_state:"
+_PULLED_KEY = "pulled_since:"
 # What a copy of the store carries of store_meta with the marks (see :mod:`.transfer`).
-SETTING_PREFIXES = (_STATE_KEY,)
+SETTING_PREFIXES = (_STATE_KEY, _PULLED_KEY)
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,36 @@ def record_send(store: SessionStore, server: str, at: float, reason: str | None 
     """Record a send to ``server`` at ``at``: a success, or a failure for ``reason``."""
     d = store.core.d
     store.run(single(Txn(lambda: _write_state(d, server, at, reason), write=True)))
+
+
+def _read_pulled(d: Dialect, server: str) -> Op[str | None]:
+    row = yield Stmt(
+        d.sql("SELECT value FROM store_meta WHERE key = ?"), (d.text(_PULLED_KEY + server),), "one"
+    )
+    return None if row is None else str(row["value"])
+
+
+def pulled_since(store: SessionStore, server: str) -> str | None:
+    """Where the last pull from ``server`` ended (the cursor its last page gave)."""
+    d = store.core.d
+    found: str | None = store.run(single(Txn(lambda: _read_pulled(d, server))))
+    return found
+
+
+def _write_pulled(d: Dialect, server: str, since: str) -> Op[None]:
+    yield Stmt(
+        d.sql(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
+        (d.text(_PULLED_KEY + server), d.text(since)),
+    )
+
+
+def record_pull(store: SessionStore, server: str, since: str) -> None:
+    """A pull from ``server`` brought everything down to cursor ``since``."""
+    d = store.core.d
+    store.run(single(Txn(lambda: _write_pulled(d, server, since), write=True)))
 
 
 def _count(d: Dialect, session_id: str, project_key: str) -> Op[int]:
