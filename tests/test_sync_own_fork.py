@@ -15,7 +15,7 @@ import pytest
 from claude_sessions import SessionStore
 from claude_sessions.capture import syncing
 from claude_sessions.model.exceptions import IngestRefusedError, ServerRefused
-from claude_sessions.model.identity import USER_ENV_VAR, User
+from claude_sessions.model.identity import MACHINE_ENV_VAR, USER_ENV_VAR, User
 from claude_sessions.model.team_wire import IngestBatch, IngestFile, IngestReport
 from claude_sessions.store import sync_marks
 from claude_sessions.store.ingest import ingest
@@ -65,6 +65,7 @@ def pulled(store_factory: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Session
     refs = sync_marks.pending(laptop, URL)
     sync_marks.acknowledge(laptop, URL, [(one.ref, one.subpath, one.last_seq) for one in refs])
     monkeypatch.setenv(USER_ENV_VAR, "bob")
+    monkeypatch.setenv(MACHINE_ENV_VAR, "laptop-b")
     return laptop, server
 
 
@@ -86,7 +87,8 @@ def test_bobs_turns_in_alices_session_go_to_his_own_fork(
     fork_id = fork_ids[0]
     assert fork_id in report.line() and "alice's" in report.line()
     fork = server.store.get_metadata(fork_id)
-    assert fork is not None and fork.user == "bob" and fork.forked_from == ORIGIN
+    assert fork is not None and (fork.user, fork.machine) == ("bob", "laptop-b")
+    assert fork.forked_from == ORIGIN
     # the fork holds the whole conversation: her history, then his turn
     held = [m.to_dict()["uuid"] for m in server.store.load_session(fork_id).messages]
     assert held == [f"{ORIGIN}-u", f"{ORIGIN}-a", "bob-1-u", "bob-1-a"]

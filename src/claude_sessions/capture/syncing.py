@@ -186,9 +186,11 @@ def _batches(
     store: SessionStore, files: list[sync_marks.Pending], most: int, as_id: str | None = None
 ) -> Iterator[tuple[IngestBatch, list[tuple[int, str, int]]]]:
     """One session's unsent entries as batches under :data:`BATCH_BYTES` (as session
-    ``as_id`` when given), each with the marks its acknowledgement sets (read a batch at
-    a time: a session may be large)."""
-    first = files[0] if as_id is None else replace(files[0], session_id=as_id)
+    ``as_id`` when given: this user's fork, made on this machine), each with the marks
+    its acknowledgement sets (read a batch at a time: a session may be large)."""
+    first = files[0]
+    if as_id is not None:
+        first = replace(first, session_id=as_id, machine=current_identity().machine)
     machine = first.machine if first.machine != UNKNOWN else current_identity().machine
     parts: list[IngestFile] = []
     marks: list[tuple[int, str, int]] = []
