@@ -5,6 +5,7 @@ server, so a pull with nothing new asks one page and brings nothing. A real
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -162,3 +163,27 @@ def test_only_the_last_page_names_since(served: Served) -> None:
     path = f"/api/v1/sessions?after={last['since']}"
     again = get(served.server, path, bearer(served.tokens["bob"])).json()
     assert {one["session_id"] for one in again["sessions"]} == {f"s-paged-{n}" for n in range(3)}
+
+
+def test_sync_pull_from_start_walks_the_whole_list_again(served: Served, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    for n in range(2):
+        served.write(f"s-kept-{n}", "t1", ago=HOUR)
+    local = str(tmp_path / "laptop")
+    args = ["sync", "--pull", "--server", served.url, "--token", served.tokens["bob"]]
+    args += ["--store", local, "--json"]
+
+    def pull(*more: str) -> dict[str, Any]:
+        done = CliRunner().invoke(cli, [*args, *more])
+        assert done.exit_code == 0, done.output
+        return dict(json.loads(done.output))
+
+    assert pull()["sessions"] == 2
+    with SessionStore(local, cleanup_after_days=None) as laptop:
+        laptop.delete_session("s-kept-0", purge=True)  # gone here, unchanged there
+    assert pull()["sessions"] == 0  # only what changed since is listed
+    again = pull("--from-start")
+    assert (again["sessions"], again["had"]) == (1, 1)

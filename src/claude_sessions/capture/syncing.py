@@ -258,16 +258,21 @@ class PullReport:
 
 
 def pull(
-    store: SessionStore, server: TeamServer, *, progress: Progress | None = None
+    store: SessionStore,
+    server: TeamServer,
+    *,
+    progress: Progress | None = None,
+    from_start: bool = False,
 ) -> PullReport:
     """Store the sessions ``server`` lets its token's user see that ``store`` lacks (by
     session id and project key), or holds fewer entries of, as the server has them
     (user, machine, description, tags), each marked as acknowledged: a later push never
     sends them back (a transcript with entries of this machine's not yet sent keeps its
     mark, and sends what the server lacks). A pull lists only the sessions changed since
-    the last one ended (the ``since`` of the server's last page, kept per server)."""
+    the last one ended (the ``since`` of the server's last page, kept per server);
+    ``from_start``: the whole list again (after the user was let see more)."""
     listed: list[SessionListed] = []
-    after = sync_marks.pulled_since(store, server.url)
+    after = None if from_start else sync_marks.pulled_since(store, server.url)
     while True:
         page = server.sessions(after)
         listed += page.sessions
