@@ -146,3 +146,27 @@ def test_a_session_refused_for_being_in_the_trash_is_still_only_named(
     assert report.forked == [] and len(report.refused) == 1 and "trash" in report.refused[0]
     assert set(server.sent) == {ORIGIN}
     assert json.dumps(report.to_dict())  # the summary --json prints
+
+
+def test_a_fork_the_server_refuses_too_is_named_not_raised(
+    pulled: tuple[SessionStore, AsBob], store_factory: Any
+) -> None:
+    laptop, server = pulled
+    _add(laptop, turn(1, f"{ORIGIN}-a"))
+    syncing.push(laptop, server)  # type: ignore[arg-type]
+    (fork_id,) = set(server.sent) - {ORIGIN}
+    server.store.trash_session(fork_id)  # bob threw his fork away on the server
+    _add(laptop, turn(2, "bob-1-a"))
+    later = syncing.push(laptop, server)  # type: ignore[arg-type]
+    assert later.forked == [] and len(later.refused) == 1 and "trash" in later.refused[0]
+    # another laptop of his, which never sent it, is refused the same way, once
+    other: SessionStore = store_factory()
+    hers = IngestBatch(
+        ORIGIN, "-work-app", "/work/app", "laptop-a", (IngestFile("", entries(ORIGIN, "alice")),)
+    )
+    ingest(other, hers, person("alice"))
+    _add(other, turn(1, f"{ORIGIN}-a"))
+    server.sent.clear()
+    report = syncing.push(other, server)  # type: ignore[arg-type]
+    assert server.sent == [ORIGIN, fork_id]
+    assert report.forked == [] and len(report.refused) == 1 and fork_id in report.refused[0]

@@ -174,8 +174,14 @@ def _send_as_fork(sending: _Sending, refused: sync_marks.Pending) -> bool:
     fork_id = own_fork_id(refused.session_id, me)
     whole = sync_marks.whole(sending.store, refused)
     sending.total += sum(one.entries for one in whole)
-    if not sending.session(whole, fork_id):
-        return False  # sent again from its start next time: the server counts duplicates
+    try:
+        if not sending.session(whole, fork_id):
+            return False  # sent again from its start next time: the server counts duplicates
+    except ServerRefused as refused_too:  # the fork too (in the server's trash, too big)
+        if refused_too.status not in _SKIPPED_STATUSES:
+            raise
+        sending.report.refused.append(f"{refused.session_id} as {fork_id}: {refused_too.reason}")
+        return True
     sync_marks.record_fork(sending.store, sending.server.url, refused, fork_id)
     owner = refused.user if refused.user != UNKNOWN else "another user"
     sending.report.forked.append(f"{refused.session_id} ({owner}'s) as your fork {fork_id}")
