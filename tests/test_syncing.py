@@ -120,7 +120,7 @@ def test_a_session_the_server_refuses_is_skipped_and_named(
 
     def ingest_but_one(batch: IngestBatch) -> IngestReport:
         if batch.session_id == refused_id:
-            raise ServerRefused(409, f"session {refused_id} belongs to another user")
+            raise ServerRefused(409, f"session {refused_id} is in the server's trash")
         return plain(batch)
 
     server.ingest = ingest_but_one  # type: ignore[method-assign]

@@ -51,15 +51,21 @@ def keep_resumed(
     *,
     tags: Iterable[str] = (),
     description: str | None = None,
+    continued_as: str | None = None,
 ) -> None:
     """Copy what the resumed run appended to the transcript written back into ``store``,
-    with ``tags`` and ``description`` (when given) on the session. A session saved
-    from runs recorded the run itself (:func:`run_store`)."""
+    with ``tags`` and ``description`` (when given) on the session; ``continued_as``: the
+    id of the fork the run continued it as instead (Claude Code writes it beside). A
+    session saved from runs recorded the run itself (:func:`run_store`)."""
     from claude_sessions.importer import import_session_files
 
-    if not written.converted:
-        import_session_files(store, written.path)
+    session_id = continued_as or written.session_id
+    path = written.path.with_name(f"{session_id}.jsonl")
+    if not written.converted and path.is_file():
+        import_session_files(store, path)
+    if continued_as is not None and store.get_metadata(continued_as) is None:
+        return  # the run stopped before Claude Code began the fork
     if tags:
-        store.add_tags(written.session_id, tags)
+        store.add_tags(session_id, tags)
     if description is not None:
-        store.set_description(written.session_id, description)
+        store.set_description(session_id, description)

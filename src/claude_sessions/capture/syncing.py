@@ -18,14 +18,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.exceptions import IngestRefusedError, ServerRefused
 from claude_sessions.model.identity import UNKNOWN, User, current_identity
-from claude_sessions.model.team_wire import EntryPage, IngestBatch, IngestFile, SessionListed
+from claude_sessions.model.team_wire import (
+    ANOTHER_USERS,
+    EntryPage,
+    IngestBatch,
+    IngestFile,
+    SessionListed,
+    own_fork_id,
+)
 from claude_sessions.store import sync_marks
 
 if TYPE_CHECKING:
@@ -48,6 +55,7 @@ class PushReport:
     sessions: set[str] = field(default_factory=set)
     conflicts: int = 0
     refused: list[str] = field(default_factory=list)
+    forked: list[str] = field(default_factory=list)  # other users' sessions, sent as forks
     batches: int = 0
     left_entries: int = 0
 
@@ -62,6 +70,8 @@ class PushReport:
         )
         if self.duplicates:
             text += f" ({self.duplicates:,} the server had already)"
+        if self.forked:
+            text += f"; another user's, sent as your own fork: {'; '.join(self.forked)}"
         if self.refused:
             text += f"; refused: {'; '.join(self.refused)}"
         if self.left_entries:
@@ -76,6 +86,7 @@ class PushReport:
             "sessions": len(self.sessions),
             "conflicts": self.conflicts,
             "refused": self.refused,
+            "forked": self.forked,
             "batches": self.batches,
             "left_entries": self.left_entries,
         }
@@ -98,41 +109,94 @@ def push(
     (``time.monotonic()``): no batch starts after it; ``marked``: only transcripts a
     capture began to send (see :func:`mark_for_sending`); ``batch_entries``: entries
     per request at most. Raises what the server raises, but :class:`ServerRefused`
-    409 and 413 skip that session only."""
+    409 and 413 skip that session only, and new turns of another user's session go
+    to this user's own fork of it (see :func:`_send_as_fork`)."""
     todo = sync_marks.pending(store, server.url, marked=marked)
-    total = sum(one.entries for one in todo)
-    report = PushReport()
+    sending = _Sending(store, server, deadline, batch_entries, progress)
+    sending.total = sum(one.entries for one in todo)
     for _, transcripts in groupby(todo, key=lambda one: one.ref):
         files = list(transcripts)
-        for batch, marks in _batches(store, files, batch_entries):
-            if deadline is not None and time.monotonic() > deadline:
-                report.left_entries = total - report.sent
-                return report
-            try:
-                done = server.ingest(batch)
-            except ServerRefused as refused:
-                if refused.status not in _SKIPPED_STATUSES:
-                    raise
-                report.refused.append(f"{files[0].session_id}: {refused.reason}")
-                total -= sum(one.entries for one in files)
-                break
-            sync_marks.acknowledge(store, server.url, marks)
-            report.stored += done.stored
-            report.duplicates += done.duplicates
-            report.conflicts += len(done.conflicts)
-            report.sessions.add(batch.session_id)
-            report.batches += 1
-            if progress is not None:
-                progress(report.sent, total)
-    return report
+        fork_id = sync_marks.fork_of(store, server.url, files[0])
+        try:
+            done = sending.session(files, fork_id)
+        except ServerRefused as refused:
+            if refused.status not in _SKIPPED_STATUSES:
+                raise
+            sending.total -= sum(one.entries for one in files)
+            if fork_id is None and ANOTHER_USERS in refused.reason:
+                done = _send_as_fork(sending, files[0])
+            else:
+                sending.report.refused.append(f"{files[0].session_id}: {refused.reason}")
+                done = True
+        if not done:
+            sending.report.left_entries = sending.total - sending.report.sent
+            break
+    return sending.report
+
+
+@dataclass
+class _Sending:
+    """One push under way: where to, within what, and what it sent so far."""
+
+    store: SessionStore
+    server: TeamServer
+    deadline: float | None
+    batch_entries: int
+    progress: Progress | None
+    total: int = 0
+    report: PushReport = field(default_factory=PushReport)
+
+    def session(self, files: list[sync_marks.Pending], as_id: str | None = None) -> bool:
+        """Send one session's unsent entries (as session ``as_id``, when given); ``False``
+        when the deadline came first."""
+        for batch, marks in _batches(self.store, files, self.batch_entries, as_id):
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                return False
+            done = self.server.ingest(batch)
+            sync_marks.acknowledge(self.store, self.server.url, marks)
+            self.report.stored += done.stored
+            self.report.duplicates += done.duplicates
+            self.report.conflicts += len(done.conflicts)
+            self.report.sessions.add(batch.session_id)
+            self.report.batches += 1
+            if self.progress is not None:
+                self.progress(self.report.sent, self.total)
+        return True
+
+
+def _send_as_fork(sending: _Sending, refused: sync_marks.Pending) -> bool:
+    """The server refused new turns of ``refused``'s session, another user's (``claude
+    --resume`` of a session ``sync --pull`` brought): send the whole session, its history
+    and this user's turns, as this user's own fork (an id made of the session's and the
+    user's, so a repeat lands in the same fork; the server links it to its origin by the
+    entries they share), then what it gains goes there. ``False``: the deadline came."""
+    me = current_identity().user
+    fork_id = own_fork_id(refused.session_id, me)
+    whole = sync_marks.whole(sending.store, refused)
+    sending.total += sum(one.entries for one in whole)
+    try:
+        if not sending.session(whole, fork_id):
+            return False  # sent again from its start next time: the server counts duplicates
+    except ServerRefused as refused_too:  # the fork too (in the server's trash, too big)
+        if refused_too.status not in _SKIPPED_STATUSES:
+            raise
+        sending.report.refused.append(f"{refused.session_id} as {fork_id}: {refused_too.reason}")
+        return True
+    sync_marks.record_fork(sending.store, sending.server.url, refused, fork_id)
+    owner = refused.user if refused.user != UNKNOWN else "another user"
+    sending.report.forked.append(f"{refused.session_id} ({owner}'s) as your fork {fork_id}")
+    return True
 
 
 def _batches(
-    store: SessionStore, files: list[sync_marks.Pending], most: int
+    store: SessionStore, files: list[sync_marks.Pending], most: int, as_id: str | None = None
 ) -> Iterator[tuple[IngestBatch, list[tuple[int, str, int]]]]:
-    """One session's unsent entries as batches under :data:`BATCH_BYTES`, each with the
-    marks its acknowledgement sets (read a batch at a time: a session may be large)."""
+    """One session's unsent entries as batches under :data:`BATCH_BYTES` (as session
+    ``as_id`` when given: this user's fork, made on this machine), each with the marks
+    its acknowledgement sets (read a batch at a time: a session may be large)."""
     first = files[0]
+    if as_id is not None:
+        first = replace(first, session_id=as_id, machine=current_identity().machine)
     machine = first.machine if first.machine != UNKNOWN else current_identity().machine
     parts: list[IngestFile] = []
     marks: list[tuple[int, str, int]] = []
@@ -200,15 +264,21 @@ class PullReport:
 
 
 def pull(
-    store: SessionStore, server: TeamServer, *, progress: Progress | None = None
+    store: SessionStore,
+    server: TeamServer,
+    *,
+    progress: Progress | None = None,
+    from_start: bool = False,
 ) -> PullReport:
     """Store the sessions ``server`` lets its token's user see that ``store`` lacks (by
     session id and project key), or holds fewer entries of, as the server has them
     (user, machine, description, tags), each marked as acknowledged: a later push never
     sends them back (a transcript with entries of this machine's not yet sent keeps its
-    mark, and sends what the server lacks)."""
+    mark, and sends what the server lacks). A pull lists only the sessions changed since
+    the last one ended (the ``since`` of the server's last page, kept per server);
+    ``from_start``: the whole list again (after the user was let see more)."""
     listed: list[SessionListed] = []
-    after: str | None = None
+    after = None if from_start else sync_marks.pulled_since(store, server.url)
     while True:
         page = server.sessions(after)
         listed += page.sessions
@@ -225,6 +295,8 @@ def pull(
             _pull_one(store, server, one, report)
         if progress is not None:
             progress(report.entries, total)
+    if page.since is not None:  # all listed is here: the next pull starts from there
+        sync_marks.record_pull(store, server.url, page.since)
     return report
 
 

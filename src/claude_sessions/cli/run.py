@@ -307,9 +307,12 @@ def resume_command(
 
     A session this machine has no transcript of (captured on another machine, or
     deleted by Claude Code's cleanup) is written back from the store for the
-    working directory first, then resumed by Claude Code as its own.
+    working directory first, then resumed by Claude Code as its own. Another user's
+    session (brought by sync --pull) continues as your own fork, a new session.
     """
-    options = build_options(model, max_turns, timeout, cwd)
+    options = _as_own_fork(
+        session_id, store_location, build_options(model, max_turns, timeout, cwd)
+    )
     written_back = _write_back_here(session_id, save, store_location, cwd)
     if written_back is None:
         _run_from(
@@ -343,7 +346,28 @@ def resume_command(
             as_json=as_json,
         )
     finally:
-        keep_resumed(store, written, tags=tags, description=description)
+        keep_resumed(
+            store, written, tags=tags, description=description, continued_as=options.session_id
+        )
+
+
+def _as_own_fork(session_id: str, location: str | None, options: Options) -> Options:
+    """``options``, forking into a new session of the current user's when the stored
+    session ID is another user's (see :mod:`claude_sessions.runs.own_fork`); says so."""
+    import uuid
+
+    from claude_sessions.runs.own_fork import fork_line, other_owner
+
+    store = existing_store(location)
+    if store is None:
+        return options
+    resolved = resolve_or_pass(store, session_id)
+    owner = other_owner(store.get_metadata(resolved))
+    if owner is None:
+        return options
+    fork_id = str(uuid.uuid4())  # named now: the line says it, and the run's saving finds it
+    click.echo(for_terminal(fork_line(resolved, owner, fork_id)), err=True)
+    return options.replace(fork_session=True, session_id=fork_id)
 
 
 @click.command("fork")

@@ -24,6 +24,11 @@ from claude_sessions.cli.terminal import for_terminal
     help="Bring down the sessions you may see on the server that this store lacks.",
 )
 @click.option(
+    "--from-start",
+    is_flag=True,
+    help="With --pull: walk the server's whole list, not only what changed since the last pull.",
+)
+@click.option(
     "--batch-entries",
     type=click.IntRange(1, 1000),
     default=1000,
@@ -36,12 +41,14 @@ def sync_command(
     server: str | None,
     token: str | None,
     pull: bool,
+    from_start: bool,
     batch_entries: int,
     store_location: str | None,
     as_json: bool,
 ) -> None:
     """Send the team server every stored entry it lacks (resumable: run it again after
-    a failure), or with --pull bring down the sessions you may see there."""
+    a failure), or with --pull bring down the sessions you may see there (those changed
+    since the last pull)."""
     from claude_sessions.capture import server_config, syncing
     from claude_sessions.capture.team_server import TeamServer
 
@@ -51,7 +58,7 @@ def sync_command(
     show_bar = not as_json and sys.stderr.isatty()
     with _bar(show_bar, "Pulling" if pull else "Sending") as update:
         if pull:
-            pulled = syncing.pull(store, remote, progress=update)
+            pulled = syncing.pull(store, remote, progress=update, from_start=from_start)
             result, line = pulled.to_dict(), pulled.line()
         else:
             pushed = syncing.send_all(store, remote, batch_entries=batch_entries, progress=update)

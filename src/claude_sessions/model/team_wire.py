@@ -10,6 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 CONFLICT_REASON = "uuid stored with other content: the stored entry stays, this one beside it"
+# Part of the reason a 409 gives for another user's session (a trashed one gives another).
+ANOTHER_USERS = "belongs to another user"
+# The namespace of the ids :func:`own_fork_id` makes.
+_FORK_NAMESPACE = "8f0c7a52-3d1e-4b8e-9a51-6c2f0e4d7b13"
+
+
+def own_fork_id(session_id: str, user: str) -> str:
+    """The session a laptop sends ``user``'s new turns of another user's session
+    ``session_id`` as: their own fork, under an id made of both, so a send repeated
+    (from this laptop or another of theirs) lands in the same fork."""
+    import uuid  # only when a send is refused: a capture's start-up does not pay for it
+
+    return str(uuid.uuid5(uuid.UUID(_FORK_NAMESPACE), f"{session_id}\n{user}"))
 
 
 @dataclass(frozen=True)
@@ -112,17 +125,22 @@ class SessionListed:
 
 @dataclass(frozen=True)
 class SessionPage:
-    """A page of the sessions a user may see; ``next``: the cursor of the next page."""
+    """A page of the sessions a user may see; ``next``: the cursor of the next page;
+    ``since`` (the last page only; a server before it gives none): the cursor a later
+    pull lists from, to be shown only the sessions changed since."""
 
     sessions: tuple[SessionListed, ...]
     next: str | None
+    since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sessions": [one.to_dict() for one in self.sessions], "next": self.next}
+        listed = [one.to_dict() for one in self.sessions]
+        return {"sessions": listed, "next": self.next, "since": self.since}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionPage:
-        return cls(tuple(map(SessionListed.from_dict, data["sessions"])), data["next"])
+        listed = tuple(map(SessionListed.from_dict, data["sessions"]))
+        return cls(listed, data["next"], data.get("since"))
 
 
 @dataclass(frozen=True)

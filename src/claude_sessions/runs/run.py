@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.exceptions import InvalidInputError
@@ -25,6 +25,7 @@ from claude_sessions.runs.process import Invocation, run_sync
 if TYPE_CHECKING:
     from claude_sessions.runs.resume_from_store import StoreResume
     from claude_sessions.store import AsyncSessionStore, SessionStore
+    from claude_sessions.store.records import SessionMetadata
 
 # The CLI will not continue or resume without a prompt ("Provide a prompt to
 # continue the conversation"), so a prompt-less continue sends this one.
@@ -169,7 +170,7 @@ def _run(invocation: Invocation, store: SessionStore | None, saver: _Saver) -> I
 
 async def _arun(
     invocation: Invocation, store: AsyncSessionStore | None, saver: _Saver
-) -> AsyncIterator[Message]:
+) -> AsyncGenerator[Message, None]:
     from claude_sessions.runs import resume_from_store
     from claude_sessions.runs.process_async import run_async
 
@@ -234,10 +235,27 @@ def resume(
 ) -> Iterator[Message]:
     """Resume ``session_id``; with ``Options(fork_session=True)`` it becomes a fork.
 
-    An unknown id raises :class:`~claude_sessions.ConversationNotFoundError`.
+    A session ``store`` holds as another user's (one ``sync --pull`` brought) continues
+    as the current user's own fork, said in one line on the ``claude_sessions.runs``
+    logger. An unknown id raises :class:`~claude_sessions.ConversationNotFoundError`.
     """
+    if store is not None and not (options and options.fork_session):
+        options = _own_fork(session_id, options, store.get_metadata(session_id))
     invocation = build_invocation(prompt, options, resume=session_id)
     return _run(invocation, store, _resume_saver(session_id, options, tags, description))
+
+
+def _own_fork(
+    session_id: str, options: Options | None, metadata: SessionMetadata | None
+) -> Options | None:
+    """``options``, forking when the session is another user's (see :mod:`.own_fork`)."""
+    from claude_sessions.runs.own_fork import fork_line, log, other_owner
+
+    owner = other_owner(metadata)
+    if owner is None:
+        return options
+    log.info(fork_line(session_id, owner))
+    return (options or Options()).replace(fork_session=True)
 
 
 def fork(
@@ -302,8 +320,27 @@ def aresume(
     description: str | None = None,
 ) -> AsyncIterator[Message]:
     """The asyncio twin of :func:`resume`."""
+    if store is None or (options and options.fork_session):
+        invocation = build_invocation(prompt, options, resume=session_id)
+        return _arun(invocation, store, _resume_saver(session_id, options, tags, description))
+    return _aresume_from(session_id, prompt, options, store, tags, description)
+
+
+async def _aresume_from(
+    session_id: str,
+    prompt: str | None,
+    options: Options | None,
+    store: AsyncSessionStore,
+    tags: Sequence[str] | None,
+    description: str | None,
+) -> AsyncIterator[Message]:
+    """:func:`aresume` with a store: its owner read first (another user's: a fork)."""
+    options = _own_fork(session_id, options, await store.get_metadata(session_id))
     invocation = build_invocation(prompt, options, resume=session_id)
-    return _arun(invocation, store, _resume_saver(session_id, options, tags, description))
+    saver = _resume_saver(session_id, options, tags, description)
+    async with contextlib.aclosing(_arun(invocation, store, saver)) as run:
+        async for message in run:
+            yield message
 
 
 def afork(

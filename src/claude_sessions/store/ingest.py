@@ -24,7 +24,13 @@ from claude_sessions.model.identity import Identity, User
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.preparing import Line
 from claude_sessions.model.redaction import redact_entry
-from claude_sessions.model.team_wire import Conflict, IngestBatch, IngestFile, IngestReport
+from claude_sessions.model.team_wire import (
+    ANOTHER_USERS,
+    Conflict,
+    IngestBatch,
+    IngestFile,
+    IngestReport,
+)
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.imports import TranscriptLines, land_lines, session_state
 from claude_sessions.store.plan import Op, Stmt, Txn, single
@@ -121,7 +127,7 @@ def _may_write(d: Dialect, batch: IngestBatch, user: User) -> Op[None]:
         "all",
     )
     if any(row["user_name"] != user.session_user for row in rows):
-        raise IngestRefusedError(f"session {batch.session_id} belongs to another user")
+        raise IngestRefusedError(f"session {batch.session_id} {ANOTHER_USERS}")
     state = yield from session_state(d, batch.session_id, batch.project_key)
     if state == "trashed":
         raise IngestRefusedError(f"session {batch.session_id} is in the server's trash")

@@ -3,13 +3,14 @@ and each one's entries, in pages that a cursor resumes (keyset: no page shifts w
 sessions are written meanwhile).
 
 Sessions come in the order of their last write (the storage clock, then the row), so a
-laptop that keeps its last cursor is shown again every session written since. A session
+laptop that keeps the cursor the last page gives (``since``) is shown, next time, every
+session written since (sharing one is a write). A session
 the user may not see (:mod:`.visibility`) reads as missing, its id included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from claude_sessions.model.exceptions import InvalidInputError, SessionNotFoundError
@@ -31,6 +32,9 @@ from claude_sessions.store.session_store import SessionStore
 
 MAX_SESSIONS = 500
 MAX_ENTRIES = 2000
+# How far back of the clock a pull's ``since`` stays: longer than a write takes from the
+# moment it stamps a session to its commit.
+OVERLAP_MS = 5 * 60 * 1000
 
 
 def page_size(value: str | None, most: int) -> int:
@@ -65,7 +69,9 @@ def _listed(d: Dialect, row: Mapping[str, Any]) -> SessionListed:
     )
 
 
-def _sessions(d: Dialect, user: str | None, after: str | None, limit: int) -> Op[SessionPage]:
+def _sessions(
+    d: Dialect, user: str | None, after: str | None, limit: int, now_ms: int
+) -> Op[SessionPage]:
     where, params = ["s.trashed_at IS NULL"], list[Any]()
     if user is not None:
         seen, seen_params = visible_condition(d, user)
@@ -85,17 +91,30 @@ def _sessions(d: Dialect, user: str | None, after: str | None, limit: int) -> Op
         "all",
     )
     shown = rows[:limit]
-    last = shown[-1] if len(rows) > limit else None
-    cursor = None if last is None else f"{int(last['mtime_ms'])}.{int(last['id'])}"
-    return SessionPage(tuple(_listed(d, row) for row in shown), cursor)
+    listed = tuple(_listed(d, row) for row in shown)
+    if len(rows) > limit:
+        return SessionPage(listed, f"{int(shown[-1]['mtime_ms'])}.{int(shown[-1]['id'])}")
+    return SessionPage(listed, None, _since(after, shown, now_ms))
+
+
+def _since(after: str | None, shown: Sequence[Mapping[str, Any]], now_ms: int) -> str:
+    """Where a later pull lists from: past the last session listed, but never past what
+    was written in the last :data:`OVERLAP_MS` (a write stamped earlier may commit later,
+    behind an earlier page's cursor too: such a session is listed again, and a laptop
+    that holds all of it fetches nothing)."""
+    start = tuple(_numbers(after, 2)) if after is not None else (0, 0)
+    reached = (int(shown[-1]["mtime_ms"]), int(shown[-1]["id"])) if shown else start
+    mtime, ref = min(reached, (now_ms - OVERLAP_MS, 0))
+    return f"{mtime}.{ref}"
 
 
 def sessions_page(
     store: SessionStore, viewer: User, after: str | None = None, limit: int = MAX_SESSIONS
 ) -> SessionPage:
-    """The sessions ``viewer`` may see, after cursor ``after``."""
-    d, user = store.core.d, limited_to(viewer)
-    return store.run(single(Txn(lambda: _sessions(d, user, after, limit))))
+    """The sessions ``viewer`` may see, after cursor ``after``; the last page names in
+    ``since`` the cursor a later pull starts from, to be shown what changed since."""
+    d, user, now_ms = store.core.d, limited_to(viewer), int(store.core.now() * 1000)
+    return store.run(single(Txn(lambda: _sessions(d, user, after, limit, now_ms))))
 
 
 # -- one session's entries ----------------------------------------------------------------

@@ -4,7 +4,8 @@ One row per (server, session, transcript): the ``seq`` of the last entry that se
 acknowledged. What a server lacks is every entry of a live session above its mark
 (all of them without one), so a send after a failure, a kill or a week offline picks
 up where the last acknowledged batch ended. The last send's outcome per server (when
-it last succeeded, and the reason of the last failure) is kept in ``store_meta``.
+it last succeeded, and the reason of the last failure) is kept in ``store_meta``, and
+so is where the last pull from it ended.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from claude_sessions.store.session_store import SessionStore
 
 _STATE_KEY = "sync_state:"
+_PULLED_KEY = "pulled_since:"
+_FORK_KEY = "sync_fork:"
+# What a copy of the store carries of store_meta with the marks (see :mod:`.transfer`).
+SETTING_PREFIXES = (_STATE_KEY, _PULLED_KEY, _FORK_KEY)
+_NO_SERVER = ""  # no server's URL is empty: what it lacks is every entry
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Pending:
     last_seq: int  # the transcript's last stored entry
     cwd: str | None  # the session's working directory
     machine: str  # where the session was captured
+    user: str  # whose session it is
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,10 @@ def _pending(d: Dialect, server: str, session_id: str | None, marked: bool) -> O
     rows = yield Stmt(
         d.sql(
             "SELECT s.id AS ref, s.session_id, s.project_key, e.subpath, s.project, s.machine, "
-            "COALESCE(m.acked_seq, -1) AS acked_seq, count(*) AS entries, "
+            "s.user_name, COALESCE(m.acked_seq, -1) AS acked_seq, count(*) AS entries, "
             f"max(e.seq) AS last_seq {where} "
             "GROUP BY s.id, s.session_id, s.project_key, e.subpath, s.project, s.machine, "
-            "m.acked_seq "
+            "s.user_name, m.acked_seq "
             "ORDER BY s.id, e.subpath"
         ),
         params,
@@ -94,6 +101,7 @@ def _pending(d: Dialect, server: str, session_id: str | None, marked: bool) -> O
             int(row["last_seq"]),
             row["project"],
             str(row["machine"]),
+            str(row["user_name"]),
         )
         for row in rows
     ]
@@ -108,6 +116,13 @@ def pending(
     the next capture finds without reading every entry of the store)."""
     d = store.core.d
     return list(store.run(single(Txn(lambda: _pending(d, server, session_id, marked)))))
+
+
+def whole(store: SessionStore, one: Pending) -> list[Pending]:
+    """Every transcript of ``one``'s session, from its first entry (as for a server that
+    has none of it)."""
+    found = pending(store, _NO_SERVER, session_id=one.session_id)
+    return [each for each in found if each.ref == one.ref]
 
 
 def _entries_after(
@@ -156,6 +171,29 @@ def acknowledge(store: SessionStore, server: str, marks: list[tuple[int, str, in
         store.run(single(Txn(lambda: _mark(d, server, marks), write=True)))
 
 
+def marks_of(d: Dialect, ref: int) -> Op[list[tuple[str, str, int]]]:
+    """Session ``ref``'s marks as (server, subpath, seq), sorted: what a copy carries."""
+    rows = yield Stmt(
+        d.sql("SELECT server, subpath, acked_seq FROM sync_marks WHERE session_ref = ?"),
+        (ref,),
+        "all",
+    )
+    return sorted((str(r["server"]), str(r["subpath"]), int(r["acked_seq"])) for r in rows)
+
+
+def restore_marks(d: Dialect, ref: int, marks: list[tuple[str, str, int]]) -> Op[None]:
+    """Give session ``ref`` (a copy's new row) the marks :func:`marks_of` read."""
+    if marks:
+        yield Stmt(
+            d.sql(
+                "INSERT INTO sync_marks (server, session_ref, subpath, acked_seq) "
+                "VALUES (?, ?, ?, ?)"
+            ),
+            [(d.text(server), ref, d.text(subpath), seq) for server, subpath, seq in marks],
+            many=True,
+        )
+
+
 def _read_state(d: Dialect, server: str) -> Op[SendState]:
     row = yield Stmt(
         d.sql("SELECT value FROM store_meta WHERE key = ?"), (d.text(_STATE_KEY + server),), "one"
@@ -194,6 +232,53 @@ def record_send(store: SessionStore, server: str, at: float, reason: str | None 
     """Record a send to ``server`` at ``at``: a success, or a failure for ``reason``."""
     d = store.core.d
     store.run(single(Txn(lambda: _write_state(d, server, at, reason), write=True)))
+
+
+def _read_value(d: Dialect, key: str) -> Op[str | None]:
+    row = yield Stmt(d.sql("SELECT value FROM store_meta WHERE key = ?"), (d.text(key),), "one")
+    return None if row is None else str(row["value"])
+
+
+def pulled_since(store: SessionStore, server: str) -> str | None:
+    """Where the last pull from ``server`` ended (the cursor its last page gave)."""
+    d = store.core.d
+    found: str | None = store.run(single(Txn(lambda: _read_value(d, _PULLED_KEY + server))))
+    return found
+
+
+def _write_value(d: Dialect, key: str, value: str) -> Op[None]:
+    yield Stmt(
+        d.sql(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
+        (d.text(key), d.text(value)),
+    )
+
+
+def record_pull(store: SessionStore, server: str, since: str) -> None:
+    """A pull from ``server`` brought everything down to cursor ``since``."""
+    d = store.core.d
+    store.run(single(Txn(lambda: _write_value(d, _PULLED_KEY + server, since), write=True)))
+
+
+def _fork_key(server: str, one: Pending) -> str:
+    return _FORK_KEY + json.dumps([server, one.session_id, one.project_key])
+
+
+def fork_of(store: SessionStore, server: str, one: Pending) -> str | None:
+    """The fork ``server`` keeps this laptop's turns of ``one``'s session in (another
+    user's session: see :func:`record_fork`), if any."""
+    d, key = store.core.d, _fork_key(server, one)
+    found: str | None = store.run(single(Txn(lambda: _read_value(d, key))))
+    return found
+
+
+def record_fork(store: SessionStore, server: str, one: Pending, fork_id: str) -> None:
+    """``server`` holds ``one``'s session, as far as it is sent, in fork ``fork_id``:
+    what it gains is sent there."""
+    d, key = store.core.d, _fork_key(server, one)
+    store.run(single(Txn(lambda: _write_value(d, key, fork_id), write=True)))
 
 
 def _count(d: Dialect, session_id: str, project_key: str) -> Op[int]:

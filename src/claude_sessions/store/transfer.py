@@ -5,10 +5,12 @@ included: every entry of the main transcript and of subagent transcripts (in
 order, with its key), tags with their origin (user or the CLI's ``tag``
 entry), the description, ``created_at``/``updated_at``, the SDK's ``mtime``
 and summary, the derived metadata (the API requests it counts and their sums by
-model included), the summaries it holds the leaf of, and
+model included), the summaries it holds the leaf of, the sync marks (how far each
+team server has it: a copied laptop store sends nothing again), and
 where a trashed session stands; then the summaries still waiting for theirs,
 and what the store keeps beside its sessions (users, sign-ins, budgets, the
-redaction policy, the audit log: :mod:`.transfer_records`).
+redaction policy, the audit log, the last send to each team server:
+:mod:`.transfer_records`).
 Nothing is re-derived, so a session saved with an explicit ``project`` keeps
 it. A live session already in the destination under the same (session id,
 project key) is replaced; others are left alone.
@@ -40,6 +42,7 @@ from claude_sessions.store.plan import Op, Stmt, Txn, single
 from claude_sessions.store.reads import load_entries
 from claude_sessions.store.records import stored_fields
 from claude_sessions.store.session_store import Location, SessionStore
+from claude_sessions.store.sync_marks import marks_of, restore_marks
 from claude_sessions.store.transfer_records import export_records, import_records, records_missing
 from claude_sessions.store.writes import counted
 
@@ -200,6 +203,8 @@ def _export(d: Dialect, ref: int) -> Op[Record | None]:
             d.sql(f"SELECT {columns} FROM {table} WHERE session_ref = ?"), (ref,), "all"
         )
         record[table] = sorted([_plain(value) for value in row.values()] for row in map(dict, rows))
+    # what each team server acknowledged: a copied laptop store sends them nothing again
+    record["sync_marks"] = yield from marks_of(d, ref)
     return record
 
 
@@ -276,6 +281,7 @@ def _import(d: Dialect, record: Record) -> Op[None]:
                 ],
                 many=True,
             )
+    yield from restore_marks(d, ref, record["sync_marks"])
     if record["trashed_at"] is None:
         main = yield from load_entries(d, ref, "")
         meta = meta_text(record["description"], record["title"])

@@ -3,7 +3,8 @@
 A team that moves its store (SQLite to PostgreSQL, say) keeps its users with
 their tokens (only the slow hashes are stored, so every token still works),
 their sign-ins (browsers stay signed in), the budgets, the policy of redacting
-at capture, and the audit log. Users and sign-ins already in the destination
+at capture, the audit log, and the outcome of the last send to each team server
+(and where its last pull ended). Users and sign-ins already in the destination
 under the same name or key are replaced; an audit line already there is not
 added twice, so copying again changes nothing.
 
@@ -19,6 +20,7 @@ from typing import Any
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.redaction_writes import POLICY_KEY
+from claude_sessions.store.sync_marks import SETTING_PREFIXES
 
 Row = tuple[Any, ...]
 
@@ -68,8 +70,11 @@ def export_records(d: Dialect) -> Op[dict[str, list[Row]]]:
         records[table] = [_plain(d, row, listed) for row in rows]
     budgets = yield Stmt(d.sql("SELECT kind, limit_usd FROM budgets ORDER BY kind"), (), "all")
     records["budgets"] = [(row["kind"], float(row["limit_usd"])) for row in budgets]
+    prefixed = "".join(f" OR substr(key, 1, {len(p)}) = ?" for p in SETTING_PREFIXES)
     policy = yield Stmt(
-        d.sql("SELECT key, value FROM store_meta WHERE key = ?"), (POLICY_KEY,), "all"
+        d.sql(f"SELECT key, value FROM store_meta WHERE key = ?{prefixed} ORDER BY key"),
+        (POLICY_KEY, *SETTING_PREFIXES),
+        "all",
     )
     records["settings"] = [(row["key"], row["value"]) for row in policy]
     return records

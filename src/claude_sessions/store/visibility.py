@@ -32,6 +32,7 @@ from claude_sessions.model.filters import moment_bound
 from claude_sessions.model.identity import USER_ENV_VAR, User
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.store.access import actor, append_audit, audit, may_change
+from claude_sessions.store.entry_writes import touch
 from claude_sessions.store.plan import Op, Plan, Stmt, Txn, single
 
 if TYPE_CHECKING:
@@ -74,13 +75,18 @@ def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
 # -- transactions ---------------------------------------------------------------------
 
 
-def _set_shared(d: Dialect, session_id: str, on: bool) -> Op[int]:
-    done: int = yield Stmt(
-        d.sql("UPDATE sessions SET shared = ? WHERE session_id = ? AND trashed_at IS NULL"),
-        (int(on), d.text(session_id)),
-        "rowcount",
+def _set_shared(d: Dialect, session_id: str, on: bool, now: float) -> Op[int]:
+    """Share or unshare the live sessions ``session_id``; how many there were. The storage
+    clock moves: a teammate's next pull (which lists what changed since) is shown it."""
+    rows = yield Stmt(
+        d.sql("SELECT id, project_key FROM sessions WHERE session_id = ? AND trashed_at IS NULL"),
+        (d.text(session_id),),
+        "all",
     )
-    return done
+    for row in rows:
+        yield Stmt(d.sql("UPDATE sessions SET shared = ? WHERE id = ?"), (int(on), row["id"]))
+        yield from touch(d, int(row["id"]), str(row["project_key"]), now)
+    return len(rows)
 
 
 def _set_default(d: Dialect, name: str, on: bool) -> Op[int]:
@@ -116,7 +122,8 @@ def share_session(store: SessionStore, session_id: str, on: bool = True) -> None
 
     def plan() -> Plan[None]:
         yield from may_change(core, session_id)
-        done = yield Txn(lambda: _set_shared(core.d, session_id, on), write=True)
+        now = core.now()
+        done = yield Txn(lambda: _set_shared(core.d, session_id, on, now), write=True)
         if not done:
             raise SessionNotFoundError(session_id)
         yield from audit(core, "share" if on else "unshare", session_id)
