@@ -49,6 +49,7 @@ from claude_sessions.store.criteria import (
 from claude_sessions.store.dialect import Dialect, Found, usage_group
 from claude_sessions.store.plan import Plan, Txn, single
 from claude_sessions.store.records import (
+    SUM_COLUMNS,
     ApiRequest,
     RestoreReport,
     SessionData,
@@ -56,7 +57,6 @@ from claude_sessions.store.records import (
     SessionPage,
     UsageBucket,
 )
-from claude_sessions.store.rollups import SUM_COLUMNS
 
 
 class _Later:

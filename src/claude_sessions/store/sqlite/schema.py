@@ -78,10 +78,15 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import member_listing, rollups
+from claude_sessions.store import member_listing
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
-from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.sqlite.dialect import (
+    DAY_NUMBER,
+    USAGE_COLUMNS,
+    SQLiteDialect,
+    rollups_engine,
+)
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -628,28 +633,31 @@ def _trigger(name: str, when: str, body: list[str]) -> str:
 def usage_rollups() -> list[str]:
     """The usage sums' tables, their triggers, and their filling (any version number:
     the tables and triggers are made anew)."""
+    from claude_sessions.store import rollups  # opening a store needs none of it
+
+    engine = rollups_engine()
     types = {"day": "INTEGER", "text": "TEXT", "count": "INTEGER", "cost": "REAL"}
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
     share, row_share = rollups.session_share, rollups.model_row_share
     triggers = {
-        "usage_session_new": ("AFTER INSERT ON sessions", share(ROLLUPS, "NEW", 1)),
+        "usage_session_new": ("AFTER INSERT ON sessions", share(engine, "NEW", 1)),
         "usage_session_change": (
             f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
-            share(ROLLUPS, "OLD", -1) + share(ROLLUPS, "NEW", 1),
+            share(engine, "OLD", -1) + share(engine, "NEW", 1),
         ),
-        "usage_session_gone": ("BEFORE DELETE ON sessions", share(ROLLUPS, "OLD", -1)),
-        "usage_models_new": ("AFTER INSERT ON session_models", row_share(ROLLUPS, "NEW", 1)),
+        "usage_session_gone": ("BEFORE DELETE ON sessions", share(engine, "OLD", -1)),
+        "usage_models_new": ("AFTER INSERT ON session_models", row_share(engine, "NEW", 1)),
         "usage_models_change": (
             "AFTER UPDATE ON session_models",
-            row_share(ROLLUPS, "OLD", -1) + row_share(ROLLUPS, "NEW", 1),
+            row_share(engine, "OLD", -1) + row_share(engine, "NEW", 1),
         ),
-        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(ROLLUPS, "OLD", -1)),
+        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(engine, "OLD", -1)),
     }
     return [
         *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
         *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
         *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(ROLLUPS),
+        *rollups.fill(engine),
     ]
 
 
