@@ -168,10 +168,12 @@ class SQLiteDialect:
         )
 
     def refresh_tags(self, ref: int) -> Stmt:
-        return Stmt(
-            "UPDATE sessions SET tags = (SELECT coalesce(json_group_array(tag), '[]') FROM "
-            "(SELECT tag FROM tags WHERE session_ref = ?1 ORDER BY tag)) WHERE id = ?1",
-            (ref,),
+        return Stmt(f"UPDATE sessions SET tags = {self.tags_value()} WHERE id = ?", (ref,))
+
+    def tags_value(self) -> str:
+        return (
+            "(SELECT coalesce(json_group_array(tag), '[]') FROM "
+            "(SELECT tag FROM tags WHERE session_ref = sessions.id ORDER BY tag))"
         )
 
     def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
