@@ -118,15 +118,30 @@ class Stores:
         return str(self.work / name)
 
     def copy(self, source: str, target: str) -> None:
+        """A copy of store ``source``, set back one schema version: the last upgrade step
+        (the split of run totals) stays last, so the steps a newer checkout adds take
+        numbers from it, and a store at the older checkout's last version would skip them.
+        Set back, the copy runs them, then that last step again (it changes nothing)."""
         if self.backend == "postgresql":
             import psycopg
 
             with psycopg.connect(self.server.url_for("postgres"), autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {target}")
                 conn.execute(f"CREATE DATABASE {target} TEMPLATE {source}")
+            with psycopg.connect(self.server.url_for(target), autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE claude_sessions.store_meta SET value = (value::int - 1)::text "
+                    "WHERE key = 'schema_version'"
+                )
         else:
+            import sqlite3
+
             shutil.rmtree(self.work / target, ignore_errors=True)
             shutil.copytree(self.work / source, self.work / target)
+            conn = sqlite3.connect(self.work / target / "sessions.db")
+            (found,) = conn.execute("PRAGMA user_version").fetchone()
+            conn.execute(f"PRAGMA user_version = {found - 1}")
+            conn.close()
 
 
 def _median(times: list[float]) -> str:
