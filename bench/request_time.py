@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -30,11 +30,16 @@ sys.path.insert(0, str(BENCH))
 
 from save_cost import HERE, Stores  # noqa: E402 - the sibling script
 
-MOMENT = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)  # inside the store's months
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)  # bench/cli.py's first session
+
+
+def moment(sessions: int) -> datetime:
+    """The time of the store's newest session (bench/cli.py's are a minute apart)."""
+    return START + timedelta(minutes=sessions)
 
 
 def child(argv: list[str]) -> None:
-    """In a child process: ``build LOCATION COUNT`` or ``time LOCATION REPEAT``."""
+    """In a child process: ``build LOCATION COUNT`` or ``time LOCATION REPEAT SESSIONS``."""
     from claude_sessions import SessionStore
 
     action, location, count = argv[0], argv[1], int(argv[2])
@@ -48,12 +53,13 @@ def child(argv: list[str]) -> None:
     from claude_sessions.web.filters import UsageView
 
     found: dict[str, list[float]] = {"today": [], "this month": [], "hour-of-week": []}
-    where = UsageView.read({}, MOMENT.date()).session_filter()  # type: ignore[arg-type]
+    now = moment(int(argv[3]))
+    where = UsageView.read({}, now.date()).session_filter()  # type: ignore[arg-type]
     with SessionStore(location, cleanup_after_days=None) as store:
         for _ in range(count):
             for name, read in (
-                ("today", lambda: spent_today(store, MOMENT)),
-                ("this month", lambda: spent_this_month(store, MOMENT)),
+                ("today", lambda: spent_today(store, now)),
+                ("this month", lambda: spent_this_month(store, now)),
                 ("hour-of-week", lambda: week_hours(store, None)),
                 ("hour-of-week, last days", lambda: week_hours(store, where)),
             ):
@@ -94,14 +100,15 @@ def main() -> int:
         _run(args.against, "build", stores.location("before"), str(args.sessions))
         print(f"built {args.sessions:,} sessions in {time.perf_counter() - started:.0f} s")
         stores.copy("before", "after")
-        _run(HERE, "time", stores.location("after"), "1")  # upgrade it first
+        count = str(args.sessions)
+        _run(HERE, "time", stores.location("after"), "1", count)  # upgrade it first
         sides = {"before": (args.against, "before"), "after": (HERE, "after")}
         payload = json.dumps({"session_id": "x", "cwd": "/repo", "model": {}}).encode()
         found: dict[str, dict[str, list[float]]] = {name: {} for name in sides}
         for _ in range(args.rounds):
             for name, (src, database) in sides.items():
                 for key, times in json.loads(
-                    _run(src, "time", stores.location(database), "5")
+                    _run(src, "time", stores.location(database), "5", count)
                 ).items():
                     found[name].setdefault(key, []).extend(times[1:])
                 line = _statusline(src, stores.location(database), payload)
