@@ -82,9 +82,24 @@ def undo_request_figures(run: Callable[[str], Any], *, postgres: bool) -> None:
         run(statement)
 
 
+def undo_usage_hours(run: Callable[[str], Any], *, postgres: bool) -> None:
+    """Take out the sums by hour (SQLite 23, PostgreSQL 20): the table and the triggers
+    keeping it (which name the requests' table and the sessions' columns)."""
+    run("DROP TABLE IF EXISTS usage_rollup_hours")
+    if postgres:
+        run("DROP FUNCTION IF EXISTS hours_session_share() CASCADE")
+        run("DROP FUNCTION IF EXISTS hours_request_share() CASCADE")
+        return
+    for table in ("session", "request"):
+        for change in ("new", "change", "gone"):
+            run(f"DROP TRIGGER IF EXISTS hours_{table}_{change}")
+
+
 def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out what the schema version keeping usage sums added (SQLite 19, PostgreSQL
-    15): the tables and the triggers keeping them (which name the sessions' columns)."""
+    15): the tables and the triggers keeping them (which name the sessions' columns),
+    and the later sums by hour."""
+    undo_usage_hours(run, postgres=postgres)
     for table in ("days", "models", "tags", "tag_models"):
         run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
     if postgres:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,9 +12,11 @@ import pytest
 HEAVY = ("claude_agent_sdk", "mcp", "psycopg", "starlette", "uvicorn", "jinja2", "anyio")
 
 
-def loaded_after(code: str) -> list[str]:
+def loaded_after(code: str, stdin: str = "", env: dict[str, str] | None = None) -> list[str]:
     probe = f"{code}\nimport sys, json\nprint('@@' + json.dumps(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, input="")
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, input=stdin, env=env
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.rsplit("@@", 1)[1])
 
@@ -62,6 +65,50 @@ def test_the_capture_hook_loads_only_what_it_runs(tmp_path):
     )
     assert "tempfile" not in modules and "shutil" not in modules  # they write settings only
     assert "error" in (tmp_path / "s" / "capture.log").read_text()  # it ran, on empty input
+
+
+def test_a_capture_that_stores_a_turn_loads_no_usage_sums_socket_or_tempfile(tmp_path):
+    """A real capture (a transcript's new turn stored) leaves out what only reports, the
+    team-server set-up or a network connection use: the usage sums' SQL, ``tempfile``
+    (with ``shutil``) and ``socket`` (the host name comes from ``os.uname``)."""
+    session_id = "3f2a6c1e-9b7d-4e8a-a1c2-5d6e7f8091a2"
+    transcript = tmp_path / "config" / "projects" / "-repo" / f"{session_id}.jsonl"
+    transcript.parent.mkdir(parents=True)
+    lines = [
+        {
+            "type": kind,
+            "uuid": f"00000000-0000-4000-8000-00000000000{n}",
+            "parentUuid": f"00000000-0000-4000-8000-00000000000{n - 1}" if n else None,
+            "sessionId": session_id,
+            "timestamp": f"2026-11-25T10:00:0{n}.000Z",
+            "cwd": "/repo",
+            "message": {"role": kind, "content": f"line {n}"},
+        }
+        for n, kind in enumerate(["user", "assistant", "user", "assistant"])
+    ]
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    payload = {
+        "session_id": session_id,
+        "transcript_path": str(transcript),
+        "cwd": "/repo",
+        "hook_event_name": "Stop",
+    }
+    store = tmp_path / "s"
+    from claude_sessions import SessionStore
+
+    SessionStore(store, cleanup_after_days=None).close()  # made (and its sums) before
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "config")}
+    env["CLAUDE_SESSIONS_CLEANUP_DAYS"] = "never"
+    code = (
+        "import contextlib\nfrom claude_sessions.cli import main\n"
+        "with contextlib.suppress(SystemExit): "
+        f"main(['hooks', 'capture', '--store', {str(store)!r}])"
+    )
+    modules = loaded_after(code, json.dumps(payload), env)
+    assert "+4 entries" in (store / "capture.log").read_text()  # it stored the turn
+    assert "claude_sessions.store.rollups" not in modules
+    assert "socket" not in modules
+    assert "tempfile" not in modules and "shutil" not in modules
 
 
 def test_lazy_names_are_the_functions_whatever_was_imported_first():

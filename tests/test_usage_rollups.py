@@ -1,7 +1,9 @@
 """The usage sums kept per day and group always equal a recount from the sessions, after
 any sequence of writes (saves, appends, forks, tags, trash, restore, deletes, purges,
 project moves, redactions), on both databases; usage reports read them and agree with the recount;
-an older store gets them filled on upgrade."""
+an older store gets them filled on upgrade. The sums by hour too (spend by the requests'
+own times, sessions by the hour they were created in), against a recount from the raw
+session and request rows, and the spend and hour-of-week grid read from them."""
 
 from __future__ import annotations
 
@@ -17,14 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_sessions import SessionStore
+from claude_sessions import SessionFilter, SessionStore
 from claude_sessions.importer import import_transcripts
 from claude_sessions.model.exceptions import ClaudeSessionsError
 from claude_sessions.store.plan import Stmt, Txn, single
 from claude_sessions.store.project_moves import move_project
 from claude_sessions.store.redacting import redact_stored
 
-from .older_store import set_back, undo_usage_rollups
+from .older_store import set_back, undo_usage_hours, undo_usage_rollups
 from .secret_samples import planted
 from .store_samples import run
 
@@ -228,9 +230,28 @@ def _assistant(n: int, model: str) -> dict[str, Any]:
     }
 
 
+HOURS_FROM = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)  # a Monday
+
+
+def _at(hours: int) -> str:
+    return (HOURS_FROM + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _timed_run(who: str, model: str, cost: float, hours: tuple[int, ...]) -> list[Any]:
+    """A run whose lines were written ``hours`` after HOURS_FROM (its request: the second)."""
+    messages = run(who, cost=cost, model=model)
+    for message, offset in zip(messages, hours, strict=True):
+        message["timestamp"] = _at(offset)
+    return messages
+
+
 def _apply(store: SessionStore, step: tuple[Any, ...], n: int) -> None:
     kind, who = step[0], f"s{step[1]}"
-    if kind == "save":
+    if kind == "timed":
+        store.save_session(who, _timed_run(who, step[2], step[3], step[4]))
+    elif kind == "append_at":
+        store.append_messages(who, [{**_assistant(n, step[2]), "timestamp": _at(step[3])}])
+    elif kind == "save":
         _, _, model, cost, tags, project = step
         store.save_session(who, run(who, cost=cost, model=model, cwd=project), tags=tags)
     elif kind == "append":
@@ -272,7 +293,81 @@ steps = st.one_of(
     st.tuples(st.just("delete"), ids, st.booleans()),
     st.tuples(st.just("move"), st.sampled_from(PROJECTS), st.sampled_from(PROJECTS)),
     st.tuples(st.just("redact"), ids, st.sampled_from(MODELS)),
+    st.tuples(
+        st.just("timed"),
+        ids,
+        st.sampled_from(MODELS),
+        st.sampled_from([0.0, 0.25, 1.5]),
+        st.tuples(*[st.integers(0, 50)] * 3),
+    ),
+    st.tuples(st.just("append_at"), ids, st.sampled_from(MODELS), st.integers(0, 50)),
 )
+
+
+def _epoch(value: Any) -> float:
+    """A time as each database returns it (PostgreSQL: a datetime)."""
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+def raw_rows(store: SessionStore) -> tuple[dict[int, tuple[float, float]], list[Any]]:
+    """The live sessions (created, total cost) by row, and every timed request (its
+    session's row, time, cost), read from their own tables."""
+    live = {
+        int(r["id"]): (_epoch(r["created_at"]), float(r["total_cost"]))
+        for r in _all(
+            store, "SELECT id, created_at, total_cost FROM sessions WHERE trashed_at IS NULL"
+        )
+    }
+    requests = [
+        (int(r["session_ref"]), float(r["at"]), r["cost"])
+        for r in _all(store, "SELECT session_ref, at, cost FROM api_requests WHERE at IS NOT NULL")
+    ]
+    return live, requests
+
+
+def recounted_spend(
+    raw: tuple[dict[int, tuple[float, float]], list[Any]], since: float, until: float
+) -> float:
+    """Each timed request of a live session made in [since, until), and of each live
+    session created then, its cost that no timed request carries."""
+    live, requests = raw
+    spent = sum(c for ref, at, c in requests if ref in live and c and since <= at < until)
+    for ref, (created, total) in live.items():
+        if since <= created < until:
+            spent += total - sum(c for r, _, c in requests if r == ref and c)
+    return spent
+
+
+def assert_hour_sums_equal_a_recount(store: SessionStore) -> None:
+    raw = raw_rows(store)
+    live, requests = raw
+    hours = {int(created // 3600) for created, _ in live.values()}
+    hours |= {int(at // 3600) for ref, at, _ in requests if ref in live}
+    counted = {}
+    for hour in hours:
+        sessions = sum(1 for created, _ in live.values() if int(created // 3600) == hour)
+        spent = round(recounted_spend(raw, hour * 3600, hour * 3600 + 3600), 9)
+        if sessions or spent:
+            counted[hour] = (sessions, spent)
+    rows = _all(store, "SELECT hour, sessions, spent FROM usage_rollup_hours")
+    kept = {int(r["hour"]): (int(r["sessions"]), round(float(r["spent"]), 9)) for r in rows}
+    assert {h: v for h, v in kept.items() if v != (0, 0)} == counted
+    day = HOURS_FROM.replace(hour=0, minute=0).timestamp()
+    ranges = [(day + n * 86400, day + (n + 1) * 86400) for n in range(-1, 4)]
+    ranges += [(day + 3600 * 10, day + 3600 * 30), (day + 1800, day + 86400 + 7), (0, 4e9)]
+    for since, until in ranges:  # whole days and hours (the sums), and not (the requests)
+        found = store.run(store.core.spend(since, until))
+        assert found == pytest.approx(recounted_spend(raw, since, until), abs=1e-9)
+    grid: dict[str, int] = defaultdict(int)
+    for created, _ in live.values():
+        grid[datetime.fromtimestamp(created, timezone.utc).strftime("%a %H")] += 1
+    assert store.run(store.core.week_hours()) == grid
+    after = SessionFilter(after=date(2026, 3, 3))
+    later: dict[str, int] = defaultdict(int)
+    for created, _ in live.values():
+        if created >= datetime(2026, 3, 3, tzinfo=timezone.utc).timestamp():
+            later[datetime.fromtimestamp(created, timezone.utc).strftime("%a %H")] += 1
+    assert store.run(store.core.week_hours(after)) == later
 
 
 @settings(
@@ -285,6 +380,7 @@ def test_the_sums_always_equal_a_recount(store: SessionStore, sequence: list[Any
             _apply(store, step, n)
         assert same(kept_sums(store), counted_sums(store))
         assert_reports_equal_a_recount(store)
+        assert_hour_sums_equal_a_recount(store)
 
 
 def _without_sums(execute: Any, postgres: bool) -> None:
@@ -304,6 +400,25 @@ def test_an_older_store_gets_its_sums_on_upgrade(store_location: str) -> None:
         by_model = [n for (name, _, _), (n, _) in kept_sums(opened).items() if name == "model"]
         assert sum(by_model) == 3  # a, and b under two models
         assert_reports_equal_a_recount(opened)
+
+
+def _without_hour_sums(execute: Any, postgres: bool) -> None:
+    undo_usage_hours(execute, postgres=postgres)
+
+
+def test_an_older_store_gets_its_hour_sums_on_upgrade(store_location: str) -> None:
+    with SessionStore(store_location) as opened:
+        opened.save_session("a", _timed_run("a", MODELS[0], 0.5, (0, 3, 4)))
+        opened.save_session("b", _timed_run("b", MODELS[1], 0.25, (30, 30, 31)))
+        opened.append_messages("b", [{**_assistant(1, MODELS[2]), "timestamp": _at(40)}])
+        opened.save_session("c", _timed_run("c", MODELS[0], 2.0, (1, 2, 2)))
+        opened.trash_session("c")
+    set_back(store_location, sqlite=22, postgres=19, undo=_without_hour_sums)
+    with SessionStore(store_location) as opened:
+        assert _all(opened, "SELECT count(*) AS n FROM usage_rollup_hours")[0]["n"] >= 4
+        assert_hour_sums_equal_a_recount(opened)
+        opened.delete_session("a", purge=True)  # and they are kept from then on
+        assert_hour_sums_equal_a_recount(opened)
 
 
 def test_an_import_of_real_transcripts_keeps_its_sums(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,6 +55,8 @@ def server_url(url: str) -> str:
 
 def save(location: str | os.PathLike[str] | None, url: str, token: str) -> Path:
     """Keep ``url`` and ``token`` for the store at ``location``; returns the file."""
+    import tempfile  # only here: every capture reads this file, one command writes it
+
     from claude_sessions.capture.team_server import TeamServer
 
     config = {"url": server_url(url), "token": token.strip()}

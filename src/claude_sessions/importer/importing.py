@@ -41,7 +41,6 @@ import contextlib
 import gc
 import hashlib
 import os
-import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ from claude_sessions.importer.reading import (
     read_jobs,
 )
 from claude_sessions.model.exceptions import InvalidInputError
+from claude_sessions.model.identity import host_name
 from claude_sessions.store import (
     FileBatch,
     FileState,
@@ -112,7 +112,7 @@ class _Heads:
 def source_name(path: Path) -> str:
     """The key of a file's import position: this machine and the file's real path
     (a PostgreSQL store is shared by machines whose paths look alike)."""
-    return f"{socket.gethostname()}:{path.resolve()}"
+    return f"{host_name()}:{path.resolve()}"
 
 
 def _start(previous: FileState | None, stat: os.stat_result, path: Path, state: str) -> int | None:

@@ -103,8 +103,17 @@ def _os_user() -> str | None:
         return None
 
 
-@functools.cache
-def _host_name() -> str:
+def host_name() -> str:
+    """This machine's host name, as ``socket.gethostname()`` gives it (which is the
+    kernel's node name where ``os.uname`` exists: read there, without loading the
+    socket module, which a capture hook would pay for)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
     import socket
 
-    return _tidy(socket.gethostname()) or UNKNOWN
+    return socket.gethostname()
+
+
+@functools.cache
+def _host_name() -> str:
+    return _tidy(host_name()) or UNKNOWN

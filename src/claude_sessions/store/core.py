@@ -49,6 +49,7 @@ from claude_sessions.store.criteria import (
 from claude_sessions.store.dialect import Dialect, Found, usage_group
 from claude_sessions.store.plan import Plan, Txn, single
 from claude_sessions.store.records import (
+    SUM_COLUMNS,
     ApiRequest,
     RestoreReport,
     SessionData,
@@ -56,7 +57,6 @@ from claude_sessions.store.records import (
     SessionPage,
     UsageBucket,
 )
-from claude_sessions.store.rollups import SUM_COLUMNS
 
 
 class _Later:
@@ -734,6 +734,21 @@ class StoreCore:
 
         found: float = yield Txn(lambda: request_reads.spend(self.d, since, until))
         return found
+
+    def week_hours(self, where: SessionFilter | None = None) -> Plan[dict[str, int]]:
+        """How many of the live sessions ``where`` selects were created in each hour of
+        the week (keys as ``usage("hour")`` gives them): from the sums by hour when the
+        filter is whole-hour creation bounds at most, else as ``usage("hour")`` counts."""
+        from claude_sessions.store import hour_rollups  # the usage page's grid only
+
+        chosen = session_filter(where, {})
+        summed = hour_rollups.week_hours_sql(chosen) if self.viewer is None else None
+        if summed is None:
+            buckets = yield from self.usage("hour", chosen)
+            return {bucket.key[0]: bucket.sessions for bucket in buckets}
+        sql, params = summed
+        rows = yield Txn(lambda: hour_rollups.rows(self.d, sql, params))
+        return {hour_key(int(row["hour"])): int(row["sessions"]) for row in rows if row["sessions"]}
 
     def version(self) -> Plan[str]:
         return single(Txn(lambda: writes.version(self.d)))

@@ -193,6 +193,11 @@ class Dialect(Protocol):
         """Copy the session's tags (sorted) into ``sessions.tags``."""
         ...
 
+    def tags_value(self) -> str:
+        """The SQL of what :meth:`refresh_tags` sets ``sessions.tags`` to, in an UPDATE of
+        ``sessions`` (so that one UPDATE can set them with other columns)."""
+        ...
+
     def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
         """Replace the session's searchable text (message ``body``, and ``meta``:
         description and title)."""

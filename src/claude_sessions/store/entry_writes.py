@@ -138,7 +138,10 @@ def sync_tags(
     old: Derived | None,
     new: Derived,
 ) -> Op[None]:
-    """User tags (``replace`` all, or ``add``) and the tag the CLI's ``tag`` entries set."""
+    """User tags (``replace`` all, or ``add``) and the tag the CLI's ``tag`` entries set;
+    ``sessions.tags`` follows in :func:`write_derived`, which every caller runs next (one
+    UPDATE of the session row instead of two: on PostgreSQL each fires the usage sums'
+    trigger and writes a new row version into every index)."""
     if replace is not None:
         yield Stmt(d.sql("DELETE FROM tags WHERE session_ref = ? AND source = 'user'"), (ref,))
         add = replace
@@ -158,7 +161,6 @@ def sync_tags(
             ),
             (ref, d.text(change.add)),
         )
-    yield d.refresh_tags(ref)
 
 
 # -- the session's figures ----------------------------------------------------------------
@@ -369,9 +371,12 @@ def write_derived(
     root_key: str | None,
     now: float,
     previous: FoldState | None = None,
+    describe: bool = False,
+    description: str | None = None,
 ) -> Op[Derived]:
-    """Write a session's new state, its figures, times, fork link and SDK summary
-    (``previous``: as for :func:`derive_figures`)."""
+    """Write a session's new state, its figures, times, fork link, SDK summary and tags (as
+    its ``tags`` rows hold them), and with ``describe`` its ``description`` (``previous``:
+    as for :func:`derive_figures`), in one UPDATE."""
     derived = yield from derive_figures(d, ref, state, link.forked_from, previous=previous)
     mtime = yield from _next_mtime(d, project_key, now)
     if summary is not None:
@@ -380,7 +385,8 @@ def write_derived(
         d.sql(
             "UPDATE sessions SET created_at = ?, updated_at = ?, mtime_ms = ?, "
             f"message_count = ?, {FIGURES}, forked_from = ?, forked_at = ?, root_key = ?, "
-            "fold_state = ?, sdk_summary = ? WHERE id = ?"
+            f"fold_state = ?, sdk_summary = ?, tags = {d.tags_value()}"
+            f"{', description = ?' if describe else ''} WHERE id = ?"
         ),
         (
             d.time(created_at),
@@ -393,6 +399,7 @@ def write_derived(
             d.text(root_key),
             state.to_json(),
             _json(summary) if summary is not None else None,
+            *([d.text(description)] if describe else []),
             ref,
         ),
     )

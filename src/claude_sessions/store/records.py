@@ -150,6 +150,22 @@ class SessionPage:
     next_cursor: str | None
 
 
+# The sums of a usage bucket, as the usage queries name them (in UsageBucket's order).
+SUM_COLUMNS = (
+    "sessions",
+    "messages",
+    "turns",
+    "cost",
+    "input_tokens",
+    "output_tokens",
+    "unpriced",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "cache_read_tokens",
+    "from_result",
+)
+
+
 @dataclass(frozen=True)
 class UsageBucket:
     """Sessions, turns, cost and tokens of one group of sessions (see ``SessionStore.usage``).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from claude_sessions.model.filters import SessionFilter
+from claude_sessions.store import hour_rollups
 from claude_sessions.store.dialect import Dialect
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.records import ApiRequest
@@ -70,7 +71,14 @@ def _request(row: Any) -> ApiRequest:
 def spend(d: Dialect, since: float, until: float | None = None) -> Op[float]:
     """What the live sessions spent in ``[since, until)``: each request made then, by
     its own time, and what of a session created then no timed request carries (the
-    cost of a run that reported no request figures, of requests without a time)."""
+    cost of a run that reported no request figures, of requests without a time).
+    Read from the sums by hour when both bounds fall on an hour's start (a day's, a
+    month's: budgets and the status line)."""
+    hours = hour_rollups.whole_hours(since, until)
+    if hours is not None:
+        sql, hour_params = hour_rollups.spend_sql(*hours)
+        summed = yield Stmt(d.sql(sql), hour_params, "one")
+        return round(float(summed["spent"]), 10)
     bound, params = "", [since]
     if until is not None:
         bound = " AND r.at < ?"

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.filters import Operator, moment_bound
+from claude_sessions.store.records import SUM_COLUMNS
 
 if TYPE_CHECKING:
     from claude_sessions.store.criteria import Criteria
@@ -80,19 +81,6 @@ TAGS = Table("usage_rollup_tags", by_tag=True, by_model=False)
 TAG_MODELS = Table("usage_rollup_tag_models", by_tag=True, by_model=True)
 TABLES = (DAYS, MODELS, TAGS, TAG_MODELS)
 PLACE_COLUMNS = ("project", "project_key", "user_name", "machine")
-SUM_COLUMNS = (
-    "sessions",
-    "messages",
-    "turns",
-    "cost",
-    "input_tokens",
-    "output_tokens",
-    "unpriced",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "cache_read_tokens",
-    "from_result",
-)
 # The sessions columns a session's share is made of: only their changes touch the sums.
 SESSION_INPUTS = (
     "created_at",

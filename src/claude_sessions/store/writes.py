@@ -140,9 +140,8 @@ def _store_transcript(
         link=link,
         root_key=root_key,
         now=now,
-    )
-    yield Stmt(
-        d.sql("UPDATE sessions SET description = ? WHERE id = ?"), (d.text(new.description), ref)
+        describe=True,
+        description=new.description,
     )
     yield from d.set_text(ref, body_text(entries), meta_text(new.description, derived.title))
     before = old if old is not None else FoldState()

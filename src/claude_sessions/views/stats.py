@@ -216,7 +216,7 @@ def week_hours(store: SessionStore, where: SessionFilter | None = None) -> list[
     """Sessions by the hour of the week they were created in (UTC): ``[weekday][hour]``,
     Monday first (one aggregate query)."""
     cells = [[0] * 24 for _ in WEEKDAYS]
-    for bucket in store.usage("hour", where):
-        weekday, hour = bucket.key[0].split()
-        cells[WEEKDAYS.index(weekday)][int(hour)] += bucket.sessions
+    for key, sessions in store.run(store.core.week_hours(where)).items():
+        weekday, hour = key.split()
+        cells[WEEKDAYS.index(weekday)][int(hour)] += sessions
     return cells

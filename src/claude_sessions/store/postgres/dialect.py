@@ -211,10 +211,11 @@ class PostgresDialect:
         )
 
     def refresh_tags(self, ref: int) -> Stmt:
-        return Stmt(
-            "UPDATE sessions AS s SET tags = ARRAY(SELECT tag FROM tags "
-            'WHERE session_ref = s.id ORDER BY tag COLLATE "C") WHERE s.id = %s',
-            (ref,),
+        return Stmt(f"UPDATE sessions SET tags = {self.tags_value()} WHERE id = %s", (ref,))
+
+    def tags_value(self) -> str:
+        return (
+            'ARRAY(SELECT tag FROM tags WHERE session_ref = sessions.id ORDER BY tag COLLATE "C")'
         )
 
     def set_text(self, ref: int, body: str, meta: str) -> Op[None]:

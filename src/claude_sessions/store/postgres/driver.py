@@ -88,46 +88,59 @@ def _drive(conn: psycopg.Connection[Any], txn: Txn[T]) -> T:
 
 
 def _drive_op(conn: psycopg.Connection[Any], op: Op[T]) -> T:
-    try:
-        stmt = next(op)
-        while True:
-            with conn.cursor() as cursor:
+    """Run ``op``'s statements in psycopg's pipeline mode: a statement whose result the op
+    does not read is sent without waiting for it, so a save's dozen writes cost about one
+    round trip, not one each. Reading a result (rows, a row count) waits for everything
+    sent before it; an error of a statement not waited for is raised there, or at the
+    end, and the transaction rolls back as it would have."""
+    with conn.pipeline() as pipeline:
+        try:
+            stmt = next(op)
+            while True:
+                cursor = conn.cursor()
                 if stmt.many:
                     cursor.executemany(stmt.sql, stmt.params)
+                    pipeline.sync()
                     result: Any = cursor.rowcount
                 else:
                     cursor.execute(stmt.sql, _params(stmt))
+                    if stmt.fetch == "rowcount":
+                        pipeline.sync()
                     result = fetched(cursor, stmt.fetch)
-            stmt = op.send(result)
-    except StopIteration as done:
-        value: T = done.value
-        return value
+                stmt = op.send(result)
+        except StopIteration as done:
+            value: T = done.value
+            return value
 
 
 async def _adrive(conn: psycopg.AsyncConnection[Any], txn: Txn[T]) -> T:
     for first in _begin(txn):
         await conn.execute(first.sql)
     op = txn.make()
-    try:
-        stmt = next(op)
-        while True:
-            async with conn.cursor() as cursor:
+    async with conn.pipeline() as pipeline:  # as _drive_op does
+        try:
+            stmt = next(op)
+            while True:
+                cursor = conn.cursor()
                 if stmt.many:
                     await cursor.executemany(stmt.sql, stmt.params)
+                    await pipeline.sync()
                     result: Any = cursor.rowcount
-                elif stmt.fetch == "one":
-                    await cursor.execute(stmt.sql, _params(stmt))
-                    result = await cursor.fetchone()
-                elif stmt.fetch == "all":
-                    await cursor.execute(stmt.sql, _params(stmt))
-                    result = await cursor.fetchall()
                 else:
                     await cursor.execute(stmt.sql, _params(stmt))
-                    result = cursor.rowcount if stmt.fetch == "rowcount" else None
-            stmt = op.send(result)
-    except StopIteration as done:
-        value: T = done.value
-        return value
+                    if stmt.fetch == "one":
+                        result = await cursor.fetchone()
+                    elif stmt.fetch == "all":
+                        result = await cursor.fetchall()
+                    elif stmt.fetch == "rowcount":
+                        await pipeline.sync()
+                        result = cursor.rowcount
+                    else:
+                        result = None
+                stmt = op.send(result)
+        except StopIteration as done:
+            value: T = done.value
+            return value
 
 
 class _Retry:

@@ -65,14 +65,18 @@ Version 19: the full text of tool inputs, tool results and subagents
 (``aside_text``: one row per batch of a transcript's entries, a tsvector with
 tool text at weight C and subagent text at D, and one of the tools called),
 written with the entries; stored sessions are indexed.
-Version 20: no schema change: each run's totals are split across its own requests
+Version 20: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
+own times, and the sessions created then), kept by triggers like version 17's, so
+today's and this month's spend and the hour-of-week grid read them (see
+:mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
+Version 21: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import member_listing, rollups
+from claude_sessions.store import hour_rollups, member_listing, rollups
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -426,6 +430,54 @@ def _usage_rollups() -> tuple[str, ...]:
 
 USAGE_ROLLUPS = _usage_rollups()
 
+
+def _usage_hours() -> tuple[str, ...]:
+    """The sums by hour (see store.hour_rollups): their table, triggers and filling,
+    made anew whatever number this upgrade ends up with."""
+    hours = hour_rollups.Hours(
+        created=lambda row: f"floor(extract(epoch FROM {row}.created_at) / 3600)::bigint",
+        at=lambda column: f"floor({column} / 3600)::bigint",
+    )
+    h = hour_rollups
+    session_inputs = ", ".join(h.SESSION_INPUTS)
+    session_changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in h.SESSION_INPUTS)
+    request_changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in h.REQUEST_INPUTS)
+    each = "FOR EACH ROW EXECUTE FUNCTION"
+    return (
+        "DROP TRIGGER IF EXISTS hours_session_new ON sessions",
+        "DROP TRIGGER IF EXISTS hours_session_change ON sessions",
+        "DROP TRIGGER IF EXISTS hours_session_gone ON sessions",
+        "DROP TRIGGER IF EXISTS hours_request_new ON api_requests",
+        "DROP TRIGGER IF EXISTS hours_request_change ON api_requests",
+        "DROP TRIGGER IF EXISTS hours_request_gone ON api_requests",
+        h.create_table({"count": "bigint", "cost": "double precision"}),
+        _share_function(
+            "hours_session_share",
+            h.session_share(hours, "OLD", -1),
+            h.session_share(hours, "NEW", 1),
+        ),
+        _share_function(
+            "hours_request_share",
+            h.request_share(hours, "OLD", -1),
+            h.request_share(hours, "NEW", 1),
+        ),
+        f"CREATE TRIGGER hours_session_new AFTER INSERT ON sessions {each} hours_session_share()",
+        f"CREATE TRIGGER hours_session_change AFTER UPDATE OF {session_inputs} ON sessions "
+        f"FOR EACH ROW WHEN ({session_changed}) EXECUTE FUNCTION hours_session_share()",
+        f"CREATE TRIGGER hours_session_gone BEFORE DELETE ON sessions {each} hours_session_share()",
+        # A request without a time or a cost changes no sum: its function is not even called.
+        "CREATE TRIGGER hours_request_new AFTER INSERT ON api_requests FOR EACH ROW "
+        f"WHEN ({h.counted('NEW')}) EXECUTE FUNCTION hours_request_share()",
+        "CREATE TRIGGER hours_request_gone AFTER DELETE ON api_requests FOR EACH ROW "
+        f"WHEN ({h.counted('OLD')}) EXECUTE FUNCTION hours_request_share()",
+        "CREATE TRIGGER hours_request_change AFTER UPDATE ON api_requests "
+        f"FOR EACH ROW WHEN ({request_changed}) EXECUTE FUNCTION hours_request_share()",
+        *h.fill(hours),
+    )
+
+
+USAGE_HOURS = _usage_hours()
+
 ASIDE_TEXT: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS aside_text (
         id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -459,13 +511,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    (),  # 20: each run's result totals split across its own requests, and the requests
+    USAGE_HOURS,  # 20
+    (),  # 21: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 20  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 21  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

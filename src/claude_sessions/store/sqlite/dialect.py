@@ -11,6 +11,7 @@ upsert that changes an entry rebuilds it. Trashed sessions leave the index
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ import orjson
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed, member_listing, rollups
+from claude_sessions.store import feed, member_listing
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -29,6 +30,7 @@ from claude_sessions.store.where import conditions
 
 if TYPE_CHECKING:  # the query language loads with the first text search
     from claude_sessions.model import text_query
+    from claude_sessions.store import rollups
 
 
 def _placeholders(count: int) -> str:
@@ -166,10 +168,12 @@ class SQLiteDialect:
         )
 
     def refresh_tags(self, ref: int) -> Stmt:
-        return Stmt(
-            "UPDATE sessions SET tags = (SELECT coalesce(json_group_array(tag), '[]') FROM "
-            "(SELECT tag FROM tags WHERE session_ref = ?1 ORDER BY tag)) WHERE id = ?1",
-            (ref,),
+        return Stmt(f"UPDATE sessions SET tags = {self.tags_value()} WHERE id = ?", (ref,))
+
+    def tags_value(self) -> str:
+        return (
+            "(SELECT coalesce(json_group_array(tag), '[]') FROM "
+            "(SELECT tag FROM tags WHERE session_ref = sessions.id ORDER BY tag))"
         )
 
     def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
@@ -206,7 +210,9 @@ class SQLiteDialect:
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 
     def usage(self, criteria: Criteria, by: tuple[str, ...]) -> Op[list[Any]]:
-        summed = rollups.usage_sql(self, ROLLUPS, criteria, by)
+        from claude_sessions.store import rollups  # not on the write path (hooks capture)
+
+        summed = rollups.usage_sql(self, rollups_engine(), criteria, by)
         if summed is not None:  # the sums kept per day and group (see store.rollups)
             return list((yield Stmt(summed[0], summed[1], "all")))
         clauses, params = conditions(self, criteria.where, trashed=criteria.trashed)
@@ -406,16 +412,21 @@ DAY_NUMBER = "CAST({}created_at / 86400 AS INTEGER)"
 _DAY = DAY_NUMBER.format("s.")
 
 
-# The usage sums' SQL (see store.rollups): tags are a JSON array.
-ROLLUPS = rollups.Engine(
-    day=lambda row: DAY_NUMBER.format(f"{row}."),
-    each_tag=lambda row: (
-        f"json_each(CASE WHEN json_array_length({row}.tags) = 0 THEN '[\"\"]' "
-        f"ELSE {row}.tags END) AS each_tag",
-        "each_tag.value",
-    ),
-    tag_set=lambda column: f"CASE WHEN {column} = '' THEN '[]' ELSE json_array({column}) END",
-)
+@functools.cache
+def rollups_engine() -> rollups.Engine:
+    """The usage sums' SQL (see store.rollups): tags are a JSON array. Made on first
+    use, as the sums' module is: a write (``hooks capture``) needs neither."""
+    from claude_sessions.store import rollups
+
+    return rollups.Engine(
+        day=lambda row: DAY_NUMBER.format(f"{row}."),
+        each_tag=lambda row: (
+            f"json_each(CASE WHEN json_array_length({row}.tags) = 0 THEN '[\"\"]' "
+            f"ELSE {row}.tags END) AS each_tag",
+            "each_tag.value",
+        ),
+        tag_set=lambda column: f"CASE WHEN {column} = '' THEN '[]' ELSE json_array({column}) END",
+    )
 
 
 # The hour of the week (0: Thursday 00:00, as 1970-01-01 was): 168 groups at most.

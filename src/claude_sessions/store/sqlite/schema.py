@@ -67,7 +67,11 @@ every write, so usage reports read them instead of every session (see
 Version 22: a member's listing reads their own sessions and the shared ones from
 an index each (``sessions_of_user``, ``sessions_shared``: see
 :mod:`claude_sessions.store.member_listing`).
-Version 23: no schema change: each run's totals are split across its own requests
+Version 23: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
+own times, and the sessions created then), kept by triggers like version 21's, so
+today's and this month's spend and the hour-of-week grid read them (see
+:mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
+Version 24: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -78,10 +82,15 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import member_listing, rollups
+from claude_sessions.store import member_listing
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
-from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.sqlite.dialect import (
+    DAY_NUMBER,
+    USAGE_COLUMNS,
+    SQLiteDialect,
+    rollups_engine,
+)
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -628,28 +637,31 @@ def _trigger(name: str, when: str, body: list[str]) -> str:
 def usage_rollups() -> list[str]:
     """The usage sums' tables, their triggers, and their filling (any version number:
     the tables and triggers are made anew)."""
+    from claude_sessions.store import rollups  # opening a store needs none of it
+
+    engine = rollups_engine()
     types = {"day": "INTEGER", "text": "TEXT", "count": "INTEGER", "cost": "REAL"}
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
     share, row_share = rollups.session_share, rollups.model_row_share
     triggers = {
-        "usage_session_new": ("AFTER INSERT ON sessions", share(ROLLUPS, "NEW", 1)),
+        "usage_session_new": ("AFTER INSERT ON sessions", share(engine, "NEW", 1)),
         "usage_session_change": (
             f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
-            share(ROLLUPS, "OLD", -1) + share(ROLLUPS, "NEW", 1),
+            share(engine, "OLD", -1) + share(engine, "NEW", 1),
         ),
-        "usage_session_gone": ("BEFORE DELETE ON sessions", share(ROLLUPS, "OLD", -1)),
-        "usage_models_new": ("AFTER INSERT ON session_models", row_share(ROLLUPS, "NEW", 1)),
+        "usage_session_gone": ("BEFORE DELETE ON sessions", share(engine, "OLD", -1)),
+        "usage_models_new": ("AFTER INSERT ON session_models", row_share(engine, "NEW", 1)),
         "usage_models_change": (
             "AFTER UPDATE ON session_models",
-            row_share(ROLLUPS, "OLD", -1) + row_share(ROLLUPS, "NEW", 1),
+            row_share(engine, "OLD", -1) + row_share(engine, "NEW", 1),
         ),
-        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(ROLLUPS, "OLD", -1)),
+        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(engine, "OLD", -1)),
     }
     return [
         *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
         *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
         *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(ROLLUPS),
+        *rollups.fill(engine),
     ]
 
 
@@ -660,6 +672,49 @@ def _usage_rollups(conn: sqlite3.Connection) -> None:
 
 def _member_indexes(conn: sqlite3.Connection) -> None:
     for statement in member_listing.INDEXES:
+        conn.execute(statement)
+
+
+def usage_hours() -> list[str]:
+    """The sums by hour (see store.hour_rollups): their table, triggers and filling (any
+    version number: the triggers are made anew)."""
+    from claude_sessions.store import hour_rollups as h  # opening a store needs none of it
+
+    hours = h.Hours(
+        created=lambda row: f"CAST({row}.created_at / {h.HOUR_SECONDS} AS INTEGER)",
+        at=lambda column: f"CAST({column} / {h.HOUR_SECONDS} AS INTEGER)",
+    )
+    session_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in h.SESSION_INPUTS)
+    request_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in h.REQUEST_INPUTS)
+    old_session, new_session = h.session_share(hours, "OLD", -1), h.session_share(hours, "NEW", 1)
+    old_request, new_request = h.request_share(hours, "OLD", -1), h.request_share(hours, "NEW", 1)
+    triggers = {
+        "hours_session_new": ("AFTER INSERT ON sessions", new_session),
+        "hours_session_change": (
+            f"AFTER UPDATE OF {', '.join(h.SESSION_INPUTS)} ON sessions WHEN {session_changed}",
+            old_session + new_session,
+        ),
+        "hours_session_gone": ("BEFORE DELETE ON sessions", old_session),
+        "hours_request_new": (f"AFTER INSERT ON api_requests WHEN {h.counted('NEW')}", new_request),
+        "hours_request_change": (
+            f"AFTER UPDATE ON api_requests WHEN {request_changed}",
+            old_request + new_request,
+        ),
+        "hours_request_gone": (
+            f"AFTER DELETE ON api_requests WHEN {h.counted('OLD')}",
+            old_request,
+        ),
+    }
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
+        h.create_table({"count": "INTEGER", "cost": "REAL"}, " WITHOUT ROWID"),
+        *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
+        *h.fill(hours),
+    ]
+
+
+def _usage_hours(conn: sqlite3.Connection) -> None:
+    for statement in usage_hours():
         conn.execute(statement)
 
 
@@ -696,7 +751,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _sync_marks,  # 20
     _usage_rollups,  # 21
     _member_indexes,  # 22
-    _split_result_runs,  # 23
+    _usage_hours,  # 23
+    _split_result_runs,  # 24: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
