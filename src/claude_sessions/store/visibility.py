@@ -32,7 +32,6 @@ from claude_sessions.model.filters import moment_bound
 from claude_sessions.model.identity import USER_ENV_VAR, User
 from claude_sessions.model.ids import validate_session_id
 from claude_sessions.store.access import actor, append_audit, audit, may_change
-from claude_sessions.store.entry_writes import touch
 from claude_sessions.store.plan import Op, Plan, Stmt, Txn, single
 
 if TYPE_CHECKING:
@@ -78,6 +77,8 @@ def seen_by(store: SessionStore, viewer: User | None) -> SessionStore:
 def _set_shared(d: Dialect, session_id: str, on: bool, now: float) -> Op[int]:
     """Share or unshare the live sessions ``session_id``; how many there were. The storage
     clock moves: a teammate's next pull (which lists what changed since) is shown it."""
+    from claude_sessions.store.entry_writes import touch  # writes only: reading views skip it
+
     rows = yield Stmt(
         d.sql("SELECT id, project_key FROM sessions WHERE session_id = ? AND trashed_at IS NULL"),
         (d.text(session_id),),
