@@ -10,7 +10,7 @@ transactions). The pure pieces they use live in :mod:`claude_sessions.model`.
 
 from typing import TYPE_CHECKING
 
-from claude_sessions.store.core import CleanupPolicy, cleanup_policy
+from claude_sessions.store.cleanup_policy import CleanupPolicy, cleanup_policy
 from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
     ApiRequest,

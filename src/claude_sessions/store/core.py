@@ -11,14 +11,13 @@ longer than ``trash_days``. It never runs on a store opened read-only.
 
 from __future__ import annotations
 
-import enum
 import importlib
 import itertools
 import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -37,6 +36,18 @@ from claude_sessions.model.ids import validate_session_id
 from claude_sessions.model.message import Message
 from claude_sessions.model.user_fields import normalize_tags, user_text
 from claude_sessions.store import reads
+from claude_sessions.store.cleanup_policy import (
+    CLEANUP_ENV_VAR,
+    DEFAULT_CLEANUP_DAYS,
+    DEFAULT_TRASH_DAYS,
+    FROM_ENVIRONMENT,
+    IMPORTED_TAG,
+    PROTECTED_TAGS,
+    TRASH_ENV_VAR,
+    Days,
+    check_days,
+    days_from_environment,
+)
 from claude_sessions.store.criteria import (
     PERIODS,
     Cursor,
@@ -83,100 +94,15 @@ else:  # the write path loads with the first write, budgets with the first budge
 log = logging.getLogger("claude_sessions.store")
 T = TypeVar("T")
 
-CLEANUP_ENV_VAR = "CLAUDE_SESSIONS_CLEANUP_DAYS"
-TRASH_ENV_VAR = "CLAUDE_SESSIONS_TRASH_DAYS"
-DEFAULT_CLEANUP_DAYS = 30
-DEFAULT_TRASH_DAYS = 30
 CLEANUP_INTERVAL_SECONDS = 24 * 60 * 60
 TEXT_SEARCH_SECONDS = 0.8  # a full-text query stops here: every search answers within 1 s
-# Sessions the importer creates carry IMPORTED_TAG: their updated_at is the
-# transcript's own (often months old), and keeping that history is the point
-# of importing it, so automatic cleanup must not take it.
-IMPORTED_TAG = "imported"
-PROTECTED_TAGS = ("keep", IMPORTED_TAG)
 AMBIGUOUS_SHOWN = 10
 SHORT_ID_LENGTH = 8  # a session id shown short is never shorter (as git shows commits)
-
-
-@dataclass(frozen=True)
-class CleanupPolicy:
-    """What automatic cleanup does, as configured (see :func:`cleanup_policy`)."""
-
-    cleanup_after_days: float | None
-    trash_days: float | None
-    protected_tags: tuple[str, ...] = PROTECTED_TAGS
-
-    def describe(self) -> list[str]:
-        """The policy in plain sentences."""
-        protected = ", ".join(self.protected_tags)
-        return [
-            "Automatic cleanup is off."
-            if self.cleanup_after_days is None
-            else f"Sessions not updated for {self.cleanup_after_days:g} days move to the trash "
-            "(checked at most once a day, when a command writes; never on a read-only store).",
-            f"Protected: sessions tagged {protected}. Everything captured or imported from "
-            "Claude Code is tagged 'imported': its transcript dates are old by design, and "
-            "keeping that history is why it was captured.",
-            "The trash is never emptied automatically."
-            if self.trash_days is None
-            else f"The trash empties itself of sessions trashed more than {self.trash_days:g} "
-            "days ago; until then `claude-sessions trash restore` brings them back.",
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cleanup_after_days": self.cleanup_after_days,
-            "trash_days": self.trash_days,
-            "protected_tags": list(self.protected_tags),
-        }
-
-
-def cleanup_policy() -> CleanupPolicy:
-    """The policy a store opened with the defaults follows (``$CLAUDE_SESSIONS_CLEANUP_DAYS``,
-    ``$CLAUDE_SESSIONS_TRASH_DAYS``)."""
-    return CleanupPolicy(
-        _days_from_environment(CLEANUP_ENV_VAR, DEFAULT_CLEANUP_DAYS),
-        _days_from_environment(TRASH_ENV_VAR, DEFAULT_TRASH_DAYS),
-    )
-
-
-class _FromEnvironment(enum.Enum):
-    """Marks an argument whose default is read from the environment."""
-
-    VALUE = enum.auto()
-
-
-FROM_ENVIRONMENT = _FromEnvironment.VALUE
-Days = float | _FromEnvironment | None
 
 
 def utcnow() -> datetime:
     """The store's default clock (tests inject their own ``clock``)."""
     return datetime.now(timezone.utc)
-
-
-def _days_from_environment(name: str, default: float) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if raw.lower() in ("never", "off"):
-        return None
-    try:
-        return check_days(float(raw), name)
-    except ValueError:
-        raise InvalidInputError(
-            f"{name} must be a number of days or 'never', not {raw!r}"
-        ) from None
-
-
-def check_days(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInputError(f"{name} must be a number of days or None, not {value!r}")
-    if value < 0:
-        raise InvalidInputError(f"{name} cannot be negative: {value!r}")
-    return float(value)
 
 
 def _subpath(subpath: Any) -> str:
@@ -237,9 +163,9 @@ class StoreCore:
         read_only: bool = False,
     ) -> None:
         if cleanup_after_days is FROM_ENVIRONMENT:
-            cleanup_after_days = _days_from_environment(CLEANUP_ENV_VAR, DEFAULT_CLEANUP_DAYS)
+            cleanup_after_days = days_from_environment(CLEANUP_ENV_VAR, DEFAULT_CLEANUP_DAYS)
         if trash_days is FROM_ENVIRONMENT:
-            trash_days = _days_from_environment(TRASH_ENV_VAR, DEFAULT_TRASH_DAYS)
+            trash_days = days_from_environment(TRASH_ENV_VAR, DEFAULT_TRASH_DAYS)
         self.d = dialect
         self.cleanup_after_days = check_days(cleanup_after_days, "cleanup_after_days")
         self.trash_days = check_days(trash_days, "trash_days")

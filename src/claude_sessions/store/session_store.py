@@ -18,13 +18,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from claude_sessions.model.exceptions import StoreError
-from claude_sessions.store.core import (
-    FROM_ENVIRONMENT,
-    PROTECTED_TAGS,
-    SHORT_ID_LENGTH,
-    Days,
-    StoreCore,
-)
+from claude_sessions.store.cleanup_policy import FROM_ENVIRONMENT, PROTECTED_TAGS, Days
+from claude_sessions.store.core import SHORT_ID_LENGTH, StoreCore
 from claude_sessions.store.drivers import open_async_driver, open_driver
 from claude_sessions.store.location import default_location, is_server_location
 from claude_sessions.store.plan import (
