@@ -10,6 +10,7 @@ transactions). The pure pieces they use live in :mod:`claude_sessions.model`.
 
 from typing import TYPE_CHECKING
 
+from claude_sessions.store.async_session_store import AsyncSessionStore
 from claude_sessions.store.cleanup_policy import CleanupPolicy, cleanup_policy
 from claude_sessions.store.location import default_location, mask_password, sqlite_path
 from claude_sessions.store.records import (
@@ -20,7 +21,7 @@ from claude_sessions.store.records import (
     SessionPage,
     UsageBucket,
 )
-from claude_sessions.store.session_store import AsyncSessionStore, SessionStore
+from claude_sessions.store.session_store import SessionStore
 
 if TYPE_CHECKING:
     from claude_sessions.store.imports import FileBatch, FileState, Landed
