@@ -413,7 +413,8 @@ def test_an_older_store_gets_its_hour_sums_on_upgrade(store_location: str) -> No
         opened.append_messages("b", [{**_assistant(1, MODELS[2]), "timestamp": _at(40)}])
         opened.save_session("c", _timed_run("c", MODELS[0], 2.0, (1, 2, 2)))
         opened.trash_session("c")
-    set_back(store_location, sqlite=22, postgres=19, undo=_without_hour_sums)
+    # the previous release's last versions: every step after them must still run
+    set_back(store_location, sqlite=23, postgres=20, undo=_without_hour_sums)
     with SessionStore(store_location) as opened:
         assert _all(opened, "SELECT count(*) AS n FROM usage_rollup_hours")[0]["n"] >= 4
         assert_hour_sums_equal_a_recount(opened)

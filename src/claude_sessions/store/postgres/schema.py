@@ -511,14 +511,15 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    USAGE_HOURS,  # 20
-    (),  # 21: each run's result totals split across its own requests, and the requests
+    (),  # 20: the split of run totals, redone by the last step
+    USAGE_HOURS,  # 21
+    (),  # 22: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 21  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 22  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

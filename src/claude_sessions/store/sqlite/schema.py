@@ -67,11 +67,13 @@ every write, so usage reports read them instead of every session (see
 Version 22: a member's listing reads their own sessions and the shared ones from
 an index each (``sessions_of_user``, ``sessions_shared``: see
 :mod:`claude_sessions.store.member_listing`).
-Version 23: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
+Version 23: no schema change (the split of run totals it made is redone by the last
+step).
+Version 24: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
 own times, and the sessions created then), kept by triggers like version 21's, so
 today's and this month's spend and the hour-of-week grid read them (see
 :mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
-Version 24: no schema change: each run's totals are split across its own requests
+Version 25: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -616,6 +618,10 @@ def _v19(conn: sqlite3.Connection) -> None:
     """Nothing: the split of run totals that version 19 made is redone by the last step."""
 
 
+def _v23(conn: sqlite3.Connection) -> None:
+    """Nothing: the split of run totals that version 23 made is redone by the last step."""
+
+
 # IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
 SYNC_MARKS = """CREATE TABLE IF NOT EXISTS sync_marks (
     server      TEXT NOT NULL,
@@ -751,8 +757,9 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _sync_marks,  # 20
     _usage_rollups,  # 21
     _member_indexes,  # 22
-    _usage_hours,  # 23
-    _split_result_runs,  # 24: the last step
+    _v23,
+    _usage_hours,  # 24
+    _split_result_runs,  # 25: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
