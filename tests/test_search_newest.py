@@ -8,19 +8,26 @@ said, never read back from the store.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
 
 from claude_sessions import SessionStore
+from claude_sessions.cli import cli
+from claude_sessions.mcp.tools import available_tools, call_tool
 from claude_sessions.model.identity import USER_ENV_VAR
 from claude_sessions.store import users, visibility
+from claude_sessions.web import create_app
 
 from .store_fixtures import FakeClock
 
 pytestmark = pytest.mark.postgres
-ON_POSTGRES = pytest.mark.parametrize("store_factory", ["postgresql"], indirect=True)
+ON_POSTGRES = pytest.mark.parametrize("store_location", ["postgresql"], indirect=True)
 
 COMMON = "ubiquitous"
 RARE = "hapaxlegomenon"
@@ -122,9 +129,11 @@ def newest(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def filled(store_factory: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[SessionStore, list[Said]]:
+def filled(
+    store_location: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[SessionStore, list[Said]]]:
     clock = FakeClock()
-    store = store_factory(clock=clock)
+    store = SessionStore(store_location, cleanup_after_days=None, clock=clock)
     people = {name: users.add_user(store, name)[0] for name in PEOPLE}
     plan = _plan()
     for said in plan:
@@ -134,7 +143,8 @@ def filled(store_factory: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Session
             visibility.share_session(visibility.seen_by(store, people[said.owner]), said.session_id)
         clock.advance(minutes=5)
     monkeypatch.delenv(USER_ENV_VAR)
-    return store, plan
+    with store:
+        yield store, plan
 
 
 def _ids(found: Any) -> list[str]:
@@ -236,3 +246,31 @@ def test_a_rare_word_is_still_ranked(filled: Any, newest: Any) -> None:
     found = store.search(text=RARE, limit=10)
     assert _ids(found) == best_first
     assert all(m.rank is not None and -1.0 <= m.rank <= 0.0 for m in found)
+
+
+@ON_POSTGRES
+def test_every_face_says_when_matches_come_newest_first(
+    filled: Any, newest: Any, store_location: str
+) -> None:
+    store, _ = filled
+    with TestClient(create_app(store)) as client:
+        assert "Newest matches first" in client.get("/", params={"text": COMMON}).text
+        rare = client.get("/", params={"text": RARE}).text
+    assert "Best matches first" in rare and "Newest matches first" not in rare
+
+    def mcp(word: str) -> dict[str, Any]:
+        outcome = call_tool(store, "search_sessions", {"text": word}, available_tools())
+        assert not outcome.is_error, outcome.text
+        answer: dict[str, Any] = json.loads(outcome.text)
+        return answer
+
+    assert "not ranked" in mcp(COMMON)["order"]
+    assert "order" not in mcp(RARE)
+
+    def cli_search(word: str) -> Any:
+        env = {"CLAUDE_SESSIONS_STORE": store_location, "COLUMNS": "200"}
+        return CliRunner().invoke(cli, ["search", word, "--limit", "5"], env=env)
+
+    common, rare_found = cli_search(COMMON), cli_search(RARE)
+    assert common.exit_code == 0 and rare_found.exit_code == 0, common.output
+    assert "not ranked" in common.stderr and "not ranked" not in rare_found.stderr

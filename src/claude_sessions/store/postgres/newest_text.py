@@ -145,7 +145,7 @@ def newest_page(
         sort = newest_sort(d, row["updated_at"])
         shown = snippets.snippet((meta_text(row["description"], row["title"]), row["body"]), node)
         result = found(d, row, "updated_at", snippet=shown, rank=float(sort))
-        results.append(Found(result.metadata, result.ref, sort))
+        results.append(Found(result.metadata, result.ref, sort, newest_first=True))
     return (yield from located(d, results, node, criteria.where.searched_places))
 
 
