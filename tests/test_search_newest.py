@@ -120,11 +120,15 @@ def _messages(said: Said) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def newest(monkeypatch: pytest.MonkeyPatch) -> Any:
+@pytest.fixture(params=["walked", "past the walk"])
+def newest(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The bound lowered; and the walk either long enough for every page or so short
+    that most matches come from the GIN indexes past it."""
     from claude_sessions.store.postgres import newest_text
 
     monkeypatch.setattr(newest_text, "COMMON_MATCHES", BOUND)
+    if request.param == "past the walk":
+        monkeypatch.setattr(newest_text, "WALK_ROWS", 3)
     return newest_text
 
 

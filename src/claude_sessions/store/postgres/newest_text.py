@@ -70,17 +70,19 @@ def answers_newest(
         return is_newest(criteria.cursor.value)
     if criteria.limit is None:
         return False
-    # Counted from the GIN indexes' bitmaps: a scan in another order would read (and
-    # decompress) each row's vector to test it, and many more rows for a rare word.
-    for setting in _PROBE_SETTINGS:
-        yield Stmt(f"SET LOCAL {setting} = off")
+    yield from _bitmaps_only(True)
     row = yield _probe(d, criteria, node, clauses, params)
-    for setting in _PROBE_SETTINGS:
-        yield Stmt(f"SET LOCAL {setting} TO DEFAULT")
+    yield from _bitmaps_only(False)
     return any(int(value) >= COMMON_MATCHES for value in row.values())
 
 
-_PROBE_SETTINGS = ("enable_seqscan", "enable_indexscan")
+def _bitmaps_only(on: bool) -> Op[None]:
+    """Have the planner count and find matches from the GIN indexes' bitmaps (or no
+    longer): a scan in another order reads and decompresses each row's vector to test
+    it, over many more rows when the word is rarer than its statistics say. For this
+    transaction only."""
+    for setting in ("enable_seqscan", "enable_indexscan"):
+        yield Stmt(f"SET LOCAL {setting} {'= off' if on else 'TO DEFAULT'}")
 
 
 def _probe(
@@ -124,20 +126,24 @@ def newest_page(
     params: list[Any],
 ) -> Op[list[Found]]:
     """The page of matching sessions, newest first, each found by walking the sessions in
-    that order and testing it (snippets and places as for a ranked page)."""
+    that order and testing it, up to :data:`WALK_ROWS` of them; the rest from the GIN
+    indexes, among the older sessions (snippets and places as for a ranked page)."""
     from claude_sessions.store import snippets
     from claude_sessions.store.locating import located
 
-    matched, match_params = _matched(criteria, node)
     kept, kept_params = list(clauses), list(params)
     if criteria.cursor is not None:
         kept.append("(s.updated_at, s.id) < (%s, %s)")
         kept_params += [_moment(d, criteria.cursor.value), criteria.cursor.ref]
+    wanted = None if criteria.limit is None else criteria.limit + criteria.offset
+    refs = yield from _walked(criteria, node, kept, kept_params, wanted)
+    if wanted is None or len(refs) < wanted:
+        rest = None if wanted is None else wanted - len(refs)
+        refs += yield from _past_the_walk(criteria, node, kept, kept_params, rest)
     rows = yield Stmt(
         f"SELECT {META_COLUMNS}, left(s.body, %s) AS body FROM sessions s "
-        f"WHERE {' AND '.join(kept)} AND ({matched}) IS TRUE "
-        "ORDER BY s.updated_at DESC, s.id DESC LIMIT %s OFFSET %s",
-        (snippets.SCAN_CHARS, *kept_params, *match_params, criteria.limit, criteria.offset),
+        "WHERE s.id = ANY(%s) ORDER BY s.updated_at DESC, s.id DESC",
+        (snippets.SCAN_CHARS, refs[criteria.offset :]),
         "all",
     )
     results = []
@@ -147,6 +153,94 @@ def newest_page(
         result = found(d, row, "updated_at", snippet=shown, rank=float(sort))
         results.append(Found(result.metadata, result.ref, sort, newest_first=True))
     return (yield from located(d, results, node, criteria.where.searched_places))
+
+
+# Sessions a page's walk tests at most; past them, the older matches come from the GIN
+# indexes (a common word said only long ago would have the walk read every newer
+# session). Tests lower it.
+WALK_ROWS = 5000
+_NEWEST = "ORDER BY s.updated_at DESC, s.id DESC"
+
+
+def _walked(
+    criteria: Criteria,
+    node: text_query.Node,
+    kept: list[str],
+    params: list[Any],
+    wanted: int | None,
+) -> Op[list[int]]:
+    """The newest matching sessions among the :data:`WALK_ROWS` newest the filters keep:
+    each tested as the walk reaches it, and the walk stops at ``wanted`` matches."""
+    matched, match_params = _matched(criteria, node)
+    rows = yield Stmt(
+        f"SELECT walked.id FROM (SELECT s.id, ({matched}) IS TRUE AS hit FROM sessions s "
+        f"WHERE {' AND '.join(kept)} {_NEWEST} LIMIT %s) AS walked WHERE walked.hit LIMIT %s",
+        (*match_params, *params, WALK_ROWS, wanted),
+        "all",
+    )
+    return [int(row["id"]) for row in rows]
+
+
+def _past_the_walk(
+    criteria: Criteria,
+    node: text_query.Node,
+    kept: list[str],
+    params: list[Any],
+    wanted: int | None,
+) -> Op[list[int]]:
+    """The newest ``wanted`` matching sessions older than the walk's last, found with the
+    GIN indexes (each place's matches, newest first, merged); none when the walk read
+    every session the filters keep."""
+    from claude_sessions.store.postgres.dialect import tsquery_sql
+
+    last = yield Stmt(
+        f"SELECT s.updated_at, s.id FROM sessions s WHERE {' AND '.join(kept)} {_NEWEST} "
+        "OFFSET %s LIMIT 1",
+        (*params, WALK_ROWS - 1),
+        "one",
+    )
+    if last is None:
+        return []
+    older = [*kept, "(s.updated_at, s.id) < (%s, %s)"]
+    values = [*params, last["updated_at"], last["id"]]
+    where = criteria.where
+    found: dict[int, Any] = {}
+    yield from _bitmaps_only(True)  # not a walk again (see answers_newest)
+    if where.conversation_places:
+        said: list[Any] = []
+        query = tsquery_sql(node, said)
+        rows = yield Stmt(
+            f"SELECT s.id, s.updated_at FROM sessions s WHERE s.search @@ {query} "
+            f"AND {' AND '.join(older)} {_NEWEST} LIMIT %s",
+            (*said, *values, wanted),
+            "all",
+        )
+        found.update((int(row["id"]), row["updated_at"]) for row in rows)
+    if where.aside_places:
+        aside, test = _aside_rows(node, where.aside_places)
+        rows = yield Stmt(
+            f"SELECT s.id, s.updated_at FROM sessions s WHERE s.id IN ({test}) "
+            f"AND {' AND '.join(older)} {_NEWEST} LIMIT %s",
+            (*aside, *values, wanted),
+            "all",
+        )
+        found.update((int(row["id"]), row["updated_at"]) for row in rows)
+    yield from _bitmaps_only(False)
+    newest = sorted(found, key=lambda ref: (found[ref], ref), reverse=True)
+    return newest if wanted is None else newest[:wanted]
+
+
+def _aside_rows(node: text_query.Node, places: tuple[str, ...]) -> tuple[list[Any], str]:
+    """The sessions whose tool and subagent text matches, from its GIN index."""
+    from claude_sessions.store.postgres.dialect import _WEIGHTS, tsquery_sql
+
+    values: list[Any] = []
+    query = tsquery_sql(node, values, split=True)
+    kept = ""
+    if len(places) == 1:
+        again = tsquery_sql(node, values, split=True)
+        kept = f" AND ts_filter(a.search, '{{{_WEIGHTS[places[0]]}}}') @@ {again}"
+    return values, f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}{kept}"
 
 
 def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]:
