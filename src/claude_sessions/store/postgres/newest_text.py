@@ -56,22 +56,16 @@ def _moment(d: PostgresDialect, value: float | int) -> Any:
     return d.sort_param(micros, "updated_at")
 
 
-def answers_newest(
-    d: PostgresDialect,
-    criteria: Criteria,
-    node: text_query.Node,
-    clauses: list[str],
-    params: list[Any],
-) -> Op[bool]:
+def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
     """Whether the search goes newest first: as its cursor says, else when the bounded
-    probe finds :data:`COMMON_MATCHES` matches (a search of every match, without a
-    limit, is ranked)."""
+    probe finds :data:`COMMON_MATCHES` matches of the words, filters aside (a search of
+    every match, without a limit, is ranked)."""
     if criteria.cursor is not None:
         return is_newest(criteria.cursor.value)
     if criteria.limit is None:
         return False
     yield from _bitmaps_only(True)
-    row = yield _probe(d, criteria, node, clauses, params)
+    row = yield _probe(criteria, node)
     yield from _bitmaps_only(False)
     return any(int(value) >= COMMON_MATCHES for value in row.values())
 
@@ -85,15 +79,10 @@ def _bitmaps_only(on: bool) -> Op[None]:
         yield Stmt(f"SET LOCAL {setting} {'= off' if on else 'TO DEFAULT'}")
 
 
-def _probe(
-    d: PostgresDialect,
-    criteria: Criteria,
-    node: text_query.Node,
-    clauses: list[str],
-    params: list[Any],
-) -> Stmt:
-    """The matches counted up to the bound: the sessions whose own text matches (with
-    the filters), and the rows of tool and subagent text that do."""
+def _probe(criteria: Criteria, node: text_query.Node) -> Stmt:
+    """The matches counted up to the bound: the sessions whose own text matches, and the
+    rows of tool and subagent text that do. Without the filters: a GIN index alone
+    counts them (the walk is bounded by :data:`WALK_ROWS` whatever the filters keep)."""
     from claude_sessions.store.postgres.dialect import tsquery_sql
 
     where = criteria.where
@@ -104,9 +93,9 @@ def _probe(
         query = tsquery_sql(node, said)
         counts.append(
             "(SELECT count(*) FROM (SELECT 1 FROM sessions s "
-            f"WHERE s.search @@ {query} AND {' AND '.join(clauses)} LIMIT %s) AS c) AS said"
+            f"WHERE s.search @@ {query} LIMIT %s) AS c) AS said"
         )
-        values += [*said, *params, COMMON_MATCHES]
+        values += [*said, COMMON_MATCHES]
     if where.aside_places:
         aside: list[Any] = []
         query = tsquery_sql(node, aside, split=True)
