@@ -7,7 +7,10 @@ its matches with the GIN indexes, stopping at :data:`COMMON_MATCHES` (a bounded
 probe). Fewer: the matches are ranked as before. As many: the word is common, and
 the sessions are walked newest first (``updated_at``, then id, by their index),
 each tested until the page is full; that reads about a page divided by the share
-of sessions matching, however many match.
+of sessions matching, however many match. The walk stops after :data:`WALK_ROWS`
+sessions (a word said only long ago, or filters keeping few of its sessions): the
+rest of the page then comes from the GIN indexes, among the sessions older than
+the walk's last.
 
 A page's cursor says which way its search went, so the pages of one search never
 switch ways (no session is skipped or repeated when a word becomes common between
