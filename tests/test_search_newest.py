@@ -1,9 +1,10 @@
 """PostgreSQL's full-text search of a common word: the newest matching sessions, walked
 newest first instead of ranking every match; a rare word still ranked.
 
-The bound between the two (``newest_text.COMMON_MATCHES``) is lowered so that a
-small store has both: every expectation is computed here from what each session
-said, never read back from the store.
+The bound between the two (``newest_text.COMMON_MATCHES``, matches the planner
+expects from the statistics ANALYZE keeps) is lowered so that a small store has
+both: every expectation is computed here from what each session said, never read
+back from the store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -129,6 +131,7 @@ def newest(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> A
     monkeypatch.setattr(newest_text, "COMMON_MATCHES", BOUND)
     if request.param == "past the walk":
         monkeypatch.setattr(newest_text, "WALK_ROWS", 3)
+        monkeypatch.setattr(newest_text, "ASIDE_WALK_ROWS", 3)
     return newest_text
 
 
@@ -147,6 +150,9 @@ def filled(
             visibility.share_session(visibility.seen_by(store, people[said.owner]), said.session_id)
         clock.advance(minutes=5)
     monkeypatch.delenv(USER_ENV_VAR)
+    # The words' frequencies the planner reads, as autovacuum keeps them.
+    with psycopg.connect(store_location, autocommit=True) as conn:
+        conn.execute("ANALYZE claude_sessions.sessions, claude_sessions.aside_text")
     with store:
         yield store, plan
 

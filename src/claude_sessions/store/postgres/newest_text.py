@@ -2,9 +2,10 @@
 
 Ranking reads every match: ``ts_rank`` the vector of each matching session, and
 the tool and subagent text (``aside_text``) has its GIN index find every matching
-row before the newest are kept. Both grow with the store. So a search first counts
-its matches with the GIN indexes, stopping at :data:`COMMON_MATCHES` (a bounded
-probe). Fewer: the matches are ranked as before. As many: the word is common, and
+row before the newest are kept. Both grow with the store. So a search first asks
+the planner how many matches to expect (an estimate from the statistics, which
+costs no reading of matches). Fewer than :data:`COMMON_MATCHES`: the matches are
+ranked as before. As many: the word is common, and
 the sessions are walked newest first (``updated_at``, then id, by their index),
 each tested until the page is full; that reads about a page divided by the share
 of sessions matching, however many match. The walk stops after :data:`WALK_ROWS`
@@ -20,6 +21,7 @@ two pages): a newest-first cursor's value lies below every rank (see
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -60,54 +62,47 @@ def _moment(d: PostgresDialect, value: float | int) -> Any:
 
 
 def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
-    """Whether the search goes newest first: as its cursor says, else when the bounded
-    probe finds :data:`COMMON_MATCHES` matches of the words, filters aside (a search of
-    every match, without a limit, is ranked)."""
+    """Whether the search goes newest first: as its cursor says, else when the planner
+    expects :data:`COMMON_MATCHES` matches of the words or more, filters aside (a search
+    of every match, without a limit, is ranked)."""
     if criteria.cursor is not None:
         return is_newest(criteria.cursor.value)
     if criteria.limit is None:
         return False
-    yield from _bitmaps_only(True)
-    row = yield _probe(criteria, node)
-    yield from _bitmaps_only(False)
-    return any(int(value) >= COMMON_MATCHES for value in row.values())
+    for probe in _probes(criteria, node):
+        row = yield probe
+        plan = row["QUERY PLAN"]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        if plan[0]["Plan"]["Plan Rows"] >= COMMON_MATCHES:
+            return True
+    return False
 
 
-def _bitmaps_only(on: bool) -> Op[None]:
-    """Have the planner count and find matches from the GIN indexes' bitmaps (or no
-    longer): a scan in another order reads and decompresses each row's vector to test
-    it, over many more rows when the word is rarer than its statistics say. For this
-    transaction only."""
-    for setting in ("enable_seqscan", "enable_indexscan"):
-        yield Stmt(f"SET LOCAL {setting} {'= off' if on else 'TO DEFAULT'}")
-
-
-def _probe(criteria: Criteria, node: text_query.Node) -> Stmt:
-    """The matches counted up to the bound: the sessions whose own text matches, and the
-    rows of tool and subagent text that do. Without the filters: a GIN index alone
-    counts them (the walk is bounded by :data:`WALK_ROWS` whatever the filters keep)."""
+def _probes(criteria: Criteria, node: text_query.Node) -> list[Stmt]:
+    """The planner's estimates of the matches: the sessions whose own text matches, and
+    the rows of tool and subagent text that do, from the words' frequencies in the
+    statistics ANALYZE keeps (autovacuum keeps them current). Counting them instead
+    would cost as much as the matches: the GIN index makes a bitmap of every one first.
+    A word commoner than its statistics say is ranked; a rarer one has the walk stop
+    at :data:`WALK_ROWS` and the rest of its page come from the GIN indexes."""
     from claude_sessions.store.postgres.dialect import tsquery_sql
 
     where = criteria.where
-    counts: list[str] = []
-    values: list[Any] = []
+    probes = []
     if where.conversation_places:
         said: list[Any] = []
         query = tsquery_sql(node, said)
-        counts.append(
-            "(SELECT count(*) FROM (SELECT 1 FROM sessions s "
-            f"WHERE s.search @@ {query} LIMIT %s) AS c) AS said"
-        )
-        values += [*said, COMMON_MATCHES]
+        probes.append(_estimate(f"SELECT 1 FROM sessions s WHERE s.search @@ {query}", said))
     if where.aside_places:
         aside: list[Any] = []
         query = tsquery_sql(node, aside, split=True)
-        counts.append(
-            "(SELECT count(*) FROM (SELECT 1 FROM aside_text a "
-            f"WHERE a.search @@ {query} LIMIT %s) AS a) AS aside"
-        )
-        values += [*aside, COMMON_MATCHES]
-    return Stmt(f"SELECT {', '.join(counts)}", values, "one")
+        probes.append(_estimate(f"SELECT 1 FROM aside_text a WHERE a.search @@ {query}", aside))
+    return probes
+
+
+def _estimate(sql: str, params: list[Any]) -> Stmt:
+    return Stmt(f"EXPLAIN (FORMAT JSON) {sql}", params, "one")
 
 
 def newest_page(
@@ -151,6 +146,9 @@ def newest_page(
 # indexes (a common word said only long ago would have the walk read every newer
 # session). Tests lower it.
 WALK_ROWS = 5000
+# The same when the walk also tests tool and subagent text: a session's rows of it
+# are read from its table, a few hundred microseconds each.
+ASIDE_WALK_ROWS = 500
 _NEWEST = "ORDER BY s.updated_at DESC, s.id DESC"
 
 
@@ -167,7 +165,7 @@ def _walked(
     rows = yield Stmt(
         f"SELECT walked.id FROM (SELECT s.id, ({matched}) IS TRUE AS hit FROM sessions s "
         f"WHERE {' AND '.join(kept)} {_NEWEST} LIMIT %s) AS walked WHERE walked.hit LIMIT %s",
-        (*match_params, *params, WALK_ROWS, wanted),
+        (*match_params, *params, _walk_rows(criteria), wanted),
         "all",
     )
     return [int(row["id"]) for row in rows]
@@ -188,7 +186,7 @@ def _past_the_walk(
     last = yield Stmt(
         f"SELECT s.updated_at, s.id FROM sessions s WHERE {' AND '.join(kept)} {_NEWEST} "
         "OFFSET %s LIMIT 1",
-        (*params, WALK_ROWS - 1),
+        (*params, _walk_rows(criteria) - 1),
         "one",
     )
     if last is None:
@@ -197,7 +195,7 @@ def _past_the_walk(
     values = [*params, last["updated_at"], last["id"]]
     where = criteria.where
     found: dict[int, Any] = {}
-    yield from _bitmaps_only(True)  # not a walk again (see answers_newest)
+    yield from _bitmaps_only(True)
     if where.conversation_places:
         said: list[Any] = []
         query = tsquery_sql(node, said)
@@ -222,17 +220,36 @@ def _past_the_walk(
     return newest if wanted is None else newest[:wanted]
 
 
+def _walk_rows(criteria: Criteria) -> int:
+    return ASIDE_WALK_ROWS if criteria.where.aside_places else WALK_ROWS
+
+
+def _bitmaps_only(on: bool) -> Op[None]:
+    """Have the planner find matches from the GIN indexes' bitmaps (or no longer), for
+    this transaction: a walk again, or a scan of the whole table, would read and
+    decompress each row's vector to test it."""
+    for setting in ("enable_seqscan", "enable_indexscan"):
+        yield Stmt(f"SET LOCAL {setting} {'= off' if on else 'TO DEFAULT'}")
+
+
 def _aside_rows(node: text_query.Node, places: tuple[str, ...]) -> tuple[list[Any], str]:
-    """The sessions whose tool and subagent text matches, from its GIN index."""
-    from claude_sessions.store.postgres.dialect import _WEIGHTS, tsquery_sql
+    """The sessions whose tool and subagent text matches, from its GIN index. Kept to
+    one of the two, each row's vector is read to tell them apart: then only the newest
+    ``ASIDE_CANDIDATES`` matching rows are, as a ranked search reads them."""
+    from claude_sessions.store.postgres.dialect import _WEIGHTS, ASIDE_CANDIDATES, tsquery_sql
 
     values: list[Any] = []
     query = tsquery_sql(node, values, split=True)
-    kept = ""
+    matching = f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}"
     if len(places) == 1:
-        again = tsquery_sql(node, values, split=True)
-        kept = f" AND ts_filter(a.search, '{{{_WEIGHTS[places[0]]}}}') @@ {again}"
-    return values, f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}{kept}"
+        again_values: list[Any] = []
+        again = tsquery_sql(node, again_values, split=True)
+        return [*values, ASIDE_CANDIDATES, *again_values], (
+            f"SELECT w.session_ref FROM (SELECT a.id FROM aside_text a WHERE a.search @@ "
+            f"{query} ORDER BY a.id DESC LIMIT %s) AS m JOIN aside_text w ON w.id = m.id "
+            f"WHERE ts_filter(w.search, '{{{_WEIGHTS[places[0]]}}}') @@ {again}"
+        )
+    return values, matching
 
 
 def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]:
