@@ -22,6 +22,7 @@ two pages): a newest-first cursor's value lies below every rank (see
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +124,11 @@ def newest_page(
         kept.append("(s.updated_at, s.id) < (%s, %s)")
         kept_params += [_moment(d, criteria.cursor.value), criteria.cursor.ref]
     wanted = None if criteria.limit is None else criteria.limit + criteria.offset
+    began = time.monotonic()
     refs = yield from _walked(criteria, node, kept, kept_params, wanted)
     if wanted is None or len(refs) < wanted:
         rest = None if wanted is None else wanted - len(refs)
+        yield from _keep_to_time_limit(began)
         refs += yield from _past_the_walk(criteria, node, kept, kept_params, rest)
     rows = yield Stmt(
         f"SELECT {META_COLUMNS}, left(s.body, %s) AS body FROM sessions s "
@@ -148,7 +151,7 @@ def newest_page(
 WALK_ROWS = 5000
 # The same when the walk also tests tool and subagent text: a session's rows of it
 # are read from its table, a few hundred microseconds each.
-ASIDE_WALK_ROWS = 500
+ASIDE_WALK_ROWS = 300
 _NEWEST = "ORDER BY s.updated_at DESC, s.id DESC"
 
 
@@ -218,6 +221,24 @@ def _past_the_walk(
     yield from _bitmaps_only(False)
     newest = sorted(found, key=lambda ref: (found[ref], ref), reverse=True)
     return newest if wanted is None else newest[:wanted]
+
+
+def _keep_to_time_limit(began: float) -> Op[None]:
+    """Give what follows the walk only what the transaction's time limit (if any) leaves
+    of it: each statement has the whole limit, and the search answers, or is stopped,
+    within it."""
+    row = yield Stmt(
+        "SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'", (), "one"
+    )
+    if row is None or int(row["ms"]) <= 0:
+        return
+    left = int(row["ms"]) - int((time.monotonic() - began) * 1000) - _STOPPING_MS
+    yield Stmt(f"SET LOCAL statement_timeout = {max(left, 1)}")
+
+
+# How long a statement may run on past its time limit: a GIN index scan looks for
+# the signal to stop only now and then (measured: up to about 100 ms on 2 busy cores).
+_STOPPING_MS = 100
 
 
 def _walk_rows(criteria: Criteria) -> int:
