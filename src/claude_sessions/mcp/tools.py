@@ -78,7 +78,8 @@ _FILTER_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.NAME: {"type": "string", "minLength": 1},
 }
 _WORDS_NOTE = (
-    " Results then come best match first, each with a snippet marking matches [like this]."
+    " Results then come best match first (words common to very many sessions: newest first, "
+    "as `order` says), each with a snippet marking matches [like this]."
 )
 
 
