@@ -135,14 +135,23 @@ def list_command(
 def search_command(
     where: SessionFilter, limit: int, store_location: str | None, as_json: bool
 ) -> None:
-    """Find sessions by words in their messages (best match first), tags, dates, cost,
-    model, project or fork."""
+    """Find sessions by words in their messages (best match first; words common to very
+    many sessions, newest first), tags, dates, cost, model, project or fork."""
     from claude_sessions.cli.indexing import catch_up_before_search
 
     store = open_store(store_location)
     if where.text is not None or where.tool is not None:
         catch_up_before_search(store)
-    _print_sessions(store, store.search(where, limit=limit or None), as_json, snippets=True)
+    if not limit:
+        _print_sessions(store, store.search(where, limit=None), as_json, snippets=True)
+        return
+    page = store.search_page(where, limit=limit)
+    _print_sessions(store, page.sessions, as_json, snippets=True)
+    if page.newest_first and not as_json:
+        click.echo(NEWEST_FIRST_NOTE, err=True)
+
+
+NEWEST_FIRST_NOTE = "Newest matches first: the words are common, so matches are not ranked."
 
 
 @click.command("show")

@@ -78,7 +78,8 @@ _FILTER_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.NAME: {"type": "string", "minLength": 1},
 }
 _WORDS_NOTE = (
-    " Results then come best match first, each with a snippet marking matches [like this]."
+    " Results then come best match first (words common to very many sessions: newest first, "
+    "as `order` says), each with a snippet marking matches [like this]."
 )
 
 
@@ -277,9 +278,15 @@ def _largest_fit(render: Callable[[int], str], count: int, budget: int) -> int:
 
 
 def _page_text(
-    summaries: list[dict[str, Any]], next_cursor: str | None, tool: str, missing: str | None
+    summaries: list[dict[str, Any]],
+    next_cursor: str | None,
+    tool: str,
+    missing: str | None,
+    newest_first: bool = False,
 ) -> str:
     payload: dict[str, Any] = {"sessions": summaries}
+    if newest_first:
+        payload["order"] = NEWEST_FIRST_ORDER
     if missing:  # never a silent miss: the words said there are not all found yet
         payload["not_indexed"] = f"{missing}: words said there may not be found."
     if next_cursor:
@@ -293,6 +300,7 @@ def _page_text(
     return _dump(payload)
 
 
+NEWEST_FIRST_ORDER = "newest first: the words are common, so matches are not ranked"
 _CURSOR_ROOM = "x" * 100  # longer than any page cursor the store makes
 
 
@@ -308,13 +316,13 @@ def _session_page(
 
     def render(count: int) -> str:
         more = page.next_cursor if count == len(summaries) else _CURSOR_ROOM
-        return _page_text(summaries[:count], more, tool, missing)
+        return _page_text(summaries[:count], more, tool, missing, page.newest_first)
 
     fits = _largest_fit(render, len(summaries), CHAR_BUDGET)
     if fits < len(summaries):  # fetch a shorter page, for the cursor after what fits
         page = store.search_page(where, limit=max(fits, 1), cursor=cursor)
         summaries = [session_summary(metadata) for metadata in page.sessions]
-    return _page_text(summaries, page.next_cursor, tool, missing)
+    return _page_text(summaries, page.next_cursor, tool, missing, page.newest_first)
 
 
 def search_sessions(store: SessionStore, arguments: dict[str, Any]) -> str:
@@ -540,6 +548,8 @@ TOOLS: tuple[Tool, ...] = (
         f"All given criteria must hold. {_SUMMARY} With `text`, results come best match first "
         f"with a snippet marking the matches [like this] and match_where (where the first match "
         "is: prompt, reply, tool result of Bash, subagent a93ccab); without, newest first. "
+        "Words common to very many sessions give the newest matches first, not ranked: "
+        "`order` then says so. "
         f"{_PAGING}",
         SEARCH_SCHEMA,
         search_sessions,

@@ -564,7 +564,7 @@ class StoreCore:
             next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
         kept = [hit.metadata for hit in found if not hit.passed_over]
         shown = yield from access.hide_parents(self, kept)
-        return SessionPage(shown, next_cursor)
+        return SessionPage(shown, next_cursor, any(hit.newest_first for hit in found))
 
     def search(
         self, where: SessionFilter | None = None, **arguments: Any

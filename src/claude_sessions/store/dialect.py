@@ -58,6 +58,8 @@ class Found:
     # Matched by the index but not where the search keeps to (see store.locating):
     # not shown, but a page's cursor goes past it.
     passed_over: bool = False
+    # A text search's hit given newest first, not ranked (its words are common).
+    newest_first: bool = False
 
 
 # A row's columns in the order of SessionMetadata's fields (all read in one C call), and

@@ -144,10 +144,14 @@ class SessionData:
 
 @dataclass(frozen=True)
 class SessionPage:
-    """One page of a listing: its sessions and the cursor of the next page (``None``: last)."""
+    """One page of a listing: its sessions and the cursor of the next page (``None``: last).
+
+    ``newest_first``: a text search whose words are so common that its matches come
+    newest first, not ranked (on PostgreSQL; see the README's full-text search)."""
 
     sessions: list[SessionMetadata]
     next_cursor: str | None
+    newest_first: bool = False
 
 
 # The sums of a usage bucket, as the usage queries name them (in UsageBucket's order).

@@ -358,7 +358,10 @@ class PostgresDialect:
 
         from claude_sessions.store import snippets  # with the first text search
         from claude_sessions.store.locating import located
+        from claude_sessions.store.postgres import newest_text
 
+        if (yield from newest_text.answers_newest(criteria, node)):
+            return (yield from newest_text.newest_page(self, criteria, node, clauses, params))
         matching, match_params = _matching(criteria.where, node, clauses, params)
         page = ""
         page_params: list[Any] = []
