@@ -43,6 +43,39 @@ MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "claude-haik
 TOOLS = ["Task", "Bash", "Glob", "Grep", "Read", "Edit", "Write", "WebFetch", "TodoWrite"]
 VOCAB_SIZE = 5000
 PAGE = 50
+SERVER_PIDS: list[int] = []  # PostgreSQL backends serving this process (--clock cpu)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of the PostgreSQL backends serving it (their
+    schedstat: nanoseconds on a CPU), for a machine shared with other work."""
+    spent = time.process_time()
+    for pid in SERVER_PIDS:
+        with contextlib.suppress(OSError):
+            spent += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    return spent
+
+
+def watch_server(location: Path | str) -> None:
+    """Note the PostgreSQL backends of the database at ``location`` (this process's
+    connections, once it has made them) for :func:`cpu_seconds`."""
+    if isinstance(location, Path) or not str(location).startswith("postgres"):
+        return
+    import psycopg
+
+    from claude_sessions.store.location import parse_postgres
+
+    found = parse_postgres(str(location))
+    with psycopg.connect(found.conninfo, password=found.password) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    SERVER_PIDS[:] = [row[0] for row in rows]
+
+
+# BENCH_CLOCK=cpu (--clock cpu): CPU time instead of the wall clock (see cpu_seconds).
+CLOCK = cpu_seconds if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
 GOALS = {
     "list page 500 (keyset)": 5.0,
     "list page 100 of one tag (keyset)": 20.0,
@@ -229,9 +262,9 @@ def corpus(count: int, seed: int = 1, size: int = 30) -> Any:
 def median_ms(action: Callable[[], Any], repeat: int) -> float:
     samples = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = CLOCK()
         action()
-        samples.append((time.perf_counter() - start) * 1000)
+        samples.append((CLOCK() - start) * 1000)
     return statistics.median(samples)
 
 
@@ -241,11 +274,11 @@ def worst_case_ms(store: Any, text: str) -> float:
 
     slowest = 0.0
     for _ in range(3):
-        start = time.perf_counter()
+        start = CLOCK()
         # Refused at once, or stopped at the time limit: either way it answered.
         with contextlib.suppress(InvalidQueryError):
             store.search(text=text, limit=20)
-        slowest = max(slowest, (time.perf_counter() - start) * 1000)
+        slowest = max(slowest, (CLOCK() - start) * 1000)
     return slowest
 
 
@@ -373,6 +406,7 @@ def time_ours(directory: str, count: int, queue: Any) -> None:
     store = SessionStore(directory, cleanup_after_days=None)
     rng = random.Random(5)
     ids = [m.session_id for m in store.list_sessions(limit=2000)]
+    watch_server(directory)
     extra = iter(fresh_sessions(300))
 
     def save() -> None:
@@ -447,6 +481,8 @@ def time_filters(store: Any) -> dict[str, float]:
         "search model": {"model": "opus"},
         "search project": {"project": "/home/dev/project-7"},
         "search branch": {"branch": "branch-7"},
+        "search branch (none has it)": {"branch": "no-such-branch"},
+        "search project (none has it)": {"project": "/home/dev/nowhere"},
         "search user": {"user": "user7"},
         "search model+date": {"model": "haiku", "after": march, "before": april},
         "search project+tag": {"project": "/home/dev/project-7", "tags": ["tag3"]},
@@ -627,9 +663,13 @@ def main(argv: list[str] | None = None) -> int:
         "--messages", type=int, default=30, help="messages a session (even; the 1M run: 8)"
     )
     parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="cpu: this process's CPU time"
+    )
+    parser.add_argument(
         "--writers", type=int, default=1, help="processes building the store (PostgreSQL)"
     )
     args = parser.parse_args(argv)
+    os.environ["BENCH_CLOCK"] = args.clock  # the timing child reads it
     work = args.dir or Path(tempfile.mkdtemp(prefix="claude-sessions-bench-"))
     ours_dir, base_dir = work / "ours", work / "baseline"
     with contextlib.ExitStack() as stack:
@@ -698,7 +738,8 @@ def _run(args: argparse.Namespace, ours_dir: Path | str, base_dir: Path) -> int:
     ours = run_child(time_ours, ours_dir, args.sessions)
     base = {} if args.skip_baseline else run_child(time_baseline, base_dir, args.sessions)
     size = _size_text(ours_dir)
-    print(f"\n{args.sessions} sessions; ours: {size}; times are medians (ms)\n")
+    clock = "CPU time, the database server's too" if args.clock == "cpu" else "wall clock"
+    print(f"\n{args.sessions} sessions; ours: {size}; times are medians (ms, {clock})\n")
     print(f"{'operation':<40}{'baseline':>12}{'ours':>10}{'ratio':>9}{'goal':>8}  ok")
     for name, value in ours.items():
         before = base.get(name)
