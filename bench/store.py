@@ -483,6 +483,7 @@ def time_filters(store: Any) -> dict[str, float]:
         "search branch": {"branch": "branch-7"},
         "search branch (none has it)": {"branch": "no-such-branch"},
         "search project (none has it)": {"project": "/home/dev/nowhere"},
+        "search model (none has it)": {"model": "gpt"},
         "search user": {"user": "user7"},
         "search model+date": {"model": "haiku", "after": march, "before": april},
         "search project+tag": {"project": "/home/dev/project-7", "tags": ["tag3"]},

@@ -65,14 +65,16 @@ Version 19: the full text of tool inputs, tool results and subagents
 (``aside_text``: one row per batch of a transcript's entries, a tsvector with
 tool text at weight C and subagent text at D, and one of the tools called),
 written with the entries; stored sessions are indexed.
-Version 20: no schema change: each run's totals are split across its own requests
+Version 20: ``sessions_by_branch``, so a list of one git branch reads only its rows
+(see :mod:`claude_sessions.store.filter_indexes`).
+Version 21: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import member_listing, rollups
+from claude_sessions.store import filter_indexes, member_listing, rollups
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -459,13 +461,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    (),  # 20: each run's result totals split across its own requests, and the requests
+    filter_indexes.INDEXES,  # 20
+    (),  # 21: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 20  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 21  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

@@ -67,7 +67,9 @@ every write, so usage reports read them instead of every session (see
 Version 22: a member's listing reads their own sessions and the shared ones from
 an index each (``sessions_of_user``, ``sessions_shared``: see
 :mod:`claude_sessions.store.member_listing`).
-Version 23: no schema change: each run's totals are split across its own requests
+Version 23: ``sessions_by_branch``, so a list of one git branch reads only its rows
+(see :mod:`claude_sessions.store.filter_indexes`).
+Version 24: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -78,7 +80,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import member_listing, rollups
+from claude_sessions.store import filter_indexes, member_listing, rollups
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import DAY_NUMBER, ROLLUPS, USAGE_COLUMNS, SQLiteDialect
@@ -663,6 +665,11 @@ def _member_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _filter_indexes(conn: sqlite3.Connection) -> None:
+    for statement in filter_indexes.INDEXES:
+        conn.execute(statement)
+
+
 def _split_result_runs(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split),
     and the requests after a session's last result counted in its cost. It folds
@@ -696,7 +703,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _sync_marks,  # 20
     _usage_rollups,  # 21
     _member_indexes,  # 22
-    _split_result_runs,  # 23
+    _filter_indexes,  # 23
+    _split_result_runs,  # 24
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
