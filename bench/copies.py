@@ -5,8 +5,8 @@ on PostgreSQL (client and server) on this 2-core machine, shared with other work
 1M sessions take hours. This copies the sessions a store holds (built through the API
 by ``bench/store.py``) until it has ``--target``: each copy keeps every row of a session
 (entries, tags, API requests, models, full text; PostgreSQL's tool text too) under a
-new session id (its first 8 hex digits are the copy's number) and a new row id. The
-store's triggers are off while copying; the usage sums are then made anew from the
+new row id, and a new session id (its first 8 hex digits are that row id's, so a
+copy of a copy is new too). The store's triggers are off while copying; the usage sums are then made anew from the
 sessions by the store's own upgrade statements (``rollups.fill``), and the planner's
 statistics refreshed. Dates, costs, tags, text and every other column are the
 originals', so each search matches as many more sessions as the store grew.
@@ -61,7 +61,7 @@ def _sqlite_copy(
     replaced = {
         "id": f"id + {copy * spans.get(table, 0)}",  # a table's own ids: by their own span
         "session_ref": f"session_ref + {shift}",
-        "session_id": f"printf('%08x', {copy}) || substr(session_id, 9)",
+        "session_id": f"printf('%08x', id + {shift}) || substr(session_id, 9)",
     }
     key = "id" if table == "sessions" else "session_ref"
     values = ", ".join(replaced.get(column, column) for column in columns)
@@ -130,7 +130,7 @@ def _pg_copy(conn: psycopg.Connection, table: str, copy: int, size: int, shift: 
     replaced = {
         "id": f"id + {shift}",
         "session_ref": f"session_ref + {shift}",
-        "session_id": f"lpad(to_hex({copy}), 8, '0') || substr(session_id, 9)",
+        "session_id": f"lpad(to_hex(id + {shift}), 8, '0') || substr(session_id, 9)",
     }
     key = "id" if table == "sessions" else "session_ref"
     values = ", ".join(replaced.get(column, column) for column in columns)

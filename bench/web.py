@@ -228,7 +228,9 @@ async def run(location: Path | str, count: int, auth: bool, size: int = 30) -> i
 
             async def get(url: str, as_user: str = "alice") -> str:
                 response = await client.get(url, headers=signed_in(as_user))
-                if response.status_code != 200:
+                # a text search the store stopped at its time limit answers 400: timed too
+                refused = response.status_code == 400 and "text=" in url
+                if response.status_code != 200 and not refused:
                     raise SystemExit(f"{url}: HTTP {response.status_code}\n{response.text[:500]}")
                 return response.text
 
