@@ -6,9 +6,9 @@ on PostgreSQL (client and server) on this 2-core machine, shared with other work
 by ``bench/store.py``) until it has ``--target``: each copy keeps every row of a session
 (entries, tags, API requests, models, full text; PostgreSQL's tool text too) under a
 new row id, and a new session id (its first 8 hex digits are that row id's, so a
-copy of a copy is new too). The store's triggers are off while copying; the usage sums are then made anew from the
-sessions by the store's own upgrade statements (``rollups.fill``), and the planner's
-statistics refreshed. Dates, costs, tags, text and every other column are the
+copy of a copy is new too). The store's triggers are off while copying; the usage sums
+are then made anew from the sessions by the store's own upgrade statements
+(``rollups.fill``), and the planner's statistics refreshed. Dates, costs, tags, text and every other column are the
 originals', so each search matches as many more sessions as the store grew.
 SQLite's side index (tool and subagent text) is not copied: it is marked caught up,
 so full text in tools at a grown size searches the originals only.
