@@ -8,8 +8,9 @@ by ``bench/store.py``) until it has ``--target``: each copy keeps every row of a
 new row id, and a new session id (its first 8 hex digits are that row id's, so a
 copy of a copy is new too). The store's triggers are off while copying; the usage sums
 are then made anew from the sessions by the store's own upgrade statements
-(``rollups.fill``), and the planner's statistics refreshed. Dates, costs, tags, text and every other column are the
-originals', so each search matches as many more sessions as the store grew.
+(``rollups.fill``), and the planner's statistics refreshed. Dates, costs, tags, text
+and every other column are the originals', so each search matches as many more
+sessions as the store grew.
 SQLite's side index (tool and subagent text) is not copied: it is marked caught up,
 so full text in tools at a grown size searches the originals only.
 

@@ -65,7 +65,8 @@ Version 19: the full text of tool inputs, tool results and subagents
 (``aside_text``: one row per batch of a transcript's entries, a tsvector with
 tool text at weight C and subagent text at D, and one of the tools called),
 written with the entries; stored sessions are indexed.
-Version 20: ``sessions_by_branch``, so a list of one git branch reads only its rows
+Version 20: ``sessions_by_branch``, so a list of one git branch reads only its rows,
+and the row id in the date and cost indexes, so a range is read from its index alone
 (see :mod:`claude_sessions.store.filter_indexes`).
 Version 21: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
@@ -461,7 +462,7 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    filter_indexes.INDEXES,  # 20
+    (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 20
     (),  # 21: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
