@@ -1,8 +1,8 @@
 """Grow a benchmark store to ``--target`` sessions by copies of its sessions, in SQL.
 
-Saving through the public API costs about 2 ms of CPU a session on SQLite and 10 ms
-on PostgreSQL (client and server) on this 2-core machine, shared with other work:
-1M sessions take hours. This copies the sessions a store holds (built through the API
+Saving through the public API costs about 2 ms of CPU a session on SQLite, and on
+PostgreSQL 5 ms of the client's plus the server's, on this 2-core machine shared with
+other work: 1M sessions take hours. This copies the sessions a store holds (built through the API
 by ``bench/store.py``) until it has ``--target``: each copy keeps every row of a session
 (entries, tags, API requests, models, full text; PostgreSQL's tool text too) under a
 new row id, and a new session id (its first 8 hex digits are that row id's, so a
