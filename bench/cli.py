@@ -8,6 +8,7 @@ compares like with like. Goal: every command at most 2x the floor.
 
     python bench/cli.py                   # a store of 2,000 sessions, 21 pairs each
     python bench/cli.py --sessions 20000 --runs 41
+    python bench/cli.py --store /tmp/bench/ours --only list,search,show,stats  # a built store
 
 The children run with bytecode caching on (``PYTHONDONTWRITEBYTECODE`` is
 removed from their environment), as users' installs do; one warm-up run of
@@ -104,6 +105,13 @@ def transcript_turn(session_id: str, turn: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def newest_session(location: Path) -> str:
+    from claude_sessions import SessionStore
+
+    with SessionStore(location, cleanup_after_days=None) as store:
+        return store.list_sessions(limit=1)[0].session_id
+
+
 def timed(argv: list[str], env: dict[str, str], stdin: bytes | None) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, input=stdin, capture_output=True)
@@ -113,17 +121,26 @@ def timed(argv: list[str], env: dict[str, str], stdin: bytes | None) -> float:
     return elapsed
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=21, help="pairs per command")
     parser.add_argument("--team-server", action="store_true", help="also capture to a server")
-    args = parser.parse_args()
+    parser.add_argument("--store", type=Path, help="an existing store instead of a built one")
+    parser.add_argument("--only", help="the commands to time, by their first word: list,show")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="cli-bench-"))
-    store = work / "store"
-    print(f"Building a store of {args.sessions:,} sessions...", file=sys.stderr)
-    sid = build_store(store, args.sessions)
+    store = args.store or work / "store"
+    if args.store:
+        sid = newest_session(store)
+    else:
+        print(f"Building a store of {args.sessions:,} sessions...", file=sys.stderr)
+        sid = build_store(store, args.sessions)
     hook_session = str(uuid.uuid4())
     transcript = work / "projects" / "-repo" / f"{hook_session}.jsonl"
     transcript.parent.mkdir(parents=True)
@@ -148,13 +165,16 @@ def main() -> None:
         "--version": [*tool, "--version"],
         "list --limit 5": [*tool, "list", "--limit", "5"],
         "search TEXT": [*tool, "search", "tokenizer", "--limit", "5"],
-        "show ID": [*tool, "show", sid[:8]],
+        "show ID": [*tool, "show", sid if args.store else sid[:8]],  # copies share prefixes
         "stats": [*tool, "stats"],
         "hooks capture": [*tool, "hooks", "capture", "--store", str(store)],
         "statusline": [*tool, "statusline", "--store", str(store)],
     }
     if args.team_server:
         commands["capture +server"] = commands["hooks capture"]
+    if args.only:
+        wanted = set(args.only.split(","))
+        commands = {name: argv for name, argv in commands.items() if name.split()[0] in wanted}
     turn = [0]
 
     def grow() -> None:

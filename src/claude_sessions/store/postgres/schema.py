@@ -65,18 +65,23 @@ Version 19: the full text of tool inputs, tool results and subagents
 (``aside_text``: one row per batch of a transcript's entries, a tsvector with
 tool text at weight C and subagent text at D, and one of the tools called),
 written with the entries; stored sessions are indexed.
-Version 20: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
+Version 20: no schema change (the split of run totals it made is redone by the last
+step).
+Version 21: sums by hour (``usage_rollup_hours``: what was spent then, by the requests'
 own times, and the sessions created then), kept by triggers like version 17's, so
 today's and this month's spend and the hour-of-week grid read them (see
 :mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
-Version 21: no schema change: each run's totals are split across its own requests
+Version 22: ``sessions_by_branch``, so a list of one git branch reads only its rows,
+and the row id in the date and cost indexes, so a range is read from its index alone
+(see :mod:`claude_sessions.store.filter_indexes`).
+Version 23: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import hour_rollups, member_listing, rollups
+from claude_sessions.store import filter_indexes, hour_rollups, member_listing, rollups
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -513,13 +518,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     ASIDE_TEXT,  # 19
     (),  # 20: the split of run totals, redone by the last step
     USAGE_HOURS,  # 21
-    (),  # 22: each run's result totals split across its own requests, and the requests
+    (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
+    (),  # 23: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 22  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 23  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

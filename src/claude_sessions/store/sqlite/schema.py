@@ -73,7 +73,9 @@ Version 24: sums by hour (``usage_rollup_hours``: what was spent then, by the re
 own times, and the sessions created then), kept by triggers like version 21's, so
 today's and this month's spend and the hour-of-week grid read them (see
 :mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
-Version 25: no schema change: each run's totals are split across its own requests
+Version 25: ``sessions_by_branch``, so a list of one git branch reads only its rows
+(see :mod:`claude_sessions.store.filter_indexes`).
+Version 26: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -84,7 +86,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import member_listing
+from claude_sessions.store import filter_indexes, member_listing
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import (
@@ -724,6 +726,11 @@ def _usage_hours(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _filter_indexes(conn: sqlite3.Connection) -> None:
+    for statement in filter_indexes.INDEXES:
+        conn.execute(statement)
+
+
 def _split_result_runs(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split),
     and the requests after a session's last result counted in its cost. It folds
@@ -759,7 +766,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _member_indexes,  # 22
     _v23,
     _usage_hours,  # 24
-    _split_result_runs,  # 25: the last step
+    _filter_indexes,  # 25
+    _split_result_runs,  # 26: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
