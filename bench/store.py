@@ -340,6 +340,13 @@ def time_ours(directory: str, count: int, queue: Any) -> None:
             results[f"full-text in tools ({label})"] = median_ms(
                 lambda word=word: store.search(text=word, places=["tool"], limit=20), 10
             )
+            for place in ("prompt", "reply"):
+                results[f"full-text in {place}s ({label})"] = median_ms(
+                    lambda word=word, place=place: store.search(
+                        text=word, places=[place], limit=20
+                    ),
+                    10,
+                )
         results["search by tool"] = median_ms(lambda: store.search(tool="Bash", limit=PAGE), 10)
     cursor = None
     for _ in range(499):

@@ -295,13 +295,25 @@ class SessionFilter:
 
     @property
     def conversation_places(self) -> tuple[str, ...]:
-        """The places of the conversation's own text the search reads."""
-        return tuple(place for place in self.searched_places if place in ("prompt", "reply"))
+        """The places the search reads in the conversation's own index: prompts and
+        replies together (it holds them as one text), or neither."""
+        own = self._own_places
+        return own if len(own) == 2 else ()
 
     @property
     def aside_places(self) -> tuple[str, ...]:
-        """The places of tool calls and subagents the search reads."""
-        return tuple(place for place in self.searched_places if place in ("tool", "subagent"))
+        """The places the search reads in the index of tool calls and subagents, which
+        also holds prompts and replies each apart: a search kept to one reads it there."""
+        own = self._own_places
+        return tuple(
+            place
+            for place in self.searched_places
+            if place in ("tool", "subagent") or (len(own) == 1 and place in own)
+        )
+
+    @property
+    def _own_places(self) -> tuple[str, ...]:
+        return tuple(place for place in self.searched_places if place in ("prompt", "reply"))
 
     @functools.cached_property
     def parsed_text(self) -> text_query.Node | None:

@@ -65,7 +65,10 @@ Version 19: the full text of tool inputs, tool results and subagents
 (``aside_text``: one row per batch of a transcript's entries, a tsvector with
 tool text at weight C and subagent text at D, and one of the tools called),
 written with the entries; stored sessions are indexed.
-Version 20: no schema change: each run's totals are split across its own requests
+Version 20: prompts and replies in ``aside_text.own`` too, apart (weights A and
+B): a search kept to one of them is answered there (``sessions.search`` holds them
+as one text); stored sessions' are filled in (:data:`FILL_OWN_TEXT`).
+Version 21: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -439,6 +442,53 @@ ASIDE_TEXT: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS aside_text_by_tool ON aside_text USING gin (tools)",
 )
 
+OWN_TEXT: tuple[str, ...] = (
+    "ALTER TABLE aside_text ADD COLUMN IF NOT EXISTS own tsvector NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_own_words ON aside_text USING gin (own)",
+)
+# The prompts and replies of every stored session's main transcript (sidechain lines
+# are a subagent's), as AsideText gathers them, in one statement: each session's text
+# in rows of up to 200,000 characters of each (a tsvector holds at most 1 MB), with
+# ASCII punctuation made spaces as the dialect indexes it. Entries kept as exact JSON
+# text (``raw``: a NUL, a lone surrogate) are left out.
+_OWN_PIECES = """
+    SELECT CASE WHEN e.data->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
+        block.text
+    FROM (SELECT e.data->'message'->'content' AS content) AS m,
+    LATERAL (
+        SELECT m.content #>> '{}' AS text WHERE jsonb_typeof(m.content) = 'string'
+        UNION ALL
+        SELECT b->>'text' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.content)
+            = 'array' THEN m.content ELSE '[]'::jsonb END) AS b
+        WHERE b->>'type' = 'text' AND jsonb_typeof(b->'text') = 'string'
+    ) AS block
+    WHERE e.data->>'type' IN ('user', 'assistant')
+        AND e.data->'isSidechain' IS DISTINCT FROM 'true'::jsonb
+    UNION ALL
+    SELECT 'reply', e.data->>'summary'
+    WHERE e.data->>'type' = 'summary' AND jsonb_typeof(e.data->'summary') = 'string'
+"""
+_OWN_VECTOR = (
+    "setweight(to_tsvector('{config}', translate(substr(t.{column}, k * 200000 + 1, 200000), "
+    "%s, %s)), '{weight}')"
+)
+FILL_OWN_TEXT = (
+    "INSERT INTO aside_text (session_ref, subpath, search, tools, own) "
+    "SELECT t.session_ref, '', ''::tsvector, ''::tsvector, "
+    + _OWN_VECTOR.format(config=TS_CONFIG, column="prompt", weight="A")
+    + " || "
+    + _OWN_VECTOR.format(config=TS_CONFIG, column="reply", weight="B")
+    + " FROM (SELECT e.session_ref, "
+    "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'prompt'), '') "
+    "AS prompt, "
+    "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'reply'), '') "
+    "AS reply "
+    f"FROM entries e CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
+    "WHERE e.subpath = '' AND e.data IS NOT NULL GROUP BY e.session_ref) AS t, "
+    "generate_series(0, greatest(length(t.prompt), length(t.reply)) / 200000) AS k "
+    "WHERE t.prompt <> '' OR t.reply <> ''"
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -459,13 +509,15 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    (),  # 20: each run's result totals split across its own requests, and the requests
+    OWN_TEXT,  # 20
+    (),  # 21: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 20  # the version from which a run's result totals are split by request
+OWN_INDEXED = 20  # the version from which prompts and replies are indexed apart
+RESULTS_SPLIT = 21  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
@@ -513,6 +565,10 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import index_aside  # an old store only
 
         yield from index_aside(PostgresDialect(schema))
+    elif 0 < version < OWN_INDEXED:
+        from claude_sessions.store.postgres.dialect import PUNCTUATION, SPACES
+
+        yield Stmt(FILL_OWN_TEXT, (PUNCTUATION, SPACES) * 2)
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
