@@ -111,15 +111,24 @@ def test_an_older_store_searches_prompts_and_replies_apart_once_upgraded(store_l
         assert all(item["match_where"] == place for item in json.loads(result.stdout))
 
 
+def _tool_call(session_id: str, command: str) -> list[dict[str, Any]]:
+    entry = _said(session_id, 0, None, "assistant", "")
+    entry["message"]["content"] = [
+        {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": command}}
+    ]
+    return [entry]
+
+
 def test_a_purged_sessions_tool_words_never_find_another_session(tmp_path):
     """The side index keeps a dropped chunk's words (it holds no text to delete them
     by): a chunk indexed after must not take its number."""
     with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
-        store.save_session(sid(1), _session(sid(1), [("user", f"the {WORD} prompt")]))
+        store.save_session(sid(1), _tool_call(sid(1), f"ls {WORD}"))
         update_search_index(store)
+        assert [s.session_id for s in store.search(text=WORD)] == [sid(1)]
         assert store.delete_session(sid(1), purge=True)
         update_search_index(store)
-        store.save_session(sid(2), _session(sid(2), [("user", "something else")]))
+        store.save_session(sid(2), _tool_call(sid(2), "ls elsewhere"))
         update_search_index(store)
         assert store.search(text=WORD) == []
-        assert _found(store, "prompt") == []
+        assert [s.session_id for s in store.search(text="elsewhere")] == [sid(2)]

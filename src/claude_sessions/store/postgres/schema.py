@@ -449,12 +449,13 @@ OWN_TEXT: tuple[str, ...] = (
 # The prompts and replies of every stored session's main transcript (sidechain lines
 # are a subagent's), as AsideText gathers them, in one statement: each session's text
 # in rows of up to 200,000 characters of each (a tsvector holds at most 1 MB), with
-# ASCII punctuation made spaces as the dialect indexes it. Entries kept as exact JSON
-# text (``raw``: a NUL, a lone surrogate) are left out.
+# ASCII punctuation made spaces as the dialect indexes it. An entry kept as exact JSON
+# text (``raw``) is read from it, unless it holds a NUL or a lone surrogate (which
+# JSONB refuses).
 _OWN_PIECES = """
-    SELECT CASE WHEN e.data->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
+    SELECT CASE WHEN src.j->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
         block.text
-    FROM (SELECT e.data->'message'->'content' AS content) AS m,
+    FROM (SELECT src.j->'message'->'content' AS content) AS m,
     LATERAL (
         SELECT m.content #>> '{}' AS text WHERE jsonb_typeof(m.content) = 'string'
         UNION ALL
@@ -462,11 +463,11 @@ _OWN_PIECES = """
             = 'array' THEN m.content ELSE '[]'::jsonb END) AS b
         WHERE b->>'type' = 'text' AND jsonb_typeof(b->'text') = 'string'
     ) AS block
-    WHERE e.data->>'type' IN ('user', 'assistant')
-        AND e.data->'isSidechain' IS DISTINCT FROM 'true'::jsonb
+    WHERE src.j->>'type' IN ('user', 'assistant')
+        AND src.j->'isSidechain' IS DISTINCT FROM 'true'::jsonb
     UNION ALL
-    SELECT 'reply', e.data->>'summary'
-    WHERE e.data->>'type' = 'summary' AND jsonb_typeof(e.data->'summary') = 'string'
+    SELECT 'reply', src.j->>'summary'
+    WHERE src.j->>'type' = 'summary' AND jsonb_typeof(src.j->'summary') = 'string'
 """
 _OWN_VECTOR = (
     "setweight(to_tsvector('{config}', translate(substr(t.{column}, k * 200000 + 1, 200000), "
@@ -483,8 +484,10 @@ FILL_OWN_TEXT = (
     "AS prompt, "
     "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'reply'), '') "
     "AS reply "
-    f"FROM entries e CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
-    "WHERE e.subpath = '' AND e.data IS NOT NULL GROUP BY e.session_ref) AS t, "
+    "FROM entries e CROSS JOIN LATERAL (SELECT coalesce(e.data, CASE WHEN e.raw "
+    "!~ '\\\\u(0000|[dD][89a-fA-F])' THEN e.raw::jsonb END) AS j) AS src "
+    f"CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
+    "WHERE e.subpath = '' AND src.j IS NOT NULL GROUP BY e.session_ref) AS t, "
     "generate_series(0, greatest(length(t.prompt), length(t.reply)) / 200000) AS k "
     "WHERE t.prompt <> '' OR t.reply <> ''"
 )
