@@ -132,3 +132,24 @@ def test_a_purged_sessions_tool_words_never_find_another_session(tmp_path):
         update_search_index(store)
         assert store.search(text=WORD) == []
         assert [s.session_id for s in store.search(text="elsewhere")] == [sid(2)]
+
+
+def test_a_search_kept_to_prompts_says_what_is_not_indexed_yet(tmp_path):
+    from starlette.testclient import TestClient
+
+    from claude_sessions.mcp.tools import TOOLS, call_tool
+    from claude_sessions.web import create_app
+
+    with SessionStore(tmp_path / "store", cleanup_after_days=None) as store:
+        store.save_session(sid(1), _session(sid(1), [("user", f"the {WORD} prompt")]))
+        arguments = {"text": WORD, "places": ["prompt"]}
+        answer = json.loads(call_tool(store, "search_sessions", arguments, TOOLS).text)
+        assert answer["sessions"] == []  # not in the index of prompts apart yet
+        assert answer["not_indexed"].startswith("prompt text of 1 session not indexed yet")
+        with TestClient(create_app(store)) as client:
+            page = client.get("/", params={"text": WORD, "in": "prompt"}).text
+        assert "Prompt text of 1 session not indexed yet" in page
+        update_search_index(store)
+        answer = json.loads(call_tool(store, "search_sessions", arguments, TOOLS).text)
+        assert "not_indexed" not in answer
+        assert [item["session_id"] for item in answer["sessions"]] == [sid(1)]
