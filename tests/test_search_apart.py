@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from claude_sessions import SessionStore
@@ -83,7 +84,12 @@ def test_a_page_kept_to_prompts_is_full(store):
     assert set(_found(store, "reply")) == {sid(n) for n in range(1, 5)}
 
 
-def test_an_older_store_searches_prompts_and_replies_apart_once_upgraded(store_location):
+# PostgreSQL 19: before this; 20: main's last version before this one took 20 (the
+# last step keeps the last number).
+@pytest.mark.parametrize("postgres_version", [19, 20])
+def test_an_older_store_searches_prompts_and_replies_apart_once_upgraded(
+    store_location, postgres_version
+):
     from .older_store import set_back
 
     with SessionStore(store_location, cleanup_after_days=None) as store:
@@ -95,7 +101,7 @@ def test_an_older_store_searches_prompts_and_replies_apart_once_upgraded(store_l
         if postgres:  # as PostgreSQL 19 left it: no prompts or replies apart
             run("ALTER TABLE aside_text DROP COLUMN IF EXISTS own")
 
-    set_back(store_location, sqlite=23, postgres=19, undo=undo)
+    set_back(store_location, sqlite=23, postgres=postgres_version, undo=undo)
     if not store_location.startswith("postgresql://"):  # a side index of version 1
         import sqlite3
         from pathlib import Path

@@ -519,7 +519,6 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-OWN_INDEXED = 20  # the version from which prompts and replies are indexed apart
 RESULTS_SPLIT = 21  # the version from which a run's result totals are split by request
 
 
@@ -534,6 +533,15 @@ def schema_version() -> Op[int | None]:
         return None
     row = yield Stmt("SELECT value FROM store_meta WHERE key = %s", (VERSION_KEY,), fetch="one")
     return int(row["value"]) if row else 0
+
+
+def _holds_own_text() -> Op[bool]:
+    row = yield Stmt(
+        "SELECT 1 AS found FROM pg_attribute WHERE attrelid = to_regclass('aside_text') "
+        "AND attname = 'own' AND NOT attisdropped",
+        fetch="one",
+    )
+    return row is not None
 
 
 def upgrade(schema: str) -> Op[int]:
@@ -551,6 +559,9 @@ def upgrade(schema: str) -> Op[int]:
             f"store schema version {version} is newer than this claude-sessions "
             f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
         )
+    # Read before the steps run: a store of the version before this one was numbered
+    # as it is now (the last step keeps the last number) lacks the column all the same.
+    own_missing = version >= ASIDE_INDEXED and not (yield from _holds_own_text())
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
@@ -568,9 +579,11 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import index_aside  # an old store only
 
         yield from index_aside(PostgresDialect(schema))
-    elif 0 < version < OWN_INDEXED:
+    elif own_missing:
         from claude_sessions.store.postgres.dialect import PUNCTUATION, SPACES
 
+        for statement in OWN_TEXT:
+            yield Stmt(statement)
         yield Stmt(FILL_OWN_TEXT, (PUNCTUATION, SPACES) * 2)
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
