@@ -65,6 +65,10 @@ def test_a_match_past_a_thousand_entries_holding_the_word_is_found_and_named(sto
         found = store.search(text=WORD, places=[place])
         assert {s.session_id for s in found} == {sid(1), sid(2)}
         assert all(s.match_where == place for s in found)
+        prefix = store.search(text=f"{WORD[:4]}*", places=[place])  # a word's start
+        assert {s.session_id for s in prefix} == {sid(1), sid(2)}
+        phrase = store.search(text=f'"the {WORD}"', places=[place])
+        assert {s.session_id for s in phrase} == {sid(2) if place == "prompt" else sid(1)}
 
 
 def test_a_page_kept_to_prompts_is_full(store):
