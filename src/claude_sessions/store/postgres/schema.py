@@ -453,9 +453,9 @@ OWN_TEXT: tuple[str, ...] = (
 # text (``raw``) is read from it, unless it holds a NUL or a lone surrogate (which
 # JSONB refuses).
 _OWN_PIECES = """
-    SELECT CASE WHEN src.j->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
+    SELECT CASE WHEN e.j->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
         block.text
-    FROM (SELECT src.j->'message'->'content' AS content) AS m,
+    FROM (SELECT e.j->'message'->'content' AS content) AS m,
     LATERAL (
         SELECT m.content #>> '{}' AS text WHERE jsonb_typeof(m.content) = 'string'
         UNION ALL
@@ -463,11 +463,11 @@ _OWN_PIECES = """
             = 'array' THEN m.content ELSE '[]'::jsonb END) AS b
         WHERE b->>'type' = 'text' AND jsonb_typeof(b->'text') = 'string'
     ) AS block
-    WHERE src.j->>'type' IN ('user', 'assistant')
-        AND src.j->'isSidechain' IS DISTINCT FROM 'true'::jsonb
+    WHERE e.j->>'type' IN ('user', 'assistant')
+        AND e.j->'isSidechain' IS DISTINCT FROM 'true'::jsonb
     UNION ALL
-    SELECT 'reply', src.j->>'summary'
-    WHERE src.j->>'type' = 'summary' AND jsonb_typeof(src.j->'summary') = 'string'
+    SELECT 'reply', e.j->>'summary'
+    WHERE e.j->>'type' = 'summary' AND jsonb_typeof(e.j->'summary') = 'string'
 """
 _OWN_VECTOR = (
     "setweight(to_tsvector('{config}', translate(substr(t.{column}, k * 200000 + 1, 200000), "
@@ -484,10 +484,12 @@ FILL_OWN_TEXT = (
     "AS prompt, "
     "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'reply'), '') "
     "AS reply "
-    "FROM entries e CROSS JOIN LATERAL (SELECT coalesce(e.data, CASE WHEN e.raw "
-    "!~ '\\\\u(0000|[dD][89a-fA-F])' THEN e.raw::jsonb END) AS j) AS src "
+    # OFFSET 0: each entry's JSON is made once (an entry kept as text is parsed once).
+    "FROM (SELECT session_ref, seq, coalesce(data, CASE WHEN raw "
+    "!~ '\\\\u(0000|[dD][89a-fA-F])' THEN raw::jsonb END) AS j FROM entries "
+    "WHERE subpath = '' OFFSET 0) AS e "
     f"CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
-    "WHERE e.subpath = '' AND src.j IS NOT NULL GROUP BY e.session_ref) AS t, "
+    "WHERE e.j IS NOT NULL GROUP BY e.session_ref) AS t, "
     "generate_series(0, greatest(length(t.prompt), length(t.reply)) / 200000) AS k "
     "WHERE t.prompt <> '' OR t.reply <> ''"
 )
