@@ -163,3 +163,13 @@ def test_a_search_kept_to_prompts_says_what_is_not_indexed_yet(tmp_path):
         answer = json.loads(call_tool(store, "search_sessions", arguments, TOOLS).text)
         assert "not_indexed" not in answer
         assert [item["session_id"] for item in answer["sessions"]] == [sid(1)]
+
+
+def test_the_snippet_of_a_search_kept_to_prompts_is_of_a_prompt(store):
+    said = [("assistant", f"the {WORD} replied first"), ("user", f"an {WORD} asked later")]
+    store.save_session(sid(1), _session(sid(1), said))
+    update_search_index(store)
+    (prompt,) = store.search(text=WORD, places=["prompt"])
+    (reply,) = store.search(text=WORD, places=["reply"])
+    assert "asked" in (prompt.snippet or "") and "replied" not in (prompt.snippet or "")
+    assert "replied" in (reply.snippet or "") and "asked" not in (reply.snippet or "")
