@@ -341,7 +341,7 @@ def time_ours(directory: str, count: int, queue: Any) -> None:
                 lambda word=word: store.search(text=word, places=["tool"], limit=20), 10
             )
             for place in ("prompt", "reply"):
-                results[f"full-text in {place}s ({label})"] = median_ms(
+                results[f"full-text in {place} ({label})"] = median_ms(
                     lambda word=word, place=place: store.search(
                         text=word, places=[place], limit=20
                     ),
