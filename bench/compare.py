@@ -81,9 +81,13 @@ def import_figures(output: str) -> dict[str, float]:
 def _bound(name: str, before: float, after: float) -> str:
     if name.startswith("worst text"):
         return "yes" if after < 1000 else "NO"
-    if name in ("full-text (rare word)", "full-text in tools (rare)"):
+    if (
+        name.startswith("full-text") and name.endswith("(rare)")
+    ) or name == "full-text (rare word)":
         return "yes" if after < 50 else "NO"
-    if name in ("full-text (common word)", "full-text in tools (common)"):
+    if (
+        name.startswith("full-text") and name.endswith("(common)")
+    ) or name == "full-text (common word)":
         return "yes" if after < 150 else "NO"
     if name in ("store size (MB)", "imported store size (MB)"):
         return "yes" if after <= before * 1.4 else "NO"

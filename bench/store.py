@@ -495,12 +495,13 @@ def _time_places(store: Any, results: dict[str, float]) -> None:
             10,
         )
     for place in ("prompt", "reply", "subagent"):
-        text_ms(
-            results,
-            f"full-text in {place} (common)",
-            lambda place=place: store.search(text=COMMON_WORD, places=[place], limit=20),
-            10,
-        )
+        for label, word in (("common", COMMON_WORD), ("rare", RARE_WORD)):
+            text_ms(
+                results,
+                f"full-text in {place} ({label})",
+                lambda word=word, place=place: store.search(text=word, places=[place], limit=20),
+                10,
+            )
     text_ms(
         results,
         "full-text common + tool",

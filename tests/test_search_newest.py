@@ -179,6 +179,12 @@ def test_a_common_word_gives_the_newest_matching_sessions(filled: Any, newest: A
     assert _ids(found) == in_conversation[:5]
     assert all(f"[{COMMON}]" in (m.snippet or "") for m in found)
     assert all(m.match_uuid for m in found)
+    # said by the assistant: replies, and no prompt holds it (each one's prompt is a tool result)
+    assert _ids(store.search(text=COMMON, places=["reply"], limit=5)) == in_conversation[:5]
+    assert _ids(store.search(text=COMMON, places=["prompt"], limit=5)) == []
+    in_replies_or_tools = _newest(plan, lambda s: s.holds(COMMON))
+    found = store.search(text=COMMON, places=["reply", "tool"], limit=6)
+    assert _ids(found) == in_replies_or_tools[:6]
 
 
 @ON_POSTGRES

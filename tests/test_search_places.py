@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -76,7 +77,7 @@ def _web(store: SessionStore, query: dict[str, str]) -> str:
     return page.text
 
 
-@pytest.mark.parametrize("place", ["tool", "subagent", "prompt"])
+@pytest.mark.parametrize("place", ["tool", "subagent", "prompt", "reply"])
 def test_a_word_said_in_one_place_is_found_there_and_nowhere_else(imported, found, place):
     store, location = imported
     word = only_in(found, place, _titles(store))
@@ -97,10 +98,43 @@ def test_a_word_said_in_one_place_is_found_there_and_nowhere_else(imported, foun
     assert _mcp(store, {"text": word, "places": others}) == []
     page = _web(store, {"text": word, "in": place})
     for session in there:
-        assert f"/s/{session.session_id}?q={word}#m-{session.match_uuid}" in page
+        assert f"/s/{session.session_id}?q={quote(word)}#m-{session.match_uuid}" in page
         assert html.escape(session.match_where) in page
-    assert sum(page.count(f"/s/{sid}?q={word}#m-") for sid in expected) == len(expected)
+    assert sum(page.count(f"/s/{sid}?q={quote(word)}#m-") for sid in expected) == len(expected)
     assert "No sessions" in _web(store, {"text": word, "in": ",".join(others)})
+
+
+def _said_apart(found: dict[str, dict[str, set[str]]], avoid: set[str]) -> str:
+    """The word said in prompts and in replies whose sessions differ most between the
+    two (not a title's or a description's word)."""
+    both = [
+        (len(places["prompt"] ^ places["reply"]), word)
+        for word, places in found.items()
+        if places.get("prompt")
+        and places.get("reply")
+        and word.isalpha()
+        and len(word) > 4
+        and word not in avoid
+    ]
+    return max(both)[1]
+
+
+def test_prompts_and_replies_are_searched_apart(imported, found):
+    store, location = imported
+    word = _said_apart(found, _titles(store))
+    assert found[word]["prompt"] != found[word]["reply"]
+    every = {s.session_id for s in store.list_sessions()}
+    for place in ("prompt", "reply"):
+        expected = found[word][place]
+        there = store.search(text=word, places=[place], limit=50)
+        assert {s.session_id for s in there} == expected
+        assert all(s.match_where == place for s in there)
+        assert _cli(location, word, "--in", place) == expected
+        answers = _mcp(store, {"text": word, "places": [place]})
+        assert {item["session_id"] for item in answers} == expected
+        page = _web(store, {"text": word, "in": place})
+        linked = {sid for sid in every if f"/s/{sid}?q={quote(word)}#m-" in page}
+        assert linked == expected
 
 
 def test_the_message_a_match_names_holds_the_word(imported, found):

@@ -31,6 +31,8 @@ def snippet_of(query: str, *texts: str | None) -> str | None:
         ("auth NOT oauth", "oauth then auth", "oauth then [auth]"),  # NOT terms stay unmarked
         ("cafe", "au Café Flore", "au [Café] Flore"),  # accents folded, as SQLite does
         ("café", "au cafe Flore", "au [cafe] Flore"),
+        # only Latin letters are folded: a kana keeps its voicing mark, as both engines do
+        ("開発コマンド", "**開発コマンド:** 更新", "**[開発コマンド]:** 更新"),
         ("foo", "xx foo_bar yy", "xx [foo]_bar yy"),  # "_" separates words, as in both engines
         ("bar", "xx foobar yy", "xx foobar yy"),  # never inside a word
         ("GraphQL", "use graphql OR GRAPHQL", "use [graphql] OR [GRAPHQL]"),

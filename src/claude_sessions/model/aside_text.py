@@ -7,15 +7,28 @@ indexed afterwards, from the stored entries, into a database beside the store's
 inputs and results of the session itself) and ``subagent`` (anything a subagent
 said or did: lines of ``<session>/subagents/`` transcripts and the
 ``isSidechain`` lines older CLIs wrote into the main one); and the names of the
-tools called, for a search by tool.
+tools called, for a search by tool. Prompts and replies are gathered too, each
+apart: the conversation's own index holds them as one text, so a search kept to
+one of them is answered here (see ``SessionFilter.aside_places``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 ASIDE_PLACES = ("tool", "subagent")
+
+
+class Gathered(NamedTuple):
+    """What a batch of entries said, by place; ``names``: the tools called (their
+    names between spaces)."""
+
+    tool: str
+    subagent: str
+    names: str
+    prompt: str
+    reply: str
 
 
 def values_of(value: Any) -> Iterator[str]:
@@ -75,27 +88,54 @@ def _pieces(entry: Mapping[str, Any], *, whole: bool) -> Iterator[str]:
             yield block["text"]
 
 
+def _own_text(entry: Mapping[str, Any]) -> Iterator[str]:
+    """The text blocks of a message (what was typed, or Claude's reply)."""
+    message = entry.get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "text":
+                text = block.get("text")
+                if isinstance(text, str):
+                    yield text
+
+
 class AsideText:
-    """What a batch of entries said in tool calls and subagents, gathered as they are
-    read; ``subagent``: they are a subagent transcript's."""
+    """What a batch of entries said in tool calls, subagents, prompts and replies,
+    gathered as they are read; ``subagent``: they are a subagent transcript's."""
 
     def __init__(self, *, subagent: bool = False) -> None:
         self._subagent = subagent
         self._tool: list[str] = []
         self._aside: list[str] = []
         self._names: set[str] = set()
+        self._own: dict[str, list[str]] = {"prompt": [], "reply": []}
 
     def add(self, entry: Mapping[str, Any]) -> None:
         kind = entry.get("type")
+        if kind == "summary" and not self._subagent:  # a title Claude wrote: a reply's
+            if isinstance(entry.get("summary"), str):
+                self._own["reply"].append(entry["summary"])
+            return
         if kind != "user" and kind != "assistant":
             return
         aside = self._subagent or entry.get("isSidechain") is True
         (self._aside if aside else self._tool).extend(_pieces(entry, whole=aside))
+        if not aside:
+            self._own["prompt" if kind == "user" else "reply"].extend(_own_text(entry))
         self._names.update(tool_names(entry))
 
-    def take(self) -> tuple[str, str, str]:
-        """The tool text, the subagent text and the tools called (their names between
-        spaces), gathered since the last call."""
-        said = "\n".join(self._tool), "\n".join(self._aside), " ".join(sorted(self._names))
+    def take(self) -> Gathered:
+        """What was gathered since the last call."""
+        said = Gathered(
+            "\n".join(self._tool),
+            "\n".join(self._aside),
+            " ".join(sorted(self._names)),
+            "\n".join(self._own["prompt"]),
+            "\n".join(self._own["reply"]),
+        )
         self._tool, self._aside, self._names = [], [], set()
+        self._own = {"prompt": [], "reply": []}
         return said

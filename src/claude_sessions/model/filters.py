@@ -28,8 +28,9 @@ from claude_sessions.model.when import parse_when
 if TYPE_CHECKING:  # the query language loads with the first text filter
     from claude_sessions.model import text_query
 
-# Where words are said: what a person typed (and a session's title and description),
-# Claude's replies, tool inputs and results, and anything a subagent said or did.
+# Where words are said: what a person typed, Claude's replies, tool inputs and results,
+# and anything a subagent said or did (a session's title and description are read
+# with prompts and replies together).
 PLACES = ("prompt", "reply", "tool", "subagent")
 _EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc).timestamp()
 _LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc).timestamp()
@@ -116,8 +117,9 @@ class SessionFilter:
             Kind.TAGS,
             Operator.MODIFIES,
             "Said in",
-            "Find the search words only where they were said: prompt (with the title "
-            "and description), reply, tool (inputs and results), subagent.",
+            "Find the search words only where they were said: prompt, reply, tool "
+            "(inputs and results), subagent (the title and description: with prompt "
+            "and reply both, or no place named).",
             aliases=("--in",),
             placeholder="tool, subagent",
             choices=PLACES,
@@ -295,13 +297,25 @@ class SessionFilter:
 
     @property
     def conversation_places(self) -> tuple[str, ...]:
-        """The places of the conversation's own text the search reads."""
-        return tuple(place for place in self.searched_places if place in ("prompt", "reply"))
+        """The places the search reads in the conversation's own index: prompts and
+        replies together (it holds them as one text), or neither."""
+        own = self._own_places
+        return own if len(own) == 2 else ()
 
     @property
     def aside_places(self) -> tuple[str, ...]:
-        """The places of tool calls and subagents the search reads."""
-        return tuple(place for place in self.searched_places if place in ("tool", "subagent"))
+        """The places the search reads in the index of tool calls and subagents, which
+        also holds prompts and replies each apart: a search kept to one reads it there."""
+        own = self._own_places
+        return tuple(
+            place
+            for place in self.searched_places
+            if place in ("tool", "subagent") or (len(own) == 1 and place in own)
+        )
+
+    @property
+    def _own_places(self) -> tuple[str, ...]:
+        return tuple(place for place in self.searched_places if place in ("prompt", "reply"))
 
     @functools.cached_property
     def parsed_text(self) -> text_query.Node | None:

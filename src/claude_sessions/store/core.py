@@ -562,8 +562,7 @@ class StoreCore:
         if checked.limit and len(found) == checked.limit and not checked.by_cost:
             last = found[-1]
             next_cursor = Cursor(checked.text is not None, last.sort, last.ref).encode()
-        kept = [hit.metadata for hit in found if not hit.passed_over]
-        shown = yield from access.hide_parents(self, kept)
+        shown = yield from access.hide_parents(self, [hit.metadata for hit in found])
         return SessionPage(shown, next_cursor, any(hit.newest_first for hit in found))
 
     def search(

@@ -55,9 +55,6 @@ class Found:
     metadata: SessionMetadata
     ref: int
     sort: float | int
-    # Matched by the index but not where the search keeps to (see store.locating):
-    # not shown, but a page's cursor goes past it.
-    passed_over: bool = False
     # A text search's hit given newest first, not ranked (its words are common).
     newest_first: bool = False
 

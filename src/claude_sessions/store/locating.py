@@ -4,8 +4,9 @@ Found after ranking, for the page of results only, from the stored entries:
 the indexes hold one document per session or per batch of entries (see the
 dialects), so they cannot say which message matched. Entries are read a batch at a time and the read
 stops at the first match; a session's reading stops after
-:data:`MAX_ENTRIES` entries (a match beyond them goes unlocated), which bounds
-what a page of results costs.
+:data:`MAX_ENTRIES` entries, which bounds what a page of results costs: a match
+beyond them is named by its place alone when one place was searched, and never
+left out (the indexes found it in the places searched).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def located(
 ) -> Op[list[Found]]:
     """``results`` with the uuid and place of each one's first match.
 
-    The conversation's own index holds prompts and replies as one text: a search
-    kept to one of them drops the results it finds there whose match is in the
-    other (they are located here, so only the page's are read)."""
+    Every result matched in the places searched (a search kept to prompts or to
+    replies is answered by the index that holds them apart): one whose match is not
+    found here (past :data:`MAX_ENTRIES`) stays, named by its place when only one
+    was searched."""
     pattern = match_pattern(node)
     hints = _hints(node)
     apart = len({"prompt", "reply"} & set(places)) == 1
@@ -49,19 +51,25 @@ def located(
                 result.metadata,
                 match_uuid=where.uuid,
                 match_where=where.where,
-                snippet=_snippet(result.metadata.snippet, where, node),
+                snippet=_snippet(result.metadata.snippet, where, node, apart=apart),
             )
             result = dataclasses.replace(result, metadata=metadata)
-        elif apart and (result.metadata.rank or 0) < 0:  # the conversation's, elsewhere
-            result = dataclasses.replace(result, passed_over=True)
+        elif len(places) == 1:
+            metadata = dataclasses.replace(result.metadata, match_where=places[0])
+            result = dataclasses.replace(result, metadata=metadata)
         shown.append(result)
     return shown
 
 
-def _snippet(shown: str | None, where: Located, node: text_query.Node) -> str | None:
-    """The snippet of the conversation's text, or of the tool call or subagent text the
-    match is in (the conversation's text does not hold it)."""
-    if where.where in ("prompt", "reply", "title", "description") or not where.text:
+def _snippet(
+    shown: str | None, where: Located, node: text_query.Node, *, apart: bool
+) -> str | None:
+    """The snippet of the conversation's text, or of the text the match is in when
+    the conversation's does not hold it or holds the other place's words too
+    (``apart``: a search kept to prompts or to replies)."""
+    if where.where in ("title", "description") or not where.text:
+        return shown
+    if where.where in ("prompt", "reply") and not apart:
         return shown
     return snippet((where.text,), node)
 

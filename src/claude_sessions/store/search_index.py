@@ -70,14 +70,16 @@ def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
     search says it the same way."""
     if where.text is None and where.tool is None:
         return None
-    return missing_note(not_indexed(store))
+    # A search kept to prompts or to replies reads them from that index too.
+    own = [place for place in where.aside_places if place in ("prompt", "reply")]
+    return missing_note(not_indexed(store), f"{own[0]} text" if own else "tool text")
 
 
-def missing_note(count: int) -> str | None:
+def missing_note(count: int, what: str = "tool text") -> str | None:
     """``tool text of 12 sessions not indexed yet`` (``None`` for none)."""
     if not count:
         return None
-    return f"tool text of {count} session{'s' * (count != 1)} not indexed yet"
+    return f"{what} of {count} session{'s' * (count != 1)} not indexed yet"
 
 
 def indexer_running(store: SessionStore) -> bool:

@@ -52,10 +52,16 @@ def _fold(word: str) -> str:
 
 def _word_pattern(word: str) -> str:
     accented = _accented()
-    return "".join(
-        f"[{re.escape(char + accented[char])}]" if char in accented else re.escape(char)
-        for char in _fold(word)
-    )
+    pieces = []
+    for letter in word:
+        folded = _fold(letter)
+        # The tokenizer folds Latin letters only: a kana's or another script's
+        # marks (the voicing of ド) stay part of the letter.
+        for char in folded if folded.isascii() else letter.lower():
+            pieces.append(
+                f"[{re.escape(char + accented[char])}]" if char in accented else re.escape(char)
+            )
+    return "".join(pieces)
 
 
 def positive_terms(node: text_query.Node) -> list[text_query.Term]:

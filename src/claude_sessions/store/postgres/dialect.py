@@ -242,25 +242,29 @@ class PostgresDialect:
         said = AsideText(subagent=bool(subpath))
         for row in rows:
             said.add(parsed(row.entry, row.text))
-        tool, subagent, names = said.take()
-        pieces = list(zip_longest(_slices(tool), _slices(subagent), fillvalue=""))
-        if names and not pieces:
-            pieces = [("", "")]
+        got = said.take()
+        texts = (got.tool, got.subagent, got.prompt, got.reply)
+        pieces = list(zip_longest(*map(_slices, texts), fillvalue=""))
+        if got.names and not pieces:
+            pieces = [("", "", "", "")]
         if not pieces:
             return
         vector = f"to_tsvector('{TS_CONFIG}', translate(%s, %s, %s))"
         yield Stmt(
-            "INSERT INTO aside_text (session_ref, subpath, search, tools) VALUES "
-            f"(%s, %s, setweight({vector}, 'C') || setweight({vector}, 'D'), {vector})",
+            "INSERT INTO aside_text (session_ref, subpath, search, tools, own) VALUES "
+            f"(%s, %s, setweight({vector}, 'C') || setweight({vector}, 'D'), {vector}, "
+            f"setweight({vector}, 'A') || setweight({vector}, 'B'))",
             [
                 (
                     ref,
                     _clean(subpath),
-                    *(_clean(t), _PUNCTUATION, _SPACES),
-                    *(_clean(a), _PUNCTUATION, _SPACES),
-                    *(_clean(names if at == 0 else ""), _PUNCTUATION, _SPACES),
+                    *(_clean(piece[0]), PUNCTUATION, SPACES),
+                    *(_clean(piece[1]), PUNCTUATION, SPACES),
+                    *(_clean(got.names if at == 0 else ""), PUNCTUATION, SPACES),
+                    *(_clean(piece[2]), PUNCTUATION, SPACES),
+                    *(_clean(piece[3]), PUNCTUATION, SPACES),
                 )
-                for at, (t, a) in enumerate(pieces)
+                for at, piece in enumerate(pieces)
             ],
             many=True,
         )
@@ -404,8 +408,8 @@ class PostgresDialect:
 
 # ASCII punctuation, each made a space in tool and subagent text: PostgreSQL's parser
 # keeps a path, a host or a hyphenated word whole, where SQLite splits it into words.
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_SPACES = " " * len(_PUNCTUATION)
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+SPACES = " " * len(PUNCTUATION)
 _PIECE = re.compile(r"[^\W_]+")
 # A tsvector holds at most 1 MB: longer text is indexed in slices of this many characters.
 _SLICE_CHARS = 200_000
@@ -453,14 +457,15 @@ def _matching(
             f"(SELECT {tsquery_sql(node, tsparams)} AS q) AS fq WHERE s.search @@ fq.q{extra}"
         )
         values += [*tsparams, *params]
-    if where.aside_places:
+    aside_places = tuple(place for place in where.aside_places if place in _WEIGHTS)
+    if aside_places:
         aside: list[Any] = []
         # The matching rows from the word index first (OFFSET 0 keeps the planner from
         # walking the newest rows and testing each one), then the newest of them; a
         # search kept to one place tests only those for its weight.
         joined, kept = "", ""
-        if len(where.aside_places) == 1:
-            weight = _WEIGHTS[where.aside_places[0]]
+        if len(aside_places) == 1:
+            weight = _WEIGHTS[aside_places[0]]
             joined = " JOIN aside_text w ON w.id = hit.id"
             kept = f" AND ts_filter(w.search, '{{{weight}}}') @@ hit.q"
         parts.append(
@@ -473,10 +478,58 @@ def _matching(
             f"WHERE true{kept}{extra} GROUP BY s.id"
         )
         values += [*aside, ASIDE_CANDIDATES, *params]
+    own_places = tuple(place for place in where.aside_places if place in _OWN_WEIGHTS)
+    if own_places:
+        parts.append(_own_matching(node, own_places, extra, values))
+        values += params
     return " UNION ALL ".join(parts), values
 
 
 _WEIGHTS = {"tool": "c", "subagent": "d"}
+_OWN_WEIGHTS = {"prompt": "A", "reply": "B"}
+
+
+def _own_matching(
+    node: text_query.Node, places: Sequence[str], extra: str, values: list[Any]
+) -> str:
+    """The sessions whose prompts or replies (``places``: one of them, which the
+    conversation's own text holds together) match, from ``aside_text.own``, whose
+    lexemes are weighted by place; scored as tool and subagent matches are."""
+    weights = "".join(_OWN_WEIGHTS[place] for place in places)
+    query = _weighted_tsquery_sql(node, values, weights)
+    values.append(ASIDE_CANDIDATES)
+    return (
+        "SELECT s.id, (1.0 / (1 + max(hit.id)))::float8 AS score FROM "
+        "(SELECT m.id, m.session_ref FROM (SELECT a.id, a.session_ref FROM aside_text a, "
+        f"(SELECT {query} AS q) AS oq WHERE a.own @@ oq.q OFFSET 0) AS m "
+        "ORDER BY m.id DESC LIMIT %s) AS hit JOIN sessions s ON s.id = hit.session_ref "
+        f"WHERE true{extra} GROUP BY s.id"
+    )
+
+
+def _weighted_tsquery_sql(node: text_query.Node, params: list[Any], weights: str) -> str:
+    """SQL for a ``tsquery`` matching only lexemes of ``weights``: each word's runs of
+    letters and digits (as aside text is indexed, so no quote or operator is among
+    them), each one labelled."""
+    from claude_sessions.model import text_query
+
+    if isinstance(node, text_query.Term):
+        words = [piece for word in node.words for piece in _PIECE.findall(word)]
+        if not words:
+            params.append("")
+            return f"to_tsquery('{TS_CONFIG}', %s)"
+        labelled = [f"'{word}':{weights}" for word in words]
+        if node.prefix:
+            labelled[-1] = f"'{words[-1]}':*{weights}"
+        params.append(_clean(" <-> ".join(labelled)))
+        return f"to_tsquery('{TS_CONFIG}', %s)"
+    if isinstance(node, text_query.Without):
+        keep = _weighted_tsquery_sql(node.keep, params, weights)
+        return f"({keep} && !!{_weighted_tsquery_sql(node.drop, params, weights)})"
+    joiner = " && " if isinstance(node, text_query.AllOf) else " || "
+    return (
+        "(" + joiner.join(_weighted_tsquery_sql(part, params, weights) for part in node.parts) + ")"
+    )
 
 
 def tsquery_sql(node: text_query.Node, params: list[Any], *, split: bool = False) -> str:

@@ -97,9 +97,34 @@ def _probes(criteria: Criteria, node: text_query.Node) -> list[Stmt]:
         probes.append(_estimate(f"SELECT 1 FROM sessions s WHERE s.search @@ {query}", said))
     if where.aside_places:
         aside: list[Any] = []
-        query = tsquery_sql(node, aside, split=True)
-        probes.append(_estimate(f"SELECT 1 FROM aside_text a WHERE a.search @@ {query}", aside))
+        test = _aside_test(node, where.aside_places, aside)
+        probes.append(_estimate(f"SELECT 1 FROM aside_text a WHERE {test}", aside))
     return probes
+
+
+def _aside_test(node: text_query.Node, places: tuple[str, ...], values: list[Any]) -> str:
+    """SQL true for a row ``a`` of ``aside_text`` holding the words in one of ``places``:
+    tool and subagent text in its ``search`` vector (kept to one of the two by its
+    weight), a prompt or a reply (a search kept to one of them) in its ``own`` vector."""
+    from claude_sessions.store.postgres.dialect import (
+        _OWN_WEIGHTS,
+        _WEIGHTS,
+        _weighted_tsquery_sql,
+        tsquery_sql,
+    )
+
+    tests = []
+    kept = tuple(place for place in places if place in _WEIGHTS)
+    if kept:
+        test = f"a.search @@ {tsquery_sql(node, values, split=True)}"
+        if len(kept) == 1:
+            again = tsquery_sql(node, values, split=True)
+            test += f" AND ts_filter(a.search, '{{{_WEIGHTS[kept[0]]}}}') @@ {again}"
+        tests.append(f"({test})")
+    own = "".join(_OWN_WEIGHTS[place] for place in places if place in _OWN_WEIGHTS)
+    if own:
+        tests.append(f"a.own @@ {_weighted_tsquery_sql(node, values, own)}")
+    return " OR ".join(tests)
 
 
 def _estimate(sql: str, params: list[Any]) -> Stmt:
@@ -254,23 +279,38 @@ def _bitmaps_only(on: bool) -> Op[None]:
 
 
 def _aside_rows(node: text_query.Node, places: tuple[str, ...]) -> tuple[list[Any], str]:
-    """The sessions whose tool and subagent text matches, from its GIN index. Kept to
-    one of the two, each row's vector is read to tell them apart: then only the newest
+    """The sessions whose tool and subagent text (or, for a search kept to one of them,
+    prompts or replies) matches, from the GIN indexes. Kept to tool or to subagent
+    text, each row's vector is read to tell them apart: then only the newest
     ``ASIDE_CANDIDATES`` matching rows are, as a ranked search reads them."""
-    from claude_sessions.store.postgres.dialect import _WEIGHTS, ASIDE_CANDIDATES, tsquery_sql
+    from claude_sessions.store.postgres.dialect import (
+        _OWN_WEIGHTS,
+        _WEIGHTS,
+        ASIDE_CANDIDATES,
+        _weighted_tsquery_sql,
+        tsquery_sql,
+    )
 
     values: list[Any] = []
-    query = tsquery_sql(node, values, split=True)
-    matching = f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}"
-    if len(places) == 1:
-        again_values: list[Any] = []
-        again = tsquery_sql(node, again_values, split=True)
-        return [*values, ASIDE_CANDIDATES, *again_values], (
-            f"SELECT w.session_ref FROM (SELECT a.id FROM aside_text a WHERE a.search @@ "
-            f"{query} ORDER BY a.id DESC LIMIT %s) AS m JOIN aside_text w ON w.id = m.id "
-            f"WHERE ts_filter(w.search, '{{{_WEIGHTS[places[0]]}}}') @@ {again}"
-        )
-    return values, matching
+    parts = []
+    kept = tuple(place for place in places if place in _WEIGHTS)
+    if kept:
+        query = tsquery_sql(node, values, split=True)
+        if len(kept) == 1:
+            values.append(ASIDE_CANDIDATES)
+            again = tsquery_sql(node, values, split=True)
+            parts.append(
+                f"SELECT w.session_ref FROM (SELECT a.id FROM aside_text a WHERE a.search @@ "
+                f"{query} ORDER BY a.id DESC LIMIT %s) AS m JOIN aside_text w ON w.id = m.id "
+                f"WHERE ts_filter(w.search, '{{{_WEIGHTS[kept[0]]}}}') @@ {again}"
+            )
+        else:
+            parts.append(f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}")
+    own = "".join(_OWN_WEIGHTS[place] for place in places if place in _OWN_WEIGHTS)
+    if own:
+        query = _weighted_tsquery_sql(node, values, own)
+        parts.append(f"SELECT a.session_ref FROM aside_text a WHERE a.own @@ {query}")
+    return values, " UNION ".join(parts)
 
 
 def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]:
@@ -278,7 +318,7 @@ def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]
     text, each place as the filter asks. Asked ``IS TRUE``, it is no condition a GIN
     index serves nor a join, so the planner walks the newest-first index and tests
     each session in turn."""
-    from claude_sessions.store.postgres.dialect import _WEIGHTS, tsquery_sql
+    from claude_sessions.store.postgres.dialect import tsquery_sql
 
     where = criteria.where
     tests: list[str] = []
@@ -286,15 +326,10 @@ def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]
     if where.conversation_places:
         tests.append(f"s.search @@ {tsquery_sql(node, values)}")
     if where.aside_places:
-        query = tsquery_sql(node, values, split=True)
-        kept = ""
-        if len(where.aside_places) == 1:
-            weight = _WEIGHTS[where.aside_places[0]]
-            again = tsquery_sql(node, values, split=True)
-            kept = f" AND ts_filter(a.search, '{{{weight}}}') @@ {again}"
+        test = _aside_test(node, where.aside_places, values)
         tests.append(
             f"EXISTS (SELECT 1 FROM aside_text a WHERE a.session_ref = s.id "
             # OFFSET 0: tested per session, not turned into a hash of every match
-            f"AND a.search @@ {query}{kept} OFFSET 0)"
+            f"AND ({test}) OFFSET 0)"
         )
     return " OR ".join(tests), values

@@ -74,7 +74,10 @@ today's and this month's spend and the hour-of-week grid read them (see
 Version 22: ``sessions_by_branch``, so a list of one git branch reads only its rows,
 and the row id in the date and cost indexes, so a range is read from its index alone
 (see :mod:`claude_sessions.store.filter_indexes`).
-Version 23: no schema change: each run's totals are split across its own requests
+Version 23: prompts and replies in ``aside_text.own`` too, apart (weights A and
+B): a search kept to one of them is answered there (``sessions.search`` holds them
+as one text); stored sessions' are filled in (:data:`FILL_OWN_TEXT`).
+Version 24: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -496,6 +499,58 @@ ASIDE_TEXT: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS aside_text_by_tool ON aside_text USING gin (tools)",
 )
 
+OWN_TEXT: tuple[str, ...] = (
+    "ALTER TABLE aside_text ADD COLUMN IF NOT EXISTS own tsvector NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS aside_text_by_own_words ON aside_text USING gin (own)",
+)
+# The prompts and replies of every stored session's main transcript (sidechain lines
+# are a subagent's), as AsideText gathers them, in one statement: each session's text
+# in rows of up to 200,000 characters of each (a tsvector holds at most 1 MB), with
+# ASCII punctuation made spaces as the dialect indexes it. An entry kept as exact JSON
+# text (``raw``) is read from it, unless it holds a NUL or a lone surrogate (which
+# JSONB refuses).
+_OWN_PIECES = """
+    SELECT CASE WHEN e.j->>'type' = 'user' THEN 'prompt' ELSE 'reply' END AS place,
+        block.text
+    FROM (SELECT e.j->'message'->'content' AS content) AS m,
+    LATERAL (
+        SELECT m.content #>> '{}' AS text WHERE jsonb_typeof(m.content) = 'string'
+        UNION ALL
+        SELECT b->>'text' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.content)
+            = 'array' THEN m.content ELSE '[]'::jsonb END) AS b
+        WHERE b->>'type' = 'text' AND jsonb_typeof(b->'text') = 'string'
+    ) AS block
+    WHERE e.j->>'type' IN ('user', 'assistant')
+        AND e.j->'isSidechain' IS DISTINCT FROM 'true'::jsonb
+    UNION ALL
+    SELECT 'reply', e.j->>'summary'
+    WHERE e.j->>'type' = 'summary' AND jsonb_typeof(e.j->'summary') = 'string'
+"""
+_OWN_VECTOR = (
+    "setweight(to_tsvector('{config}', translate(substr(t.{column}, k * 200000 + 1, 200000), "
+    "%s, %s)), '{weight}')"
+)
+FILL_OWN_TEXT = (
+    "INSERT INTO aside_text (session_ref, subpath, search, tools, own) "
+    "SELECT t.session_ref, '', ''::tsvector, ''::tsvector, "
+    + _OWN_VECTOR.format(config=TS_CONFIG, column="prompt", weight="A")
+    + " || "
+    + _OWN_VECTOR.format(config=TS_CONFIG, column="reply", weight="B")
+    + " FROM (SELECT e.session_ref, "
+    "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'prompt'), '') "
+    "AS prompt, "
+    "coalesce(string_agg(x.text, E'\\n' ORDER BY e.seq) FILTER (WHERE x.place = 'reply'), '') "
+    "AS reply "
+    # OFFSET 0: each entry's JSON is made once (an entry kept as text is parsed once).
+    "FROM (SELECT session_ref, seq, coalesce(data, CASE WHEN raw "
+    "!~ '\\\\u(0000|[dD][89a-fA-F])' THEN raw::jsonb END) AS j FROM entries "
+    "WHERE subpath = '' OFFSET 0) AS e "
+    f"CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
+    "WHERE e.j IS NOT NULL GROUP BY e.session_ref) AS t, "
+    "generate_series(0, greatest(length(t.prompt), length(t.reply)) / 200000) AS k "
+    "WHERE t.prompt <> '' OR t.reply <> ''"
+)
+
 UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V1,
     SCHEMA_V2,
@@ -519,13 +574,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     (),  # 20: the split of run totals, redone by the last step
     USAGE_HOURS,  # 21
     (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
-    (),  # 23: each run's result totals split across its own requests, and the requests
+    OWN_TEXT,  # 23
+    (),  # 24: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 23  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 24  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
@@ -539,6 +595,15 @@ def schema_version() -> Op[int | None]:
         return None
     row = yield Stmt("SELECT value FROM store_meta WHERE key = %s", (VERSION_KEY,), fetch="one")
     return int(row["value"]) if row else 0
+
+
+def _holds_own_text() -> Op[bool]:
+    row = yield Stmt(
+        "SELECT 1 AS found FROM pg_attribute WHERE attrelid = to_regclass('aside_text') "
+        "AND attname = 'own' AND NOT attisdropped",
+        fetch="one",
+    )
+    return row is not None
 
 
 def upgrade(schema: str) -> Op[int]:
@@ -556,6 +621,9 @@ def upgrade(schema: str) -> Op[int]:
             f"store schema version {version} is newer than this claude-sessions "
             f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
         )
+    # Read before the steps run: a store of the version before this one was numbered
+    # as it is now (the last step keeps the last number) lacks the column all the same.
+    own_missing = version >= ASIDE_INDEXED and not (yield from _holds_own_text())
     for step in UPGRADES[version:]:
         for statement in step:
             yield Stmt(statement)
@@ -573,6 +641,12 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import index_aside  # an old store only
 
         yield from index_aside(PostgresDialect(schema))
+    elif own_missing:
+        from claude_sessions.store.postgres.dialect import PUNCTUATION, SPACES
+
+        for statement in OWN_TEXT:
+            yield Stmt(statement)
+        yield Stmt(FILL_OWN_TEXT, (PUNCTUATION, SPACES) * 2)
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -9,7 +9,9 @@ beside ``sessions.db``) with a connection of its own. The store attaches that
 file as ``side`` to search it.
 
 - ``said`` is contentless (no copy of the text) with column detail (no word
-  positions): a phrase is matched there as its words. One row per batch of a
+  positions): a phrase is matched there as its words. Besides tool and subagent
+  text it holds prompts and replies apart (the store's own index holds them as one
+  text), for a search kept to one of them. One row per batch of a
   transcript's entries; ``chunks`` names the session (``sessions.id`` and its
   ``session_id``, so a reused id matches nothing) each row is of.
 - ``marks`` holds, for each session and transcript (``subpath``), the last
@@ -31,21 +33,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-VERSION = 1  # of the side index's own tables (PRAGMA user_version)
+VERSION = 2  # of the side index's own tables (PRAGMA user_version)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS marks (session_ref INTEGER NOT NULL, subpath TEXT NOT NULL, "
     "session_id TEXT NOT NULL, seq INTEGER NOT NULL, entry_id INTEGER NOT NULL, "
     "PRIMARY KEY (session_ref, subpath)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, session_ref INTEGER NOT NULL, "
+    # AUTOINCREMENT: a dropped chunk's words stay in the contentless ``said`` (it keeps
+    # no text to delete them by), so its id is never given to another chunk.
+    "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "session_ref INTEGER NOT NULL, "
     "session_id TEXT NOT NULL, subpath TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (session_ref, subpath)",
     "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5 (tool, subagent, names, "
+    "CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5 (tool, subagent, names, prompt, reply, "
     "content='', detail=column, tokenize = 'unicode61 remove_diacritics 2')",
 )
-# The places of the side index, as ``said``'s columns are named.
-SIDE_PLACES = ("tool", "subagent")
 
 
 def side_path(store: Path) -> Path:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from claude_sessions.model.aside_text import AsideText
+from claude_sessions.model.aside_text import AsideText, Gathered
 from claude_sessions.model.entries import decode_entry
 from claude_sessions.store.sqlite import side_index
 
@@ -52,7 +52,7 @@ class _Chunk:
     subpath: str
     last_seq: int
     last_id: int
-    said: tuple[str, str, str]
+    said: Gathered
 
 
 def catch_up(
@@ -299,7 +299,8 @@ def _write(side: sqlite3.Connection, chunks: list[_Chunk]) -> None:
                     (chunk.session_ref, chunk.session_id, chunk.subpath),
                 ).lastrowid
                 side.execute(
-                    "INSERT INTO said (rowid, tool, subagent, names) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO said (rowid, tool, subagent, names, prompt, reply) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (row, *chunk.said),
                 )
             side.execute(
