@@ -74,14 +74,22 @@ today's and this month's spend and the hour-of-week grid read them (see
 Version 22: ``sessions_by_branch``, so a list of one git branch reads only its rows,
 and the row id in the date and cost indexes, so a range is read from its index alone
 (see :mod:`claude_sessions.store.filter_indexes`).
-Version 23: no schema change: each run's totals are split across its own requests
+Version 23: ``sessions_by_model``, so a list of a model reads only its rows, and a
+model no session has nothing (see :mod:`claude_sessions.store.lead_walk`).
+Version 24: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import filter_indexes, hour_rollups, member_listing, rollups
+from claude_sessions.store import (
+    filter_indexes,
+    hour_rollups,
+    lead_walk,
+    member_listing,
+    rollups,
+)
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -519,13 +527,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     (),  # 20: the split of run totals, redone by the last step
     USAGE_HOURS,  # 21
     (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
-    (),  # 23: each run's result totals split across its own requests, and the requests
+    lead_walk.MODEL_INDEXES,  # 23
+    (),  # 24: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 23  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 24  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:
