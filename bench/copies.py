@@ -31,7 +31,7 @@ import psycopg.sql
 from claude_sessions.store import rollups
 from claude_sessions.store.location import parse_postgres
 from claude_sessions.store.postgres.schema import ROLLUPS as POSTGRES_ROLLUPS
-from claude_sessions.store.sqlite.dialect import ROLLUPS as SQLITE_ROLLUPS
+from claude_sessions.store.sqlite.dialect import rollups_engine
 
 # Tables of a session's rows, keyed by ``session_ref`` (aside_text: PostgreSQL only).
 SESSION_TABLES = ("entries", "api_requests", "tags", "session_models")
@@ -101,7 +101,7 @@ def grow_sqlite(directory: Path, target: int) -> None:
     db.execute("BEGIN")
     for _, sql in triggers:
         db.execute(sql)
-    for statement in rollups.fill(SQLITE_ROLLUPS):
+    for statement in rollups.fill(rollups_engine()):
         db.execute(statement)
     db.execute("COMMIT")
     db.execute("ANALYZE")

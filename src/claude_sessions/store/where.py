@@ -19,11 +19,17 @@ _COMPARISONS = {Operator.AT_LEAST: ">=", Operator.AT_MOST: "<="}
 
 
 def conditions(
-    d: Dialect, where: SessionFilter, *, trashed: bool, visible_to: str | None = None
+    d: Dialect,
+    where: SessionFilter,
+    *,
+    trashed: bool,
+    visible_to: str | None = None,
+    models: list[str] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """The conditions (combined with AND) and their parameters, in the dialect's style;
     ``visible_to``: only the sessions a viewer seeing that user's may see (see
-    :mod:`.visibility`)."""
+    :mod:`.visibility`); ``models``: the model names the model filter was found to
+    match (see :mod:`.lead_walk`), taken as exact names."""
     clauses = ["s.trashed_at IS NOT NULL" if trashed else "s.trashed_at IS NULL"]
     params: list[Any] = []
     if visible_to is not None:
@@ -32,7 +38,12 @@ def conditions(
         clause, values = visible_condition(d, visible_to)
         clauses.append(clause)
         params.extend(values)
-    for _, spec, value in where.given():
+    for name, spec, value in where.given():
+        if name == "model" and models is not None:
+            clause, names = d.any_of("s.model", models)
+            clauses.append(d.sql(clause))
+            params.extend(names)
+            continue
         found = _condition(d, spec, value, where)
         if found is not None:
             clauses.append(found[0])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from claude_sessions.model.aside_text import AsideText
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry, parsed
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed, member_listing, rollups
+from claude_sessions.store import feed, lead_walk, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -296,10 +296,24 @@ class PostgresDialect:
     # -- search -------------------------------------------------------------------------
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
+        models = yield from lead_walk.model_names(self, criteria)
+        if models == []:  # no session has such a model
+            return []
         clauses, params = conditions(
-            self, criteria.where, trashed=criteria.trashed, visible_to=criteria.visible_to
+            self,
+            criteria.where,
+            trashed=criteria.trashed,
+            visible_to=criteria.visible_to,
+            models=models,
         )
         if criteria.text is None:
+            walks = lead_walk.halves(criteria, models, project=False)
+            if walks and not feed.walked_tags(criteria) and not member_listing.serves(criteria):
+                found_where = (clauses, params)
+                rows = yield lead_walk.listing(
+                    self, criteria, found_where, walks, criteria.limit, None
+                )
+                return [found(self, row, "updated_at") for row in rows]
             return (yield from self._listing(criteria, clauses, params))
         return (yield from self._ranked(criteria, criteria.text, clauses, params))
 

@@ -77,14 +77,22 @@ and the row id in the date and cost indexes, so a range is read from its index a
 Version 23: prompts and replies in ``aside_text.own`` too, apart (weights A and
 B): a search kept to one of them is answered there (``sessions.search`` holds them
 as one text); stored sessions' are filled in (:data:`FILL_OWN_TEXT`).
-Version 24: no schema change: each run's totals are split across its own requests
+Version 24: ``sessions_by_model``, so a list of a model reads only its rows, and a
+model no session has nothing (see :mod:`claude_sessions.store.lead_walk`).
+Version 25: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
 from __future__ import annotations
 
 from claude_sessions.model.exceptions import StoreVersionError
-from claude_sessions.store import filter_indexes, hour_rollups, member_listing, rollups
+from claude_sessions.store import (
+    filter_indexes,
+    hour_rollups,
+    lead_walk,
+    member_listing,
+    rollups,
+)
 from claude_sessions.store.plan import Op, Stmt
 from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
 
@@ -575,13 +583,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     USAGE_HOURS,  # 21
     (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
     OWN_TEXT,  # 23
-    (),  # 24: each run's result totals split across its own requests, and the requests
+    lead_walk.MODEL_INDEXES,  # 24
+    (),  # 25: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 24  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 25  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

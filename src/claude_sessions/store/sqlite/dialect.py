@@ -22,7 +22,7 @@ import orjson
 from claude_sessions.model.entries import NewEntry, clean_text, decode_entry
 from claude_sessions.model.filters import Operator, SessionFilter, moment_bound
 from claude_sessions.model.identity import Identity
-from claude_sessions.store import feed, member_listing
+from claude_sessions.store import feed, lead_walk, member_listing
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
@@ -201,11 +201,22 @@ class SQLiteDialect:
     # -- search -------------------------------------------------------------------------
 
     def search(self, criteria: Criteria) -> Op[list[Found]]:
+        models = yield from lead_walk.model_names(self, criteria)
+        if models == []:  # no session has such a model
+            return []
         clauses, params = conditions(
-            self, criteria.where, trashed=criteria.trashed, visible_to=criteria.visible_to
+            self,
+            criteria.where,
+            trashed=criteria.trashed,
+            visible_to=criteria.visible_to,
+            models=models,
         )
         limit = -1 if criteria.limit is None else criteria.limit
         if criteria.text is None:
+            walks = lead_walk.halves(criteria, models, project=True)
+            if walks and not feed.walked_tags(criteria) and not member_listing.serves(criteria):
+                rows = yield lead_walk.listing(self, criteria, (clauses, params), walks, limit, -1)
+                return [found(self, row, "updated_at") for row in rows]
             return (yield from self._listing(criteria, clauses, params, limit))
         return (yield from self._ranked(criteria, criteria.text, clauses, params, limit))
 

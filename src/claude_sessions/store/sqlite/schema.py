@@ -75,7 +75,10 @@ today's and this month's spend and the hour-of-week grid read them (see
 :mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
 Version 25: ``sessions_by_branch``, so a list of one git branch reads only its rows
 (see :mod:`claude_sessions.store.filter_indexes`).
-Version 26: no schema change: each run's totals are split across its own requests
+Version 26: ``sessions_by_model``, ``sessions_of_project`` and ``sessions_of_project_key``,
+so a list of a model or a project reads only its rows, and a model no session has
+nothing (see :mod:`claude_sessions.store.lead_walk`).
+Version 27: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -86,7 +89,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from claude_sessions.store import filter_indexes, member_listing
+from claude_sessions.store import filter_indexes, lead_walk, member_listing
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
 from claude_sessions.store.sqlite.dialect import (
@@ -731,6 +734,11 @@ def _filter_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _lead_indexes(conn: sqlite3.Connection) -> None:
+    for statement in (*lead_walk.MODEL_INDEXES, *lead_walk.SQLITE_PROJECT_INDEXES):
+        conn.execute(statement)
+
+
 def _split_result_runs(conn: sqlite3.Connection) -> None:
     """Each run's result totals split across its own requests (see model.result_split),
     and the requests after a session's last result counted in its cost. It folds
@@ -767,7 +775,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v23,
     _usage_hours,  # 24
     _filter_indexes,  # 25
-    _split_result_runs,  # 26: the last step
+    _lead_indexes,  # 26
+    _split_result_runs,  # 27: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
