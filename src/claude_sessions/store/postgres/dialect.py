@@ -21,22 +21,30 @@ from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from claude_sessions.model.aside_text import AsideText
-from claude_sessions.model.entries import NewEntry, clean_text, decode_entry, parsed
+from claude_sessions.model.entries import NewEntry, decode_entry, parsed
 from claude_sessions.model.identity import Identity
 from claude_sessions.store import feed, lead_walk, member_listing, rollups
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text, usage_sql
 from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.postgres.tsqueries import (
+    ASIDE_CANDIDATES,
+    OWN_WEIGHTS,
+    PIECE,
+    PUNCTUATION,
+    SPACES,
+    TS_CONFIG,
+    WEIGHTS,
+    postgres_text,
+    tsquery_sql,
+    weighted_tsquery_sql,
+)
 from claude_sessions.store.sqlite.dialect import sort_column
 from claude_sessions.store.where import conditions, ranged
 
 if TYPE_CHECKING:  # the query language loads with the first text search
     from claude_sessions.model import text_query
     from claude_sessions.model.filters import SessionFilter
-
-# Full text without stemming or stop words, like SQLite's unicode61 tokenizer.
-TS_CONFIG = "simple"
-
 
 # The LISTEN/NOTIFY channel a write's notice goes to (see .changes).
 CHANGES_CHANNEL = "claude_sessions_changes"
@@ -66,15 +74,6 @@ def jsonb_or_raw(text: str) -> tuple[str | None, str | None]:
     ):
         return None, text
     return text, None
-
-
-def _clean(value: str | None) -> str | None:
-    """Text PostgreSQL accepts: no NUL, no lone surrogates (both replaced)."""
-    if value is None:
-        return None
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    return clean_text(value)
 
 
 class PostgresDialect:
@@ -112,7 +111,7 @@ class PostgresDialect:
         return _EPOCH + timedelta(microseconds=int(value))
 
     def text(self, value: str | None) -> str | None:
-        return _clean(value)
+        return postgres_text(value)
 
     def tags(self, value: Any) -> tuple[str, ...]:
         return tuple(value)
@@ -121,7 +120,7 @@ class PostgresDialect:
         return f"{column} = ANY(?::text[])", [list(values)]
 
     def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
-        escaped = re.sub(r"([\\%_])", r"\\\1", _clean(prefix) or "")
+        escaped = re.sub(r"([\\%_])", r"\\\1", postgres_text(prefix) or "")
         return f"({column} COLLATE \"C\") LIKE ? ESCAPE '\\'", [escaped + "%"]
 
     def contains(self, column: str, text: str) -> tuple[str, list[Any]]:
@@ -132,11 +131,11 @@ class PostgresDialect:
         return f"s.tags {'@>' if every else '&&'} %s::text[]", [list(tags)]
 
     def used_tool(self, name: str) -> tuple[str, list[Any]]:
-        pieces = " ".join(_PIECE.findall(name)) or "-"
+        pieces = " ".join(PIECE.findall(name)) or "-"
         return (
             "s.id IN (SELECT a.session_ref FROM aside_text a "
             f"WHERE a.tools @@ plainto_tsquery('{TS_CONFIG}', %s))",
-            [_clean(pieces)],
+            [postgres_text(pieces)],
         )
 
     def lock(self, *names: str) -> Op[None]:
@@ -154,12 +153,12 @@ class PostgresDialect:
             "AND share_by_default = 1) THEN 1 ELSE 0 END) RETURNING id",
             (
                 session_id,
-                _clean(project_key),
+                postgres_text(project_key),
                 self.time(now),
                 self.time(now),
-                _clean(who.user),
-                _clean(who.machine),
-                _clean(who.user),
+                postgres_text(who.user),
+                postgres_text(who.machine),
+                postgres_text(who.user),
             ),
             "one",
         )
@@ -186,9 +185,9 @@ class PostgresDialect:
             "AS t(seq, entry_key, data, raw)",
             (
                 ref,
-                _clean(subpath),
+                postgres_text(subpath),
                 [r.seq for r in rows],
-                [_clean(r.key) for r in rows],
+                [postgres_text(r.key) for r in rows],
                 [data for data, _ in stored],
                 [raw for _, raw in stored],
             ),
@@ -199,7 +198,7 @@ class PostgresDialect:
         return Stmt(
             "UPDATE entries SET data = %s::jsonb, raw = %s WHERE session_ref = %s "
             "AND subpath = %s AND entry_key = %s",
-            (data, raw, ref, _clean(subpath), _clean(key)),
+            (data, raw, ref, postgres_text(subpath), postgres_text(key)),
         )
 
     def rewrite_entry(self, ref: int, subpath: str, seq: int, text: str) -> Stmt:
@@ -207,7 +206,7 @@ class PostgresDialect:
         return Stmt(
             "UPDATE entries SET data = %s::jsonb, raw = %s "
             "WHERE session_ref = %s AND subpath = %s AND seq = %s",
-            (data, raw, ref, _clean(subpath), seq),
+            (data, raw, ref, postgres_text(subpath), seq),
         )
 
     def refresh_tags(self, ref: int) -> Stmt:
@@ -220,14 +219,14 @@ class PostgresDialect:
 
     def set_text(self, ref: int, body: str, meta: str) -> Op[None]:
         # The tsvector is generated from body, description and title: meta needs nothing.
-        yield Stmt("UPDATE sessions SET body = %s WHERE id = %s", (_clean(body), ref))
+        yield Stmt("UPDATE sessions SET body = %s WHERE id = %s", (postgres_text(body), ref))
 
     def append_text(self, ref: int, body: str, meta: str) -> Op[None]:
         if body:
             yield Stmt(
                 "UPDATE sessions SET body = CASE WHEN body = '' THEN %s "
                 "ELSE body || E'\\n' || %s END WHERE id = %s",
-                (_clean(body), _clean(body), ref),
+                (postgres_text(body), postgres_text(body), ref),
             )
 
     def set_meta_text(self, ref: int, meta: str) -> Op[None]:
@@ -257,12 +256,12 @@ class PostgresDialect:
             [
                 (
                     ref,
-                    _clean(subpath),
-                    *(_clean(piece[0]), PUNCTUATION, SPACES),
-                    *(_clean(piece[1]), PUNCTUATION, SPACES),
-                    *(_clean(got.names if at == 0 else ""), PUNCTUATION, SPACES),
-                    *(_clean(piece[2]), PUNCTUATION, SPACES),
-                    *(_clean(piece[3]), PUNCTUATION, SPACES),
+                    postgres_text(subpath),
+                    *(postgres_text(piece[0]), PUNCTUATION, SPACES),
+                    *(postgres_text(piece[1]), PUNCTUATION, SPACES),
+                    *(postgres_text(got.names if at == 0 else ""), PUNCTUATION, SPACES),
+                    *(postgres_text(piece[2]), PUNCTUATION, SPACES),
+                    *(postgres_text(piece[3]), PUNCTUATION, SPACES),
                 )
                 for at, piece in enumerate(pieces)
             ],
@@ -275,7 +274,7 @@ class PostgresDialect:
         else:
             yield Stmt(
                 "DELETE FROM aside_text WHERE session_ref = %s AND subpath = %s",
-                (ref, _clean(subpath)),
+                (ref, postgres_text(subpath)),
             )
 
     def reindex_aside(self, ref: int) -> Op[None]:
@@ -420,11 +419,6 @@ class PostgresDialect:
         return (yield from located(self, results, node, criteria.where.searched_places))
 
 
-# ASCII punctuation, each made a space in tool and subagent text: PostgreSQL's parser
-# keeps a path, a host or a hyphenated word whole, where SQLite splits it into words.
-PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-SPACES = " " * len(PUNCTUATION)
-_PIECE = re.compile(r"[^\W_]+")
 # A tsvector holds at most 1 MB: longer text is indexed in slices of this many characters.
 _SLICE_CHARS = 200_000
 
@@ -449,11 +443,6 @@ ROLLUPS = rollups.Engine(
 _HOUR = "mod(mod(floor(extract(epoch FROM s.created_at) / 3600)::bigint, 168) + 168, 168)"
 
 
-# The newest rows of tool and subagent text a search reads at most: a common word's
-# matches are not all ranked, only the sessions of its newest ones.
-ASIDE_CANDIDATES = 2000
-
-
 def _matching(
     where: SessionFilter, node: text_query.Node, clauses: list[str], params: list[Any]
 ) -> tuple[str, list[Any]]:
@@ -471,7 +460,7 @@ def _matching(
             f"(SELECT {tsquery_sql(node, tsparams)} AS q) AS fq WHERE s.search @@ fq.q{extra}"
         )
         values += [*tsparams, *params]
-    aside_places = tuple(place for place in where.aside_places if place in _WEIGHTS)
+    aside_places = tuple(place for place in where.aside_places if place in WEIGHTS)
     if aside_places:
         aside: list[Any] = []
         # The matching rows from the word index first (OFFSET 0 keeps the planner from
@@ -479,7 +468,7 @@ def _matching(
         # search kept to one place tests only those for its weight.
         joined, kept = "", ""
         if len(aside_places) == 1:
-            weight = _WEIGHTS[aside_places[0]]
+            weight = WEIGHTS[aside_places[0]]
             joined = " JOIN aside_text w ON w.id = hit.id"
             kept = f" AND ts_filter(w.search, '{{{weight}}}') @@ hit.q"
         parts.append(
@@ -492,15 +481,11 @@ def _matching(
             f"WHERE true{kept}{extra} GROUP BY s.id"
         )
         values += [*aside, ASIDE_CANDIDATES, *params]
-    own_places = tuple(place for place in where.aside_places if place in _OWN_WEIGHTS)
+    own_places = tuple(place for place in where.aside_places if place in OWN_WEIGHTS)
     if own_places:
         parts.append(_own_matching(node, own_places, extra, values))
         values += params
     return " UNION ALL ".join(parts), values
-
-
-_WEIGHTS = {"tool": "c", "subagent": "d"}
-_OWN_WEIGHTS = {"prompt": "A", "reply": "B"}
 
 
 def _own_matching(
@@ -509,8 +494,8 @@ def _own_matching(
     """The sessions whose prompts or replies (``places``: one of them, which the
     conversation's own text holds together) match, from ``aside_text.own``, whose
     lexemes are weighted by place; scored as tool and subagent matches are."""
-    weights = "".join(_OWN_WEIGHTS[place] for place in places)
-    query = _weighted_tsquery_sql(node, values, weights)
+    weights = "".join(OWN_WEIGHTS[place] for place in places)
+    query = weighted_tsquery_sql(node, values, weights)
     values.append(ASIDE_CANDIDATES)
     return (
         "SELECT s.id, (1.0 / (1 + max(hit.id)))::float8 AS score FROM "
@@ -519,51 +504,3 @@ def _own_matching(
         "ORDER BY m.id DESC LIMIT %s) AS hit JOIN sessions s ON s.id = hit.session_ref "
         f"WHERE true{extra} GROUP BY s.id"
     )
-
-
-def _weighted_tsquery_sql(node: text_query.Node, params: list[Any], weights: str) -> str:
-    """SQL for a ``tsquery`` matching only lexemes of ``weights``: each word's runs of
-    letters and digits (as aside text is indexed, so no quote or operator is among
-    them), each one labelled."""
-    from claude_sessions.model import text_query
-
-    if isinstance(node, text_query.Term):
-        words = [piece for word in node.words for piece in _PIECE.findall(word)]
-        if not words:
-            params.append("")
-            return f"to_tsquery('{TS_CONFIG}', %s)"
-        labelled = [f"'{word}':{weights}" for word in words]
-        if node.prefix:
-            labelled[-1] = f"'{words[-1]}':*{weights}"
-        params.append(_clean(" <-> ".join(labelled)))
-        return f"to_tsquery('{TS_CONFIG}', %s)"
-    if isinstance(node, text_query.Without):
-        keep = _weighted_tsquery_sql(node.keep, params, weights)
-        return f"({keep} && !!{_weighted_tsquery_sql(node.drop, params, weights)})"
-    joiner = " && " if isinstance(node, text_query.AllOf) else " || "
-    return (
-        "(" + joiner.join(_weighted_tsquery_sql(part, params, weights) for part in node.parts) + ")"
-    )
-
-
-def tsquery_sql(node: text_query.Node, params: list[Any], *, split: bool = False) -> str:
-    """SQL for the ``tsquery`` of a parsed query; its values go to ``params``. ``split``:
-    each word's runs of letters and digits, as tool and subagent text is indexed."""
-    from claude_sessions.model import text_query
-
-    if isinstance(node, text_query.Term):
-        words = node.words
-        if split:
-            words = tuple(piece for word in words for piece in _PIECE.findall(word)) or ("-",)
-        if not node.prefix:
-            params.append(_clean(" ".join(words)))
-            return f"phraseto_tsquery('{TS_CONFIG}', %s)"
-        quoted = [f"'{word}'" for word in words]
-        quoted[-1] += ":*"
-        params.append(_clean(" <-> ".join(quoted)))
-        return f"to_tsquery('{TS_CONFIG}', %s)"
-    if isinstance(node, text_query.Without):
-        keep = tsquery_sql(node.keep, params, split=split)
-        return f"({keep} && !!{tsquery_sql(node.drop, params, split=split)})"
-    joiner = " && " if isinstance(node, text_query.AllOf) else " || "
-    return "(" + joiner.join(tsquery_sql(part, params, split=split) for part in node.parts) + ")"

@@ -32,7 +32,7 @@ from claude_sessions.store.plan import Op, Stmt
 if TYPE_CHECKING:
     from claude_sessions.model import text_query
     from claude_sessions.store.criteria import Criteria
-    from claude_sessions.store.postgres.dialect import PostgresDialect
+    from claude_sessions.store.dialect import Dialect
 
 # Matches (sessions, or rows of tool and subagent text) from which a search is
 # answered newest first instead of ranked. Tests lower it.
@@ -43,7 +43,7 @@ _BELOW_RANKS = 2**40
 _YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
-def newest_sort(d: PostgresDialect, updated_at: datetime) -> int:
+def newest_sort(d: Dialect, updated_at: datetime) -> int:
     """The sort value (lower first) of a newest-first result: the newer, the lower."""
     return -(_BELOW_RANKS + _micros(d, updated_at))
 
@@ -53,11 +53,11 @@ def is_newest(value: float | int) -> bool:
     return value <= -_BELOW_RANKS
 
 
-def _micros(d: PostgresDialect, moment: datetime) -> int:
+def _micros(d: Dialect, moment: datetime) -> int:
     return int(d.sort_value(moment)) - int(d.sort_value(_YEAR_ONE))
 
 
-def _moment(d: PostgresDialect, value: float | int) -> Any:
+def _moment(d: Dialect, value: float | int) -> Any:
     micros = -int(value) - _BELOW_RANKS + int(d.sort_value(_YEAR_ONE))
     return d.sort_param(micros, "updated_at")
 
@@ -87,7 +87,7 @@ def _probes(criteria: Criteria, node: text_query.Node) -> list[Stmt]:
     would cost as much as the matches: the GIN index makes a bitmap of every one first.
     A word commoner than its statistics say is ranked; a rarer one has the walk stop
     at :data:`WALK_ROWS` and the rest of its page come from the GIN indexes."""
-    from claude_sessions.store.postgres.dialect import tsquery_sql
+    from claude_sessions.store.postgres.tsqueries import tsquery_sql
 
     where = criteria.where
     probes = []
@@ -106,24 +106,24 @@ def _aside_test(node: text_query.Node, places: tuple[str, ...], values: list[Any
     """SQL true for a row ``a`` of ``aside_text`` holding the words in one of ``places``:
     tool and subagent text in its ``search`` vector (kept to one of the two by its
     weight), a prompt or a reply (a search kept to one of them) in its ``own`` vector."""
-    from claude_sessions.store.postgres.dialect import (
-        _OWN_WEIGHTS,
-        _WEIGHTS,
-        _weighted_tsquery_sql,
+    from claude_sessions.store.postgres.tsqueries import (
+        OWN_WEIGHTS,
+        WEIGHTS,
         tsquery_sql,
+        weighted_tsquery_sql,
     )
 
     tests = []
-    kept = tuple(place for place in places if place in _WEIGHTS)
+    kept = tuple(place for place in places if place in WEIGHTS)
     if kept:
         test = f"a.search @@ {tsquery_sql(node, values, split=True)}"
         if len(kept) == 1:
             again = tsquery_sql(node, values, split=True)
-            test += f" AND ts_filter(a.search, '{{{_WEIGHTS[kept[0]]}}}') @@ {again}"
+            test += f" AND ts_filter(a.search, '{{{WEIGHTS[kept[0]]}}}') @@ {again}"
         tests.append(f"({test})")
-    own = "".join(_OWN_WEIGHTS[place] for place in places if place in _OWN_WEIGHTS)
+    own = "".join(OWN_WEIGHTS[place] for place in places if place in OWN_WEIGHTS)
     if own:
-        tests.append(f"a.own @@ {_weighted_tsquery_sql(node, values, own)}")
+        tests.append(f"a.own @@ {weighted_tsquery_sql(node, values, own)}")
     return " OR ".join(tests)
 
 
@@ -132,7 +132,7 @@ def _estimate(sql: str, params: list[Any]) -> Stmt:
 
 
 def newest_page(
-    d: PostgresDialect,
+    d: Dialect,
     criteria: Criteria,
     node: text_query.Node,
     clauses: list[str],
@@ -209,7 +209,7 @@ def _past_the_walk(
     """The newest ``wanted`` matching sessions older than the walk's last, found with the
     GIN indexes (each place's matches, newest first, merged); none when the walk read
     every session the filters keep."""
-    from claude_sessions.store.postgres.dialect import tsquery_sql
+    from claude_sessions.store.postgres.tsqueries import tsquery_sql
 
     last = yield Stmt(
         f"SELECT s.updated_at, s.id FROM sessions s WHERE {' AND '.join(kept)} {_NEWEST} "
@@ -283,17 +283,17 @@ def _aside_rows(node: text_query.Node, places: tuple[str, ...]) -> tuple[list[An
     prompts or replies) matches, from the GIN indexes. Kept to tool or to subagent
     text, each row's vector is read to tell them apart: then only the newest
     ``ASIDE_CANDIDATES`` matching rows are, as a ranked search reads them."""
-    from claude_sessions.store.postgres.dialect import (
-        _OWN_WEIGHTS,
-        _WEIGHTS,
+    from claude_sessions.store.postgres.tsqueries import (
         ASIDE_CANDIDATES,
-        _weighted_tsquery_sql,
+        OWN_WEIGHTS,
+        WEIGHTS,
         tsquery_sql,
+        weighted_tsquery_sql,
     )
 
     values: list[Any] = []
     parts = []
-    kept = tuple(place for place in places if place in _WEIGHTS)
+    kept = tuple(place for place in places if place in WEIGHTS)
     if kept:
         query = tsquery_sql(node, values, split=True)
         if len(kept) == 1:
@@ -302,13 +302,13 @@ def _aside_rows(node: text_query.Node, places: tuple[str, ...]) -> tuple[list[An
             parts.append(
                 f"SELECT w.session_ref FROM (SELECT a.id FROM aside_text a WHERE a.search @@ "
                 f"{query} ORDER BY a.id DESC LIMIT %s) AS m JOIN aside_text w ON w.id = m.id "
-                f"WHERE ts_filter(w.search, '{{{_WEIGHTS[kept[0]]}}}') @@ {again}"
+                f"WHERE ts_filter(w.search, '{{{WEIGHTS[kept[0]]}}}') @@ {again}"
             )
         else:
             parts.append(f"SELECT a.session_ref FROM aside_text a WHERE a.search @@ {query}")
-    own = "".join(_OWN_WEIGHTS[place] for place in places if place in _OWN_WEIGHTS)
+    own = "".join(OWN_WEIGHTS[place] for place in places if place in OWN_WEIGHTS)
     if own:
-        query = _weighted_tsquery_sql(node, values, own)
+        query = weighted_tsquery_sql(node, values, own)
         parts.append(f"SELECT a.session_ref FROM aside_text a WHERE a.own @@ {query}")
     return values, " UNION ".join(parts)
 
@@ -318,7 +318,7 @@ def _matched(criteria: Criteria, node: text_query.Node) -> tuple[str, list[Any]]
     text, each place as the filter asks. Asked ``IS TRUE``, it is no condition a GIN
     index serves nor a join, so the planner walks the newest-first index and tests
     each session in turn."""
-    from claude_sessions.store.postgres.dialect import tsquery_sql
+    from claude_sessions.store.postgres.tsqueries import tsquery_sql
 
     where = criteria.where
     tests: list[str] = []

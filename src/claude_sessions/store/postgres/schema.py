@@ -94,7 +94,8 @@ from claude_sessions.store import (
     rollups,
 )
 from claude_sessions.store.plan import Op, Stmt
-from claude_sessions.store.postgres.dialect import ROLLUPS, TS_CONFIG, PostgresDialect, lock
+from claude_sessions.store.postgres.dialect import ROLLUPS, PostgresDialect, lock
+from claude_sessions.store.postgres.tsqueries import TS_CONFIG
 
 MAX_INDEXED_CHARS = 1_000_000  # a tsvector holds at most 1 MB
 VERSION_KEY = "schema_version"
@@ -651,7 +652,7 @@ def upgrade(schema: str) -> Op[int]:
 
         yield from index_aside(PostgresDialect(schema))
     elif own_missing:
-        from claude_sessions.store.postgres.dialect import PUNCTUATION, SPACES
+        from claude_sessions.store.postgres.tsqueries import PUNCTUATION, SPACES
 
         for statement in OWN_TEXT:
             yield Stmt(statement)
