@@ -75,7 +75,11 @@ today's and this month's spend and the hour-of-week grid read them (see
 :mod:`claude_sessions.store.hour_rollups`); filled from the stored sessions.
 Version 25: ``sessions_by_branch``, so a list of one git branch reads only its rows
 (see :mod:`claude_sessions.store.filter_indexes`).
-Version 26: no schema change: each run's totals are split across its own requests
+Version 26: usage sums per day alone, per day and model and per day and project
+(``usage_rollup_day_totals``, ``usage_rollup_day_models``, ``usage_rollup_day_projects``),
+kept by version 21's triggers, so reports by day, model or project alone read a few
+rows a day; filled from the stored sessions.
+Version 27: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -84,7 +88,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store import filter_indexes, member_listing
 from claude_sessions.store.dialect import meta_text
@@ -95,6 +99,9 @@ from claude_sessions.store.sqlite.dialect import (
     SQLiteDialect,
     rollups_engine,
 )
+
+if TYPE_CHECKING:
+    from claude_sessions.store import rollups
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -642,9 +649,9 @@ def _trigger(name: str, when: str, body: list[str]) -> str:
     return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
 
 
-def usage_rollups() -> list[str]:
-    """The usage sums' tables, their triggers, and their filling (any version number:
-    the tables and triggers are made anew)."""
+def usage_rollups(filled: tuple[rollups.Table, ...] | None = None) -> list[str]:
+    """The usage sums' tables, their triggers, and the filling of ``filled`` (all of
+    them by default; any version number: the tables and triggers are made anew)."""
     from claude_sessions.store import rollups  # opening a store needs none of it
 
     engine = rollups_engine()
@@ -669,12 +676,21 @@ def usage_rollups() -> list[str]:
         *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
         *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
         *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(engine),
+        *rollups.fill(engine, rollups.TABLES if filled is None else filled),
     ]
 
 
 def _usage_rollups(conn: sqlite3.Connection) -> None:
     for statement in usage_rollups():
+        conn.execute(statement)
+
+
+def _coarse_usage_sums(conn: sqlite3.Connection) -> None:
+    """The sums per day alone, by model and by project: the triggers made anew to keep
+    them too, and only they filled."""
+    from claude_sessions.store import rollups  # opening a store needs none of it
+
+    for statement in usage_rollups(rollups.COARSE):
         conn.execute(statement)
 
 
@@ -767,7 +783,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v23,
     _usage_hours,  # 24
     _filter_indexes,  # 25
-    _split_result_runs,  # 26: the last step
+    _coarse_usage_sums,  # 26
+    _split_result_runs,  # 27: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
