@@ -100,8 +100,7 @@ def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
     15): the tables and the triggers keeping them (which name the sessions' columns),
     and the later sums by hour."""
     undo_usage_hours(run, postgres=postgres)
-    undo_coarse_usage_sums(run, postgres=postgres)
-    for table in ("days", "models", "tags", "tag_models"):
+    for table in ("days", "models", "tags", "tag_models", *_COARSE_SUMS):
         run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
     if postgres:
         run("DROP FUNCTION IF EXISTS usage_session_share() CASCADE")
@@ -112,6 +111,9 @@ def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
             run(f"DROP TRIGGER IF EXISTS usage_{table}_{change}")
 
 
+_COARSE_SUMS = ("day_totals", "day_models", "day_projects")
+
+
 def undo_coarse_usage_sums(run: Callable[[str], Any], *, postgres: bool) -> None:
     """Take out the sums per day alone, by model and by project (SQLite 26, PostgreSQL 23)
     and put back the triggers as the step before left them, keeping the other sums."""
@@ -119,9 +121,8 @@ def undo_coarse_usage_sums(run: Callable[[str], Any], *, postgres: bool) -> None
     from claude_sessions.store.postgres import schema as postgres_schema
     from claude_sessions.store.sqlite import schema as sqlite_schema
 
-    run("DROP TABLE IF EXISTS usage_rollup_day_totals")
-    run("DROP TABLE IF EXISTS usage_rollup_day_models")
-    run("DROP TABLE IF EXISTS usage_rollup_day_projects")
+    for table in _COARSE_SUMS:
+        run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
     before = tuple(table for table in rollups.TABLES if table not in rollups.COARSE)
     with _tables(rollups, before):  # the triggers as they were: no statement for these
         made = postgres_schema._usage_rollups(()) if postgres else sqlite_schema.usage_rollups(())
