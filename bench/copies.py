@@ -7,8 +7,8 @@ by ``bench/store.py``) until it has ``--target``: each copy keeps every row of a
 (entries, tags, API requests, models, full text; PostgreSQL's tool text too) under a
 new row id, and a new session id (its first 8 hex digits are that row id's, so a
 copy of a copy is new too). The store's triggers are off while copying; the usage sums
-are then made anew from the sessions by the store's own upgrade statements
-(``rollups.fill``), and the planner's statistics refreshed. Dates, costs, tags, text
+(by day and by hour) are then made anew from the sessions by the store's own upgrade
+statements, and the planner's statistics refreshed. Dates, costs, tags, text
 and every other column are the originals', so each search matches as many more
 sessions as the store grew.
 SQLite's side index (tool and subagent text) is not copied: it is marked caught up,
@@ -28,10 +28,9 @@ from pathlib import Path
 import psycopg
 import psycopg.sql
 
-from claude_sessions.store import rollups
 from claude_sessions.store.location import parse_postgres
-from claude_sessions.store.postgres.schema import ROLLUPS as POSTGRES_ROLLUPS
-from claude_sessions.store.sqlite.dialect import rollups_engine
+from claude_sessions.store.postgres import schema as postgres_schema
+from claude_sessions.store.sqlite import schema as sqlite_schema
 
 # Tables of a session's rows, keyed by ``session_ref`` (aside_text: PostgreSQL only).
 SESSION_TABLES = ("entries", "api_requests", "tags", "session_models")
@@ -101,7 +100,7 @@ def grow_sqlite(directory: Path, target: int) -> None:
     db.execute("BEGIN")
     for _, sql in triggers:
         db.execute(sql)
-    for statement in rollups.fill(rollups_engine()):
+    for statement in [*sqlite_schema.usage_rollups(), *sqlite_schema.usage_hours()]:
         db.execute(statement)
     db.execute("COMMIT")
     db.execute("ANALYZE")
@@ -179,7 +178,7 @@ def grow_postgres(url: str, target: int) -> None:
                 f"(SELECT max(id) FROM {table}))"
             )
         start = time.perf_counter()
-        for statement in rollups.fill(POSTGRES_ROLLUPS):
+        for statement in (*postgres_schema.USAGE_ROLLUPS, *postgres_schema.USAGE_HOURS):
             conn.execute(statement)
         conn.commit()
         print(f"  usage sums made anew: {time.perf_counter() - start:.1f} s", flush=True)

@@ -100,7 +100,7 @@ def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
     15): the tables and the triggers keeping them (which name the sessions' columns),
     and the later sums by hour."""
     undo_usage_hours(run, postgres=postgres)
-    for table in ("days", "models", "tags", "tag_models"):
+    for table in ("days", "models", "tags", "tag_models", *_COARSE_SUMS):
         run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
     if postgres:
         run("DROP FUNCTION IF EXISTS usage_session_share() CASCADE")
@@ -109,6 +109,36 @@ def undo_usage_rollups(run: Callable[[str], Any], *, postgres: bool) -> None:
     for table in ("session", "models"):
         for change in ("new", "change", "gone"):
             run(f"DROP TRIGGER IF EXISTS usage_{table}_{change}")
+
+
+_COARSE_SUMS = ("day_totals", "day_models", "day_projects")
+
+
+def undo_coarse_usage_sums(run: Callable[[str], Any], *, postgres: bool) -> None:
+    """Take out the sums per day alone, by model and by project (SQLite 26, PostgreSQL 23)
+    and put back the triggers as the step before left them, keeping the other sums."""
+    from claude_sessions.store import rollups
+    from claude_sessions.store.postgres import schema as postgres_schema
+    from claude_sessions.store.sqlite import schema as sqlite_schema
+
+    for table in _COARSE_SUMS:
+        run(f"DROP TABLE IF EXISTS usage_rollup_{table}")
+    before = tuple(table for table in rollups.TABLES if table not in rollups.COARSE)
+    with _tables(rollups, before):  # the triggers as they were: no statement for these
+        made = postgres_schema._usage_rollups(()) if postgres else sqlite_schema.usage_rollups(())
+    for statement in made:
+        if not statement.startswith(("CREATE TABLE", "DELETE FROM")):
+            run(statement)
+
+
+@contextmanager
+def _tables(module: Any, tables: tuple[Any, ...]) -> Iterator[None]:
+    kept = module.TABLES
+    module.TABLES = tables
+    try:
+        yield
+    finally:
+        module.TABLES = kept
 
 
 def undo_member_indexes(run: Callable[[str], Any]) -> None:

@@ -26,7 +26,12 @@ from claude_sessions.store.plan import Stmt, Txn, single
 from claude_sessions.store.project_moves import move_project
 from claude_sessions.store.redacting import redact_stored
 
-from .older_store import set_back, undo_usage_hours, undo_usage_rollups
+from .older_store import (
+    set_back,
+    undo_coarse_usage_sums,
+    undo_usage_hours,
+    undo_usage_rollups,
+)
 from .secret_samples import planted
 from .store_samples import run
 
@@ -192,27 +197,41 @@ def assert_reports_equal_a_recount(store: SessionStore) -> None:
             assert same(found, counted), (by, keep, found, counted)
 
 
+# Each table of sums, the grouping it keeps beside the day (``''``: none) and that
+# group's name in its columns.
+KEPT = (
+    ("usage_rollup_models", "model", "model"),
+    ("usage_rollup_tags", "tag", "tag"),
+    ("usage_rollup_day_models", "model", "model"),
+    ("usage_rollup_day_totals", "", "''"),
+    ("usage_rollup_day_projects", "project", "coalesce(nullif(project, ''), project_key)"),
+)
+
+
 def kept_sums(store: SessionStore) -> dict[Any, Any]:
-    """What the store's sums hold by model and day, and by tag and day, read from their
-    own tables."""
+    """What the store's sums hold by model and day, by tag and day, and by day alone,
+    read from their own tables."""
     found: dict[Any, Any] = {}
-    for table, column in (("usage_rollup_models", "model"), ("usage_rollup_tags", "tag")):
+    for table, _, name in KEPT:
         rows = _all(
             store,
-            f"SELECT day, {column} AS name, sum(sessions) AS n, sum(cost) AS cost FROM {table} "
-            f"WHERE sessions <> 0 GROUP BY day, {column}",
+            f"SELECT day, {name} AS name, sum(sessions) AS n, sum(cost) AS cost, "
+            f"sum(turns) AS turns, sum(output_tokens) AS output FROM {table} "
+            "WHERE sessions <> 0 GROUP BY 1, 2",
         )
         for r in rows:
-            found[column, int(r["day"]), r["name"] or "(none)"] = (int(r["n"]), float(r["cost"]))
+            sums = (int(r["n"]), float(r["cost"]), int(r["turns"]), int(r["output"]))
+            found[table, int(r["day"]), r["name"] or "(none)"] = sums
     return found
 
 
 def counted_sums(store: SessionStore) -> dict[Any, Any]:
     found = {}
-    for name in ("model", "tag"):
-        for key, sums in recount(store, ("day", name), {}).items():
+    for table, column, _ in KEPT:
+        for key, sums in recount(store, ("day", column) if column else ("day",), {}).items():
             day = (date.fromisoformat(key[0]) - date(1970, 1, 1)).days
-            found[name, day, key[1]] = (sums[0], float(sums[3]))
+            name = key[1] if column else "(none)"
+            found[table, day, name] = (sums[0], float(sums[3]), sums[2], sums[5])
     return found
 
 
@@ -397,8 +416,56 @@ def test_an_older_store_gets_its_sums_on_upgrade(store_location: str) -> None:
     set_back(store_location, sqlite=18, postgres=14, undo=_without_sums)
     with SessionStore(store_location) as opened:
         assert same(kept_sums(opened), counted_sums(opened))
-        by_model = [n for (name, _, _), (n, _) in kept_sums(opened).items() if name == "model"]
+        kept = kept_sums(opened).items()
+        by_model = [sums[0] for (table, _, _), sums in kept if table == "usage_rollup_models"]
         assert sum(by_model) == 3  # a, and b under two models
+        assert_reports_equal_a_recount(opened)
+
+
+def test_reports_without_a_place_read_the_sums_by_day_alone(store: SessionStore) -> None:
+    store.save_session("a", run("a", cost=0.5, cwd="/work/a"))
+    store.save_session("b", run("b", cost=0.25, model=MODELS[1], cwd="/work/b"))
+    before = {by: reported(store, by, {}) for by in GROUPINGS}
+    # Marked apart: each coarse row's cost up by 1000, so a report shows which sums it read.
+    for table in (
+        "usage_rollup_day_totals",
+        "usage_rollup_day_models",
+        "usage_rollup_day_projects",
+    ):
+        store.run(single(Txn(lambda t=table: (yield Stmt(f"UPDATE {t} SET cost = cost + 1000")))))
+    for by in GROUPINGS:
+        after = reported(store, by, {})
+        finer = {"user", "machine", "tag"} & set(by) or {"project", "model"} <= set(by)
+        costs = sum(sums[3] for sums in after.values()) - sum(s[3] for s in before[by].values())
+        # one day: the day's row, or each model's or project's row of it, marked
+        assert costs == pytest.approx(0 if finer else 1000 * len(after)), by
+    one = {"project": "/work/a"}  # a project filter: by day and project, or with models
+    cost = recount(store, (), one)[()][3]
+    assert reported(store, (), one)[()][3] == pytest.approx(cost + 1000)
+    assert sum(s[3] for s in reported(store, ("model",), one).values()) == pytest.approx(cost)
+
+
+def _without_coarse_sums(execute: Any, postgres: bool) -> None:
+    undo_coarse_usage_sums(execute, postgres=postgres)
+
+
+def test_an_older_store_gets_its_sums_by_day_alone_on_upgrade(store_location: str) -> None:
+    with SessionStore(store_location) as opened:
+        opened.save_session("a", run("a", cost=0.5), tags=["auth"])
+        opened.save_session("b", run("b", cost=0.25, model=MODELS[1]), tags=["api"])
+        opened.append_messages("b", [_assistant(1, MODELS[2])])
+        opened.save_session("c", run("c", cost=2.0))
+        opened.trash_session("c")
+    set_back(store_location, sqlite=25, postgres=22, undo=_without_coarse_sums)
+    with SessionStore(store_location) as opened:
+        assert same(kept_sums(opened), counted_sums(opened))
+        kept = kept_sums(opened).items()
+        by_day = [sums[0] for (table, _, _), sums in kept if table == "usage_rollup_day_totals"]
+        assert by_day == [2]  # a and b, one day
+        assert_reports_equal_a_recount(opened)
+        opened.restore_session("c")  # and the triggers keep them from then on
+        opened.append_messages("a", [_assistant(2, MODELS[1])])
+        assert same(kept_sums(opened), counted_sums(opened))
         assert_reports_equal_a_recount(opened)
 
 

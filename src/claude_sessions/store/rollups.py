@@ -1,7 +1,7 @@
 """Usage sums kept per day, project, user and machine (and model, and tag), so that usage
 reports and ``stats`` read a few rows per day instead of every session.
 
-Four tables, both databases. ``usage_rollup_days`` holds, per day, project, user
+Seven tables, both databases. ``usage_rollup_days`` holds, per day, project, user
 and machine, the sums a
 usage query without a model grouping adds up over sessions;
 ``usage_rollup_models`` those by model, where each request counts under its own
@@ -9,7 +9,11 @@ model (a session whose requests were all of its own model under it, the others
 per ``session_models`` row), as :func:`~claude_sessions.store.dialect.usage_sql`
 counts them. ``usage_rollup_tags`` and ``usage_rollup_tag_models`` are the same
 per day and tag, once per tag of each session (``''``: none), for reports by tag
-or of one tag.
+or of one tag. ``usage_rollup_day_totals``, ``usage_rollup_day_models`` and
+``usage_rollup_day_projects`` are the first two per day alone, per day and model and per
+day and project: with many projects, users and machines nearly every session has a row
+of its own in the first two, so a report that needs no more reads these few rows a day
+instead.
 
 Triggers keep them in the same transaction as every write: a change of a
 ``sessions`` row takes the old row's share out and puts the new one's in (a
@@ -55,32 +59,33 @@ class Engine:
 
 @dataclass(frozen=True)
 class Table:
-    """One table of sums: by day, and by tag, by model, and by project, user and machine
-    (``places``) when it says so."""
+    """One table of sums: by day, and by tag and by model when it says so, and by the
+    place columns it names (project, user, machine: ``places``)."""
 
     name: str
     by_tag: bool
     by_model: bool
-
-    @property
-    def places(self) -> bool:
-        # A session counts once per tag: its places too would make about as many rows as
-        # sessions (tags by project), where the tags alone make a few per day.
-        return not self.by_tag
+    places: tuple[str, ...]
 
     @property
     def keys(self) -> list[str]:
-        places = list(PLACE_COLUMNS) if self.places else []
         tag = ["tag"] if self.by_tag else []
-        return ["day", *tag, *places, *(["model"] if self.by_model else [])]
+        return ["day", *tag, *self.places, *(["model"] if self.by_model else [])]
 
 
-DAYS = Table("usage_rollup_days", by_tag=False, by_model=False)
-MODELS = Table("usage_rollup_models", by_tag=False, by_model=True)
-TAGS = Table("usage_rollup_tags", by_tag=True, by_model=False)
-TAG_MODELS = Table("usage_rollup_tag_models", by_tag=True, by_model=True)
-TABLES = (DAYS, MODELS, TAGS, TAG_MODELS)
 PLACE_COLUMNS = ("project", "project_key", "user_name", "machine")
+PROJECT = ("project", "project_key")
+DAYS = Table("usage_rollup_days", by_tag=False, by_model=False, places=PLACE_COLUMNS)
+MODELS = Table("usage_rollup_models", by_tag=False, by_model=True, places=PLACE_COLUMNS)
+# A session counts once per tag: its places too would make about as many rows as
+# sessions (tags by project), where the tags alone make a few per day.
+TAGS = Table("usage_rollup_tags", by_tag=True, by_model=False, places=())
+TAG_MODELS = Table("usage_rollup_tag_models", by_tag=True, by_model=True, places=())
+DAY_TOTALS = Table("usage_rollup_day_totals", by_tag=False, by_model=False, places=())
+DAY_MODELS = Table("usage_rollup_day_models", by_tag=False, by_model=True, places=())
+DAY_PROJECTS = Table("usage_rollup_day_projects", by_tag=False, by_model=False, places=PROJECT)
+TABLES = (DAYS, MODELS, TAGS, TAG_MODELS, DAY_TOTALS, DAY_MODELS, DAY_PROJECTS)
+COARSE = (DAY_TOTALS, DAY_MODELS, DAY_PROJECTS)  # the tables a later schema step added
 # The sessions columns a session's share is made of: only their changes touch the sums.
 SESSION_INPUTS = (
     "created_at",
@@ -169,8 +174,9 @@ def _shares(engine: Engine, s: str, m: str | None, sign: int) -> list[_Share]:
         tags, tag = engine.each_tag(s)
         sources = [tags] if table.by_tag else []
         groups = [engine.day(s), *([tag] if table.by_tag else [])]
-        if table.places:
-            groups += [f"coalesce({s}.project, '')", *(f"{s}.{c}" for c in PLACE_COLUMNS[1:])]
+        groups += [
+            f"coalesce({s}.project, '')" if c == "project" else f"{s}.{c}" for c in table.places
+        ]
         apart = [*live, f"{s}.models_apart <> 0", f"{m or 'sm'}.session_ref = {s}.id"]
         if m is None and not table.by_model:
             shares.append(_Share(table, [*groups, *_own_sums(s, sign, "turns")], sources, live))
@@ -210,10 +216,10 @@ def model_row_share(engine: Engine, m: str, sign: int) -> list[str]:
     return [_upsert(share) for share in _shares(engine, "s", m, sign)]
 
 
-def fill(engine: Engine) -> list[str]:
-    """Statements that make every table anew from the stored sessions (an upgrade)."""
-    statements = [f"DELETE FROM {table.name}" for table in TABLES]
-    for table in TABLES:
+def fill(engine: Engine, tables: tuple[Table, ...] = TABLES) -> list[str]:
+    """Statements that make ``tables`` anew from the stored sessions (an upgrade)."""
+    statements = [f"DELETE FROM {table.name}" for table in tables]
+    for table in tables:
         parts = [share for share in _shares(engine, "s", None, 1) if share.table == table]
         selects = " UNION ALL ".join(
             f"SELECT {_named(table, share.values)} "
@@ -244,7 +250,8 @@ _GROUPS = {
     "machine": ("s.machine",),
     "model": ("nullif(s.model, '')",),
 }
-_EQUALS = {("project", "project_key"), ("user_name",), ("machine",)}
+_EQUALS = {PROJECT, ("user_name",), ("machine",)}
+_PLACES = {"project": PROJECT, "user": ("user_name",), "machine": ("machine",)}
 DAY_SECONDS = 86400
 
 
@@ -262,9 +269,8 @@ def usage_sql(
     clauses, params, one_tag, placed = found
     if one_tag is not None and "tags" in by:
         return None  # the other tags of the sessions having it are not in these rows
-    by_tag = "tags" in by or one_tag is not None
-    table = next(t for t in TABLES if (t.by_tag, t.by_model) == (by_tag, "model" in by))
-    if not table.places and (placed or {"project", "user", "machine"} & set(by)):
+    table = _table(by, one_tag is not None, placed)
+    if table is None:
         return None  # the sums by tag are not kept by place
     if one_tag is not None:
         clauses, params = [d.sql("s.tag = ?"), *clauses], [one_tag, *params]
@@ -283,16 +289,29 @@ def usage_sql(
     return sql, params
 
 
+def _table(by: tuple[str, ...], one_tag: bool, placed: set[str]) -> Table | None:
+    """The table with the fewest places (so the fewest rows) that keeps the groups
+    ``by`` and the place columns ``placed`` filters name."""
+    by_tag = "tags" in by or one_tag
+    needed = placed | {c for name in by for c in _PLACES.get(name, ())}
+    kept = [
+        t
+        for t in TABLES
+        if (t.by_tag, t.by_model) == (by_tag, "model" in by) and needed <= set(t.places)
+    ]
+    return min(kept, key=lambda t: len(t.places), default=None)
+
+
 def _conditions(
     d: Dialect, criteria: Criteria
-) -> tuple[list[str], list[Any], str | None, bool] | None:
+) -> tuple[list[str], list[Any], str | None, set[str]] | None:
     """The filters as conditions on the sums' rows, the one tag asked for (if any) and
-    whether a project, user or machine is; ``None`` when a filter is not one the sums
-    can answer."""
+    the place columns they name; ``None`` when a filter is not one the sums can
+    answer."""
     clauses: list[str] = []
     params: list[Any] = []
     one_tag: str | None = None
-    placed = False
+    placed: set[str] = set()
     for _, spec, value in criteria.where.given():
         operator = spec.operator
         if operator is Operator.MODIFIES:
@@ -303,7 +322,7 @@ def _conditions(
         if operator is Operator.EQUALS and spec.columns in _EQUALS:
             clause = "(" + " OR ".join(f"s.{c} = ?" for c in spec.columns) + ")"
             values: list[Any] = [d.text(value)] * len(spec.columns)
-            placed = True
+            placed.update(spec.columns)
         elif spec.columns == ("created_at",) and operator in (Operator.AT_LEAST, Operator.AT_MOST):
             day = _whole_day(moment_bound(value, end_of_day=operator is Operator.AT_MOST), operator)
             if day is None:

@@ -21,7 +21,7 @@ from claude_sessions.views.edits import change_heading
 from claude_sessions.views.figures import figures_source, figures_sources
 from claude_sessions.views.sidechains import SUBAGENT_TOOLS
 from claude_sessions.views.titles import TITLE_FIELDS, session_title
-from claude_sessions.web import markup
+from claude_sessions.web import chart_markup, markup
 from claude_sessions.web.security import csrf_token, nonce_of
 
 if TYPE_CHECKING:
@@ -182,6 +182,9 @@ def page_environment() -> jinja2.Environment:
         markdown=markup.markdown,
         snippet=markup.snippet,
         json_text=markup.json_text,
+        bar_rects=chart_markup.bar_rects,
+        number_cells=chart_markup.number_cells,
+        column_heads=chart_markup.column_heads,
     )
     environment.globals.update(
         split_lines=markup.split_lines,

@@ -79,7 +79,11 @@ B): a search kept to one of them is answered there (``sessions.search`` holds th
 as one text); stored sessions' are filled in (:data:`FILL_OWN_TEXT`).
 Version 24: ``sessions_by_model``, so a list of a model reads only its rows, and a
 model no session has nothing (see :mod:`claude_sessions.store.lead_walk`).
-Version 25: no schema change: each run's totals are split across its own requests
+Version 25: usage sums per day alone, per day and model and per day and project
+(``usage_rollup_day_totals``, ``usage_rollup_day_models``, ``usage_rollup_day_projects``),
+kept by version 17's triggers, so reports by day, model or project alone read a few
+rows a day; filled from the stored sessions.
+Version 26: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -412,9 +416,9 @@ def _share_function(name: str, old: list[str], new: list[str]) -> str:
     END $$"""
 
 
-def _usage_rollups() -> tuple[str, ...]:
-    """The usage sums' tables, their triggers and their filling (see store.rollups);
-    made anew whatever number this upgrade ends up with."""
+def _usage_rollups(filled: tuple[rollups.Table, ...] = rollups.TABLES) -> tuple[str, ...]:
+    """The usage sums' tables, their triggers and the filling of ``filled`` (see
+    store.rollups); made anew whatever number this upgrade ends up with."""
     types = {"day": "bigint", "text": "text", "count": "bigint", "cost": "double precision"}
     inputs = ", ".join(rollups.SESSION_INPUTS)
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in rollups.SESSION_INPUTS)
@@ -441,11 +445,14 @@ def _usage_rollups() -> tuple[str, ...]:
         f"CREATE TRIGGER usage_session_gone BEFORE DELETE ON sessions {each} usage_session_share()",
         "CREATE TRIGGER usage_models_change AFTER INSERT OR UPDATE OR DELETE ON session_models "
         f"{each} usage_models_share()",
-        *rollups.fill(ROLLUPS),
+        *rollups.fill(ROLLUPS, filled),
     )
 
 
 USAGE_ROLLUPS = _usage_rollups()
+# The sums per day alone, by model and by project: the triggers made anew to keep them
+# too, and only they filled.
+COARSE_USAGE_SUMS = _usage_rollups(rollups.COARSE)
 
 
 def _usage_hours() -> tuple[str, ...]:
@@ -585,13 +592,14 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
     OWN_TEXT,  # 23
     lead_walk.MODEL_INDEXES,  # 24
-    (),  # 25: each run's result totals split across its own requests, and the requests
+    COARSE_USAGE_SUMS,  # 25
+    (),  # 26: each run's result totals split across its own requests, and the requests
     # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 25  # the version from which a run's result totals are split by request
+RESULTS_SPLIT = 26  # the version from which a run's result totals are split by request
 
 
 def quote_ident(name: str) -> str:

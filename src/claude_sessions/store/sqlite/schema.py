@@ -78,7 +78,11 @@ Version 25: ``sessions_by_branch``, so a list of one git branch reads only its r
 Version 26: ``sessions_by_model``, ``sessions_of_project`` and ``sessions_of_project_key``,
 so a list of a model or a project reads only its rows, and a model no session has
 nothing (see :mod:`claude_sessions.store.lead_walk`).
-Version 27: no schema change: each run's totals are split across its own requests
+Version 27: usage sums per day alone, per day and model and per day and project
+(``usage_rollup_day_totals``, ``usage_rollup_day_models``, ``usage_rollup_day_projects``),
+kept by version 21's triggers, so reports by day, model or project alone read a few
+rows a day; filled from the stored sessions.
+Version 28: no schema change: each run's totals are split across its own requests
 (the sessions run through this library are folded again).
 """
 
@@ -87,7 +91,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_sessions.store import filter_indexes, lead_walk, member_listing
 from claude_sessions.store.dialect import meta_text
@@ -98,6 +102,9 @@ from claude_sessions.store.sqlite.dialect import (
     SQLiteDialect,
     rollups_engine,
 )
+
+if TYPE_CHECKING:
+    from claude_sessions.store import rollups
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -645,9 +652,9 @@ def _trigger(name: str, when: str, body: list[str]) -> str:
     return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
 
 
-def usage_rollups() -> list[str]:
-    """The usage sums' tables, their triggers, and their filling (any version number:
-    the tables and triggers are made anew)."""
+def usage_rollups(filled: tuple[rollups.Table, ...] | None = None) -> list[str]:
+    """The usage sums' tables, their triggers, and the filling of ``filled`` (all of
+    them by default; any version number: the tables and triggers are made anew)."""
     from claude_sessions.store import rollups  # opening a store needs none of it
 
     engine = rollups_engine()
@@ -672,12 +679,21 @@ def usage_rollups() -> list[str]:
         *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
         *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
         *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(engine),
+        *rollups.fill(engine, rollups.TABLES if filled is None else filled),
     ]
 
 
 def _usage_rollups(conn: sqlite3.Connection) -> None:
     for statement in usage_rollups():
+        conn.execute(statement)
+
+
+def _coarse_usage_sums(conn: sqlite3.Connection) -> None:
+    """The sums per day alone, by model and by project: the triggers made anew to keep
+    them too, and only they filled."""
+    from claude_sessions.store import rollups  # opening a store needs none of it
+
+    for statement in usage_rollups(rollups.COARSE):
         conn.execute(statement)
 
 
@@ -776,7 +792,8 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _usage_hours,  # 24
     _filter_indexes,  # 25
     _lead_indexes,  # 26
-    _split_result_runs,  # 27: the last step
+    _coarse_usage_sums,  # 27
+    _split_result_runs,  # 28: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
