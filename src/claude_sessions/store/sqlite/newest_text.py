@@ -154,7 +154,10 @@ def _said(
     newest = f"SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ? {below}ORDER BY rowid DESC"
     walked = yield Stmt(
         f"SELECT s.id FROM ({newest} LIMIT ?) AS m CROSS JOIN sessions s ON s.id = m.rowid "
-        f"WHERE {filters} ORDER BY m.rowid DESC LIMIT ?",
+        # No ORDER BY: it would sort every walked match before the limit. The matches
+        # come in the walk's order (its co-routine is the outer loop), and the page is
+        # sorted again once the indexes' sessions are merged.
+        f"WHERE {filters} LIMIT ?",
         (match, *below_params, WALK_ROWS, *params, wanted),
         "all",
     )
