@@ -31,7 +31,6 @@ from claude_sessions.web import create_app
 
 from .store_fixtures import FakeClock
 
-
 COMMON = "ubiquitous"
 RARE = "hapaxlegomenon"
 BOUND = 4  # matches from which a word counts as common, in these tests
