@@ -62,7 +62,7 @@ def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
     (a search of every match, without a limit, is ranked)."""
     if criteria.cursor is not None:
         return is_newest(criteria.cursor.value)
-    if criteria.limit is None:
+    if criteria.limit is None or _has_phrase(node):
         return False
     for sql, match in _probes(criteria, node):
         row = yield Stmt(
@@ -71,6 +71,20 @@ def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
         if int(row["n"]) >= COMMON_MATCHES:
             return True
     return False
+
+
+def _has_phrase(node: text_query.Node) -> bool:
+    """Whether the query holds a phrase: its matches are found by comparing its words'
+    positions, so a phrase of common words said together rarely would have the probe
+    read every session holding its words, as ranking then does again (measured at
+    100,000 sessions: an 8-word phrase 0.33 s ranked, 0.8 s probed then ranked)."""
+    from claude_sessions.model import text_query
+
+    if isinstance(node, text_query.Term):
+        return len(node.words) > 1
+    if isinstance(node, text_query.Without):
+        return _has_phrase(node.keep) or _has_phrase(node.drop)
+    return any(_has_phrase(part) for part in node.parts)
 
 
 def _probes(criteria: Criteria, node: text_query.Node) -> list[tuple[str, str]]:
