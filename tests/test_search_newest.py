@@ -1,10 +1,12 @@
-"""PostgreSQL's full-text search of a common word: the newest matching sessions, walked
-newest first instead of ranking every match; a rare word still ranked.
+"""A common word's full-text search, on both databases: the newest matching sessions,
+walked newest first instead of ranking every match; a rare word still ranked.
 
-The bound between the two (``newest_text.COMMON_MATCHES``, matches the planner
-expects from the statistics ANALYZE keeps) is lowered so that a small store has
-both: every expectation is computed here from what each session said, never read
-back from the store.
+The bound between the two (``newest_text.COMMON_MATCHES``: on PostgreSQL the matches
+the planner expects from the statistics ANALYZE keeps, on SQLite the matches the
+full-text index gives before a limit) is lowered so that a small store has both:
+every expectation is computed here from what each session said, never read back
+from the store. The sessions are stored oldest first and never changed after, so
+the newest by time and by order of storing are the same.
 """
 
 from __future__ import annotations
@@ -24,12 +26,10 @@ from claude_sessions.cli import cli
 from claude_sessions.mcp.tools import available_tools, call_tool
 from claude_sessions.model.identity import USER_ENV_VAR
 from claude_sessions.store import users, visibility
+from claude_sessions.store.search_index import update_search_index
 from claude_sessions.web import create_app
 
 from .store_fixtures import FakeClock
-
-pytestmark = pytest.mark.postgres
-ON_POSTGRES = pytest.mark.parametrize("store_location", ["postgresql"], indirect=True)
 
 COMMON = "ubiquitous"
 RARE = "hapaxlegomenon"
@@ -123,15 +123,21 @@ def _messages(said: Said) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(params=["walked", "past the walk"])
-def newest(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+def newest(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, store_location: str
+) -> Any:
     """The bound lowered; and the walk either long enough for every page or so short
-    that most matches come from the GIN indexes past it."""
-    from claude_sessions.store.postgres import newest_text
+    that most matches come from the indexes past it."""
+    if store_location.startswith("postgresql://"):
+        from claude_sessions.store.postgres import newest_text
+    else:
+        from claude_sessions.store.sqlite import newest_text  # type: ignore[no-redef]
 
     monkeypatch.setattr(newest_text, "COMMON_MATCHES", BOUND)
     if request.param == "past the walk":
         monkeypatch.setattr(newest_text, "WALK_ROWS", 3)
-        monkeypatch.setattr(newest_text, "ASIDE_WALK_ROWS", 3)
+        if hasattr(newest_text, "ASIDE_WALK_ROWS"):
+            monkeypatch.setattr(newest_text, "ASIDE_WALK_ROWS", 3)
     return newest_text
 
 
@@ -150,9 +156,11 @@ def filled(
             visibility.share_session(visibility.seen_by(store, people[said.owner]), said.session_id)
         clock.advance(minutes=5)
     monkeypatch.delenv(USER_ENV_VAR)
-    # The words' frequencies the planner reads, as autovacuum keeps them.
-    with psycopg.connect(store_location, autocommit=True) as conn:
-        conn.execute("ANALYZE claude_sessions.sessions, claude_sessions.aside_text")
+    update_search_index(store)  # SQLite's side index of tool text, as a search's caller does
+    if store_location.startswith("postgresql://"):
+        # The words' frequencies the planner reads, as autovacuum keeps them.
+        with psycopg.connect(store_location, autocommit=True) as conn:
+            conn.execute("ANALYZE claude_sessions.sessions, claude_sessions.aside_text")
     with store:
         yield store, plan
 
@@ -165,7 +173,6 @@ def _newest(plan: list[Said], keep: Any) -> list[str]:
     return [said.session_id for said in reversed(plan) if keep(said)]
 
 
-@ON_POSTGRES
 def test_a_common_word_gives_the_newest_matching_sessions(filled: Any, newest: Any) -> None:
     store, plan = filled
     everywhere = _newest(plan, lambda s: s.holds(COMMON))
@@ -187,7 +194,6 @@ def test_a_common_word_gives_the_newest_matching_sessions(filled: Any, newest: A
     assert _ids(found) == in_replies_or_tools[:6]
 
 
-@ON_POSTGRES
 @pytest.mark.parametrize(
     ("filters", "keep"),
     [
@@ -207,7 +213,6 @@ def test_a_common_word_keeps_every_filter(
     assert _ids(store.search(text=COMMON, limit=2, **filters)) == expected[:2]
 
 
-@ON_POSTGRES
 def test_a_member_sees_no_unshared_session_of_another_through_either_way(
     filled: Any, newest: Any
 ) -> None:
@@ -236,7 +241,6 @@ def _pages(store: SessionStore, size: int, between: Any = None) -> list[str]:
             between()
 
 
-@ON_POSTGRES
 def test_pages_by_cursor_keep_the_way_their_search_began(
     filled: Any, newest: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -253,18 +257,22 @@ def test_pages_by_cursor_keep_the_way_their_search_began(
     assert sorted(ranked) == sorted(everywhere)
 
 
-@ON_POSTGRES
-def test_a_rare_word_is_still_ranked(filled: Any, newest: Any) -> None:
+def test_a_rare_word_is_still_ranked(filled: Any, newest: Any, store_location: str) -> None:
     store, plan = filled
-    repeats = {s.session_id: s.prompt.split().count(RARE) for s in plan if s.holds(RARE)}
-    assert 0 < len(repeats) < BOUND
-    best_first = sorted(repeats, key=lambda sid: -repeats[sid])
-    found = store.search(text=RARE, limit=10)
-    assert _ids(found) == best_first
-    assert all(m.rank is not None and -1.0 <= m.rank <= 0.0 for m in found)
+    said = {s.session_id: s.prompt.split() for s in plan if s.holds(RARE)}
+    assert 0 < len(said) < BOUND
+    if store_location.startswith("postgresql://"):  # ts_rank: the most repeats first
+        best_first = sorted(said, key=lambda sid: -said[sid].count(RARE))
+        lowest = -1.0
+    else:  # bm25 weighs the repeats by the session's length: the densest first
+        best_first = sorted(said, key=lambda sid: -said[sid].count(RARE) / len(said[sid]))
+        lowest = -100.0
+    assert best_first != _newest(plan, lambda s: s.holds(RARE))  # so the test can fail
+    page = store.search_page(text=RARE, limit=10)
+    assert _ids(page.sessions) == best_first and not page.newest_first
+    assert all(m.rank is not None and lowest <= m.rank <= 0.0 for m in page.sessions)
 
 
-@ON_POSTGRES
 def test_every_face_says_when_matches_come_newest_first(
     filled: Any, newest: Any, store_location: str
 ) -> None:
@@ -290,3 +298,18 @@ def test_every_face_says_when_matches_come_newest_first(
     common, rare_found = cli_search(COMMON), cli_search(RARE)
     assert common.exit_code == 0 and rare_found.exit_code == 0, common.output
     assert "not ranked" in common.stderr and "not ranked" not in rare_found.stderr
+
+
+def test_a_phrase_of_common_words_is_ranked_on_sqlite(filled: Any, newest: Any) -> None:
+    store, plan = filled
+    phrase = f"{COMMON} {COMMON}"
+    holding = [s for s in plan if f" {phrase} " in f" {s.prompt} "]
+    assert len(holding) > 2 * BOUND  # as common as the word: on PostgreSQL, newest first
+    page = store.search_page(text=f'"{phrase}"', limit=5)
+    if str(store.location).startswith("postgresql://"):
+        assert page.newest_first
+        return
+    # SQLite: a phrase is matched by its words' positions, and probing for its
+    # matches could cost what ranking them does; it is ranked.
+    assert not page.newest_first
+    assert all(m.rank is not None and m.rank < 0 for m in page.sessions)

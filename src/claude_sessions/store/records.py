@@ -147,7 +147,7 @@ class SessionPage:
     """One page of a listing: its sessions and the cursor of the next page (``None``: last).
 
     ``newest_first``: a text search whose words are so common that its matches come
-    newest first, not ranked (on PostgreSQL; see the README's full-text search)."""
+    newest first, not ranked (see the README's full-text search)."""
 
     sessions: list[SessionMetadata]
     next_cursor: str | None

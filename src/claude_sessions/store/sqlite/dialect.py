@@ -293,9 +293,12 @@ class SQLiteDialect:
 
         from claude_sessions.store import snippets  # with the first text search
         from claude_sessions.store.locating import located
+        from claude_sessions.store.sqlite import newest_text
 
         if criteria.trashed:  # trashed sessions leave the index
             return []
+        if (yield from newest_text.answers_newest(criteria, node)):
+            return (yield from newest_text.newest_page(self, criteria, node, clauses, params))
         match = fts_query(node)
         page: list[str] = []
         page_params: list[Any] = []
