@@ -26,6 +26,7 @@ from claude_sessions.store import feed, lead_walk, member_listing
 from claude_sessions.store.criteria import Criteria
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, usage_sql
 from claude_sessions.store.plan import Op, Stmt
+from claude_sessions.store.sqlite.fts_queries import ASIDE_CANDIDATES, aside_query, fts_query
 from claude_sessions.store.where import conditions
 
 if TYPE_CHECKING:  # the query language loads with the first text search
@@ -381,11 +382,6 @@ def _match_params(
     return found
 
 
-# The newest rows of the side index a search reads at most: a common word's matches
-# are not all ranked, only the sessions of its newest ones.
-ASIDE_CANDIDATES = 2000
-
-
 def _aside_hits(clauses: list[str]) -> str:
     """The sessions whose tool calls or subagents match, newest first, each scored
     after every match of the conversation's own text (bm25 scores are below 0)."""
@@ -397,26 +393,6 @@ def _aside_hits(clauses: list[str]) -> str:
         "JOIN sessions s ON s.id = c.session_ref AND s.session_id = c.session_id "
         f"WHERE {' AND '.join(clauses)} GROUP BY s.id"
     )
-
-
-def aside_query(node: text_query.Node) -> str:
-    """A parsed query for the side index, which keeps no word positions: a phrase is
-    matched as all of its words."""
-    from claude_sessions.model import text_query
-
-    if isinstance(node, text_query.Term) and len(node.words) > 1:
-        last = len(node.words) - 1
-        words = [
-            text_query.Term((word,), node.prefix and at == last)
-            for at, word in enumerate(node.words)
-        ]
-        return aside_query(text_query.AllOf(tuple(words)))
-    if isinstance(node, text_query.Without):
-        return f"({aside_query(node.keep)} NOT {aside_query(node.drop)})"
-    if isinstance(node, text_query.Term):
-        return f"({fts_query(node)})"
-    joiner = " AND " if isinstance(node, text_query.AllOf) else " OR "
-    return "(" + joiner.join(aside_query(part) for part in node.parts) + ")"
 
 
 _NAME_PIECE = re.compile(r"[^\W_]+")  # the tokens the full text makes of a tool's name
@@ -505,16 +481,3 @@ def sort_column(criteria: Criteria) -> str:
     if criteria.trashed:
         return "trashed_at"
     return "total_cost" if criteria.by_cost else "updated_at"
-
-
-def fts_query(node: text_query.Node) -> str:
-    """A parsed query in FTS5 syntax: every term a quoted string, so no user text is syntax."""
-    from claude_sessions.model import text_query
-
-    if isinstance(node, text_query.Term):
-        quoted = '"' + " ".join(node.words).replace('"', '""') + '"'
-        return quoted + " *" if node.prefix else quoted
-    if isinstance(node, text_query.Without):
-        return f"({fts_query(node.keep)} NOT {fts_query(node.drop)})"
-    joiner = " AND " if isinstance(node, text_query.AllOf) else " OR "
-    return "(" + joiner.join(fts_query(part) for part in node.parts) + ")"

@@ -13,7 +13,7 @@ common, and the page is the newest matching sessions, walked newest first and
 tested against the filters, up to :data:`WALK_ROWS` matches; past them (filters
 keeping few of the matches) the rest comes from a plan SQLite chooses, among the
 older matches, still without ranking. Tool and subagent text (the side index)
-gives the sessions of its newest :data:`~.dialect.ASIDE_CANDIDATES` matching rows,
+gives the sessions of its newest :data:`~.fts_queries.ASIDE_CANDIDATES` matching rows,
 as a ranked search reads them.
 
 A page's cursor says which way its search went, so the pages of one search never
@@ -32,7 +32,7 @@ from claude_sessions.store.plan import Op, Stmt
 if TYPE_CHECKING:
     from claude_sessions.model import text_query
     from claude_sessions.store.criteria import Criteria
-    from claude_sessions.store.sqlite.dialect import SQLiteDialect
+    from claude_sessions.store.dialect import Dialect
 
 # Matches (sessions, or rows of tool and subagent text) from which a search is
 # answered newest first instead of ranked. Tests lower it.
@@ -90,7 +90,7 @@ def _has_phrase(node: text_query.Node) -> bool:
 def _probes(criteria: Criteria, node: text_query.Node) -> list[tuple[str, str]]:
     """The first matches of each index the search reads: FTS5 stops reading a word's
     doclist at the limit, so a common word costs no more than a rare one."""
-    from claude_sessions.store.sqlite.dialect import fts_query
+    from claude_sessions.store.sqlite.fts_queries import fts_query
 
     where = criteria.where
     probes = []
@@ -104,14 +104,14 @@ def _probes(criteria: Criteria, node: text_query.Node) -> list[tuple[str, str]]:
 
 
 def _aside_match(criteria: Criteria) -> str:
-    from claude_sessions.store.sqlite.dialect import aside_query
+    from claude_sessions.store.sqlite.fts_queries import aside_query
 
     assert criteria.text is not None
     return f"{{{' '.join(criteria.where.aside_places)}}} : {aside_query(criteria.text)}"
 
 
 def newest_page(
-    d: SQLiteDialect,
+    d: Dialect,
     criteria: Criteria,
     node: text_query.Node,
     clauses: list[str],
@@ -160,7 +160,7 @@ def _said(
     """The newest ``wanted`` sessions whose own text matches: the words' matches read
     newest first (the outer loop, by CROSS JOIN), each tested against the filters, up
     to :data:`WALK_ROWS`; then, if the page is not full, the older matches."""
-    from claude_sessions.store.sqlite.dialect import fts_query
+    from claude_sessions.store.sqlite.fts_queries import fts_query
 
     match = fts_query(node)
     filters = " AND ".join(kept)
@@ -194,7 +194,7 @@ def _said(
 def _aside(criteria: Criteria, kept: list[str], params: list[Any], wanted: int) -> Op[list[int]]:
     """The newest ``wanted`` sessions among those of the newest matching rows of tool
     and subagent text (as many as a ranked search reads)."""
-    from claude_sessions.store.sqlite.dialect import ASIDE_CANDIDATES
+    from claude_sessions.store.sqlite.fts_queries import ASIDE_CANDIDATES
 
     rows = yield Stmt(
         "SELECT DISTINCT s.id FROM (SELECT rowid AS chunk FROM side.said WHERE said MATCH ? "
