@@ -91,20 +91,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claude_sessions.store import filter_indexes, lead_walk, member_listing
 from claude_sessions.store.dialect import meta_text
 from claude_sessions.store.plan import Op, Stmt, fetched
-from claude_sessions.store.sqlite.dialect import (
-    DAY_NUMBER,
-    USAGE_COLUMNS,
-    SQLiteDialect,
-    rollups_engine,
-)
-
-if TYPE_CHECKING:
-    from claude_sessions.store import rollups
+from claude_sessions.store.sqlite.dialect import DAY_NUMBER, USAGE_COLUMNS, SQLiteDialect
+from claude_sessions.store.sqlite.sum_triggers import usage_hours, usage_rollups
 
 _USAGE_COLUMNS = ", ".join(USAGE_COLUMNS)
 # The columns version 11's indexes covered (version 12 rebuilds them).
@@ -648,41 +641,6 @@ def _sync_marks(conn: sqlite3.Connection) -> None:
     conn.execute(SYNC_MARKS)
 
 
-def _trigger(name: str, when: str, body: list[str]) -> str:
-    return f"CREATE TRIGGER {name} {when} BEGIN {'; '.join(body)}; END"
-
-
-def usage_rollups(filled: tuple[rollups.Table, ...] | None = None) -> list[str]:
-    """The usage sums' tables, their triggers, and the filling of ``filled`` (all of
-    them by default; any version number: the tables and triggers are made anew)."""
-    from claude_sessions.store import rollups  # opening a store needs none of it
-
-    engine = rollups_engine()
-    types = {"day": "INTEGER", "text": "TEXT", "count": "INTEGER", "cost": "REAL"}
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in rollups.SESSION_INPUTS)
-    share, row_share = rollups.session_share, rollups.model_row_share
-    triggers = {
-        "usage_session_new": ("AFTER INSERT ON sessions", share(engine, "NEW", 1)),
-        "usage_session_change": (
-            f"AFTER UPDATE OF {', '.join(rollups.SESSION_INPUTS)} ON sessions WHEN {changed}",
-            share(engine, "OLD", -1) + share(engine, "NEW", 1),
-        ),
-        "usage_session_gone": ("BEFORE DELETE ON sessions", share(engine, "OLD", -1)),
-        "usage_models_new": ("AFTER INSERT ON session_models", row_share(engine, "NEW", 1)),
-        "usage_models_change": (
-            "AFTER UPDATE ON session_models",
-            row_share(engine, "OLD", -1) + row_share(engine, "NEW", 1),
-        ),
-        "usage_models_gone": ("AFTER DELETE ON session_models", row_share(engine, "OLD", -1)),
-    }
-    return [
-        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
-        *(rollups.create_table(table, types, " WITHOUT ROWID") for table in rollups.TABLES),
-        *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *rollups.fill(engine, rollups.TABLES if filled is None else filled),
-    ]
-
-
 def _usage_rollups(conn: sqlite3.Connection) -> None:
     for statement in usage_rollups():
         conn.execute(statement)
@@ -700,44 +658,6 @@ def _coarse_usage_sums(conn: sqlite3.Connection) -> None:
 def _member_indexes(conn: sqlite3.Connection) -> None:
     for statement in member_listing.INDEXES:
         conn.execute(statement)
-
-
-def usage_hours() -> list[str]:
-    """The sums by hour (see store.hour_rollups): their table, triggers and filling (any
-    version number: the triggers are made anew)."""
-    from claude_sessions.store import hour_rollups as h  # opening a store needs none of it
-
-    hours = h.Hours(
-        created=lambda row: f"CAST({row}.created_at / {h.HOUR_SECONDS} AS INTEGER)",
-        at=lambda column: f"CAST({column} / {h.HOUR_SECONDS} AS INTEGER)",
-    )
-    session_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in h.SESSION_INPUTS)
-    request_changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in h.REQUEST_INPUTS)
-    old_session, new_session = h.session_share(hours, "OLD", -1), h.session_share(hours, "NEW", 1)
-    old_request, new_request = h.request_share(hours, "OLD", -1), h.request_share(hours, "NEW", 1)
-    triggers = {
-        "hours_session_new": ("AFTER INSERT ON sessions", new_session),
-        "hours_session_change": (
-            f"AFTER UPDATE OF {', '.join(h.SESSION_INPUTS)} ON sessions WHEN {session_changed}",
-            old_session + new_session,
-        ),
-        "hours_session_gone": ("BEFORE DELETE ON sessions", old_session),
-        "hours_request_new": (f"AFTER INSERT ON api_requests WHEN {h.counted('NEW')}", new_request),
-        "hours_request_change": (
-            f"AFTER UPDATE ON api_requests WHEN {request_changed}",
-            old_request + new_request,
-        ),
-        "hours_request_gone": (
-            f"AFTER DELETE ON api_requests WHEN {h.counted('OLD')}",
-            old_request,
-        ),
-    }
-    return [
-        *(f"DROP TRIGGER IF EXISTS {name}" for name in triggers),
-        h.create_table({"count": "INTEGER", "cost": "REAL"}, " WITHOUT ROWID"),
-        *(_trigger(name, when, body) for name, (when, body) in triggers.items()),
-        *h.fill(hours),
-    ]
 
 
 def _usage_hours(conn: sqlite3.Connection) -> None:
