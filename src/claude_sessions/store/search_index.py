@@ -4,8 +4,9 @@ On SQLite that text lives in a side index the store's writes leave alone (see
 :mod:`claude_sessions.store.sqlite.side_index`): :func:`update_search_index`
 indexes what was stored since, and :func:`not_indexed` says how many
 sessions' text is not in it yet, so a search can say so. On PostgreSQL it is
-indexed with the rest of a session's text, in the same transaction: both are
-no-ops there.
+indexed with the rest of a session's text, in the same transaction, but for the
+prompts and replies of sessions stored before they were indexed apart: those are
+what both catch up with and count there (see :mod:`.postgres.own_fill`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from claude_sessions.store.sqlite.side_indexer import IndexRun, Progress
 
 if TYPE_CHECKING:
     from claude_sessions.model.filters import SessionFilter
+    from claude_sessions.store.postgres.dialect import PostgresDialect
     from claude_sessions.store.session_store import SessionStore
 
 __all__ = [
@@ -33,8 +35,15 @@ __all__ = [
 
 
 def _database(store: SessionStore) -> Path | None:
-    """The store's SQLite file (``None`` on PostgreSQL, whose index needs no catching up)."""
+    """The store's SQLite file (``None`` on PostgreSQL)."""
     return sqlite_path(store.location)
+
+
+def _postgres(store: SessionStore) -> PostgresDialect | None:
+    from claude_sessions.store.postgres.dialect import PostgresDialect
+
+    dialect = store._core.d
+    return dialect if isinstance(dialect, PostgresDialect) else None
 
 
 def update_search_index(
@@ -47,19 +56,36 @@ def update_search_index(
     (``session_ids``: only those sessions'), with a connection of its own, in batches;
     ``progress(done, total)`` counts entries. Returns at once, with ``busy`` set, while
     another process indexes this store. A read-only store is left as it is."""
-    path = _database(store)
-    if path is None or store.read_only:
+    if store.read_only:
         return IndexRun()
+    path = _database(store)
+    if path is None:
+        return _fill_postgres(store, progress)
     from claude_sessions.store.sqlite.side_indexer import catch_up
 
     return catch_up(path, session_ids=session_ids, progress=progress)
 
 
+def _fill_postgres(store: SessionStore, progress: Progress | None) -> IndexRun:
+    """The prompts and replies of the sessions stored before they were indexed apart
+    (every session of ``session_ids`` saved since is indexed already)."""
+    dialect = _postgres(store)
+    if dialect is None:
+        return IndexRun()
+    from claude_sessions.store.postgres.own_fill import fill
+
+    sessions, entries = store._run(fill(dialect, progress))
+    return IndexRun(sessions=sessions, entries=entries)
+
+
 def not_indexed(store: SessionStore) -> int:
-    """How many sessions hold tool or subagent text a search does not find yet."""
+    """How many sessions hold text a search does not find yet: tool or subagent text on
+    SQLite, prompts and replies of sessions stored before on PostgreSQL."""
     path = _database(store)
     if path is None:
-        return 0
+        from claude_sessions.store.postgres.own_fill import pending as own_pending
+
+        return store._run(own_pending())
     from claude_sessions.store.sqlite.side_indexer import not_indexed as pending
 
     return pending(path)
@@ -72,6 +98,8 @@ def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
         return None
     # A search kept to prompts or to replies reads them from that index too.
     own = [place for place in where.aside_places if place in ("prompt", "reply")]
+    if not own and _database(store) is None:
+        return None  # PostgreSQL indexes tool text as it stores it
     return missing_note(not_indexed(store), f"{own[0]} text" if own else "tool text")
 
 
