@@ -147,3 +147,20 @@ def test_a_search_kept_to_prompts_says_how_many_sessions_are_not_indexed(older_s
         update_search_index(store)
         answer = json.loads(call_tool(store, "search_sessions", arguments, TOOLS).text)
         assert "not_indexed" not in answer
+
+
+def test_the_index_command_fills_them_in(older_store):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    env = {"CLAUDE_SESSIONS_STORE": older_store}
+    entries = sum(len(turns) for turns in SAID.values())
+    done = CliRunner().invoke(cli, ["index"], env=env)
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"Indexed {entries} entries of {len(SAID)} sessions."
+    with SessionStore(older_store, cleanup_after_days=None) as store:
+        assert not_indexed(store) == 0
+        _check_found(store)
+    again = CliRunner().invoke(cli, ["index"], env=env)
+    assert again.output.strip() == "Indexed 0 entries of 0 sessions."

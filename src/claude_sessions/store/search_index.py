@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IndexRun",
     "Progress",
+    "indexed_text",
     "indexer_running",
     "missing_note",
     "not_indexed",
@@ -101,6 +102,11 @@ def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
     if not own and _database(store) is None:
         return None  # PostgreSQL indexes tool text as it stores it
     return missing_note(not_indexed(store), f"{own[0]} text" if own else "tool text")
+
+
+def indexed_text(store: SessionStore) -> str:
+    """What the indexer catches up with on this store's database, for its messages."""
+    return "tool text" if _database(store) is not None else "prompt and reply text"
 
 
 def missing_note(count: int, what: str = "tool text") -> str | None:
