@@ -43,7 +43,7 @@ def _database(store: SessionStore) -> Path | None:
 def _postgres(store: SessionStore) -> PostgresDialect | None:
     from claude_sessions.store.postgres.dialect import PostgresDialect
 
-    dialect = store._core.d
+    dialect = store.core.d
     return dialect if isinstance(dialect, PostgresDialect) else None
 
 
@@ -61,21 +61,22 @@ def update_search_index(
         return IndexRun()
     path = _database(store)
     if path is None:
-        return _fill_postgres(store, progress)
+        # A capture's sessions (``session_ids``) were indexed as they were saved: it
+        # never waits for the fill of an older store's sessions.
+        return _fill_postgres(store, progress) if session_ids is None else IndexRun()
     from claude_sessions.store.sqlite.side_indexer import catch_up
 
     return catch_up(path, session_ids=session_ids, progress=progress)
 
 
 def _fill_postgres(store: SessionStore, progress: Progress | None) -> IndexRun:
-    """The prompts and replies of the sessions stored before they were indexed apart
-    (every session of ``session_ids`` saved since is indexed already)."""
+    """The prompts and replies of the sessions stored before they were indexed apart."""
     dialect = _postgres(store)
     if dialect is None:
         return IndexRun()
     from claude_sessions.store.postgres.own_fill import fill
 
-    sessions, entries = store._run(fill(dialect, progress))
+    sessions, entries = store.run(fill(dialect, progress))
     return IndexRun(sessions=sessions, entries=entries)
 
 
@@ -86,7 +87,7 @@ def not_indexed(store: SessionStore) -> int:
     if path is None:
         from claude_sessions.store.postgres.own_fill import pending as own_pending
 
-        return store._run(own_pending())
+        return store.run(own_pending())
     from claude_sessions.store.sqlite.side_indexer import not_indexed as pending
 
     return pending(path)
