@@ -167,3 +167,20 @@ def test_the_index_command_fills_them_in(older_store):
         _check_found(store)
     again = CliRunner().invoke(cli, ["index"], env=env)
     assert again.output.strip() == "Indexed 0 entries of 0 sessions."
+
+
+def test_a_search_catches_up_first_only_when_kept_to_prompts_or_replies(older_store):
+    from click.testing import CliRunner
+
+    from claude_sessions.cli import cli
+
+    env = {"CLAUDE_SESSIONS_STORE": older_store}
+    plain = CliRunner().invoke(cli, ["search", PROMPTED, "--json"], env=env)
+    assert plain.exit_code == 0, plain.output
+    with SessionStore(older_store, cleanup_after_days=None) as store:
+        assert not_indexed(store) == len(SAID)  # tool text needs no catching up there
+    kept = CliRunner().invoke(cli, ["search", PROMPTED, "--in", "prompt", "--json"], env=env)
+    assert kept.exit_code == 0, kept.output
+    assert {item["session_id"] for item in json.loads(kept.stdout)} == _saying(PROMPTED, "user")
+    with SessionStore(older_store, cleanup_after_days=None) as store:
+        assert not_indexed(store) == 0

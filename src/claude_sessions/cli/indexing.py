@@ -18,6 +18,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from claude_sessions.cli.common import console, open_store, store_option
+from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionStore
 from claude_sessions.store.search_index import (
     IndexRun,
@@ -25,6 +26,7 @@ from claude_sessions.store.search_index import (
     indexer_running,
     missing_note,
     not_indexed,
+    not_indexed_for,
     update_search_index,
 )
 
@@ -74,11 +76,11 @@ def start_in_background(store: SessionStore) -> bool:
     return True
 
 
-def catch_up_before_search(store: SessionStore) -> None:
-    """Index what is not indexed yet before a search, with progress, or say why the
-    search may not find all of it (another process indexes it, or the store is
-    read-only)."""
-    pending = not_indexed(store)
+def catch_up_before_search(store: SessionStore, where: SessionFilter) -> None:
+    """Index what a search by ``where`` may not find yet before it, with progress, or
+    say why the search may not find all of it (another process indexes it, or the
+    store is read-only)."""
+    pending = not_indexed_for(store, where)
     if not pending:
         return
     running = indexer_running(store)

@@ -30,6 +30,7 @@ __all__ = [
     "indexer_running",
     "missing_note",
     "not_indexed",
+    "not_indexed_for",
     "not_indexed_note",
     "update_search_index",
 ]
@@ -93,16 +94,25 @@ def not_indexed(store: SessionStore) -> int:
     return pending(path)
 
 
+def _own_places(where: SessionFilter) -> list[str]:
+    return [place for place in where.aside_places if place in ("prompt", "reply")]
+
+
+def not_indexed_for(store: SessionStore, where: SessionFilter) -> int:
+    """How many sessions hold text a search by ``where`` may not find yet."""
+    if where.text is None and where.tool is None:
+        return 0
+    if _database(store) is None and not _own_places(where):
+        return 0  # PostgreSQL indexes tool text as it stores it
+    return not_indexed(store)
+
+
 def not_indexed_note(store: SessionStore, where: SessionFilter) -> str | None:
     """What a search by ``where`` says it may miss (``None``: nothing): every face of
     search says it the same way."""
-    if where.text is None and where.tool is None:
-        return None
     # A search kept to prompts or to replies reads them from that index too.
-    own = [place for place in where.aside_places if place in ("prompt", "reply")]
-    if not own and _database(store) is None:
-        return None  # PostgreSQL indexes tool text as it stores it
-    return missing_note(not_indexed(store), f"{own[0]} text" if own else "tool text")
+    own = _own_places(where)
+    return missing_note(not_indexed_for(store, where), f"{own[0]} text" if own else "tool text")
 
 
 def indexed_text(store: SessionStore) -> str:
