@@ -184,3 +184,14 @@ def test_a_search_catches_up_first_only_when_kept_to_prompts_or_replies(older_st
     assert {item["session_id"] for item in json.loads(kept.stdout)} == _saying(PROMPTED, "user")
     with SessionStore(older_store, cleanup_after_days=None) as store:
         assert not_indexed(store) == 0
+
+
+def test_a_store_without_the_list_has_nothing_to_fill(older_store):
+    with SessionStore(older_store, cleanup_after_days=None) as store:
+        update_search_index(store)
+    with psycopg.connect(older_store, autocommit=True) as conn:  # as a build before it left it
+        conn.execute("DROP TABLE claude_sessions.own_text_pending")
+    with SessionStore(older_store, cleanup_after_days=None) as store:
+        assert not_indexed(store) == 0
+        assert update_search_index(store).sessions == 0
+        _check_found(store)

@@ -52,9 +52,10 @@ def pending() -> Plan[int]:
     return count
 
 
-def _pending_entries() -> Op[int]:
+def _pending_entries() -> Op[int | None]:
+    """The entries of the listed sessions (``None``: no list)."""
     if not (yield from _listed()):
-        return 0
+        return None
     row = yield Stmt(
         "SELECT count(*) AS n FROM entries WHERE subpath = '' "
         "AND session_ref IN (SELECT session_ref FROM own_text_pending)",
@@ -103,6 +104,8 @@ def fill(
     counts entries after each batch. Returns the sessions filled and entries read."""
     total = yield Txn(_pending_entries)
     sessions = entries = 0
+    if total is None:
+        return sessions, entries
     while True:
         batch: Filled = yield Txn(lambda: _fill_batch(d), write=True)
         if not batch.found:
