@@ -350,7 +350,7 @@ def test_schema_is_versioned_and_created_once_under_concurrency(postgres_databas
         ).fetchone()
     assert version == (str(postgres_schema.SCHEMA_VERSION),)
     # ... secret_scans, sign_ins, audit_log, sync_marks, 7 usage sums, aside_text, sums by hour
-    assert tables == (24,)
+    assert tables == (25,)
 
 
 def test_newer_schema_is_refused(postgres_database: str) -> None:

@@ -140,8 +140,7 @@ def search_command(
     from claude_sessions.cli.indexing import catch_up_before_search
 
     store = open_store(store_location)
-    if where.text is not None or where.tool is not None:
-        catch_up_before_search(store)
+    catch_up_before_search(store, where)
     if not limit:
         _print_sessions(store, store.search(where, limit=None), as_json, snippets=True)
         return

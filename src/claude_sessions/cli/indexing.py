@@ -4,7 +4,7 @@ On SQLite an import leaves that text to a catch-up indexer (see
 :mod:`claude_sessions.store.search_index`): ``import`` ends by starting one as
 a detached process at the lowest CPU priority (as ``git gc --auto`` does), and
 ``search`` catches up what is left before it searches, or says what is not
-indexed yet. On PostgreSQL there is nothing to catch up.
+indexed yet. On PostgreSQL only an older store's prompts and replies are left to it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from claude_sessions.cli.common import console, open_store, store_option
+from claude_sessions.model.filters import SessionFilter
 from claude_sessions.store import SessionStore
 from claude_sessions.store.search_index import (
     IndexRun,
+    indexed_text,
     indexer_running,
     missing_note,
     not_indexed,
+    not_indexed_for,
     update_search_index,
 )
 
@@ -34,7 +37,7 @@ def index_with_progress(store: SessionStore) -> IndexRun:
     if not out.is_terminal:
         return update_search_index(store)
     with Progress(
-        TextColumn("[bold]Indexing tool calls and subagents"),
+        TextColumn(f"[bold]Indexing {indexed_text(store)}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("entries"),
@@ -57,6 +60,8 @@ def start_in_background(store: SessionStore) -> bool:
         return False
     from claude_sessions.store import sqlite_path
 
+    # A PostgreSQL location is known here without its password: that indexer runs on
+    # the command line (``index``, or a ``search`` catching up first).
     if sqlite_path(store.location) is None:
         return False
     command = [sys.executable, "-m", "claude_sessions", "index", "--detached"]
@@ -71,21 +76,22 @@ def start_in_background(store: SessionStore) -> bool:
     return True
 
 
-def catch_up_before_search(store: SessionStore) -> None:
-    """Index what is not indexed yet before a search, with progress, or say why the
-    search may not find all of it (another process indexes it, or the store is
-    read-only)."""
-    pending = not_indexed(store)
+def catch_up_before_search(store: SessionStore, where: SessionFilter) -> None:
+    """Index what a search by ``where`` may not find yet before it, with progress, or
+    say why the search may not find all of it (another process indexes it, or the
+    store is read-only)."""
+    pending = not_indexed_for(store, where)
     if not pending:
         return
     running = indexer_running(store)
     if store.read_only or running:
         why = "a background indexer is at it" if running else "the store is read-only"
-        missing = missing_note(pending)
+        missing = missing_note(pending, indexed_text(store))
         click.echo(f"Note: {missing} ({why}): this search may miss words said there.", err=True)
         return
     if console(stderr=True).is_terminal:  # a log or a pipe gets the results alone
-        click.echo(f"Indexing the tool text of {pending} session{'s' * (pending != 1)}…", err=True)
+        what = f"the {indexed_text(store)} of {pending} session{'s' * (pending != 1)}"
+        click.echo(f"Indexing {what}…", err=True)
     index_with_progress(store)
 
 
@@ -95,7 +101,8 @@ def catch_up_before_search(store: SessionStore) -> None:
 @store_option
 def index_command(background: bool, detached: bool, store_location: str | None) -> None:
     """Index tool inputs, tool results and subagents for search (what an import left to
-    a background indexer; one runs at a time)."""
+    a background indexer; one runs at a time). On PostgreSQL: the prompts and replies
+    of sessions stored before they were indexed apart."""
     store = open_store(store_location)  # the side index only: no cleanup of the store
     if background:
         started = start_in_background(store)

@@ -76,7 +76,8 @@ and the row id in the date and cost indexes, so a range is read from its index a
 (see :mod:`claude_sessions.store.filter_indexes`).
 Version 23: prompts and replies in ``aside_text.own`` too, apart (weights A and
 B): a search kept to one of them is answered there (``sessions.search`` holds them
-as one text); stored sessions' are filled in (:data:`FILL_OWN_TEXT`).
+as one text); stored sessions' are listed in ``own_text_pending`` for the indexer
+to fill in (:data:`FILL_OWN_TEXT`, :mod:`.own_fill`).
 Version 24: ``sessions_by_model``, so a list of a model reads only its rows, and a
 model no session has nothing (see :mod:`claude_sessions.store.lead_walk`).
 Version 25: usage sums per day alone, per day and model and per day and project
@@ -518,9 +519,15 @@ ASIDE_TEXT: tuple[str, ...] = (
 OWN_TEXT: tuple[str, ...] = (
     "ALTER TABLE aside_text ADD COLUMN IF NOT EXISTS own tsvector NOT NULL DEFAULT ''",
     "CREATE INDEX IF NOT EXISTS aside_text_by_own_words ON aside_text USING gin (own)",
+    # The sessions stored before whose prompts and replies are not in ``own`` yet: the
+    # upgrade lists them, the indexer (store.postgres.own_fill) fills and removes them.
+    """CREATE TABLE IF NOT EXISTS own_text_pending (
+        session_ref bigint PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE
+    )""",
 )
-# The prompts and replies of every stored session's main transcript (sidechain lines
-# are a subagent's), as AsideText gathers them, in one statement: each session's text
+# The prompts and replies of the main transcripts (sidechain lines are a subagent's)
+# of the sessions given (an array of their ids), as AsideText gathers them, in one
+# statement: each session's text
 # in rows of up to 200,000 characters of each (a tsvector holds at most 1 MB), with
 # ASCII punctuation made spaces as the dialect indexes it. An entry kept as exact JSON
 # text (``raw``) is read from it, unless it holds a NUL or a lone surrogate (which
@@ -560,7 +567,7 @@ FILL_OWN_TEXT = (
     # OFFSET 0: each entry's JSON is made once (an entry kept as text is parsed once).
     "FROM (SELECT session_ref, seq, coalesce(data, CASE WHEN raw "
     "!~ '\\\\u(0000|[dD][89a-fA-F])' THEN raw::jsonb END) AS j FROM entries "
-    "WHERE subpath = '' OFFSET 0) AS e "
+    "WHERE subpath = '' AND session_ref = ANY(%s) OFFSET 0) AS e "
     f"CROSS JOIN LATERAL ({_OWN_PIECES}) AS x "
     "WHERE e.j IS NOT NULL GROUP BY e.session_ref) AS t, "
     "generate_series(0, greatest(length(t.prompt), length(t.reply)) / 200000) AS k "
@@ -659,12 +666,10 @@ def upgrade(schema: str) -> Op[int]:
         from claude_sessions.store.upgrades import index_aside  # an old store only
 
         yield from index_aside(PostgresDialect(schema))
-    elif own_missing:
-        from claude_sessions.store.postgres.tsqueries import PUNCTUATION, SPACES
-
+    elif own_missing:  # their text is filled in by the indexer, not while the store opens
         for statement in OWN_TEXT:
             yield Stmt(statement)
-        yield Stmt(FILL_OWN_TEXT, (PUNCTUATION, SPACES) * 2)
+        yield Stmt("INSERT INTO own_text_pending (session_ref) SELECT id FROM sessions")
     yield Stmt(
         "INSERT INTO store_meta (key, value) VALUES (%s, %s) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
