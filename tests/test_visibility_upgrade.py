@@ -9,8 +9,6 @@ from typing import Any
 
 from claude_sessions import SessionStore
 from claude_sessions.store import users, visibility
-from claude_sessions.store.postgres import schema as postgres_schema
-from claude_sessions.store.sqlite import schema as sqlite_schema
 
 from .older_store import set_back
 
@@ -41,10 +39,3 @@ def test_a_store_from_before_gets_sharing_and_the_audit_log(store_location: str)
         visibility.share_session(opened, "s1")
         assert opened.get_metadata("s1").shared
         assert [e.action for e in visibility.audit_log(opened)] == ["share"]
-
-
-def test_the_split_of_run_totals_stays_the_last_step() -> None:
-    # it folds stored sessions with today's code: every other step must come before it
-    assert postgres_schema.RESULTS_SPLIT == postgres_schema.SCHEMA_VERSION
-    assert postgres_schema.UPGRADES[-1] == ()
-    assert "split" in (sqlite_schema.UPGRADES[-1].__doc__ or "")

@@ -84,8 +84,9 @@ Version 25: usage sums per day alone, per day and model and per day and project
 (``usage_rollup_day_totals``, ``usage_rollup_day_models``, ``usage_rollup_day_projects``),
 kept by version 17's triggers, so reports by day, model or project alone read a few
 rows a day; filled from the stored sessions.
-Version 26: no schema change: each run's totals are split across its own requests
-(the sessions run through this library are folded again).
+After the steps, on the finished schema, a store from before version 20 has each run's
+totals split across its own requests (the sessions run through this library are folded
+again with today's code; see :data:`RESULTS_SPLIT`).
 """
 
 from __future__ import annotations
@@ -589,24 +590,25 @@ UPGRADES: tuple[tuple[str, ...], ...] = (
     SCHEMA_V12,
     SCHEMA_V13,
     SCHEMA_V14,
-    (),  # 15: the split of run totals, redone by the last step
+    (),  # 15: the split of run totals, redone after the steps (RESULTS_SPLIT)
     SYNC_MARKS,  # 16
     USAGE_ROLLUPS,  # 17
     member_listing.INDEXES,  # 18
     ASIDE_TEXT,  # 19
-    (),  # 20: the split of run totals, redone by the last step
+    (),  # 20: the split of run totals, made after the steps (RESULTS_SPLIT)
     USAGE_HOURS,  # 21
     (*filter_indexes.INDEXES, *filter_indexes.POSTGRES_RANGE_INDEXES),  # 22
     OWN_TEXT,  # 23
     lead_walk.MODEL_INDEXES,  # 24
     COARSE_USAGE_SUMS,  # 25
-    (),  # 26: each run's result totals split across its own requests, and the requests
-    # after a session's last result counted in its cost (split_result_runs): the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 8  # the version from which figures are counted as today
 ASIDE_INDEXED = 19  # the version from which tool calls and subagents are searched
-RESULTS_SPLIT = 26  # the version from which a run's result totals are split by request
+# The version from which each run's totals are split by request as today's code splits
+# them: an older store is folded again after every step (it writes sessions, so the
+# usage sums' triggers must exist). When that code changes, this becomes the new version.
+RESULTS_SPLIT = 20
 
 
 def quote_ident(name: str) -> str:
@@ -646,8 +648,8 @@ def upgrade(schema: str) -> Op[int]:
             f"store schema version {version} is newer than this claude-sessions "
             f"understands ({SCHEMA_VERSION}): upgrade claude-sessions"
         )
-    # Read before the steps run: a store of the version before this one was numbered
-    # as it is now (the last step keeps the last number) lacks the column all the same.
+    # Read before the steps run (step 23 adds the column): a store with tool text indexed
+    # but no prompts and replies apart has its sessions listed for the indexer.
     own_missing = version >= ASIDE_INDEXED and not (yield from _holds_own_text())
     for step in UPGRADES[version:]:
         for statement in step:

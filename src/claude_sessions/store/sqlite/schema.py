@@ -82,8 +82,9 @@ Version 27: usage sums per day alone, per day and model and per day and project
 (``usage_rollup_day_totals``, ``usage_rollup_day_models``, ``usage_rollup_day_projects``),
 kept by version 21's triggers, so reports by day, model or project alone read a few
 rows a day; filled from the stored sessions.
-Version 28: no schema change: each run's totals are split across its own requests
-(the sessions run through this library are folded again).
+After the steps, on the finished schema, a store from before version 23 has each run's
+totals split across its own requests (the sessions run through this library are folded
+again with today's code; see :data:`RESULTS_SPLIT`).
 """
 
 from __future__ import annotations
@@ -620,11 +621,11 @@ def _v18(conn: sqlite3.Connection) -> None:
 
 
 def _v19(conn: sqlite3.Connection) -> None:
-    """Nothing: the split of run totals that version 19 made is redone by the last step."""
+    """Nothing: the split of run totals that version 19 made is redone after the steps."""
 
 
 def _v23(conn: sqlite3.Connection) -> None:
-    """Nothing: the split of run totals that version 23 made is redone by the last step."""
+    """Nothing: the split of run totals is made after the steps (see RESULTS_SPLIT)."""
 
 
 # IF NOT EXISTS: self-contained, whatever number this upgrade ends up with.
@@ -675,16 +676,6 @@ def _lead_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _split_result_runs(conn: sqlite3.Connection) -> None:
-    """Each run's result totals split across its own requests (see model.result_split),
-    and the requests after a session's last result counted in its cost. It folds
-    sessions with today's code, so it stays the last step: a store whose figures an
-    earlier version of it counted is folded again."""
-    from claude_sessions.store.upgrades import split_result_runs
-
-    _run(conn, split_result_runs(SQLiteDialect()))
-
-
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -713,10 +704,13 @@ UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _filter_indexes,  # 25
     _lead_indexes,  # 26
     _coarse_usage_sums,  # 27
-    _split_result_runs,  # 28: the last step
 )
 SCHEMA_VERSION = len(UPGRADES)
 RECOUNTED = 12  # the version from which figures are counted as today
+# The version from which each run's totals are split by request as today's code splits
+# them: an older store is folded again after every step (it writes sessions, so the
+# usage sums' triggers must exist). When that code changes, this becomes the new version.
+RESULTS_SPLIT = 23
 
 
 class SchemaTooNewError(Exception):
@@ -747,6 +741,10 @@ def upgrade(conn: sqlite3.Connection) -> int:
             from claude_sessions.store.upgrades import recount
 
             _run(conn, recount(SQLiteDialect()))
+        elif 0 < found < RESULTS_SPLIT:
+            from claude_sessions.store.upgrades import split_result_runs
+
+            _run(conn, split_result_runs(SQLiteDialect()))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
