@@ -291,7 +291,6 @@ class SQLiteDialect:
         params: list[Any],
         limit: int,
     ) -> Op[list[Found]]:
-
         from claude_sessions.store import snippets  # with the first text search
         from claude_sessions.store.locating import located
         from claude_sessions.store.sqlite import newest_text
