@@ -26,17 +26,29 @@ if TYPE_CHECKING:
 MAX_INTEGER = 2**63 - 1
 
 
+# A newest-first text search's sort values lie at or below minus this; ranks (bm25,
+# -ts_rank: small negative numbers; tool text scores in (0, 1]) lie far above it.
+NEWEST_BELOW_RANKS = 2**40
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page ends, for keyset paging: the sort value and the row of its last session.
 
     The sort value is ``updated_at`` (epoch seconds, newest first) for a
-    listing and the rank (lower first) for a full-text search.
+    listing and the rank (lower first) for a full-text search; a full-text search
+    answered newest first (its words are common) has values at or below
+    ``-NEWEST_BELOW_RANKS``, so its later pages go the same way.
     """
 
     ranked: bool
     value: float | int
     ref: int
+
+    @property
+    def newest_first(self) -> bool:
+        """Whether the page's full-text search went newest first, not ranked."""
+        return self.value <= -NEWEST_BELOW_RANKS
 
     def encode(self) -> str:
         raw = json.dumps(["r" if self.ranked else "u", self.value, self.ref]).encode()

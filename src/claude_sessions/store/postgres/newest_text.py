@@ -26,6 +26,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from claude_sessions.store.criteria import NEWEST_BELOW_RANKS
 from claude_sessions.store.dialect import META_COLUMNS, Found, found, meta_text
 from claude_sessions.store.plan import Op, Stmt
 
@@ -37,20 +38,12 @@ if TYPE_CHECKING:
 # Matches (sessions, or rows of tool and subagent text) from which a search is
 # answered newest first instead of ranked. Tests lower it.
 COMMON_MATCHES = 1000
-# Newest-first sort values lie at or below minus this; ranks lie far above it
-# (``-ts_rank`` is a small negative number, tool text scores are in (0, 1]).
-_BELOW_RANKS = 2**40
 _YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
 def newest_sort(d: Dialect, updated_at: datetime) -> int:
     """The sort value (lower first) of a newest-first result: the newer, the lower."""
-    return -(_BELOW_RANKS + _micros(d, updated_at))
-
-
-def is_newest(value: float | int) -> bool:
-    """Whether a cursor's sort value is a newest-first one."""
-    return value <= -_BELOW_RANKS
+    return -(NEWEST_BELOW_RANKS + _micros(d, updated_at))
 
 
 def _micros(d: Dialect, moment: datetime) -> int:
@@ -58,7 +51,7 @@ def _micros(d: Dialect, moment: datetime) -> int:
 
 
 def _moment(d: Dialect, value: float | int) -> Any:
-    micros = -int(value) - _BELOW_RANKS + int(d.sort_value(_YEAR_ONE))
+    micros = -int(value) - NEWEST_BELOW_RANKS + int(d.sort_value(_YEAR_ONE))
     return d.sort_param(micros, "updated_at")
 
 
@@ -67,7 +60,7 @@ def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
     expects :data:`COMMON_MATCHES` matches of the words or more, filters aside (a search
     of every match, without a limit, is ranked)."""
     if criteria.cursor is not None:
-        return is_newest(criteria.cursor.value)
+        return criteria.cursor.newest_first
     if criteria.limit is None:
         return False
     for probe in _probes(criteria, node):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from claude_sessions.store.criteria import NEWEST_BELOW_RANKS
 from claude_sessions.store.dialect import META_COLUMNS, Found, found
 from claude_sessions.store.plan import Op, Stmt
 
@@ -41,19 +42,11 @@ COMMON_MATCHES = 1000
 # most; past them, the older matches come from a plan SQLite chooses (a filter's
 # index, say). Tests lower it.
 WALK_ROWS = 20000
-# Newest-first sort values lie at or below minus this; ranks lie far above it
-# (bm25 scores are small negative numbers, tool text scores are in (0, 1]).
-_BELOW_RANKS = 2**40
 
 
 def newest_sort(ref: int) -> int:
     """The sort value (lower first) of a newest-first result: the newer, the lower."""
-    return -(_BELOW_RANKS + ref)
-
-
-def is_newest(value: float | int) -> bool:
-    """Whether a cursor's sort value is a newest-first one."""
-    return value <= -_BELOW_RANKS
+    return -(NEWEST_BELOW_RANKS + ref)
 
 
 def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
@@ -61,7 +54,7 @@ def answers_newest(criteria: Criteria, node: text_query.Node) -> Op[bool]:
     have :data:`COMMON_MATCHES` matches or more in one of the indexes, filters aside
     (a search of every match, without a limit, is ranked)."""
     if criteria.cursor is not None:
-        return is_newest(criteria.cursor.value)
+        return criteria.cursor.newest_first
     if criteria.limit is None or _has_phrase(node):
         return False
     for sql, match in _probes(criteria, node):
